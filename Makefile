@@ -1,0 +1,68 @@
+# The two commands: `make demo` (the main job) and `make test` (everything CI runs).
+# Both create .venv and install every dependency from this repository's own files.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+BUF := node_modules/.bin/buf
+INSTALLED := $(VENV)/.installed
+
+PACKAGES := generated/python/pyproject.toml server/pyproject.toml \
+            clients/python/pyproject.toml conformance/pyproject.toml
+
+.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest clean
+
+all: test
+
+$(INSTALLED): pyproject.toml $(PACKAGES)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
+	$(PY) -m pip install --quiet -e generated/python -e server -e clients/python -e conformance
+	$(PY) -m pip install --quiet --group dev
+	touch $@
+
+$(BUF): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(INSTALLED) $(BUF)
+
+demo: install
+	$(BIN)/lepton demo
+
+test: install buf-lint buf-breaking check-generated lint pytest
+
+buf-lint: $(BUF)
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+
+buf-breaking: $(BUF)
+	@tag=$$(git describe --tags --abbrev=0 2>/dev/null); \
+	if [ -z "$$tag" ]; then \
+		echo "buf breaking: SKIPPED - no release tag yet, so there is no baseline to compare against"; \
+	else \
+		echo "buf breaking: comparing against $$tag"; \
+		$(BUF) breaking --against ".git#tag=$$tag"; \
+	fi
+
+check-generated: $(INSTALLED)
+	$(PY) tools/codegen.py --check
+
+generate: $(INSTALLED)
+	$(PY) tools/codegen.py
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED) $(BUF)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	$(BUF) format --write
+
+pytest: $(INSTALLED)
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) node_modules

@@ -1,0 +1,71 @@
+"""`lepton demo`: start the reference server on loopback and show what it serves.
+
+It grows with the standard: later layers add the end-to-end flow (ingest, process, annotate,
+train, register, serve, roll out) and the conformance certificate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
+from rich.console import Console
+from rich.table import Table
+
+from lepton.discovery.v1 import discovery_service_pb2 as discovery_pb
+from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
+from lepton_server.config import ServerConfig
+from lepton_server.host import OVERALL, ServerHost
+from lepton_server.reflection import V1_SERVICE_NAME
+
+
+async def _list_services(channel: aio.Channel) -> list[str]:
+    call = channel.stream_stream(
+        f"/{V1_SERVICE_NAME}/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )([reflection_pb2.ServerReflectionRequest(list_services="")])
+    async for response in call:
+        return sorted(s.name for s in response.list_services_response.service)
+    return []
+
+
+async def _demo(console: Console, data_dir: Path) -> None:
+    host = ServerHost(ServerConfig(address="127.0.0.1:0", data_dir=data_dir))
+    running = await host.start()
+    console.print(f"[bold]Lepton reference server[/] listening on {running.address}")
+    try:
+        async with aio.insecure_channel(running.address) as channel:
+            info = await discovery_grpc.DiscoveryServiceStub(channel).GetServerInfo(
+                discovery_pb.GetServerInfoRequest()
+            )
+            console.print(f"{info.server_name} {info.server_version}, standard {info.spec_version}")
+            health = health_pb2_grpc.HealthStub(channel)
+            table = Table(title="Services (grpc.health.v1 and DiscoveryService)")
+            table.add_column("service")
+            table.add_column("health")
+            table.add_column("features")
+            features = {s.name: ", ".join(s.features) for s in info.services}
+            for name in [OVERALL, *sorted(features)]:
+                status = await health.Check(health_pb2.HealthCheckRequest(service=name))
+                label = name or "(whole server)"
+                state = health_pb2.HealthCheckResponse.ServingStatus.Name(status.status)
+                table.add_row(label, state, features.get(name, ""))
+            console.print(table)
+            listed = await _list_services(channel)
+            console.print("Reflection (grpc.reflection.v1) lists: " + ", ".join(listed))
+    finally:
+        await host.stop()
+    console.print("[green]demo finished[/]")
+
+
+def run_demo() -> int:
+    """Run the demonstration; returns the process exit status."""
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="lepton-demo-") as data_dir:
+        asyncio.run(_demo(console, Path(data_dir)))
+    return 0

@@ -1,0 +1,99 @@
+"""Shared fixtures: real `lepton serve` processes on loopback ports chosen by the kernel."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+LISTENING = re.compile(r"^lepton: listening on (\S+)$")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class ServerProcess:
+    """A running `lepton serve` child process and the address it announced."""
+
+    process: subprocess.Popen[str]
+    address: str
+    stderr: list[str]
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        return self.process.wait(timeout=timeout)
+
+
+def start_server(args: list[str], data_dir: Path, timeout: float = 30) -> ServerProcess:
+    """Start `lepton serve` on 127.0.0.1:0 and wait for its listening line."""
+    command = [
+        sys.executable,
+        "-m",
+        "lepton_server.cli",
+        "serve",
+        "--address",
+        "127.0.0.1:0",
+        "--data-dir",
+        str(data_dir),
+        *args,
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    stderr: list[str] = []
+    threading.Thread(target=lambda: stderr.extend(process.stderr), daemon=True).start()
+    announced: queue.Queue[str | None] = queue.Queue()
+
+    def read_stdout() -> None:
+        for line in process.stdout:
+            match = LISTENING.match(line.strip())
+            if match:
+                announced.put(match.group(1))
+        announced.put(None)  # stdout closed: the process ended
+
+    threading.Thread(target=read_stdout, daemon=True).start()
+    try:
+        address = announced.get(timeout=timeout)
+    except queue.Empty:
+        address = None
+    if address is None:
+        process.kill()
+        process.wait()
+        raise RuntimeError(f"lepton serve did not start: {''.join(stderr)}")
+    return ServerProcess(process, address, stderr)
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Starts servers with extra CLI arguments; stops every one at teardown."""
+    started: list[ServerProcess] = []
+
+    def factory(*args: str) -> ServerProcess:
+        server = start_server(list(args), tmp_path / f"data-{len(started)}")
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
+    """One plain server: no TLS, no auth, every implemented layer."""
+    return server_factory()
