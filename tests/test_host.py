@@ -8,6 +8,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from reflection_client import list_services
+from status_details import error_info
 
 from lepton.discovery.v1 import discovery_service_pb2, discovery_service_pb2_grpc
 
@@ -140,3 +141,20 @@ def test_message_under_the_configured_limit_is_accepted(server_factory):
 
 def test_default_limit_accepts_a_64_mib_tensor(server):
     assert _oversized_call(server.address, 64 * 1024 * 1024) == grpc.StatusCode.OK
+
+
+def test_undecodable_request_is_invalid_argument_with_error_info(server):
+    with grpc.insecure_channel(server.address) as channel, pytest.raises(grpc.RpcError) as error:
+        channel.unary_unary(f"/{DISCOVERY}/GetServerInfo")(b"\xff\xff\xff", timeout=10)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_info(error.value).reason == "MALFORMED_REQUEST"
+
+
+def test_undecodable_message_on_a_stream_is_invalid_argument(server):
+    with grpc.insecure_channel(server.address) as channel, pytest.raises(grpc.RpcError) as error:
+        responses = channel.stream_stream(
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+        )(iter([b"\xff\xff\xff"]), timeout=10)
+        list(responses)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_info(error.value).reason == "MALFORMED_REQUEST"

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hmac
 import inspect
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc import aio
 
-from lepton_server.errors import Internal, LeptonError, Unauthenticated
+from lepton_server.errors import Internal, InvalidArgument, LeptonError, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -26,25 +28,64 @@ OPEN_SERVICE_PREFIXES = (
 )
 
 
+_KINDS = {
+    "unary_unary": grpc.unary_unary_rpc_method_handler,
+    "unary_stream": grpc.unary_stream_rpc_method_handler,
+    "stream_unary": grpc.stream_unary_rpc_method_handler,
+    "stream_stream": grpc.stream_stream_rpc_method_handler,
+}
+
+
 def _replace_behavior(
-    handler: grpc.RpcMethodHandler, wrap: Callable[[Behavior], Behavior]
+    handler: grpc.RpcMethodHandler,
+    wrap: Callable[[Behavior], Behavior],
+    deserializer: Callable[[bytes], Any] | None = None,
 ) -> grpc.RpcMethodHandler:
-    """The same handler with its behaviour function passed through `wrap`."""
-    kinds = {
-        "unary_unary": grpc.unary_unary_rpc_method_handler,
-        "unary_stream": grpc.unary_stream_rpc_method_handler,
-        "stream_unary": grpc.stream_unary_rpc_method_handler,
-        "stream_stream": grpc.stream_stream_rpc_method_handler,
-    }
-    for attribute, factory in kinds.items():
+    """The same handler with its behaviour passed through `wrap` (and, when given, another
+    request deserializer)."""
+    for attribute, factory in _KINDS.items():
         behavior = getattr(handler, attribute)
         if behavior is not None:
             return factory(
                 wrap(behavior),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer or handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
     return handler
+
+
+@dataclass(frozen=True)
+class _Undecodable:
+    """Stands in for a request whose bytes did not parse, so the handler can reject it."""
+
+    error: InvalidArgument
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """A deserializer that returns _Undecodable instead of raising: the runtime would turn the
+    exception into UNKNOWN, but undecodable bytes are the client's mistake (GEN-008)."""
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except DecodeError as exc:
+            return _Undecodable(
+                InvalidArgument(
+                    reason="MALFORMED_REQUEST",
+                    message=f"the request is not a valid protobuf message: {exc}",
+                )
+            )
+
+    return deserialize
+
+
+async def _checked_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        if isinstance(request, _Undecodable):
+            raise request.error
+        yield request
 
 
 async def _abort_with(context: aio.ServicerContext, error: LeptonError) -> None:
@@ -52,7 +93,15 @@ async def _abort_with(context: aio.ServicerContext, error: LeptonError) -> None:
 
 
 def _map_errors(behavior: Behavior) -> Behavior:
-    """Wrap one async behaviour so LeptonError (and any bug) ends the call with a full status."""
+    """Wrap one async behaviour so LeptonError (and any bug) ends the call with a full status,
+    and an undecodable request ends it with INVALID_ARGUMENT before the handler runs."""
+
+    def decoded(request: Any) -> Any:
+        if isinstance(request, _Undecodable):
+            raise request.error
+        if isinstance(request, AsyncIterator):
+            return _checked_stream(request)
+        return request
 
     async def on_error(context: aio.ServicerContext, exc: Exception) -> None:
         if isinstance(exc, aio.AbortError):
@@ -66,7 +115,7 @@ def _map_errors(behavior: Behavior) -> Behavior:
 
         async def streaming(request: Any, context: aio.ServicerContext) -> Any:
             try:
-                async for response in behavior(request, context):
+                async for response in behavior(decoded(request), context):
                     yield response
             except Exception as exc:
                 await on_error(context, exc)
@@ -77,7 +126,7 @@ def _map_errors(behavior: Behavior) -> Behavior:
 
         async def unary(request: Any, context: aio.ServicerContext) -> Any:
             try:
-                return await behavior(request, context)
+                return await behavior(decoded(request), context)
             except Exception as exc:
                 await on_error(context, exc)
 
@@ -97,7 +146,7 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        return _replace_behavior(handler, _map_errors)
+        return _replace_behavior(handler, _map_errors, _tolerant(handler.request_deserializer))
 
 
 def load_tokens(lines: Iterable[str]) -> frozenset[str]:
