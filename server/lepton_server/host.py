@@ -105,14 +105,16 @@ class ServerHost:
         self, on_ready: Callable[[RunningServer], None] | None = None
     ) -> None:
         """Run until SIGINT or SIGTERM, then shut down gracefully."""
-        running = await self.start()
-        if on_ready is not None:
-            on_ready(running)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        # Handlers go in before the server announces itself, so a signal sent right after the
+        # announcement always takes the graceful path.
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
+            running = await self.start()
+            if on_ready is not None:
+                on_ready(running)
             await stop.wait()
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
