@@ -33,12 +33,15 @@ class ServerProcess:
         return self.process.wait(timeout=timeout)
 
 
-def start_server(args: list[str], data_dir: Path, timeout: float = 30) -> ServerProcess:
-    """Start `lepton serve` on 127.0.0.1:0 and wait for its listening line."""
+SERVE = [sys.executable, "-m", "lepton_server.cli"]
+
+
+def start_server(
+    args: list[str], data_dir: Path, timeout: float = 30, launcher: list[str] = SERVE
+) -> ServerProcess:
+    """Start `lepton serve` (through `launcher`) on 127.0.0.1:0; wait for its listening line."""
     command = [
-        sys.executable,
-        "-m",
-        "lepton_server.cli",
+        *launcher,
         "serve",
         "--address",
         "127.0.0.1:0",
@@ -81,8 +84,8 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Starts servers with extra CLI arguments; stops every one at teardown."""
     started: list[ServerProcess] = []
 
-    def factory(*args: str) -> ServerProcess:
-        server = start_server(list(args), tmp_path / f"data-{len(started)}")
+    def factory(*args: str, launcher: list[str] = SERVE) -> ServerProcess:
+        server = start_server(list(args), tmp_path / f"data-{len(started)}", launcher=launcher)
         started.append(server)
         return server
 

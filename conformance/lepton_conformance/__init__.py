@@ -5,3 +5,5 @@ vendor can certify an implementation written in any language.
 """
 
 SUITE_VERSION = "0.1.0"
+# The version of the standard these cases check (spec/general.md).
+SPEC_VERSION = "1.0.0-draft"

@@ -1,4 +1,14 @@
-"""`lepton-conformance`: list the requirements of the standard and trace them to cases."""
+"""`lepton-conformance`: certify an implementation of the Lepton standard at an address.
+
+    lepton-conformance run --target HOST:PORT [--tls] [--ca F] [--cert F --key F] [--token T]
+                           [--profile NAME ...] [--case REGEX] [--known-failing FILE]
+                           [--report-dir DIR] [--message-limit BYTES]
+    lepton-conformance list     profiles and cases with their requirement IDs
+    lepton-conformance trace    every requirement of the spec and the cases that check it
+
+`run` exits 0 when every selected profile is certified (or every MUST failure is listed in
+the known-failing file), 1 when not, 2 when the harness itself broke.
+"""
 
 from __future__ import annotations
 
@@ -8,39 +18,169 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from lepton_conformance import SUITE_VERSION
+from lepton_conformance import SPEC_VERSION, SUITE_VERSION, catalog, coverage, known_failing
+from lepton_conformance.case import Outcome
+from lepton_conformance.report import verdict_word, write_reports
 from lepton_conformance.requirements import load_requirements
+from lepton_conformance.runner import RunResult, run
+from lepton_conformance.target import TargetOptions
+
+OUTCOME_STYLE = {"PASS": "green", "FAIL": "red", "SKIP": "yellow", "ERROR": "magenta"}
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lepton-conformance", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {SUITE_VERSION}")
-    parser.add_argument("--spec-dir", type=Path, help="read the spec from here instead")
+    parser = argparse.ArgumentParser(
+        prog="lepton-conformance",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {SUITE_VERSION} (spec {SPEC_VERSION})"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the requirements of the standard by spec file")
+
+    runner = commands.add_parser("run", help="run the suite against a target")
+    runner.add_argument("--target", required=True, help="HOST:PORT of the implementation")
+    runner.add_argument("--tls", action="store_true", help="connect with TLS")
+    runner.add_argument("--ca", type=Path, help="CA certificate that signed the server's (PEM)")
+    runner.add_argument("--cert", type=Path, help="client certificate for mutual TLS (PEM)")
+    runner.add_argument("--key", type=Path, help="client private key for mutual TLS (PEM)")
+    runner.add_argument("--token", help="bearer token; also enables the auth cases")
+    runner.add_argument(
+        "--profile", action="append", help="profile to run (repeatable; default: all that apply)"
+    )
+    runner.add_argument("--case", help="run only cases whose ID matches this regex")
+    runner.add_argument("--known-failing", type=Path, help="file of cases expected to fail")
+    runner.add_argument("--report-dir", type=Path, help="write results.json, junit.xml, report.md")
+    runner.add_argument("--message-limit", type=int, help="the target's message size limit")
+    runner.add_argument("--timeout", type=float, default=10.0, help="per-call deadline, seconds")
+
+    commands.add_parser("list", help="list profiles and cases with their requirement IDs")
+    tracer = commands.add_parser("trace", help="map every requirement to the cases checking it")
+    tracer.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when a MUST has no case and is not listed as pending",
+    )
     return parser
 
 
-def _list(console: Console, spec_dir: Path | None) -> int:
-    requirements = load_requirements(spec_dir)
-    table = Table(title=f"Requirements of the standard ({len(requirements)})")
-    for column in ("id", "level", "spec"):
-        table.add_column(column)
-    for requirement in requirements.values():
-        table.add_row(requirement.id, requirement.level, requirement.source)
-    console.print(table)
+def _list(console: Console) -> int:
+    profiles = catalog.profiles()
+    cases = catalog.cases()
+    for name, profile in profiles.items():
+        table = Table(title=f"{name}: {profile.title}", title_justify="left")
+        for column in ("case", "level", "requirements", "checks"):
+            table.add_column(column)
+        for case in (c for c in cases if c.profile == name):
+            table.add_row(case.id, case.level, ", ".join(case.requirements), case.title)
+        console.print(table)
+    console.print(f"{len(cases)} cases in {len(profiles)} profiles")
     return 0
+
+
+def _trace(console: Console, check: bool) -> int:
+    rows = coverage.trace(load_requirements(), catalog.cases())
+    table = Table(title=f"Requirements of the standard {SPEC_VERSION}")
+    for column in ("requirement", "level", "spec", "cases"):
+        table.add_column(column)
+    for row in rows:
+        cases = ", ".join(row.cases) or (
+            f"[yellow]pending: {row.pending}[/]" if row.pending else ""
+        )
+        if not cases and row.requirement.level == "MUST":
+            cases = "[red]NO CASE[/]"
+        table.add_row(row.requirement.id, row.requirement.level, row.requirement.source, cases)
+    console.print(table)
+    covered = sum(1 for r in rows if r.cases)
+    console.print(
+        f"{covered} of {len(rows)} requirements have cases; "
+        f"{sum(1 for r in rows if r.pending)} MUSTs are pending"
+    )
+    problems = coverage.problems(rows)
+    for problem in problems:
+        console.print(f"[red]{problem}[/]")
+    return 1 if check and problems else 0
+
+
+def _verdict_table(result: RunResult) -> Table:
+    table = Table(title="Verdict")
+    for column in ("profile", "verdict", "PASS", "FAIL", "SKIP", "ERROR"):
+        table.add_column(column)
+    for verdict in result.verdicts:
+        mine = [r for r in result.results if r.case.profile == verdict.profile]
+        counts = [str(sum(r.outcome == o for r in mine)) for o in Outcome]
+        style = "green" if verdict.certified else "red"
+        table.add_row(verdict.profile, f"[{style}]{verdict_word(verdict.certified)}[/]", *counts)
+    return table
+
+
+def _run(console: Console, options: argparse.Namespace) -> int:
+    if (options.cert is None) != (options.key is None):
+        console.print("[red]--cert and --key go together[/]")
+        return 2
+    target = TargetOptions(
+        address=options.target,
+        tls=options.tls,
+        ca_file=options.ca,
+        cert_file=options.cert,
+        key_file=options.key,
+        token=options.token,
+        timeout_s=options.timeout,
+        message_limit=options.message_limit,
+    )
+    known = {}
+    if options.known_failing is not None:
+        known = known_failing.parse(options.known_failing, (c.id for c in catalog.cases()))
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"certifying {options.target}", total=None, last="")
+        result = run(
+            target,
+            profiles=options.profile,
+            case_pattern=options.case,
+            on_start=lambda total: progress.update(task, total=total),
+            on_result=lambda r: progress.update(task, advance=1, last=r.case.id),
+            known_failing=known,
+        )
+    for r in result.results:
+        if r.outcome in (Outcome.FAIL, Outcome.ERROR):
+            tag = " (known)" if r.expected_failure else ""
+            console.print(
+                f"[{OUTCOME_STYLE[r.outcome.value]}]{r.outcome.value}{tag}[/] {r.case.id} "
+                f"({r.case.level}; {', '.join(r.case.requirements)}): {r.message}"
+            )
+    for problem in result.known_failing_problems:
+        console.print(f"[red]known-failing:[/] {problem}")
+    console.print(_verdict_table(result))
+    if options.report_dir is not None:
+        for path in write_reports(result, options.report_dir):
+            console.print(f"wrote {path}")
+    return result.exit_status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lepton-conformance` console script."""
     options = _parser().parse_args(argv)
     console = Console()
-    if options.command == "list":
-        return _list(console, options.spec_dir)
-    return 2
+    try:
+        if options.command == "list":
+            return _list(console)
+        if options.command == "trace":
+            return _trace(console, options.check)
+        return _run(console, options)
+    except (known_failing.KnownFailingError, ValueError) as exc:
+        console.print(f"[red]lepton-conformance: {exc}[/]")
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,133 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ClassificationValue(_message.Message):
+    __slots__ = ("class_name",)
+    CLASS_NAME_FIELD_NUMBER: _ClassVar[int]
+    class_name: str
+    def __init__(self, class_name: _Optional[str] = ...) -> None: ...
+
+class MultiLabelValue(_message.Message):
+    __slots__ = ("class_names",)
+    CLASS_NAMES_FIELD_NUMBER: _ClassVar[int]
+    class_names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, class_names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BoundingBoxValue(_message.Message):
+    __slots__ = ("class_name", "x", "y", "width", "height")
+    CLASS_NAME_FIELD_NUMBER: _ClassVar[int]
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    class_name: str
+    x: float
+    y: float
+    width: float
+    height: float
+    def __init__(self, class_name: _Optional[str] = ..., x: _Optional[float] = ..., y: _Optional[float] = ..., width: _Optional[float] = ..., height: _Optional[float] = ...) -> None: ...
+
+class Point(_message.Message):
+    __slots__ = ("x", "y")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    x: float
+    y: float
+    def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ...) -> None: ...
+
+class PolygonValue(_message.Message):
+    __slots__ = ("class_name", "points")
+    CLASS_NAME_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    class_name: str
+    points: _containers.RepeatedCompositeFieldContainer[Point]
+    def __init__(self, class_name: _Optional[str] = ..., points: _Optional[_Iterable[_Union[Point, _Mapping]]] = ...) -> None: ...
+
+class SpanValue(_message.Message):
+    __slots__ = ("class_name", "start", "end", "text")
+    CLASS_NAME_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    class_name: str
+    start: int
+    end: int
+    text: str
+    def __init__(self, class_name: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...
+
+class TextValue(_message.Message):
+    __slots__ = ("text",)
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    def __init__(self, text: _Optional[str] = ...) -> None: ...
+
+class LabelResult(_message.Message):
+    __slots__ = ("label", "classification", "multi_label", "bounding_box", "polygon", "span", "text", "score")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    MULTI_LABEL_FIELD_NUMBER: _ClassVar[int]
+    BOUNDING_BOX_FIELD_NUMBER: _ClassVar[int]
+    POLYGON_FIELD_NUMBER: _ClassVar[int]
+    SPAN_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    classification: ClassificationValue
+    multi_label: MultiLabelValue
+    bounding_box: BoundingBoxValue
+    polygon: PolygonValue
+    span: SpanValue
+    text: TextValue
+    score: float
+    def __init__(self, label: _Optional[str] = ..., classification: _Optional[_Union[ClassificationValue, _Mapping]] = ..., multi_label: _Optional[_Union[MultiLabelValue, _Mapping]] = ..., bounding_box: _Optional[_Union[BoundingBoxValue, _Mapping]] = ..., polygon: _Optional[_Union[PolygonValue, _Mapping]] = ..., span: _Optional[_Union[SpanValue, _Mapping]] = ..., text: _Optional[_Union[TextValue, _Mapping]] = ..., score: _Optional[float] = ...) -> None: ...
+
+class Annotation(_message.Message):
+    __slots__ = ("name", "results", "author", "lead_time", "ground_truth", "was_cancelled", "source_prediction", "create_time", "update_time", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    LEAD_TIME_FIELD_NUMBER: _ClassVar[int]
+    GROUND_TRUTH_FIELD_NUMBER: _ClassVar[int]
+    WAS_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_PREDICTION_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    results: _containers.RepeatedCompositeFieldContainer[LabelResult]
+    author: str
+    lead_time: _duration_pb2.Duration
+    ground_truth: bool
+    was_cancelled: bool
+    source_prediction: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., results: _Optional[_Iterable[_Union[LabelResult, _Mapping]]] = ..., author: _Optional[str] = ..., lead_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., ground_truth: _Optional[bool] = ..., was_cancelled: _Optional[bool] = ..., source_prediction: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class Prediction(_message.Message):
+    __slots__ = ("name", "results", "model", "model_version", "score", "prediction_job", "create_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    PREDICTION_JOB_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    results: _containers.RepeatedCompositeFieldContainer[LabelResult]
+    model: str
+    model_version: str
+    score: float
+    prediction_job: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., results: _Optional[_Iterable[_Union[LabelResult, _Mapping]]] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., score: _Optional[float] = ..., prediction_job: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,450 @@
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from lepton.data.v1 import annotation_pb2 as _annotation_pb2
+from lepton.data.v1 import annotation_project_pb2 as _annotation_project_pb2
+from lepton.data.v1 import annotation_task_pb2 as _annotation_task_pb2
+from lepton.data.v1 import dataset_pb2 as _dataset_pb2
+from lepton.data.v1 import prediction_job_pb2 as _prediction_job_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AnnotationSelection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ANNOTATION_SELECTION_UNSPECIFIED: _ClassVar[AnnotationSelection]
+    ANNOTATION_SELECTION_PREFER_GROUND_TRUTH: _ClassVar[AnnotationSelection]
+    ANNOTATION_SELECTION_LATEST: _ClassVar[AnnotationSelection]
+    ANNOTATION_SELECTION_ALL: _ClassVar[AnnotationSelection]
+ANNOTATION_SELECTION_UNSPECIFIED: AnnotationSelection
+ANNOTATION_SELECTION_PREFER_GROUND_TRUTH: AnnotationSelection
+ANNOTATION_SELECTION_LATEST: AnnotationSelection
+ANNOTATION_SELECTION_ALL: AnnotationSelection
+
+class CreateAnnotationProjectRequest(_message.Message):
+    __slots__ = ("annotation_project_id", "annotation_project", "request_id")
+    ANNOTATION_PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATION_PROJECT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    annotation_project_id: str
+    annotation_project: _annotation_project_pb2.AnnotationProject
+    request_id: str
+    def __init__(self, annotation_project_id: _Optional[str] = ..., annotation_project: _Optional[_Union[_annotation_project_pb2.AnnotationProject, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CreateAnnotationProjectResponse(_message.Message):
+    __slots__ = ("annotation_project",)
+    ANNOTATION_PROJECT_FIELD_NUMBER: _ClassVar[int]
+    annotation_project: _annotation_project_pb2.AnnotationProject
+    def __init__(self, annotation_project: _Optional[_Union[_annotation_project_pb2.AnnotationProject, _Mapping]] = ...) -> None: ...
+
+class GetAnnotationProjectRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetAnnotationProjectResponse(_message.Message):
+    __slots__ = ("annotation_project",)
+    ANNOTATION_PROJECT_FIELD_NUMBER: _ClassVar[int]
+    annotation_project: _annotation_project_pb2.AnnotationProject
+    def __init__(self, annotation_project: _Optional[_Union[_annotation_project_pb2.AnnotationProject, _Mapping]] = ...) -> None: ...
+
+class ListAnnotationProjectsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "filter")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    filter: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class ListAnnotationProjectsResponse(_message.Message):
+    __slots__ = ("annotation_projects", "next_page_token")
+    ANNOTATION_PROJECTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    annotation_projects: _containers.RepeatedCompositeFieldContainer[_annotation_project_pb2.AnnotationProject]
+    next_page_token: str
+    def __init__(self, annotation_projects: _Optional[_Iterable[_Union[_annotation_project_pb2.AnnotationProject, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateAnnotationProjectRequest(_message.Message):
+    __slots__ = ("annotation_project", "update_mask")
+    ANNOTATION_PROJECT_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    annotation_project: _annotation_project_pb2.AnnotationProject
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, annotation_project: _Optional[_Union[_annotation_project_pb2.AnnotationProject, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateAnnotationProjectResponse(_message.Message):
+    __slots__ = ("annotation_project",)
+    ANNOTATION_PROJECT_FIELD_NUMBER: _ClassVar[int]
+    annotation_project: _annotation_project_pb2.AnnotationProject
+    def __init__(self, annotation_project: _Optional[_Union[_annotation_project_pb2.AnnotationProject, _Mapping]] = ...) -> None: ...
+
+class DeleteAnnotationProjectRequest(_message.Message):
+    __slots__ = ("name", "etag", "force")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    etag: str
+    force: bool
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
+
+class DeleteAnnotationProjectResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreateAnnotationTaskRequest(_message.Message):
+    __slots__ = ("parent", "annotation_task")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATION_TASK_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    annotation_task: _annotation_task_pb2.AnnotationTask
+    def __init__(self, parent: _Optional[str] = ..., annotation_task: _Optional[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]] = ...) -> None: ...
+
+class CreateAnnotationTaskResponse(_message.Message):
+    __slots__ = ("annotation_task",)
+    ANNOTATION_TASK_FIELD_NUMBER: _ClassVar[int]
+    annotation_task: _annotation_task_pb2.AnnotationTask
+    def __init__(self, annotation_task: _Optional[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]] = ...) -> None: ...
+
+class BatchCreateAnnotationTasksRequest(_message.Message):
+    __slots__ = ("parent", "row_indices", "row_offset", "row_limit", "assignee", "labels")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    ROW_INDICES_FIELD_NUMBER: _ClassVar[int]
+    ROW_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    ROW_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    row_indices: _containers.RepeatedScalarFieldContainer[int]
+    row_offset: int
+    row_limit: int
+    assignee: str
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, parent: _Optional[str] = ..., row_indices: _Optional[_Iterable[int]] = ..., row_offset: _Optional[int] = ..., row_limit: _Optional[int] = ..., assignee: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class BatchCreateAnnotationTasksResponse(_message.Message):
+    __slots__ = ("created_tasks", "processed_rows", "total_rows", "created_count", "existing_count")
+    CREATED_TASKS_FIELD_NUMBER: _ClassVar[int]
+    PROCESSED_ROWS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_ROWS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_COUNT_FIELD_NUMBER: _ClassVar[int]
+    created_tasks: _containers.RepeatedCompositeFieldContainer[_annotation_task_pb2.AnnotationTask]
+    processed_rows: int
+    total_rows: int
+    created_count: int
+    existing_count: int
+    def __init__(self, created_tasks: _Optional[_Iterable[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]]] = ..., processed_rows: _Optional[int] = ..., total_rows: _Optional[int] = ..., created_count: _Optional[int] = ..., existing_count: _Optional[int] = ...) -> None: ...
+
+class GetAnnotationTaskRequest(_message.Message):
+    __slots__ = ("name", "view")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    view: _annotation_task_pb2.AnnotationTaskView
+    def __init__(self, name: _Optional[str] = ..., view: _Optional[_Union[_annotation_task_pb2.AnnotationTaskView, str]] = ...) -> None: ...
+
+class GetAnnotationTaskResponse(_message.Message):
+    __slots__ = ("annotation_task",)
+    ANNOTATION_TASK_FIELD_NUMBER: _ClassVar[int]
+    annotation_task: _annotation_task_pb2.AnnotationTask
+    def __init__(self, annotation_task: _Optional[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]] = ...) -> None: ...
+
+class ListAnnotationTasksRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token", "filter", "order_by", "view")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_BY_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    filter: str
+    order_by: str
+    view: _annotation_task_pb2.AnnotationTaskView
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ..., order_by: _Optional[str] = ..., view: _Optional[_Union[_annotation_task_pb2.AnnotationTaskView, str]] = ...) -> None: ...
+
+class ListAnnotationTasksResponse(_message.Message):
+    __slots__ = ("annotation_tasks", "next_page_token")
+    ANNOTATION_TASKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    annotation_tasks: _containers.RepeatedCompositeFieldContainer[_annotation_task_pb2.AnnotationTask]
+    next_page_token: str
+    def __init__(self, annotation_tasks: _Optional[_Iterable[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateAnnotationTaskRequest(_message.Message):
+    __slots__ = ("annotation_task", "update_mask")
+    ANNOTATION_TASK_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    annotation_task: _annotation_task_pb2.AnnotationTask
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, annotation_task: _Optional[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateAnnotationTaskResponse(_message.Message):
+    __slots__ = ("annotation_task",)
+    ANNOTATION_TASK_FIELD_NUMBER: _ClassVar[int]
+    annotation_task: _annotation_task_pb2.AnnotationTask
+    def __init__(self, annotation_task: _Optional[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]] = ...) -> None: ...
+
+class DeleteAnnotationTaskRequest(_message.Message):
+    __slots__ = ("name", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class DeleteAnnotationTaskResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreateAnnotationRequest(_message.Message):
+    __slots__ = ("parent", "annotation", "request_id")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    annotation: _annotation_pb2.Annotation
+    request_id: str
+    def __init__(self, parent: _Optional[str] = ..., annotation: _Optional[_Union[_annotation_pb2.Annotation, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CreateAnnotationResponse(_message.Message):
+    __slots__ = ("annotation",)
+    ANNOTATION_FIELD_NUMBER: _ClassVar[int]
+    annotation: _annotation_pb2.Annotation
+    def __init__(self, annotation: _Optional[_Union[_annotation_pb2.Annotation, _Mapping]] = ...) -> None: ...
+
+class GetAnnotationRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetAnnotationResponse(_message.Message):
+    __slots__ = ("annotation",)
+    ANNOTATION_FIELD_NUMBER: _ClassVar[int]
+    annotation: _annotation_pb2.Annotation
+    def __init__(self, annotation: _Optional[_Union[_annotation_pb2.Annotation, _Mapping]] = ...) -> None: ...
+
+class ListAnnotationsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token", "filter")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    filter: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class ListAnnotationsResponse(_message.Message):
+    __slots__ = ("annotations", "next_page_token")
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    annotations: _containers.RepeatedCompositeFieldContainer[_annotation_pb2.Annotation]
+    next_page_token: str
+    def __init__(self, annotations: _Optional[_Iterable[_Union[_annotation_pb2.Annotation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateAnnotationRequest(_message.Message):
+    __slots__ = ("annotation", "update_mask")
+    ANNOTATION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    annotation: _annotation_pb2.Annotation
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, annotation: _Optional[_Union[_annotation_pb2.Annotation, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateAnnotationResponse(_message.Message):
+    __slots__ = ("annotation",)
+    ANNOTATION_FIELD_NUMBER: _ClassVar[int]
+    annotation: _annotation_pb2.Annotation
+    def __init__(self, annotation: _Optional[_Union[_annotation_pb2.Annotation, _Mapping]] = ...) -> None: ...
+
+class DeleteAnnotationRequest(_message.Message):
+    __slots__ = ("name", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class DeleteAnnotationResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreatePredictionRequest(_message.Message):
+    __slots__ = ("parent", "prediction", "request_id")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PREDICTION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    prediction: _annotation_pb2.Prediction
+    request_id: str
+    def __init__(self, parent: _Optional[str] = ..., prediction: _Optional[_Union[_annotation_pb2.Prediction, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CreatePredictionResponse(_message.Message):
+    __slots__ = ("prediction",)
+    PREDICTION_FIELD_NUMBER: _ClassVar[int]
+    prediction: _annotation_pb2.Prediction
+    def __init__(self, prediction: _Optional[_Union[_annotation_pb2.Prediction, _Mapping]] = ...) -> None: ...
+
+class GetPredictionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetPredictionResponse(_message.Message):
+    __slots__ = ("prediction",)
+    PREDICTION_FIELD_NUMBER: _ClassVar[int]
+    prediction: _annotation_pb2.Prediction
+    def __init__(self, prediction: _Optional[_Union[_annotation_pb2.Prediction, _Mapping]] = ...) -> None: ...
+
+class ListPredictionsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token", "filter", "order_by")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_BY_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    filter: str
+    order_by: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ..., order_by: _Optional[str] = ...) -> None: ...
+
+class ListPredictionsResponse(_message.Message):
+    __slots__ = ("predictions", "next_page_token")
+    PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    predictions: _containers.RepeatedCompositeFieldContainer[_annotation_pb2.Prediction]
+    next_page_token: str
+    def __init__(self, predictions: _Optional[_Iterable[_Union[_annotation_pb2.Prediction, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeletePredictionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeletePredictionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreatePredictionJobRequest(_message.Message):
+    __slots__ = ("parent", "prediction_job_id", "prediction_job", "request_id")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PREDICTION_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PREDICTION_JOB_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    prediction_job_id: str
+    prediction_job: _prediction_job_pb2.PredictionJob
+    request_id: str
+    def __init__(self, parent: _Optional[str] = ..., prediction_job_id: _Optional[str] = ..., prediction_job: _Optional[_Union[_prediction_job_pb2.PredictionJob, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CreatePredictionJobResponse(_message.Message):
+    __slots__ = ("prediction_job",)
+    PREDICTION_JOB_FIELD_NUMBER: _ClassVar[int]
+    prediction_job: _prediction_job_pb2.PredictionJob
+    def __init__(self, prediction_job: _Optional[_Union[_prediction_job_pb2.PredictionJob, _Mapping]] = ...) -> None: ...
+
+class GetPredictionJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetPredictionJobResponse(_message.Message):
+    __slots__ = ("prediction_job",)
+    PREDICTION_JOB_FIELD_NUMBER: _ClassVar[int]
+    prediction_job: _prediction_job_pb2.PredictionJob
+    def __init__(self, prediction_job: _Optional[_Union[_prediction_job_pb2.PredictionJob, _Mapping]] = ...) -> None: ...
+
+class ListPredictionJobsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token", "filter")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    filter: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class ListPredictionJobsResponse(_message.Message):
+    __slots__ = ("prediction_jobs", "next_page_token")
+    PREDICTION_JOBS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    prediction_jobs: _containers.RepeatedCompositeFieldContainer[_prediction_job_pb2.PredictionJob]
+    next_page_token: str
+    def __init__(self, prediction_jobs: _Optional[_Iterable[_Union[_prediction_job_pb2.PredictionJob, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelPredictionJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class CancelPredictionJobResponse(_message.Message):
+    __slots__ = ("prediction_job",)
+    PREDICTION_JOB_FIELD_NUMBER: _ClassVar[int]
+    prediction_job: _prediction_job_pb2.PredictionJob
+    def __init__(self, prediction_job: _Optional[_Union[_prediction_job_pb2.PredictionJob, _Mapping]] = ...) -> None: ...
+
+class WatchPredictionJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class WatchPredictionJobResponse(_message.Message):
+    __slots__ = ("prediction_job",)
+    PREDICTION_JOB_FIELD_NUMBER: _ClassVar[int]
+    prediction_job: _prediction_job_pb2.PredictionJob
+    def __init__(self, prediction_job: _Optional[_Union[_prediction_job_pb2.PredictionJob, _Mapping]] = ...) -> None: ...
+
+class ExportAnnotationsRequest(_message.Message):
+    __slots__ = ("annotation_project", "destination_dataset", "task_states", "selection", "source_columns", "expected_parent_version", "description", "tags", "request_id")
+    ANNOTATION_PROJECT_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_DATASET_FIELD_NUMBER: _ClassVar[int]
+    TASK_STATES_FIELD_NUMBER: _ClassVar[int]
+    SELECTION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_PARENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    annotation_project: str
+    destination_dataset: str
+    task_states: _containers.RepeatedScalarFieldContainer[_annotation_task_pb2.TaskState]
+    selection: AnnotationSelection
+    source_columns: _containers.RepeatedScalarFieldContainer[str]
+    expected_parent_version: str
+    description: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    request_id: str
+    def __init__(self, annotation_project: _Optional[str] = ..., destination_dataset: _Optional[str] = ..., task_states: _Optional[_Iterable[_Union[_annotation_task_pb2.TaskState, str]]] = ..., selection: _Optional[_Union[AnnotationSelection, str]] = ..., source_columns: _Optional[_Iterable[str]] = ..., expected_parent_version: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ExportAnnotationsResponse(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: _dataset_pb2.DatasetVersion
+    def __init__(self, version: _Optional[_Union[_dataset_pb2.DatasetVersion, _Mapping]] = ...) -> None: ...

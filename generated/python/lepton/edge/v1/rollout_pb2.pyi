@@ -1,0 +1,274 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from lepton.edge.v1 import device_state_pb2 as _device_state_pb2
+from lepton.edge.v1 import release_pb2 as _release_pb2
+from lepton.type.v1 import error_pb2 as _error_pb2
+from lepton.type.v1 import job_pb2 as _job_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RolloutState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROLLOUT_STATE_UNSPECIFIED: _ClassVar[RolloutState]
+    ROLLOUT_STATE_QUEUED: _ClassVar[RolloutState]
+    ROLLOUT_STATE_RUNNING: _ClassVar[RolloutState]
+    ROLLOUT_STATE_PAUSED: _ClassVar[RolloutState]
+    ROLLOUT_STATE_SUCCEEDED: _ClassVar[RolloutState]
+    ROLLOUT_STATE_FAILED: _ClassVar[RolloutState]
+    ROLLOUT_STATE_ABORTED: _ClassVar[RolloutState]
+    ROLLOUT_STATE_ROLLING_BACK: _ClassVar[RolloutState]
+    ROLLOUT_STATE_ROLLED_BACK: _ClassVar[RolloutState]
+
+class FailureAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FAILURE_ACTION_UNSPECIFIED: _ClassVar[FailureAction]
+    FAILURE_ACTION_ROLLBACK: _ClassVar[FailureAction]
+    FAILURE_ACTION_PAUSE: _ClassVar[FailureAction]
+    FAILURE_ACTION_DO_NOTHING: _ClassVar[FailureAction]
+
+class RolloutStageState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROLLOUT_STAGE_STATE_UNSPECIFIED: _ClassVar[RolloutStageState]
+    ROLLOUT_STAGE_STATE_PENDING: _ClassVar[RolloutStageState]
+    ROLLOUT_STAGE_STATE_DISPATCHING: _ClassVar[RolloutStageState]
+    ROLLOUT_STAGE_STATE_VERIFYING: _ClassVar[RolloutStageState]
+    ROLLOUT_STAGE_STATE_SUCCEEDED: _ClassVar[RolloutStageState]
+    ROLLOUT_STAGE_STATE_FAILED: _ClassVar[RolloutStageState]
+    ROLLOUT_STAGE_STATE_SKIPPED: _ClassVar[RolloutStageState]
+
+class RolloutDeviceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROLLOUT_DEVICE_STATE_UNSPECIFIED: _ClassVar[RolloutDeviceState]
+    ROLLOUT_DEVICE_STATE_PENDING: _ClassVar[RolloutDeviceState]
+    ROLLOUT_DEVICE_STATE_DISPATCHED: _ClassVar[RolloutDeviceState]
+    ROLLOUT_DEVICE_STATE_IN_PROGRESS: _ClassVar[RolloutDeviceState]
+    ROLLOUT_DEVICE_STATE_SUCCEEDED: _ClassVar[RolloutDeviceState]
+    ROLLOUT_DEVICE_STATE_FAILED: _ClassVar[RolloutDeviceState]
+    ROLLOUT_DEVICE_STATE_TIMED_OUT: _ClassVar[RolloutDeviceState]
+    ROLLOUT_DEVICE_STATE_INCOMPATIBLE: _ClassVar[RolloutDeviceState]
+    ROLLOUT_DEVICE_STATE_SKIPPED: _ClassVar[RolloutDeviceState]
+    ROLLOUT_DEVICE_STATE_ROLLING_BACK: _ClassVar[RolloutDeviceState]
+    ROLLOUT_DEVICE_STATE_ROLLED_BACK: _ClassVar[RolloutDeviceState]
+ROLLOUT_STATE_UNSPECIFIED: RolloutState
+ROLLOUT_STATE_QUEUED: RolloutState
+ROLLOUT_STATE_RUNNING: RolloutState
+ROLLOUT_STATE_PAUSED: RolloutState
+ROLLOUT_STATE_SUCCEEDED: RolloutState
+ROLLOUT_STATE_FAILED: RolloutState
+ROLLOUT_STATE_ABORTED: RolloutState
+ROLLOUT_STATE_ROLLING_BACK: RolloutState
+ROLLOUT_STATE_ROLLED_BACK: RolloutState
+FAILURE_ACTION_UNSPECIFIED: FailureAction
+FAILURE_ACTION_ROLLBACK: FailureAction
+FAILURE_ACTION_PAUSE: FailureAction
+FAILURE_ACTION_DO_NOTHING: FailureAction
+ROLLOUT_STAGE_STATE_UNSPECIFIED: RolloutStageState
+ROLLOUT_STAGE_STATE_PENDING: RolloutStageState
+ROLLOUT_STAGE_STATE_DISPATCHING: RolloutStageState
+ROLLOUT_STAGE_STATE_VERIFYING: RolloutStageState
+ROLLOUT_STAGE_STATE_SUCCEEDED: RolloutStageState
+ROLLOUT_STAGE_STATE_FAILED: RolloutStageState
+ROLLOUT_STAGE_STATE_SKIPPED: RolloutStageState
+ROLLOUT_DEVICE_STATE_UNSPECIFIED: RolloutDeviceState
+ROLLOUT_DEVICE_STATE_PENDING: RolloutDeviceState
+ROLLOUT_DEVICE_STATE_DISPATCHED: RolloutDeviceState
+ROLLOUT_DEVICE_STATE_IN_PROGRESS: RolloutDeviceState
+ROLLOUT_DEVICE_STATE_SUCCEEDED: RolloutDeviceState
+ROLLOUT_DEVICE_STATE_FAILED: RolloutDeviceState
+ROLLOUT_DEVICE_STATE_TIMED_OUT: RolloutDeviceState
+ROLLOUT_DEVICE_STATE_INCOMPATIBLE: RolloutDeviceState
+ROLLOUT_DEVICE_STATE_SKIPPED: RolloutDeviceState
+ROLLOUT_DEVICE_STATE_ROLLING_BACK: RolloutDeviceState
+ROLLOUT_DEVICE_STATE_ROLLED_BACK: RolloutDeviceState
+
+class Rollout(_message.Message):
+    __slots__ = ("name", "description", "release", "strategy", "state", "previous_release", "rollback_of", "error", "current_stage", "stages", "device_counts", "progress", "next_update_window_time", "history", "create_time", "start_time", "end_time", "update_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_RELEASE_FIELD_NUMBER: _ClassVar[int]
+    ROLLBACK_OF_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_STAGE_FIELD_NUMBER: _ClassVar[int]
+    STAGES_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_UPDATE_WINDOW_TIME_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    release: _release_pb2.ModelRelease
+    strategy: RolloutStrategy
+    state: RolloutState
+    previous_release: _release_pb2.ModelRelease
+    rollback_of: str
+    error: _error_pb2.ErrorStatus
+    current_stage: int
+    stages: _containers.RepeatedCompositeFieldContainer[RolloutStageStatus]
+    device_counts: RolloutDeviceCounts
+    progress: _job_pb2.Progress
+    next_update_window_time: _timestamp_pb2.Timestamp
+    history: _containers.RepeatedCompositeFieldContainer[RolloutStateTransition]
+    create_time: _timestamp_pb2.Timestamp
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., release: _Optional[_Union[_release_pb2.ModelRelease, _Mapping]] = ..., strategy: _Optional[_Union[RolloutStrategy, _Mapping]] = ..., state: _Optional[_Union[RolloutState, str]] = ..., previous_release: _Optional[_Union[_release_pb2.ModelRelease, _Mapping]] = ..., rollback_of: _Optional[str] = ..., error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., current_stage: _Optional[int] = ..., stages: _Optional[_Iterable[_Union[RolloutStageStatus, _Mapping]]] = ..., device_counts: _Optional[_Union[RolloutDeviceCounts, _Mapping]] = ..., progress: _Optional[_Union[_job_pb2.Progress, _Mapping]] = ..., next_update_window_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history: _Optional[_Iterable[_Union[RolloutStateTransition, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RolloutStateTransition(_message.Message):
+    __slots__ = ("state", "time", "message")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    state: RolloutState
+    time: _timestamp_pb2.Timestamp
+    message: str
+    def __init__(self, state: _Optional[_Union[RolloutState, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class RolloutStrategy(_message.Message):
+    __slots__ = ("stages", "rate", "default_gate", "abort_criteria", "device_timeout", "failure_action", "update_windows")
+    STAGES_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_GATE_FIELD_NUMBER: _ClassVar[int]
+    ABORT_CRITERIA_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_ACTION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    stages: _containers.RepeatedCompositeFieldContainer[RolloutStage]
+    rate: DispatchRate
+    default_gate: HealthGate
+    abort_criteria: AbortCriteria
+    device_timeout: _duration_pb2.Duration
+    failure_action: FailureAction
+    update_windows: _containers.RepeatedCompositeFieldContainer[UpdateWindow]
+    def __init__(self, stages: _Optional[_Iterable[_Union[RolloutStage, _Mapping]]] = ..., rate: _Optional[_Union[DispatchRate, _Mapping]] = ..., default_gate: _Optional[_Union[HealthGate, _Mapping]] = ..., abort_criteria: _Optional[_Union[AbortCriteria, _Mapping]] = ..., device_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., failure_action: _Optional[_Union[FailureAction, str]] = ..., update_windows: _Optional[_Iterable[_Union[UpdateWindow, _Mapping]]] = ...) -> None: ...
+
+class RolloutStage(_message.Message):
+    __slots__ = ("percent", "device_count", "gate")
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    GATE_FIELD_NUMBER: _ClassVar[int]
+    percent: float
+    device_count: int
+    gate: HealthGate
+    def __init__(self, percent: _Optional[float] = ..., device_count: _Optional[int] = ..., gate: _Optional[_Union[HealthGate, _Mapping]] = ...) -> None: ...
+
+class DispatchRate(_message.Message):
+    __slots__ = ("base_per_minute", "increment_factor", "increase_after_succeeded", "max_per_minute")
+    BASE_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    INCREMENT_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    INCREASE_AFTER_SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    MAX_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    base_per_minute: int
+    increment_factor: float
+    increase_after_succeeded: int
+    max_per_minute: int
+    def __init__(self, base_per_minute: _Optional[int] = ..., increment_factor: _Optional[float] = ..., increase_after_succeeded: _Optional[int] = ..., max_per_minute: _Optional[int] = ...) -> None: ...
+
+class HealthGate(_message.Message):
+    __slots__ = ("min_healthy_percent", "bake_time", "timeout")
+    MIN_HEALTHY_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    BAKE_TIME_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    min_healthy_percent: float
+    bake_time: _duration_pb2.Duration
+    timeout: _duration_pb2.Duration
+    def __init__(self, min_healthy_percent: _Optional[float] = ..., bake_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class AbortCriteria(_message.Message):
+    __slots__ = ("failure_threshold_percent", "min_completed_devices")
+    FAILURE_THRESHOLD_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MIN_COMPLETED_DEVICES_FIELD_NUMBER: _ClassVar[int]
+    failure_threshold_percent: float
+    min_completed_devices: int
+    def __init__(self, failure_threshold_percent: _Optional[float] = ..., min_completed_devices: _Optional[int] = ...) -> None: ...
+
+class UpdateWindow(_message.Message):
+    __slots__ = ("days_of_week", "start_minute", "duration", "time_zone")
+    DAYS_OF_WEEK_FIELD_NUMBER: _ClassVar[int]
+    START_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    days_of_week: _containers.RepeatedScalarFieldContainer[int]
+    start_minute: int
+    duration: _duration_pb2.Duration
+    time_zone: str
+    def __init__(self, days_of_week: _Optional[_Iterable[int]] = ..., start_minute: _Optional[int] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., time_zone: _Optional[str] = ...) -> None: ...
+
+class RolloutStageStatus(_message.Message):
+    __slots__ = ("index", "state", "device_count", "start_time", "bake_start_time", "end_time")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    BAKE_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    state: RolloutStageState
+    device_count: int
+    start_time: _timestamp_pb2.Timestamp
+    bake_start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, index: _Optional[int] = ..., state: _Optional[_Union[RolloutStageState, str]] = ..., device_count: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bake_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RolloutDeviceCounts(_message.Message):
+    __slots__ = ("targeted", "pending", "dispatched", "in_progress", "succeeded", "failed", "timed_out", "incompatible", "skipped", "rolling_back", "rolled_back", "healthy")
+    TARGETED_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    DISPATCHED_FIELD_NUMBER: _ClassVar[int]
+    IN_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
+    INCOMPATIBLE_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    ROLLING_BACK_FIELD_NUMBER: _ClassVar[int]
+    ROLLED_BACK_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    targeted: int
+    pending: int
+    dispatched: int
+    in_progress: int
+    succeeded: int
+    failed: int
+    timed_out: int
+    incompatible: int
+    skipped: int
+    rolling_back: int
+    rolled_back: int
+    healthy: int
+    def __init__(self, targeted: _Optional[int] = ..., pending: _Optional[int] = ..., dispatched: _Optional[int] = ..., in_progress: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., timed_out: _Optional[int] = ..., incompatible: _Optional[int] = ..., skipped: _Optional[int] = ..., rolling_back: _Optional[int] = ..., rolled_back: _Optional[int] = ..., healthy: _Optional[int] = ...) -> None: ...
+
+class RolloutDeviceStatus(_message.Message):
+    __slots__ = ("device", "state", "stage", "phase", "error", "dispatch_time", "acknowledge_time", "update_time")
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    DISPATCH_TIME_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    device: str
+    state: RolloutDeviceState
+    stage: int
+    phase: _device_state_pb2.UpdatePhase
+    error: _error_pb2.ErrorStatus
+    dispatch_time: _timestamp_pb2.Timestamp
+    acknowledge_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, device: _Optional[str] = ..., state: _Optional[_Union[RolloutDeviceState, str]] = ..., stage: _Optional[int] = ..., phase: _Optional[_Union[_device_state_pb2.UpdatePhase, str]] = ..., error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., dispatch_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledge_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
