@@ -1,4 +1,5 @@
-"""`lepton demo`: start the reference server on loopback and show what it serves.
+"""`lepton demo`: start the reference server on loopback, show what it serves, and certify it
+with the conformance suite.
 
 It grows with the standard: later layers add the end-to-end flow (ingest, process, annotate,
 train, register, serve, roll out) and the conformance certificate.
@@ -7,6 +8,8 @@ train, register, serve, roll out) and the conformance certificate.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import sys
 import tempfile
 from pathlib import Path
 
@@ -34,7 +37,7 @@ async def _list_services(channel: aio.Channel) -> list[str]:
     return []
 
 
-async def _demo(console: Console, data_dir: Path) -> None:
+async def _demo(console: Console, data_dir: Path) -> int:
     host = ServerHost(ServerConfig(address="127.0.0.1:0", data_dir=data_dir))
     running = await host.start()
     console.print(f"[bold]Lepton reference server[/] listening on {running.address}")
@@ -58,14 +61,37 @@ async def _demo(console: Console, data_dir: Path) -> None:
             console.print(table)
             listed = await _list_services(channel)
             console.print("Reflection (grpc.reflection.v1) lists: " + ", ".join(listed))
+        status = await _certify(console, running.address, host.config.max_message_bytes)
     finally:
         await host.stop()
-    console.print("[green]demo finished[/]")
+    console.print("[green]demo finished[/]" if status == 0 else "[red]certification failed[/]")
+    return status
+
+
+async def _certify(console: Console, address: str, message_limit: int) -> int:
+    """Run the conformance suite against the running server and show its verdict table.
+
+    The suite runs as its own process: the server never imports it, and this is exactly how a
+    vendor would certify their implementation."""
+    if importlib.util.find_spec("lepton_conformance") is None:
+        console.print("[yellow]lepton-conformance is not installed; skipping certification[/]")
+        return 0
+    console.rule("Conformance: lepton-conformance run")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "lepton_conformance.cli",
+        "run",
+        "--target",
+        address,
+        "--message-limit",
+        str(message_limit),
+    )
+    return await process.wait()
 
 
 def run_demo() -> int:
     """Run the demonstration; returns the process exit status."""
     console = Console()
     with tempfile.TemporaryDirectory(prefix="lepton-demo-") as data_dir:
-        asyncio.run(_demo(console, Path(data_dir)))
-    return 0
+        return asyncio.run(_demo(console, Path(data_dir)))
