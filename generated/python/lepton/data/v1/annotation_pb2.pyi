@@ -91,13 +91,13 @@ class LabelResult(_message.Message):
     def __init__(self, label: _Optional[str] = ..., classification: _Optional[_Union[ClassificationValue, _Mapping]] = ..., multi_label: _Optional[_Union[MultiLabelValue, _Mapping]] = ..., bounding_box: _Optional[_Union[BoundingBoxValue, _Mapping]] = ..., polygon: _Optional[_Union[PolygonValue, _Mapping]] = ..., span: _Optional[_Union[SpanValue, _Mapping]] = ..., text: _Optional[_Union[TextValue, _Mapping]] = ..., score: _Optional[float] = ...) -> None: ...
 
 class Annotation(_message.Message):
-    __slots__ = ("name", "results", "author", "lead_time", "ground_truth", "was_cancelled", "source_prediction", "create_time", "update_time", "etag")
+    __slots__ = ("name", "results", "author", "lead_duration", "ground_truth", "skipped", "source_prediction", "create_time", "update_time", "etag")
     NAME_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
-    LEAD_TIME_FIELD_NUMBER: _ClassVar[int]
+    LEAD_DURATION_FIELD_NUMBER: _ClassVar[int]
     GROUND_TRUTH_FIELD_NUMBER: _ClassVar[int]
-    WAS_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PREDICTION_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -105,29 +105,29 @@ class Annotation(_message.Message):
     name: str
     results: _containers.RepeatedCompositeFieldContainer[LabelResult]
     author: str
-    lead_time: _duration_pb2.Duration
+    lead_duration: _duration_pb2.Duration
     ground_truth: bool
-    was_cancelled: bool
+    skipped: bool
     source_prediction: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., results: _Optional[_Iterable[_Union[LabelResult, _Mapping]]] = ..., author: _Optional[str] = ..., lead_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., ground_truth: _Optional[bool] = ..., was_cancelled: _Optional[bool] = ..., source_prediction: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., results: _Optional[_Iterable[_Union[LabelResult, _Mapping]]] = ..., author: _Optional[str] = ..., lead_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., ground_truth: _Optional[bool] = ..., skipped: _Optional[bool] = ..., source_prediction: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class Prediction(_message.Message):
-    __slots__ = ("name", "results", "model", "model_version", "score", "prediction_job", "create_time")
+    __slots__ = ("name", "results", "inference_model", "inference_model_version", "score", "prediction_job", "create_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
-    MODEL_FIELD_NUMBER: _ClassVar[int]
-    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    INFERENCE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    INFERENCE_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     PREDICTION_JOB_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     results: _containers.RepeatedCompositeFieldContainer[LabelResult]
-    model: str
-    model_version: str
+    inference_model: str
+    inference_model_version: str
     score: float
     prediction_job: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., results: _Optional[_Iterable[_Union[LabelResult, _Mapping]]] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., score: _Optional[float] = ..., prediction_job: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., results: _Optional[_Iterable[_Union[LabelResult, _Mapping]]] = ..., inference_model: _Optional[str] = ..., inference_model_version: _Optional[str] = ..., score: _Optional[float] = ..., prediction_job: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

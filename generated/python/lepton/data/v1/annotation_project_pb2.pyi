@@ -42,18 +42,18 @@ class LabelSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[LabelKind, str]] = ..., source_column: _Optional[str] = ..., classes: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ...) -> None: ...
 
 class TaskCounts(_message.Message):
-    __slots__ = ("total", "new_count", "in_progress_count", "completed_count", "rejected_count")
-    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("total_count", "new_count", "in_progress_count", "completed_count", "rejected_count")
+    TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     NEW_COUNT_FIELD_NUMBER: _ClassVar[int]
     IN_PROGRESS_COUNT_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_COUNT_FIELD_NUMBER: _ClassVar[int]
     REJECTED_COUNT_FIELD_NUMBER: _ClassVar[int]
-    total: int
+    total_count: int
     new_count: int
     in_progress_count: int
     completed_count: int
     rejected_count: int
-    def __init__(self, total: _Optional[int] = ..., new_count: _Optional[int] = ..., in_progress_count: _Optional[int] = ..., completed_count: _Optional[int] = ..., rejected_count: _Optional[int] = ...) -> None: ...
+    def __init__(self, total_count: _Optional[int] = ..., new_count: _Optional[int] = ..., in_progress_count: _Optional[int] = ..., completed_count: _Optional[int] = ..., rejected_count: _Optional[int] = ...) -> None: ...
 
 class AnnotationProject(_message.Message):
     __slots__ = ("name", "display_name", "description", "dataset_version", "label_specs", "instructions", "labels", "create_time", "update_time", "etag", "task_counts")

@@ -1,28 +1,16 @@
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from lepton.data.v1 import annotation_pb2 as _annotation_pb2
+from lepton.data.v1 import annotation_export_job_pb2 as _annotation_export_job_pb2
 from lepton.data.v1 import annotation_project_pb2 as _annotation_project_pb2
 from lepton.data.v1 import annotation_task_pb2 as _annotation_task_pb2
-from lepton.data.v1 import dataset_pb2 as _dataset_pb2
 from lepton.data.v1 import prediction_job_pb2 as _prediction_job_pb2
 from google.protobuf.internal import containers as _containers
-from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
-
-class AnnotationSelection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    ANNOTATION_SELECTION_UNSPECIFIED: _ClassVar[AnnotationSelection]
-    ANNOTATION_SELECTION_PREFER_GROUND_TRUTH: _ClassVar[AnnotationSelection]
-    ANNOTATION_SELECTION_LATEST: _ClassVar[AnnotationSelection]
-    ANNOTATION_SELECTION_ALL: _ClassVar[AnnotationSelection]
-ANNOTATION_SELECTION_UNSPECIFIED: AnnotationSelection
-ANNOTATION_SELECTION_PREFER_GROUND_TRUTH: AnnotationSelection
-ANNOTATION_SELECTION_LATEST: AnnotationSelection
-ANNOTATION_SELECTION_ALL: AnnotationSelection
 
 class CreateAnnotationProjectRequest(_message.Message):
     __slots__ = ("annotation_project_id", "annotation_project", "request_id")
@@ -99,12 +87,14 @@ class DeleteAnnotationProjectResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class CreateAnnotationTaskRequest(_message.Message):
-    __slots__ = ("parent", "annotation_task")
+    __slots__ = ("parent", "annotation_task", "request_id")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     ANNOTATION_TASK_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     parent: str
     annotation_task: _annotation_task_pb2.AnnotationTask
-    def __init__(self, parent: _Optional[str] = ..., annotation_task: _Optional[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, parent: _Optional[str] = ..., annotation_task: _Optional[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CreateAnnotationTaskResponse(_message.Message):
     __slots__ = ("annotation_task",)
@@ -112,8 +102,22 @@ class CreateAnnotationTaskResponse(_message.Message):
     annotation_task: _annotation_task_pb2.AnnotationTask
     def __init__(self, annotation_task: _Optional[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]] = ...) -> None: ...
 
+class RowIndexList(_message.Message):
+    __slots__ = ("row_indices",)
+    ROW_INDICES_FIELD_NUMBER: _ClassVar[int]
+    row_indices: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, row_indices: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class RowRange(_message.Message):
+    __slots__ = ("offset", "limit")
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    offset: int
+    limit: int
+    def __init__(self, offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
 class BatchCreateAnnotationTasksRequest(_message.Message):
-    __slots__ = ("parent", "row_indices", "row_offset", "row_limit", "assignee", "labels")
+    __slots__ = ("parent", "row_index_list", "row_range", "assignee", "labels")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -122,32 +126,30 @@ class BatchCreateAnnotationTasksRequest(_message.Message):
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PARENT_FIELD_NUMBER: _ClassVar[int]
-    ROW_INDICES_FIELD_NUMBER: _ClassVar[int]
-    ROW_OFFSET_FIELD_NUMBER: _ClassVar[int]
-    ROW_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ROW_INDEX_LIST_FIELD_NUMBER: _ClassVar[int]
+    ROW_RANGE_FIELD_NUMBER: _ClassVar[int]
     ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     parent: str
-    row_indices: _containers.RepeatedScalarFieldContainer[int]
-    row_offset: int
-    row_limit: int
+    row_index_list: RowIndexList
+    row_range: RowRange
     assignee: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, parent: _Optional[str] = ..., row_indices: _Optional[_Iterable[int]] = ..., row_offset: _Optional[int] = ..., row_limit: _Optional[int] = ..., assignee: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, parent: _Optional[str] = ..., row_index_list: _Optional[_Union[RowIndexList, _Mapping]] = ..., row_range: _Optional[_Union[RowRange, _Mapping]] = ..., assignee: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class BatchCreateAnnotationTasksResponse(_message.Message):
-    __slots__ = ("created_tasks", "processed_rows", "total_rows", "created_count", "existing_count")
+    __slots__ = ("created_tasks", "processed_row_count", "total_row_count", "created_count", "existing_count")
     CREATED_TASKS_FIELD_NUMBER: _ClassVar[int]
-    PROCESSED_ROWS_FIELD_NUMBER: _ClassVar[int]
-    TOTAL_ROWS_FIELD_NUMBER: _ClassVar[int]
+    PROCESSED_ROW_COUNT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_ROW_COUNT_FIELD_NUMBER: _ClassVar[int]
     CREATED_COUNT_FIELD_NUMBER: _ClassVar[int]
     EXISTING_COUNT_FIELD_NUMBER: _ClassVar[int]
     created_tasks: _containers.RepeatedCompositeFieldContainer[_annotation_task_pb2.AnnotationTask]
-    processed_rows: int
-    total_rows: int
+    processed_row_count: int
+    total_row_count: int
     created_count: int
     existing_count: int
-    def __init__(self, created_tasks: _Optional[_Iterable[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]]] = ..., processed_rows: _Optional[int] = ..., total_rows: _Optional[int] = ..., created_count: _Optional[int] = ..., existing_count: _Optional[int] = ...) -> None: ...
+    def __init__(self, created_tasks: _Optional[_Iterable[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]]] = ..., processed_row_count: _Optional[int] = ..., total_row_count: _Optional[int] = ..., created_count: _Optional[int] = ..., existing_count: _Optional[int] = ...) -> None: ...
 
 class GetAnnotationTaskRequest(_message.Message):
     __slots__ = ("name", "view")
@@ -378,16 +380,18 @@ class GetPredictionJobResponse(_message.Message):
     def __init__(self, prediction_job: _Optional[_Union[_prediction_job_pb2.PredictionJob, _Mapping]] = ...) -> None: ...
 
 class ListPredictionJobsRequest(_message.Message):
-    __slots__ = ("parent", "page_size", "page_token", "filter")
+    __slots__ = ("parent", "page_size", "page_token", "filter", "order_by")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_BY_FIELD_NUMBER: _ClassVar[int]
     parent: str
     page_size: int
     page_token: str
     filter: str
-    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+    order_by: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ..., order_by: _Optional[str] = ...) -> None: ...
 
 class ListPredictionJobsResponse(_message.Message):
     __slots__ = ("prediction_jobs", "next_page_token")
@@ -421,30 +425,78 @@ class WatchPredictionJobResponse(_message.Message):
     prediction_job: _prediction_job_pb2.PredictionJob
     def __init__(self, prediction_job: _Optional[_Union[_prediction_job_pb2.PredictionJob, _Mapping]] = ...) -> None: ...
 
-class ExportAnnotationsRequest(_message.Message):
-    __slots__ = ("annotation_project", "destination_dataset", "task_states", "selection", "source_columns", "expected_parent_version", "description", "tags", "request_id")
-    ANNOTATION_PROJECT_FIELD_NUMBER: _ClassVar[int]
-    DESTINATION_DATASET_FIELD_NUMBER: _ClassVar[int]
-    TASK_STATES_FIELD_NUMBER: _ClassVar[int]
-    SELECTION_FIELD_NUMBER: _ClassVar[int]
-    SOURCE_COLUMNS_FIELD_NUMBER: _ClassVar[int]
-    EXPECTED_PARENT_VERSION_FIELD_NUMBER: _ClassVar[int]
-    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
-    TAGS_FIELD_NUMBER: _ClassVar[int]
+class CreateAnnotationExportJobRequest(_message.Message):
+    __slots__ = ("parent", "annotation_export_job_id", "annotation_export_job", "request_id")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATION_EXPORT_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATION_EXPORT_JOB_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
-    annotation_project: str
-    destination_dataset: str
-    task_states: _containers.RepeatedScalarFieldContainer[_annotation_task_pb2.TaskState]
-    selection: AnnotationSelection
-    source_columns: _containers.RepeatedScalarFieldContainer[str]
-    expected_parent_version: str
-    description: str
-    tags: _containers.RepeatedScalarFieldContainer[str]
+    parent: str
+    annotation_export_job_id: str
+    annotation_export_job: _annotation_export_job_pb2.AnnotationExportJob
     request_id: str
-    def __init__(self, annotation_project: _Optional[str] = ..., destination_dataset: _Optional[str] = ..., task_states: _Optional[_Iterable[_Union[_annotation_task_pb2.TaskState, str]]] = ..., selection: _Optional[_Union[AnnotationSelection, str]] = ..., source_columns: _Optional[_Iterable[str]] = ..., expected_parent_version: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, parent: _Optional[str] = ..., annotation_export_job_id: _Optional[str] = ..., annotation_export_job: _Optional[_Union[_annotation_export_job_pb2.AnnotationExportJob, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
-class ExportAnnotationsResponse(_message.Message):
-    __slots__ = ("version",)
-    VERSION_FIELD_NUMBER: _ClassVar[int]
-    version: _dataset_pb2.DatasetVersion
-    def __init__(self, version: _Optional[_Union[_dataset_pb2.DatasetVersion, _Mapping]] = ...) -> None: ...
+class CreateAnnotationExportJobResponse(_message.Message):
+    __slots__ = ("annotation_export_job",)
+    ANNOTATION_EXPORT_JOB_FIELD_NUMBER: _ClassVar[int]
+    annotation_export_job: _annotation_export_job_pb2.AnnotationExportJob
+    def __init__(self, annotation_export_job: _Optional[_Union[_annotation_export_job_pb2.AnnotationExportJob, _Mapping]] = ...) -> None: ...
+
+class GetAnnotationExportJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetAnnotationExportJobResponse(_message.Message):
+    __slots__ = ("annotation_export_job",)
+    ANNOTATION_EXPORT_JOB_FIELD_NUMBER: _ClassVar[int]
+    annotation_export_job: _annotation_export_job_pb2.AnnotationExportJob
+    def __init__(self, annotation_export_job: _Optional[_Union[_annotation_export_job_pb2.AnnotationExportJob, _Mapping]] = ...) -> None: ...
+
+class ListAnnotationExportJobsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token", "filter", "order_by")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_BY_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    filter: str
+    order_by: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ..., order_by: _Optional[str] = ...) -> None: ...
+
+class ListAnnotationExportJobsResponse(_message.Message):
+    __slots__ = ("annotation_export_jobs", "next_page_token")
+    ANNOTATION_EXPORT_JOBS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    annotation_export_jobs: _containers.RepeatedCompositeFieldContainer[_annotation_export_job_pb2.AnnotationExportJob]
+    next_page_token: str
+    def __init__(self, annotation_export_jobs: _Optional[_Iterable[_Union[_annotation_export_job_pb2.AnnotationExportJob, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelAnnotationExportJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class CancelAnnotationExportJobResponse(_message.Message):
+    __slots__ = ("annotation_export_job",)
+    ANNOTATION_EXPORT_JOB_FIELD_NUMBER: _ClassVar[int]
+    annotation_export_job: _annotation_export_job_pb2.AnnotationExportJob
+    def __init__(self, annotation_export_job: _Optional[_Union[_annotation_export_job_pb2.AnnotationExportJob, _Mapping]] = ...) -> None: ...
+
+class WatchAnnotationExportJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class WatchAnnotationExportJobResponse(_message.Message):
+    __slots__ = ("annotation_export_job",)
+    ANNOTATION_EXPORT_JOB_FIELD_NUMBER: _ClassVar[int]
+    annotation_export_job: _annotation_export_job_pb2.AnnotationExportJob
+    def __init__(self, annotation_export_job: _Optional[_Union[_annotation_export_job_pb2.AnnotationExportJob, _Mapping]] = ...) -> None: ...

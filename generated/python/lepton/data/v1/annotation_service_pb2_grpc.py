@@ -28,7 +28,8 @@ if _version_not_supported:
 class AnnotationServiceStub:
     """Labels the rows of dataset versions: projects with a typed label schema,
     one task per row, human annotations and model predictions kept apart, and
-    export of the labels as a new dataset version (spec/annotation.md).
+    export jobs that commit the labels as a new dataset version
+    (spec/annotation.md).
     Feature "data.annotation"; prediction jobs need
     "data.annotation.prediction_jobs".
     """
@@ -164,17 +165,38 @@ class AnnotationServiceStub:
                 request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.WatchPredictionJobRequest.SerializeToString,
                 response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.WatchPredictionJobResponse.FromString,
                 _registered_method=True)
-        self.ExportAnnotations = channel.unary_unary(
-                '/lepton.data.v1.AnnotationService/ExportAnnotations',
-                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ExportAnnotationsRequest.SerializeToString,
-                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ExportAnnotationsResponse.FromString,
+        self.CreateAnnotationExportJob = channel.unary_unary(
+                '/lepton.data.v1.AnnotationService/CreateAnnotationExportJob',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateAnnotationExportJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateAnnotationExportJobResponse.FromString,
+                _registered_method=True)
+        self.GetAnnotationExportJob = channel.unary_unary(
+                '/lepton.data.v1.AnnotationService/GetAnnotationExportJob',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.GetAnnotationExportJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.GetAnnotationExportJobResponse.FromString,
+                _registered_method=True)
+        self.ListAnnotationExportJobs = channel.unary_unary(
+                '/lepton.data.v1.AnnotationService/ListAnnotationExportJobs',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListAnnotationExportJobsRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListAnnotationExportJobsResponse.FromString,
+                _registered_method=True)
+        self.CancelAnnotationExportJob = channel.unary_unary(
+                '/lepton.data.v1.AnnotationService/CancelAnnotationExportJob',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CancelAnnotationExportJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CancelAnnotationExportJobResponse.FromString,
+                _registered_method=True)
+        self.WatchAnnotationExportJob = channel.unary_stream(
+                '/lepton.data.v1.AnnotationService/WatchAnnotationExportJob',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.WatchAnnotationExportJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.WatchAnnotationExportJobResponse.FromString,
                 _registered_method=True)
 
 
 class AnnotationServiceServicer:
     """Labels the rows of dataset versions: projects with a typed label schema,
     one task per row, human annotations and model predictions kept apart, and
-    export of the labels as a new dataset version (spec/annotation.md).
+    export jobs that commit the labels as a new dataset version
+    (spec/annotation.md).
     Feature "data.annotation"; prediction jobs need
     "data.annotation.prediction_jobs".
     """
@@ -209,6 +231,8 @@ class AnnotationServiceServicer:
 
     def DeleteAnnotationProject(self, request, context):
         """Deletes a project with its tasks, annotations, predictions and jobs.
+        FAILED_PRECONDITION with PROJECT_NOT_EMPTY without `force`, or with
+        PROJECT_IN_USE while one of its jobs is not in a terminal state.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -338,7 +362,7 @@ class AnnotationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPredictionJobs(self, request, context):
-        """Lists a project's prediction jobs, newest first. Feature
+        """Lists a project's prediction jobs, by default newest first. Feature
         "data.annotation.prediction_jobs".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -346,24 +370,64 @@ class AnnotationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelPredictionJob(self, request, context):
-        """Requests cancellation of a prediction job; predictions already stored
-        stay. Feature "data.annotation.prediction_jobs".
+        """Requests cancellation of a prediction job (GEN-062); predictions
+        already stored stay. A QUEUED or RUNNING job moves to CANCELLING or
+        CANCELLED; a CANCELLING or CANCELLED job is returned unchanged; a
+        SUCCEEDED or FAILED job gets FAILED_PRECONDITION with reason
+        JOB_ALREADY_FINISHED. Feature "data.annotation.prediction_jobs".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchPredictionJob(self, request, context):
-        """Streams a prediction job's current state, then every change, and ends
-        after a terminal state. Feature "data.annotation.prediction_jobs".
+        """Streams a prediction job (GEN-061): the whole job at once, again after
+        every state change and, when only progress moves, at most once per
+        second; ends with OK right after the message that carries a terminal
+        state (a job already terminal gets one message). Feature
+        "data.annotation.prediction_jobs".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ExportAnnotations(self, request, context):
-        """Commits the project's annotations, joined to their rows, as a new
-        version of a dataset.
+    def CreateAnnotationExportJob(self, request, context):
+        """Starts a job that commits the project's annotations, joined to their
+        rows, as one new version of a dataset.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAnnotationExportJob(self, request, context):
+        """Returns an annotation export job.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAnnotationExportJobs(self, request, context):
+        """Lists a project's annotation export jobs, by default newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelAnnotationExportJob(self, request, context):
+        """Requests cancellation of an annotation export job (GEN-062): a QUEUED or
+        RUNNING job moves to CANCELLING or CANCELLED; a CANCELLING or CANCELLED
+        job is returned unchanged; a SUCCEEDED or FAILED job gets
+        FAILED_PRECONDITION with reason JOB_ALREADY_FINISHED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchAnnotationExportJob(self, request, context):
+        """Streams an annotation export job (GEN-061): the whole job at once, again
+        after every state change and, when only progress moves, at most once per
+        second; ends with OK right after the message that carries a terminal
+        state (a job already terminal gets one message).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -497,10 +561,30 @@ def add_AnnotationServiceServicer_to_server(servicer, server):
                     request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.WatchPredictionJobRequest.FromString,
                     response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.WatchPredictionJobResponse.SerializeToString,
             ),
-            'ExportAnnotations': grpc.unary_unary_rpc_method_handler(
-                    servicer.ExportAnnotations,
-                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ExportAnnotationsRequest.FromString,
-                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ExportAnnotationsResponse.SerializeToString,
+            'CreateAnnotationExportJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAnnotationExportJob,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateAnnotationExportJobRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateAnnotationExportJobResponse.SerializeToString,
+            ),
+            'GetAnnotationExportJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAnnotationExportJob,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.GetAnnotationExportJobRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.GetAnnotationExportJobResponse.SerializeToString,
+            ),
+            'ListAnnotationExportJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAnnotationExportJobs,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListAnnotationExportJobsRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListAnnotationExportJobsResponse.SerializeToString,
+            ),
+            'CancelAnnotationExportJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelAnnotationExportJob,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CancelAnnotationExportJobRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CancelAnnotationExportJobResponse.SerializeToString,
+            ),
+            'WatchAnnotationExportJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchAnnotationExportJob,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.WatchAnnotationExportJobRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.WatchAnnotationExportJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -513,7 +597,8 @@ def add_AnnotationServiceServicer_to_server(servicer, server):
 class AnnotationService:
     """Labels the rows of dataset versions: projects with a typed label schema,
     one task per row, human annotations and model predictions kept apart, and
-    export of the labels as a new dataset version (spec/annotation.md).
+    export jobs that commit the labels as a new dataset version
+    (spec/annotation.md).
     Feature "data.annotation"; prediction jobs need
     "data.annotation.prediction_jobs".
     """
@@ -1194,7 +1279,7 @@ class AnnotationService:
             _registered_method=True)
 
     @staticmethod
-    def ExportAnnotations(request,
+    def CreateAnnotationExportJob(request,
             target,
             options=(),
             channel_credentials=None,
@@ -1207,9 +1292,117 @@ class AnnotationService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/lepton.data.v1.AnnotationService/ExportAnnotations',
-            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ExportAnnotationsRequest.SerializeToString,
-            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ExportAnnotationsResponse.FromString,
+            '/lepton.data.v1.AnnotationService/CreateAnnotationExportJob',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateAnnotationExportJobRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateAnnotationExportJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAnnotationExportJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.data.v1.AnnotationService/GetAnnotationExportJob',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.GetAnnotationExportJobRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.GetAnnotationExportJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAnnotationExportJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.data.v1.AnnotationService/ListAnnotationExportJobs',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListAnnotationExportJobsRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListAnnotationExportJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelAnnotationExportJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.data.v1.AnnotationService/CancelAnnotationExportJob',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.CancelAnnotationExportJobRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.CancelAnnotationExportJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchAnnotationExportJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/lepton.data.v1.AnnotationService/WatchAnnotationExportJob',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.WatchAnnotationExportJobRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.WatchAnnotationExportJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

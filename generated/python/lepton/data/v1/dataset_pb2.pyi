@@ -95,14 +95,14 @@ class Lineage(_message.Message):
     def __init__(self, origin: _Optional[_Union[VersionOrigin, str]] = ..., source: _Optional[str] = ..., input_versions: _Optional[_Iterable[str]] = ..., transform_fingerprint: _Optional[_Union[_digest_pb2.Digest, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class DatasetVersion(_message.Message):
-    __slots__ = ("name", "sequence_number", "parent_version", "write_mode", "schema", "row_count", "byte_count", "content_digest", "create_time", "tags", "description", "lineage")
+    __slots__ = ("name", "sequence_number", "parent_version", "write_mode", "schema", "row_count", "size_bytes", "content_digest", "create_time", "tags", "description", "lineage")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     PARENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     WRITE_MODE_FIELD_NUMBER: _ClassVar[int]
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     ROW_COUNT_FIELD_NUMBER: _ClassVar[int]
-    BYTE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     CONTENT_DIGEST_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
@@ -114,13 +114,13 @@ class DatasetVersion(_message.Message):
     write_mode: WriteMode
     schema: Schema
     row_count: int
-    byte_count: int
+    size_bytes: int
     content_digest: _digest_pb2.Digest
     create_time: _timestamp_pb2.Timestamp
     tags: _containers.RepeatedScalarFieldContainer[str]
     description: str
     lineage: Lineage
-    def __init__(self, name: _Optional[str] = ..., sequence_number: _Optional[int] = ..., parent_version: _Optional[str] = ..., write_mode: _Optional[_Union[WriteMode, str]] = ..., schema: _Optional[_Union[Schema, _Mapping]] = ..., row_count: _Optional[int] = ..., byte_count: _Optional[int] = ..., content_digest: _Optional[_Union[_digest_pb2.Digest, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tags: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., lineage: _Optional[_Union[Lineage, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., sequence_number: _Optional[int] = ..., parent_version: _Optional[str] = ..., write_mode: _Optional[_Union[WriteMode, str]] = ..., schema: _Optional[_Union[Schema, _Mapping]] = ..., row_count: _Optional[int] = ..., size_bytes: _Optional[int] = ..., content_digest: _Optional[_Union[_digest_pb2.Digest, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tags: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., lineage: _Optional[_Union[Lineage, _Mapping]] = ...) -> None: ...
 
 class VersionTag(_message.Message):
     __slots__ = ("name", "version", "create_time", "update_time", "etag")

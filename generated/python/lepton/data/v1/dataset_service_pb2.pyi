@@ -99,22 +99,22 @@ class WriteVersionRequest(_message.Message):
     def __init__(self, header: _Optional[_Union[WriteVersionHeader, _Mapping]] = ..., arrow_data: _Optional[bytes] = ...) -> None: ...
 
 class WriteVersionHeader(_message.Message):
-    __slots__ = ("dataset", "mode", "expected_parent_version", "request_id", "description", "tags", "arrow_data_digest")
-    DATASET_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("parent", "mode", "expected_parent_version", "request_id", "description", "tags", "arrow_data_digest")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_PARENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     ARROW_DATA_DIGEST_FIELD_NUMBER: _ClassVar[int]
-    dataset: str
+    parent: str
     mode: _dataset_pb2.WriteMode
     expected_parent_version: str
     request_id: str
     description: str
     tags: _containers.RepeatedScalarFieldContainer[str]
     arrow_data_digest: _digest_pb2.Digest
-    def __init__(self, dataset: _Optional[str] = ..., mode: _Optional[_Union[_dataset_pb2.WriteMode, str]] = ..., expected_parent_version: _Optional[str] = ..., request_id: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., arrow_data_digest: _Optional[_Union[_digest_pb2.Digest, _Mapping]] = ...) -> None: ...
+    def __init__(self, parent: _Optional[str] = ..., mode: _Optional[_Union[_dataset_pb2.WriteMode, str]] = ..., expected_parent_version: _Optional[str] = ..., request_id: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., arrow_data_digest: _Optional[_Union[_digest_pb2.Digest, _Mapping]] = ...) -> None: ...
 
 class WriteVersionResponse(_message.Message):
     __slots__ = ("version",)
@@ -157,20 +157,20 @@ class ListVersionsResponse(_message.Message):
     def __init__(self, versions: _Optional[_Iterable[_Union[_dataset_pb2.DatasetVersion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ReadVersionRequest(_message.Message):
-    __slots__ = ("version", "columns", "offset", "limit", "batch_rows", "start_batch_index")
-    VERSION_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("name", "columns", "offset", "limit", "batch_rows", "start_batch_index")
+    NAME_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     BATCH_ROWS_FIELD_NUMBER: _ClassVar[int]
     START_BATCH_INDEX_FIELD_NUMBER: _ClassVar[int]
-    version: str
+    name: str
     columns: _containers.RepeatedScalarFieldContainer[str]
     offset: int
     limit: int
     batch_rows: int
     start_batch_index: int
-    def __init__(self, version: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., batch_rows: _Optional[int] = ..., start_batch_index: _Optional[int] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., batch_rows: _Optional[int] = ..., start_batch_index: _Optional[int] = ...) -> None: ...
 
 class ReadVersionHeader(_message.Message):
     __slots__ = ("version", "arrow_schema", "total_row_count", "batch_rows", "batch_count")
@@ -199,16 +199,16 @@ class ReadVersionResponse(_message.Message):
     def __init__(self, header: _Optional[_Union[ReadVersionHeader, _Mapping]] = ..., batch_index: _Optional[int] = ..., row_offset: _Optional[int] = ..., arrow_record_batch: _Optional[bytes] = ...) -> None: ...
 
 class IssueFlightTicketRequest(_message.Message):
-    __slots__ = ("version", "columns", "offset", "limit")
-    VERSION_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("name", "columns", "offset", "limit")
+    NAME_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
-    version: str
+    name: str
     columns: _containers.RepeatedScalarFieldContainer[str]
     offset: int
     limit: int
-    def __init__(self, version: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class IssueFlightTicketResponse(_message.Message):
     __slots__ = ("ticket", "locations", "expire_time", "header")
@@ -301,16 +301,18 @@ class GetImportJobResponse(_message.Message):
     def __init__(self, import_job: _Optional[_Union[_import_job_pb2.ImportJob, _Mapping]] = ...) -> None: ...
 
 class ListImportJobsRequest(_message.Message):
-    __slots__ = ("parent", "page_size", "page_token", "filter")
+    __slots__ = ("parent", "page_size", "page_token", "filter", "order_by")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_BY_FIELD_NUMBER: _ClassVar[int]
     parent: str
     page_size: int
     page_token: str
     filter: str
-    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+    order_by: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ..., order_by: _Optional[str] = ...) -> None: ...
 
 class ListImportJobsResponse(_message.Message):
     __slots__ = ("import_jobs", "next_page_token")
@@ -375,16 +377,18 @@ class GetExportJobResponse(_message.Message):
     def __init__(self, export_job: _Optional[_Union[_export_job_pb2.ExportJob, _Mapping]] = ...) -> None: ...
 
 class ListExportJobsRequest(_message.Message):
-    __slots__ = ("parent", "page_size", "page_token", "filter")
+    __slots__ = ("parent", "page_size", "page_token", "filter", "order_by")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_BY_FIELD_NUMBER: _ClassVar[int]
     parent: str
     page_size: int
     page_token: str
     filter: str
-    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+    order_by: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ..., order_by: _Optional[str] = ...) -> None: ...
 
 class ListExportJobsResponse(_message.Message):
     __slots__ = ("export_jobs", "next_page_token")

@@ -251,14 +251,17 @@ class DatasetServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetTag(self, request, context):
-        """Points a tag at a version, creating the tag or moving it.
+        """Points a tag at a version, creating the tag or moving it, and returns
+        the tag with the version it pointed at before (shaped like the
+        registry's SetModelAlias).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteTag(self, request, context):
-        """Removes a tag. The version it pointed at is unaffected.
+        """Removes a tag and returns an empty response. The version it pointed at
+        is unaffected.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -287,22 +290,27 @@ class DatasetServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListImportJobs(self, request, context):
-        """Lists import jobs, newest first. Feature "data.import".
+        """Lists import jobs, by default newest first. Feature "data.import".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelImportJob(self, request, context):
-        """Requests cancellation of an import job. Feature "data.import".
+        """Requests cancellation of an import job (GEN-062): a QUEUED or RUNNING job
+        moves to CANCELLING or CANCELLED; a CANCELLING or CANCELLED job is
+        returned unchanged; a SUCCEEDED or FAILED job gets FAILED_PRECONDITION
+        with reason JOB_ALREADY_FINISHED. Feature "data.import".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchImportJob(self, request, context):
-        """Streams an import job's current state, then every change, and ends after
-        a terminal state. Feature "data.import".
+        """Streams an import job (GEN-061): the whole job at once, again after every
+        state change and, when only progress moves, at most once per second;
+        ends with OK right after the message that carries a terminal state (a
+        job already terminal gets one message). Feature "data.import".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -323,22 +331,27 @@ class DatasetServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListExportJobs(self, request, context):
-        """Lists export jobs, newest first. Feature "data.export".
+        """Lists export jobs, by default newest first. Feature "data.export".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelExportJob(self, request, context):
-        """Requests cancellation of an export job. Feature "data.export".
+        """Requests cancellation of an export job (GEN-062): a QUEUED or RUNNING job
+        moves to CANCELLING or CANCELLED; a CANCELLING or CANCELLED job is
+        returned unchanged; a SUCCEEDED or FAILED job gets FAILED_PRECONDITION
+        with reason JOB_ALREADY_FINISHED. Feature "data.export".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchExportJob(self, request, context):
-        """Streams an export job's current state, then every change, and ends after
-        a terminal state. Feature "data.export".
+        """Streams an export job (GEN-061): the whole job at once, again after every
+        state change and, when only progress moves, at most once per second;
+        ends with OK right after the message that carries a terminal state (a
+        job already terminal gets one message). Feature "data.export".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

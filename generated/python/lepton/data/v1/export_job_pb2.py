@@ -26,7 +26,7 @@ from lepton.data.v1 import file_format_pb2 as lepton_dot_data_dot_v1_dot_file__f
 from lepton.type.v1 import job_pb2 as lepton_dot_type_dot_v1_dot_job__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flepton/data/v1/export_job.proto\x12\x0elepton.data.v1\x1a lepton/data/v1/file_format.proto\x1a\x18lepton/type/v1/job.proto\"\xba\x03\n\tExportJob\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x65stination_uri\x18\x03 \x01(\t\x12*\n\x06\x66ormat\x18\x04 \x01(\x0b\x32\x1a.lepton.data.v1.FormatSpec\x12\x37\n\x0fstorage_options\x18\x05 \x01(\x0b\x32\x1e.lepton.data.v1.StorageOptions\x12\x0f\n\x07\x63olumns\x18\x06 \x03(\t\x12\x11\n\toverwrite\x18\x07 \x01(\x08\x12\x19\n\x11max_rows_per_file\x18\x08 \x01(\x03\x12\x35\n\x06labels\x18\t \x03(\x0b\x32%.lepton.data.v1.ExportJob.LabelsEntry\x12)\n\x06status\x18\n \x01(\x0b\x32\x19.lepton.type.v1.JobStatus\x12\x13\n\x0boutput_uris\x18\x0b \x03(\t\x12\x14\n\x0crows_written\x18\x0c \x01(\x03\x12\x15\n\rbytes_written\x18\r \x01(\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flepton/data/v1/export_job.proto\x12\x0elepton.data.v1\x1a lepton/data/v1/file_format.proto\x1a\x18lepton/type/v1/job.proto\"\xbf\x03\n\tExportJob\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x65stination_uri\x18\x03 \x01(\t\x12*\n\x06\x66ormat\x18\x04 \x01(\x0b\x32\x1a.lepton.data.v1.FormatSpec\x12\x37\n\x0fstorage_options\x18\x05 \x01(\x0b\x32\x1e.lepton.data.v1.StorageOptions\x12\x0f\n\x07\x63olumns\x18\x06 \x03(\t\x12\x11\n\toverwrite\x18\x07 \x01(\x08\x12\x19\n\x11max_rows_per_file\x18\x08 \x01(\x03\x12\x35\n\x06labels\x18\t \x03(\x0b\x32%.lepton.data.v1.ExportJob.LabelsEntry\x12)\n\x06status\x18\n \x01(\x0b\x32\x19.lepton.type.v1.JobStatus\x12\x13\n\x0boutput_uris\x18\x0b \x03(\t\x12\x19\n\x11written_row_count\x18\x0c \x01(\x03\x12\x15\n\rwritten_bytes\x18\r \x01(\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,7 +36,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPORTJOB_LABELSENTRY']._loaded_options = None
   _globals['_EXPORTJOB_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_EXPORTJOB']._serialized_start=112
-  _globals['_EXPORTJOB']._serialized_end=554
-  _globals['_EXPORTJOB_LABELSENTRY']._serialized_start=509
-  _globals['_EXPORTJOB_LABELSENTRY']._serialized_end=554
+  _globals['_EXPORTJOB']._serialized_end=559
+  _globals['_EXPORTJOB_LABELSENTRY']._serialized_start=514
+  _globals['_EXPORTJOB_LABELSENTRY']._serialized_end=559
 # @@protoc_insertion_point(module_scope)

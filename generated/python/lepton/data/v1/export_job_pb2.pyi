@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ExportJob(_message.Message):
-    __slots__ = ("name", "version", "destination_uri", "format", "storage_options", "columns", "overwrite", "max_rows_per_file", "labels", "status", "output_uris", "rows_written", "bytes_written")
+    __slots__ = ("name", "version", "destination_uri", "format", "storage_options", "columns", "overwrite", "max_rows_per_file", "labels", "status", "output_uris", "written_row_count", "written_bytes")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -28,8 +28,8 @@ class ExportJob(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_URIS_FIELD_NUMBER: _ClassVar[int]
-    ROWS_WRITTEN_FIELD_NUMBER: _ClassVar[int]
-    BYTES_WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_ROW_COUNT_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_BYTES_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     destination_uri: str
@@ -41,6 +41,6 @@ class ExportJob(_message.Message):
     labels: _containers.ScalarMap[str, str]
     status: _job_pb2.JobStatus
     output_uris: _containers.RepeatedScalarFieldContainer[str]
-    rows_written: int
-    bytes_written: int
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., destination_uri: _Optional[str] = ..., format: _Optional[_Union[_file_format_pb2.FormatSpec, _Mapping]] = ..., storage_options: _Optional[_Union[_file_format_pb2.StorageOptions, _Mapping]] = ..., columns: _Optional[_Iterable[str]] = ..., overwrite: _Optional[bool] = ..., max_rows_per_file: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., status: _Optional[_Union[_job_pb2.JobStatus, _Mapping]] = ..., output_uris: _Optional[_Iterable[str]] = ..., rows_written: _Optional[int] = ..., bytes_written: _Optional[int] = ...) -> None: ...
+    written_row_count: int
+    written_bytes: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., destination_uri: _Optional[str] = ..., format: _Optional[_Union[_file_format_pb2.FormatSpec, _Mapping]] = ..., storage_options: _Optional[_Union[_file_format_pb2.StorageOptions, _Mapping]] = ..., columns: _Optional[_Iterable[str]] = ..., overwrite: _Optional[bool] = ..., max_rows_per_file: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., status: _Optional[_Union[_job_pb2.JobStatus, _Mapping]] = ..., output_uris: _Optional[_Iterable[str]] = ..., written_row_count: _Optional[int] = ..., written_bytes: _Optional[int] = ...) -> None: ...

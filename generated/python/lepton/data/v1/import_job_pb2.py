@@ -27,7 +27,7 @@ from lepton.data.v1 import file_format_pb2 as lepton_dot_data_dot_v1_dot_file__f
 from lepton.type.v1 import job_pb2 as lepton_dot_type_dot_v1_dot_job__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flepton/data/v1/import_job.proto\x12\x0elepton.data.v1\x1a\x1clepton/data/v1/dataset.proto\x1a lepton/data/v1/file_format.proto\x1a\x18lepton/type/v1/job.proto\"\xa4\x04\n\tImportJob\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bsource_uris\x18\x02 \x03(\t\x12*\n\x06\x66ormat\x18\x03 \x01(\x0b\x32\x1a.lepton.data.v1.FormatSpec\x12\x37\n\x0fstorage_options\x18\x04 \x01(\x0b\x32\x1e.lepton.data.v1.StorageOptions\x12\'\n\x04mode\x18\x05 \x01(\x0e\x32\x19.lepton.data.v1.WriteMode\x12$\n\x17\x65xpected_parent_version\x18\x06 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x0c\x61rrow_schema\x18\x07 \x01(\x0c\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x0c\n\x04tags\x18\t \x03(\t\x12\x35\n\x06labels\x18\n \x03(\x0b\x32%.lepton.data.v1.ImportJob.LabelsEntry\x12)\n\x06status\x18\x0b \x01(\x0b\x32\x19.lepton.type.v1.JobStatus\x12\x16\n\x0eoutput_version\x18\x0c \x01(\t\x12\x19\n\x11source_file_count\x18\r \x01(\x03\x12\x14\n\x0csource_bytes\x18\x0e \x01(\x03\x12\x11\n\trows_read\x18\x0f \x01(\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x1a\n\x18_expected_parent_versionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flepton/data/v1/import_job.proto\x12\x0elepton.data.v1\x1a\x1clepton/data/v1/dataset.proto\x1a lepton/data/v1/file_format.proto\x1a\x18lepton/type/v1/job.proto\"\xa9\x04\n\tImportJob\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bsource_uris\x18\x02 \x03(\t\x12*\n\x06\x66ormat\x18\x03 \x01(\x0b\x32\x1a.lepton.data.v1.FormatSpec\x12\x37\n\x0fstorage_options\x18\x04 \x01(\x0b\x32\x1e.lepton.data.v1.StorageOptions\x12\'\n\x04mode\x18\x05 \x01(\x0e\x32\x19.lepton.data.v1.WriteMode\x12$\n\x17\x65xpected_parent_version\x18\x06 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x0c\x61rrow_schema\x18\x07 \x01(\x0c\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x0c\n\x04tags\x18\t \x03(\t\x12\x35\n\x06labels\x18\n \x03(\x0b\x32%.lepton.data.v1.ImportJob.LabelsEntry\x12)\n\x06status\x18\x0b \x01(\x0b\x32\x19.lepton.type.v1.JobStatus\x12\x16\n\x0eoutput_version\x18\x0c \x01(\t\x12\x19\n\x11source_file_count\x18\r \x01(\x03\x12\x14\n\x0csource_bytes\x18\x0e \x01(\x03\x12\x16\n\x0eread_row_count\x18\x0f \x01(\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x1a\n\x18_expected_parent_versionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,7 +37,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IMPORTJOB_LABELSENTRY']._loaded_options = None
   _globals['_IMPORTJOB_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_IMPORTJOB']._serialized_start=142
-  _globals['_IMPORTJOB']._serialized_end=690
-  _globals['_IMPORTJOB_LABELSENTRY']._serialized_start=617
-  _globals['_IMPORTJOB_LABELSENTRY']._serialized_end=662
+  _globals['_IMPORTJOB']._serialized_end=695
+  _globals['_IMPORTJOB_LABELSENTRY']._serialized_start=622
+  _globals['_IMPORTJOB_LABELSENTRY']._serialized_end=667
 # @@protoc_insertion_point(module_scope)

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ImportJob(_message.Message):
-    __slots__ = ("name", "source_uris", "format", "storage_options", "mode", "expected_parent_version", "arrow_schema", "description", "tags", "labels", "status", "output_version", "source_file_count", "source_bytes", "rows_read")
+    __slots__ = ("name", "source_uris", "format", "storage_options", "mode", "expected_parent_version", "arrow_schema", "description", "tags", "labels", "status", "output_version", "source_file_count", "source_bytes", "read_row_count")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -32,7 +32,7 @@ class ImportJob(_message.Message):
     OUTPUT_VERSION_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FILE_COUNT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_BYTES_FIELD_NUMBER: _ClassVar[int]
-    ROWS_READ_FIELD_NUMBER: _ClassVar[int]
+    READ_ROW_COUNT_FIELD_NUMBER: _ClassVar[int]
     name: str
     source_uris: _containers.RepeatedScalarFieldContainer[str]
     format: _file_format_pb2.FormatSpec
@@ -47,5 +47,5 @@ class ImportJob(_message.Message):
     output_version: str
     source_file_count: int
     source_bytes: int
-    rows_read: int
-    def __init__(self, name: _Optional[str] = ..., source_uris: _Optional[_Iterable[str]] = ..., format: _Optional[_Union[_file_format_pb2.FormatSpec, _Mapping]] = ..., storage_options: _Optional[_Union[_file_format_pb2.StorageOptions, _Mapping]] = ..., mode: _Optional[_Union[_dataset_pb2.WriteMode, str]] = ..., expected_parent_version: _Optional[str] = ..., arrow_schema: _Optional[bytes] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., status: _Optional[_Union[_job_pb2.JobStatus, _Mapping]] = ..., output_version: _Optional[str] = ..., source_file_count: _Optional[int] = ..., source_bytes: _Optional[int] = ..., rows_read: _Optional[int] = ...) -> None: ...
+    read_row_count: int
+    def __init__(self, name: _Optional[str] = ..., source_uris: _Optional[_Iterable[str]] = ..., format: _Optional[_Union[_file_format_pb2.FormatSpec, _Mapping]] = ..., storage_options: _Optional[_Union[_file_format_pb2.StorageOptions, _Mapping]] = ..., mode: _Optional[_Union[_dataset_pb2.WriteMode, str]] = ..., expected_parent_version: _Optional[str] = ..., arrow_schema: _Optional[bytes] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., status: _Optional[_Union[_job_pb2.JobStatus, _Mapping]] = ..., output_version: _Optional[str] = ..., source_file_count: _Optional[int] = ..., source_bytes: _Optional[int] = ..., read_row_count: _Optional[int] = ...) -> None: ...

@@ -27,7 +27,7 @@ from lepton.type.v1 import digest_pb2 as lepton_dot_type_dot_v1_dot_digest__pb2
 from lepton.type.v1 import job_pb2 as lepton_dot_type_dot_v1_dot_job__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!lepton/data/v1/pipeline_run.proto\x12\x0elepton.data.v1\x1a\x1dlepton/data/v1/pipeline.proto\x1a\x1blepton/type/v1/digest.proto\x1a\x18lepton/type/v1/job.proto\"\xe1\x03\n\x0bPipelineRun\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rinput_version\x18\x02 \x01(\t\x12*\n\x08pipeline\x18\x03 \x01(\x0b\x32\x18.lepton.data.v1.Pipeline\x12\x16\n\x0eoutput_dataset\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x13\n\x0boutput_tags\x18\x06 \x03(\t\x12\x15\n\rdisable_reuse\x18\x07 \x01(\x08\x12\x37\n\x06labels\x18\x08 \x03(\x0b\x32\'.lepton.data.v1.PipelineRun.LabelsEntry\x12)\n\x06status\x18\t \x01(\x0b\x32\x19.lepton.type.v1.JobStatus\x12\x34\n\x14pipeline_fingerprint\x18\n \x01(\x0b\x32\x16.lepton.type.v1.Digest\x12\x16\n\x0eoutput_version\x18\x0b \x01(\t\x12\x15\n\routput_reused\x18\x0c \x01(\x08\x12\x30\n\x0cstep_reports\x18\r \x03(\x0b\x32\x1a.lepton.data.v1.StepReport\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x7f\n\nStepReport\x12\x12\n\nstep_index\x18\x01 \x01(\x05\x12\x12\n\ninput_rows\x18\x02 \x01(\x03\x12\x13\n\x0boutput_rows\x18\x03 \x01(\x03\x12\x34\n\x0e\x66itted_columns\x18\x04 \x03(\x0b\x32\x1c.lepton.data.v1.FittedColumn\"\x83\x01\n\x0c\x46ittedColumn\x12\x0e\n\x06\x63olumn\x18\x01 \x01(\t\x12\x0b\n\x03min\x18\x02 \x01(\x01\x12\x0b\n\x03max\x18\x03 \x01(\x01\x12\x0c\n\x04mean\x18\x04 \x01(\x01\x12\x0e\n\x06stddev\x18\x05 \x01(\x01\x12+\n\nfill_value\x18\x06 \x01(\x0b\x32\x17.lepton.data.v1.Literalb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!lepton/data/v1/pipeline_run.proto\x12\x0elepton.data.v1\x1a\x1dlepton/data/v1/pipeline.proto\x1a\x1blepton/type/v1/digest.proto\x1a\x18lepton/type/v1/job.proto\"\xfd\x03\n\x0bPipelineRun\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rinput_version\x18\x02 \x01(\t\x12*\n\x08pipeline\x18\x03 \x01(\x0b\x32\x18.lepton.data.v1.Pipeline\x12\x16\n\x0eoutput_dataset\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x13\n\x0boutput_tags\x18\x06 \x03(\t\x12\x31\n\x0creuse_policy\x18\x07 \x01(\x0e\x32\x1b.lepton.data.v1.ReusePolicy\x12\x37\n\x06labels\x18\x08 \x03(\x0b\x32\'.lepton.data.v1.PipelineRun.LabelsEntry\x12)\n\x06status\x18\t \x01(\x0b\x32\x19.lepton.type.v1.JobStatus\x12\x34\n\x14pipeline_fingerprint\x18\n \x01(\x0b\x32\x16.lepton.type.v1.Digest\x12\x16\n\x0eoutput_version\x18\x0b \x01(\t\x12\x15\n\routput_reused\x18\x0c \x01(\x08\x12\x30\n\x0cstep_reports\x18\r \x03(\x0b\x32\x1a.lepton.data.v1.StepReport\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x89\x01\n\nStepReport\x12\x12\n\nstep_index\x18\x01 \x01(\x05\x12\x17\n\x0finput_row_count\x18\x02 \x01(\x03\x12\x18\n\x10output_row_count\x18\x03 \x01(\x03\x12\x34\n\x0e\x66itted_columns\x18\x04 \x03(\x0b\x32\x1c.lepton.data.v1.FittedColumn\"\x83\x01\n\x0c\x46ittedColumn\x12\x0e\n\x06\x63olumn\x18\x01 \x01(\t\x12\x0b\n\x03min\x18\x02 \x01(\x01\x12\x0b\n\x03max\x18\x03 \x01(\x01\x12\x0c\n\x04mean\x18\x04 \x01(\x01\x12\x0e\n\x06stddev\x18\x05 \x01(\x01\x12+\n\nfill_value\x18\x06 \x01(\x0b\x32\x17.lepton.data.v1.Literal*r\n\x0bReusePolicy\x12\x1c\n\x18REUSE_POLICY_UNSPECIFIED\x10\x00\x12\"\n\x1eREUSE_POLICY_REUSE_IF_POSSIBLE\x10\x01\x12!\n\x1dREUSE_POLICY_ALWAYS_RECOMPUTE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,12 +36,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PIPELINERUN_LABELSENTRY']._loaded_options = None
   _globals['_PIPELINERUN_LABELSENTRY']._serialized_options = b'8\001'
+  _globals['_REUSEPOLICY']._serialized_start=925
+  _globals['_REUSEPOLICY']._serialized_end=1039
   _globals['_PIPELINERUN']._serialized_start=140
-  _globals['_PIPELINERUN']._serialized_end=621
-  _globals['_PIPELINERUN_LABELSENTRY']._serialized_start=576
-  _globals['_PIPELINERUN_LABELSENTRY']._serialized_end=621
-  _globals['_STEPREPORT']._serialized_start=623
-  _globals['_STEPREPORT']._serialized_end=750
-  _globals['_FITTEDCOLUMN']._serialized_start=753
-  _globals['_FITTEDCOLUMN']._serialized_end=884
+  _globals['_PIPELINERUN']._serialized_end=649
+  _globals['_PIPELINERUN_LABELSENTRY']._serialized_start=604
+  _globals['_PIPELINERUN_LABELSENTRY']._serialized_end=649
+  _globals['_STEPREPORT']._serialized_start=652
+  _globals['_STEPREPORT']._serialized_end=789
+  _globals['_FITTEDCOLUMN']._serialized_start=792
+  _globals['_FITTEDCOLUMN']._serialized_end=923
 # @@protoc_insertion_point(module_scope)

@@ -52,7 +52,7 @@ class TextDecoder(_message.Message):
     def __init__(self, output: _Optional[str] = ...) -> None: ...
 
 class PredictionJob(_message.Message):
-    __slots__ = ("name", "model", "model_version", "label", "inputs", "classification", "multi_label", "bounding_box", "text", "task_filter", "batch_size", "labels", "status", "resolved_model_version", "predictions_created", "tasks_skipped")
+    __slots__ = ("name", "inference_model", "inference_model_version", "label", "inputs", "classification", "multi_label", "bounding_box", "text", "task_filter", "batch_size", "labels", "status", "resolved_inference_model_version", "created_prediction_count", "skipped_task_count")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -61,8 +61,8 @@ class PredictionJob(_message.Message):
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
-    MODEL_FIELD_NUMBER: _ClassVar[int]
-    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    INFERENCE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    INFERENCE_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
@@ -73,12 +73,12 @@ class PredictionJob(_message.Message):
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
-    RESOLVED_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
-    PREDICTIONS_CREATED_FIELD_NUMBER: _ClassVar[int]
-    TASKS_SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_INFERENCE_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_PREDICTION_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_TASK_COUNT_FIELD_NUMBER: _ClassVar[int]
     name: str
-    model: str
-    model_version: str
+    inference_model: str
+    inference_model_version: str
     label: str
     inputs: _containers.RepeatedCompositeFieldContainer[TensorBinding]
     classification: ClassificationDecoder
@@ -89,7 +89,7 @@ class PredictionJob(_message.Message):
     batch_size: int
     labels: _containers.ScalarMap[str, str]
     status: _job_pb2.JobStatus
-    resolved_model_version: str
-    predictions_created: int
-    tasks_skipped: int
-    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., label: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[TensorBinding, _Mapping]]] = ..., classification: _Optional[_Union[ClassificationDecoder, _Mapping]] = ..., multi_label: _Optional[_Union[MultiLabelDecoder, _Mapping]] = ..., bounding_box: _Optional[_Union[BoundingBoxDecoder, _Mapping]] = ..., text: _Optional[_Union[TextDecoder, _Mapping]] = ..., task_filter: _Optional[str] = ..., batch_size: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., status: _Optional[_Union[_job_pb2.JobStatus, _Mapping]] = ..., resolved_model_version: _Optional[str] = ..., predictions_created: _Optional[int] = ..., tasks_skipped: _Optional[int] = ...) -> None: ...
+    resolved_inference_model_version: str
+    created_prediction_count: int
+    skipped_task_count: int
+    def __init__(self, name: _Optional[str] = ..., inference_model: _Optional[str] = ..., inference_model_version: _Optional[str] = ..., label: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[TensorBinding, _Mapping]]] = ..., classification: _Optional[_Union[ClassificationDecoder, _Mapping]] = ..., multi_label: _Optional[_Union[MultiLabelDecoder, _Mapping]] = ..., bounding_box: _Optional[_Union[BoundingBoxDecoder, _Mapping]] = ..., text: _Optional[_Union[TextDecoder, _Mapping]] = ..., task_filter: _Optional[str] = ..., batch_size: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., status: _Optional[_Union[_job_pb2.JobStatus, _Mapping]] = ..., resolved_inference_model_version: _Optional[str] = ..., created_prediction_count: _Optional[int] = ..., skipped_task_count: _Optional[int] = ...) -> None: ...

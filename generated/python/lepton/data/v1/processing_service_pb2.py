@@ -28,7 +28,7 @@ from lepton.data.v1 import pipeline_run_pb2 as lepton_dot_data_dot_v1_dot_pipeli
 from lepton.type.v1 import digest_pb2 as lepton_dot_type_dot_v1_dot_digest__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'lepton/data/v1/processing_service.proto\x12\x0elepton.data.v1\x1a\x1clepton/data/v1/dataset.proto\x1a\x1dlepton/data/v1/pipeline.proto\x1a!lepton/data/v1/pipeline_run.proto\x1a\x1blepton/type/v1/digest.proto\"\\\n\x17ValidatePipelineRequest\x12\x15\n\rinput_version\x18\x01 \x01(\t\x12*\n\x08pipeline\x18\x02 \x01(\x0b\x32\x18.lepton.data.v1.Pipeline\"\xcb\x01\n\x18ValidatePipelineResponse\x12\x15\n\rinput_version\x18\x01 \x01(\t\x12-\n\routput_schema\x18\x02 \x01(\x0b\x32\x16.lepton.data.v1.Schema\x12\x33\n\x13step_output_schemas\x18\x03 \x03(\x0b\x32\x16.lepton.data.v1.Schema\x12\x34\n\x14pipeline_fingerprint\x18\x04 \x01(\x0b\x32\x16.lepton.type.v1.Digest\"z\n\x18\x43reatePipelineRunRequest\x12\x17\n\x0fpipeline_run_id\x18\x01 \x01(\t\x12\x31\n\x0cpipeline_run\x18\x02 \x01(\x0b\x32\x1b.lepton.data.v1.PipelineRun\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"N\n\x19\x43reatePipelineRunResponse\x12\x31\n\x0cpipeline_run\x18\x01 \x01(\x0b\x32\x1b.lepton.data.v1.PipelineRun\"%\n\x15GetPipelineRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"K\n\x16GetPipelineRunResponse\x12\x31\n\x0cpipeline_run\x18\x01 \x01(\x0b\x32\x1b.lepton.data.v1.PipelineRun\"P\n\x17ListPipelineRunsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\"g\n\x18ListPipelineRunsResponse\x12\x32\n\rpipeline_runs\x18\x01 \x03(\x0b\x32\x1b.lepton.data.v1.PipelineRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"(\n\x18\x43\x61ncelPipelineRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"N\n\x19\x43\x61ncelPipelineRunResponse\x12\x31\n\x0cpipeline_run\x18\x01 \x01(\x0b\x32\x1b.lepton.data.v1.PipelineRun\"\'\n\x17WatchPipelineRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"M\n\x18WatchPipelineRunResponse\x12\x31\n\x0cpipeline_run\x18\x01 \x01(\x0b\x32\x1b.lepton.data.v1.PipelineRun2\xff\x04\n\x11ProcessingService\x12\x65\n\x10ValidatePipeline\x12\'.lepton.data.v1.ValidatePipelineRequest\x1a(.lepton.data.v1.ValidatePipelineResponse\x12h\n\x11\x43reatePipelineRun\x12(.lepton.data.v1.CreatePipelineRunRequest\x1a).lepton.data.v1.CreatePipelineRunResponse\x12_\n\x0eGetPipelineRun\x12%.lepton.data.v1.GetPipelineRunRequest\x1a&.lepton.data.v1.GetPipelineRunResponse\x12\x65\n\x10ListPipelineRuns\x12\'.lepton.data.v1.ListPipelineRunsRequest\x1a(.lepton.data.v1.ListPipelineRunsResponse\x12h\n\x11\x43\x61ncelPipelineRun\x12(.lepton.data.v1.CancelPipelineRunRequest\x1a).lepton.data.v1.CancelPipelineRunResponse\x12g\n\x10WatchPipelineRun\x12\'.lepton.data.v1.WatchPipelineRunRequest\x1a(.lepton.data.v1.WatchPipelineRunResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'lepton/data/v1/processing_service.proto\x12\x0elepton.data.v1\x1a\x1clepton/data/v1/dataset.proto\x1a\x1dlepton/data/v1/pipeline.proto\x1a!lepton/data/v1/pipeline_run.proto\x1a\x1blepton/type/v1/digest.proto\"\\\n\x17ValidatePipelineRequest\x12\x15\n\rinput_version\x18\x01 \x01(\t\x12*\n\x08pipeline\x18\x02 \x01(\x0b\x32\x18.lepton.data.v1.Pipeline\"\xcb\x01\n\x18ValidatePipelineResponse\x12\x15\n\rinput_version\x18\x01 \x01(\t\x12-\n\routput_schema\x18\x02 \x01(\x0b\x32\x16.lepton.data.v1.Schema\x12\x33\n\x13step_output_schemas\x18\x03 \x03(\x0b\x32\x16.lepton.data.v1.Schema\x12\x34\n\x14pipeline_fingerprint\x18\x04 \x01(\x0b\x32\x16.lepton.type.v1.Digest\"z\n\x18\x43reatePipelineRunRequest\x12\x17\n\x0fpipeline_run_id\x18\x01 \x01(\t\x12\x31\n\x0cpipeline_run\x18\x02 \x01(\x0b\x32\x1b.lepton.data.v1.PipelineRun\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"N\n\x19\x43reatePipelineRunResponse\x12\x31\n\x0cpipeline_run\x18\x01 \x01(\x0b\x32\x1b.lepton.data.v1.PipelineRun\"%\n\x15GetPipelineRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"K\n\x16GetPipelineRunResponse\x12\x31\n\x0cpipeline_run\x18\x01 \x01(\x0b\x32\x1b.lepton.data.v1.PipelineRun\"b\n\x17ListPipelineRunsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"g\n\x18ListPipelineRunsResponse\x12\x32\n\rpipeline_runs\x18\x01 \x03(\x0b\x32\x1b.lepton.data.v1.PipelineRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"(\n\x18\x43\x61ncelPipelineRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"N\n\x19\x43\x61ncelPipelineRunResponse\x12\x31\n\x0cpipeline_run\x18\x01 \x01(\x0b\x32\x1b.lepton.data.v1.PipelineRun\"\'\n\x17WatchPipelineRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"M\n\x18WatchPipelineRunResponse\x12\x31\n\x0cpipeline_run\x18\x01 \x01(\x0b\x32\x1b.lepton.data.v1.PipelineRun2\xff\x04\n\x11ProcessingService\x12\x65\n\x10ValidatePipeline\x12\'.lepton.data.v1.ValidatePipelineRequest\x1a(.lepton.data.v1.ValidatePipelineResponse\x12h\n\x11\x43reatePipelineRun\x12(.lepton.data.v1.CreatePipelineRunRequest\x1a).lepton.data.v1.CreatePipelineRunResponse\x12_\n\x0eGetPipelineRun\x12%.lepton.data.v1.GetPipelineRunRequest\x1a&.lepton.data.v1.GetPipelineRunResponse\x12\x65\n\x10ListPipelineRuns\x12\'.lepton.data.v1.ListPipelineRunsRequest\x1a(.lepton.data.v1.ListPipelineRunsResponse\x12h\n\x11\x43\x61ncelPipelineRun\x12(.lepton.data.v1.CancelPipelineRunRequest\x1a).lepton.data.v1.CancelPipelineRunResponse\x12g\n\x10WatchPipelineRun\x12\'.lepton.data.v1.WatchPipelineRunRequest\x1a(.lepton.data.v1.WatchPipelineRunResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,17 +48,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETPIPELINERUNRESPONSE']._serialized_start=727
   _globals['_GETPIPELINERUNRESPONSE']._serialized_end=802
   _globals['_LISTPIPELINERUNSREQUEST']._serialized_start=804
-  _globals['_LISTPIPELINERUNSREQUEST']._serialized_end=884
-  _globals['_LISTPIPELINERUNSRESPONSE']._serialized_start=886
-  _globals['_LISTPIPELINERUNSRESPONSE']._serialized_end=989
-  _globals['_CANCELPIPELINERUNREQUEST']._serialized_start=991
-  _globals['_CANCELPIPELINERUNREQUEST']._serialized_end=1031
-  _globals['_CANCELPIPELINERUNRESPONSE']._serialized_start=1033
-  _globals['_CANCELPIPELINERUNRESPONSE']._serialized_end=1111
-  _globals['_WATCHPIPELINERUNREQUEST']._serialized_start=1113
-  _globals['_WATCHPIPELINERUNREQUEST']._serialized_end=1152
-  _globals['_WATCHPIPELINERUNRESPONSE']._serialized_start=1154
-  _globals['_WATCHPIPELINERUNRESPONSE']._serialized_end=1231
-  _globals['_PROCESSINGSERVICE']._serialized_start=1234
-  _globals['_PROCESSINGSERVICE']._serialized_end=1873
+  _globals['_LISTPIPELINERUNSREQUEST']._serialized_end=902
+  _globals['_LISTPIPELINERUNSRESPONSE']._serialized_start=904
+  _globals['_LISTPIPELINERUNSRESPONSE']._serialized_end=1007
+  _globals['_CANCELPIPELINERUNREQUEST']._serialized_start=1009
+  _globals['_CANCELPIPELINERUNREQUEST']._serialized_end=1049
+  _globals['_CANCELPIPELINERUNRESPONSE']._serialized_start=1051
+  _globals['_CANCELPIPELINERUNRESPONSE']._serialized_end=1129
+  _globals['_WATCHPIPELINERUNREQUEST']._serialized_start=1131
+  _globals['_WATCHPIPELINERUNREQUEST']._serialized_end=1170
+  _globals['_WATCHPIPELINERUNRESPONSE']._serialized_start=1172
+  _globals['_WATCHPIPELINERUNRESPONSE']._serialized_end=1249
+  _globals['_PROCESSINGSERVICE']._serialized_start=1252
+  _globals['_PROCESSINGSERVICE']._serialized_end=1891
 # @@protoc_insertion_point(module_scope)

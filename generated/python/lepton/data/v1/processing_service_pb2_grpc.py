@@ -103,22 +103,27 @@ class ProcessingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPipelineRuns(self, request, context):
-        """Lists pipeline runs, newest first.
+        """Lists pipeline runs, by default newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelPipelineRun(self, request, context):
-        """Requests cancellation of a pipeline run.
+        """Requests cancellation of a pipeline run (GEN-062): a QUEUED or RUNNING
+        run moves to CANCELLING or CANCELLED; a CANCELLING or CANCELLED run is
+        returned unchanged; a SUCCEEDED or FAILED run gets FAILED_PRECONDITION
+        with reason JOB_ALREADY_FINISHED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchPipelineRun(self, request, context):
-        """Streams a run's current state, then every change, and ends after a
-        terminal state.
+        """Streams a run (GEN-061): the whole run at once, again after every state
+        change and, when only progress moves, at most once per second; ends with
+        OK right after the message that carries a terminal state (a run already
+        terminal gets one message).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from lepton.type.v1 import accelerator_pb2 as lepton_dot_type_dot_v1_dot_accelerator__pb2
 from lepton.type.v1 import tensor_pb2 as lepton_dot_type_dot_v1_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!lepton/edge/v1/capabilities.proto\x12\x0elepton.edge.v1\x1a\x1blepton/type/v1/tensor.proto\"\xec\x02\n\x12\x44\x65viceCapabilities\x12\n\n\x02os\x18\x01 \x01(\t\x12\x12\n\nos_version\x18\x02 \x01(\t\x12\x14\n\x0c\x61rchitecture\x18\x03 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x04 \x01(\x03\x12\x15\n\rstorage_bytes\x18\x05 \x01(\x03\x12\x31\n\x0c\x61\x63\x63\x65lerators\x18\x06 \x03(\x0b\x32\x1b.lepton.edge.v1.Accelerator\x12)\n\x08runtimes\x18\x07 \x03(\x0b\x32\x17.lepton.edge.v1.Runtime\x12\x1a\n\x12supported_commands\x18\x08 \x03(\t\x12\x46\n\nattributes\x18\t \x03(\x0b\x32\x32.lepton.edge.v1.DeviceCapabilities.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xda\x01\n\x0b\x41\x63\x63\x65lerator\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\x04type\x18\x02 \x01(\x0e\x32\x1f.lepton.edge.v1.AcceleratorType\x12\x0e\n\x06vendor\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x05 \x01(\x03\x12\x15\n\rcompute_units\x18\x06 \x01(\x05\x12,\n\nprecisions\x18\x07 \x03(\x0e\x32\x18.lepton.type.v1.DataType\x12\x16\n\x0e\x64river_version\x18\x08 \x01(\t\"h\n\x07Runtime\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12>\n\x13\x65xecution_providers\x18\x03 \x03(\x0b\x32!.lepton.edge.v1.ExecutionProvider\"y\n\x11\x45xecutionProvider\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x61\x63\x63\x65lerator_ids\x18\x02 \x03(\t\x12,\n\nprecisions\x18\x03 \x03(\x0e\x32\x18.lepton.type.v1.DataType\x12\x0f\n\x07version\x18\x04 \x01(\t*\xb7\x01\n\x0f\x41\x63\x63\x65leratorType\x12 \n\x1c\x41\x43\x43\x45LERATOR_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43\x43\x45LERATOR_TYPE_CPU\x10\x01\x12\x18\n\x14\x41\x43\x43\x45LERATOR_TYPE_GPU\x10\x02\x12\x18\n\x14\x41\x43\x43\x45LERATOR_TYPE_NPU\x10\x03\x12\x18\n\x14\x41\x43\x43\x45LERATOR_TYPE_TPU\x10\x04\x12\x1a\n\x16\x41\x43\x43\x45LERATOR_TYPE_OTHER\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!lepton/edge/v1/capabilities.proto\x12\x0elepton.edge.v1\x1a lepton/type/v1/accelerator.proto\x1a\x1blepton/type/v1/tensor.proto\"\xec\x02\n\x12\x44\x65viceCapabilities\x12\n\n\x02os\x18\x01 \x01(\t\x12\x12\n\nos_version\x18\x02 \x01(\t\x12\x14\n\x0c\x61rchitecture\x18\x03 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x04 \x01(\x03\x12\x15\n\rstorage_bytes\x18\x05 \x01(\x03\x12\x31\n\x0c\x61\x63\x63\x65lerators\x18\x06 \x03(\x0b\x32\x1b.lepton.edge.v1.Accelerator\x12)\n\x08runtimes\x18\x07 \x03(\x0b\x32\x17.lepton.edge.v1.Runtime\x12\x1a\n\x12supported_commands\x18\x08 \x03(\t\x12\x46\n\nattributes\x18\t \x03(\x0b\x32\x32.lepton.edge.v1.DeviceCapabilities.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xdf\x01\n\x0b\x41\x63\x63\x65lerator\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\x04type\x18\x02 \x01(\x0e\x32\x1f.lepton.type.v1.AcceleratorType\x12\x0e\n\x06vendor\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x14\n\x0cmemory_bytes\x18\x05 \x01(\x03\x12\x1a\n\x12\x63ompute_unit_count\x18\x06 \x01(\x03\x12,\n\nprecisions\x18\x07 \x03(\x0e\x32\x18.lepton.type.v1.DataType\x12\x16\n\x0e\x64river_version\x18\x08 \x01(\t\"h\n\x07Runtime\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12>\n\x13\x65xecution_providers\x18\x03 \x03(\x0b\x32!.lepton.edge.v1.ExecutionProvider\"y\n\x11\x45xecutionProvider\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x61\x63\x63\x65lerator_ids\x18\x02 \x03(\t\x12,\n\nprecisions\x18\x03 \x03(\x0e\x32\x18.lepton.type.v1.DataType\x12\x0f\n\x07version\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,16 +35,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DEVICECAPABILITIES_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_DEVICECAPABILITIES_ATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_ACCELERATORTYPE']._serialized_start=900
-  _globals['_ACCELERATORTYPE']._serialized_end=1083
-  _globals['_DEVICECAPABILITIES']._serialized_start=83
-  _globals['_DEVICECAPABILITIES']._serialized_end=447
-  _globals['_DEVICECAPABILITIES_ATTRIBUTESENTRY']._serialized_start=398
-  _globals['_DEVICECAPABILITIES_ATTRIBUTESENTRY']._serialized_end=447
-  _globals['_ACCELERATOR']._serialized_start=450
-  _globals['_ACCELERATOR']._serialized_end=668
-  _globals['_RUNTIME']._serialized_start=670
-  _globals['_RUNTIME']._serialized_end=774
-  _globals['_EXECUTIONPROVIDER']._serialized_start=776
-  _globals['_EXECUTIONPROVIDER']._serialized_end=897
+  _globals['_DEVICECAPABILITIES']._serialized_start=117
+  _globals['_DEVICECAPABILITIES']._serialized_end=481
+  _globals['_DEVICECAPABILITIES_ATTRIBUTESENTRY']._serialized_start=432
+  _globals['_DEVICECAPABILITIES_ATTRIBUTESENTRY']._serialized_end=481
+  _globals['_ACCELERATOR']._serialized_start=484
+  _globals['_ACCELERATOR']._serialized_end=707
+  _globals['_RUNTIME']._serialized_start=709
+  _globals['_RUNTIME']._serialized_end=813
+  _globals['_EXECUTIONPROVIDER']._serialized_start=815
+  _globals['_EXECUTIONPROVIDER']._serialized_end=936
 # @@protoc_insertion_point(module_scope)

@@ -1,27 +1,12 @@
+from lepton.type.v1 import accelerator_pb2 as _accelerator_pb2
 from lepton.type.v1 import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import containers as _containers
-from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
-
-class AcceleratorType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    ACCELERATOR_TYPE_UNSPECIFIED: _ClassVar[AcceleratorType]
-    ACCELERATOR_TYPE_CPU: _ClassVar[AcceleratorType]
-    ACCELERATOR_TYPE_GPU: _ClassVar[AcceleratorType]
-    ACCELERATOR_TYPE_NPU: _ClassVar[AcceleratorType]
-    ACCELERATOR_TYPE_TPU: _ClassVar[AcceleratorType]
-    ACCELERATOR_TYPE_OTHER: _ClassVar[AcceleratorType]
-ACCELERATOR_TYPE_UNSPECIFIED: AcceleratorType
-ACCELERATOR_TYPE_CPU: AcceleratorType
-ACCELERATOR_TYPE_GPU: AcceleratorType
-ACCELERATOR_TYPE_NPU: AcceleratorType
-ACCELERATOR_TYPE_TPU: AcceleratorType
-ACCELERATOR_TYPE_OTHER: AcceleratorType
 
 class DeviceCapabilities(_message.Message):
     __slots__ = ("os", "os_version", "architecture", "memory_bytes", "storage_bytes", "accelerators", "runtimes", "supported_commands", "attributes")
@@ -53,24 +38,24 @@ class DeviceCapabilities(_message.Message):
     def __init__(self, os: _Optional[str] = ..., os_version: _Optional[str] = ..., architecture: _Optional[str] = ..., memory_bytes: _Optional[int] = ..., storage_bytes: _Optional[int] = ..., accelerators: _Optional[_Iterable[_Union[Accelerator, _Mapping]]] = ..., runtimes: _Optional[_Iterable[_Union[Runtime, _Mapping]]] = ..., supported_commands: _Optional[_Iterable[str]] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Accelerator(_message.Message):
-    __slots__ = ("id", "type", "vendor", "model", "memory_bytes", "compute_units", "precisions", "driver_version")
+    __slots__ = ("id", "type", "vendor", "model", "memory_bytes", "compute_unit_count", "precisions", "driver_version")
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     VENDOR_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
-    COMPUTE_UNITS_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_UNIT_COUNT_FIELD_NUMBER: _ClassVar[int]
     PRECISIONS_FIELD_NUMBER: _ClassVar[int]
     DRIVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     id: str
-    type: AcceleratorType
+    type: _accelerator_pb2.AcceleratorType
     vendor: str
     model: str
     memory_bytes: int
-    compute_units: int
+    compute_unit_count: int
     precisions: _containers.RepeatedScalarFieldContainer[_tensor_pb2.DataType]
     driver_version: str
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[AcceleratorType, str]] = ..., vendor: _Optional[str] = ..., model: _Optional[str] = ..., memory_bytes: _Optional[int] = ..., compute_units: _Optional[int] = ..., precisions: _Optional[_Iterable[_Union[_tensor_pb2.DataType, str]]] = ..., driver_version: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[_Union[_accelerator_pb2.AcceleratorType, str]] = ..., vendor: _Optional[str] = ..., model: _Optional[str] = ..., memory_bytes: _Optional[int] = ..., compute_unit_count: _Optional[int] = ..., precisions: _Optional[_Iterable[_Union[_tensor_pb2.DataType, str]]] = ..., driver_version: _Optional[str] = ...) -> None: ...
 
 class Runtime(_message.Message):
     __slots__ = ("name", "version", "execution_providers")

@@ -63,15 +63,15 @@ class DeviceTarget(_message.Message):
     def __init__(self, match_labels: _Optional[_Mapping[str, str]] = ..., devices: _Optional[_Iterable[str]] = ..., all_devices: _Optional[bool] = ...) -> None: ...
 
 class DeploymentDeviceCounts(_message.Message):
-    __slots__ = ("targeted", "in_sync", "updating", "failed", "unreported")
-    TARGETED_FIELD_NUMBER: _ClassVar[int]
-    IN_SYNC_FIELD_NUMBER: _ClassVar[int]
-    UPDATING_FIELD_NUMBER: _ClassVar[int]
-    FAILED_FIELD_NUMBER: _ClassVar[int]
-    UNREPORTED_FIELD_NUMBER: _ClassVar[int]
-    targeted: int
-    in_sync: int
-    updating: int
-    failed: int
-    unreported: int
-    def __init__(self, targeted: _Optional[int] = ..., in_sync: _Optional[int] = ..., updating: _Optional[int] = ..., failed: _Optional[int] = ..., unreported: _Optional[int] = ...) -> None: ...
+    __slots__ = ("targeted_count", "in_sync_count", "updating_count", "failed_count", "unreported_count")
+    TARGETED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    IN_SYNC_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UPDATING_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FAILED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNREPORTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    targeted_count: int
+    in_sync_count: int
+    updating_count: int
+    failed_count: int
+    unreported_count: int
+    def __init__(self, targeted_count: _Optional[int] = ..., in_sync_count: _Optional[int] = ..., updating_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., unreported_count: _Optional[int] = ...) -> None: ...

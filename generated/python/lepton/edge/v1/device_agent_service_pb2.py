@@ -34,7 +34,7 @@ from lepton.type.v1 import digest_pb2 as lepton_dot_type_dot_v1_dot_digest__pb2
 from lepton.type.v1 import error_pb2 as lepton_dot_type_dot_v1_dot_error__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)lepton/edge/v1/device_agent_service.proto\x12\x0elepton.edge.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!lepton/edge/v1/capabilities.proto\x1a\x1clepton/edge/v1/command.proto\x1a\x1blepton/edge/v1/device.proto\x1a!lepton/edge/v1/device_state.proto\x1a\x1elepton/edge/v1/telemetry.proto\x1a\x1dlepton/type/v1/artifact.proto\x1a\x1blepton/type/v1/digest.proto\x1a\x1alepton/type/v1/error.proto\"\x9f\x02\n\x0fRegisterRequest\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x12\n\ndevice_key\x18\x02 \x01(\x0c\x12\x17\n\x0f\x62ootstrap_token\x18\x03 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x04 \x01(\t\x12\x38\n\x0c\x63\x61pabilities\x18\x05 \x01(\x0b\x32\".lepton.edge.v1.DeviceCapabilities\x12\x15\n\ragent_version\x18\x06 \x01(\t\x12;\n\x06labels\x18\x07 \x03(\x0b\x32+.lepton.edge.v1.RegisterRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc5\x02\n\x10RegisterResponse\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12;\n\x0e\x61pproval_state\x18\x02 \x01(\x0e\x32#.lepton.edge.v1.DeviceApprovalState\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x03 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0bretry_after\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x08settings\x18\x06 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettings\x12/\n\x0bserver_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8b\x01\n\rAgentSettings\x12\x32\n\x0freport_interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12#\n\x1bmax_telemetry_batch_records\x18\x02 \x01(\x05\x12!\n\x19max_telemetry_batch_bytes\x18\x03 \x01(\x03\"\xa4\x02\n\x0bSyncRequest\x12*\n\x05hello\x18\x01 \x01(\x0b\x32\x19.lepton.edge.v1.SyncHelloH\x00\x12.\n\theartbeat\x18\x02 \x01(\x0b\x32\x19.lepton.edge.v1.HeartbeatH\x00\x12\x37\n\x0ereported_state\x18\x03 \x01(\x0b\x32\x1d.lepton.edge.v1.ReportedStateH\x00\x12<\n\x11\x64\x65sired_state_ack\x18\x04 \x01(\x0b\x32\x1f.lepton.edge.v1.DesiredStateAckH\x00\x12\x37\n\x0e\x63ommand_update\x18\x05 \x01(\x0b\x32\x1d.lepton.edge.v1.CommandUpdateH\x00\x42\t\n\x07message\"\x8b\x01\n\tSyncHello\x12\x0f\n\x07\x62oot_id\x18\x01 \x01(\t\x12\x15\n\ragent_version\x18\x02 \x01(\t\x12\x1f\n\x17\x61\x63knowledged_generation\x18\x03 \x01(\x03\x12\x35\n\x0ereported_state\x18\x04 \x01(\x0b\x32\x1d.lepton.edge.v1.ReportedState\"%\n\x0f\x44\x65siredStateAck\x12\x12\n\ngeneration\x18\x01 \x01(\x03\"\xa9\x02\n\rCommandUpdate\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x31\n\x05state\x18\x03 \x01(\x0e\x32\".lepton.edge.v1.DeviceCommandState\x12*\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x1b.lepton.type.v1.ErrorStatus\x12\x39\n\x06result\x18\x05 \x03(\x0b\x32).lepton.edge.v1.CommandUpdate.ResultEntry\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe7\x01\n\x0cSyncResponse\x12.\n\x07welcome\x18\x01 \x01(\x0b\x32\x1b.lepton.edge.v1.SyncWelcomeH\x00\x12\x35\n\rdesired_state\x18\x02 \x01(\x0b\x32\x1c.lepton.edge.v1.DesiredStateH\x00\x12\x32\n\x07\x63ommand\x18\x03 \x01(\x0b\x32\x1f.lepton.edge.v1.CommandDeliveryH\x00\x12\x31\n\x08settings\x18\x04 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettingsH\x00\x42\t\n\x07message\"\x7f\n\x0bSyncWelcome\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12/\n\x08settings\x18\x02 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettings\x12/\n\x0bserver_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa1\x02\n\x0f\x43ommandDelivery\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x43\n\nparameters\x18\x03 \x03(\x0b\x32/.lepton.edge.v1.CommandDelivery.ParametersEntry\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\rremaining_ttl\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"=\n\x13StatArtifactRequest\x12&\n\x06\x64igest\x18\x01 \x01(\x0b\x32\x16.lepton.type.v1.Digest\"L\n\x14StatArtifactResponse\x12\x34\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptor\"\\\n\x13ReadArtifactRequest\x12&\n\x06\x64igest\x18\x01 \x01(\x0b\x32\x16.lepton.type.v1.Digest\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x03\"D\n\x14ReadArtifactResponse\x12,\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x1d.lepton.type.v1.ArtifactChunk\"L\n\x16UploadTelemetryRequest\x12\x32\n\x08segments\x18\x01 \x03(\x0b\x32 .lepton.edge.v1.TelemetrySegment\"e\n\x10TelemetrySegment\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x02 \x01(\t\x12\x30\n\x07records\x18\x03 \x03(\x0b\x32\x1f.lepton.edge.v1.TelemetryRecord\"Z\n\x17UploadTelemetryResponse\x12?\n\x10\x61\x63knowledgements\x18\x01 \x03(\x0b\x32%.lepton.edge.v1.StreamAcknowledgement\"\x8c\x01\n\x15StreamAcknowledgement\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x02 \x01(\t\x12\x1d\n\x15\x61\x63knowledged_sequence\x18\x03 \x01(\x03\x12\x18\n\x10\x61\x63\x63\x65pted_records\x18\x04 \x01(\x05\x12\x19\n\x11\x64uplicate_records\x18\x05 \x01(\x05\x32\xc6\x03\n\x12\x44\x65viceAgentService\x12M\n\x08Register\x12\x1f.lepton.edge.v1.RegisterRequest\x1a .lepton.edge.v1.RegisterResponse\x12\x45\n\x04Sync\x12\x1b.lepton.edge.v1.SyncRequest\x1a\x1c.lepton.edge.v1.SyncResponse(\x01\x30\x01\x12Y\n\x0cStatArtifact\x12#.lepton.edge.v1.StatArtifactRequest\x1a$.lepton.edge.v1.StatArtifactResponse\x12[\n\x0cReadArtifact\x12#.lepton.edge.v1.ReadArtifactRequest\x1a$.lepton.edge.v1.ReadArtifactResponse0\x01\x12\x62\n\x0fUploadTelemetry\x12&.lepton.edge.v1.UploadTelemetryRequest\x1a\'.lepton.edge.v1.UploadTelemetryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)lepton/edge/v1/device_agent_service.proto\x12\x0elepton.edge.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!lepton/edge/v1/capabilities.proto\x1a\x1clepton/edge/v1/command.proto\x1a\x1blepton/edge/v1/device.proto\x1a!lepton/edge/v1/device_state.proto\x1a\x1elepton/edge/v1/telemetry.proto\x1a\x1dlepton/type/v1/artifact.proto\x1a\x1blepton/type/v1/digest.proto\x1a\x1alepton/type/v1/error.proto\"\x9f\x02\n\x0fRegisterRequest\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x12\n\ndevice_key\x18\x02 \x01(\x0c\x12\x17\n\x0f\x62ootstrap_token\x18\x03 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x04 \x01(\t\x12\x38\n\x0c\x63\x61pabilities\x18\x05 \x01(\x0b\x32\".lepton.edge.v1.DeviceCapabilities\x12\x15\n\ragent_version\x18\x06 \x01(\t\x12;\n\x06labels\x18\x07 \x03(\x0b\x32+.lepton.edge.v1.RegisterRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc5\x02\n\x10RegisterResponse\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12;\n\x0e\x61pproval_state\x18\x02 \x01(\x0e\x32#.lepton.edge.v1.DeviceApprovalState\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x03 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0bretry_after\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x08settings\x18\x06 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettings\x12/\n\x0bserver_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x90\x01\n\rAgentSettings\x12\x32\n\x0freport_interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12(\n max_telemetry_batch_record_count\x18\x02 \x01(\x03\x12!\n\x19max_telemetry_batch_bytes\x18\x03 \x01(\x03\"\xa4\x02\n\x0bSyncRequest\x12*\n\x05hello\x18\x01 \x01(\x0b\x32\x19.lepton.edge.v1.SyncHelloH\x00\x12.\n\theartbeat\x18\x02 \x01(\x0b\x32\x19.lepton.edge.v1.HeartbeatH\x00\x12\x37\n\x0ereported_state\x18\x03 \x01(\x0b\x32\x1d.lepton.edge.v1.ReportedStateH\x00\x12<\n\x11\x64\x65sired_state_ack\x18\x04 \x01(\x0b\x32\x1f.lepton.edge.v1.DesiredStateAckH\x00\x12\x37\n\x0e\x63ommand_update\x18\x05 \x01(\x0b\x32\x1d.lepton.edge.v1.CommandUpdateH\x00\x42\t\n\x07message\"\x8b\x01\n\tSyncHello\x12\x0f\n\x07\x62oot_id\x18\x01 \x01(\t\x12\x15\n\ragent_version\x18\x02 \x01(\t\x12\x1f\n\x17\x61\x63knowledged_generation\x18\x03 \x01(\x03\x12\x35\n\x0ereported_state\x18\x04 \x01(\x0b\x32\x1d.lepton.edge.v1.ReportedState\"%\n\x0f\x44\x65siredStateAck\x12\x12\n\ngeneration\x18\x01 \x01(\x03\"\xa9\x02\n\rCommandUpdate\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x31\n\x05state\x18\x03 \x01(\x0e\x32\".lepton.edge.v1.DeviceCommandState\x12*\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x1b.lepton.type.v1.ErrorStatus\x12\x39\n\x06result\x18\x05 \x03(\x0b\x32).lepton.edge.v1.CommandUpdate.ResultEntry\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe7\x01\n\x0cSyncResponse\x12.\n\x07welcome\x18\x01 \x01(\x0b\x32\x1b.lepton.edge.v1.SyncWelcomeH\x00\x12\x35\n\rdesired_state\x18\x02 \x01(\x0b\x32\x1c.lepton.edge.v1.DesiredStateH\x00\x12\x32\n\x07\x63ommand\x18\x03 \x01(\x0b\x32\x1f.lepton.edge.v1.CommandDeliveryH\x00\x12\x31\n\x08settings\x18\x04 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettingsH\x00\x42\t\n\x07message\"\x7f\n\x0bSyncWelcome\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12/\n\x08settings\x18\x02 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettings\x12/\n\x0bserver_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa1\x02\n\x0f\x43ommandDelivery\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x43\n\nparameters\x18\x03 \x03(\x0b\x32/.lepton.edge.v1.CommandDelivery.ParametersEntry\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\rremaining_ttl\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"=\n\x13StatArtifactRequest\x12&\n\x06\x64igest\x18\x01 \x01(\x0b\x32\x16.lepton.type.v1.Digest\"L\n\x14StatArtifactResponse\x12\x34\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptor\"}\n\x13ReadArtifactRequest\x12&\n\x06\x64igest\x18\x01 \x01(\x0b\x32\x16.lepton.type.v1.Digest\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\x14\n\x0clength_bytes\x18\x03 \x01(\x03\x12\x18\n\x10\x63hunk_size_bytes\x18\x04 \x01(\x03\"\x89\x01\n\x14ReadArtifactResponse\x12\x36\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptorH\x00\x12.\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1d.lepton.type.v1.ArtifactChunkH\x00\x42\t\n\x07payload\"L\n\x16UploadTelemetryRequest\x12\x32\n\x08segments\x18\x01 \x03(\x0b\x32 .lepton.edge.v1.TelemetrySegment\"e\n\x10TelemetrySegment\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x02 \x01(\t\x12\x30\n\x07records\x18\x03 \x03(\x0b\x32\x1f.lepton.edge.v1.TelemetryRecord\"Z\n\x17UploadTelemetryResponse\x12?\n\x10\x61\x63knowledgements\x18\x01 \x03(\x0b\x32%.lepton.edge.v1.StreamAcknowledgement\"\x96\x01\n\x15StreamAcknowledgement\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x02 \x01(\t\x12\x1d\n\x15\x61\x63knowledged_sequence\x18\x03 \x01(\x03\x12\x1d\n\x15\x61\x63\x63\x65pted_record_count\x18\x04 \x01(\x03\x12\x1e\n\x16\x64uplicate_record_count\x18\x05 \x01(\x03\x32\xc6\x03\n\x12\x44\x65viceAgentService\x12M\n\x08Register\x12\x1f.lepton.edge.v1.RegisterRequest\x1a .lepton.edge.v1.RegisterResponse\x12\x45\n\x04Sync\x12\x1b.lepton.edge.v1.SyncRequest\x1a\x1c.lepton.edge.v1.SyncResponse(\x01\x30\x01\x12Y\n\x0cStatArtifact\x12#.lepton.edge.v1.StatArtifactRequest\x1a$.lepton.edge.v1.StatArtifactResponse\x12[\n\x0cReadArtifact\x12#.lepton.edge.v1.ReadArtifactRequest\x1a$.lepton.edge.v1.ReadArtifactResponse0\x01\x12\x62\n\x0fUploadTelemetry\x12&.lepton.edge.v1.UploadTelemetryRequest\x1a\'.lepton.edge.v1.UploadTelemetryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -54,41 +54,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTERRESPONSE']._serialized_start=666
   _globals['_REGISTERRESPONSE']._serialized_end=991
   _globals['_AGENTSETTINGS']._serialized_start=994
-  _globals['_AGENTSETTINGS']._serialized_end=1133
-  _globals['_SYNCREQUEST']._serialized_start=1136
-  _globals['_SYNCREQUEST']._serialized_end=1428
-  _globals['_SYNCHELLO']._serialized_start=1431
-  _globals['_SYNCHELLO']._serialized_end=1570
-  _globals['_DESIREDSTATEACK']._serialized_start=1572
-  _globals['_DESIREDSTATEACK']._serialized_end=1609
-  _globals['_COMMANDUPDATE']._serialized_start=1612
-  _globals['_COMMANDUPDATE']._serialized_end=1909
-  _globals['_COMMANDUPDATE_RESULTENTRY']._serialized_start=1864
-  _globals['_COMMANDUPDATE_RESULTENTRY']._serialized_end=1909
-  _globals['_SYNCRESPONSE']._serialized_start=1912
-  _globals['_SYNCRESPONSE']._serialized_end=2143
-  _globals['_SYNCWELCOME']._serialized_start=2145
-  _globals['_SYNCWELCOME']._serialized_end=2272
-  _globals['_COMMANDDELIVERY']._serialized_start=2275
-  _globals['_COMMANDDELIVERY']._serialized_end=2564
-  _globals['_COMMANDDELIVERY_PARAMETERSENTRY']._serialized_start=2515
-  _globals['_COMMANDDELIVERY_PARAMETERSENTRY']._serialized_end=2564
-  _globals['_STATARTIFACTREQUEST']._serialized_start=2566
-  _globals['_STATARTIFACTREQUEST']._serialized_end=2627
-  _globals['_STATARTIFACTRESPONSE']._serialized_start=2629
-  _globals['_STATARTIFACTRESPONSE']._serialized_end=2705
-  _globals['_READARTIFACTREQUEST']._serialized_start=2707
-  _globals['_READARTIFACTREQUEST']._serialized_end=2799
-  _globals['_READARTIFACTRESPONSE']._serialized_start=2801
-  _globals['_READARTIFACTRESPONSE']._serialized_end=2869
-  _globals['_UPLOADTELEMETRYREQUEST']._serialized_start=2871
-  _globals['_UPLOADTELEMETRYREQUEST']._serialized_end=2947
-  _globals['_TELEMETRYSEGMENT']._serialized_start=2949
-  _globals['_TELEMETRYSEGMENT']._serialized_end=3050
-  _globals['_UPLOADTELEMETRYRESPONSE']._serialized_start=3052
-  _globals['_UPLOADTELEMETRYRESPONSE']._serialized_end=3142
-  _globals['_STREAMACKNOWLEDGEMENT']._serialized_start=3145
-  _globals['_STREAMACKNOWLEDGEMENT']._serialized_end=3285
-  _globals['_DEVICEAGENTSERVICE']._serialized_start=3288
-  _globals['_DEVICEAGENTSERVICE']._serialized_end=3742
+  _globals['_AGENTSETTINGS']._serialized_end=1138
+  _globals['_SYNCREQUEST']._serialized_start=1141
+  _globals['_SYNCREQUEST']._serialized_end=1433
+  _globals['_SYNCHELLO']._serialized_start=1436
+  _globals['_SYNCHELLO']._serialized_end=1575
+  _globals['_DESIREDSTATEACK']._serialized_start=1577
+  _globals['_DESIREDSTATEACK']._serialized_end=1614
+  _globals['_COMMANDUPDATE']._serialized_start=1617
+  _globals['_COMMANDUPDATE']._serialized_end=1914
+  _globals['_COMMANDUPDATE_RESULTENTRY']._serialized_start=1869
+  _globals['_COMMANDUPDATE_RESULTENTRY']._serialized_end=1914
+  _globals['_SYNCRESPONSE']._serialized_start=1917
+  _globals['_SYNCRESPONSE']._serialized_end=2148
+  _globals['_SYNCWELCOME']._serialized_start=2150
+  _globals['_SYNCWELCOME']._serialized_end=2277
+  _globals['_COMMANDDELIVERY']._serialized_start=2280
+  _globals['_COMMANDDELIVERY']._serialized_end=2569
+  _globals['_COMMANDDELIVERY_PARAMETERSENTRY']._serialized_start=2520
+  _globals['_COMMANDDELIVERY_PARAMETERSENTRY']._serialized_end=2569
+  _globals['_STATARTIFACTREQUEST']._serialized_start=2571
+  _globals['_STATARTIFACTREQUEST']._serialized_end=2632
+  _globals['_STATARTIFACTRESPONSE']._serialized_start=2634
+  _globals['_STATARTIFACTRESPONSE']._serialized_end=2710
+  _globals['_READARTIFACTREQUEST']._serialized_start=2712
+  _globals['_READARTIFACTREQUEST']._serialized_end=2837
+  _globals['_READARTIFACTRESPONSE']._serialized_start=2840
+  _globals['_READARTIFACTRESPONSE']._serialized_end=2977
+  _globals['_UPLOADTELEMETRYREQUEST']._serialized_start=2979
+  _globals['_UPLOADTELEMETRYREQUEST']._serialized_end=3055
+  _globals['_TELEMETRYSEGMENT']._serialized_start=3057
+  _globals['_TELEMETRYSEGMENT']._serialized_end=3158
+  _globals['_UPLOADTELEMETRYRESPONSE']._serialized_start=3160
+  _globals['_UPLOADTELEMETRYRESPONSE']._serialized_end=3250
+  _globals['_STREAMACKNOWLEDGEMENT']._serialized_start=3253
+  _globals['_STREAMACKNOWLEDGEMENT']._serialized_end=3403
+  _globals['_DEVICEAGENTSERVICE']._serialized_start=3406
+  _globals['_DEVICEAGENTSERVICE']._serialized_end=3860
 # @@protoc_insertion_point(module_scope)

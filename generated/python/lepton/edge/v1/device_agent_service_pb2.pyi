@@ -62,14 +62,14 @@ class RegisterResponse(_message.Message):
     def __init__(self, device: _Optional[str] = ..., approval_state: _Optional[_Union[_device_pb2.DeviceApprovalState, str]] = ..., access_token: _Optional[str] = ..., access_token_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., settings: _Optional[_Union[AgentSettings, _Mapping]] = ..., server_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AgentSettings(_message.Message):
-    __slots__ = ("report_interval", "max_telemetry_batch_records", "max_telemetry_batch_bytes")
+    __slots__ = ("report_interval", "max_telemetry_batch_record_count", "max_telemetry_batch_bytes")
     REPORT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
-    MAX_TELEMETRY_BATCH_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TELEMETRY_BATCH_RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
     MAX_TELEMETRY_BATCH_BYTES_FIELD_NUMBER: _ClassVar[int]
     report_interval: _duration_pb2.Duration
-    max_telemetry_batch_records: int
+    max_telemetry_batch_record_count: int
     max_telemetry_batch_bytes: int
-    def __init__(self, report_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_telemetry_batch_records: _Optional[int] = ..., max_telemetry_batch_bytes: _Optional[int] = ...) -> None: ...
+    def __init__(self, report_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_telemetry_batch_record_count: _Optional[int] = ..., max_telemetry_batch_bytes: _Optional[int] = ...) -> None: ...
 
 class SyncRequest(_message.Message):
     __slots__ = ("hello", "heartbeat", "reported_state", "desired_state_ack", "command_update")
@@ -184,20 +184,24 @@ class StatArtifactResponse(_message.Message):
     def __init__(self, artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ...) -> None: ...
 
 class ReadArtifactRequest(_message.Message):
-    __slots__ = ("digest", "offset", "limit")
+    __slots__ = ("digest", "offset", "length_bytes", "chunk_size_bytes")
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
-    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     digest: _digest_pb2.Digest
     offset: int
-    limit: int
-    def __init__(self, digest: _Optional[_Union[_digest_pb2.Digest, _Mapping]] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    length_bytes: int
+    chunk_size_bytes: int
+    def __init__(self, digest: _Optional[_Union[_digest_pb2.Digest, _Mapping]] = ..., offset: _Optional[int] = ..., length_bytes: _Optional[int] = ..., chunk_size_bytes: _Optional[int] = ...) -> None: ...
 
 class ReadArtifactResponse(_message.Message):
-    __slots__ = ("chunk",)
+    __slots__ = ("artifact", "chunk")
+    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
+    artifact: _artifact_pb2.ArtifactDescriptor
     chunk: _artifact_pb2.ArtifactChunk
-    def __init__(self, chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
+    def __init__(self, artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ..., chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
 
 class UploadTelemetryRequest(_message.Message):
     __slots__ = ("segments",)
@@ -222,15 +226,15 @@ class UploadTelemetryResponse(_message.Message):
     def __init__(self, acknowledgements: _Optional[_Iterable[_Union[StreamAcknowledgement, _Mapping]]] = ...) -> None: ...
 
 class StreamAcknowledgement(_message.Message):
-    __slots__ = ("stream", "boot_id", "acknowledged_sequence", "accepted_records", "duplicate_records")
+    __slots__ = ("stream", "boot_id", "acknowledged_sequence", "accepted_record_count", "duplicate_record_count")
     STREAM_FIELD_NUMBER: _ClassVar[int]
     BOOT_ID_FIELD_NUMBER: _ClassVar[int]
     ACKNOWLEDGED_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
-    ACCEPTED_RECORDS_FIELD_NUMBER: _ClassVar[int]
-    DUPLICATE_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
     stream: str
     boot_id: str
     acknowledged_sequence: int
-    accepted_records: int
-    duplicate_records: int
-    def __init__(self, stream: _Optional[str] = ..., boot_id: _Optional[str] = ..., acknowledged_sequence: _Optional[int] = ..., accepted_records: _Optional[int] = ..., duplicate_records: _Optional[int] = ...) -> None: ...
+    accepted_record_count: int
+    duplicate_record_count: int
+    def __init__(self, stream: _Optional[str] = ..., boot_id: _Optional[str] = ..., acknowledged_sequence: _Optional[int] = ..., accepted_record_count: _Optional[int] = ..., duplicate_record_count: _Optional[int] = ...) -> None: ...

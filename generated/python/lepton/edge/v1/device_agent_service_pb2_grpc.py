@@ -126,9 +126,10 @@ class DeviceAgentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReadArtifact(self, request, context):
-        """Streams an artifact's bytes from an offset, so that a broken download
-        resumes where it stopped. The agent verifies size and SHA-256 of the
-        complete artifact before installing it.
+        """Streams an artifact from an offset (GEN-080): first its descriptor,
+        then its bytes in chunks, so that a broken download resumes where it
+        stopped. The agent verifies size and SHA-256 of the complete artifact
+        before installing it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

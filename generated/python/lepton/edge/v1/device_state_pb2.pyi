@@ -145,7 +145,7 @@ class Heartbeat(_message.Message):
     def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., health: _Optional[_Union[HealthState, str]] = ..., health_message: _Optional[str] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., resource_usage: _Optional[_Union[ResourceUsage, _Mapping]] = ..., outbox: _Optional[_Union[OutboxStatus, _Mapping]] = ...) -> None: ...
 
 class ResourceUsage(_message.Message):
-    __slots__ = ("cpu_percent", "memory_used_bytes", "storage_free_bytes", "accelerator_percent", "temperature_celsius", "temperature_measured")
+    __slots__ = ("cpu_percent", "memory_used_bytes", "storage_free_bytes", "accelerator_percent", "temperature_celsius")
     class AcceleratorPercentEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -158,25 +158,23 @@ class ResourceUsage(_message.Message):
     STORAGE_FREE_BYTES_FIELD_NUMBER: _ClassVar[int]
     ACCELERATOR_PERCENT_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_CELSIUS_FIELD_NUMBER: _ClassVar[int]
-    TEMPERATURE_MEASURED_FIELD_NUMBER: _ClassVar[int]
     cpu_percent: float
     memory_used_bytes: int
     storage_free_bytes: int
     accelerator_percent: _containers.ScalarMap[str, float]
     temperature_celsius: float
-    temperature_measured: bool
-    def __init__(self, cpu_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., storage_free_bytes: _Optional[int] = ..., accelerator_percent: _Optional[_Mapping[str, float]] = ..., temperature_celsius: _Optional[float] = ..., temperature_measured: _Optional[bool] = ...) -> None: ...
+    def __init__(self, cpu_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., storage_free_bytes: _Optional[int] = ..., accelerator_percent: _Optional[_Mapping[str, float]] = ..., temperature_celsius: _Optional[float] = ...) -> None: ...
 
 class OutboxStatus(_message.Message):
-    __slots__ = ("pending_records", "pending_bytes", "capacity_bytes", "oldest_pending_time", "dropped_records")
-    PENDING_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("pending_record_count", "pending_bytes", "capacity_bytes", "oldest_pending_time", "dropped_record_count")
+    PENDING_RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
     PENDING_BYTES_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_BYTES_FIELD_NUMBER: _ClassVar[int]
     OLDEST_PENDING_TIME_FIELD_NUMBER: _ClassVar[int]
-    DROPPED_RECORDS_FIELD_NUMBER: _ClassVar[int]
-    pending_records: int
+    DROPPED_RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    pending_record_count: int
     pending_bytes: int
     capacity_bytes: int
     oldest_pending_time: _timestamp_pb2.Timestamp
-    dropped_records: int
-    def __init__(self, pending_records: _Optional[int] = ..., pending_bytes: _Optional[int] = ..., capacity_bytes: _Optional[int] = ..., oldest_pending_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dropped_records: _Optional[int] = ...) -> None: ...
+    dropped_record_count: int
+    def __init__(self, pending_record_count: _Optional[int] = ..., pending_bytes: _Optional[int] = ..., capacity_bytes: _Optional[int] = ..., oldest_pending_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., dropped_record_count: _Optional[int] = ...) -> None: ...

@@ -180,6 +180,11 @@ class EdgeServiceStub:
                 request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.UploadArtifactRequest.SerializeToString,
                 response_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.UploadArtifactResponse.FromString,
                 _registered_method=True)
+        self.GetArtifactUploadStatus = channel.unary_unary(
+                '/lepton.edge.v1.EdgeService/GetArtifactUploadStatus',
+                request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusRequest.SerializeToString,
+                response_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusResponse.FromString,
+                _registered_method=True)
         self.ListTelemetryRecords = channel.unary_unary(
                 '/lepton.edge.v1.EdgeService/ListTelemetryRecords',
                 request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.ListTelemetryRecordsRequest.SerializeToString,
@@ -215,7 +220,8 @@ class EdgeServiceServicer:
 
     def ListDevices(self, request, context):
         """Lists devices, optionally filtered by labels, approval state, connection
-        state, health or deployment.
+        state, health or deployment, in name order unless order_by says
+        otherwise.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -289,8 +295,8 @@ class EdgeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListDeviceCommands(self, request, context):
-        """Lists a device's commands, oldest first. Requires feature
-        "edge.commands".
+        """Lists a device's commands, oldest first unless order_by says otherwise.
+        Requires feature "edge.commands".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -320,7 +326,7 @@ class EdgeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListDeployments(self, request, context):
-        """Lists deployments in name order.
+        """Lists deployments, in name order unless order_by says otherwise.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -358,7 +364,7 @@ class EdgeServiceServicer:
 
     def ListRollouts(self, request, context):
         """Lists a deployment's rollouts (or every deployment's, with parent
-        "deployments/-"), newest first.
+        "deployments/-"), newest first unless order_by says otherwise.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -388,8 +394,8 @@ class EdgeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AbortRollout(self, request, context):
-        """Stops a QUEUED, RUNNING or PAUSED rollout for good, leaving every
-        device as it is (ABORTED).
+        """The rollout's Cancel (GEN-062): stops a QUEUED, RUNNING or PAUSED
+        rollout for good, leaving every device as it is (ABORTED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -406,8 +412,10 @@ class EdgeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchRollout(self, request, context):
-        """Streams a rollout: its current state first, then every change, ending
-        after the message that carries a terminal state.
+        """Streams a rollout (GEN-061): the whole rollout first, again after every
+        state change, and in between at most one message per second while
+        stages, progress or device counts move; ends with OK right after the
+        message that carries a terminal state.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -415,7 +423,19 @@ class EdgeServiceServicer:
 
     def UploadArtifact(self, request_iterator, context):
         """Uploads an artifact (a model file or package) that releases can then
-        reference by digest. Requires feature "edge.artifact-upload".
+        reference by digest (GEN-082): a header restating the artifact's size
+        and SHA-256, then chunks from the committed offset. Bytes are committed
+        as they arrive, so a broken upload resumes where
+        GetArtifactUploadStatus says. Requires feature "edge.artifact_upload".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetArtifactUploadStatus(self, request, context):
+        """Returns how many bytes of an artifact upload are committed, i.e. the
+        offset at which a resumed upload continues. Requires feature
+        "edge.artifact_upload".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -423,7 +443,7 @@ class EdgeServiceServicer:
 
     def ListTelemetryRecords(self, request, context):
         """Lists the telemetry records a device uploaded. Requires feature
-        "edge.telemetry-query".
+        "edge.telemetry_query".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -571,6 +591,11 @@ def add_EdgeServiceServicer_to_server(servicer, server):
                     servicer.UploadArtifact,
                     request_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.UploadArtifactRequest.FromString,
                     response_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.UploadArtifactResponse.SerializeToString,
+            ),
+            'GetArtifactUploadStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetArtifactUploadStatus,
+                    request_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusRequest.FromString,
+                    response_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusResponse.SerializeToString,
             ),
             'ListTelemetryRecords': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTelemetryRecords,
@@ -1340,6 +1365,33 @@ class EdgeService:
             '/lepton.edge.v1.EdgeService/UploadArtifact',
             lepton_dot_edge_dot_v1_dot_edge__service__pb2.UploadArtifactRequest.SerializeToString,
             lepton_dot_edge_dot_v1_dot_edge__service__pb2.UploadArtifactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetArtifactUploadStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.edge.v1.EdgeService/GetArtifactUploadStatus',
+            lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusRequest.SerializeToString,
+            lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -90,44 +90,50 @@ ROLLOUT_DEVICE_STATE_ROLLING_BACK: RolloutDeviceState
 ROLLOUT_DEVICE_STATE_ROLLED_BACK: RolloutDeviceState
 
 class Rollout(_message.Message):
-    __slots__ = ("name", "description", "release", "strategy", "state", "previous_release", "rollback_of", "error", "current_stage", "stages", "device_counts", "progress", "next_update_window_time", "history", "create_time", "start_time", "end_time", "update_time")
+    __slots__ = ("name", "description", "release", "strategy", "status", "previous_release", "rollback_of", "current_stage", "stages", "device_counts", "next_update_window_time", "update_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     RELEASE_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
-    STATE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_RELEASE_FIELD_NUMBER: _ClassVar[int]
     ROLLBACK_OF_FIELD_NUMBER: _ClassVar[int]
-    ERROR_FIELD_NUMBER: _ClassVar[int]
     CURRENT_STAGE_FIELD_NUMBER: _ClassVar[int]
     STAGES_FIELD_NUMBER: _ClassVar[int]
     DEVICE_COUNTS_FIELD_NUMBER: _ClassVar[int]
-    PROGRESS_FIELD_NUMBER: _ClassVar[int]
     NEXT_UPDATE_WINDOW_TIME_FIELD_NUMBER: _ClassVar[int]
-    HISTORY_FIELD_NUMBER: _ClassVar[int]
-    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
-    START_TIME_FIELD_NUMBER: _ClassVar[int]
-    END_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     release: _release_pb2.ModelRelease
     strategy: RolloutStrategy
-    state: RolloutState
+    status: RolloutStatus
     previous_release: _release_pb2.ModelRelease
     rollback_of: str
-    error: _error_pb2.ErrorStatus
     current_stage: int
     stages: _containers.RepeatedCompositeFieldContainer[RolloutStageStatus]
     device_counts: RolloutDeviceCounts
-    progress: _job_pb2.Progress
     next_update_window_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., release: _Optional[_Union[_release_pb2.ModelRelease, _Mapping]] = ..., strategy: _Optional[_Union[RolloutStrategy, _Mapping]] = ..., status: _Optional[_Union[RolloutStatus, _Mapping]] = ..., previous_release: _Optional[_Union[_release_pb2.ModelRelease, _Mapping]] = ..., rollback_of: _Optional[str] = ..., current_stage: _Optional[int] = ..., stages: _Optional[_Iterable[_Union[RolloutStageStatus, _Mapping]]] = ..., device_counts: _Optional[_Union[RolloutDeviceCounts, _Mapping]] = ..., next_update_window_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RolloutStatus(_message.Message):
+    __slots__ = ("state", "progress", "error", "history", "create_time", "start_time", "end_time")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    state: RolloutState
+    progress: _job_pb2.Progress
+    error: _error_pb2.ErrorStatus
     history: _containers.RepeatedCompositeFieldContainer[RolloutStateTransition]
     create_time: _timestamp_pb2.Timestamp
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., release: _Optional[_Union[_release_pb2.ModelRelease, _Mapping]] = ..., strategy: _Optional[_Union[RolloutStrategy, _Mapping]] = ..., state: _Optional[_Union[RolloutState, str]] = ..., previous_release: _Optional[_Union[_release_pb2.ModelRelease, _Mapping]] = ..., rollback_of: _Optional[str] = ..., error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., current_stage: _Optional[int] = ..., stages: _Optional[_Iterable[_Union[RolloutStageStatus, _Mapping]]] = ..., device_counts: _Optional[_Union[RolloutDeviceCounts, _Mapping]] = ..., progress: _Optional[_Union[_job_pb2.Progress, _Mapping]] = ..., next_update_window_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., history: _Optional[_Iterable[_Union[RolloutStateTransition, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, state: _Optional[_Union[RolloutState, str]] = ..., progress: _Optional[_Union[_job_pb2.Progress, _Mapping]] = ..., error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., history: _Optional[_Iterable[_Union[RolloutStateTransition, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RolloutStateTransition(_message.Message):
     __slots__ = ("state", "time", "message")
@@ -168,34 +174,34 @@ class RolloutStage(_message.Message):
     def __init__(self, percent: _Optional[float] = ..., device_count: _Optional[int] = ..., gate: _Optional[_Union[HealthGate, _Mapping]] = ...) -> None: ...
 
 class DispatchRate(_message.Message):
-    __slots__ = ("base_per_minute", "increment_factor", "increase_after_succeeded", "max_per_minute")
+    __slots__ = ("base_per_minute", "increment_factor", "increase_after_succeeded_count", "max_per_minute")
     BASE_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
     INCREMENT_FACTOR_FIELD_NUMBER: _ClassVar[int]
-    INCREASE_AFTER_SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    INCREASE_AFTER_SUCCEEDED_COUNT_FIELD_NUMBER: _ClassVar[int]
     MAX_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
     base_per_minute: int
     increment_factor: float
-    increase_after_succeeded: int
+    increase_after_succeeded_count: int
     max_per_minute: int
-    def __init__(self, base_per_minute: _Optional[int] = ..., increment_factor: _Optional[float] = ..., increase_after_succeeded: _Optional[int] = ..., max_per_minute: _Optional[int] = ...) -> None: ...
+    def __init__(self, base_per_minute: _Optional[int] = ..., increment_factor: _Optional[float] = ..., increase_after_succeeded_count: _Optional[int] = ..., max_per_minute: _Optional[int] = ...) -> None: ...
 
 class HealthGate(_message.Message):
-    __slots__ = ("min_healthy_percent", "bake_time", "timeout")
+    __slots__ = ("min_healthy_percent", "bake_duration", "timeout")
     MIN_HEALTHY_PERCENT_FIELD_NUMBER: _ClassVar[int]
-    BAKE_TIME_FIELD_NUMBER: _ClassVar[int]
+    BAKE_DURATION_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     min_healthy_percent: float
-    bake_time: _duration_pb2.Duration
+    bake_duration: _duration_pb2.Duration
     timeout: _duration_pb2.Duration
-    def __init__(self, min_healthy_percent: _Optional[float] = ..., bake_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    def __init__(self, min_healthy_percent: _Optional[float] = ..., bake_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class AbortCriteria(_message.Message):
-    __slots__ = ("failure_threshold_percent", "min_completed_devices")
+    __slots__ = ("failure_threshold_percent", "min_completed_device_count")
     FAILURE_THRESHOLD_PERCENT_FIELD_NUMBER: _ClassVar[int]
-    MIN_COMPLETED_DEVICES_FIELD_NUMBER: _ClassVar[int]
+    MIN_COMPLETED_DEVICE_COUNT_FIELD_NUMBER: _ClassVar[int]
     failure_threshold_percent: float
-    min_completed_devices: int
-    def __init__(self, failure_threshold_percent: _Optional[float] = ..., min_completed_devices: _Optional[int] = ...) -> None: ...
+    min_completed_device_count: int
+    def __init__(self, failure_threshold_percent: _Optional[float] = ..., min_completed_device_count: _Optional[int] = ...) -> None: ...
 
 class UpdateWindow(_message.Message):
     __slots__ = ("days_of_week", "start_minute", "duration", "time_zone")
@@ -226,32 +232,32 @@ class RolloutStageStatus(_message.Message):
     def __init__(self, index: _Optional[int] = ..., state: _Optional[_Union[RolloutStageState, str]] = ..., device_count: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bake_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RolloutDeviceCounts(_message.Message):
-    __slots__ = ("targeted", "pending", "dispatched", "in_progress", "succeeded", "failed", "timed_out", "incompatible", "skipped", "rolling_back", "rolled_back", "healthy")
-    TARGETED_FIELD_NUMBER: _ClassVar[int]
-    PENDING_FIELD_NUMBER: _ClassVar[int]
-    DISPATCHED_FIELD_NUMBER: _ClassVar[int]
-    IN_PROGRESS_FIELD_NUMBER: _ClassVar[int]
-    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
-    FAILED_FIELD_NUMBER: _ClassVar[int]
-    TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
-    INCOMPATIBLE_FIELD_NUMBER: _ClassVar[int]
-    SKIPPED_FIELD_NUMBER: _ClassVar[int]
-    ROLLING_BACK_FIELD_NUMBER: _ClassVar[int]
-    ROLLED_BACK_FIELD_NUMBER: _ClassVar[int]
-    HEALTHY_FIELD_NUMBER: _ClassVar[int]
-    targeted: int
-    pending: int
-    dispatched: int
-    in_progress: int
-    succeeded: int
-    failed: int
-    timed_out: int
-    incompatible: int
-    skipped: int
-    rolling_back: int
-    rolled_back: int
-    healthy: int
-    def __init__(self, targeted: _Optional[int] = ..., pending: _Optional[int] = ..., dispatched: _Optional[int] = ..., in_progress: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., timed_out: _Optional[int] = ..., incompatible: _Optional[int] = ..., skipped: _Optional[int] = ..., rolling_back: _Optional[int] = ..., rolled_back: _Optional[int] = ..., healthy: _Optional[int] = ...) -> None: ...
+    __slots__ = ("targeted_count", "pending_count", "dispatched_count", "in_progress_count", "succeeded_count", "failed_count", "timed_out_count", "incompatible_count", "skipped_count", "rolling_back_count", "rolled_back_count", "healthy_count")
+    TARGETED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PENDING_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DISPATCHED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    IN_PROGRESS_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FAILED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    TIMED_OUT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    INCOMPATIBLE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ROLLING_BACK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ROLLED_BACK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    targeted_count: int
+    pending_count: int
+    dispatched_count: int
+    in_progress_count: int
+    succeeded_count: int
+    failed_count: int
+    timed_out_count: int
+    incompatible_count: int
+    skipped_count: int
+    rolling_back_count: int
+    rolled_back_count: int
+    healthy_count: int
+    def __init__(self, targeted_count: _Optional[int] = ..., pending_count: _Optional[int] = ..., dispatched_count: _Optional[int] = ..., in_progress_count: _Optional[int] = ..., succeeded_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., timed_out_count: _Optional[int] = ..., incompatible_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., rolling_back_count: _Optional[int] = ..., rolled_back_count: _Optional[int] = ..., healthy_count: _Optional[int] = ...) -> None: ...
 
 class RolloutDeviceStatus(_message.Message):
     __slots__ = ("device", "state", "stage", "phase", "error", "dispatch_time", "acknowledge_time", "update_time")

@@ -58,12 +58,12 @@ class TelemetryRecord(_message.Message):
     sequence: int
     time: _timestamp_pb2.Timestamp
     attributes: _containers.ScalarMap[str, str]
-    metric: MetricPoint
+    metric: TelemetryMetric
     inference: InferenceEvent
-    log: LogEntry
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attributes: _Optional[_Mapping[str, str]] = ..., metric: _Optional[_Union[MetricPoint, _Mapping]] = ..., inference: _Optional[_Union[InferenceEvent, _Mapping]] = ..., log: _Optional[_Union[LogEntry, _Mapping]] = ...) -> None: ...
+    log: TelemetryLog
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attributes: _Optional[_Mapping[str, str]] = ..., metric: _Optional[_Union[TelemetryMetric, _Mapping]] = ..., inference: _Optional[_Union[InferenceEvent, _Mapping]] = ..., log: _Optional[_Union[TelemetryLog, _Mapping]] = ...) -> None: ...
 
-class MetricPoint(_message.Message):
+class TelemetryMetric(_message.Message):
     __slots__ = ("name", "unit", "kind", "value", "start_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
@@ -78,24 +78,24 @@ class MetricPoint(_message.Message):
     def __init__(self, name: _Optional[str] = ..., unit: _Optional[str] = ..., kind: _Optional[_Union[MetricKind, str]] = ..., value: _Optional[float] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class InferenceEvent(_message.Message):
-    __slots__ = ("deployment", "model_version", "latency", "error", "output", "output_media_type", "request_id")
+    __slots__ = ("deployment", "model_version", "latency", "error", "output", "output_media_type", "correlation_id")
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     LATENCY_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
-    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
     deployment: str
     model_version: str
     latency: _duration_pb2.Duration
     error: _error_pb2.ErrorStatus
     output: bytes
     output_media_type: str
-    request_id: str
-    def __init__(self, deployment: _Optional[str] = ..., model_version: _Optional[str] = ..., latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., output: _Optional[bytes] = ..., output_media_type: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    correlation_id: str
+    def __init__(self, deployment: _Optional[str] = ..., model_version: _Optional[str] = ..., latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., output: _Optional[bytes] = ..., output_media_type: _Optional[str] = ..., correlation_id: _Optional[str] = ...) -> None: ...
 
-class LogEntry(_message.Message):
+class TelemetryLog(_message.Message):
     __slots__ = ("severity", "source", "body")
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]

@@ -3,7 +3,6 @@ from lepton.registry.v1 import model_pb2 as _model_pb2
 from lepton.registry.v1 import model_event_pb2 as _model_event_pb2
 from lepton.registry.v1 import model_version_pb2 as _model_version_pb2
 from lepton.type.v1 import artifact_pb2 as _artifact_pb2
-from lepton.type.v1 import model_format_pb2 as _model_format_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -170,11 +169,11 @@ class UploadModelVersionArtifactRequest(_message.Message):
     __slots__ = ("header", "chunk")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
-    header: ArtifactUploadHeader
+    header: ModelVersionUploadHeader
     chunk: _artifact_pb2.ArtifactChunk
-    def __init__(self, header: _Optional[_Union[ArtifactUploadHeader, _Mapping]] = ..., chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
+    def __init__(self, header: _Optional[_Union[ModelVersionUploadHeader, _Mapping]] = ..., chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
 
-class ArtifactUploadHeader(_message.Message):
+class ModelVersionUploadHeader(_message.Message):
     __slots__ = ("model_version", "artifact")
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_FIELD_NUMBER: _ClassVar[int]
@@ -219,24 +218,12 @@ class DownloadModelVersionArtifactRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., offset: _Optional[int] = ..., length_bytes: _Optional[int] = ..., chunk_size_bytes: _Optional[int] = ...) -> None: ...
 
 class DownloadModelVersionArtifactResponse(_message.Message):
-    __slots__ = ("header", "chunk")
-    HEADER_FIELD_NUMBER: _ClassVar[int]
-    CHUNK_FIELD_NUMBER: _ClassVar[int]
-    header: ArtifactDownloadHeader
-    chunk: _artifact_pb2.ArtifactChunk
-    def __init__(self, header: _Optional[_Union[ArtifactDownloadHeader, _Mapping]] = ..., chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
-
-class ArtifactDownloadHeader(_message.Message):
-    __slots__ = ("model_version", "artifact", "format", "entry_path")
-    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("artifact", "chunk")
     ARTIFACT_FIELD_NUMBER: _ClassVar[int]
-    FORMAT_FIELD_NUMBER: _ClassVar[int]
-    ENTRY_PATH_FIELD_NUMBER: _ClassVar[int]
-    model_version: str
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
     artifact: _artifact_pb2.ArtifactDescriptor
-    format: _model_format_pb2.ModelFormat
-    entry_path: str
-    def __init__(self, model_version: _Optional[str] = ..., artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ..., format: _Optional[_Union[_model_format_pb2.ModelFormat, str]] = ..., entry_path: _Optional[str] = ...) -> None: ...
+    chunk: _artifact_pb2.ArtifactChunk
+    def __init__(self, artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ..., chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
 
 class SetModelAliasRequest(_message.Message):
     __slots__ = ("name", "model_version", "etag")
@@ -273,17 +260,21 @@ class DeleteModelAliasResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[_model_pb2.Model, _Mapping]] = ..., previous_model_version: _Optional[str] = ...) -> None: ...
 
 class WatchModelEventsRequest(_message.Message):
-    __slots__ = ("models", "types", "start_sequence")
+    __slots__ = ("models", "types", "start_sequence", "from_now")
     MODELS_FIELD_NUMBER: _ClassVar[int]
     TYPES_FIELD_NUMBER: _ClassVar[int]
     START_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    FROM_NOW_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedScalarFieldContainer[str]
     types: _containers.RepeatedScalarFieldContainer[_model_event_pb2.ModelEventType]
     start_sequence: int
-    def __init__(self, models: _Optional[_Iterable[str]] = ..., types: _Optional[_Iterable[_Union[_model_event_pb2.ModelEventType, str]]] = ..., start_sequence: _Optional[int] = ...) -> None: ...
+    from_now: bool
+    def __init__(self, models: _Optional[_Iterable[str]] = ..., types: _Optional[_Iterable[_Union[_model_event_pb2.ModelEventType, str]]] = ..., start_sequence: _Optional[int] = ..., from_now: _Optional[bool] = ...) -> None: ...
 
 class WatchModelEventsResponse(_message.Message):
-    __slots__ = ("events",)
+    __slots__ = ("events", "start_truncated")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    START_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[_model_event_pb2.ModelEvent]
-    def __init__(self, events: _Optional[_Iterable[_Union[_model_event_pb2.ModelEvent, _Mapping]]] = ...) -> None: ...
+    start_truncated: bool
+    def __init__(self, events: _Optional[_Iterable[_Union[_model_event_pb2.ModelEvent, _Mapping]]] = ..., start_truncated: _Optional[bool] = ...) -> None: ...

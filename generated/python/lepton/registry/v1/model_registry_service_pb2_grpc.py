@@ -143,7 +143,7 @@ class ModelRegistryServiceServicer:
 
     def CreateModel(self, request, context):
         """Creates a registered model with no versions. Errors: INVALID_ARGUMENT
-        (INVALID_FIELD), ALREADY_EXISTS (RESOURCE_ALREADY_EXISTS,
+        (INVALID_NAME, INVALID_FIELD), ALREADY_EXISTS (RESOURCE_ALREADY_EXISTS,
         REQUEST_ID_CONFLICT).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -184,11 +184,12 @@ class ModelRegistryServiceServicer:
 
     def CreateModelVersion(self, request, context):
         """Creates a version in PENDING_REGISTRATION with the next version number,
-        declaring the artifact's size and sha256. The artifact is then sent with
-        UploadModelVersionArtifact; the version becomes READY once the bytes are
-        verified. Errors: INVALID_ARGUMENT (INVALID_FIELD), NOT_FOUND
-        (RESOURCE_NOT_FOUND for the model), ALREADY_EXISTS
-        (REQUEST_ID_CONFLICT), RESOURCE_EXHAUSTED (QUOTA_EXCEEDED).
+        declaring the artifact's size, sha256, format and entry path. The bytes
+        are then sent with UploadModelVersionArtifact; the version becomes READY
+        once they are verified. Errors: INVALID_ARGUMENT (INVALID_FIELD,
+        INVALID_NAME), NOT_FOUND (RESOURCE_NOT_FOUND for the model),
+        ALREADY_EXISTS (REQUEST_ID_CONFLICT), RESOURCE_EXHAUSTED
+        (QUOTA_EXCEEDED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -227,14 +228,18 @@ class ModelRegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UploadModelVersionArtifact(self, request_iterator, context):
-        """Uploads a pending version's artifact: a header naming the version and
-        restating its size and sha256, then chunks at contiguous offsets
-        starting at the committed offset. Bytes are committed as they arrive, so
-        a broken upload resumes where GetModelVersionUploadStatus says. When the
-        last byte is committed the server verifies size and digest and the
-        version becomes READY, or FAILED_REGISTRATION with DATA_LOSS
-        (DIGEST_MISMATCH). A second upload stream for the same version takes
-        over; the older one fails with ABORTED (UPLOAD_SUPERSEDED).
+        """Uploads a pending version's artifact (GEN-082): a header naming the
+        version and restating its size and sha256, then chunks of at most 3 MiB
+        at contiguous offsets starting at the committed offset. Bytes are
+        committed as they arrive, so a broken upload resumes where
+        GetModelVersionUploadStatus (or the committed_offset metadata of an
+        OFFSET_OUT_OF_RANGE error) says. A chunk off the committed offset fails
+        with OUT_OF_RANGE (OFFSET_OUT_OF_RANGE); bytes beyond the declared size,
+        or a complete artifact whose sha256 differs, fail with DATA_LOSS
+        (DIGEST_MISMATCH) and the version becomes FAILED_REGISTRATION. When the
+        last byte is committed and verified the version becomes READY. A second
+        upload stream for the same version takes over; the older one fails with
+        ABORTED (UPLOAD_SUPERSEDED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -249,10 +254,11 @@ class ModelRegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DownloadModelVersionArtifact(self, request, context):
-        """Downloads a READY version's artifact from a byte offset: first a header
-        with the resolved version name and the artifact descriptor, then the
-        chunks. FAILED_PRECONDITION (VERSION_NOT_READY) for a version that is
-        not READY.
+        """Downloads a READY version's artifact from a byte offset (GEN-080,
+        GEN-081): first the artifact descriptor, then the chunks. Format, entry
+        path and the concrete version an alias resolves to come from
+        GetModelVersion. FAILED_PRECONDITION (VERSION_NOT_READY) for a version
+        that is not READY.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -277,8 +283,9 @@ class ModelRegistryServiceServicer:
 
     def WatchModelEvents(self, request, context):
         """Streams registry events (feature "registry.watch"): model, version and
-        alias changes, from a sequence number or from now on, so clients need
-        not poll. The stream does not end on its own.
+        alias changes, from a sequence number (GEN-083) or from now on
+        (`from_now`), so clients need not poll. The stream does not end on its
+        own.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

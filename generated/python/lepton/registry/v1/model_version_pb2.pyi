@@ -1,11 +1,11 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
-from lepton.type.v1 import artifact_pb2 as _artifact_pb2
+from lepton.type.v1 import dataset_reference_pb2 as _dataset_reference_pb2
 from lepton.type.v1 import digest_pb2 as _digest_pb2
 from lepton.type.v1 import error_pb2 as _error_pb2
-from lepton.type.v1 import model_format_pb2 as _model_format_pb2
-from lepton.type.v1 import tensor_pb2 as _tensor_pb2
+from lepton.type.v1 import model_artifact_pb2 as _model_artifact_pb2
+from lepton.type.v1 import model_signature_pb2 as _model_signature_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -27,7 +27,7 @@ MODEL_VERSION_STATE_READY: ModelVersionState
 MODEL_VERSION_STATE_FAILED_REGISTRATION: ModelVersionState
 
 class ModelVersion(_message.Message):
-    __slots__ = ("name", "description", "labels", "format", "format_version", "framework", "framework_version", "signature", "lineage", "metadata", "artifact", "entry_path", "files", "state", "registration_error", "aliases", "upload_expire_time", "create_time", "update_time", "ready_time", "etag")
+    __slots__ = ("name", "description", "labels", "artifact", "format_version", "framework", "framework_version", "signature", "lineage", "metadata", "files", "state", "registration_error", "aliases", "upload_expire_time", "create_time", "update_time", "ready_time", "etag")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -45,15 +45,13 @@ class ModelVersion(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
-    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     FRAMEWORK_FIELD_NUMBER: _ClassVar[int]
     FRAMEWORK_VERSION_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     LINEAGE_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
-    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
-    ENTRY_PATH_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     REGISTRATION_ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -66,15 +64,13 @@ class ModelVersion(_message.Message):
     name: str
     description: str
     labels: _containers.ScalarMap[str, str]
-    format: _model_format_pb2.ModelFormat
+    artifact: _model_artifact_pb2.ModelArtifact
     format_version: str
     framework: str
     framework_version: str
-    signature: ModelSignature
+    signature: _model_signature_pb2.ModelSignature
     lineage: ModelLineage
     metadata: _containers.ScalarMap[str, str]
-    artifact: _artifact_pb2.ArtifactDescriptor
-    entry_path: str
     files: _containers.RepeatedCompositeFieldContainer[ArtifactFile]
     state: ModelVersionState
     registration_error: _error_pb2.ErrorStatus
@@ -84,15 +80,7 @@ class ModelVersion(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     ready_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., format: _Optional[_Union[_model_format_pb2.ModelFormat, str]] = ..., format_version: _Optional[str] = ..., framework: _Optional[str] = ..., framework_version: _Optional[str] = ..., signature: _Optional[_Union[ModelSignature, _Mapping]] = ..., lineage: _Optional[_Union[ModelLineage, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ..., entry_path: _Optional[str] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., state: _Optional[_Union[ModelVersionState, str]] = ..., registration_error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., aliases: _Optional[_Iterable[str]] = ..., upload_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ready_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
-
-class ModelSignature(_message.Message):
-    __slots__ = ("inputs", "outputs")
-    INPUTS_FIELD_NUMBER: _ClassVar[int]
-    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
-    inputs: _containers.RepeatedCompositeFieldContainer[_tensor_pb2.TensorSpec]
-    outputs: _containers.RepeatedCompositeFieldContainer[_tensor_pb2.TensorSpec]
-    def __init__(self, inputs: _Optional[_Iterable[_Union[_tensor_pb2.TensorSpec, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[_tensor_pb2.TensorSpec, _Mapping]]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., artifact: _Optional[_Union[_model_artifact_pb2.ModelArtifact, _Mapping]] = ..., format_version: _Optional[str] = ..., framework: _Optional[str] = ..., framework_version: _Optional[str] = ..., signature: _Optional[_Union[_model_signature_pb2.ModelSignature, _Mapping]] = ..., lineage: _Optional[_Union[ModelLineage, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., state: _Optional[_Union[ModelVersionState, str]] = ..., registration_error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., aliases: _Optional[_Iterable[str]] = ..., upload_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ready_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class ModelLineage(_message.Message):
     __slots__ = ("datasets", "training_job", "source_uri", "parent_model_version")
@@ -100,21 +88,11 @@ class ModelLineage(_message.Message):
     TRAINING_JOB_FIELD_NUMBER: _ClassVar[int]
     SOURCE_URI_FIELD_NUMBER: _ClassVar[int]
     PARENT_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
-    datasets: _containers.RepeatedCompositeFieldContainer[LineageDataset]
+    datasets: _containers.RepeatedCompositeFieldContainer[_dataset_reference_pb2.DatasetReference]
     training_job: str
     source_uri: str
     parent_model_version: str
-    def __init__(self, datasets: _Optional[_Iterable[_Union[LineageDataset, _Mapping]]] = ..., training_job: _Optional[str] = ..., source_uri: _Optional[str] = ..., parent_model_version: _Optional[str] = ...) -> None: ...
-
-class LineageDataset(_message.Message):
-    __slots__ = ("role", "dataset_version", "uri")
-    ROLE_FIELD_NUMBER: _ClassVar[int]
-    DATASET_VERSION_FIELD_NUMBER: _ClassVar[int]
-    URI_FIELD_NUMBER: _ClassVar[int]
-    role: str
-    dataset_version: str
-    uri: str
-    def __init__(self, role: _Optional[str] = ..., dataset_version: _Optional[str] = ..., uri: _Optional[str] = ...) -> None: ...
+    def __init__(self, datasets: _Optional[_Iterable[_Union[_dataset_reference_pb2.DatasetReference, _Mapping]]] = ..., training_job: _Optional[str] = ..., source_uri: _Optional[str] = ..., parent_model_version: _Optional[str] = ...) -> None: ...
 
 class ArtifactFile(_message.Message):
     __slots__ = ("path", "size_bytes", "digest")

@@ -25,15 +25,15 @@ class MetricPoint(_message.Message):
     def __init__(self, sequence: _Optional[int] = ..., name: _Optional[str] = ..., step: _Optional[int] = ..., value: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ...) -> None: ...
 
 class MetricSummary(_message.Message):
-    __slots__ = ("name", "latest", "min_value", "max_value", "count")
+    __slots__ = ("name", "latest", "min_value", "max_value", "point_count")
     NAME_FIELD_NUMBER: _ClassVar[int]
     LATEST_FIELD_NUMBER: _ClassVar[int]
     MIN_VALUE_FIELD_NUMBER: _ClassVar[int]
     MAX_VALUE_FIELD_NUMBER: _ClassVar[int]
-    COUNT_FIELD_NUMBER: _ClassVar[int]
+    POINT_COUNT_FIELD_NUMBER: _ClassVar[int]
     name: str
     latest: MetricPoint
     min_value: float
     max_value: float
-    count: int
-    def __init__(self, name: _Optional[str] = ..., latest: _Optional[_Union[MetricPoint, _Mapping]] = ..., min_value: _Optional[float] = ..., max_value: _Optional[float] = ..., count: _Optional[int] = ...) -> None: ...
+    point_count: int
+    def __init__(self, name: _Optional[str] = ..., latest: _Optional[_Union[MetricPoint, _Mapping]] = ..., min_value: _Optional[float] = ..., max_value: _Optional[float] = ..., point_count: _Optional[int] = ...) -> None: ...

@@ -4,29 +4,19 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from lepton.training.v1 import metric_pb2 as _metric_pb2
 from lepton.training.v1 import trainer_pb2 as _trainer_pb2
-from lepton.type.v1 import artifact_pb2 as _artifact_pb2
+from lepton.type.v1 import accelerator_pb2 as _accelerator_pb2
+from lepton.type.v1 import dataset_reference_pb2 as _dataset_reference_pb2
 from lepton.type.v1 import job_pb2 as _job_pb2
+from lepton.type.v1 import model_artifact_pb2 as _model_artifact_pb2
 from lepton.type.v1 import model_format_pb2 as _model_format_pb2
-from lepton.type.v1 import tensor_pb2 as _tensor_pb2
+from lepton.type.v1 import model_signature_pb2 as _model_signature_pb2
 from google.protobuf.internal import containers as _containers
-from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
-
-class DatasetSplit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    DATASET_SPLIT_UNSPECIFIED: _ClassVar[DatasetSplit]
-    DATASET_SPLIT_TRAIN: _ClassVar[DatasetSplit]
-    DATASET_SPLIT_VALIDATION: _ClassVar[DatasetSplit]
-    DATASET_SPLIT_TEST: _ClassVar[DatasetSplit]
-DATASET_SPLIT_UNSPECIFIED: DatasetSplit
-DATASET_SPLIT_TRAIN: DatasetSplit
-DATASET_SPLIT_VALIDATION: DatasetSplit
-DATASET_SPLIT_TEST: DatasetSplit
 
 class TrainingJob(_message.Message):
     __slots__ = ("name", "display_name", "labels", "spec", "status", "metrics", "output", "resolved_inputs", "latest_checkpoint", "restart_count", "run_duration", "queue_position", "update_time")
@@ -66,7 +56,7 @@ class TrainingJob(_message.Message):
     def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., spec: _Optional[_Union[TrainingJobSpec, _Mapping]] = ..., status: _Optional[_Union[_job_pb2.JobStatus, _Mapping]] = ..., metrics: _Optional[_Iterable[_Union[_metric_pb2.MetricSummary, _Mapping]]] = ..., output: _Optional[_Union[TrainingJobOutput, _Mapping]] = ..., resolved_inputs: _Optional[_Union[ResolvedInputs, _Mapping]] = ..., latest_checkpoint: _Optional[str] = ..., restart_count: _Optional[int] = ..., run_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., queue_position: _Optional[int] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TrainingJobSpec(_message.Message):
-    __slots__ = ("trainer", "hyperparameters", "data", "resources", "max_run_duration", "max_queue_duration", "checkpoint_policy", "resume_from_checkpoint", "base_model_version", "output", "max_restarts", "priority")
+    __slots__ = ("trainer", "hyperparameters", "data", "resources", "max_run_duration", "max_queue_duration", "checkpoint_policy", "resume_from_checkpoint", "base_model_version", "output", "max_restart_count", "priority")
     class HyperparametersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -84,7 +74,7 @@ class TrainingJobSpec(_message.Message):
     RESUME_FROM_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     BASE_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
-    MAX_RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_RESTART_COUNT_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     trainer: Trainer
     hyperparameters: _containers.MessageMap[str, _trainer_pb2.HyperparameterValue]
@@ -96,9 +86,9 @@ class TrainingJobSpec(_message.Message):
     resume_from_checkpoint: str
     base_model_version: str
     output: TrainingOutputSpec
-    max_restarts: int
+    max_restart_count: int
     priority: int
-    def __init__(self, trainer: _Optional[_Union[Trainer, _Mapping]] = ..., hyperparameters: _Optional[_Mapping[str, _trainer_pb2.HyperparameterValue]] = ..., data: _Optional[_Union[TrainingData, _Mapping]] = ..., resources: _Optional[_Union[ResourceRequirements, _Mapping]] = ..., max_run_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_queue_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., checkpoint_policy: _Optional[_Union[CheckpointPolicy, _Mapping]] = ..., resume_from_checkpoint: _Optional[str] = ..., base_model_version: _Optional[str] = ..., output: _Optional[_Union[TrainingOutputSpec, _Mapping]] = ..., max_restarts: _Optional[int] = ..., priority: _Optional[int] = ...) -> None: ...
+    def __init__(self, trainer: _Optional[_Union[Trainer, _Mapping]] = ..., hyperparameters: _Optional[_Mapping[str, _trainer_pb2.HyperparameterValue]] = ..., data: _Optional[_Union[TrainingData, _Mapping]] = ..., resources: _Optional[_Union[ResourceRequirements, _Mapping]] = ..., max_run_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_queue_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., checkpoint_policy: _Optional[_Union[CheckpointPolicy, _Mapping]] = ..., resume_from_checkpoint: _Optional[str] = ..., base_model_version: _Optional[str] = ..., output: _Optional[_Union[TrainingOutputSpec, _Mapping]] = ..., max_restart_count: _Optional[int] = ..., priority: _Optional[int] = ...) -> None: ...
 
 class Trainer(_message.Message):
     __slots__ = ("builtin", "container", "entrypoint")
@@ -155,26 +145,14 @@ class EntrypointTrainer(_message.Message):
     def __init__(self, command: _Optional[str] = ..., working_dir_uri: _Optional[str] = ..., pip_packages: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class TrainingData(_message.Message):
-    __slots__ = ("train", "validation", "test", "feature_columns", "label_column")
-    TRAIN_FIELD_NUMBER: _ClassVar[int]
-    VALIDATION_FIELD_NUMBER: _ClassVar[int]
-    TEST_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("datasets", "feature_columns", "label_column")
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
     FEATURE_COLUMNS_FIELD_NUMBER: _ClassVar[int]
     LABEL_COLUMN_FIELD_NUMBER: _ClassVar[int]
-    train: DatasetInput
-    validation: DatasetInput
-    test: DatasetInput
+    datasets: _containers.RepeatedCompositeFieldContainer[_dataset_reference_pb2.DatasetReference]
     feature_columns: _containers.RepeatedScalarFieldContainer[str]
     label_column: str
-    def __init__(self, train: _Optional[_Union[DatasetInput, _Mapping]] = ..., validation: _Optional[_Union[DatasetInput, _Mapping]] = ..., test: _Optional[_Union[DatasetInput, _Mapping]] = ..., feature_columns: _Optional[_Iterable[str]] = ..., label_column: _Optional[str] = ...) -> None: ...
-
-class DatasetInput(_message.Message):
-    __slots__ = ("dataset_version", "uri")
-    DATASET_VERSION_FIELD_NUMBER: _ClassVar[int]
-    URI_FIELD_NUMBER: _ClassVar[int]
-    dataset_version: str
-    uri: str
-    def __init__(self, dataset_version: _Optional[str] = ..., uri: _Optional[str] = ...) -> None: ...
+    def __init__(self, datasets: _Optional[_Iterable[_Union[_dataset_reference_pb2.DatasetReference, _Mapping]]] = ..., feature_columns: _Optional[_Iterable[str]] = ..., label_column: _Optional[str] = ...) -> None: ...
 
 class ResourceRequirements(_message.Message):
     __slots__ = ("cpu", "memory_bytes", "accelerators", "worker_count")
@@ -189,24 +167,28 @@ class ResourceRequirements(_message.Message):
     def __init__(self, cpu: _Optional[float] = ..., memory_bytes: _Optional[int] = ..., accelerators: _Optional[_Iterable[_Union[AcceleratorRequirement, _Mapping]]] = ..., worker_count: _Optional[int] = ...) -> None: ...
 
 class AcceleratorRequirement(_message.Message):
-    __slots__ = ("type", "count")
+    __slots__ = ("type", "vendor", "model", "count")
     TYPE_FIELD_NUMBER: _ClassVar[int]
+    VENDOR_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
-    type: str
+    type: _accelerator_pb2.AcceleratorType
+    vendor: str
+    model: str
     count: int
-    def __init__(self, type: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+    def __init__(self, type: _Optional[_Union[_accelerator_pb2.AcceleratorType, str]] = ..., vendor: _Optional[str] = ..., model: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class CheckpointPolicy(_message.Message):
-    __slots__ = ("step_interval", "time_interval", "keep_last", "final_checkpoint")
+    __slots__ = ("step_interval", "interval_duration", "keep_last_count", "final_checkpoint")
     STEP_INTERVAL_FIELD_NUMBER: _ClassVar[int]
-    TIME_INTERVAL_FIELD_NUMBER: _ClassVar[int]
-    KEEP_LAST_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_DURATION_FIELD_NUMBER: _ClassVar[int]
+    KEEP_LAST_COUNT_FIELD_NUMBER: _ClassVar[int]
     FINAL_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     step_interval: int
-    time_interval: _duration_pb2.Duration
-    keep_last: int
+    interval_duration: _duration_pb2.Duration
+    keep_last_count: int
     final_checkpoint: bool
-    def __init__(self, step_interval: _Optional[int] = ..., time_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keep_last: _Optional[int] = ..., final_checkpoint: _Optional[bool] = ...) -> None: ...
+    def __init__(self, step_interval: _Optional[int] = ..., interval_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., keep_last_count: _Optional[int] = ..., final_checkpoint: _Optional[bool] = ...) -> None: ...
 
 class TrainingOutputSpec(_message.Message):
     __slots__ = ("model_format", "registration")
@@ -238,24 +220,18 @@ class ModelRegistration(_message.Message):
     def __init__(self, model: _Optional[str] = ..., create_model: _Optional[bool] = ..., version_description: _Optional[str] = ..., version_labels: _Optional[_Mapping[str, str]] = ..., aliases: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TrainingJobOutput(_message.Message):
-    __slots__ = ("model_artifact", "model_format", "entry_path", "inputs", "outputs", "framework", "framework_version", "model_version")
-    MODEL_ARTIFACT_FIELD_NUMBER: _ClassVar[int]
-    MODEL_FORMAT_FIELD_NUMBER: _ClassVar[int]
-    ENTRY_PATH_FIELD_NUMBER: _ClassVar[int]
-    INPUTS_FIELD_NUMBER: _ClassVar[int]
-    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("artifact", "signature", "framework", "framework_version", "model_version")
+    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     FRAMEWORK_FIELD_NUMBER: _ClassVar[int]
     FRAMEWORK_VERSION_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
-    model_artifact: _artifact_pb2.ArtifactDescriptor
-    model_format: _model_format_pb2.ModelFormat
-    entry_path: str
-    inputs: _containers.RepeatedCompositeFieldContainer[_tensor_pb2.TensorSpec]
-    outputs: _containers.RepeatedCompositeFieldContainer[_tensor_pb2.TensorSpec]
+    artifact: _model_artifact_pb2.ModelArtifact
+    signature: _model_signature_pb2.ModelSignature
     framework: str
     framework_version: str
     model_version: str
-    def __init__(self, model_artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ..., model_format: _Optional[_Union[_model_format_pb2.ModelFormat, str]] = ..., entry_path: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[_tensor_pb2.TensorSpec, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[_tensor_pb2.TensorSpec, _Mapping]]] = ..., framework: _Optional[str] = ..., framework_version: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
+    def __init__(self, artifact: _Optional[_Union[_model_artifact_pb2.ModelArtifact, _Mapping]] = ..., signature: _Optional[_Union[_model_signature_pb2.ModelSignature, _Mapping]] = ..., framework: _Optional[str] = ..., framework_version: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class ResolvedInputs(_message.Message):
     __slots__ = ("datasets", "base_model_version", "resume_from_checkpoint", "hyperparameters")
@@ -270,18 +246,8 @@ class ResolvedInputs(_message.Message):
     BASE_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     RESUME_FROM_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     HYPERPARAMETERS_FIELD_NUMBER: _ClassVar[int]
-    datasets: _containers.RepeatedCompositeFieldContainer[ResolvedDataset]
+    datasets: _containers.RepeatedCompositeFieldContainer[_dataset_reference_pb2.DatasetReference]
     base_model_version: str
     resume_from_checkpoint: str
     hyperparameters: _containers.MessageMap[str, _trainer_pb2.HyperparameterValue]
-    def __init__(self, datasets: _Optional[_Iterable[_Union[ResolvedDataset, _Mapping]]] = ..., base_model_version: _Optional[str] = ..., resume_from_checkpoint: _Optional[str] = ..., hyperparameters: _Optional[_Mapping[str, _trainer_pb2.HyperparameterValue]] = ...) -> None: ...
-
-class ResolvedDataset(_message.Message):
-    __slots__ = ("split", "dataset_version", "uri")
-    SPLIT_FIELD_NUMBER: _ClassVar[int]
-    DATASET_VERSION_FIELD_NUMBER: _ClassVar[int]
-    URI_FIELD_NUMBER: _ClassVar[int]
-    split: DatasetSplit
-    dataset_version: str
-    uri: str
-    def __init__(self, split: _Optional[_Union[DatasetSplit, str]] = ..., dataset_version: _Optional[str] = ..., uri: _Optional[str] = ...) -> None: ...
+    def __init__(self, datasets: _Optional[_Iterable[_Union[_dataset_reference_pb2.DatasetReference, _Mapping]]] = ..., base_model_version: _Optional[str] = ..., resume_from_checkpoint: _Optional[str] = ..., hyperparameters: _Optional[_Mapping[str, _trainer_pb2.HyperparameterValue]] = ...) -> None: ...

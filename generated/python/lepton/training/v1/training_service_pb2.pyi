@@ -137,24 +137,26 @@ class WatchTrainingJobResponse(_message.Message):
     def __init__(self, training_job: _Optional[_Union[_training_job_pb2.TrainingJob, _Mapping]] = ...) -> None: ...
 
 class StreamTrainingJobLogsRequest(_message.Message):
-    __slots__ = ("name", "start_sequence", "tail_lines", "follow")
+    __slots__ = ("name", "start_sequence", "tail_line_count", "follow")
     NAME_FIELD_NUMBER: _ClassVar[int]
     START_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
-    TAIL_LINES_FIELD_NUMBER: _ClassVar[int]
+    TAIL_LINE_COUNT_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
     name: str
     start_sequence: int
-    tail_lines: int
+    tail_line_count: int
     follow: bool
-    def __init__(self, name: _Optional[str] = ..., start_sequence: _Optional[int] = ..., tail_lines: _Optional[int] = ..., follow: _Optional[bool] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., start_sequence: _Optional[int] = ..., tail_line_count: _Optional[int] = ..., follow: _Optional[bool] = ...) -> None: ...
 
 class StreamTrainingJobLogsResponse(_message.Message):
-    __slots__ = ("entries", "complete")
+    __slots__ = ("entries", "complete", "start_truncated")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    START_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[_log_entry_pb2.LogEntry]
     complete: bool
-    def __init__(self, entries: _Optional[_Iterable[_Union[_log_entry_pb2.LogEntry, _Mapping]]] = ..., complete: _Optional[bool] = ...) -> None: ...
+    start_truncated: bool
+    def __init__(self, entries: _Optional[_Iterable[_Union[_log_entry_pb2.LogEntry, _Mapping]]] = ..., complete: _Optional[bool] = ..., start_truncated: _Optional[bool] = ...) -> None: ...
 
 class StreamTrainingJobMetricsRequest(_message.Message):
     __slots__ = ("name", "start_sequence", "metric_names", "follow")
@@ -169,12 +171,14 @@ class StreamTrainingJobMetricsRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., start_sequence: _Optional[int] = ..., metric_names: _Optional[_Iterable[str]] = ..., follow: _Optional[bool] = ...) -> None: ...
 
 class StreamTrainingJobMetricsResponse(_message.Message):
-    __slots__ = ("points", "complete")
+    __slots__ = ("points", "complete", "start_truncated")
     POINTS_FIELD_NUMBER: _ClassVar[int]
     COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    START_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     points: _containers.RepeatedCompositeFieldContainer[_metric_pb2.MetricPoint]
     complete: bool
-    def __init__(self, points: _Optional[_Iterable[_Union[_metric_pb2.MetricPoint, _Mapping]]] = ..., complete: _Optional[bool] = ...) -> None: ...
+    start_truncated: bool
+    def __init__(self, points: _Optional[_Iterable[_Union[_metric_pb2.MetricPoint, _Mapping]]] = ..., complete: _Optional[bool] = ..., start_truncated: _Optional[bool] = ...) -> None: ...
 
 class ListCheckpointsRequest(_message.Message):
     __slots__ = ("parent", "page_size", "page_token")

@@ -164,18 +164,20 @@ class TrainingServiceServicer:
 
     def ListTrainingJobs(self, request, context):
         """Lists training jobs, newest first unless `order_by` says otherwise,
-        optionally filtered by state, labels, trainer and time.
+        optionally filtered by state, labels, trainer and time. Errors:
+        INVALID_ARGUMENT (INVALID_FIELD, INVALID_FILTER, INVALID_PAGE_TOKEN).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelTrainingJob(self, request, context):
-        """Requests cancellation. Asynchronous: a QUEUED or PAUSED job becomes
-        CANCELLED at once and never starts; a RUNNING job becomes CANCELLING
-        and then CANCELLED once its workers have stopped. Idempotent for a job
-        already CANCELLING or CANCELLED. FAILED_PRECONDITION
-        (JOB_NOT_CANCELLABLE) for a SUCCEEDED or FAILED job.
+        """Requests cancellation (GEN-062). Asynchronous: a QUEUED or PAUSED job
+        becomes CANCELLED at once and never starts; a RUNNING job becomes
+        CANCELLING and then CANCELLED once its workers have stopped. Succeeds
+        without changing anything for a job already CANCELLING or CANCELLED.
+        FAILED_PRECONDITION (JOB_ALREADY_FINISHED) for a SUCCEEDED or FAILED
+        job.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -212,27 +214,31 @@ class TrainingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchTrainingJob(self, request, context):
-        """Streams the job: first its current state, then the job again after
-        every state change, in order. The stream ends with OK right after the
-        message that carries a terminal state.
+        """Streams the job (GEN-061): first the whole job as it is now, then the
+        whole job again after every state change, in order; between state
+        changes the server may send further messages when progress or metrics
+        move, at most one per second. The stream ends with OK right after the
+        message that carries a terminal state (at once, after one message, for a
+        job that is already terminal).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def StreamTrainingJobLogs(self, request, context):
-        """Streams the job's log lines from a sequence number, optionally
-        following new lines until the job is terminal and every line has been
-        sent. The last message says whether the log is complete.
+        """Streams the job's log lines from a sequence number (GEN-083),
+        optionally following new lines until the job is terminal and every line
+        has been sent. The last message says whether the log is complete.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def StreamTrainingJobMetrics(self, request, context):
-        """Streams the job's metric points from a sequence number, optionally
-        following new points until the job is terminal and every point has been
-        sent. The last message says whether the series is complete.
+        """Streams the job's metric points from a sequence number (GEN-083),
+        optionally following new points until the job is terminal and every
+        point has been sent. The last message says whether the series is
+        complete.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -254,8 +260,8 @@ class TrainingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DownloadCheckpoint(self, request, context):
-        """Downloads a checkpoint's content as a chunked stream from a byte
-        offset: first the artifact descriptor, then the chunks.
+        """Downloads a checkpoint's content as a chunked stream from a byte offset
+        (GEN-080, GEN-081): first the artifact descriptor, then the chunks.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -263,8 +269,8 @@ class TrainingServiceServicer:
 
     def DownloadTrainingJobOutput(self, request, context):
         """Downloads the model a SUCCEEDED job produced, as a chunked stream from a
-        byte offset: first the artifact descriptor, then the chunks.
-        FAILED_PRECONDITION (JOB_NOT_SUCCEEDED) in any other state.
+        byte offset (GEN-080, GEN-081): first the artifact descriptor, then the
+        chunks. FAILED_PRECONDITION (JOB_NOT_SUCCEEDED) in any other state.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
