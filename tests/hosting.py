@@ -13,7 +13,7 @@ from grpc import aio
 from lepton_server import service_registry
 from lepton_server.config import ServerConfig
 from lepton_server.host import ServerHost
-from lepton_server.service_registry import HostedService
+from lepton_server.hosted_service import HostedService
 
 ECHO_SERVICE = "lepton.test.Echo"
 

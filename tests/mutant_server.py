@@ -80,10 +80,10 @@ def _reflection_without(names: set[str], v1: bool = True) -> Callable[[], None]:
 
         original = host.enable_reflection
 
-        def enable(server, service_names):
+        def enable(server, service_names, mirrors=None):
             kept = [n for n in service_names if n not in names]
             if v1:
-                original(server, kept)
+                original(server, kept, mirrors)
             else:
                 reflection.enable_server_reflection([*kept, reflection.SERVICE_NAME], server)
 
@@ -102,8 +102,8 @@ def _catch_all_unknown_methods() -> None:
 
             return grpc.unary_unary_rpc_method_handler(answer)
 
-    def enable(server, service_names):
-        original(server, service_names)
+    def enable(server, service_names, mirrors=None):
+        original(server, service_names, mirrors)
         server.add_generic_rpc_handlers((CatchAll(),))
 
     host.enable_reflection = enable
@@ -195,7 +195,11 @@ MUTANTS: dict[str, Mutant] = {
         "GEN-030: reflection does not list a hosted service",
         _reflection_without({DISCOVERY_SERVICE}),
         frozenset(
-            {"general.reflection.lists-hosted-services", "general.discovery.describes-the-server"}
+            {
+                "general.reflection.lists-hosted-services",
+                "general.reflection.describes-hosted-services",
+                "general.discovery.describes-the-server",
+            }
         ),
     ),
     "discovery-describes-nothing": Mutant(

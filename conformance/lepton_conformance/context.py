@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 
@@ -17,6 +18,8 @@ class CaseContext:
     options: TargetOptions
     info: TargetInfo
     channel: grpc.Channel
+    # Facts a profile learns once per run (e.g. the inference extensions).
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def timeout(self) -> float:

@@ -33,6 +33,9 @@ class TargetOptions:
     timeout_s: float = 10.0
     # The target's message size limit in bytes, when the vendor states it (GEN-072).
     message_limit: int | None = None
+    # Which name to call the inference service by: "oip", "lepton", or None for whichever
+    # the target serves (INF-001, INF-002).
+    inference_service: str | None = None
 
     def credentials(self) -> grpc.ChannelCredentials | None:
         if not (self.tls or self.ca_file or self.cert_file):

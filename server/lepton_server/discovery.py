@@ -9,7 +9,7 @@ from grpc import aio
 from lepton.discovery.v1 import discovery_service_pb2 as pb
 from lepton.discovery.v1 import discovery_service_pb2_grpc as pb_grpc
 from lepton_server import SERVER_NAME, SPEC_VERSION, __version__
-from lepton_server.service_registry import HostedService
+from lepton_server.hosted_service import HostedService
 
 
 class DiscoveryServicer(pb_grpc.DiscoveryServiceServicer):

@@ -16,9 +16,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from lepton_server.config import ServerConfig, TlsConfig
 from lepton_server.discovery import discovery_service
+from lepton_server.hosted_service import HostedService
 from lepton_server.interceptors import BearerTokenInterceptor, ErrorMappingInterceptor
 from lepton_server.reflection import enable_reflection
-from lepton_server.service_registry import HostedService, build_services
+from lepton_server.service_registry import build_services
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ class ServerHost:
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         names = [s.name for s in self.services]
-        enable_reflection(server, [*names, HEALTH_SERVICE_NAME])
+        mirrors = {s.name: s.mirrors for s in self.services if s.mirrors}
+        enable_reflection(server, [*names, HEALTH_SERVICE_NAME], mirrors)
 
         if config.tls is None:
             port = server.add_insecure_port(config.address)
@@ -100,6 +102,9 @@ class ServerHost:
             return
         await running.health.enter_graceful_shutdown()
         await running.server.stop(self.config.shutdown_grace_seconds)
+        for service in running.services:
+            if service.close is not None:
+                service.close()
 
     async def serve_until_signalled(
         self, on_ready: Callable[[RunningServer], None] | None = None

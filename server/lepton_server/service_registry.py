@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from grpc import aio
-
+from lepton_server import inference
 from lepton_server.config import ServerConfig
+from lepton_server.hosted_service import HostedService
 
-
-@dataclass(frozen=True)
-class HostedService:
-    """One gRPC service mounted on the host: its full name, how to mount it, its features."""
-
-    name: str
-    register: Callable[[aio.Server], None]
-    features: tuple[str, ...] = ()
-
-
-# Layer name -> builder of the services that layer hosts. Each layer issue adds its entry;
-# a layer that is absent here is rejected by `lepton serve --services` with a clear message.
+# Layer name -> builder of the services that layer hosts. A layer that is absent here is
+# rejected by `lepton serve --services` with a clear message.
 LayerBuilder = Callable[[ServerConfig], list[HostedService]]
-LAYERS: dict[str, LayerBuilder] = {}
+LAYERS: dict[str, LayerBuilder] = {"inference": inference.build}
 
 
 class UnknownLayerError(ValueError):

@@ -1,0 +1,404 @@
+"""The inference domain: validates Open Inference Protocol requests against a model's
+signature, runs them (batched or not) off the event loop, and builds responses. It knows
+nothing of gRPC; errors are LeptonError with the reasons of spec/inference.md."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from lepton.inference.v1 import inference_service_pb2 as pb
+from lepton_server import __version__
+from lepton_server.errors import (
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+    Unimplemented,
+    invalid_field,
+)
+from lepton_server.inference import tensor_codec
+from lepton_server.inference.batcher import DynamicBatcher, Execution
+from lepton_server.inference.model_repository import LoadedVersion, ModelRepository
+from lepton_server.inference.onnx_model import PLATFORM, TensorSignature
+
+SERVER_NAME = "lepton"
+# OIP reserves these for stateful (sequence) models, an extension this server lacks (INF-036).
+SEQUENCE_PARAMETERS = ("sequence_id", "sequence_start", "sequence_end")
+EXTENSIONS = ("dynamic_batching", "model_repository", "statistics", "streaming")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated request: decoded inputs, the outputs to return and its batch size."""
+
+    feeds: dict[str, np.ndarray]
+    outputs: list[TensorSignature]
+    batch_size: int
+    input_ns: int
+
+
+def _invalid(reason: str, field: str, description: str, **metadata: str) -> InvalidArgument:
+    return InvalidArgument(
+        reason=reason,
+        message=f"{field}: {description}",
+        metadata=metadata,
+        violations=[FieldViolation(field, description)],
+    )
+
+
+class InferenceEngine:
+    """Serves the models of one repository."""
+
+    def __init__(self, repository: ModelRepository, max_message_bytes: int) -> None:
+        self.repository = repository
+        self.max_message_bytes = max_message_bytes
+        self.executor = ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 2, thread_name_prefix="lepton-infer"
+        )
+        self.ready = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load every model of the repository (blocking, before the server serves)."""
+        self.repository.load_all()
+        for version in self.repository.loaded_versions():
+            self._attach_batcher(version)
+        self.ready = True
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def _attach_batcher(self, version: LoadedVersion) -> None:
+        config = version.config
+        if not (config.dynamic_batching and config.max_batch_size > 0):
+            return
+        version.batcher = DynamicBatcher(
+            version.model.run,
+            [o.name for o in version.model.outputs],
+            self.executor,
+            max_batch_size=config.max_batch_size,
+            max_queue_delay_s=config.max_queue_delay_s,
+            on_execution=lambda rows, ns, s=version.statistics: s.execution_done(rows, 0, ns, 0),
+        )
+
+    # --- health and metadata ------------------------------------------------------------
+
+    def server_metadata(self) -> pb.ServerMetadataResponse:
+        return pb.ServerMetadataResponse(
+            name=SERVER_NAME, version=__version__, extensions=list(EXTENSIONS)
+        )
+
+    def _lookup(self, name: str, version: str, field: str = "name") -> LoadedVersion:
+        if not name:
+            raise invalid_field(field, "a model name is required")
+        return self.repository.get(name, version)
+
+    def model_ready(self, request: pb.ModelReadyRequest) -> bool:
+        """INF-011: a known version that cannot serve is `false`, an unknown one NOT_FOUND."""
+        try:
+            self._lookup(request.name, request.version)
+        except Unavailable:
+            return False
+        return True
+
+    def model_metadata(self, request: pb.ModelMetadataRequest) -> pb.ModelMetadataResponse:
+        loaded = self._lookup(request.name, request.version)
+        versions = [v.version for v in self.repository.loaded_versions(request.name)]
+
+        def tensors(signatures: list[TensorSignature]):
+            return [
+                pb.ModelMetadataResponse.TensorMetadata(
+                    name=s.name, datatype=s.datatype, shape=list(s.shape)
+                )
+                for s in signatures
+            ]
+
+        return pb.ModelMetadataResponse(
+            name=loaded.name,
+            versions=versions,
+            platform=PLATFORM,
+            inputs=tensors(loaded.model.inputs),
+            outputs=tensors(loaded.model.outputs),
+        )
+
+    # --- inference ----------------------------------------------------------------------
+
+    async def infer(self, request: pb.ModelInferRequest) -> pb.ModelInferResponse:
+        """Run one request (INF-013, INF-020..INF-040)."""
+        started = time.perf_counter_ns()
+        loaded = self._lookup(request.model_name, request.model_version, "model_name")
+        for name in SEQUENCE_PARAMETERS:
+            if name in request.parameters:
+                raise Unimplemented(
+                    reason="FEATURE_NOT_SUPPORTED",
+                    message=f"parameter {name!r} needs the 'sequence' extension",
+                    metadata={"feature": "sequence"},
+                )
+        statistics = loaded.statistics
+        try:
+            prepared = self._prepare(loaded, request)
+            execution = await self._execute(loaded, prepared)
+            output_started = time.perf_counter_ns()
+            response = self._respond(loaded, request, prepared, execution)
+            output_ns = time.perf_counter_ns() - output_started
+        except BaseException:
+            statistics.request_done(False, time.perf_counter_ns() - started)
+            raise
+        statistics.request_done(
+            True,
+            time.perf_counter_ns() - started,
+            batch_size=prepared.batch_size,
+            queue_ns=execution.queue_ns,
+            input_ns=prepared.input_ns,
+            infer_ns=execution.infer_ns,
+            output_ns=output_ns,
+        )
+        return response
+
+    async def _execute(self, loaded: LoadedVersion, prepared: Prepared) -> Execution:
+        if loaded.batcher is not None:
+            execution = await loaded.batcher.submit(prepared.feeds, prepared.batch_size)
+        else:
+            loop = asyncio.get_running_loop()
+            names = [o.name for o in loaded.model.outputs]
+            started = time.perf_counter_ns()
+            outputs = await loop.run_in_executor(
+                self.executor, loaded.model.run, prepared.feeds, names
+            )
+            infer_ns = time.perf_counter_ns() - started
+            loaded.statistics.execution_done(prepared.batch_size, prepared.input_ns, infer_ns, 0)
+            execution = Execution(outputs, 0, infer_ns)
+        by_name = dict(zip([o.name for o in loaded.model.outputs], execution.outputs, strict=True))
+        return Execution(
+            [by_name[o.name] for o in prepared.outputs], execution.queue_ns, execution.infer_ns
+        )
+
+    def _prepare(self, loaded: LoadedVersion, request: pb.ModelInferRequest) -> Prepared:
+        """Validate in the order INF-039 fixes, then decode."""
+        started = time.perf_counter_ns()
+        inputs = request.inputs
+        dtypes = [
+            tensor_codec.datatype(tensor.datatype, f"inputs[{i}].datatype")
+            for i, tensor in enumerate(inputs)
+        ]
+        signatures = {s.name: s for s in loaded.model.inputs}
+        _check_input_names(loaded.name, inputs, signatures)
+        for i, tensor in enumerate(inputs):
+            wanted = signatures[tensor.name]
+            if tensor.datatype != wanted.datatype:
+                raise _invalid(
+                    "DATATYPE_MISMATCH",
+                    f"inputs[{i}].datatype",
+                    f"input {tensor.name!r} is {wanted.datatype}, got {tensor.datatype}",
+                    input=tensor.name,
+                )
+        for i, tensor in enumerate(inputs):
+            _check_shape(i, tensor, signatures[tensor.name])
+        feeds = _decode_inputs(loaded, request, dtypes)
+        outputs = self._requested_outputs(loaded, request)
+        batch = self._batch_size(loaded, inputs)
+        return Prepared(feeds, outputs, batch, time.perf_counter_ns() - started)
+
+    @staticmethod
+    def _requested_outputs(
+        loaded: LoadedVersion, request: pb.ModelInferRequest
+    ) -> list[TensorSignature]:
+        signatures = {s.name: s for s in loaded.model.outputs}
+        if not request.outputs:
+            return list(loaded.model.outputs)
+        chosen: list[TensorSignature] = []
+        for i, output in enumerate(request.outputs):
+            if output.name not in signatures:
+                raise _invalid(
+                    "UNKNOWN_OUTPUT",
+                    f"outputs[{i}].name",
+                    f"model {loaded.name!r} has no output {output.name!r}",
+                    output=output.name,
+                )
+            if any(c.name == output.name for c in chosen):
+                raise _invalid(
+                    "DUPLICATE_OUTPUT",
+                    f"outputs[{i}].name",
+                    f"output {output.name!r} is requested twice",
+                    output=output.name,
+                )
+            chosen.append(signatures[output.name])
+        return chosen
+
+    @staticmethod
+    def _batch_size(loaded: LoadedVersion, inputs) -> int:
+        limit = loaded.config.max_batch_size
+        if limit <= 0:
+            return 1
+        sizes = {tensor.shape[0] for tensor in inputs if tensor.shape}
+        if len(sizes) > 1:
+            raise _invalid(
+                "SHAPE_MISMATCH",
+                "inputs",
+                f"inputs disagree on the batch dimension: {sorted(sizes)}",
+            )
+        batch = sizes.pop() if sizes else 1
+        if batch > limit:
+            raise _invalid(
+                "BATCH_TOO_LARGE",
+                "inputs[0].shape",
+                f"batch of {batch} exceeds the model's maximum of {limit}",
+            )
+        return batch
+
+    def _respond(
+        self,
+        loaded: LoadedVersion,
+        request: pb.ModelInferRequest,
+        prepared: Prepared,
+        execution: Execution,
+    ) -> pb.ModelInferResponse:
+        response = pb.ModelInferResponse(
+            model_name=loaded.name, model_version=loaded.version, id=request.id
+        )
+        contents: list[bytes] = []
+        total = 0
+        for signature, array in zip(prepared.outputs, execution.outputs, strict=True):
+            data = tensor_codec.encode_raw(array, tensor_codec.DATATYPES[signature.datatype])
+            total += len(data)
+            if total > self.max_message_bytes:
+                raise ResourceExhausted(
+                    reason="MESSAGE_TOO_LARGE",
+                    message=f"the response would exceed the {self.max_message_bytes}-byte limit",
+                )
+            response.outputs.add(
+                name=signature.name, datatype=signature.datatype, shape=array.shape
+            )
+            contents.append(data)
+        response.raw_output_contents.extend(contents)
+        return response
+
+    # --- statistics and repository ------------------------------------------------------
+
+    def statistics(self, request: pb.ModelStatisticsRequest) -> pb.ModelStatisticsResponse:
+        if request.name:
+            loaded = self._lookup(request.name, request.version)
+            versions = (
+                [loaded] if request.version else self.repository.loaded_versions(request.name)
+            )
+        else:
+            versions = self.repository.loaded_versions()
+        return pb.ModelStatisticsResponse(model_stats=[v.statistics.proto() for v in versions])
+
+    def _check_repository(self, name: str) -> None:
+        if name and name != self.repository.name:
+            raise NotFound(
+                reason="REPOSITORY_NOT_FOUND",
+                message=f"unknown repository {name!r}",
+                metadata={"repository": name},
+            )
+
+    def index(self, request: pb.RepositoryIndexRequest) -> pb.RepositoryIndexResponse:
+        self._check_repository(request.repository_name)
+        rows = self.repository.index()
+        return pb.RepositoryIndexResponse(
+            models=[
+                pb.RepositoryIndexResponse.ModelIndex(name=n, version=v, state=s, reason=r)
+                for n, v, s, r in rows
+                if not request.ready or s == "READY"
+            ]
+        )
+
+    async def load(self, request: pb.RepositoryModelLoadRequest) -> None:
+        self._check_repository(request.repository_name)
+        if not request.model_name:
+            raise invalid_field("model_name", "a model name is required")
+        loop = asyncio.get_running_loop()
+        loaded = await loop.run_in_executor(self.executor, self.repository.load, request.model_name)
+        for version in loaded:
+            self._attach_batcher(version)
+
+    def unload(self, request: pb.RepositoryModelUnloadRequest) -> None:
+        self._check_repository(request.repository_name)
+        if not request.model_name:
+            raise invalid_field("model_name", "a model name is required")
+        self.repository.unload(request.model_name)
+
+
+def _check_shape(
+    index: int, tensor: pb.ModelInferRequest.InferInputTensor, wanted: TensorSignature
+) -> None:
+    shape = list(tensor.shape)
+    field = f"inputs[{index}].shape"
+    if len(shape) != len(wanted.shape):
+        raise _invalid(
+            "SHAPE_MISMATCH",
+            field,
+            f"input {tensor.name!r} has rank {len(wanted.shape)}, got {shape}",
+            input=tensor.name,
+        )
+    for got, expected in zip(shape, wanted.shape, strict=True):
+        if got < 0 or (expected >= 0 and got != expected):
+            raise _invalid(
+                "SHAPE_MISMATCH",
+                field,
+                f"input {tensor.name!r} has shape {list(wanted.shape)}, got {shape}",
+                input=tensor.name,
+            )
+
+
+def _check_input_names(model: str, inputs, signatures: dict[str, TensorSignature]) -> None:
+    """INF-030: every input known, none twice, none missing."""
+    seen: set[str] = set()
+    for i, tensor in enumerate(inputs):
+        if tensor.name not in signatures:
+            raise _invalid(
+                "UNKNOWN_INPUT",
+                f"inputs[{i}].name",
+                f"model {model!r} has no input {tensor.name!r}",
+                input=tensor.name,
+            )
+        if tensor.name in seen:
+            raise _invalid(
+                "DUPLICATE_INPUT",
+                f"inputs[{i}].name",
+                f"input {tensor.name!r} is given twice",
+                input=tensor.name,
+            )
+        seen.add(tensor.name)
+    for name in signatures:
+        if name not in seen:
+            raise _invalid("MISSING_INPUT", "inputs", f"input {name!r} is missing", input=name)
+
+
+def _decode_inputs(
+    loaded: LoadedVersion, request: pb.ModelInferRequest, dtypes: list[tensor_codec.DataType]
+) -> dict[str, np.ndarray]:
+    """INF-023..INF-026: one contents form, the right count, sizes and framing."""
+    inputs, raw = request.inputs, request.raw_input_contents
+    if raw:
+        if any(t.HasField("contents") and t.contents.ByteSize() for t in inputs):
+            raise _invalid(
+                "MIXED_TENSOR_CONTENTS",
+                "raw_input_contents",
+                "raw_input_contents and typed contents used together",
+            )
+        if len(raw) != len(inputs):
+            raise _invalid(
+                "RAW_CONTENTS_COUNT_MISMATCH",
+                "raw_input_contents",
+                f"{len(raw)} entries for {len(inputs)} inputs",
+            )
+    feeds: dict[str, np.ndarray] = {}
+    for i, (tensor, dtype) in enumerate(zip(inputs, dtypes, strict=True)):
+        if raw:
+            field = f"raw_input_contents[{i}]"
+            array = tensor_codec.decode_raw(raw[i], dtype, tensor.shape, field)
+        else:
+            field = f"inputs[{i}].contents"
+            array = tensor_codec.decode_typed(tensor.contents, dtype, tensor.shape, field)
+        feeds[tensor.name] = loaded.model.prepare_input(tensor.name, array)
+    return feeds

@@ -1,0 +1,125 @@
+"""The gRPC face of the inference engine, mounted as `lepton.inference.v1.InferenceService`
+and as the Open Inference Protocol's `inference.GRPCInferenceService` (INF-001, INF-002)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import grpc
+from google.protobuf import message_factory
+from grpc import aio
+
+from lepton.inference.v1 import inference_service_pb2 as pb
+from lepton_server.errors import LeptonError
+from lepton_server.inference.engine import InferenceEngine
+
+SERVICE = pb.DESCRIPTOR.services_by_name["InferenceService"]
+SERVICE_NAMES = (SERVICE.full_name, "inference.GRPCInferenceService")
+
+
+class InferenceServicer:
+    """Turns each RPC into one engine call; errors stay LeptonError for the interceptor,
+    except on the stream, where they travel in-band (INF-050, INF-051)."""
+
+    def __init__(self, engine: InferenceEngine) -> None:
+        self.engine = engine
+
+    async def ServerLive(
+        self, request: pb.ServerLiveRequest, context: aio.ServicerContext
+    ) -> pb.ServerLiveResponse:
+        return pb.ServerLiveResponse(live=True)
+
+    async def ServerReady(
+        self, request: pb.ServerReadyRequest, context: aio.ServicerContext
+    ) -> pb.ServerReadyResponse:
+        return pb.ServerReadyResponse(ready=self.engine.ready)
+
+    async def ModelReady(
+        self, request: pb.ModelReadyRequest, context: aio.ServicerContext
+    ) -> pb.ModelReadyResponse:
+        return pb.ModelReadyResponse(ready=self.engine.model_ready(request))
+
+    async def ServerMetadata(
+        self, request: pb.ServerMetadataRequest, context: aio.ServicerContext
+    ) -> pb.ServerMetadataResponse:
+        return self.engine.server_metadata()
+
+    async def ModelMetadata(
+        self, request: pb.ModelMetadataRequest, context: aio.ServicerContext
+    ) -> pb.ModelMetadataResponse:
+        return self.engine.model_metadata(request)
+
+    async def ModelInfer(
+        self, request: pb.ModelInferRequest, context: aio.ServicerContext
+    ) -> pb.ModelInferResponse:
+        return await self.engine.infer(request)
+
+    async def ModelStreamInfer(
+        self, requests: AsyncIterator[pb.ModelInferRequest], context: aio.ServicerContext
+    ) -> AsyncIterator[pb.ModelStreamInferResponse]:
+        # Requests run concurrently; responses leave in request order (INF-053).
+        answers: asyncio.Queue[asyncio.Task[pb.ModelStreamInferResponse] | None] = asyncio.Queue()
+
+        async def read() -> None:
+            try:
+                async for request in requests:
+                    await answers.put(asyncio.ensure_future(self._stream_one(request)))
+            finally:
+                await answers.put(None)
+
+        reader = asyncio.ensure_future(read())
+        try:
+            while (task := await answers.get()) is not None:
+                yield await task
+            await reader
+        finally:
+            reader.cancel()
+
+    async def _stream_one(self, request: pb.ModelInferRequest) -> pb.ModelStreamInferResponse:
+        try:
+            return pb.ModelStreamInferResponse(infer_response=await self.engine.infer(request))
+        except LeptonError as error:
+            return pb.ModelStreamInferResponse(error_message=str(error))
+
+    async def ModelStatistics(
+        self, request: pb.ModelStatisticsRequest, context: aio.ServicerContext
+    ) -> pb.ModelStatisticsResponse:
+        return self.engine.statistics(request)
+
+    async def RepositoryIndex(
+        self, request: pb.RepositoryIndexRequest, context: aio.ServicerContext
+    ) -> pb.RepositoryIndexResponse:
+        return self.engine.index(request)
+
+    async def RepositoryModelLoad(
+        self, request: pb.RepositoryModelLoadRequest, context: aio.ServicerContext
+    ) -> pb.RepositoryModelLoadResponse:
+        await self.engine.load(request)
+        return pb.RepositoryModelLoadResponse()
+
+    async def RepositoryModelUnload(
+        self, request: pb.RepositoryModelUnloadRequest, context: aio.ServicerContext
+    ) -> pb.RepositoryModelUnloadResponse:
+        self.engine.unload(request)
+        return pb.RepositoryModelUnloadResponse()
+
+
+def method_handlers(servicer: InferenceServicer) -> dict[str, grpc.RpcMethodHandler]:
+    """A handler per RPC of the service descriptor, bound to `servicer`."""
+    handlers: dict[str, grpc.RpcMethodHandler] = {}
+    for method in SERVICE.methods:
+        request = message_factory.GetMessageClass(method.input_type)
+        response = message_factory.GetMessageClass(method.output_type)
+        factory = {
+            (False, False): grpc.unary_unary_rpc_method_handler,
+            (False, True): grpc.unary_stream_rpc_method_handler,
+            (True, False): grpc.stream_unary_rpc_method_handler,
+            (True, True): grpc.stream_stream_rpc_method_handler,
+        }[(method.client_streaming, method.server_streaming)]
+        handlers[method.name] = factory(
+            getattr(servicer, method.name),
+            request_deserializer=request.FromString,
+            response_serializer=response.SerializeToString,
+        )
+    return handlers
