@@ -132,10 +132,7 @@ def decode_outputs(response: pb.ModelInferResponse) -> dict[str, Tensor]:
         typed_used = output.HasField("contents") and output.contents.ByteSize() > 0
         if raw and typed_used:
             raise Failed("outputs in one form", "raw and typed contents mixed in a response")
-        if raw:
-            array = _from_raw(output.datatype, raw[index], count)
-        else:
-            array = _from_typed(output, count)
+        array = _from_raw(output.datatype, raw[index], count) if raw else _from_typed(output, count)
         shape = list(output.shape)
         decoded[output.name] = Tensor(output.name, output.datatype, array.reshape(shape))
     return decoded
