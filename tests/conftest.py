@@ -100,3 +100,19 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
 def server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
     """One plain server: no TLS, no auth, every implemented layer."""
     return server_factory()
+
+
+@pytest.fixture(scope="session")
+def model_repository(tmp_path_factory) -> Path:
+    """The conformance model set, built once per test session."""
+    from lepton_conformance.models import write_model_set  # noqa: PLC0415
+
+    root = tmp_path_factory.mktemp("models")
+    write_model_set(root)
+    return root
+
+
+@pytest.fixture
+def inference_server(server_factory, model_repository) -> ServerProcess:
+    """A server hosting the conformance model set."""
+    return server_factory("--model-repository", str(model_repository))

@@ -9,17 +9,28 @@ MUTANTS maps each name to what it breaks and the case IDs that must fail — no 
 from __future__ import annotations
 
 import asyncio
+import struct
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import numpy as np
 from google.protobuf import unknown_fields
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2
 
+from lepton_conformance import vectors
 from lepton_server import cli, discovery, errors, host, interceptors
+from lepton_server.inference import (
+    batcher,
+    engine,
+    model_repository,
+    servicer,
+    statistics,
+    tensor_codec,
+)
 
 DISCOVERY_SERVICE = "lepton.discovery.v1.DiscoveryService"
 HealthServicer = health.aio.HealthServicer
@@ -146,9 +157,105 @@ def _status_without_details(self: errors.LeptonError):
     return status_pb2.Status(code=getattr(code_pb2, self.code.name), message=self.message)
 
 
+def _replace(owner: object, name: str, make: Callable[[Callable], Callable]) -> Callable[[], None]:
+    """A mutation that wraps `owner.name` with `make(original)`."""
+    return lambda: setattr(owner, name, make(getattr(owner, name)))
+
+
+def _unknown_version_unavailable(get):
+    def mutated(self, name, version):
+        try:
+            return get(self, name, version)
+        except errors.NotFound as error:
+            if error.reason != "MODEL_VERSION_NOT_FOUND":
+                raise
+            raise errors.Unavailable(reason="MODEL_NOT_READY", message=error.message) from None
+
+    return mutated
+
+
+def _stream_aborts_on_error(_original):
+    async def mutated(self, request):
+        return servicer.pb.ModelStreamInferResponse(infer_response=await self.engine.infer(request))
+
+    return mutated
+
+
+def _all_outputs(_original):
+    return staticmethod(lambda loaded, request: list(loaded.model.outputs))
+
+
+def _failures_not_counted(original):
+    def mutated(self, ok, total_ns, **kwargs):
+        if ok:
+            original(self, ok, total_ns, **kwargs)
+
+    return mutated
+
+
+def _unload_ignored(original):
+    return lambda self, name: [] if name in self.model_names() else original(self, name)
+
+
+def _bool_unchecked(original):
+    def mutated(data, dtype, shape, field):
+        if dtype.name == "BOOL":
+            return np.frombuffer(data, dtype=np.uint8).astype(bool).reshape(shape)
+        return original(data, dtype, shape, field)
+
+    return mutated
+
+
+def _batches_cross_wired(original):
+    """Outputs of a merged execution handed back to the requests in reverse order."""
+
+    def mutated(self, batch):
+        for size in {item.batch for item in batch}:
+            same = [item for item in batch if item.batch == size]
+            futures = [item.future for item in same]
+            for item, future in zip(same, reversed(futures), strict=True):
+                item.future = future
+        return original(self, batch)
+
+    return mutated
+
+
+def _metadata_fixed_dimensions(original):
+    def mutated(self, request):
+        response = original(self, request)
+        for tensor in [*response.inputs, *response.outputs]:
+            tensor.shape[:] = [1 if d < 0 else d for d in tensor.shape]
+        return response
+
+    return mutated
+
+
+def _mixed_contents_allowed(original):
+    def mutated(loaded, request, dtypes):
+        if request.raw_input_contents:
+            for tensor in request.inputs:
+                tensor.ClearField("contents")
+        return original(loaded, request, dtypes)
+
+    return mutated
+
+
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 
+# The inference cases that check an ErrorInfo reason: every row of the error table and these.
+ERROR_TABLE = frozenset(
+    f"inference-core.errors.{row['id']}" for row in vectors.load("inference.yaml")["errors"]
+)
+REASON_CHECKS = ERROR_TABLE | {
+    "general.errors.malformed-request-is-invalid-argument",
+    "inference-core.infer.unknown-parameters-ignored",
+    "inference-core.model.metadata",
+    "inference-core.model.ready",
+    "inference-extended.repository.unknown-model",
+    "inference-extended.repository.unload-then-load",
+    "inference-extended.statistics.every-loaded-version",
+}
 MUTANTS: dict[str, Mutant] = {
     "health-overall-not-serving": Mutant(
         "GEN-020: the whole server reports NOT_SERVING while it serves",
@@ -220,12 +327,12 @@ MUTANTS: dict[str, Mutant] = {
     "errors-without-error-info": Mutant(
         "GEN-001: error statuses carry no ErrorInfo",
         _set_attribute(errors.LeptonError, "to_status_proto", _status_without_details),
-        frozenset({"general.errors.malformed-request-is-invalid-argument"}),
+        REASON_CHECKS,
     ),
     "error-info-in-another-domain": Mutant(
         "GEN-001: ErrorInfo.domain is not lepton.ai",
         _set_attribute(errors, "ERROR_DOMAIN", "example.com"),
-        frozenset({"general.errors.malformed-request-is-invalid-argument"}),
+        REASON_CHECKS,
     ),
     "unknown-fields-rejected": Mutant(
         "GEN-091: a request with a field the server does not know is rejected",
@@ -234,6 +341,108 @@ MUTANTS: dict[str, Mutant] = {
             {
                 "general.compatibility.unknown-fields-are-ignored",
                 "general.limits.accepts-64-mib-messages",
+            }
+        ),
+    ),
+}
+
+
+MUTANTS |= {
+    "bytes-framed-big-endian": Mutant(
+        "INF-021: BYTES lengths framed big-endian",
+        _set_attribute(tensor_codec, "LENGTH", struct.Struct(">I")),
+        frozenset(
+            {
+                "inference-core.golden.identity-bytes.raw",
+                "inference-core.golden.identity-bytes.typed",
+                "inference-core.infer.bad-requests-change-nothing",
+            }
+        ),
+    ),
+    "raw-and-typed-accepted-mixed": Mutant(
+        "INF-023: typed contents beside raw contents are silently dropped",
+        _replace(engine, "_decode_inputs", _mixed_contents_allowed),
+        frozenset(
+            {
+                "inference-core.errors.order-contents-form-before-size",
+                "inference-core.errors.raw-and-typed-mixed",
+            }
+        ),
+    ),
+    "unknown-version-is-unavailable": Mutant(
+        "INF-010: an unknown version is UNAVAILABLE instead of NOT_FOUND",
+        _replace(model_repository.ModelRepository, "get", _unknown_version_unavailable),
+        frozenset(
+            {
+                "inference-core.errors.unknown-version",
+                "inference-core.model.ready",
+            }
+        ),
+    ),
+    "stream-aborts-on-a-bad-request": Mutant(
+        "INF-051: a bad request ends the stream instead of an in-band error",
+        _replace(servicer.InferenceServicer, "_stream_one", _stream_aborts_on_error),
+        frozenset(
+            {
+                "inference-extended.streaming.error-in-band-and-stream-continues",
+                "inference-extended.streaming.error-message-names-code-and-reason",
+            }
+        ),
+    ),
+    "requested-outputs-ignored": Mutant(
+        "INF-033: every output is returned whatever the request names",
+        _replace(engine.InferenceEngine, "_requested_outputs", _all_outputs),
+        frozenset(
+            {
+                "inference-core.errors.duplicate-output",
+                "inference-core.errors.order-outputs-before-batch-size",
+                "inference-core.errors.unknown-output",
+                "inference-core.infer.requested-outputs-subset-and-order",
+            }
+        ),
+    ),
+    "statistics-miss-failures": Mutant(
+        "INF-061: failed requests are not counted",
+        _replace(statistics.ModelStatistics, "request_done", _failures_not_counted),
+        frozenset(
+            {
+                "inference-extended.statistics.count-successes-and-failures",
+            }
+        ),
+    ),
+    "unload-is-ignored": Mutant(
+        "INF-072: RepositoryModelUnload leaves the model serving",
+        _replace(model_repository.ModelRepository, "unload", _unload_ignored),
+        frozenset(
+            {
+                "inference-extended.repository.unload-then-load",
+            }
+        ),
+    ),
+    "bool-bytes-unchecked": Mutant(
+        "INF-022: BOOL bytes other than 0 and 1 are accepted",
+        _replace(tensor_codec, "decode_raw", _bool_unchecked),
+        frozenset(
+            {
+                "inference-core.errors.bool-byte-not-zero-or-one",
+            }
+        ),
+    ),
+    "batches-split-back-in-the-wrong-order": Mutant(
+        "INF-040: merged requests get each other's rows",
+        _replace(batcher.DynamicBatcher, "_execute", _batches_cross_wired),
+        frozenset(
+            {
+                "inference-extended.batching.concurrent-results-identical",
+            }
+        ),
+    ),
+    "metadata-hides-variable-dimensions": Mutant(
+        "INF-012: ModelMetadata reports 1 for variable dimensions",
+        _replace(engine.InferenceEngine, "model_metadata", _metadata_fixed_dimensions),
+        frozenset(
+            {
+                "inference-core.model.metadata",
             }
         ),
     ),

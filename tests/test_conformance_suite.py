@@ -30,8 +30,10 @@ def _failed(result) -> set[str]:
 
 
 @pytest.fixture
-def reference(server_factory):
-    return server_factory("--max-message-bytes", str(LIMIT * 10))
+def reference(server_factory, model_repository):
+    return server_factory(
+        "--max-message-bytes", str(LIMIT * 10), "--model-repository", str(model_repository)
+    )
 
 
 def test_reference_server_passes_every_case(reference):
@@ -41,7 +43,7 @@ def test_reference_server_passes_every_case(reference):
     assert result.exit_status == 0
 
 
-def test_reference_server_with_auth_and_tls_passes(server_factory, tmp_path):
+def test_reference_server_with_auth_and_tls_passes(server_factory, model_repository, tmp_path):
     from certificates import CertificateAuthority  # noqa: PLC0415
 
     ca = CertificateAuthority(tmp_path)
@@ -49,7 +51,14 @@ def test_reference_server_with_auth_and_tls_passes(server_factory, tmp_path):
     tokens = tmp_path / "tokens"
     tokens.write_text("suite-token\n")
     server = server_factory(
-        "--tls-cert", str(issued.cert), "--tls-key", str(issued.key), "--auth-tokens", str(tokens)
+        "--tls-cert",
+        str(issued.cert),
+        "--tls-key",
+        str(issued.key),
+        "--auth-tokens",
+        str(tokens),
+        "--model-repository",
+        str(model_repository),
     )
     result = run(TargetOptions(server.address, tls=True, ca_file=ca.cert, token="suite-token"))
     assert _failed(result) == set()
@@ -57,10 +66,14 @@ def test_reference_server_with_auth_and_tls_passes(server_factory, tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
-def test_mutant_is_caught_by_exactly_the_expected_cases(server_factory, name):
+def test_mutant_is_caught_by_exactly_the_expected_cases(server_factory, model_repository, name):
     mutant = MUTANTS[name]
     server = server_factory(
-        "--max-message-bytes", str(LIMIT * 10), launcher=[*MUTANT_LAUNCHER, name]
+        "--max-message-bytes",
+        str(LIMIT * 10),
+        "--model-repository",
+        str(model_repository),
+        launcher=[*MUTANT_LAUNCHER, name],
     )
     result = run(TargetOptions(server.address, message_limit=LIMIT * 10))
     assert _failed(result) == mutant.caught_by, mutant.breaks
@@ -111,8 +124,10 @@ CAUGHT = "general.health.check-unknown-service"
 
 
 @pytest.fixture
-def lying_server(server_factory):
-    return server_factory(launcher=[*MUTANT_LAUNCHER, MUTANT])
+def lying_server(server_factory, model_repository):
+    return server_factory(
+        "--model-repository", str(model_repository), launcher=[*MUTANT_LAUNCHER, MUTANT]
+    )
 
 
 def test_known_failure_with_its_message_makes_the_run_pass(lying_server):
@@ -156,14 +171,17 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, tmp_path):
     assert {"suite_version", "spec_version", "target", "summary", "cases"} <= set(results)
     case = results["cases"][0]
     assert {"id", "requirements", "level", "outcome", "wanted", "got", "duration_s"} <= set(case)
-    assert results["summary"]["profiles"]["general"]["verdict"] == "CERTIFIED"
+    verdicts = {name: p["verdict"] for name, p in results["summary"]["profiles"].items()}
+    assert verdicts == dict.fromkeys(
+        ("general", "inference-core", "inference-extended"), "CERTIFIED"
+    )
     suites = ET.parse(tmp_path / "junit.xml").getroot()
     assert suites.find("testsuite").get("name") == "general"
     assert "**CERTIFIED**" in (tmp_path / "report.md").read_text()
 
 
-def test_cli_run_against_a_mutant_exits_one(server_factory):
-    server = server_factory(launcher=[*MUTANT_LAUNCHER, MUTANT])
+def test_cli_run_against_a_mutant_exits_one(lying_server):
+    server = lying_server
     completed = _cli("run", "--target", server.address)
     assert completed.returncode == 1
     assert "NOT CERTIFIED" in completed.stdout

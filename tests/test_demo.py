@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -17,6 +18,8 @@ def test_demo_serves_and_certifies_the_reference_server():
         env={**os.environ, "COLUMNS": "200"},
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "lepton.discovery.v1.DiscoveryService" in completed.stdout
+    assert "inference.GRPCInferenceService" in completed.stdout
+    assert "ModelInfer add_sub_fp32 v1" in completed.stdout
     assert "NOT CERTIFIED" not in completed.stdout
-    assert "CERTIFIED" in completed.stdout
+    for profile in ("general", "inference-core", "inference-extended"):
+        assert re.search(rf"{profile}\s+\S\s+CERTIFIED", completed.stdout), profile

@@ -5,6 +5,7 @@
                            [--report-dir DIR] [--message-limit BYTES]
     lepton-conformance list     profiles and cases with their requirement IDs
     lepton-conformance trace    every requirement of the spec and the cases that check it
+    lepton-conformance models --out DIR   the conformance model set, for the target to load
 
 `run` exits 0 when every selected profile is certified (or every MUST failure is listed in
 the known-failing file), 1 when not, 2 when the harness itself broke.
@@ -23,6 +24,7 @@ from rich.table import Table
 
 from lepton_conformance import SPEC_VERSION, SUITE_VERSION, catalog, coverage, known_failing
 from lepton_conformance.case import Outcome
+from lepton_conformance.models import write_model_set
 from lepton_conformance.report import verdict_word, write_reports
 from lepton_conformance.requirements import load_requirements
 from lepton_conformance.runner import RunResult, run
@@ -57,8 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--report-dir", type=Path, help="write results.json, junit.xml, report.md")
     runner.add_argument("--message-limit", type=int, help="the target's message size limit")
     runner.add_argument("--timeout", type=float, default=10.0, help="per-call deadline, seconds")
+    runner.add_argument(
+        "--inference-service",
+        choices=("oip", "lepton"),
+        help="call inference as inference.GRPCInferenceService (oip) or "
+        "lepton.inference.v1.InferenceService (default: whichever the target serves)",
+    )
 
     commands.add_parser("list", help="list profiles and cases with their requirement IDs")
+    models = commands.add_parser(
+        "models", help="write the conformance model set for the target to load"
+    )
+    models.add_argument("--out", type=Path, required=True, help="model repository directory")
     tracer = commands.add_parser("trace", help="map every requirement to the cases checking it")
     tracer.add_argument(
         "--check",
@@ -131,6 +143,7 @@ def _run(console: Console, options: argparse.Namespace) -> int:
         token=options.token,
         timeout_s=options.timeout,
         message_limit=options.message_limit,
+        inference_service=options.inference_service,
     )
     known = {}
     if options.known_failing is not None:
@@ -177,6 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(console)
         if options.command == "trace":
             return _trace(console, options.check)
+        if options.command == "models":
+            written = write_model_set(options.out)
+            console.print(f"wrote {len(written)} model files under {options.out}")
+            return 0
         return _run(console, options)
     except (known_failing.KnownFailingError, ValueError) as exc:
         console.print(f"[red]lepton-conformance: {exc}[/]")

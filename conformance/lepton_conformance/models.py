@@ -40,6 +40,7 @@ IDENTITY_TYPES = {
     "BYTES": TensorProto.STRING,
 }
 ADD_SUB_MAX_BATCH = 64
+BATCH_DELAY_US = 2000
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ def model_set() -> Iterator[ModelSpec]:
 def _lepton_config(spec: ModelSpec) -> dict:
     config: dict = {"max_batch_size": spec.max_batch_size}
     if spec.dynamic_batching:
-        config["dynamic_batching"] = {"max_queue_delay_microseconds": 0}
+        # Long enough for concurrent requests to meet in one batch, short enough to go unnoticed.
+        config["dynamic_batching"] = {"max_queue_delay_microseconds": BATCH_DELAY_US}
     config["version_policy"] = {"all": {}} if spec.all_versions else {"latest": {"num_versions": 1}}
     return config
 
@@ -140,7 +142,7 @@ def _triton_config(spec: ModelSpec) -> str:
     if spec.all_versions:
         lines.append("version_policy: { all: {} }")
     if spec.dynamic_batching:
-        lines.append("dynamic_batching: {}")
+        lines.append(f"dynamic_batching: {{ max_queue_delay_microseconds: {BATCH_DELAY_US} }}")
     return "\n".join(lines) + "\n"
 
 

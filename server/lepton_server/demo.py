@@ -1,8 +1,10 @@
 """`lepton demo`: start the reference server on loopback, show what it serves, and certify it
 with the conformance suite.
 
-It grows with the standard: later layers add the end-to-end flow (ingest, process, annotate,
-train, register, serve, roll out) and the conformance certificate.
+Today it serves the conformance model set through the inference layer and runs one
+inference; later layers add the rest of the end-to-end flow (ingest, process, annotate, train,
+register, roll out). The conformance suite runs as its own process: the server never imports
+it, exactly as a vendor would certify their implementation.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
@@ -21,6 +24,8 @@ from rich.table import Table
 
 from lepton.discovery.v1 import discovery_service_pb2 as discovery_pb
 from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
+from lepton.inference.v1 import inference_service_pb2 as inference_pb
+from lepton.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from lepton_server.config import ServerConfig
 from lepton_server.host import OVERALL, ServerHost
 from lepton_server.reflection import V1_SERVICE_NAME
@@ -37,8 +42,42 @@ async def _list_services(channel: aio.Channel) -> list[str]:
     return []
 
 
+async def _suite(*args: str) -> int:
+    """Run `lepton-conformance ARGS` as a child process; its exit status."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "lepton_conformance.cli", *args
+    )
+    return await process.wait()
+
+
+async def _infer_once(console: Console, channel: aio.Channel) -> None:
+    stub = inference_grpc.InferenceServiceStub(channel)
+    a = np.arange(16, dtype=np.float32).reshape(1, 16)
+    b = np.full((1, 16), 0.5, dtype=np.float32)
+    request = inference_pb.ModelInferRequest(model_name="add_sub_fp32", id="demo-1")
+    for name, array in (("INPUT0", a), ("INPUT1", b)):
+        request.inputs.add(name=name, datatype="FP32", shape=list(array.shape))
+        request.raw_input_contents.append(array.tobytes())
+    response = await stub.ModelInfer(request)
+    total = np.frombuffer(response.raw_output_contents[0], dtype="<f4")
+    console.print(
+        f"ModelInfer add_sub_fp32 v{response.model_version}: "
+        f"[0..15] + 0.5 = {total[:4].tolist()} ... {total[-1]}"
+    )
+
+
 async def _demo(console: Console, data_dir: Path) -> int:
-    host = ServerHost(ServerConfig(address="127.0.0.1:0", data_dir=data_dir))
+    repository = data_dir / "models"
+    suite_installed = importlib.util.find_spec("lepton_conformance") is not None
+    if suite_installed:
+        await _suite("models", "--out", str(repository))
+    host = ServerHost(
+        ServerConfig(
+            address="127.0.0.1:0",
+            data_dir=data_dir,
+            model_repository=repository if suite_installed else None,
+        )
+    )
     running = await host.start()
     console.print(f"[bold]Lepton reference server[/] listening on {running.address}")
     try:
@@ -61,6 +100,8 @@ async def _demo(console: Console, data_dir: Path) -> int:
             console.print(table)
             listed = await _list_services(channel)
             console.print("Reflection (grpc.reflection.v1) lists: " + ", ".join(listed))
+            if suite_installed:
+                await _infer_once(console, channel)
         status = await _certify(console, running.address, host.config.max_message_bytes)
     finally:
         await host.stop()
@@ -69,25 +110,12 @@ async def _demo(console: Console, data_dir: Path) -> int:
 
 
 async def _certify(console: Console, address: str, message_limit: int) -> int:
-    """Run the conformance suite against the running server and show its verdict table.
-
-    The suite runs as its own process: the server never imports it, and this is exactly how a
-    vendor would certify their implementation."""
+    """Run the conformance suite against the running server and show its verdict table."""
     if importlib.util.find_spec("lepton_conformance") is None:
         console.print("[yellow]lepton-conformance is not installed; skipping certification[/]")
         return 0
     console.rule("Conformance: lepton-conformance run")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "lepton_conformance.cli",
-        "run",
-        "--target",
-        address,
-        "--message-limit",
-        str(message_limit),
-    )
-    return await process.wait()
+    return await _suite("run", "--target", address, "--message-limit", str(message_limit))
 
 
 def run_demo() -> int:

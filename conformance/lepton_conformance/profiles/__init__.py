@@ -1,3 +1,3 @@
 """The conformance profiles. Importing this package registers every profile and case."""
 
-from lepton_conformance.profiles import general  # noqa: F401
+from lepton_conformance.profiles import general, inference  # noqa: F401

@@ -157,14 +157,16 @@ def decode_typed(
         array = np.empty(count, dtype=object)
         array[:] = list(values)
         return array.reshape(shape)
-    wide = np.asarray(values)
-    if dtype.bounds is not None and wide.size:
-        low, high = dtype.bounds
-        if wide.min() < low or wide.max() > high:
-            raise _invalid(
-                "CONTENTS_TYPE_MISMATCH", field, f"a value is outside the range of {dtype.name}"
-            )
-    return wide.astype(dtype.dtype, copy=False).reshape(shape)
+    if dtype.bounds is None:
+        return np.fromiter(values, dtype=dtype.dtype, count=count).reshape(shape)
+    # 8- and 16-bit values travel widened to 32 bits: check the range before narrowing.
+    wide = np.fromiter(values, dtype=np.int64, count=count)
+    low, high = dtype.bounds
+    if wide.size and (wide.min() < low or wide.max() > high):
+        raise _invalid(
+            "CONTENTS_TYPE_MISMATCH", field, f"a value is outside the range of {dtype.name}"
+        )
+    return wide.astype(dtype.dtype).reshape(shape)
 
 
 def encode_raw(array: np.ndarray, dtype: DataType) -> bytes:
