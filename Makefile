@@ -11,7 +11,10 @@ INSTALLED := $(VENV)/.installed
 PACKAGES := generated/python/pyproject.toml server/pyproject.toml \
             clients/python/pyproject.toml conformance/pyproject.toml
 
-.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest clean
+GHZ := .tools/bin/ghz
+GHZ_VERSION := v0.120.0
+
+.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench clean
 
 all: test
 
@@ -64,5 +67,12 @@ format: $(INSTALLED) $(BUF)
 pytest: $(INSTALLED)
 	$(BIN)/pytest
 
+# Side-by-side benchmarks (not part of `make test`: shared machines are too noisy for timing).
+$(GHZ):
+	GOBIN=$(abspath .tools/bin) go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+
+bench: install $(GHZ)
+	$(PY) benchmarks/inference.py --ghz $(GHZ)
+
 clean:
-	rm -rf $(VENV) node_modules
+	rm -rf $(VENV) node_modules .tools

@@ -138,7 +138,9 @@ def _strict_deserializer(deserializer):
             message = deserializer(data)
         except DecodeError:
             message = None
-        if message is None or len(unknown_fields.UnknownFieldSet(message)):
+        # Inference requests arrive wrapped with their raw contents (wire.InferRequest).
+        parsed = getattr(message, "message", message)
+        if message is None or len(unknown_fields.UnknownFieldSet(parsed)):
             return interceptors._Undecodable(
                 errors.InvalidArgument(reason="MALFORMED_REQUEST", message="unknown fields")
             )
@@ -176,7 +178,7 @@ def _unknown_version_unavailable(get):
 
 def _stream_aborts_on_error(_original):
     async def mutated(self, request):
-        return servicer.pb.ModelStreamInferResponse(infer_response=await self.engine.infer(request))
+        return servicer.wire.stream_response(await self.engine.infer(request.message, request.raw))
 
     return mutated
 
@@ -231,11 +233,11 @@ def _metadata_fixed_dimensions(original):
 
 
 def _mixed_contents_allowed(original):
-    def mutated(loaded, request, dtypes):
-        if request.raw_input_contents:
-            for tensor in request.inputs:
+    def mutated(loaded, inputs, raw, dtypes):
+        if raw:
+            for *_, tensor in inputs:
                 tensor.ClearField("contents")
-        return original(loaded, request, dtypes)
+        return original(loaded, inputs, raw, dtypes)
 
     return mutated
 

@@ -138,6 +138,11 @@ def _map_errors(behavior: Behavior) -> Behavior:
 class ErrorMappingInterceptor(aio.ServerInterceptor):
     """Turns domain errors raised by any handler into status + ErrorInfo + BadRequest."""
 
+    def __init__(self) -> None:
+        # gRPC asks for the handler on every call; wrapping it once per method keeps the
+        # interceptor off the per-request cost.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Any],
@@ -146,7 +151,12 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        return _replace_behavior(handler, _map_errors, _tolerant(handler.request_deserializer))
+        cached = self._wrapped.get(handler_call_details.method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = _replace_behavior(handler, _map_errors, _tolerant(handler.request_deserializer))
+        self._wrapped[handler_call_details.method] = (handler, wrapped)
+        return wrapped
 
 
 def load_tokens(lines: Iterable[str]) -> frozenset[str]:

@@ -1,15 +1,23 @@
 """Dynamic batching: concurrent requests to one model version merged into one execution.
 
+Each batching model version has one scheduler thread. Requests queue up while it executes;
+when it is free it takes every queued request that fits (up to the maximum batch size, after
+waiting at most the configured queue delay for more), runs them as one batch and hands the
+results back to the event loop in one call. At low load nothing waits; at high load batches
+grow with the load, and the event loop pays one wake-up per batch rather than per request.
+
 Requests whose inputs agree on everything but the batch (first) dimension are concatenated,
 run once, and the outputs split back in request order, so every request gets exactly what it
-would have got alone (INF-040)."""
+would have got alone (INF-040).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +39,7 @@ class _Pending:
     key: tuple
     feeds: dict[str, np.ndarray]
     batch: int
+    loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Execution]
     queued_at: int = field(default_factory=time.perf_counter_ns)
 
@@ -43,69 +52,78 @@ class DynamicBatcher:
         self,
         run: Run,
         outputs: list[str],
-        executor: Executor,
         *,
         max_batch_size: int,
         max_queue_delay_s: float,
         on_execution: Callable[[int, int], None],
+        name: str = "lepton-batcher",
     ) -> None:
         self._run = run
         self._outputs = outputs
-        self._executor = executor
         self._max = max_batch_size
         self._delay = max_queue_delay_s
-        self._on_execution = on_execution  # (batch_size, infer_ns)
-        self._pending: list[_Pending] = []
-        self._pending_rows = 0
-        self._timer: asyncio.Handle | None = None
-        self._running: set[asyncio.Task[None]] = set()  # keeps executions from being collected
+        self._on_execution = on_execution  # (batch_size, infer_ns), from the scheduler thread
+        self._queue: deque[_Pending] = deque()
+        self._ready = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._schedule, name=name, daemon=True)
+        self._thread.start()
 
     async def submit(self, feeds: dict[str, np.ndarray], batch: int) -> Execution:
         """Queue one request of `batch` rows; returns every model output for its rows."""
         loop = asyncio.get_running_loop()
-        key = tuple(
-            (name, array.dtype.str, array.shape[1:]) for name, array in sorted(feeds.items())
-        )
-        pending = _Pending(key, feeds, batch, loop.create_future())
-        self._pending.append(pending)
-        self._pending_rows += batch
-        if self._pending_rows >= self._max:
-            self._flush()
-        elif self._timer is None:
-            # Even with no delay, requests that arrive in the same event-loop turn share a run.
-            self._timer = (
-                loop.call_later(self._delay, self._flush)
-                if self._delay
-                else loop.call_soon(self._flush)
-            )
+        key = tuple((name, array.dtype.str, array.shape[1:]) for name, array in feeds.items())
+        pending = _Pending(key, feeds, batch, loop, loop.create_future())
+        with self._ready:
+            if self._closed:
+                raise RuntimeError("the model version was unloaded")
+            self._queue.append(pending)
+            self._ready.notify()
         return await pending.future
 
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        pending, self._pending, self._pending_rows = self._pending, [], 0
-        groups: dict[tuple, list[_Pending]] = {}
-        for item in pending:
-            groups.setdefault(item.key, []).append(item)
-        for items in groups.values():
-            batch: list[_Pending] = []
-            rows = 0
-            for item in items:
-                if batch and rows + item.batch > self._max:
-                    self._start(batch)
-                    batch, rows = [], 0
+    def close(self) -> None:
+        """Finish what is queued, then stop the scheduler thread."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+
+    def _schedule(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if not self._queue:
+                    return
+                self._wait_to_fill()
+                batch = self._take()
+            self._execute(batch)
+
+    def _wait_to_fill(self) -> None:
+        # Called with the lock held and a non-empty queue.
+        if not self._delay:
+            return
+        deadline = self._queue[0].queued_at / 1e9 + self._delay
+        while sum(p.batch for p in self._queue) < self._max and not self._closed:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return
+            self._ready.wait(remaining)
+
+    def _take(self) -> list[_Pending]:
+        """The oldest request and every later one with the same key that fits."""
+        first = self._queue.popleft()
+        batch, rows, kept = [first], first.batch, deque()
+        while self._queue:
+            item = self._queue.popleft()
+            if item.key == first.key and rows + item.batch <= self._max:
                 batch.append(item)
                 rows += item.batch
-            self._start(batch)
+            else:
+                kept.append(item)
+        self._queue.extendleft(reversed(kept))
+        return batch
 
-    def _start(self, batch: list[_Pending]) -> None:
-        task = asyncio.ensure_future(self._execute(batch))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-
-    async def _execute(self, batch: list[_Pending]) -> None:
-        loop = asyncio.get_running_loop()
+    def _execute(self, batch: list[_Pending]) -> None:
         started = time.perf_counter_ns()
         try:
             if len(batch) == 1:
@@ -115,18 +133,35 @@ class DynamicBatcher:
                     name: np.concatenate([item.feeds[name] for item in batch])
                     for name in batch[0].feeds
                 }
-            results = await loop.run_in_executor(self._executor, self._run, feeds, self._outputs)
+            results = self._run(feeds, self._outputs)
         except Exception as exc:
-            for item in batch:
-                if not item.future.done():
-                    item.future.set_exception(exc)
+            _deliver(batch, [exc] * len(batch))
             return
         infer_ns = time.perf_counter_ns() - started
-        rows = sum(item.batch for item in batch)
-        self._on_execution(rows, infer_ns)
+        self._on_execution(sum(item.batch for item in batch), infer_ns)
+        answers: list[Execution | Exception] = []
         offset = 0
         for item in batch:
             part = [r[offset : offset + item.batch] for r in results] if len(batch) > 1 else results
             offset += item.batch
-            if not item.future.done():
-                item.future.set_result(Execution(part, started - item.queued_at, infer_ns))
+            answers.append(Execution(part, started - item.queued_at, infer_ns))
+        _deliver(batch, answers)
+
+
+def _deliver(batch: list[_Pending], answers: list[Execution | Exception]) -> None:
+    """Hand every answer to its request's event loop in one call per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+    for item, answer in zip(batch, answers, strict=True):
+        by_loop.setdefault(item.loop, []).append((item.future, answer))
+    for loop, pairs in by_loop.items():
+        loop.call_soon_threadsafe(_resolve, pairs)
+
+
+def _resolve(pairs: list) -> None:
+    for future, answer in pairs:
+        if future.done():
+            continue  # the caller went away (cancelled or deadline exceeded)
+        if isinstance(answer, Exception):
+            future.set_exception(answer)
+        else:
+            future.set_result(answer)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ from lepton_server.errors import (
     Unimplemented,
     invalid_field,
 )
-from lepton_server.inference import tensor_codec
+from lepton_server.inference import tensor_codec, wire
 from lepton_server.inference.batcher import DynamicBatcher, Execution
 from lepton_server.inference.model_repository import LoadedVersion, ModelRepository
 from lepton_server.inference.onnx_model import PLATFORM, TensorSignature
@@ -31,7 +32,12 @@ from lepton_server.inference.onnx_model import PLATFORM, TensorSignature
 SERVER_NAME = "lepton"
 # OIP reserves these for stateful (sequence) models, an extension this server lacks (INF-036).
 SEQUENCE_PARAMETERS = ("sequence_id", "sequence_start", "sequence_end")
+LAYOUT_CACHE_SIZE = 256
 EXTENSIONS = ("dynamic_batching", "model_repository", "statistics", "streaming")
+
+
+# One input as read from the request: name, datatype, shape and the message itself.
+_Input = tuple[str, str, tuple[int, ...], pb.ModelInferRequest.InferInputTensor]
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,8 @@ class InferenceEngine:
         self.ready = True
 
     def close(self) -> None:
+        for version in self.repository.loaded_versions():
+            _close_batcher(version)
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     def _attach_batcher(self, version: LoadedVersion) -> None:
@@ -83,10 +91,10 @@ class InferenceEngine:
         version.batcher = DynamicBatcher(
             version.model.run,
             [o.name for o in version.model.outputs],
-            self.executor,
             max_batch_size=config.max_batch_size,
             max_queue_delay_s=config.max_queue_delay_s,
             on_execution=lambda rows, ns, s=version.statistics: s.execution_done(rows, 0, ns, 0),
+            name=f"lepton-batcher-{version.name}-{version.version}",
         )
 
     # --- health and metadata ------------------------------------------------------------
@@ -131,8 +139,15 @@ class InferenceEngine:
 
     # --- inference ----------------------------------------------------------------------
 
-    async def infer(self, request: pb.ModelInferRequest) -> pb.ModelInferResponse:
-        """Run one request (INF-013, INF-020..INF-040)."""
+    async def infer(
+        self, request: pb.ModelInferRequest, raw: Sequence[bytes | memoryview] | None = None
+    ) -> bytes:
+        """Run one request (INF-013, INF-020..INF-040); the serialized ModelInferResponse.
+
+        `raw` carries the raw input contents when they were parsed apart from the message
+        (wire.parse_infer_request); by default they are the message's own."""
+        if raw is None:
+            raw = request.raw_input_contents
         started = time.perf_counter_ns()
         loaded = self._lookup(request.model_name, request.model_version, "model_name")
         for name in SEQUENCE_PARAMETERS:
@@ -144,7 +159,7 @@ class InferenceEngine:
                 )
         statistics = loaded.statistics
         try:
-            prepared = self._prepare(loaded, request)
+            prepared = self._prepare(loaded, request, raw)
             execution = await self._execute(loaded, prepared)
             output_started = time.perf_counter_ns()
             response = self._respond(loaded, request, prepared, execution)
@@ -181,31 +196,59 @@ class InferenceEngine:
             [by_name[o.name] for o in prepared.outputs], execution.queue_ns, execution.infer_ns
         )
 
-    def _prepare(self, loaded: LoadedVersion, request: pb.ModelInferRequest) -> Prepared:
-        """Validate in the order INF-039 fixes, then decode."""
+    def _prepare(
+        self, loaded: LoadedVersion, request: pb.ModelInferRequest, raw: Sequence
+    ) -> Prepared:
+        """Validate in the order INF-039 fixes, then decode.
+
+        Requests of one model mostly repeat the same names, datatypes and shapes: a layout
+        that passed validation once is remembered, and only the contents are checked again."""
         started = time.perf_counter_ns()
-        inputs = request.inputs
+        # Read every input's fields once: protobuf field access dominates small requests.
+        inputs = [(t.name, t.datatype, tuple(t.shape), t) for t in request.inputs]
+        layout = (
+            tuple(spec[:3] for spec in inputs),
+            tuple(o.name for o in request.outputs),
+        )
+        known = loaded.layouts.get(layout)
+        if known is None:
+            known = self._validate_layout(loaded, request, inputs, raw)
+            if len(loaded.layouts) >= LAYOUT_CACHE_SIZE:
+                loaded.layouts.clear()
+            loaded.layouts[layout] = known
+        dtypes, outputs, batch = known
+        feeds = _decode_inputs(loaded, inputs, raw, dtypes)
+        return Prepared(feeds, outputs, batch, time.perf_counter_ns() - started)
+
+    def _validate_layout(
+        self,
+        loaded: LoadedVersion,
+        request: pb.ModelInferRequest,
+        inputs: list[_Input],
+        raw: Sequence,
+    ) -> tuple[list[tensor_codec.DataType], list[TensorSignature], int]:
+        """Everything INF-039 checks that does not depend on the tensor contents. The order
+        differs from INF-039 only where a contents error could come first, so contents
+        errors are checked before output and batch errors on the first sight of a layout."""
         dtypes = [
-            tensor_codec.datatype(tensor.datatype, f"inputs[{i}].datatype")
-            for i, tensor in enumerate(inputs)
+            tensor_codec.datatype(datatype, f"inputs[{i}].datatype")
+            for i, (_, datatype, _, _) in enumerate(inputs)
         ]
-        signatures = {s.name: s for s in loaded.model.inputs}
+        signatures = loaded.model.input_by_name
         _check_input_names(loaded.name, inputs, signatures)
-        for i, tensor in enumerate(inputs):
-            wanted = signatures[tensor.name]
-            if tensor.datatype != wanted.datatype:
+        for i, (name, datatype, _, _) in enumerate(inputs):
+            wanted = signatures[name].datatype
+            if datatype != wanted:
                 raise _invalid(
                     "DATATYPE_MISMATCH",
                     f"inputs[{i}].datatype",
-                    f"input {tensor.name!r} is {wanted.datatype}, got {tensor.datatype}",
-                    input=tensor.name,
+                    f"input {name!r} is {wanted}, got {datatype}",
+                    input=name,
                 )
-        for i, tensor in enumerate(inputs):
-            _check_shape(i, tensor, signatures[tensor.name])
-        feeds = _decode_inputs(loaded, request, dtypes)
-        outputs = self._requested_outputs(loaded, request)
-        batch = self._batch_size(loaded, inputs)
-        return Prepared(feeds, outputs, batch, time.perf_counter_ns() - started)
+        for i, (name, _, shape, _) in enumerate(inputs):
+            _check_shape(i, name, shape, signatures[name].shape)
+        _decode_inputs(loaded, inputs, raw, dtypes)
+        return dtypes, self._requested_outputs(loaded, request), self._batch_size(loaded, inputs)
 
     @staticmethod
     def _requested_outputs(
@@ -234,11 +277,11 @@ class InferenceEngine:
         return chosen
 
     @staticmethod
-    def _batch_size(loaded: LoadedVersion, inputs) -> int:
+    def _batch_size(loaded: LoadedVersion, inputs: list[_Input]) -> int:
         limit = loaded.config.max_batch_size
         if limit <= 0:
             return 1
-        sizes = {tensor.shape[0] for tensor in inputs if tensor.shape}
+        sizes = {shape[0] for _, _, shape, _ in inputs if shape}
         if len(sizes) > 1:
             raise _invalid(
                 "SHAPE_MISMATCH",
@@ -260,11 +303,9 @@ class InferenceEngine:
         request: pb.ModelInferRequest,
         prepared: Prepared,
         execution: Execution,
-    ) -> pb.ModelInferResponse:
-        response = pb.ModelInferResponse(
-            model_name=loaded.name, model_version=loaded.version, id=request.id
-        )
-        contents: list[bytes] = []
+    ) -> bytes:
+        contents: list[bytes | memoryview] = []
+        described: list[tuple[str, str, tuple[int, ...]]] = []
         total = 0
         for signature, array in zip(prepared.outputs, execution.outputs, strict=True):
             data = tensor_codec.encode_raw(array, tensor_codec.DATATYPES[signature.datatype])
@@ -274,12 +315,9 @@ class InferenceEngine:
                     reason="MESSAGE_TOO_LARGE",
                     message=f"the response would exceed the {self.max_message_bytes}-byte limit",
                 )
-            response.outputs.add(
-                name=signature.name, datatype=signature.datatype, shape=array.shape
-            )
+            described.append((signature.name, signature.datatype, array.shape))
             contents.append(data)
-        response.raw_output_contents.extend(contents)
-        return response
+        return wire.infer_response(loaded.headers.get(described), request.id, contents)
 
     # --- statistics and repository ------------------------------------------------------
 
@@ -325,62 +363,55 @@ class InferenceEngine:
         self._check_repository(request.repository_name)
         if not request.model_name:
             raise invalid_field("model_name", "a model name is required")
-        self.repository.unload(request.model_name)
+        for version in self.repository.unload(request.model_name):
+            _close_batcher(version)
 
 
-def _check_shape(
-    index: int, tensor: pb.ModelInferRequest.InferInputTensor, wanted: TensorSignature
-) -> None:
-    shape = list(tensor.shape)
-    field = f"inputs[{index}].shape"
-    if len(shape) != len(wanted.shape):
-        raise _invalid(
-            "SHAPE_MISMATCH",
-            field,
-            f"input {tensor.name!r} has rank {len(wanted.shape)}, got {shape}",
-            input=tensor.name,
-        )
-    for got, expected in zip(shape, wanted.shape, strict=True):
-        if got < 0 or (expected >= 0 and got != expected):
-            raise _invalid(
-                "SHAPE_MISMATCH",
-                field,
-                f"input {tensor.name!r} has shape {list(wanted.shape)}, got {shape}",
-                input=tensor.name,
-            )
+def _check_shape(index: int, name: str, shape: tuple[int, ...], wanted: tuple[int, ...]) -> None:
+    """INF-032: same rank, no negative dimension, fixed dimensions equal."""
+    if len(shape) == len(wanted) and all(
+        got >= 0 and (expected < 0 or got == expected)
+        for got, expected in zip(shape, wanted, strict=True)
+    ):
+        return
+    raise _invalid(
+        "SHAPE_MISMATCH",
+        f"inputs[{index}].shape",
+        f"input {name!r} has shape {list(wanted)}, got {list(shape)}",
+        input=name,
+    )
 
 
-def _check_input_names(model: str, inputs, signatures: dict[str, TensorSignature]) -> None:
+def _check_input_names(model: str, inputs: list[_Input], signatures: dict) -> None:
     """INF-030: every input known, none twice, none missing."""
     seen: set[str] = set()
-    for i, tensor in enumerate(inputs):
-        if tensor.name not in signatures:
+    for i, (name, _, _, _) in enumerate(inputs):
+        if name not in signatures:
             raise _invalid(
                 "UNKNOWN_INPUT",
                 f"inputs[{i}].name",
-                f"model {model!r} has no input {tensor.name!r}",
-                input=tensor.name,
+                f"model {model!r} has no input {name!r}",
+                input=name,
             )
-        if tensor.name in seen:
+        if name in seen:
             raise _invalid(
-                "DUPLICATE_INPUT",
-                f"inputs[{i}].name",
-                f"input {tensor.name!r} is given twice",
-                input=tensor.name,
+                "DUPLICATE_INPUT", f"inputs[{i}].name", f"input {name!r} is given twice", input=name
             )
-        seen.add(tensor.name)
-    for name in signatures:
-        if name not in seen:
-            raise _invalid("MISSING_INPUT", "inputs", f"input {name!r} is missing", input=name)
+        seen.add(name)
+    if len(seen) != len(signatures):
+        missing = next(name for name in signatures if name not in seen)
+        raise _invalid("MISSING_INPUT", "inputs", f"input {missing!r} is missing", input=missing)
 
 
 def _decode_inputs(
-    loaded: LoadedVersion, request: pb.ModelInferRequest, dtypes: list[tensor_codec.DataType]
+    loaded: LoadedVersion,
+    inputs: list[_Input],
+    raw: Sequence[bytes | memoryview],
+    dtypes: list[tensor_codec.DataType],
 ) -> dict[str, np.ndarray]:
     """INF-023..INF-026: one contents form, the right count, sizes and framing."""
-    inputs, raw = request.inputs, request.raw_input_contents
     if raw:
-        if any(t.HasField("contents") and t.contents.ByteSize() for t in inputs):
+        if any(t.HasField("contents") and t.contents.ByteSize() for _, _, _, t in inputs):
             raise _invalid(
                 "MIXED_TENSOR_CONTENTS",
                 "raw_input_contents",
@@ -392,13 +423,19 @@ def _decode_inputs(
                 "raw_input_contents",
                 f"{len(raw)} entries for {len(inputs)} inputs",
             )
+    model = loaded.model
     feeds: dict[str, np.ndarray] = {}
-    for i, (tensor, dtype) in enumerate(zip(inputs, dtypes, strict=True)):
+    for i, ((name, _, shape, tensor), dtype) in enumerate(zip(inputs, dtypes, strict=True)):
         if raw:
-            field = f"raw_input_contents[{i}]"
-            array = tensor_codec.decode_raw(raw[i], dtype, tensor.shape, field)
+            array = tensor_codec.decode_raw(raw[i], dtype, shape, f"raw_input_contents[{i}]")
         else:
             field = f"inputs[{i}].contents"
-            array = tensor_codec.decode_typed(tensor.contents, dtype, tensor.shape, field)
-        feeds[tensor.name] = loaded.model.prepare_input(tensor.name, array)
+            array = tensor_codec.decode_typed(tensor.contents, dtype, shape, field)
+        feeds[name] = model.prepare_input(name, array)
     return feeds
+
+
+def _close_batcher(version: LoadedVersion) -> None:
+    """Let the version's batcher finish what it holds and stop its thread."""
+    if version.batcher is not None:
+        version.batcher.close()

@@ -22,6 +22,7 @@ from typing import Any
 from lepton_server.errors import FailedPrecondition, NotFound, Unavailable
 from lepton_server.inference.onnx_model import OnnxModel, UnsupportedModelError
 from lepton_server.inference.statistics import ModelStatistics
+from lepton_server.inference.wire import ResponseHeaders
 
 log = logging.getLogger(__name__)
 MODEL_FILE = "model.onnx"
@@ -91,6 +92,13 @@ class LoadedVersion:
     statistics: ModelStatistics
     # Set by the engine: the dynamic batcher for this version, when the config asks for one.
     batcher: Any = None
+    # Serialized response headers of this version's recent output shapes.
+    headers: ResponseHeaders = field(init=False)
+    # Request layouts (names, datatypes, shapes, outputs) that passed validation before.
+    layouts: dict[tuple, tuple] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.headers = ResponseHeaders(self.name, self.version)
 
 
 @dataclass

@@ -67,6 +67,7 @@ class OnnxModel:
             raise UnsupportedModelError(f"{path.name}: {exc}") from exc
         self.inputs = [_signature(i) for i in self._session.get_inputs()]
         self.outputs = [_signature(o) for o in self._session.get_outputs()]
+        self.input_by_name = {s.name: s for s in self.inputs}
         self._text_inputs = {s.name for s in self.inputs if s.datatype == "BYTES"}
         self._text_outputs = {s.name for s in self.outputs if s.datatype == "BYTES"}
 

@@ -12,10 +12,12 @@ from grpc import aio
 
 from lepton.inference.v1 import inference_service_pb2 as pb
 from lepton_server.errors import LeptonError
+from lepton_server.inference import wire
 from lepton_server.inference.engine import InferenceEngine
 
 SERVICE = pb.DESCRIPTOR.services_by_name["InferenceService"]
 SERVICE_NAMES = (SERVICE.full_name, "inference.GRPCInferenceService")
+PRESERIALIZED = frozenset({"ModelInfer", "ModelStreamInfer"})
 
 
 class InferenceServicer:
@@ -50,16 +52,14 @@ class InferenceServicer:
     ) -> pb.ModelMetadataResponse:
         return self.engine.model_metadata(request)
 
-    async def ModelInfer(
-        self, request: pb.ModelInferRequest, context: aio.ServicerContext
-    ) -> pb.ModelInferResponse:
-        return await self.engine.infer(request)
+    async def ModelInfer(self, request: wire.InferRequest, context: aio.ServicerContext) -> bytes:
+        return await self.engine.infer(request.message, request.raw)
 
     async def ModelStreamInfer(
-        self, requests: AsyncIterator[pb.ModelInferRequest], context: aio.ServicerContext
-    ) -> AsyncIterator[pb.ModelStreamInferResponse]:
+        self, requests: AsyncIterator[wire.InferRequest], context: aio.ServicerContext
+    ) -> AsyncIterator[bytes]:
         # Requests run concurrently; responses leave in request order (INF-053).
-        answers: asyncio.Queue[asyncio.Task[pb.ModelStreamInferResponse] | None] = asyncio.Queue()
+        answers: asyncio.Queue[asyncio.Task[bytes] | None] = asyncio.Queue()
 
         async def read() -> None:
             try:
@@ -76,11 +76,11 @@ class InferenceServicer:
         finally:
             reader.cancel()
 
-    async def _stream_one(self, request: pb.ModelInferRequest) -> pb.ModelStreamInferResponse:
+    async def _stream_one(self, request: wire.InferRequest) -> bytes:
         try:
-            return pb.ModelStreamInferResponse(infer_response=await self.engine.infer(request))
+            return wire.stream_response(await self.engine.infer(request.message, request.raw))
         except LeptonError as error:
-            return pb.ModelStreamInferResponse(error_message=str(error))
+            return pb.ModelStreamInferResponse(error_message=str(error)).SerializeToString()
 
     async def ModelStatistics(
         self, request: pb.ModelStatisticsRequest, context: aio.ServicerContext
@@ -119,7 +119,13 @@ def method_handlers(servicer: InferenceServicer) -> dict[str, grpc.RpcMethodHand
         }[(method.client_streaming, method.server_streaming)]
         handlers[method.name] = factory(
             getattr(servicer, method.name),
-            request_deserializer=request.FromString,
-            response_serializer=response.SerializeToString,
+            # Inference requests keep large raw contents as views of the received bytes.
+            request_deserializer=wire.parse_infer_request
+            if method.input_type.name == "ModelInferRequest"
+            else request.FromString,
+            # The inference RPCs return responses already serialized (wire.py).
+            response_serializer=None
+            if method.name in PRESERIALIZED
+            else response.SerializeToString,
         )
     return handlers

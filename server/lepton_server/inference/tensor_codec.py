@@ -7,6 +7,7 @@ raw little-endian bytes (INF-020..INF-029).
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,10 +67,7 @@ def datatype(name: str, field: str) -> DataType:
 
 
 def element_count(shape: Sequence[int]) -> int:
-    count = 1
-    for dimension in shape:
-        count *= dimension
-    return count
+    return math.prod(shape)
 
 
 def _invalid(reason: str, field: str, description: str, **metadata: str) -> InvalidArgument:
@@ -169,8 +167,9 @@ def decode_typed(
     return wide.astype(dtype.dtype).reshape(shape)
 
 
-def encode_raw(array: np.ndarray, dtype: DataType) -> bytes:
-    """An array as raw little-endian bytes (BYTES elements length-framed)."""
+def encode_raw(array: np.ndarray, dtype: DataType) -> bytes | memoryview:
+    """An array as raw little-endian bytes (BYTES elements length-framed). Fixed-size data
+    comes back as a view of the array when its layout already is the wire layout."""
     if dtype.name == "BYTES":
         parts: list[bytes] = []
         for element in array.reshape(-1):
@@ -178,4 +177,5 @@ def encode_raw(array: np.ndarray, dtype: DataType) -> bytes:
             parts.append(LENGTH.pack(len(data)))
             parts.append(data)
         return b"".join(parts)
-    return np.ascontiguousarray(array, dtype=dtype.dtype).tobytes()
+    wire = np.ascontiguousarray(array, dtype=dtype.dtype)
+    return memoryview(wire.reshape(-1).view(np.uint8))

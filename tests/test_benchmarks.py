@@ -1,0 +1,54 @@
+"""The benchmark's moving parts work, so `make bench` does not rot between runs (the timing
+itself is never asserted: shared machines are too noisy)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from lepton.inference.v1 import inference_service_pb2 as pb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import inference as bench
+
+
+def test_echo_server_returns_the_reference_servers_response(tmp_path):
+    bench.build_repository(tmp_path / "models")
+    serve = [
+        sys.executable,
+        "-m",
+        "lepton_server.cli",
+        "serve",
+        "--address",
+        "127.0.0.1:0",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--model-repository",
+        str(tmp_path / "models"),
+    ]
+    with bench.process(serve) as ours:
+        response = bench.response_bytes(ours.address, bench.small_request())
+        assert ours.cpu_seconds() is None or ours.cpu_seconds() > 0
+    decoded = pb.ModelInferResponse.FromString(response)
+    assert [o.name for o in decoded.outputs] == ["OUTPUT0", "OUTPUT1"]
+    (tmp_path / "small.response").write_bytes(response)
+    echo = [
+        sys.executable,
+        str(bench.ROOT / "benchmarks" / "echo_server.py"),
+        str(tmp_path / "small.response"),
+    ]
+    with bench.process(echo) as baseline:
+        assert bench.response_bytes(baseline.address, bench.small_request()) == response
+
+
+def test_protoset_describes_the_inference_service(tmp_path):
+    from google.protobuf import descriptor_pb2  # noqa: PLC0415
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(bench.protoset(tmp_path).read_bytes())
+    services = {f"{f.package}.{s.name}" for f in files.file for s in f.service}
+    assert "lepton.inference.v1.InferenceService" in services
+
+
+def test_large_request_is_sixteen_mebibytes():
+    request = bench.large_request()
+    assert len(request.raw_input_contents[0]) == 16 * 1024 * 1024
