@@ -22,7 +22,7 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2
 
 from lepton_conformance import vectors
-from lepton_server import cli, discovery, errors, host, interceptors
+from lepton_server import cli, discovery, error_mapping, errors, host
 from lepton_server.inference import (
     batcher,
     engine,
@@ -141,7 +141,7 @@ def _strict_deserializer(deserializer):
         # Inference requests arrive wrapped with their raw contents (wire.InferRequest).
         parsed = getattr(message, "message", message)
         if message is None or len(unknown_fields.UnknownFieldSet(parsed)):
-            return interceptors._Undecodable(
+            return error_mapping._Undecodable(
                 errors.InvalidArgument(reason="MALFORMED_REQUEST", message="unknown fields")
             )
         return message
@@ -323,7 +323,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "malformed-request-is-unknown": Mutant(
         "GEN-008: undecodable request bytes get gRPC's default UNKNOWN",
-        _set_attribute(interceptors, "_tolerant", lambda deserializer: deserializer),
+        _set_attribute(error_mapping, "_tolerant", lambda deserializer: deserializer),
         frozenset({"general.errors.malformed-request-is-invalid-argument"}),
     ),
     "errors-without-error-info": Mutant(
@@ -338,7 +338,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "unknown-fields-rejected": Mutant(
         "GEN-091: a request with a field the server does not know is rejected",
-        _set_attribute(interceptors, "_tolerant", _strict_deserializer),
+        _set_attribute(error_mapping, "_tolerant", _strict_deserializer),
         frozenset(
             {
                 "general.compatibility.unknown-fields-are-ignored",

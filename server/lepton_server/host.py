@@ -14,10 +14,11 @@ import grpc
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from lepton_server.auth import BearerTokenInterceptor
 from lepton_server.config import ServerConfig, TlsConfig
 from lepton_server.discovery import discovery_service
+from lepton_server.error_mapping import ErrorMappingServer
 from lepton_server.hosted_service import HostedService
-from lepton_server.interceptors import BearerTokenInterceptor, ErrorMappingInterceptor
 from lepton_server.reflection import enable_reflection
 from lepton_server.service_registry import build_services
 
@@ -63,7 +64,7 @@ class ServerHost:
     async def start(self) -> RunningServer:
         """Bind, mount every service and mark them SERVING. Returns the bound address."""
         config = self.config
-        interceptors: list[aio.ServerInterceptor] = [ErrorMappingInterceptor()]
+        interceptors: list[aio.ServerInterceptor] = []
         if config.auth_tokens:
             interceptors.append(BearerTokenInterceptor(config.auth_tokens))
         limit = config.max_message_bytes
@@ -75,13 +76,15 @@ class ServerHost:
                 ("grpc.so_reuseport", 0),
             ],
         )
+        # Every handler is registered through the error mapping, wrapped once per method.
+        registrar = ErrorMappingServer(server)
         for service in self.services:
-            service.register(server)
+            service.register(registrar)
         health_servicer = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
         names = [s.name for s in self.services]
         mirrors = {s.name: s.mirrors for s in self.services if s.mirrors}
-        enable_reflection(server, [*names, HEALTH_SERVICE_NAME], mirrors)
+        enable_reflection(registrar, [*names, HEALTH_SERVICE_NAME], mirrors)
 
         if config.tls is None:
             port = server.add_insecure_port(config.address)
