@@ -152,10 +152,18 @@ class Internal(LeptonError):
     code = grpc.StatusCode.INTERNAL
 
 
-def invalid_field(field_path: str, description: str) -> InvalidArgument:
-    """The usual INVALID_ARGUMENT for one bad field, with reason INVALID_FIELD."""
+def invalid_argument(
+    reason: str, field_path: str, description: str, **metadata: str
+) -> InvalidArgument:
+    """INVALID_ARGUMENT with `reason`, naming `field_path` in the message and in BadRequest."""
     return InvalidArgument(
-        reason="INVALID_FIELD",
+        reason=reason,
         message=f"{field_path}: {description}",
+        metadata=metadata,
         violations=[FieldViolation(field_path, description)],
     )
+
+
+def invalid_field(field_path: str, description: str) -> InvalidArgument:
+    """The usual INVALID_ARGUMENT for one bad field, with reason INVALID_FIELD."""
+    return invalid_argument("INVALID_FIELD", field_path, description)

@@ -16,12 +16,11 @@ import numpy as np
 from lepton.inference.v1 import inference_service_pb2 as pb
 from lepton_server import __version__
 from lepton_server.errors import (
-    FieldViolation,
-    InvalidArgument,
     NotFound,
     ResourceExhausted,
     Unavailable,
     Unimplemented,
+    invalid_argument,
     invalid_field,
 )
 from lepton_server.inference import tensor_codec, wire
@@ -48,15 +47,6 @@ class Prepared:
     outputs: list[TensorSignature]
     batch_size: int
     input_ns: int
-
-
-def _invalid(reason: str, field: str, description: str, **metadata: str) -> InvalidArgument:
-    return InvalidArgument(
-        reason=reason,
-        message=f"{field}: {description}",
-        metadata=metadata,
-        violations=[FieldViolation(field, description)],
-    )
 
 
 class InferenceEngine:
@@ -239,7 +229,7 @@ class InferenceEngine:
         for i, (name, datatype, _, _) in enumerate(inputs):
             wanted = signatures[name].datatype
             if datatype != wanted:
-                raise _invalid(
+                raise invalid_argument(
                     "DATATYPE_MISMATCH",
                     f"inputs[{i}].datatype",
                     f"input {name!r} is {wanted}, got {datatype}",
@@ -260,14 +250,14 @@ class InferenceEngine:
         chosen: list[TensorSignature] = []
         for i, output in enumerate(request.outputs):
             if output.name not in signatures:
-                raise _invalid(
+                raise invalid_argument(
                     "UNKNOWN_OUTPUT",
                     f"outputs[{i}].name",
                     f"model {loaded.name!r} has no output {output.name!r}",
                     output=output.name,
                 )
             if any(c.name == output.name for c in chosen):
-                raise _invalid(
+                raise invalid_argument(
                     "DUPLICATE_OUTPUT",
                     f"outputs[{i}].name",
                     f"output {output.name!r} is requested twice",
@@ -283,14 +273,14 @@ class InferenceEngine:
             return 1
         sizes = {shape[0] for _, _, shape, _ in inputs if shape}
         if len(sizes) > 1:
-            raise _invalid(
+            raise invalid_argument(
                 "SHAPE_MISMATCH",
                 "inputs",
                 f"inputs disagree on the batch dimension: {sorted(sizes)}",
             )
         batch = sizes.pop() if sizes else 1
         if batch > limit:
-            raise _invalid(
+            raise invalid_argument(
                 "BATCH_TOO_LARGE",
                 "inputs[0].shape",
                 f"batch of {batch} exceeds the model's maximum of {limit}",
@@ -374,7 +364,7 @@ def _check_shape(index: int, name: str, shape: tuple[int, ...], wanted: tuple[in
         for got, expected in zip(shape, wanted, strict=True)
     ):
         return
-    raise _invalid(
+    raise invalid_argument(
         "SHAPE_MISMATCH",
         f"inputs[{index}].shape",
         f"input {name!r} has shape {list(wanted)}, got {list(shape)}",
@@ -387,20 +377,22 @@ def _check_input_names(model: str, inputs: list[_Input], signatures: dict) -> No
     seen: set[str] = set()
     for i, (name, _, _, _) in enumerate(inputs):
         if name not in signatures:
-            raise _invalid(
+            raise invalid_argument(
                 "UNKNOWN_INPUT",
                 f"inputs[{i}].name",
                 f"model {model!r} has no input {name!r}",
                 input=name,
             )
         if name in seen:
-            raise _invalid(
+            raise invalid_argument(
                 "DUPLICATE_INPUT", f"inputs[{i}].name", f"input {name!r} is given twice", input=name
             )
         seen.add(name)
     if len(seen) != len(signatures):
         missing = next(name for name in signatures if name not in seen)
-        raise _invalid("MISSING_INPUT", "inputs", f"input {missing!r} is missing", input=missing)
+        raise invalid_argument(
+            "MISSING_INPUT", "inputs", f"input {missing!r} is missing", input=missing
+        )
 
 
 def _decode_inputs(
@@ -412,13 +404,13 @@ def _decode_inputs(
     """INF-023..INF-026: one contents form, the right count, sizes and framing."""
     if raw:
         if any(t.HasField("contents") and t.contents.ByteSize() for _, _, _, t in inputs):
-            raise _invalid(
+            raise invalid_argument(
                 "MIXED_TENSOR_CONTENTS",
                 "raw_input_contents",
                 "raw_input_contents and typed contents used together",
             )
         if len(raw) != len(inputs):
-            raise _invalid(
+            raise invalid_argument(
                 "RAW_CONTENTS_COUNT_MISMATCH",
                 "raw_input_contents",
                 f"{len(raw)} entries for {len(inputs)} inputs",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lepton.inference.v1 import infer_tensor_pb2
-from lepton_server.errors import FieldViolation, InvalidArgument
+from lepton_server.errors import invalid_argument
 
 LENGTH = struct.Struct("<I")
 
@@ -62,21 +62,12 @@ def datatype(name: str, field: str) -> DataType:
     """The datatype called `name`, or INVALID_ARGUMENT [UNKNOWN_DATATYPE] (INF-027)."""
     found = DATATYPES.get(name)
     if found is None:
-        raise _invalid("UNKNOWN_DATATYPE", field, f"unknown datatype {name!r}")
+        raise invalid_argument("UNKNOWN_DATATYPE", field, f"unknown datatype {name!r}")
     return found
 
 
 def element_count(shape: Sequence[int]) -> int:
     return math.prod(shape)
-
-
-def _invalid(reason: str, field: str, description: str, **metadata: str) -> InvalidArgument:
-    return InvalidArgument(
-        reason=reason,
-        message=f"{field}: {description}",
-        metadata=metadata,
-        violations=[FieldViolation(field, description)],
-    )
 
 
 def decode_raw(data: bytes, dtype: DataType, shape: Sequence[int], field: str) -> np.ndarray:
@@ -86,7 +77,7 @@ def decode_raw(data: bytes, dtype: DataType, shape: Sequence[int], field: str) -
         return decode_bytes_elements(data, count, field).reshape(shape)
     wanted = count * dtype.size
     if len(data) != wanted:
-        raise _invalid(
+        raise invalid_argument(
             "TENSOR_SIZE_MISMATCH",
             field,
             f"{len(data)} bytes, but shape {list(shape)} of {dtype.name} needs {wanted}",
@@ -94,7 +85,7 @@ def decode_raw(data: bytes, dtype: DataType, shape: Sequence[int], field: str) -
     if dtype.name == "BOOL":
         octets = np.frombuffer(data, dtype=np.uint8)
         if octets.size and octets.max() > 1:
-            raise _invalid("INVALID_BOOL_VALUE", field, "a BOOL byte is neither 0 nor 1")
+            raise invalid_argument("INVALID_BOOL_VALUE", field, "a BOOL byte is neither 0 nor 1")
         return octets.view(np.bool_).reshape(shape)
     return np.frombuffer(data, dtype=dtype.dtype).reshape(shape)
 
@@ -106,13 +97,13 @@ def decode_bytes_elements(data: bytes, count: int, field: str) -> np.ndarray:
     position, end = 0, len(data)
     for index in range(count):
         if position + 4 > end:
-            raise _invalid(
+            raise invalid_argument(
                 "INVALID_BYTES_ENCODING", field, f"element {index}: truncated length prefix"
             )
         (length,) = LENGTH.unpack_from(view, position)
         position += 4
         if position + length > end:
-            raise _invalid(
+            raise invalid_argument(
                 "INVALID_BYTES_ENCODING",
                 field,
                 f"element {index}: length {length} runs past the end of the data",
@@ -120,7 +111,7 @@ def decode_bytes_elements(data: bytes, count: int, field: str) -> np.ndarray:
         elements[index] = bytes(view[position : position + length])
         position += length
     if position != end:
-        raise _invalid(
+        raise invalid_argument(
             "INVALID_BYTES_ENCODING",
             field,
             f"{end - position} bytes after the last of {count} elements",
@@ -138,7 +129,7 @@ def decode_typed(
     used = [name for name in TYPED_FIELDS if len(getattr(contents, name))]
     if dtype.typed_field is None or used not in ([], [dtype.typed_field]):
         expected = dtype.typed_field or "raw contents only"
-        raise _invalid(
+        raise invalid_argument(
             "CONTENTS_TYPE_MISMATCH",
             field,
             f"{dtype.name} takes {expected}, got {', '.join(used) or 'nothing'}",
@@ -146,7 +137,7 @@ def decode_typed(
     values = getattr(contents, dtype.typed_field)
     count = element_count(shape)
     if len(values) != count:
-        raise _invalid(
+        raise invalid_argument(
             "TENSOR_SIZE_MISMATCH",
             field,
             f"{len(values)} elements, but shape {list(shape)} needs {count}",
@@ -161,7 +152,7 @@ def decode_typed(
     wide = np.fromiter(values, dtype=np.int64, count=count)
     low, high = dtype.bounds
     if wide.size and (wide.min() < low or wide.max() > high):
-        raise _invalid(
+        raise invalid_argument(
             "CONTENTS_TYPE_MISMATCH", field, f"a value is outside the range of {dtype.name}"
         )
     return wide.astype(dtype.dtype).reshape(shape)
