@@ -237,15 +237,18 @@ def reflection_describes_services(ctx: CaseContext) -> None:
 
 @case(GENERAL, "reflection.v1alpha-lists-the-same-services", "GEN-031")
 def reflection_v1alpha(ctx: CaseContext) -> None:
-    """Reflection v1alpha, which older tools use, lists the same services as v1."""
-    older = expect.succeeds(
-        lambda: reflection.list_services(ctx.channel, ctx.timeout, reflection.V1ALPHA),
-        "grpc.reflection.v1alpha list_services to succeed",
+    """Reflection v1alpha, which older tools use, lists health and the same services as v1."""
+    older = set(
+        expect.succeeds(
+            lambda: reflection.list_services(ctx.channel, ctx.timeout, reflection.V1ALPHA),
+            "grpc.reflection.v1alpha list_services to succeed",
+        )
     )
-    newer = reflection.list_services(ctx.channel, ctx.timeout)
+    expect.holds(HEALTH_SERVICE in older, f"{HEALTH_SERVICE} listed", f"services {sorted(older)}")
+    newer = set(reflection.list_services(ctx.channel, ctx.timeout))
     expect.equal(
-        sorted(set(older) - {reflection.V1ALPHA}),
-        sorted(set(newer) - {reflection.V1ALPHA}),
+        sorted(older - {reflection.V1ALPHA}),
+        sorted(newer - {reflection.V1ALPHA}),
         "services listed by v1alpha",
     )
 
