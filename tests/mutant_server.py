@@ -22,7 +22,7 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2
 
 from lepton_conformance import vectors
-from lepton_server import cli, discovery, error_mapping, errors, host
+from lepton_server import auth, cli, discovery, error_mapping, errors, host
 from lepton_server.inference import (
     batcher,
     engine,
@@ -250,6 +250,8 @@ ERROR_TABLE = frozenset(
     f"inference-core.errors.{row['id']}" for row in vectors.load("inference.yaml")["errors"]
 )
 REASON_CHECKS = ERROR_TABLE | {
+    "general.auth.missing-token-is-unauthenticated",
+    "general.auth.invalid-token-is-unauthenticated",
     "general.errors.malformed-request-is-invalid-argument",
     "inference-core.infer.unknown-parameters-ignored",
     "inference-core.model.metadata",
@@ -259,6 +261,16 @@ REASON_CHECKS = ERROR_TABLE | {
     "inference-extended.statistics.every-loaded-version",
 }
 MUTANTS: dict[str, Mutant] = {
+    "auth-lets-anyone-in": Mutant(
+        "GEN-010: calls without a valid token are served",
+        _set_attribute(auth.BearerTokenInterceptor, "_rejection", lambda self, metadata: None),
+        frozenset(
+            {
+                "general.auth.missing-token-is-unauthenticated",
+                "general.auth.invalid-token-is-unauthenticated",
+            }
+        ),
+    ),
     "health-overall-not-serving": Mutant(
         "GEN-020: the whole server reports NOT_SERVING while it serves",
         _after_start(lambda r: r.health.set("", NOT_SERVING)),
@@ -294,6 +306,7 @@ MUTANTS: dict[str, Mutant] = {
         _reflection_without(set(), v1=False),
         frozenset(
             {
+                "general.auth.discovery-needs-no-token",
                 "general.reflection.lists-hosted-services",
                 "general.reflection.describes-hosted-services",
                 "general.reflection.v1alpha-lists-the-same-services",

@@ -23,6 +23,7 @@ from lepton_conformance.target import TargetOptions
 
 MUTANT_LAUNCHER = [sys.executable, str(Path(__file__).parent / "mutant_server.py")]
 LIMIT = 8 * 1024 * 1024  # a small limit keeps the oversize case cheap
+TOKEN = "mutant-suite-token"
 
 
 def _failed(result) -> set[str]:
@@ -66,16 +67,23 @@ def test_reference_server_with_auth_and_tls_passes(server_factory, model_reposit
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
-def test_mutant_is_caught_by_exactly_the_expected_cases(server_factory, model_repository, name):
+def test_mutant_is_caught_by_exactly_the_expected_cases(
+    server_factory, model_repository, tmp_path, name
+):
     mutant = MUTANTS[name]
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"{TOKEN}\n")
     server = server_factory(
         "--max-message-bytes",
         str(LIMIT * 10),
         "--model-repository",
         str(model_repository),
+        "--auth-tokens",
+        str(tokens),
         launcher=[*MUTANT_LAUNCHER, name],
     )
-    result = run(TargetOptions(server.address, message_limit=LIMIT * 10))
+    # With a token the auth cases run too, so every mutant faces the whole general profile.
+    result = run(TargetOptions(server.address, message_limit=LIMIT * 10, token=TOKEN))
     assert _failed(result) == mutant.caught_by, mutant.breaks
     must = {r.case.id for r in result.results if r.case.level == "MUST"}
     assert mutant.caught_by & must, "a mutant must break a MUST"
