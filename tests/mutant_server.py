@@ -22,7 +22,8 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2
 
 from lepton_conformance import vectors
-from lepton_server import auth, cli, discovery, error_mapping, errors, host
+from lepton_server import auth, cli, discovery, error_mapping, errors, host, pagination
+from lepton_server.data import dataset_catalog
 from lepton_server.inference import (
     batcher,
     engine,
@@ -232,6 +233,30 @@ def _metadata_fixed_dimensions(original):
     return mutated
 
 
+def _tokens_never_end(_original):
+    def mutated(self, items, size, token, binding):
+        start = self.tokens.read(token, binding) or 0
+        return list(items[start : start + size]), self.tokens.issue(start + size, binding)
+
+    return mutated
+
+
+def _foreign_tokens_accepted(original):
+    def mutated(self, token, binding, field_path="page_token"):
+        try:
+            return original(self, token, binding, field_path)
+        except errors.InvalidArgument:
+            return None
+
+    return mutated
+
+
+def _negative_page_size_accepted(original):
+    return lambda value, default, maximum=1000, field_path="page_size": original(
+        max(value, 0), default, maximum, field_path
+    )
+
+
 def _mixed_contents_allowed(original):
     def mutated(loaded, inputs, raw, dtypes):
         if raw:
@@ -253,6 +278,8 @@ REASON_CHECKS = ERROR_TABLE | {
     "general.auth.missing-token-is-unauthenticated",
     "general.auth.invalid-token-is-unauthenticated",
     "general.errors.malformed-request-is-invalid-argument",
+    "general.pagination.negative-page-size-is-invalid",
+    "general.pagination.foreign-token-is-invalid",
     "inference-core.infer.unknown-parameters-ignored",
     "inference-core.model.metadata",
     "inference-core.model.ready",
@@ -270,6 +297,21 @@ MUTANTS: dict[str, Mutant] = {
                 "general.auth.invalid-token-is-unauthenticated",
             }
         ),
+    ),
+    "page-token-never-ends": Mutant(
+        "GEN-041: next_page_token is never empty",
+        _replace(dataset_catalog.DatasetCatalog, "_page", _tokens_never_end),
+        frozenset({"general.pagination.walk-returns-each-item-once-and-ends"}),
+    ),
+    "foreign-page-token-accepted": Mutant(
+        "GEN-042: a page token the server never issued starts the list over",
+        _replace(pagination.PageTokens, "read", _foreign_tokens_accepted),
+        frozenset({"general.pagination.foreign-token-is-invalid"}),
+    ),
+    "negative-page-size-accepted": Mutant(
+        "GEN-040: a negative page_size is treated as the default",
+        _replace(dataset_catalog, "page_size", _negative_page_size_accepted),
+        frozenset({"general.pagination.negative-page-size-is-invalid"}),
     ),
     "health-overall-not-serving": Mutant(
         "GEN-020: the whole server reports NOT_SERVING while it serves",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lepton_server import inference
+from lepton_server import data, inference
 from lepton_server.config import ServerConfig
 from lepton_server.hosted_service import HostedService
 
 # Layer name -> builder of the services that layer hosts. A layer that is absent here is
 # rejected by `lepton serve --services` with a clear message.
 LayerBuilder = Callable[[ServerConfig], list[HostedService]]
-LAYERS: dict[str, LayerBuilder] = {"inference": inference.build}
+LAYERS: dict[str, LayerBuilder] = {"data": data.build, "inference": inference.build}
 
 
 class UnknownLayerError(ValueError):

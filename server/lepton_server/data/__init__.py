@@ -1,0 +1,37 @@
+"""The data layer: datasets, versions, processing."""
+
+from __future__ import annotations
+
+import shutil
+
+from lepton.data.v1 import dataset_service_pb2 as pb
+from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
+from lepton_server.config import ServerConfig
+from lepton_server.data.dataset_catalog import DatasetCatalog
+from lepton_server.data.metadata_store import MetadataStore
+from lepton_server.data.servicer import DatasetServicer
+from lepton_server.data.version_storage import VersionStorage
+from lepton_server.hosted_service import HostedService
+
+SERVICE = pb.DESCRIPTOR.services_by_name["DatasetService"].full_name
+
+
+def build(config: ServerConfig) -> list[HostedService]:
+    """Open the data directory's catalog, clean up after any crash, describe the service."""
+    root = config.data_dir / "data"
+    spool = root / "spool"
+    # Spooled uploads of streams that never committed (a crash mid-write) are garbage.
+    shutil.rmtree(spool, ignore_errors=True)
+    store = MetadataStore(root / "catalog.sqlite")
+    catalog = DatasetCatalog(
+        store, VersionStorage(root), spool, max_message_bytes=config.max_message_bytes
+    )
+    catalog.collect_garbage()
+    servicer = DatasetServicer(catalog)
+    return [
+        HostedService(
+            SERVICE,
+            lambda server: pb_grpc.add_DatasetServiceServicer_to_server(servicer, server),
+            close=store.close,
+        )
+    ]

@@ -1,0 +1,94 @@
+"""Tables on the wire (spec/data.md §4.5, §4.6): a WriteVersion stream's Arrow IPC bytes
+spooled to disk and parsed, and a version read back as encapsulated record batches."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from lepton_server.errors import invalid_argument
+
+# A server-chosen batch keeps each message below 4 MiB with the envelope (DAT-059).
+TARGET_BATCH_BYTES = 3 * 1024 * 1024
+
+
+class WriteSpool:
+    """The `arrow_data` of one WriteVersion stream, on disk, with its SHA-256."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=directory, suffix=".ipc")
+        self.path = Path(name)
+        self._file = os.fdopen(handle, "wb")
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self._sha256.update(data)
+        self.size += len(data)
+
+    def hexdigest(self) -> str:
+        return self._sha256.hexdigest()
+
+    def table(self) -> pa.Table:
+        """The spooled bytes as one Arrow IPC stream, or INVALID_ARROW_DATA (DAT-023)."""
+        self._file.flush()
+        source = pa.memory_map(str(self.path))
+        try:
+            table = pa.ipc.open_stream(source).read_all()
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise _bad_data(f"not a valid Arrow IPC stream: {exc}") from None
+        if source.tell() != source.size():
+            raise _bad_data(f"{source.size() - source.tell()} bytes after the end of the stream")
+        return table
+
+    def close(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _bad_data(description: str) -> Exception:
+    return invalid_argument("INVALID_ARROW_DATA", "arrow_data", description)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One ReadVersion response's worth of rows."""
+
+    index: int
+    row_offset: int
+    data: bytes  # an encapsulated RecordBatch message
+
+
+def choose_batch_rows(table: pa.Table) -> int:
+    """B for a server-chosen batch size: a function of the (projected) rows only (DAT-058)."""
+    if table.num_rows == 0:
+        return 1
+    per_row = max(1, math.ceil(table.nbytes / table.num_rows))
+    return max(1, TARGET_BATCH_BYTES // per_row)
+
+
+def batches(table: pa.Table, offset: int, batch_rows: int, start: int) -> Iterator[Batch]:
+    """Batches `start`, `start + 1`, ... of `table`, each `batch_rows` rows (DAT-053); an
+    empty table yields one zero-row batch with index 0 (DAT-056)."""
+    if table.num_rows == 0:
+        empty = pa.RecordBatch.from_pylist([], schema=table.schema)
+        yield Batch(0, offset, empty.serialize().to_pybytes())
+        return
+    count = math.ceil(table.num_rows / batch_rows)
+    for index in range(start, count):
+        part = table.slice(index * batch_rows, batch_rows).combine_chunks()
+        record_batch = (
+            part.to_batches()[0]
+            if part.num_rows
+            else pa.RecordBatch.from_pylist([], schema=table.schema)
+        )
+        yield Batch(index, offset + index * batch_rows, record_batch.serialize().to_pybytes())

@@ -1,0 +1,133 @@
+"""The gRPC face of the dataset catalog: lepton.data.v1.DatasetService."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from grpc import aio
+
+from lepton.data.v1 import dataset_service_pb2 as pb
+from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
+from lepton_server.data.dataset_catalog import DatasetCatalog
+from lepton_server.errors import Unimplemented, invalid_field
+
+# Optional features (spec/data.md §10) this server does not implement yet, by RPC.
+MISSING_FEATURES = {
+    "IssueFlightTicket": "data.flight",
+    **dict.fromkeys(
+        ("CreateImportJob", "GetImportJob", "ListImportJobs", "CancelImportJob", "WatchImportJob"),
+        "data.import",
+    ),
+    **dict.fromkeys(
+        ("CreateExportJob", "GetExportJob", "ListExportJobs", "CancelExportJob", "WatchExportJob"),
+        "data.export",
+    ),
+}
+
+
+def _unsupported(feature: str) -> Unimplemented:
+    return Unimplemented(
+        reason="FEATURE_NOT_SUPPORTED",
+        message=f"this server does not implement the optional feature {feature!r}",
+        metadata={"feature": feature},
+    )
+
+
+class DatasetServicer(pb_grpc.DatasetServiceServicer):
+    """One catalog call per RPC; errors stay LeptonError for the error mapping."""
+
+    def __init__(self, catalog: DatasetCatalog) -> None:
+        self.catalog = catalog
+
+    async def CreateDataset(self, request, context: aio.ServicerContext):
+        return pb.CreateDatasetResponse(dataset=self.catalog.create_dataset(request))
+
+    async def GetDataset(self, request, context: aio.ServicerContext):
+        return pb.GetDatasetResponse(dataset=self.catalog.get_dataset(request.name))
+
+    async def ListDatasets(self, request, context: aio.ServicerContext):
+        datasets, token = self.catalog.list_datasets(request)
+        return pb.ListDatasetsResponse(datasets=datasets, next_page_token=token)
+
+    async def UpdateDataset(self, request, context: aio.ServicerContext):
+        return pb.UpdateDatasetResponse(dataset=self.catalog.update_dataset(request))
+
+    async def DeleteDataset(self, request, context: aio.ServicerContext):
+        self.catalog.delete_dataset(request)
+        return pb.DeleteDatasetResponse()
+
+    async def WriteVersion(
+        self, requests: AsyncIterator[pb.WriteVersionRequest], context: aio.ServicerContext
+    ) -> pb.WriteVersionResponse:
+        first = await anext(requests, None)
+        if first is None or first.WhichOneof("payload") != "header":
+            raise invalid_field("header", "the first message of the stream must carry a header")
+        session = self.catalog.begin_write(first.header)
+        if session.replay is not None:
+            return pb.WriteVersionResponse(version=session.replay)
+        spool = self.catalog.spool()
+        try:
+            async for message in requests:
+                if message.WhichOneof("payload") != "arrow_data":
+                    raise invalid_field("header", "only the first message may carry a header")
+                spool.write(message.arrow_data)
+            version = await self.catalog.commit(session, spool)
+        finally:
+            spool.close()
+        return pb.WriteVersionResponse(version=version)
+
+    async def GetVersion(self, request, context: aio.ServicerContext):
+        return pb.GetVersionResponse(version=self.catalog.get_version(request.name))
+
+    async def ListVersions(self, request, context: aio.ServicerContext):
+        versions, token = self.catalog.list_versions(request)
+        return pb.ListVersionsResponse(versions=versions, next_page_token=token)
+
+    async def ReadVersion(
+        self, request: pb.ReadVersionRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[pb.ReadVersionResponse]:
+        plan = self.catalog.plan_read(request)
+        header = plan.header
+        for batch in plan.batches():
+            yield pb.ReadVersionResponse(
+                header=header,
+                batch_index=batch.index,
+                row_offset=batch.row_offset,
+                arrow_record_batch=batch.data,
+            )
+            header = None
+
+    async def SetTag(self, request, context: aio.ServicerContext):
+        tag, previous = self.catalog.set_tag(request)
+        return pb.SetTagResponse(tag=tag, previous_version=previous)
+
+    async def DeleteTag(self, request, context: aio.ServicerContext):
+        self.catalog.delete_tag(request)
+        return pb.DeleteTagResponse()
+
+    async def ListTags(self, request, context: aio.ServicerContext):
+        tags, token = self.catalog.list_tags(request)
+        return pb.ListTagsResponse(tags=tags, next_page_token=token)
+
+
+def _missing(feature: str):
+    async def unsupported(self, request, context: aio.ServicerContext):
+        raise _unsupported(feature)
+
+    return unsupported
+
+
+def _missing_stream(feature: str):
+    async def unsupported(self, request, context: aio.ServicerContext):
+        raise _unsupported(feature)
+        yield  # an async generator, like the streaming RPCs it stands for
+
+    return unsupported
+
+
+for _rpc, _feature in MISSING_FEATURES.items():
+    setattr(
+        DatasetServicer,
+        _rpc,
+        _missing_stream(_feature) if _rpc.startswith("Watch") else _missing(_feature),
+    )

@@ -1,0 +1,233 @@
+"""The content digest of a table: SHA-256 of the encoding E of spec/data.md §4.3.
+
+E depends on column names, canonical types and row values only, so the encoder reads Arrow
+buffers directly (zero-copy where it can), zeroes whatever hides under null slots and feeds
+each piece to one running hash: E itself is never materialized. Each column is encoded over
+"pieces", the arrays that hold its rows in order (chunks, cut to bounded slices); since E
+concatenates a column's validity bytes before its values, every pass walks all pieces, so
+the result does not depend on where chunk boundaries fall.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import sys
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from lepton_server.data.arrow_types import canonical_type, decode_dictionaries
+
+if TYPE_CHECKING:
+    from hashlib import _Hash as Hash
+
+_MAGIC = b"lepton-table-v1\n"
+_U64 = struct.Struct("<Q")
+# Bounds the temporary numpy arrays per step to a few tens of MB whatever the chunk sizes.
+_PIECE_ROWS = 1 << 20
+# Memoryviews, so that slicing them for a piece's validity copies nothing.
+_VALID_BYTES = memoryview(bytes([1]) * _PIECE_ROWS)
+_NULL_BYTES = memoryview(bytes(_PIECE_ROWS))
+
+_UINT_BY_WIDTH = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+# The one NaN of each floating-point width: (float dtype, its bit pattern).
+_QUIET_NAN = {2: (np.float16, 0x7E00), 4: (np.float32, 0x7FC00000), 8: (np.float64, 0x7FF8 << 48)}
+
+
+def content_digest(table: pa.Table) -> str:
+    """Lowercase hex SHA-256 of `table`'s encoding E (spec/data.md §4.3, DAT-041).
+
+    Dictionary-encoded columns are digested as their decoded values (DAT-025).
+    """
+    # Arrow buffers are native-endian and E is little-endian; refuse rather than mis-digest.
+    if sys.byteorder != "little":
+        raise RuntimeError("content digests are only computed on little-endian hosts")
+    table = decode_dictionaries(table)
+    digest = hashlib.sha256(_MAGIC)
+    digest.update(_U64.pack(table.num_columns))
+    for field in table.schema:
+        _update_str(digest, field.name)
+        _update_str(digest, canonical_type(field.type))
+    digest.update(_U64.pack(table.num_rows))
+    for column in table.columns:
+        _update_col(digest, column.type, _pieces(column.chunks))
+    return digest.hexdigest()
+
+
+def _update_str(digest: Hash, text: str) -> None:
+    data = text.encode("utf-8")
+    digest.update(_U64.pack(len(data)))
+    digest.update(data)
+
+
+def _pieces(arrays: list[pa.Array]) -> list[pa.Array]:
+    """The same slots in the same order, as non-empty slices of at most _PIECE_ROWS."""
+    return [
+        array.slice(start, _PIECE_ROWS)
+        for array in arrays
+        for start in range(0, len(array), _PIECE_ROWS)
+    ]
+
+
+def _validity(piece: pa.Array) -> np.ndarray | None:
+    """One bool per slot (True = valid), or None when every slot is valid."""
+    if piece.null_count == 0:
+        return None
+    return _unpack_bits(piece.buffers()[0], piece.offset, len(piece))
+
+
+def _unpack_bits(buffer: pa.Buffer, offset: int, length: int) -> np.ndarray:
+    """Bits [offset, offset + length) of an Arrow bitmap (LSB first) as bools."""
+    first, last = offset // 8, (offset + length + 7) // 8
+    bits = np.unpackbits(np.frombuffer(buffer, np.uint8, last - first, first), bitorder="little")
+    start = offset % 8
+    return bits[start : start + length].view(bool)
+
+
+def _update_col(digest: Hash, t: pa.DataType, pieces: list[pa.Array]) -> None:
+    """col(a) = validity(a) values(a), with a the concatenation of `pieces`."""
+    if pa.types.is_null(t):  # every slot null, no values
+        for piece in pieces:
+            digest.update(_NULL_BYTES[: len(piece)])
+        return
+    validities = [_validity(piece) for piece in pieces]
+    for piece, valid in zip(pieces, validities, strict=True):
+        digest.update(_VALID_BYTES[: len(piece)] if valid is None else valid.view(np.uint8))
+    _update_values(digest, t, pieces, validities)
+
+
+def _update_values(
+    digest: Hash, t: pa.DataType, pieces: list[pa.Array], validities: list[np.ndarray | None]
+) -> None:
+    """values(a) of §4.3 for every type but null."""
+    if pa.types.is_boolean(t):
+        for piece, valid in zip(pieces, validities, strict=True):
+            values = _unpack_bits(piece.buffers()[1], piece.offset, len(piece))
+            digest.update(_masked(values, valid).view(np.uint8))
+    elif _is_fixed_width(t):
+        for piece, valid in zip(pieces, validities, strict=True):
+            digest.update(_fixed_width_values(piece, valid))
+    elif _has_offsets(t):
+        _update_offset_values(digest, t, pieces, validities)
+    elif pa.types.is_fixed_size_list(t):
+        for piece, valid in zip(pieces, validities, strict=True):
+            counts = np.full(len(piece), t.list_size, dtype="<u8")
+            digest.update(_masked(counts, valid))
+        # flatten() skips the elements under null slots and honours the slice offset.
+        children = _pieces([piece.flatten() for piece in pieces])
+        _update_col(digest, t.value_type, children)
+    elif pa.types.is_struct(t):
+        masks = [None if valid is None else pa.array(valid) for valid in validities]
+        for i, child_field in enumerate(t):
+            children = [
+                piece.field(i) if mask is None else piece.field(i).filter(mask)
+                for piece, mask in zip(pieces, masks, strict=True)
+            ]
+            _update_col(digest, child_field.type, _pieces(children))
+    else:
+        raise ValueError(f"the Arrow type {t} has no content digest encoding (spec/data.md §4.3)")
+
+
+def _is_fixed_width(t: pa.DataType) -> bool:
+    """The types §4.3 encodes as m * w bytes (bool, one bit per slot in Arrow, is not one)."""
+    return (
+        pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_decimal128(t)
+        or pa.types.is_decimal256(t)
+        or pa.types.is_fixed_size_binary(t)
+        or pa.types.is_date(t)
+        or pa.types.is_time(t)
+        or pa.types.is_timestamp(t)
+        or pa.types.is_duration(t)
+    )
+
+
+def _masked(values: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """`values` with null slots zeroed (a 2-D array is masked row by row)."""
+    if valid is None:
+        return values
+    if values.ndim == 2:
+        return values * valid[:, None]
+    return np.where(valid, values, values.dtype.type(0))
+
+
+def _fixed_width_values(piece: pa.Array, valid: np.ndarray | None) -> np.ndarray:
+    """m * w bytes: physical little-endian values, null slots zeroed, NaNs made quiet."""
+    t = piece.type
+    width = t.byte_width
+    m = len(piece)
+    data = piece.buffers()[1]
+    if data is None:  # permitted only when no slot is valid
+        return np.zeros(m * width, np.uint8)
+    raw = np.frombuffer(data, np.uint8, m * width, piece.offset * width)
+    if width in _UINT_BY_WIDTH:
+        values = raw.view(_UINT_BY_WIDTH[width])
+        if pa.types.is_floating(t):
+            values = _quiet_nans(values, width)
+    else:  # decimals and fixed_size_binary: rows of `width` bytes
+        values = raw.reshape(m, width)
+    return _masked(values, valid)
+
+
+def _quiet_nans(bits: np.ndarray, width: int) -> np.ndarray:
+    float_type, quiet_nan = _QUIET_NAN[width]
+    nan = np.isnan(bits.view(float_type))
+    if not nan.any():
+        return bits
+    return np.where(nan, bits.dtype.type(quiet_nan), bits)
+
+
+def _has_offsets(t: pa.DataType) -> bool:
+    return (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or pa.types.is_map(t)
+    )
+
+
+def _offsets(piece: pa.Array) -> np.ndarray:
+    """The m + 1 offsets of the piece's slots, into its data buffer or child array."""
+    t = piece.type
+    large = pa.types.is_large_string(t) or pa.types.is_large_binary(t) or pa.types.is_large_list(t)
+    dtype = np.int64 if large else np.int32
+    return np.frombuffer(piece.buffers()[1], dtype, len(piece) + 1, piece.offset * dtype(0).nbytes)
+
+
+def _update_offset_values(
+    digest: Hash, t: pa.DataType, pieces: list[pa.Array], validities: list[np.ndarray | None]
+) -> None:
+    """Strings, binaries, lists and maps: m * u64(length), then the valid slots' contents."""
+    compact = []
+    for piece, valid in zip(pieces, validities, strict=True):
+        offsets = _offsets(piece)
+        lengths = np.diff(offsets)
+        if valid is not None and lengths[~valid].any():
+            # Null slots that hide bytes or elements: keep the valid slots only, so the
+            # contents below are one contiguous range again.
+            compact_piece = piece.filter(pa.array(valid))
+            offsets = _offsets(compact_piece)
+        else:
+            compact_piece = piece
+        compact.append((compact_piece, int(offsets[0]), int(offsets[-1])))
+        digest.update(_masked(lengths, valid).astype("<u8"))
+
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_map(t):
+        children = [piece.values.slice(start, end - start) for piece, start, end in compact]
+        child_type = _map_entries_type(t) if pa.types.is_map(t) else t.value_type
+        _update_col(digest, child_type, _pieces(children))
+        return
+    for piece, start, end in compact:
+        if end > start:
+            digest.update(memoryview(piece.buffers()[2])[start:end])
+
+
+def _map_entries_type(t: pa.MapType) -> pa.DataType:
+    """A map's entries as §4.3 encodes them: struct<key: K, value: V>."""
+    return pa.struct([t.key_field, t.item_field])
