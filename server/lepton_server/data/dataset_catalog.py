@@ -92,6 +92,28 @@ class ReadPlan:
     batches: Callable[[], Any]
 
 
+@dataclass(frozen=True)
+class Commit:
+    """What one commit adds to a dataset's history, whoever produced the rows."""
+
+    mode: int  # WriteMode
+    lineage: resources.Lineage  # origin, source, inputs; the parent is added for APPEND
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    expected_parent: str | None = None  # DAT-030; "" means "no version yet"
+    request: tuple[str, str, Any] | None = None  # (method, parent, request) of a request id
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """A version's rows once stored: its segments, row count, size and content digest."""
+
+    segments: list[str]
+    row_count: int
+    size_bytes: int
+    digest: str
+
+
 @dataclass
 class WriteSession:
     """A WriteVersion stream whose header passed validation, or a replayed request id."""
@@ -283,80 +305,102 @@ class DatasetCatalog:
                 message="the arrow_data bytes do not hash to header.arrow_data_digest",
             )
         written = await self._off_loop(_parse_written, spool)
-        dataset = session.dataset
+        commit = Commit(
+            mode=header.mode,
+            lineage=resources.Lineage(
+                origin=resources.VERSION_ORIGIN_WRITE, request_id=header.request_id
+            ),
+            tags=tuple(header.tags),
+            description=header.description,
+            expected_parent=header.expected_parent_version
+            if header.HasField("expected_parent_version")
+            else None,
+            request=("WriteVersion", header.parent, header) if header.request_id else None,
+        )
+        return await self.commit_table(session.dataset, written, commit)
+
+    async def commit_table(
+        self, dataset: DatasetRow, written: pa.Table, commit: Commit
+    ) -> resources.DatasetVersion:
+        """Add one version holding `written` (or the head's rows plus `written`, for APPEND)
+        to `dataset`'s history, atomically. Every producer of versions commits through here:
+        writes, imports, pipeline runs."""
         lock = self._commit_locks.setdefault(dataset.uid, asyncio.Lock())
         async with lock:
             head = self.store.head(dataset.uid)
-            _check_expected_parent(header, dataset.id, head)
-            append = header.mode == resources.WRITE_MODE_APPEND and head is not None
+            _check_expected_parent(commit.expected_parent, dataset.id, head)
+            append = commit.mode == resources.WRITE_MODE_APPEND and head is not None
             parent = resources.DatasetVersion.FromString(head.message) if head else None
             schema = _merged_schema(parent, written.schema) if append else written.schema
             segments = list(head.segments) if append else []
-            prepared = await self._off_loop(
-                self._prepare_segments, dataset.uid, segments, schema, written
-            )
-            segments, table = prepared
-            return self._commit_version(
-                session, head=head, append=append, schema=schema, segments=segments, table=table
-            )
+            stored = await self._off_loop(self._store_rows, dataset.uid, segments, schema, written)
+            return self._record_version(dataset, commit, head, schema, stored)
 
-    def _prepare_segments(
+    def _store_rows(
         self, dataset_uid: str, segments: list[str], schema: pa.Schema, written: pa.Table
-    ) -> tuple[list[str], pa.Table]:
-        """Write the new rows as a segment; the version's segments and full table."""
+    ) -> StoredRows:
+        """Write the new rows as a segment and digest the version's rows (off the loop)."""
         if written.num_rows:
             segments = [*segments, self.storage.write_segment(dataset_uid, written.cast(schema))]
         table = self.storage.read(dataset_uid, segments, schema)
-        return segments, table
+        return StoredRows(
+            segments,
+            table.num_rows,
+            self.storage.size_bytes(dataset_uid, segments),
+            content_digest(table),
+        )
 
-    def _commit_version(
+    def _record_version(
         self,
-        session: WriteSession,
-        *,
+        dataset: DatasetRow,
+        commit: Commit,
         head: VersionRow | None,
-        append: bool,
         schema: pa.Schema,
-        segments: list[str],
-        table: pa.Table,
+        stored: StoredRows,
     ) -> resources.DatasetVersion:
-        header, dataset = session.header, session.dataset
         sequence = head.sequence + 1 if head else 1
         version_id = f"v{sequence}"
         name = f"datasets/{dataset.id}/versions/{version_id}"
         parent_name = f"datasets/{dataset.id}/versions/{head.id}" if head else ""
+        append = commit.mode == resources.WRITE_MODE_APPEND and head is not None
+        lineage = resources.Lineage()
+        lineage.CopyFrom(commit.lineage)
+        if append:
+            lineage.input_versions.insert(0, parent_name)
         now = _now()
         version = resources.DatasetVersion(
             name=name,
             sequence_number=sequence,
             parent_version=parent_name,
-            write_mode=header.mode,
+            write_mode=commit.mode,
             schema=_schema_message(schema),
-            row_count=table.num_rows,
-            size_bytes=self.storage.size_bytes(dataset.uid, segments),
+            row_count=stored.row_count,
+            size_bytes=stored.size_bytes,
             content_digest=digest_pb2.Digest(
-                algorithm=digest_pb2.DIGEST_ALGORITHM_SHA256, hex=content_digest(table)
+                algorithm=digest_pb2.DIGEST_ALGORITHM_SHA256, hex=stored.digest
             ),
             create_time=_timestamp(now),
-            description=header.description,
-            lineage=resources.Lineage(
-                origin=resources.VERSION_ORIGIN_WRITE,
-                input_versions=[parent_name] if append else [],
-                request_id=header.request_id,
-            ),
+            description=commit.description,
+            lineage=lineage,
         )
         with self.store.transaction():
             still = self.store.dataset(dataset.id)
             if still is None or still.uid != dataset.uid:
-                raise _not_found(f"datasets/{dataset.id}")  # deleted while the stream ran
+                raise _not_found(f"datasets/{dataset.id}")  # deleted while the rows were stored
             self.store.insert_version(
                 VersionRow(
-                    dataset.uid, version_id, sequence, now, version.SerializeToString(), segments
+                    dataset.uid,
+                    version_id,
+                    sequence,
+                    now,
+                    version.SerializeToString(),
+                    stored.segments,
                 )
             )
-            for tag in header.tags:
+            for tag in commit.tags:
                 self._move_tag(dataset.uid, tag, version_id, now)
-            if header.request_id:
-                self._remember("WriteVersion", header.parent, header, name)
+            if commit.request is not None:
+                self._remember(*commit.request, name)
         return self._version_message(dataset, self.store.version(dataset.uid, version_id))
 
     def _move_tag(self, dataset_uid: str, tag_id: str, version_id: str, now: int) -> None:
@@ -608,17 +652,15 @@ def _getter(message: Any) -> Callable[[str], Any]:
     return get
 
 
-def _check_expected_parent(
-    header: pb.WriteVersionHeader, dataset_id: str, head: VersionRow | None
-) -> None:
-    if not header.HasField("expected_parent_version"):
+def _check_expected_parent(expected: str | None, dataset_id: str, head: VersionRow | None) -> None:
+    """DAT-030: a commit that names its parent fails when the head has moved."""
+    if expected is None:
         return
     current = f"datasets/{dataset_id}/versions/{head.id}" if head else ""
-    if header.expected_parent_version != current:
+    if expected != current:
         raise Aborted(
             reason="PARENT_VERSION_MISMATCH",
-            message=f"the head is {current or 'empty'}, not "
-            f"{header.expected_parent_version or 'empty'}",
+            message=f"the head is {current or 'empty'}, not {expected or 'empty'}",
             metadata={"head_version": current},
         )
 
