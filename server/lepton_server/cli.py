@@ -41,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_MESSAGE_BYTES,
         help="largest message accepted or sent (default: %(default)s)",
     )
+    serve.add_argument(
+        "--file-root",
+        type=Path,
+        action="append",
+        default=[],
+        help="a directory file:// imports and exports may use (repeatable; "
+        "<data-dir>/files always is one)",
+    )
     serve.add_argument("--log-level", default="WARNING")
 
     commands.add_parser("demo", help="start a server on loopback and walk through the standard")
@@ -70,6 +78,7 @@ def _config(options: argparse.Namespace) -> ServerConfig:
         tls=tls,
         auth_tokens=tokens,
         max_message_bytes=options.max_message_bytes,
+        file_roots=tuple(options.file_root),
     )
 
 

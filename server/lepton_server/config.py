@@ -30,4 +30,6 @@ class ServerConfig:
     tls: TlsConfig | None = None
     auth_tokens: frozenset[str] = field(default_factory=frozenset)
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    # Directories `file://` imports and exports may use, besides `<data_dir>/files`.
+    file_roots: tuple[Path, ...] = ()
     shutdown_grace_seconds: float = 5.0

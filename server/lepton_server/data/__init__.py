@@ -6,12 +6,18 @@ import shutil
 
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
+from lepton.data.v1.export_job_pb2 import ExportJob
+from lepton.data.v1.import_job_pb2 import ImportJob
 from lepton_server.config import ServerConfig
 from lepton_server.data.dataset_catalog import DatasetCatalog
+from lepton_server.data.dataset_jobs import EXPORT, IMPORT, DatasetJobs
 from lepton_server.data.metadata_store import MetadataStore
 from lepton_server.data.servicer import DatasetServicer
+from lepton_server.data.storage_uris import StorageAccess
+from lepton_server.data.storage_uris import features as storage_features
 from lepton_server.data.version_storage import VersionStorage
 from lepton_server.hosted_service import HostedService
+from lepton_server.jobs import JobRunner, JobTable
 
 SERVICE = pb.DESCRIPTOR.services_by_name["DatasetService"].full_name
 
@@ -27,11 +33,17 @@ def build(config: ServerConfig) -> list[HostedService]:
         store, VersionStorage(root), spool, max_message_bytes=config.max_message_bytes
     )
     catalog.collect_garbage()
-    servicer = DatasetServicer(catalog)
+    runner = JobRunner(JobTable(root / "jobs.sqlite"), {IMPORT: ImportJob, EXPORT: ExportJob})
+    runner.fail_interrupted()
+    jobs = DatasetJobs(
+        catalog, runner, StorageAccess([config.data_dir / "files", *config.file_roots])
+    )
+    servicer = DatasetServicer(catalog, jobs)
     return [
         HostedService(
             SERVICE,
             lambda server: pb_grpc.add_DatasetServiceServicer_to_server(servicer, server),
+            features=("data.export", "data.import", *storage_features()),
             close=store.close,
         )
     ]

@@ -140,6 +140,10 @@ class DatasetCatalog:
         self.spool_dir = spool_dir
         self.max_message_bytes = max_message_bytes
         self.tokens = PageTokens()
+        # Whether a running job holds the dataset (DAT-019); set by whoever runs the jobs.
+        self.in_use: Callable[[str], bool] = lambda _name: False
+        # Called with a dataset's name after it is deleted, to drop its jobs (DAT-020).
+        self.on_delete: Callable[[str], None] = lambda _name: None
         self._executor = executor
         self._commit_locks: dict[str, asyncio.Lock] = {}
 
@@ -149,7 +153,7 @@ class DatasetCatalog:
 
     # --- datasets -------------------------------------------------------------------------
 
-    def _dataset_row(self, name: str, field: str = "name") -> DatasetRow:
+    def dataset_row(self, name: str, field: str = "name") -> DatasetRow:
         (dataset_id,) = resource_names.parse(name, DATASET, field)
         row = self.store.dataset(dataset_id)
         if row is None:
@@ -178,7 +182,7 @@ class DatasetCatalog:
         labels = check_labels(given.labels, "dataset.labels")
         name = f"datasets/{dataset_id}"
         if request.request_id:
-            earlier = self._replayed("CreateDataset", "", request)
+            earlier = self.replayed("CreateDataset", "", request)
             if earlier is not None:
                 return self.get_dataset(earlier)
         now = _now()
@@ -201,11 +205,11 @@ class DatasetCatalog:
                 )
             self.store.insert_dataset(row)
             if request.request_id:
-                self._remember("CreateDataset", "", request, name)
+                self.remember("CreateDataset", "", request, name)
         return self._dataset_message(row)
 
     def get_dataset(self, name: str) -> resources.Dataset:
-        return self._dataset_message(self._dataset_row(name))
+        return self._dataset_message(self.dataset_row(name))
 
     def list_datasets(self, request: pb.ListDatasetsRequest) -> tuple[list[resources.Dataset], str]:
         size = page_size(request.page_size, default=50)
@@ -217,7 +221,7 @@ class DatasetCatalog:
         chosen = [d for d in datasets if matches.matches(_getter(d))]
         ordered = sort_items(chosen, order, _getter)
         binding = f"datasets|{matches.fingerprint}|{order}"
-        return self._page(ordered, size, request.page_token, binding)
+        return self.page(ordered, size, request.page_token, binding)
 
     def update_dataset(self, request: pb.UpdateDatasetRequest) -> resources.Dataset:
         resource_names.parse(request.dataset.name, DATASET, "dataset.name")
@@ -245,7 +249,7 @@ class DatasetCatalog:
         if "labels" in paths:
             changes["labels"] = check_labels(given.labels, "dataset.labels")
         with self.store.transaction():
-            current = self._dataset_row(request.dataset.name, "dataset.name")
+            current = self.dataset_row(request.dataset.name, "dataset.name")
             _check_etag(given.etag, current.etag)
             updated = replace(current, **changes, update_time=_now(), etag=_etag())
             self.store.update_dataset(updated)
@@ -253,8 +257,14 @@ class DatasetCatalog:
 
     def delete_dataset(self, request: pb.DeleteDatasetRequest) -> None:
         with self.store.transaction():
-            row = self._dataset_row(request.name)
+            row = self.dataset_row(request.name)
             _check_etag(request.etag, row.etag)
+            if self.in_use(request.name):
+                raise FailedPrecondition(
+                    reason="DATASET_IN_USE",
+                    message=f"a job of {request.name} is still running",
+                    metadata={"resource_name": request.name},
+                )
             if self.store.version_count(row.uid) and not request.force:
                 raise FailedPrecondition(
                     reason="DATASET_NOT_EMPTY",
@@ -264,6 +274,7 @@ class DatasetCatalog:
             self.store.delete_dataset(row)
             self.store.forget_requests(request.name)
         self.storage.delete_dataset(row.uid)
+        self.on_delete(request.name)
 
     # --- writing versions -----------------------------------------------------------------
 
@@ -286,7 +297,7 @@ class DatasetCatalog:
             raise _not_found(header.parent)
         session = WriteSession(header, row)
         if header.request_id:
-            earlier = self._replayed("WriteVersion", header.parent, header)
+            earlier = self.replayed("WriteVersion", header.parent, header)
             if earlier is not None:
                 session.replay = self.get_version(earlier)
         return session
@@ -400,7 +411,7 @@ class DatasetCatalog:
             for tag in commit.tags:
                 self._move_tag(dataset.uid, tag, version_id, now)
             if commit.request is not None:
-                self._remember(*commit.request, name)
+                self.remember(*commit.request, name)
         return self._version_message(dataset, self.store.version(dataset.uid, version_id))
 
     def _move_tag(self, dataset_uid: str, tag_id: str, version_id: str, now: int) -> None:
@@ -417,7 +428,7 @@ class DatasetCatalog:
         version.tags.extend(self.store.tags_of(dataset.uid, row.id))
         return version
 
-    def _resolve(self, reference: str, field: str) -> tuple[DatasetRow, VersionRow]:
+    def resolve(self, reference: str, field: str) -> tuple[DatasetRow, VersionRow]:
         """A version name or a tag name, resolved to the version now (DAT-004)."""
         layout, ids = resource_names.parse_any(reference, (VERSION, TAG), field)
         dataset = self.store.dataset(ids[0])
@@ -435,12 +446,12 @@ class DatasetCatalog:
         return dataset, row
 
     def get_version(self, reference: str) -> resources.DatasetVersion:
-        return self._version_message(*self._resolve(reference, "name"))
+        return self._version_message(*self.resolve(reference, "name"))
 
     def list_versions(
         self, request: pb.ListVersionsRequest
     ) -> tuple[list[resources.DatasetVersion], str]:
-        dataset = self._dataset_row(request.parent, "parent")
+        dataset = self.dataset_row(request.parent, "parent")
         size = page_size(request.page_size, default=50)
         matches = compile_filter(request.filter, VERSION_FILTER)
         order = parse_order_by(
@@ -453,7 +464,7 @@ class DatasetCatalog:
         chosen = [v for v in versions if matches.matches(_getter(v))]
         ordered = sort_items(chosen, order, _getter)
         binding = f"versions|{request.parent}|{matches.fingerprint}|{order}"
-        return self._page(ordered, size, request.page_token, binding)
+        return self.page(ordered, size, request.page_token, binding)
 
     def _tag_message(self, dataset: DatasetRow, row: TagRow) -> resources.VersionTag:
         return resources.VersionTag(
@@ -472,7 +483,7 @@ class DatasetCatalog:
                 "version", f"{request.version} is not a version of datasets/{dataset_id}"
             )
         with self.store.transaction():
-            dataset, target = self._resolve(request.version, "version")
+            dataset, target = self.resolve(request.version, "version")
             current = self.store.tag(dataset.uid, tag_id)
             if request.etag and (current is None or current.etag != request.etag):
                 raise _etag_mismatch()
@@ -493,16 +504,22 @@ class DatasetCatalog:
             self.store.delete_tag(dataset.uid, tag_id)
 
     def list_tags(self, request: pb.ListTagsRequest) -> tuple[list[resources.VersionTag], str]:
-        dataset = self._dataset_row(request.parent, "parent")
+        dataset = self.dataset_row(request.parent, "parent")
         size = page_size(request.page_size, default=100)
         tags = [self._tag_message(dataset, row) for row in self.store.tags(dataset.uid)]
-        return self._page(tags, size, request.page_token, f"tags|{request.parent}")
+        return self.page(tags, size, request.page_token, f"tags|{request.parent}")
 
     # --- reading --------------------------------------------------------------------------
 
+    def version_table(self, dataset: DatasetRow, row: VersionRow) -> pa.Table:
+        """Every row of a version (memory-mapped; call off the event loop for big ones)."""
+        version = resources.DatasetVersion.FromString(row.message)
+        schema = pa.ipc.read_schema(pa.py_buffer(version.schema.arrow_schema))
+        return self.storage.read(dataset.uid, row.segments, schema)
+
     def plan_read(self, request: pb.ReadVersionRequest) -> ReadPlan:
         """Validate a ReadVersion and fix its batches (DAT-052..DAT-060)."""
-        dataset, row = self._resolve(request.name, "name")
+        dataset, row = self.resolve(request.name, "name")
         for field in ("offset", "limit", "batch_rows", "start_batch_index"):
             if getattr(request, field) < 0:
                 raise invalid_field(field, "must not be negative")
@@ -565,14 +582,14 @@ class DatasetCatalog:
 
     # --- shared helpers ---------------------------------------------------------------------
 
-    def _page(self, items: Sequence[Any], size: int, token: str, binding: str) -> tuple[list, str]:
+    def page(self, items: Sequence[Any], size: int, token: str, binding: str) -> tuple[list, str]:
         start = self.tokens.read(token, binding) or 0
         page = list(items[start : start + size])
         following = start + size
         next_token = self.tokens.issue(following, binding) if following < len(items) else ""
         return page, next_token
 
-    def _replayed(self, method: str, parent: str, request: Any) -> str | None:
+    def replayed(self, method: str, parent: str, request: Any) -> str | None:
         found = self.store.request(
             method, parent, request.request_id, _now() - REQUEST_ID_WINDOW_NS
         )
@@ -586,7 +603,7 @@ class DatasetCatalog:
             )
         return result
 
-    def _remember(self, method: str, parent: str, request: Any, result: str) -> None:
+    def remember(self, method: str, parent: str, request: Any, result: str) -> None:
         self.store.remember_request(
             method,
             parent,

@@ -9,20 +9,11 @@ from grpc import aio
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
 from lepton_server.data.dataset_catalog import DatasetCatalog
+from lepton_server.data.dataset_jobs import EXPORT, IMPORT, DatasetJobs
 from lepton_server.errors import Unimplemented, invalid_field
 
 # Optional features (spec/data.md §10) this server does not implement yet, by RPC.
-MISSING_FEATURES = {
-    "IssueFlightTicket": "data.flight",
-    **dict.fromkeys(
-        ("CreateImportJob", "GetImportJob", "ListImportJobs", "CancelImportJob", "WatchImportJob"),
-        "data.import",
-    ),
-    **dict.fromkeys(
-        ("CreateExportJob", "GetExportJob", "ListExportJobs", "CancelExportJob", "WatchExportJob"),
-        "data.export",
-    ),
-}
+MISSING_FEATURES = {"IssueFlightTicket": "data.flight"}
 
 
 def _unsupported(feature: str) -> Unimplemented:
@@ -36,8 +27,9 @@ def _unsupported(feature: str) -> Unimplemented:
 class DatasetServicer(pb_grpc.DatasetServiceServicer):
     """One catalog call per RPC; errors stay LeptonError for the error mapping."""
 
-    def __init__(self, catalog: DatasetCatalog) -> None:
+    def __init__(self, catalog: DatasetCatalog, jobs: DatasetJobs) -> None:
         self.catalog = catalog
+        self.jobs = jobs
 
     async def CreateDataset(self, request, context: aio.ServicerContext):
         return pb.CreateDatasetResponse(dataset=self.catalog.create_dataset(request))
@@ -108,6 +100,40 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
     async def ListTags(self, request, context: aio.ServicerContext):
         tags, token = self.catalog.list_tags(request)
         return pb.ListTagsResponse(tags=tags, next_page_token=token)
+
+    async def CreateImportJob(self, request, context: aio.ServicerContext):
+        return pb.CreateImportJobResponse(import_job=self.jobs.create_import(request))
+
+    async def GetImportJob(self, request, context: aio.ServicerContext):
+        return pb.GetImportJobResponse(import_job=self.jobs.get(request.name, IMPORT))
+
+    async def ListImportJobs(self, request, context: aio.ServicerContext):
+        jobs, token = self.jobs.list(request, IMPORT)
+        return pb.ListImportJobsResponse(import_jobs=jobs, next_page_token=token)
+
+    async def CancelImportJob(self, request, context: aio.ServicerContext):
+        return pb.CancelImportJobResponse(import_job=await self.jobs.cancel(request.name, IMPORT))
+
+    async def WatchImportJob(self, request, context: aio.ServicerContext):
+        async for job in self.jobs.watch(request.name, IMPORT):
+            yield pb.WatchImportJobResponse(import_job=job)
+
+    async def CreateExportJob(self, request, context: aio.ServicerContext):
+        return pb.CreateExportJobResponse(export_job=self.jobs.create_export(request))
+
+    async def GetExportJob(self, request, context: aio.ServicerContext):
+        return pb.GetExportJobResponse(export_job=self.jobs.get(request.name, EXPORT))
+
+    async def ListExportJobs(self, request, context: aio.ServicerContext):
+        jobs, token = self.jobs.list(request, EXPORT)
+        return pb.ListExportJobsResponse(export_jobs=jobs, next_page_token=token)
+
+    async def CancelExportJob(self, request, context: aio.ServicerContext):
+        return pb.CancelExportJobResponse(export_job=await self.jobs.cancel(request.name, EXPORT))
+
+    async def WatchExportJob(self, request, context: aio.ServicerContext):
+        async for job in self.jobs.watch(request.name, EXPORT):
+            yield pb.WatchExportJobResponse(export_job=job)
 
 
 def _missing(feature: str):

@@ -1,0 +1,428 @@
+"""Import and export jobs (spec/data.md §5, §8.7-§8.9): storage URIs in, versions out, and
+back. Both are job resources run by the shared JobRunner; an import commits through the
+catalog's one commit path, so it is as atomic as a WriteVersion."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pyarrow as pa
+from pyarrow import fs
+
+from lepton.data.v1 import dataset_pb2 as resources
+from lepton.data.v1 import dataset_service_pb2 as pb
+from lepton.data.v1 import export_job_pb2, import_job_pb2
+from lepton.type.v1 import job_pb2
+from lepton_server import resource_names
+from lepton_server.data import arrow_types, file_formats
+from lepton_server.data.dataset_catalog import (
+    DATASET,
+    MAX_DESCRIPTION,
+    Commit,
+    DatasetCatalog,
+    invalid_argument,
+)
+from lepton_server.data.storage_uris import Location, StorageAccess, list_sources, storage_errors
+from lepton_server.errors import AlreadyExists, invalid_field
+from lepton_server.filtering import FieldType, FilterField, compile_filter
+from lepton_server.jobs import Cancelled, JobHandle, JobRunner
+from lepton_server.labels import check_labels
+from lepton_server.ordering import parse_order_by, sort_items
+from lepton_server.pagination import page_size
+
+IMPORT, EXPORT = "importJobs", "exportJobs"
+MAX_SOURCES = 1000
+JOB_FILTER = [
+    FilterField.for_enum("status.state", job_pb2.JobState.keys()),
+    FilterField(
+        "status.create_time", FieldType.TIMESTAMP, frozenset({"=", "!=", "<", "<=", ">", ">="})
+    ),
+    FilterField("labels", FieldType.LABEL, frozenset({"=", "!="})),
+]
+
+
+class DatasetJobs:
+    """Creates, lists, cancels and watches import and export jobs of datasets."""
+
+    def __init__(self, catalog: DatasetCatalog, runner: JobRunner, storage: StorageAccess) -> None:
+        self.catalog = catalog
+        self.runner = runner
+        self.storage = storage
+        catalog.in_use = self._in_use
+        catalog.on_delete = lambda name: [
+            runner.forget(f"{name}/{kind}") for kind in (IMPORT, EXPORT)
+        ]
+
+    def _forget(self, dataset: str) -> None:
+        for kind in (IMPORT, EXPORT):
+            self.runner.forget(f"{dataset}/{kind}")
+
+    def _in_use(self, dataset: str) -> bool:
+        return any(self.runner.running_under(f"{dataset}/{kind}") for kind in (IMPORT, EXPORT))
+
+    def _job_name(self, parent: str, kind: str, job_id: str, field: str) -> str:
+        if job_id:
+            resource_names.check_id(job_id, field, "job id")
+        else:
+            job_id = f"{kind[0]}-{uuid.uuid4().hex[:12]}"
+        name = f"{parent}/{kind}/{job_id}"
+        try:
+            self.runner.resource(name)
+        except Exception:
+            return name
+        raise AlreadyExists(
+            reason="RESOURCE_ALREADY_EXISTS",
+            message=f"{name} exists",
+            metadata={"resource_name": name},
+        )
+
+    # --- imports ------------------------------------------------------------------------
+
+    def create_import(self, request: pb.CreateImportJobRequest) -> import_job_pb2.ImportJob:
+        dataset = self.catalog.dataset_row(request.parent, "parent")
+        given = request.import_job
+        locations = self._check_import(given)
+        schema = _import_schema(given.arrow_schema)
+        if request.request_id:
+            earlier = self.catalog.replayed("CreateImportJob", request.parent, request)
+            if earlier is not None:
+                return self.runner.get(earlier)
+        job = import_job_pb2.ImportJob()
+        job.CopyFrom(given)
+        job.name = self._job_name(request.parent, IMPORT, request.import_job_id, "import_job_id")
+        for field in ("output_version", "source_file_count", "source_bytes", "read_row_count"):
+            job.ClearField(field)
+        created = self.runner.create(
+            IMPORT,
+            f"{request.parent}/{IMPORT}",
+            job,
+            lambda handle: self._run_import(handle, dataset.id, locations, schema),
+        )
+        if request.request_id:
+            self.catalog.remember("CreateImportJob", request.parent, request, job.name)
+        return created
+
+    def _check_import(self, job: import_job_pb2.ImportJob) -> list[Location]:
+        if not job.source_uris or len(job.source_uris) > MAX_SOURCES:
+            raise invalid_field("import_job.source_uris", f"1 to {MAX_SOURCES} URIs")
+        file_formats.check_format(job.format, "import_job.format")
+        if job.mode == resources.WRITE_MODE_UNSPECIFIED:
+            raise invalid_field("import_job.mode", "WRITE_MODE_APPEND or WRITE_MODE_OVERWRITE")
+        if len(job.description) > MAX_DESCRIPTION:
+            raise invalid_field("import_job.description", f"at most {MAX_DESCRIPTION} characters")
+        for i, tag in enumerate(job.tags):
+            resource_names.check_id(tag, f"import_job.tags[{i}]", "tag id")
+        check_labels(job.labels, "import_job.labels")
+        return [
+            self.storage.locate(uri, job.storage_options, f"import_job.source_uris[{i}]")
+            for i, uri in enumerate(job.source_uris)
+        ]
+
+    async def _run_import(
+        self,
+        handle: JobHandle,
+        dataset_id: str,
+        locations: list[Location],
+        schema: pa.Schema | None,
+    ) -> None:
+        job: import_job_pb2.ImportJob = handle.job
+        files = []
+        for location in locations:
+            for info in await _off_loop(list_sources, location):
+                files.append((location, info))
+        total = sum(info.size for _, info in files)
+        handle.update(
+            lambda j: (
+                setattr(j, "source_file_count", len(files)),
+                setattr(j, "source_bytes", total),
+            )
+        )
+        handle.progress(0, total, "bytes")
+        tables, done = [], 0
+        for location, info in files:
+            if handle.stopping:
+                raise Cancelled
+            uri = _file_uri(location, info.path)
+            table = await _off_loop(_read_source, location, info.path, uri, job.format, schema)
+            if tables and schema is None:
+                table = _conform(table, tables[0].schema, uri, job.format.format)
+            tables.append(table)
+            done += info.size
+            handle.progress(done, total, "bytes")
+        table = _supported(pa.concat_tables(tables))
+        handle.update(lambda j: setattr(j, "read_row_count", table.num_rows))
+        if handle.stopping:
+            raise Cancelled
+        dataset = self.catalog.dataset_row(f"datasets/{dataset_id}")
+        commit = Commit(
+            mode=job.mode,
+            lineage=resources.Lineage(origin=resources.VERSION_ORIGIN_IMPORT, source=job.name),
+            tags=tuple(job.tags),
+            description=job.description,
+            expected_parent=job.expected_parent_version
+            if job.HasField("expected_parent_version")
+            else None,
+        )
+        with handle.committing():
+            version = await self.catalog.commit_table(dataset, table, commit)
+        handle.update(lambda j: setattr(j, "output_version", version.name))
+
+    # --- exports ------------------------------------------------------------------------
+
+    def create_export(self, request: pb.CreateExportJobRequest) -> export_job_pb2.ExportJob:
+        dataset = self.catalog.dataset_row(request.parent, "parent")
+        given = request.export_job
+        _, ids = resource_names.parse_any(
+            given.version, (("datasets", "versions"), ("datasets", "tags")), "export_job.version"
+        )
+        if ids[0] != dataset.id:
+            raise invalid_field("export_job.version", f"not a version of {request.parent}")
+        _, row = self.catalog.resolve(given.version, "export_job.version")
+        version = self.catalog.get_version(given.version)
+        schema = pa.ipc.read_schema(pa.py_buffer(version.schema.arrow_schema))
+        for i, column in enumerate(given.columns):
+            if column not in schema.names:
+                raise invalid_argument(
+                    "COLUMN_NOT_FOUND",
+                    f"export_job.columns[{i}]",
+                    f"no column {column!r}",
+                    column=column,
+                )
+        file_formats.check_format(given.format, "export_job.format")
+        location = self.storage.locate(
+            given.destination_uri, given.storage_options, "export_job.destination_uri"
+        )
+        if given.max_rows_per_file < 0 or (given.max_rows_per_file and not location.is_directory):
+            raise invalid_field(
+                "export_job.max_rows_per_file", "non-negative, and only for a directory destination"
+            )
+        selected = pa.schema([schema.field(c) for c in given.columns]) if given.columns else schema
+        file_formats.check_exportable(selected, given.format, "export_job.format")
+        check_labels(given.labels, "export_job.labels")
+        if request.request_id:
+            earlier = self.catalog.replayed("CreateExportJob", request.parent, request)
+            if earlier is not None:
+                return self.runner.get(earlier)
+        job = export_job_pb2.ExportJob()
+        job.CopyFrom(given)
+        job.name = self._job_name(request.parent, EXPORT, request.export_job_id, "export_job_id")
+        job.version = version.name  # resolved now: a tag moving later changes nothing (DAT-078)
+        for field in ("output_uris", "written_row_count", "written_bytes"):
+            job.ClearField(field)
+        created = self.runner.create(
+            EXPORT,
+            f"{request.parent}/{EXPORT}",
+            job,
+            lambda handle: self._run_export(handle, dataset.id, row.id, location),
+        )
+        if request.request_id:
+            self.catalog.remember("CreateExportJob", request.parent, request, job.name)
+        return created
+
+    async def _run_export(
+        self, handle: JobHandle, dataset_id: str, version_id: str, location: Location
+    ) -> None:
+        job: export_job_pb2.ExportJob = handle.job
+        dataset, row = self.catalog.resolve(
+            f"datasets/{dataset_id}/versions/{version_id}", "export_job.version"
+        )
+        table = await _off_loop(self.catalog.version_table, dataset, row)
+        if job.columns:
+            table = table.select(list(job.columns))
+        written: list[tuple[str, str]] = []  # (uri, path)
+        try:
+            await _off_loop(_check_destination, location, job.overwrite)
+            parts = _split(table, job.max_rows_per_file) if location.is_directory else [table]
+            total_bytes = 0
+            for index, part in enumerate(parts):
+                if handle.stopping:
+                    raise Cancelled
+                if location.is_directory:
+                    name = file_formats.part_name(index, job.format)
+                    uri, path = location.uri + name, location.path.rstrip("/") + "/" + name
+                else:
+                    uri, path = location.uri, location.path
+                with storage_errors(uri):
+                    if location.is_directory and index == 0:
+                        location.filesystem.create_dir(location.path.rstrip("/"))
+                    total_bytes += await _off_loop(
+                        file_formats.write_table, location.filesystem, path, part, job.format
+                    )
+                written.append((uri, path))
+                handle.progress(index + 1, len(parts), "files")
+        except BaseException:
+            await _off_loop(_remove, location, [path for _, path in written])  # DAT-082
+            raise
+        handle.update(
+            lambda j: (
+                j.output_uris.extend(u for u, _ in written),
+                setattr(j, "written_row_count", table.num_rows),
+                setattr(j, "written_bytes", total_bytes),
+            )
+        )
+
+    # --- shared -------------------------------------------------------------------------
+
+    def get(self, name: str, kind: str) -> Any:
+        _parse_job(name, kind)
+        return self.runner.get(name)
+
+    def list(self, request: Any, kind: str) -> tuple[list[Any], str]:
+        catalog = self.catalog
+        if request.parent != "datasets/-":
+            catalog.dataset_row(request.parent, "parent")
+        size = page_size(request.page_size, default=50)
+        matches = compile_filter(request.filter, JOB_FILTER)
+        order = parse_order_by(
+            request.order_by,
+            ("status.create_time", "name"),
+            "status.create_time desc, name",
+            "name",
+        )
+        parent = None if request.parent == "datasets/-" else f"{request.parent}/{kind}"
+        jobs = [j for j in self.runner.list(kind, parent) if matches.matches(_getter(j))]
+        ordered = sort_items(jobs, order, _getter)
+        binding = f"{kind}|{request.parent}|{matches.fingerprint}|{order}"
+        return catalog.page(ordered, size, request.page_token, binding)
+
+    async def cancel(self, name: str, kind: str) -> Any:
+        _parse_job(name, kind)
+        return await self.runner.cancel(name)
+
+    async def watch(self, name: str, kind: str) -> AsyncIterator[Any]:
+        _parse_job(name, kind)
+        self.runner.resource(name)
+        async for job in self.runner.watch(name):
+            yield job
+
+
+def _parse_job(name: str, kind: str) -> None:
+    resource_names.parse(name, (*DATASET, kind), "name")
+
+
+def _getter(job: Any) -> Callable[[str], Any]:
+    def get(path: str) -> Any:
+        if path == "labels":
+            return dict(job.labels)
+        if path == "status.state":
+            return job_pb2.JobState.Name(job.status.state)
+        if path == "status.create_time":
+            return job.status.create_time
+        return getattr(job, path)
+
+    return get
+
+
+def _import_schema(raw: bytes) -> pa.Schema | None:
+    """DAT-066: an encapsulated IPC Schema message of supported types, or none."""
+    if not raw:
+        return None
+    try:
+        schema = pa.ipc.read_schema(pa.py_buffer(raw))
+    except (pa.ArrowException, OSError, ValueError):
+        raise invalid_argument(
+            "INVALID_ARROW_DATA", "import_job.arrow_schema", "not an Arrow IPC Schema message"
+        ) from None
+    try:
+        arrow_types.check_supported(schema)
+    except arrow_types.UnsupportedArrowType as exc:
+        raise invalid_argument(
+            "UNSUPPORTED_ARROW_TYPE", "import_job.arrow_schema", str(exc), column=exc.column
+        ) from None
+    except arrow_types.InvalidColumnNames as exc:
+        raise invalid_argument("INVALID_ARROW_DATA", "import_job.arrow_schema", str(exc)) from None
+    return schema
+
+
+def _file_uri(location: Location, path: str) -> str:
+    if not location.is_directory:
+        return location.uri
+    return location.uri + path[len(location.path.rstrip("/")) + 1 :]
+
+
+def _read_source(
+    location: Location, path: str, uri: str, spec: Any, schema: pa.Schema | None
+) -> pa.Table:
+    with storage_errors(uri):
+        try:
+            return file_formats.read_table(location.filesystem, path, spec, schema)
+        except file_formats.SourceParseError as exc:
+            raise invalid_argument(
+                "SOURCE_PARSE_ERROR", "import_job.source_uris", str(exc), uri=uri
+            ) from None
+
+
+def _conform(table: pa.Table, schema: pa.Schema, uri: str, file_format: int) -> pa.Table:
+    """§5.3: later files take the first file's schema; Parquet must already have it."""
+    same = [f.name for f in table.schema] == schema.names and all(
+        arrow_types.canonical_type(a.type) == arrow_types.canonical_type(b.type)
+        for a, b in zip(table.schema, schema, strict=True)
+    )
+    if same:
+        return table.cast(schema)
+    if file_format == 3 or [f.name for f in table.schema] != schema.names:
+        raise invalid_argument(
+            "SCHEMA_MISMATCH",
+            "import_job.source_uris",
+            f"{uri} does not have the first file's schema",
+            uri=uri,
+        )
+    try:
+        return table.cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        raise invalid_argument(
+            "SOURCE_PARSE_ERROR",
+            "import_job.source_uris",
+            f"{uri}: a value does not fit the first file's schema",
+            uri=uri,
+        ) from None
+
+
+def _supported(table: pa.Table) -> pa.Table:
+    try:
+        arrow_types.check_supported(table.schema)
+    except arrow_types.UnsupportedArrowType as exc:
+        raise invalid_argument(
+            "UNSUPPORTED_ARROW_TYPE", "import_job.source_uris", str(exc), column=exc.column
+        ) from None
+    return arrow_types.decode_dictionaries(table)
+
+
+def _check_destination(location: Location, overwrite: bool) -> None:
+    if overwrite:
+        return
+    with storage_errors(location.uri):
+        path = location.path.rstrip("/") if location.is_directory else location.path
+        info = location.filesystem.get_file_info(path)
+        exists = info.type == fs.FileType.File
+        if location.is_directory and info.type == fs.FileType.Directory:
+            selector = fs.FileSelector(path, recursive=True)
+            exists = any(
+                i.type == fs.FileType.File for i in location.filesystem.get_file_info(selector)
+            )
+    if exists:
+        raise AlreadyExists(
+            reason="DESTINATION_EXISTS",
+            message=f"{location.uri} exists and overwrite is false",
+            metadata={"uri": location.uri},
+        )
+
+
+def _split(table: pa.Table, rows: int) -> list[pa.Table]:
+    if not rows or table.num_rows <= rows:
+        return [table]
+    return [table.slice(start, rows) for start in range(0, table.num_rows, rows)]
+
+
+def _remove(location: Location, paths: list[str]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            location.filesystem.delete_file(path)
+
+
+async def _off_loop(function: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)

@@ -1,0 +1,241 @@
+"""CSV, JSON Lines and Parquet for imports and exports (spec/data.md §5.2, §5.3)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime
+import io
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+from pyarrow import fs
+
+from lepton.data.v1 import file_format_pb2 as ff
+from lepton_server.errors import invalid_argument, invalid_field
+
+DEFAULT_NULLS = ["", "NA", "N/A", "NULL", "null"]
+CODECS = {ff.COMPRESSION_GZIP: "gzip", ff.COMPRESSION_BZ2: "bz2", ff.COMPRESSION_ZSTD: "zstd"}
+TEXT_CODECS = {ff.COMPRESSION_UNSPECIFIED, ff.COMPRESSION_NONE, *CODECS}
+PARQUET_CODECS = {
+    ff.COMPRESSION_UNSPECIFIED: "snappy",
+    ff.COMPRESSION_NONE: "none",
+    ff.COMPRESSION_SNAPPY: "snappy",
+    ff.COMPRESSION_GZIP: "gzip",
+    ff.COMPRESSION_ZSTD: "zstd",
+    ff.COMPRESSION_LZ4: "lz4",
+    ff.COMPRESSION_BZ2: None,
+}
+EXTENSIONS = {
+    ff.FILE_FORMAT_CSV: "csv",
+    ff.FILE_FORMAT_JSON_LINES: "jsonl",
+    ff.FILE_FORMAT_PARQUET: "parquet",
+}
+TEXT_SUFFIX = {ff.COMPRESSION_GZIP: ".gz", ff.COMPRESSION_BZ2: ".bz2", ff.COMPRESSION_ZSTD: ".zst"}
+OPTIONS_OF = {
+    ff.FILE_FORMAT_CSV: "csv",
+    ff.FILE_FORMAT_JSON_LINES: "json_lines",
+    ff.FILE_FORMAT_PARQUET: "parquet",
+}
+
+
+class SourceParseError(Exception):
+    """A source file is not valid in its format (the job fails SOURCE_PARSE_ERROR)."""
+
+
+def check_format(spec: ff.FormatSpec, field: str) -> None:
+    """DAT-064: the format rules of an import or export, as INVALID_FIELD on `field.*`."""
+    if spec.format == ff.FILE_FORMAT_UNSPECIFIED:
+        raise invalid_field(f"{field}.format", "CSV, JSON Lines or Parquet")
+    options = spec.WhichOneof("options")
+    if options not in (None, OPTIONS_OF[spec.format]):
+        raise invalid_field(f"{field}.{options}", f"does not match format {spec.format}")
+    accepted = PARQUET_CODECS if spec.format == ff.FILE_FORMAT_PARQUET else TEXT_CODECS
+    if spec.compression not in accepted or (
+        spec.format == ff.FILE_FORMAT_PARQUET and PARQUET_CODECS.get(spec.compression) is None
+    ):
+        raise invalid_field(f"{field}.compression", "the format does not accept this codec")
+    if spec.format == ff.FILE_FORMAT_CSV:
+        csv_options = spec.csv
+        for name in ("delimiter", "quote_char"):
+            value = getattr(csv_options, name)
+            if value and len(value) != 1:
+                raise invalid_field(f"{field}.csv.{name}", "exactly one character")
+        if csv_options.column_names and (not csv_options.HasField("header") or csv_options.header):
+            raise invalid_field(f"{field}.csv.column_names", "only for files without a header")
+        if csv_options.skip_rows < 0:
+            raise invalid_field(f"{field}.csv.skip_rows", "must not be negative")
+        if csv_options.encoding not in ("", "utf-8", "latin-1"):
+            raise invalid_field(f"{field}.csv.encoding", "utf-8 or latin-1")
+
+
+def _header(spec: ff.FormatSpec) -> bool:
+    return not spec.csv.HasField("header") or spec.csv.header
+
+
+def read_table(
+    filesystem: fs.FileSystem, path: str, spec: ff.FormatSpec, schema: pa.Schema | None
+) -> pa.Table:
+    """One source file as a table (of `schema`, when given)."""
+    try:
+        if spec.format == ff.FILE_FORMAT_PARQUET:
+            table = pq.read_table(path, filesystem=filesystem)
+            return table.cast(schema) if schema is not None else table
+        compression = CODECS.get(spec.compression, "detect")
+        if spec.compression == ff.COMPRESSION_NONE:
+            compression = None
+        with filesystem.open_input_stream(path, compression=compression) as stream:
+            data = stream.read()
+        if spec.format == ff.FILE_FORMAT_CSV:
+            return _read_csv(data, spec.csv, schema, header=_header(spec))
+        return _read_json_lines(data, spec.json_lines, schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, ValueError) as exc:
+        raise SourceParseError(str(exc)) from None
+
+
+def _read_csv(
+    data: bytes, options: ff.CsvOptions, schema: pa.Schema | None, *, header: bool
+) -> pa.Table:
+    names = None
+    if not header:
+        names = list(options.column_names) or (schema.names if schema is not None else None)
+    read = pa_csv.ReadOptions(
+        column_names=names,
+        autogenerate_column_names=not header and names is None,
+        skip_rows=options.skip_rows,
+        encoding="latin-1" if options.encoding == "latin-1" else "utf8",
+    )
+    parse = pa_csv.ParseOptions(
+        delimiter=options.delimiter or ",", quote_char=options.quote_char or '"'
+    )
+    convert = pa_csv.ConvertOptions(
+        null_values=list(options.null_values) or DEFAULT_NULLS,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        column_types={f.name: f.type for f in schema} if schema is not None else None,
+    )
+    table = pa_csv.read_csv(io.BytesIO(data), read, parse, convert)
+    return table.select(schema.names).cast(schema) if schema is not None else table
+
+
+def _read_json_lines(
+    data: bytes, options: ff.JsonLinesOptions, schema: pa.Schema | None
+) -> pa.Table:
+    parse = pa_json.ParseOptions(
+        explicit_schema=schema,
+        unexpected_field_behavior="ignore"
+        if options.ignore_unknown_keys or schema is None
+        else "error",
+    )
+    if schema is None:
+        parse = pa_json.ParseOptions()
+    table = pa_json.read_json(io.BytesIO(data), parse_options=parse)
+    return table.select(schema.names).cast(schema) if schema is not None else table
+
+
+def part_name(index: int, spec: ff.FormatSpec) -> str:
+    suffix = "" if spec.format == ff.FILE_FORMAT_PARQUET else TEXT_SUFFIX.get(spec.compression, "")
+    return f"part-{index:05d}.{EXTENSIONS[spec.format]}{suffix}"
+
+
+def check_exportable(schema: pa.Schema, spec: ff.FormatSpec, field: str) -> None:
+    """CSV cannot hold nested columns (DAT-077)."""
+    if spec.format != ff.FILE_FORMAT_CSV:
+        return
+    for column in schema:
+        if pa.types.is_nested(column.type):
+            raise invalid_argument(
+                "SCHEMA_MISMATCH", field, f"column {column.name!r} is nested; CSV cannot hold it"
+            )
+
+
+def write_table(filesystem: fs.FileSystem, path: str, table: pa.Table, spec: ff.FormatSpec) -> int:
+    """Write `table` to `path`; the bytes written."""
+    if spec.format == ff.FILE_FORMAT_PARQUET:
+        rows = spec.parquet.row_group_rows or None
+        pq.write_table(
+            table,
+            path,
+            filesystem=filesystem,
+            row_group_size=rows,
+            compression=PARQUET_CODECS[spec.compression],
+        )
+        return filesystem.get_file_info(path).size
+    body = _csv_bytes(table, spec) if spec.format == ff.FILE_FORMAT_CSV else _json_lines(table)
+    compression = CODECS.get(spec.compression)
+    with filesystem.open_output_stream(path, compression=compression) as sink:
+        sink.write(body)
+    return filesystem.get_file_info(path).size
+
+
+def _csv_bytes(table: pa.Table, spec: ff.FormatSpec) -> bytes:
+    options = spec.csv
+    null = options.null_values[0] if options.null_values else ""
+    delimiter, quote = options.delimiter or ",", options.quote_char or '"'
+    if quote == '"':
+        sink = io.BytesIO()
+        pa_csv.write_csv(
+            table,
+            sink,
+            pa_csv.WriteOptions(
+                include_header=_header(spec),
+                delimiter=delimiter,
+                null_string=null,
+            ),
+        )
+        return sink.getvalue()
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=delimiter, quotechar=quote, lineterminator="\n")
+    if _header(spec):
+        writer.writerow(table.column_names)
+    for row in table.to_pylist():
+        writer.writerow([null if v is None else v for v in row.values()])
+    return text.getvalue().encode()
+
+
+def _json_lines(table: pa.Table) -> bytes:
+    lines = [
+        json.dumps(
+            {k: _json_value(v, table.schema.field(k).type) for k, v in row.items()},
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+        for row in table.to_pylist()
+    ]
+    return ("\n".join(lines) + ("\n" if lines else "")).encode()
+
+
+def _json_value(value: Any, arrow_type: pa.DataType) -> Any:  # noqa: PLR0911 - one case per type
+    """§5.2's JSON mapping of one Arrow value."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime.datetime):
+        return value.isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, datetime.time):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        unit = getattr(arrow_type, "unit", "us")
+        per_unit = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+        return round(value.total_seconds() * per_unit)
+    if isinstance(value, list):
+        item = getattr(arrow_type, "value_type", None)
+        if pa.types.is_map(arrow_type):
+            return {str(k): _json_value(v, arrow_type.item_type) for k, v in value}
+        return [_json_value(v, item) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v, arrow_type.field(k).type) for k, v in value.items()}
+    return value
