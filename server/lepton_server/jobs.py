@@ -123,6 +123,7 @@ class JobRunner:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._last_progress_notice: dict[str, float] = {}
         self._notices: set[asyncio.Task[None]] = set()
+        self._revision: dict[str, int] = {}  # bumped on every notified change
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -260,9 +261,13 @@ class JobRunner:
             return
         condition = self._changed[name]
         sent = job.SerializeToString(deterministic=True)
+        seen = self._revision.get(name, 0)
         while True:
+            # Waiting for a revision newer than the one read cannot miss a change made
+            # between reading the job and starting to wait.
             async with condition:
-                await condition.wait()
+                await condition.wait_for(lambda: self._revision.get(name, 0) != seen)
+            seen = self._revision.get(name, 0)
             job = self.get(name)
             current = job.SerializeToString(deterministic=True)
             if current != sent:
@@ -306,6 +311,7 @@ class JobRunner:
     async def _notify(self, name: str) -> None:
         condition = self._changed[name]
         async with condition:
+            self._revision[name] = self._revision.get(name, 0) + 1
             condition.notify_all()
 
     def _persist(self, name: str) -> None:

@@ -85,7 +85,9 @@ def read_table(
     """One source file as a table (of `schema`, when given)."""
     try:
         if spec.format == ff.FILE_FORMAT_PARQUET:
-            table = pq.read_table(path, filesystem=filesystem)
+            with filesystem.open_input_file(path) as source:
+                parquet = pq.ParquetFile(source)
+                table = _restore_arrow_types(parquet.read(), parquet.metadata.metadata or {})
             return table.cast(schema) if schema is not None else table
         compression = CODECS.get(spec.compression, "detect")
         if spec.compression == ff.COMPRESSION_NONE:
@@ -97,6 +99,18 @@ def read_table(
         return _read_json_lines(data, spec.json_lines, schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, ValueError) as exc:
         raise SourceParseError(str(exc)) from None
+
+
+def _restore_arrow_types(table: pa.Table, file_metadata: dict[bytes, bytes]) -> pa.Table:
+    """Parquet has no second timestamps and names list children 'element'; the Arrow schema
+    that pyarrow stores beside the data (ARROW:schema) restores the exported types (§5.2)."""
+    stored = file_metadata.get(b"ARROW:schema")
+    if stored is None:
+        return table
+    original = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(stored)))
+    if original.names != table.schema.names:
+        return table
+    return table.cast(pa.schema(original, metadata=table.schema.metadata))
 
 
 def _read_csv(
