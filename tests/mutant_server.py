@@ -300,7 +300,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "page-token-never-ends": Mutant(
         "GEN-041: next_page_token is never empty",
-        _replace(dataset_catalog.DatasetCatalog, "_page", _tokens_never_end),
+        _replace(dataset_catalog.DatasetCatalog, "page", _tokens_never_end),
         frozenset({"general.pagination.walk-returns-each-item-once-and-ends"}),
     ),
     "foreign-page-token-accepted": Mutant(
