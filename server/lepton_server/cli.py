@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         help="a directory file:// imports and exports may use (repeatable; "
         "<data-dir>/files always is one)",
     )
+    serve.add_argument(
+        "--flight-address",
+        help="HOST:PORT of an Arrow Flight endpoint serving the datasets too (feature "
+        "data.flight); port 0 = any",
+    )
     serve.add_argument("--log-level", default="WARNING")
 
     commands.add_parser("demo", help="start a server on loopback and walk through the standard")
@@ -62,6 +67,10 @@ def _config(options: argparse.Namespace) -> ServerConfig:
         raise SystemExit("lepton serve: --tls-client-ca needs --tls-cert and --tls-key")
     if options.max_message_bytes <= 0:
         raise SystemExit("lepton serve: --max-message-bytes must be positive")
+    if options.flight_address is not None:
+        _, colon, port = options.flight_address.rpartition(":")
+        if not colon or not port.isdigit():
+            raise SystemExit("lepton serve: --flight-address must be HOST:PORT")
     tls = None
     if options.tls_cert is not None:
         tls = TlsConfig(options.tls_cert, options.tls_key, options.tls_client_ca)
@@ -79,12 +88,16 @@ def _config(options: argparse.Namespace) -> ServerConfig:
         auth_tokens=tokens,
         max_message_bytes=options.max_message_bytes,
         file_roots=tuple(options.file_root),
+        flight_address=options.flight_address,
     )
 
 
 def _announce(running: RunningServer) -> None:
     # Tests and scripts read this line to learn the port when --address ends in :0.
     sys.stdout.write(f"lepton: listening on {running.address}\n")
+    for service in running.services:
+        for location in service.flight_locations:
+            sys.stdout.write(f"lepton: flight listening on {location}\n")
     sys.stdout.flush()
 
 

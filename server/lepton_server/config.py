@@ -32,4 +32,7 @@ class ServerConfig:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     # Directories `file://` imports and exports may use, besides `<data_dir>/files`.
     file_roots: tuple[Path, ...] = ()
+    # HOST:PORT of an Arrow Flight endpoint serving the datasets (feature `data.flight`,
+    # spec/data.md §8.6); port 0 = any. None serves no Flight endpoint.
+    flight_address: str | None = None
     shutdown_grace_seconds: float = 5.0

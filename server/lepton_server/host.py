@@ -91,6 +91,10 @@ class ServerHost:
         else:
             port = server.add_secure_port(config.address, _server_credentials(config.tls))
         await server.start()
+        loop = asyncio.get_running_loop()
+        for service in self.services:
+            if service.start is not None:
+                service.start(loop)
         for name in [OVERALL, *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         address = f"{_host_part(config.address)}:{port}"

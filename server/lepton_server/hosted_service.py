@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,7 +12,8 @@ from grpc import aio
 @dataclass(frozen=True)
 class HostedService:
     """One gRPC service mounted on the host: its full name, how to mount it, the optional
-    features it claims (GEN-032) and what to release when the server stops."""
+    features it claims (GEN-032), what to start once the server runs and what to release
+    when it stops."""
 
     name: str
     register: Callable[[aio.Server], None]
@@ -19,3 +21,9 @@ class HostedService:
     close: Callable[[], None] | None = None
     # For a service mounted under a second name: the service whose descriptor it mirrors.
     mirrors: str | None = None
+    # Called with the host's event loop once the gRPC server has started: for a service that
+    # also serves on threads of its own (an Arrow Flight server) and must reach the loop.
+    start: Callable[[asyncio.AbstractEventLoop], None] | None = None
+    # Arrow Flight locations ("grpc+tcp://host:port") the service serves besides its gRPC
+    # methods; `lepton serve` announces them.
+    flight_locations: tuple[str, ...] = ()

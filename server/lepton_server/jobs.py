@@ -266,7 +266,7 @@ class JobRunner:
             # Waiting for a revision newer than the one read cannot miss a change made
             # between reading the job and starting to wait.
             async with condition:
-                await condition.wait_for(lambda: self._revision.get(name, 0) != seen)
+                await condition.wait_for(lambda seen=seen: self._revision.get(name, 0) != seen)
             seen = self._revision.get(name, 0)
             job = self.get(name)
             current = job.SerializeToString(deterministic=True)

@@ -6,12 +6,19 @@ import shutil
 
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
+from lepton.data.v1 import processing_service_pb2 as processing_pb
+from lepton.data.v1 import processing_service_pb2_grpc as processing_grpc
 from lepton.data.v1.export_job_pb2 import ExportJob
 from lepton.data.v1.import_job_pb2 import ImportJob
+from lepton.data.v1.pipeline_run_pb2 import PipelineRun
 from lepton_server.config import ServerConfig
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_jobs import EXPORT, IMPORT, DatasetJobs
+from lepton_server.data.flight import DatasetFlightServer
 from lepton_server.data.metadata_store import MetadataStore
+from lepton_server.data.processing import KIND as PIPELINE_RUNS
+from lepton_server.data.processing import Processing
+from lepton_server.data.processing_servicer import ProcessingServicer
 from lepton_server.data.servicer import DatasetServicer
 from lepton_server.data.storage_uris import StorageAccess
 from lepton_server.data.storage_uris import features as storage_features
@@ -20,10 +27,12 @@ from lepton_server.hosted_service import HostedService
 from lepton_server.jobs import JobRunner, JobTable
 
 SERVICE = pb.DESCRIPTOR.services_by_name["DatasetService"].full_name
+PROCESSING_SERVICE = processing_pb.DESCRIPTOR.services_by_name["ProcessingService"].full_name
 
 
 def build(config: ServerConfig) -> list[HostedService]:
-    """Open the data directory's catalog, clean up after any crash, describe the service."""
+    """Open the data directory's catalog, clean up after any crash, start the Flight
+    endpoint when one is configured, describe the service."""
     root = config.data_dir / "data"
     spool = root / "spool"
     # Spooled uploads of streams that never committed (a crash mid-write) are garbage.
@@ -33,17 +42,49 @@ def build(config: ServerConfig) -> list[HostedService]:
         store, VersionStorage(root), spool, max_message_bytes=config.max_message_bytes
     )
     catalog.collect_garbage()
-    runner = JobRunner(JobTable(root / "jobs.sqlite"), {IMPORT: ImportJob, EXPORT: ExportJob})
+    runner = JobRunner(
+        JobTable(root / "jobs.sqlite"),
+        {IMPORT: ImportJob, EXPORT: ExportJob, PIPELINE_RUNS: PipelineRun},
+    )
     runner.fail_interrupted()
     jobs = DatasetJobs(
         catalog, runner, StorageAccess([config.data_dir / "files", *config.file_roots])
     )
-    servicer = DatasetServicer(catalog, jobs)
+    flight = None
+    if config.flight_address is not None:
+        flight = DatasetFlightServer(
+            catalog,
+            config.flight_address,
+            tls=config.tls,
+            auth_tokens=config.auth_tokens,
+            shutdown_seconds=config.shutdown_grace_seconds,
+        )
+    servicer = DatasetServicer(catalog, jobs, flight)
+
+    def close() -> None:
+        if flight is not None:
+            flight.close()  # first: its handlers use the catalog
+        store.close()
+
+    processing = ProcessingServicer(Processing(catalog, runner))
     return [
+        HostedService(
+            PROCESSING_SERVICE,
+            lambda server: processing_grpc.add_ProcessingServiceServicer_to_server(
+                processing, server
+            ),
+        ),
         HostedService(
             SERVICE,
             lambda server: pb_grpc.add_DatasetServiceServicer_to_server(servicer, server),
-            features=("data.export", "data.import", *storage_features()),
-            close=store.close,
-        )
+            features=(
+                "data.export",
+                "data.import",
+                *storage_features(),
+                *(("data.flight",) if flight is not None else ()),
+            ),
+            close=close,
+            start=flight.start if flight is not None else None,
+            flight_locations=flight.locations if flight is not None else (),
+        ),
     ]

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 
@@ -20,28 +21,48 @@ TARGET_BATCH_BYTES = 3 * 1024 * 1024
 
 
 class WriteSpool:
-    """The `arrow_data` of one WriteVersion stream, on disk, with its SHA-256."""
+    """The `arrow_data` of one WriteVersion stream: in memory while small, on disk beyond
+    `memory_limit`, hashed with SHA-256 only when the header asks to check it (DAT-032)."""
 
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=directory, suffix=".ipc")
-        self.path = Path(name)
-        self._file = os.fdopen(handle, "wb")
-        self._sha256 = hashlib.sha256()
+    def __init__(
+        self, directory: Path, *, hashed: bool, memory_limit: int = 256 * 1024 * 1024
+    ) -> None:
+        self._directory = directory
+        self._memory_limit = memory_limit
+        self._chunks: list[bytes] = []
+        self._file: BinaryIO | None = None
+        self.path: Path | None = None
+        self._sha256 = hashlib.sha256() if hashed else None
         self.size = 0
 
     def write(self, data: bytes) -> None:
-        self._file.write(data)
-        self._sha256.update(data)
+        if self._sha256 is not None:
+            self._sha256.update(data)
         self.size += len(data)
+        if self._file is None and self.size <= self._memory_limit:
+            self._chunks.append(data)
+            return
+        if self._file is None:
+            self._directory.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(dir=self._directory, suffix=".ipc")
+            self.path, self._file = Path(name), os.fdopen(handle, "wb")
+            for chunk in self._chunks:
+                self._file.write(chunk)
+            self._chunks = []
+        self._file.write(data)
 
     def hexdigest(self) -> str:
+        if self._sha256 is None:
+            raise RuntimeError("the spool was not asked to hash its bytes")
         return self._sha256.hexdigest()
 
     def table(self) -> pa.Table:
         """The spooled bytes as one Arrow IPC stream, or INVALID_ARROW_DATA (DAT-023)."""
-        self._file.flush()
-        source = pa.memory_map(str(self.path))
+        if self._file is not None:
+            self._file.flush()
+            source = pa.memory_map(str(self.path))
+        else:
+            source = pa.BufferReader(b"".join(self._chunks))
         try:
             table = pa.ipc.open_stream(source).read_all()
         except (pa.ArrowException, OSError, ValueError) as exc:
@@ -51,8 +72,10 @@ class WriteSpool:
         return table
 
     def close(self) -> None:
-        self._file.close()
-        self.path.unlink(missing_ok=True)
+        self._chunks = []
+        if self._file is not None:
+            self._file.close()
+            self.path.unlink(missing_ok=True)
 
 
 def _bad_data(description: str) -> Exception:

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -302,8 +301,8 @@ class DatasetCatalog:
                 session.replay = self.get_version(earlier)
         return session
 
-    def spool(self) -> WriteSpool:
-        return WriteSpool(self.spool_dir)
+    def spool(self, header: pb.WriteVersionHeader) -> WriteSpool:
+        return WriteSpool(self.spool_dir, hashed=header.HasField("arrow_data_digest"))
 
     async def commit(self, session: WriteSession, spool: WriteSpool) -> resources.DatasetVersion:
         """Validate the spooled data and commit exactly one version (DAT-023..DAT-036)."""
@@ -384,7 +383,7 @@ class DatasetCatalog:
             sequence_number=sequence,
             parent_version=parent_name,
             write_mode=commit.mode,
-            schema=_schema_message(schema),
+            schema=schema_message(schema),
             row_count=stored.row_count,
             size_bytes=stored.size_bytes,
             content_digest=digest_pb2.Digest(
@@ -492,6 +491,12 @@ class DatasetCatalog:
             tag = self.store.tag(dataset.uid, tag_id)
         return self._tag_message(dataset, tag), previous
 
+    def set_tag_now(self, dataset: DatasetRow, tag_id: str, version_name: str) -> None:
+        """Point a tag at a version of `dataset` (a reused pipeline output, DAT-102)."""
+        version_id = version_name.rsplit("/", 1)[1]
+        with self.store.transaction():
+            self._move_tag(dataset.uid, tag_id, version_id, _now())
+
     def delete_tag(self, request: pb.DeleteTagRequest) -> None:
         dataset_id, tag_id = resource_names.parse(request.name, TAG, "name")
         with self.store.transaction():
@@ -548,12 +553,10 @@ class DatasetCatalog:
             if not request.limit
             else min(version.row_count, request.offset + request.limit)
         )
-        table = (
-            self.storage.read(dataset.uid, row.segments, schema)
-            .select(columns)
-            .slice(request.offset, end - request.offset)
-        )
-        batch_rows = request.batch_rows or choose_batch_rows(table)
+        projected = self.storage.read(dataset.uid, row.segments, schema).select(columns)
+        table = projected.slice(request.offset, end - request.offset)
+        # B depends on the version and the projection only, not on offset or limit (DAT-058).
+        batch_rows = request.batch_rows or choose_batch_rows(projected)
         count = max(1, math.ceil(table.num_rows / batch_rows))
         if request.start_batch_index and request.start_batch_index >= count:
             raise OutOfRange(
@@ -661,7 +664,8 @@ def _getter(message: Any) -> Callable[[str], Any]:
     def get(path: str) -> Any:
         value = getattr(message, path)
         if isinstance(value, Timestamp):
-            return value.ToDatetime(tzinfo=UTC) if (value.seconds or value.nanos) else None
+            # The Timestamp itself: a datetime would drop the nanoseconds that filters compare.
+            return value if (value.seconds or value.nanos) else None
         if path == "labels":
             return dict(value)
         return value
@@ -686,6 +690,13 @@ def _parse_written(spool: WriteSpool) -> pa.Table:
     """The spooled stream as a table of supported, dictionary-decoded columns."""
     table = spool.table()
     try:
+        # Reading checks the messages, not that each batch's buffers fit the schema (DAT-023).
+        table.validate(full=True)
+    except pa.ArrowException as exc:
+        raise invalid_argument(
+            "INVALID_ARROW_DATA", "arrow_data", f"a record batch does not match the schema: {exc}"
+        ) from None
+    try:
         arrow_types.check_supported(table.schema)
     except arrow_types.UnsupportedArrowType as exc:
         raise invalid_argument(
@@ -693,7 +704,24 @@ def _parse_written(spool: WriteSpool) -> pa.Table:
         ) from None
     except arrow_types.InvalidColumnNames as exc:
         raise invalid_argument("INVALID_ARROW_DATA", "arrow_data", str(exc)) from None
+    extension = next((f.name for f in table.schema if _holds_extension(f)), None)
+    if extension is not None:
+        raise invalid_argument(
+            "UNSUPPORTED_ARROW_TYPE",
+            "arrow_data",
+            f"column {extension!r} holds an Arrow extension type, which is not one of the "
+            "supported types of spec/data.md §4.1",
+            column=extension,
+        )
     return arrow_types.decode_dictionaries(table)
+
+
+def _holds_extension(field: pa.Field) -> bool:
+    """Whether `field` or a child is an extension type pyarrow does not know: it reads as its
+    storage type, marked by the ARROW:extension:name field metadata (DAT-024)."""
+    if field.metadata and b"ARROW:extension:name" in field.metadata:
+        return True
+    return any(_holds_extension(field.type.field(i)) for i in range(field.type.num_fields))
 
 
 def _merged_schema(parent: resources.DatasetVersion, written: pa.Schema) -> pa.Schema:
@@ -720,7 +748,7 @@ def _merged_schema(parent: resources.DatasetVersion, written: pa.Schema) -> pa.S
     return pa.schema(fields, metadata=schema.metadata)
 
 
-def _schema_message(schema: pa.Schema) -> resources.Schema:
+def schema_message(schema: pa.Schema) -> resources.Schema:
     return resources.Schema(
         arrow_schema=schema.serialize().to_pybytes(),
         fields=[

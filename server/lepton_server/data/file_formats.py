@@ -92,11 +92,11 @@ def read_table(
         compression = CODECS.get(spec.compression, "detect")
         if spec.compression == ff.COMPRESSION_NONE:
             compression = None
+        # The parsers read the (decompressing) stream directly: no copy of the whole file.
         with filesystem.open_input_stream(path, compression=compression) as stream:
-            data = stream.read()
-        if spec.format == ff.FILE_FORMAT_CSV:
-            return _read_csv(data, spec.csv, schema, header=_header(spec))
-        return _read_json_lines(data, spec.json_lines, schema)
+            if spec.format == ff.FILE_FORMAT_CSV:
+                return _read_csv(stream, spec.csv, schema, header=_header(spec))
+            return _read_json_lines(stream, spec.json_lines, schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, ValueError) as exc:
         raise SourceParseError(str(exc)) from None
 
@@ -114,7 +114,7 @@ def _restore_arrow_types(table: pa.Table, file_metadata: dict[bytes, bytes]) -> 
 
 
 def _read_csv(
-    data: bytes, options: ff.CsvOptions, schema: pa.Schema | None, *, header: bool
+    source: pa.NativeFile, options: ff.CsvOptions, schema: pa.Schema | None, *, header: bool
 ) -> pa.Table:
     names = None
     if not header:
@@ -134,12 +134,12 @@ def _read_csv(
         quoted_strings_can_be_null=True,
         column_types={f.name: f.type for f in schema} if schema is not None else None,
     )
-    table = pa_csv.read_csv(io.BytesIO(data), read, parse, convert)
+    table = pa_csv.read_csv(source, read, parse, convert)
     return table.select(schema.names).cast(schema) if schema is not None else table
 
 
 def _read_json_lines(
-    data: bytes, options: ff.JsonLinesOptions, schema: pa.Schema | None
+    source: pa.NativeFile, options: ff.JsonLinesOptions, schema: pa.Schema | None
 ) -> pa.Table:
     parse = pa_json.ParseOptions(
         explicit_schema=schema,
@@ -149,7 +149,7 @@ def _read_json_lines(
     )
     if schema is None:
         parse = pa_json.ParseOptions()
-    table = pa_json.read_json(io.BytesIO(data), parse_options=parse)
+    table = pa_json.read_json(source, parse_options=parse)
     return table.select(schema.names).cast(schema) if schema is not None else table
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from grpc import aio
@@ -10,10 +11,12 @@ from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_jobs import EXPORT, IMPORT, DatasetJobs
+from lepton_server.data.flight import DatasetFlightServer
 from lepton_server.errors import Unimplemented, invalid_field
 
 # Optional features (spec/data.md §10) this server does not implement yet, by RPC.
-MISSING_FEATURES = {"IssueFlightTicket": "data.flight"}
+# (`data.flight` depends on configuration: see IssueFlightTicket.)
+MISSING_FEATURES: dict[str, str] = {}
 
 
 def _unsupported(feature: str) -> Unimplemented:
@@ -27,9 +30,15 @@ def _unsupported(feature: str) -> Unimplemented:
 class DatasetServicer(pb_grpc.DatasetServiceServicer):
     """One catalog call per RPC; errors stay LeptonError for the error mapping."""
 
-    def __init__(self, catalog: DatasetCatalog, jobs: DatasetJobs) -> None:
+    def __init__(
+        self,
+        catalog: DatasetCatalog,
+        jobs: DatasetJobs,
+        flight: DatasetFlightServer | None = None,
+    ) -> None:
         self.catalog = catalog
         self.jobs = jobs
+        self.flight = flight  # None: the server runs no Flight endpoint
 
     async def CreateDataset(self, request, context: aio.ServicerContext):
         return pb.CreateDatasetResponse(dataset=self.catalog.create_dataset(request))
@@ -57,12 +66,13 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
         session = self.catalog.begin_write(first.header)
         if session.replay is not None:
             return pb.WriteVersionResponse(version=session.replay)
-        spool = self.catalog.spool()
+        spool = self.catalog.spool(first.header)
         try:
             async for message in requests:
                 if message.WhichOneof("payload") != "arrow_data":
                     raise invalid_field("header", "only the first message may carry a header")
                 spool.write(message.arrow_data)
+            await _still_live(context)
             version = await self.catalog.commit(session, spool)
         finally:
             spool.close()
@@ -88,6 +98,11 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
                 arrow_record_batch=batch.data,
             )
             header = None
+
+    async def IssueFlightTicket(self, request, context: aio.ServicerContext):
+        if self.flight is None:
+            raise _unsupported("data.flight")
+        return self.flight.issue_ticket(request)
 
     async def SetTag(self, request, context: aio.ServicerContext):
         tag, previous = self.catalog.set_tag(request)
@@ -134,6 +149,17 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
     async def WatchExportJob(self, request, context: aio.ServicerContext):
         async for job in self.jobs.watch(request.name, EXPORT):
             yield pb.WatchExportJobResponse(export_job=job)
+
+
+async def _still_live(context: aio.ServicerContext) -> None:
+    """Return only if the call is still live. gRPC ends the request stream of a cancelled
+    call, or of one whose deadline passed, as it ends a half-closed one, and tells the
+    handler a moment later; a live call can still send its headers, an ended one cannot. A
+    WriteVersion commits only after this (DAT-026)."""
+    try:
+        await context.send_initial_metadata(())
+    except Exception:  # the call has ended; nothing may be committed
+        raise asyncio.CancelledError from None
 
 
 def _missing(feature: str):

@@ -1,0 +1,258 @@
+"""Pipeline runs (spec/data.md §6, §8.10-§8.12): declarative pipelines validated against the
+input version's schema, run as job resources on the shared JobRunner, and committed as one
+version through the catalog's commit path; identical runs reuse the earlier output."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pyarrow as pa
+
+from lepton.data.v1 import dataset_pb2 as resources
+from lepton.data.v1 import pipeline_run_pb2 as run_pb
+from lepton.data.v1 import processing_service_pb2 as pb
+from lepton.type.v1 import digest_pb2, job_pb2
+from lepton_server import resource_names
+from lepton_server.data import pipeline_engine
+from lepton_server.data.dataset_catalog import (
+    DATASET,
+    MAX_DESCRIPTION,
+    Commit,
+    DatasetCatalog,
+    schema_message,
+)
+from lepton_server.errors import AlreadyExists, invalid_field
+from lepton_server.filtering import FieldType, FilterField, compile_filter
+from lepton_server.jobs import Cancelled, JobHandle, JobRunner
+from lepton_server.labels import check_labels
+from lepton_server.ordering import parse_order_by, sort_items
+from lepton_server.pagination import page_size
+
+KIND = "pipelineRuns"
+MAX_STEPS = 1000
+RUN_FILTER = [
+    FilterField.for_enum("status.state", job_pb2.JobState.keys()),
+    FilterField("input_version", FieldType.RESOURCE_NAME, frozenset({"="})),
+    FilterField("output_dataset", FieldType.RESOURCE_NAME, frozenset({"="})),
+    FilterField("output_version", FieldType.RESOURCE_NAME, frozenset({"="})),
+    FilterField("pipeline_fingerprint", FieldType.STRING, frozenset({"="})),
+    FilterField(
+        "status.create_time", FieldType.TIMESTAMP, frozenset({"=", "!=", "<", "<=", ">", ">="})
+    ),
+    FilterField("labels", FieldType.LABEL, frozenset({"=", "!="})),
+]
+
+
+def _digest(hex_value: str) -> digest_pb2.Digest:
+    return digest_pb2.Digest(algorithm=digest_pb2.DIGEST_ALGORITHM_SHA256, hex=hex_value)
+
+
+class Processing:
+    """ValidatePipeline and pipeline runs over one dataset catalog."""
+
+    def __init__(self, catalog: DatasetCatalog, runner: JobRunner) -> None:
+        self.catalog = catalog
+        self.runner = runner
+
+    def _input(self, reference: str, field: str) -> tuple[Any, Any, pa.Schema, str]:
+        dataset, row = self.catalog.resolve(reference, field)
+        version = resources.DatasetVersion.FromString(row.message)
+        schema = pa.ipc.read_schema(pa.py_buffer(version.schema.arrow_schema))
+        return dataset, row, schema, version.name
+
+    @staticmethod
+    def _check_size(pipeline: Any, field: str) -> None:
+        if len(pipeline.steps) > MAX_STEPS:
+            raise invalid_field(f"{field}.steps", f"at most {MAX_STEPS} steps")
+
+    def validate(self, request: pb.ValidatePipelineRequest) -> pb.ValidatePipelineResponse:
+        """DAT-092: the schema after every step, and the fingerprint; creates nothing."""
+        _, _, schema, canonical = self._input(request.input_version, "input_version")
+        self._check_size(request.pipeline, "pipeline")
+        schemas = pipeline_engine.step_output_schemas(request.pipeline, schema, "pipeline")
+        return pb.ValidatePipelineResponse(
+            input_version=canonical,
+            output_schema=schema_message(schemas[-1] if schemas else schema),
+            step_output_schemas=[schema_message(s) for s in schemas],
+            pipeline_fingerprint=_digest(pipeline_engine.fingerprint(request.pipeline)),
+        )
+
+    def create(self, request: pb.CreatePipelineRunRequest) -> run_pb.PipelineRun:
+        given = request.pipeline_run
+        dataset, row, schema, canonical = self._input(
+            given.input_version, "pipeline_run.input_version"
+        )
+        self._check_size(given.pipeline, "pipeline_run.pipeline")
+        pipeline_engine.validate(given.pipeline, schema, "pipeline_run.pipeline")
+        output = given.output_dataset or f"datasets/{dataset.id}"
+        output_row = self.catalog.dataset_row(output, "pipeline_run.output_dataset")
+        if len(given.description) > MAX_DESCRIPTION:
+            raise invalid_field("pipeline_run.description", f"at most {MAX_DESCRIPTION} characters")
+        for i, tag in enumerate(given.output_tags):
+            resource_names.check_id(tag, f"pipeline_run.output_tags[{i}]", "tag id")
+        check_labels(given.labels, "pipeline_run.labels")
+        if request.request_id:
+            earlier = self.catalog.replayed("CreatePipelineRun", "", request)
+            if earlier is not None:
+                return self.runner.get(earlier)
+        run = run_pb.PipelineRun()
+        run.CopyFrom(given)
+        run.name = self._name(request.pipeline_run_id)
+        run.input_version = canonical
+        run.output_dataset = output
+        fingerprint = pipeline_engine.fingerprint(given.pipeline)
+        run.pipeline_fingerprint.CopyFrom(_digest(fingerprint))
+        for field in ("output_version", "output_reused", "step_reports"):
+            run.ClearField(field)
+        reused = self._reusable(run)
+        work = (
+            self._reuse(reused, output_row)
+            if reused is not None
+            else lambda handle: self._run(handle, dataset, row, output_row)
+        )
+        created = self.runner.create(KIND, "", run, work)
+        if request.request_id:
+            self.catalog.remember("CreatePipelineRun", "", request, run.name)
+        return created
+
+    def _name(self, run_id: str) -> str:
+        if run_id:
+            resource_names.check_id(run_id, "pipeline_run_id", "pipeline run id")
+        else:
+            run_id = f"r-{uuid.uuid4().hex[:12]}"
+        name = f"{KIND}/{run_id}"
+        try:
+            self.runner.resource(name)
+        except Exception:
+            return name
+        raise AlreadyExists(
+            reason="RESOURCE_ALREADY_EXISTS",
+            message=f"{name} exists",
+            metadata={"resource_name": name},
+        )
+
+    def _reusable(self, run: run_pb.PipelineRun) -> run_pb.PipelineRun | None:
+        """DAT-102: an earlier SUCCEEDED run of the same input, pipeline and output dataset
+        whose output version still exists."""
+        if run.reuse_policy == run_pb.REUSE_POLICY_ALWAYS_RECOMPUTE:
+            return None
+        for earlier in self.runner.list(KIND, None):
+            same = (
+                earlier.status.state == job_pb2.JOB_STATE_SUCCEEDED
+                and earlier.input_version == run.input_version
+                and earlier.output_dataset == run.output_dataset
+                and earlier.pipeline_fingerprint.hex == run.pipeline_fingerprint.hex
+            )
+            if same:
+                try:
+                    self.catalog.get_version(earlier.output_version)
+                except Exception:
+                    continue
+                return earlier
+        return None
+
+    def _reuse(self, earlier: run_pb.PipelineRun, output: Any) -> Callable[[JobHandle], Any]:
+        async def work(handle: JobHandle) -> None:
+            run: run_pb.PipelineRun = handle.job
+            with handle.committing():
+                for tag in run.output_tags:
+                    self.catalog.set_tag_now(output, tag, earlier.output_version)
+
+            def record(job: run_pb.PipelineRun) -> None:
+                job.output_version = earlier.output_version
+                job.output_reused = True
+                job.step_reports.extend(earlier.step_reports)
+
+            handle.update(record)
+
+        return work
+
+    async def _run(self, handle: JobHandle, dataset: Any, row: Any, output: Any) -> None:
+        run: run_pb.PipelineRun = handle.job
+        loop = asyncio.get_running_loop()
+        table = await loop.run_in_executor(None, self.catalog.version_table, dataset, row)
+
+        def progress(completed: int, total: int) -> None:
+            loop.call_soon_threadsafe(handle.progress, completed, total, "steps")
+
+        try:
+            result = await loop.run_in_executor(
+                None,
+                lambda: pipeline_engine.run(
+                    run.pipeline, table, on_progress=progress, should_stop=lambda: handle.stopping
+                ),
+            )
+        except pipeline_engine.PipelineCancelled:
+            raise Cancelled from None
+        if handle.stopping:
+            raise Cancelled
+        commit = Commit(
+            mode=resources.WRITE_MODE_OVERWRITE,
+            lineage=resources.Lineage(
+                origin=resources.VERSION_ORIGIN_PIPELINE,
+                source=run.name,
+                input_versions=[run.input_version],
+                transform_fingerprint=run.pipeline_fingerprint,
+            ),
+            tags=tuple(run.output_tags),
+            description=run.description,
+        )
+        with handle.committing():
+            version = await self.catalog.commit_table(output, result.table, commit)
+
+        def record(job: run_pb.PipelineRun) -> None:
+            job.output_version = version.name
+            job.step_reports.extend(result.step_reports)
+
+        handle.update(record)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def get(self, name: str) -> run_pb.PipelineRun:
+        resource_names.parse(name, (KIND,), "name")
+        return self.runner.get(name)
+
+    def list(self, request: pb.ListPipelineRunsRequest) -> tuple[list[run_pb.PipelineRun], str]:
+        size = page_size(request.page_size, default=50)
+        matches = compile_filter(request.filter, RUN_FILTER)
+        order = parse_order_by(
+            request.order_by,
+            ("status.create_time", "name"),
+            "status.create_time desc, name",
+            "name",
+        )
+        runs = [r for r in self.runner.list(KIND, None) if matches.matches(_getter(r))]
+        ordered = sort_items(runs, order, _getter)
+        binding = f"{KIND}|{matches.fingerprint}|{order}"
+        return self.catalog.page(ordered, size, request.page_token, binding)
+
+    async def cancel(self, name: str) -> run_pb.PipelineRun:
+        resource_names.parse(name, (KIND,), "name")
+        return await self.runner.cancel(name)
+
+    async def watch(self, name: str) -> AsyncIterator[run_pb.PipelineRun]:
+        resource_names.parse(name, (KIND,), "name")
+        self.runner.resource(name)
+        async for run in self.runner.watch(name):
+            yield run
+
+
+def _getter(run: run_pb.PipelineRun) -> Callable[[str], Any]:
+    def get(path: str) -> Any:
+        if path == "labels":
+            return dict(run.labels)
+        if path == "status.state":
+            return job_pb2.JobState.Name(run.status.state)
+        if path == "status.create_time":
+            return run.status.create_time
+        if path == "pipeline_fingerprint":
+            return run.pipeline_fingerprint.hex
+        return getattr(run, path)
+
+    return get
+
+
+__all__ = ["DATASET", "Processing"]
