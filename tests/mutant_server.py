@@ -9,6 +9,8 @@ MUTANTS maps each name to what it breaks and the case IDs that must fail — no 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import struct
 import sys
 from collections.abc import Callable
@@ -17,13 +19,17 @@ from pathlib import Path
 
 import grpc
 import numpy as np
+import pyarrow as pa
 from google.protobuf import unknown_fields
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2
 
-from lepton_conformance import vectors
+from lepton.data.v1 import dataset_pb2 as data_resources
+from lepton.data.v1 import dataset_service_pb2 as data_pb
+from lepton_conformance import arrow_samples, vectors
 from lepton_server import auth, cli, discovery, error_mapping, errors, host, pagination
 from lepton_server.data import dataset_catalog
+from lepton_server.data import servicer as data_servicer
 from lepton_server.inference import (
     batcher,
     engine,
@@ -267,6 +273,165 @@ def _mixed_contents_allowed(original):
     return mutated
 
 
+# --- data layer ---------------------------------------------------------------------------------
+
+
+def _copy(message):
+    copy = type(message)()
+    copy.CopyFrom(message)
+    return copy
+
+
+def _garbage_commits_an_empty_version(commit):
+    async def mutated(self, session, spool):
+        try:
+            return await commit(self, session, spool)
+        except errors.InvalidArgument as error:
+            if error.reason != "INVALID_ARROW_DATA":
+                raise
+            empty = dataset_catalog.Commit(
+                mode=data_resources.WRITE_MODE_OVERWRITE,
+                lineage=data_resources.Lineage(origin=data_resources.VERSION_ORIGIN_WRITE),
+            )
+            await self.commit_table(session.dataset, pa.table({}), empty)
+            raise
+
+    return mutated
+
+
+def _cancelled_write_commits(_original):
+    """The commit is shielded from cancellation: a stream the client cancels, or whose
+    deadline expires, commits what it delivered (a cancelled read looks like a half-close)."""
+
+    async def mutated(self, requests, context):
+        first = await anext(requests, None)
+        if first is None or first.WhichOneof("payload") != "header":
+            raise errors.invalid_field("header", "the first message must carry a header")
+        session = self.catalog.begin_write(first.header)
+        if session.replay is not None:
+            return data_pb.WriteVersionResponse(version=session.replay)
+        spool = self.catalog.spool(first.header)
+        async for message in requests:
+            if message.WhichOneof("payload") != "arrow_data":
+                spool.close()
+                raise errors.invalid_field("header", "only the first message is a header")
+            spool.write(message.arrow_data)
+
+        async def commit() -> data_pb.WriteVersionResponse:
+            try:
+                return data_pb.WriteVersionResponse(
+                    version=await self.catalog.commit(session, spool)
+                )
+            finally:
+                spool.close()
+
+        return await asyncio.shield(asyncio.ensure_future(commit()))
+
+    return mutated
+
+
+def _digest_of_the_batches_as_sent() -> None:
+    """content_digest becomes the SHA-256 of the table as an IPC stream with the record
+    batches the client sent: it changes with how the rows were split into batches."""
+    parse, digest = dataset_catalog._parse_written, dataset_catalog.content_digest
+
+    def parse_written(spool):
+        table = parse(spool)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        sent = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+        metadata = {**(table.schema.metadata or {}), b"mutant-digest": sent.encode()}
+        return table.replace_schema_metadata(metadata)
+
+    def content_digest(table):
+        sent = (table.schema.metadata or {}).get(b"mutant-digest")
+        return sent.decode() if sent else digest(table)
+
+    dataset_catalog._parse_written = parse_written
+    dataset_catalog.content_digest = content_digest
+
+
+def _projection_ignored(plan_read):
+    def mutated(self, request):
+        plan_read(self, request)  # the same validation, then every column
+        everything = _copy(request)
+        del everything.columns[:]
+        return plan_read(self, everything)
+
+    return mutated
+
+
+def _parent_rows_dropped(store_rows):
+    return lambda self, uid, segments, schema, written: store_rows(self, uid, [], schema, written)
+
+
+def _header_tags_only_created(record_version):
+    def mutated(self, dataset, commit, *rest):
+        fresh = tuple(t for t in commit.tags if self.store.tag(dataset.uid, t) is None)
+        return record_version(self, dataset, dataclasses.replace(commit, tags=fresh), *rest)
+
+    return mutated
+
+
+def _tag_name_kept(get_version):
+    def mutated(self, reference):
+        version = get_version(self, reference)
+        if "/tags/" in reference:
+            version.name = reference
+        return version
+
+    return mutated
+
+
+def _versions_oldest_first(list_versions):
+    def mutated(self, request):
+        if not request.order_by:
+            request = _copy(request)
+            request.order_by = "sequence_number"
+        return list_versions(self, request)
+
+    return mutated
+
+
+def _delete_always_forced(delete_dataset):
+    def mutated(self, request):
+        forced = _copy(request)
+        forced.force = True
+        return delete_dataset(self, forced)
+
+    return mutated
+
+
+def _replays_commit_again(begin_write):
+    def mutated(self, header):
+        session = begin_write(self, header)
+        session.replay = None
+        return session
+
+    return mutated
+
+
+def _update_etag_ignored(update_dataset):
+    def mutated(self, request):
+        unconditional = _copy(request)
+        unconditional.dataset.etag = ""
+        return update_dataset(self, unconditional)
+
+    return mutated
+
+
+def _offset_clamped(plan_read):
+    def mutated(self, request):
+        row_count = self.get_version(request.name).row_count
+        if request.offset > row_count:
+            request = _copy(request)
+            request.offset = row_count
+        return plan_read(self, request)
+
+    return mutated
+
+
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 
@@ -274,19 +439,63 @@ SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 ERROR_TABLE = frozenset(
     f"inference-core.errors.{row['id']}" for row in vectors.load("inference.yaml")["errors"]
 )
-REASON_CHECKS = ERROR_TABLE | {
-    "general.auth.missing-token-is-unauthenticated",
-    "general.auth.invalid-token-is-unauthenticated",
-    "general.errors.malformed-request-is-invalid-argument",
-    "general.pagination.negative-page-size-is-invalid",
-    "general.pagination.foreign-token-is-invalid",
-    "inference-core.infer.unknown-parameters-ignored",
-    "inference-core.model.metadata",
-    "inference-core.model.ready",
-    "inference-extended.repository.unknown-model",
-    "inference-extended.repository.unload-then-load",
-    "inference-extended.statistics.every-loaded-version",
-}
+# The data cases that check an ErrorInfo reason: every row of the error tables and these.
+DATA_TABLES = vectors.load("data.yaml")
+DATA_ERROR_TABLES = (
+    frozenset(
+        f"data-core.{prefix}.{row['id']}"
+        for table, prefix in (
+            ("names", "names"),
+            ("not_found", "not-found"),
+            ("filters", "filters"),
+            ("orders", "orders"),
+            ("labels", "labels"),
+            ("write_headers", "write-header"),
+            ("read_errors", "read-error"),
+        )
+        for row in DATA_TABLES[table]
+    )
+    | {f"data-core.write-invalid-arrow.{kind}" for kind in arrow_samples.INVALID_STREAMS}
+    | {f"data-core.write-unsupported-type.{kind}" for kind in arrow_samples.UNSUPPORTED_COLUMNS}
+)
+REASON_CHECKS = (
+    ERROR_TABLE
+    | DATA_ERROR_TABLES
+    | {
+        "general.auth.missing-token-is-unauthenticated",
+        "general.auth.invalid-token-is-unauthenticated",
+        "general.errors.malformed-request-is-invalid-argument",
+        "general.pagination.negative-page-size-is-invalid",
+        "general.pagination.foreign-token-is-invalid",
+        "inference-core.infer.unknown-parameters-ignored",
+        "inference-core.model.metadata",
+        "inference-core.model.ready",
+        "inference-extended.repository.unknown-model",
+        "inference-extended.repository.unload-then-load",
+        "inference-extended.statistics.every-loaded-version",
+        "data-core.datasets.create-existing-id-already-exists",
+        "data-core.datasets.create-rejects-long-texts",
+        "data-core.datasets.create-request-id-replay",
+        "data-core.datasets.delete-needs-force-when-not-empty",
+        "data-core.datasets.delete-removes-everything",
+        "data-core.datasets.etag-makes-changes-conditional",
+        "data-core.datasets.update-mask-rejects-other-fields",
+        "data-core.discovery.features-are-exactly-the-implemented-ones",
+        "data-core.pagination.foreign-token-is-invalid",
+        "data-core.pagination.negative-page-size-is-invalid",
+        "data-core.pagination.token-bound-to-its-request",
+        "data-core.tags.delete-removes-only-the-tag",
+        "data-core.tags.etag-makes-changes-conditional",
+        "data-core.tags.set-rejects-another-datasets-version",
+        "data-core.write.append-schema-mismatch",
+        "data-core.write.arrow-data-digest",
+        "data-core.write.cancelled-stream-commits-nothing",
+        "data-core.write.expected-parent-version",
+        "data-core.write.failed-streams-leave-no-trace",
+        "data-core.write.header-comes-first-and-once",
+        "data-core.write.request-id-replay",
+    }
+)
 MUTANTS: dict[str, Mutant] = {
     "auth-lets-anyone-in": Mutant(
         "GEN-010: calls without a valid token are served",
@@ -301,17 +510,37 @@ MUTANTS: dict[str, Mutant] = {
     "page-token-never-ends": Mutant(
         "GEN-041: next_page_token is never empty",
         _replace(dataset_catalog.DatasetCatalog, "page", _tokens_never_end),
-        frozenset({"general.pagination.walk-returns-each-item-once-and-ends"}),
+        frozenset(
+            {
+                "general.pagination.walk-returns-each-item-once-and-ends",
+                "data-core.datasets.list-default-order-and-pages",
+                "data-core.datasets.list-filters",
+                "data-core.datasets.list-order-by",
+                "data-core.tags.list-in-id-order",
+                "data-core.versions.list-order-and-pages",
+            }
+        ),
     ),
     "foreign-page-token-accepted": Mutant(
         "GEN-042: a page token the server never issued starts the list over",
         _replace(pagination.PageTokens, "read", _foreign_tokens_accepted),
-        frozenset({"general.pagination.foreign-token-is-invalid"}),
+        frozenset(
+            {
+                "general.pagination.foreign-token-is-invalid",
+                "data-core.pagination.foreign-token-is-invalid",
+                "data-core.pagination.token-bound-to-its-request",
+            }
+        ),
     ),
     "negative-page-size-accepted": Mutant(
         "GEN-040: a negative page_size is treated as the default",
         _replace(dataset_catalog, "page_size", _negative_page_size_accepted),
-        frozenset({"general.pagination.negative-page-size-is-invalid"}),
+        frozenset(
+            {
+                "general.pagination.negative-page-size-is-invalid",
+                "data-core.pagination.negative-page-size-is-invalid",
+            }
+        ),
     ),
     "health-overall-not-serving": Mutant(
         "GEN-020: the whole server reports NOT_SERVING while it serves",
@@ -369,7 +598,12 @@ MUTANTS: dict[str, Mutant] = {
     "discovery-describes-nothing": Mutant(
         "GEN-032: GetServerInfo lists no services",
         _discovery_describes_nothing,
-        frozenset({"general.discovery.describes-the-server"}),
+        frozenset(
+            {
+                "general.discovery.describes-the-server",
+                "data-core.discovery.features-are-exactly-the-implemented-ones",
+            }
+        ),
     ),
     "unknown-methods-answer-ok": Mutant(
         "GEN-034: a method the server does not know answers OK",
@@ -500,6 +734,142 @@ MUTANTS |= {
         frozenset(
             {
                 "inference-core.model.metadata",
+            }
+        ),
+    ),
+}
+
+
+Catalog = dataset_catalog.DatasetCatalog
+MUTANTS |= {
+    "garbage-write-commits-a-version": Mutant(
+        "DAT-026: a stream whose Arrow data is invalid still commits an empty version",
+        _replace(Catalog, "commit", _garbage_commits_an_empty_version),
+        frozenset(
+            {f"data-core.write-invalid-arrow.{kind}" for kind in arrow_samples.INVALID_STREAMS}
+            | {"data-core.write.failed-streams-leave-no-trace"}
+        ),
+    ),
+    "cancelled-write-commits": Mutant(
+        "DAT-026: a cancelled or expired stream commits what it received",
+        _replace(data_servicer.DatasetServicer, "WriteVersion", _cancelled_write_commits),
+        frozenset(
+            {
+                "data-core.write.cancelled-stream-commits-nothing",
+                "data-core.write.expired-stream-commits-nothing",
+            }
+        ),
+    ),
+    "digest-of-the-batches-as-sent": Mutant(
+        "DAT-041, DAT-042: content_digest hashes the record batches as sent, not the table",
+        _digest_of_the_batches_as_sent,
+        frozenset(
+            {
+                "data-core.versions.content-digest-recomputes",
+                "data-core.versions.digest-ignores-how-rows-were-written",
+                "data-core.write.accepts-4-mib-messages",
+                "data-core.write.dictionary-columns-stored-decoded",
+                "data-core.write.zero-rows",
+            }
+        ),
+    ),
+    "read-ignores-the-projection": Mutant(
+        "DAT-054: ReadVersion returns every column whatever `columns` asks for",
+        _replace(Catalog, "plan_read", _projection_ignored),
+        frozenset(
+            {
+                "data-core.read.projection-in-requested-order",
+            }
+        ),
+    ),
+    "append-drops-the-parent-rows": Mutant(
+        "DAT-028: APPEND commits only the written rows",
+        _replace(Catalog, "_store_rows", _parent_rows_dropped),
+        frozenset(
+            {
+                "data-core.versions.digest-ignores-how-rows-were-written",
+                "data-core.write.append-adds-rows-after-the-parent",
+                "data-core.write.concurrent-appends-serialize",
+                "data-core.write.zero-rows",
+            }
+        ),
+    ),
+    "expected-parent-version-ignored": Mutant(
+        "DAT-030: expected_parent_version never aborts a commit",
+        _set_attribute(dataset_catalog, "_check_expected_parent", lambda *args: None),
+        frozenset(
+            {
+                "data-core.write.expected-parent-version",
+            }
+        ),
+    ),
+    "header-tags-not-moved": Mutant(
+        "DAT-034: header tags that exist stay where they were",
+        _replace(Catalog, "_record_version", _header_tags_only_created),
+        frozenset(
+            {
+                "data-core.versions.get-by-version-or-tag",
+                "data-core.write.header-tags-move-with-the-commit",
+            }
+        ),
+    ),
+    "get-version-reports-the-tag-name": Mutant(
+        "DAT-043: GetVersion of a tag names the tag instead of the canonical version",
+        _replace(Catalog, "get_version", _tag_name_kept),
+        frozenset(
+            {
+                "data-core.datasets.delete-needs-force-when-not-empty",
+                "data-core.versions.get-by-version-or-tag",
+                "data-core.write.failed-streams-leave-no-trace",
+                "data-core.write.header-tags-move-with-the-commit",
+            }
+        ),
+    ),
+    "versions-listed-oldest-first": Mutant(
+        "DAT-044: ListVersions defaults to ascending sequence numbers",
+        _replace(Catalog, "list_versions", _versions_oldest_first),
+        frozenset(
+            {
+                "data-core.pagination.token-bound-to-its-request",
+                "data-core.versions.list-filters",
+                "data-core.versions.list-order-and-pages",
+                "data-core.versions.time-travel-by-create-time",
+            }
+        ),
+    ),
+    "delete-without-force-deletes-versions": Mutant(
+        "DAT-018: DeleteDataset without force deletes a dataset that holds versions",
+        _replace(Catalog, "delete_dataset", _delete_always_forced),
+        frozenset(
+            {
+                "data-core.datasets.delete-needs-force-when-not-empty",
+            }
+        ),
+    ),
+    "write-replay-commits-again": Mutant(
+        "DAT-035: a WriteVersion retried with its request_id commits a second version",
+        _replace(Catalog, "begin_write", _replays_commit_again),
+        frozenset(
+            {
+                "data-core.write.request-id-replay",
+            }
+        ),
+    ),
+    "update-dataset-ignores-the-etag": Mutant(
+        "DAT-016: UpdateDataset with a stale etag updates anyway",
+        _replace(Catalog, "update_dataset", _update_etag_ignored),
+        frozenset(
+            {
+                "data-core.datasets.etag-makes-changes-conditional",
+            }
+        ),
+    ),
+    "read-offset-past-the-end-is-clamped": Mutant(
+        "DAT-056: an offset past row_count reads an empty selection instead of OUT_OF_RANGE",
+        _replace(Catalog, "plan_read", _offset_clamped),
+        frozenset(
+            {
+                "data-core.read-error.offset-past-the-end",
             }
         ),
     ),

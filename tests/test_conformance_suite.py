@@ -181,7 +181,7 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, tmp_path):
     assert {"id", "requirements", "level", "outcome", "wanted", "got", "duration_s"} <= set(case)
     verdicts = {name: p["verdict"] for name, p in results["summary"]["profiles"].items()}
     assert verdicts == dict.fromkeys(
-        ("general", "inference-core", "inference-extended"), "CERTIFIED"
+        ("general", "inference-core", "inference-extended", "data-core"), "CERTIFIED"
     )
     suites = ET.parse(tmp_path / "junit.xml").getroot()
     assert suites.find("testsuite").get("name") == "general"

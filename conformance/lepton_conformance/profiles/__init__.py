@@ -1,3 +1,4 @@
-"""The conformance profiles. Importing this package registers every profile and case."""
+"""The conformance profiles. Importing this package registers every profile and case, in the
+order the runner runs them: the general profile first, then each layer's."""
 
-from lepton_conformance.profiles import general, inference  # noqa: F401
+from lepton_conformance.profiles import general, inference, data  # noqa: F401, I001

@@ -73,6 +73,7 @@ def build(config: ServerConfig) -> list[HostedService]:
             lambda server: processing_grpc.add_ProcessingServiceServicer_to_server(
                 processing, server
             ),
+            features=("data.processing",),
         ),
         HostedService(
             SERVICE,
