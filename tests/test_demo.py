@@ -20,6 +20,8 @@ def test_demo_serves_and_certifies_the_reference_server():
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "inference.GRPCInferenceService" in completed.stdout
     assert "ModelInfer add_sub_fp32 v1" in completed.stdout
+    assert "Imported customers.csv as datasets/customers/versions/v1" in completed.stdout
+    assert "produced datasets/customers-clean/versions/v1" in completed.stdout
     assert "NOT CERTIFIED" not in completed.stdout
-    for profile in ("general", "inference-core", "inference-extended"):
+    for profile in ("general", "inference-core", "inference-extended", "data-core"):
         assert re.search(rf"{profile}\s+\S\s+CERTIFIED", completed.stdout), profile

@@ -27,6 +27,7 @@ from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
 from lepton.inference.v1 import inference_service_pb2 as inference_pb
 from lepton.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from lepton_server.config import ServerConfig
+from lepton_server.demo_data import run_data_flow
 from lepton_server.host import OVERALL, ServerHost
 from lepton_server.reflection import V1_SERVICE_NAME
 
@@ -102,6 +103,9 @@ async def _demo(console: Console, data_dir: Path) -> int:
             console.print("Reflection (grpc.reflection.v1) lists: " + ", ".join(listed))
             if suite_installed:
                 await _infer_once(console, channel)
+        if importlib.util.find_spec("lepton_ai") is not None:
+            console.rule("Data: ingest, clean and anonymize, read back (lepton_ai SDK)")
+            await asyncio.to_thread(run_data_flow, console, running.address, data_dir / "files")
         status = await _certify(console, running.address, host.config.max_message_bytes)
     finally:
         await host.stop()
