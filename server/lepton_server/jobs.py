@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +22,14 @@ from pathlib import Path
 from google.protobuf.message import Message
 
 from lepton.type.v1 import error_pb2, job_pb2
-from lepton_server.errors import ERROR_DOMAIN, FailedPrecondition, LeptonError, NotFound
+from lepton_server import resource_names
+from lepton_server.errors import (
+    ERROR_DOMAIN,
+    AlreadyExists,
+    FailedPrecondition,
+    LeptonError,
+    NotFound,
+)
 
 log = logging.getLogger(__name__)
 TERMINAL = frozenset(
@@ -152,6 +160,24 @@ class JobRunner:
                 )
                 count += 1
         return count
+
+    def new_name(
+        self, collection: str, job_id: str, field: str, prefix: str, what: str = "job id"
+    ) -> str:
+        """`{collection}/{job_id}` for a new job: `job_id` checked (INVALID_NAME on `field`) or,
+        when empty, generated as `{prefix}-` and 12 hex digits; ALREADY_EXISTS if it is taken."""
+        if job_id:
+            resource_names.check_id(job_id, field, what)
+        else:
+            job_id = f"{prefix}-{uuid.uuid4().hex[:12]}"
+        name = f"{collection}/{job_id}"
+        if name in self._live or self._table.get(name) is not None:
+            raise AlreadyExists(
+                reason="RESOURCE_ALREADY_EXISTS",
+                message=f"{name} exists",
+                metadata={"resource_name": name},
+            )
+        return name
 
     def create(self, kind: str, parent: str, job: Message, work: Work) -> Message:
         """Persist `job` QUEUED and start its work; the job as created."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -64,22 +63,6 @@ class DatasetJobs:
     def _in_use(self, dataset: str) -> bool:
         return any(self.runner.running_under(f"{dataset}/{kind}") for kind in (IMPORT, EXPORT))
 
-    def _job_name(self, parent: str, kind: str, job_id: str, field: str) -> str:
-        if job_id:
-            resource_names.check_id(job_id, field, "job id")
-        else:
-            job_id = f"{kind[0]}-{uuid.uuid4().hex[:12]}"
-        name = f"{parent}/{kind}/{job_id}"
-        try:
-            self.runner.resource(name)
-        except Exception:
-            return name
-        raise AlreadyExists(
-            reason="RESOURCE_ALREADY_EXISTS",
-            message=f"{name} exists",
-            metadata={"resource_name": name},
-        )
-
     # --- imports ------------------------------------------------------------------------
 
     def create_import(self, request: pb.CreateImportJobRequest) -> import_job_pb2.ImportJob:
@@ -93,7 +76,9 @@ class DatasetJobs:
                 return self.runner.get(earlier)
         job = import_job_pb2.ImportJob()
         job.CopyFrom(given)
-        job.name = self._job_name(request.parent, IMPORT, request.import_job_id, "import_job_id")
+        job.name = self.runner.new_name(
+            f"{request.parent}/{IMPORT}", request.import_job_id, "import_job_id", IMPORT[0]
+        )
         for field in ("output_version", "source_file_count", "source_bytes", "read_row_count"):
             job.ClearField(field)
         created = self.runner.create(
@@ -209,7 +194,9 @@ class DatasetJobs:
                 return self.runner.get(earlier)
         job = export_job_pb2.ExportJob()
         job.CopyFrom(given)
-        job.name = self._job_name(request.parent, EXPORT, request.export_job_id, "export_job_id")
+        job.name = self.runner.new_name(
+            f"{request.parent}/{EXPORT}", request.export_job_id, "export_job_id", EXPORT[0]
+        )
         job.version = version.name  # resolved now: a tag moving later changes nothing (DAT-078)
         for field in ("output_uris", "written_row_count", "written_bytes"):
             job.ClearField(field)

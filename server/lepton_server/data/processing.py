@@ -5,7 +5,6 @@ version through the catalog's commit path; identical runs reuse the earlier outp
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,7 +23,7 @@ from lepton_server.data.dataset_catalog import (
     DatasetCatalog,
     schema_message,
 )
-from lepton_server.errors import AlreadyExists, invalid_field
+from lepton_server.errors import invalid_field
 from lepton_server.filtering import FieldType, FilterField, compile_filter
 from lepton_server.jobs import Cancelled, JobHandle, JobRunner
 from lepton_server.labels import check_labels
@@ -100,7 +99,9 @@ class Processing:
                 return self.runner.get(earlier)
         run = run_pb.PipelineRun()
         run.CopyFrom(given)
-        run.name = self._name(request.pipeline_run_id)
+        run.name = self.runner.new_name(
+            KIND, request.pipeline_run_id, "pipeline_run_id", "r", "pipeline run id"
+        )
         run.input_version = canonical
         run.output_dataset = output
         fingerprint = pipeline_engine.fingerprint(given.pipeline)
@@ -117,22 +118,6 @@ class Processing:
         if request.request_id:
             self.catalog.remember("CreatePipelineRun", "", request, run.name)
         return created
-
-    def _name(self, run_id: str) -> str:
-        if run_id:
-            resource_names.check_id(run_id, "pipeline_run_id", "pipeline run id")
-        else:
-            run_id = f"r-{uuid.uuid4().hex[:12]}"
-        name = f"{KIND}/{run_id}"
-        try:
-            self.runner.resource(name)
-        except Exception:
-            return name
-        raise AlreadyExists(
-            reason="RESOURCE_ALREADY_EXISTS",
-            message=f"{name} exists",
-            metadata={"resource_name": name},
-        )
 
     def _reusable(self, run: run_pb.PipelineRun) -> run_pb.PipelineRun | None:
         """DAT-102: an earlier SUCCEEDED run of the same input, pipeline and output dataset
