@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import grpc
@@ -27,6 +27,29 @@ def load_tokens(lines: Iterable[str]) -> frozenset[str]:
     return frozenset(t for t in tokens if t and not t.startswith("#"))
 
 
+def credentials_rejection(
+    tokens: Sequence[bytes], authorization: str | bytes | None
+) -> Unauthenticated | None:
+    """Why an `authorization` header value (None when absent) does not carry one of `tokens`
+    as a bearer token, or None when it does. Shared by the gRPC services and Arrow Flight."""
+    if authorization is None:
+        return Unauthenticated(
+            reason="MISSING_CREDENTIALS",
+            message="this method requires an 'authorization: Bearer <token>' header",
+        )
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode(errors="replace")
+    scheme, _, token = authorization.partition(" ")
+    presented = token.strip().encode()
+    # compare_digest against every token keeps timing independent of which token matched.
+    matched = [hmac.compare_digest(presented, known) for known in tokens]
+    if scheme.lower() != "bearer" or not any(matched):
+        return Unauthenticated(
+            reason="INVALID_CREDENTIALS", message="the bearer token is not valid"
+        )
+    return None
+
+
 class BearerTokenInterceptor(aio.ServerInterceptor):
     """Requires `authorization: Bearer <token>` on every method outside OPEN_SERVICE_PREFIXES."""
 
@@ -37,21 +60,7 @@ class BearerTokenInterceptor(aio.ServerInterceptor):
 
     def _rejection(self, metadata: Iterable[tuple[str, str | bytes]]) -> Unauthenticated | None:
         values = [v for k, v in metadata if k == "authorization"]
-        if not values:
-            return Unauthenticated(
-                reason="MISSING_CREDENTIALS",
-                message="this method requires an 'authorization: Bearer <token>' header",
-            )
-        value = values[0] if isinstance(values[0], str) else values[0].decode(errors="replace")
-        scheme, _, token = value.partition(" ")
-        presented = token.strip().encode()
-        # compare_digest against every token keeps timing independent of which token matched.
-        matched = [hmac.compare_digest(presented, known) for known in self._tokens]
-        if scheme.lower() != "bearer" or not any(matched):
-            return Unauthenticated(
-                reason="INVALID_CREDENTIALS", message="the bearer token is not valid"
-            )
-        return None
+        return credentials_rejection(self._tokens, values[0] if values else None)
 
     async def intercept_service(
         self,

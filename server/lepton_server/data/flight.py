@@ -57,13 +57,13 @@ from pyarrow import flight
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton_server import resource_names
+from lepton_server.auth import credentials_rejection
 from lepton_server.config import TlsConfig
 from lepton_server.data.arrow_stream import WriteSpool
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.errors import (
     LeptonError,
     NotFound,
-    Unauthenticated,
     Unavailable,
     invalid_argument,
 )
@@ -432,20 +432,10 @@ class _BearerTokens(flight.ServerMiddlewareFactory):
         self._tokens = [t.encode() for t in tokens]
 
     def start_call(self, info: flight.CallInfo, headers: dict[str, list]) -> None:
-        values = headers.get("authorization") or [""]
-        value = values[0] if isinstance(values[0], str) else values[0].decode(errors="replace")
-        scheme, _, token = value.partition(" ")
-        presented = token.strip().encode()
-        # compare_digest against every token keeps timing independent of which token matched.
-        matched = [hmac.compare_digest(presented, known) for known in self._tokens]
-        if scheme.lower() != "bearer" or not any(matched):
-            raise _flight_error(
-                Unauthenticated(
-                    reason="INVALID_CREDENTIALS" if value else "MISSING_CREDENTIALS",
-                    message="Flight calls require an 'authorization: Bearer <token>' header "
-                    "with a valid token",
-                )
-            )
+        values = headers.get("authorization")
+        rejection = credentials_rejection(self._tokens, values[0] if values else None)
+        if rejection is not None:
+            raise _flight_error(rejection)
 
 
 def _read_target(descriptor: flight.FlightDescriptor) -> tuple[str, str | None]:
