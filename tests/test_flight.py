@@ -413,11 +413,14 @@ def test_flight_calls_need_a_bearer_token_when_the_server_has_tokens(server_fact
     tokens.write_text("secret-token\n")
     server = server_factory(*FLIGHT, "--auth-tokens", str(tokens))
     client = flight.connect(server.flight_location)
-    with pytest.raises(flight.FlightUnauthenticatedError):
+    with pytest.raises(flight.FlightUnauthenticatedError, match="MISSING_CREDENTIALS"):
         list(client.list_flights())
     wrong = flight.FlightCallOptions(headers=[(b"authorization", b"Bearer other")])
-    with pytest.raises(flight.FlightUnauthenticatedError):
+    with pytest.raises(flight.FlightUnauthenticatedError, match="INVALID_CREDENTIALS"):
         list(client.list_flights(options=wrong))
+    basic = flight.FlightCallOptions(headers=[(b"authorization", b"Basic secret-token")])
+    with pytest.raises(flight.FlightUnauthenticatedError, match="INVALID_CREDENTIALS"):
+        list(client.list_flights(options=basic))
     right = flight.FlightCallOptions(headers=[(b"authorization", b"Bearer secret-token")])
     _put(client, ["table"], ROWS, options=right)
     assert [f.descriptor.path for f in client.list_flights(options=right)] == [[b"table"]]
