@@ -343,21 +343,29 @@ class DatasetCatalog:
             parent = resources.DatasetVersion.FromString(head.message) if head else None
             schema = _merged_schema(parent, written.schema) if append else written.schema
             segments = list(head.segments) if append else []
-            stored = await self._off_loop(self._store_rows, dataset.uid, segments, schema, written)
+            stored = await self._store_rows(dataset.uid, segments, schema, written)
             return self._record_version(dataset, commit, head, schema, stored)
 
-    def _store_rows(
+    async def _store_rows(
         self, dataset_uid: str, segments: list[str], schema: pa.Schema, written: pa.Table
     ) -> StoredRows:
-        """Write the new rows as a segment and digest the version's rows (off the loop)."""
-        if written.num_rows:
-            segments = [*segments, self.storage.write_segment(dataset_uid, written.cast(schema))]
-        table = self.storage.read(dataset_uid, segments, schema)
+        """Write the new rows as a segment and digest the version's rows, side by side off the
+        loop: hashing and writing both release the GIL, so a write costs the longer of the two."""
+        rows = written.cast(schema)
+        earlier = self.storage.read(dataset_uid, segments, schema)  # memory-mapped
+        version_rows = pa.concat_tables([earlier, rows]) if segments else rows
+        digesting = self._off_loop(content_digest, version_rows)
+        if rows.num_rows:
+            written_segment = self._off_loop(self.storage.write_segment, dataset_uid, rows)
+            segment, digest = await asyncio.gather(written_segment, digesting)
+            segments = [*segments, segment]
+        else:
+            digest = await digesting
         return StoredRows(
             segments,
-            table.num_rows,
+            version_rows.num_rows,
             self.storage.size_bytes(dataset_uid, segments),
-            content_digest(table),
+            digest,
         )
 
     def _record_version(
