@@ -12,6 +12,7 @@ from pathlib import Path
 from lepton_server import __version__
 from lepton_server.auth import load_tokens
 from lepton_server.config import DEFAULT_MAX_MESSAGE_BYTES, ServerConfig, TlsConfig
+from lepton_server.data.version_storage import UnusableStorageError
 from lepton_server.demo import run_demo
 from lepton_server.host import RunningServer, ServerHost
 from lepton_server.service_registry import UnknownLayerError
@@ -54,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         help="HOST:PORT of an Arrow Flight endpoint serving the datasets too (feature "
         "data.flight); port 0 = any",
     )
+    serve.add_argument(
+        "--storage-uri",
+        help="where version data lives: a directory or a pyarrow.fs URI such as "
+        "s3://bucket/prefix (credentials from the environment; default: under --data-dir). "
+        "It belongs to this server: what its catalog does not refer to is removed at start",
+    )
     serve.add_argument("--log-level", default="WARNING")
 
     commands.add_parser("demo", help="start a server on loopback and walk through the standard")
@@ -89,6 +96,7 @@ def _config(options: argparse.Namespace) -> ServerConfig:
         max_message_bytes=options.max_message_bytes,
         file_roots=tuple(options.file_root),
         flight_address=options.flight_address,
+        storage_uri=options.storage_uri,
     )
 
 
@@ -110,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = _config(options)
     try:
         host = ServerHost(config)
-    except UnknownLayerError as exc:
+    except (UnknownLayerError, UnusableStorageError) as exc:
         raise SystemExit(f"lepton serve: {exc}") from exc
     config.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(host.serve_until_signalled(on_ready=_announce))

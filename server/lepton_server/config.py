@@ -35,4 +35,7 @@ class ServerConfig:
     # HOST:PORT of an Arrow Flight endpoint serving the datasets (feature `data.flight`,
     # spec/data.md §8.6); port 0 = any. None serves no Flight endpoint.
     flight_address: str | None = None
+    # Where version segments live: a local path or any pyarrow.fs URI (`file://`, `s3://`, ...).
+    # None keeps them under `<data_dir>/data`. Metadata stays in SQLite under `data_dir`.
+    storage_uri: str | None = None
     shutdown_grace_seconds: float = 5.0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+from pyarrow import fs
+
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
 from lepton.data.v1 import processing_service_pb2 as processing_pb
@@ -22,7 +24,7 @@ from lepton_server.data.processing_servicer import ProcessingServicer
 from lepton_server.data.servicer import DatasetServicer
 from lepton_server.data.storage_uris import StorageAccess
 from lepton_server.data.storage_uris import features as storage_features
-from lepton_server.data.version_storage import VersionStorage
+from lepton_server.data.version_storage import VersionStorage, open_version_storage
 from lepton_server.hosted_service import HostedService
 from lepton_server.jobs import JobRunner, JobTable
 
@@ -37,10 +39,12 @@ def build(config: ServerConfig) -> list[HostedService]:
     spool = root / "spool"
     # Spooled uploads of streams that never committed (a crash mid-write) are garbage.
     shutil.rmtree(spool, ignore_errors=True)
+    if config.storage_uri is None:
+        storage = VersionStorage(fs.LocalFileSystem(), str(root.resolve()))
+    else:
+        storage = open_version_storage(config.storage_uri)
     store = MetadataStore(root / "catalog.sqlite")
-    catalog = DatasetCatalog(
-        store, VersionStorage(root), spool, max_message_bytes=config.max_message_bytes
-    )
+    catalog = DatasetCatalog(store, storage, spool, max_message_bytes=config.max_message_bytes)
     catalog.collect_garbage()
     runner = JobRunner(
         JobTable(root / "jobs.sqlite"),

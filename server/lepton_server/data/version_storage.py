@@ -1,56 +1,83 @@
-"""Version data on disk: each version is a list of immutable segments, Arrow IPC files under
-`<root>/datasets/<dataset uid>/segments/<segment>.arrow`.
+"""Version data: each version is a list of immutable segments, Arrow IPC files under
+`<base>/datasets/<dataset uid>/segments/<segment>.arrow` on any pyarrow.fs filesystem — the
+data directory by default, or a `--storage-uri` (a local path, `file://`, `s3://`, ...).
 
 An APPEND version reuses its parent's segments and adds one for the new rows, so appending
-costs the new rows only. A segment is written to a temporary file, flushed to disk and
-renamed into place before the metadata transaction that makes a version refer to it; a crash
-at any moment leaves at worst an unreferenced segment, which `collect_garbage` removes at
-start (DAT-026)."""
+costs the new rows only. A segment is complete before the metadata transaction that makes a
+version refer to it (DAT-026): on a local disk it is written to a temporary file, flushed and
+renamed into place; on an object store it is one object, which appears whole or not at all.
+A crash at any moment leaves at worst an unreferenced segment, which `collect_garbage`
+removes at start. The base therefore belongs to one server: whatever its catalog does not
+refer to is garbage."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-import shutil
 import uuid
 from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlparse
 
 import pyarrow as pa
+from pyarrow import fs
+
+log = logging.getLogger(__name__)
 
 SUFFIX = ".arrow"
 TMP_SUFFIX = ".tmp"
 
 
+class UnusableStorageError(Exception):
+    """The version storage cannot be reached or written (reported at start)."""
+
+
 class VersionStorage:
-    """Segments of every dataset below one root directory."""
+    """Segments of every dataset below one base path of one filesystem."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root / "datasets"
-        self.root.mkdir(parents=True, exist_ok=True)
+    def __init__(self, filesystem: fs.FileSystem, base: str) -> None:
+        self.filesystem = filesystem
+        self.local = isinstance(filesystem, fs.LocalFileSystem)
+        self.root = f"{base.rstrip('/')}/datasets"
+        # Reaching the filesystem here (creating an S3 bucket when the URI allows it) makes an
+        # unreachable location or a missing bucket fail at start, not at the first write.
+        filesystem.create_dir(self.root, recursive=True)
 
-    def _segments(self, dataset_uid: str) -> Path:
-        return self.root / dataset_uid / "segments"
+    def _segments(self, dataset_uid: str) -> str:
+        return f"{self.root}/{dataset_uid}/segments"
+
+    def _path(self, dataset_uid: str, segment: str) -> str:
+        return f"{self._segments(dataset_uid)}/{segment}{SUFFIX}"
 
     def write_segment(self, dataset_uid: str, table: pa.Table) -> str:
         """Write `table` durably as a new segment; its id."""
-        directory = self._segments(dataset_uid)
-        directory.mkdir(parents=True, exist_ok=True)
         segment = uuid.uuid4().hex
-        final = directory / f"{segment}{SUFFIX}"
-        temporary = directory / f"{segment}{TMP_SUFFIX}"
-        with open(temporary, "wb") as sink:
-            with pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table, max_chunksize=64 * 1024)
-            sink.flush()
-            os.fsync(sink.fileno())
-        os.replace(temporary, final)
-        _fsync_directory(directory)
+        if self.local:
+            _write_local(Path(self._segments(dataset_uid)), segment, table)
+            return segment
+        path = self._path(dataset_uid, segment)
+        try:
+            with self.filesystem.open_output_stream(path) as sink:
+                _write_ipc(sink, table)
+        except Exception:
+            # Closing the stream on the way out may have stored a partial object.
+            with contextlib.suppress(OSError):
+                self.filesystem.delete_file(path)
+            raise
         return segment
 
     def read(self, dataset_uid: str, segments: list[str], schema: pa.Schema) -> pa.Table:
-        """The rows of `segments`, in order, as one table of `schema` (memory-mapped)."""
+        """The rows of `segments`, in order, as one table of `schema` (memory-mapped on a
+        local disk, fetched whole from other filesystems)."""
         tables = []
         for segment in segments:
-            source = pa.memory_map(str(self._segments(dataset_uid) / f"{segment}{SUFFIX}"))
+            path = self._path(dataset_uid, segment)
+            if self.local:
+                source = pa.memory_map(path)
+            else:
+                with self.filesystem.open_input_file(path) as remote:
+                    source = remote.read_buffer()
             table = pa.ipc.open_file(source).read_all()
             tables.append(table.cast(schema) if table.schema != schema else table)
         if not tables:
@@ -58,26 +85,96 @@ class VersionStorage:
         return pa.concat_tables(tables)
 
     def size_bytes(self, dataset_uid: str, segments: list[str]) -> int:
-        directory = self._segments(dataset_uid)
-        return sum((directory / f"{s}{SUFFIX}").stat().st_size for s in segments)
+        paths = [self._path(dataset_uid, s) for s in segments]
+        return sum(info.size for info in self.filesystem.get_file_info(paths))
 
     def delete_dataset(self, dataset_uid: str) -> None:
-        shutil.rmtree(self.root / dataset_uid, ignore_errors=True)
+        """Remove a deleted dataset's segments; what fails here `collect_garbage` removes at
+        the next start."""
+        try:
+            self.filesystem.delete_dir(f"{self.root}/{dataset_uid}")
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("segments of deleted dataset %s stay until restart: %s", dataset_uid, exc)
 
     def collect_garbage(self, live_datasets: set[str], referenced: set[str]) -> int:
         """Remove what no committed version refers to: temporary files, segments of failed
         or interrupted writes and directories of deleted datasets. Returns files removed."""
         removed = 0
-        for dataset_dir in self.root.iterdir():
-            if dataset_dir.name not in live_datasets:
-                removed += sum(1 for _ in dataset_dir.rglob("*") if _.is_file())
-                shutil.rmtree(dataset_dir, ignore_errors=True)
-                continue
-            for path in self._segments(dataset_dir.name).glob("*"):
-                if path.name.endswith(TMP_SUFFIX) or path.stem not in referenced:
-                    path.unlink(missing_ok=True)
-                    removed += 1
+        for entry in self._list(self.root, recursive=False):
+            if entry.base_name not in live_datasets:
+                removed += self._remove(entry)
+        for dataset_uid in live_datasets:
+            for entry in self._files(self._segments(dataset_uid), recursive=False):
+                name = entry.base_name
+                if not (name.endswith(SUFFIX) and name.removesuffix(SUFFIX) in referenced):
+                    removed += self._remove(entry)
         return removed
+
+    def _remove(self, entry: fs.FileInfo) -> int:
+        """Delete a file or a directory tree, best effort; the files removed."""
+        try:
+            if entry.type != fs.FileType.Directory:
+                self.filesystem.delete_file(entry.path)
+                return 1
+            files = len(self._files(entry.path, recursive=True))
+            self.filesystem.delete_dir(entry.path)
+            return files
+        except OSError as exc:
+            log.warning("garbage %s stays until the next start: %s", entry.path, exc)
+            return 0
+
+    def _list(self, path: str, *, recursive: bool) -> list[fs.FileInfo]:
+        selector = fs.FileSelector(path, allow_not_found=True, recursive=recursive)
+        return self.filesystem.get_file_info(selector)
+
+    def _files(self, path: str, *, recursive: bool) -> list[fs.FileInfo]:
+        return [e for e in self._list(path, recursive=recursive) if e.type == fs.FileType.File]
+
+
+def open_version_storage(uri: str) -> VersionStorage:
+    """The version storage at `uri`: a local path, or any URI `pyarrow.fs` resolves (`file://`,
+    `s3://bucket/prefix?endpoint_override=...`, `gs://`, `abfs://`, `hdfs://`), credentials
+    taken from the environment. UnusableStorageError if it cannot be reached or written."""
+    shown = _without_secrets(uri)
+    try:
+        if not urlparse(uri).scheme:
+            return VersionStorage(fs.LocalFileSystem(), str(Path(uri).resolve()))
+        filesystem, base = fs.FileSystem.from_uri(uri)
+        if not base.strip("/"):
+            raise UnusableStorageError(f"storage URI {shown} names no bucket or directory")
+        return VersionStorage(filesystem, base)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        # One line, whatever the filesystem reported, and without the URI's secrets.
+        message = " ".join(str(exc).replace(uri, shown).split())
+        raise UnusableStorageError(f"storage URI {shown} is unusable: {message}") from exc
+
+
+def _without_secrets(uri: str) -> str:
+    # A URI may carry credentials (user:secret@) or options in its query; show neither.
+    parsed = urlparse(uri)
+    if not parsed.scheme:
+        return uri
+    return f"{parsed.scheme}://{parsed.netloc.rpartition('@')[2]}{parsed.path}"
+
+
+def _write_ipc(sink: pa.NativeFile | BinaryIO, table: pa.Table) -> None:
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=64 * 1024)
+
+
+def _write_local(directory: Path, segment: str, table: pa.Table) -> None:
+    # Temporary file, fsync, rename, directory fsync: the file is whole once it has its name.
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / f"{segment}{SUFFIX}"
+    temporary = directory / f"{segment}{TMP_SUFFIX}"
+    with open(temporary, "wb") as sink:
+        _write_ipc(sink, table)
+        sink.flush()
+        os.fsync(sink.fileno())
+    os.replace(temporary, final)
+    _fsync_directory(directory)
 
 
 def _fsync_directory(directory: Path) -> None:
