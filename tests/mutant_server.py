@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import random
 import struct
 import sys
 from collections.abc import Callable
@@ -20,15 +21,16 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pyarrow as pa
-from google.protobuf import unknown_fields
+import pyarrow.compute as pc
+from google.protobuf import json_format, unknown_fields
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2
 
 from lepton.data.v1 import dataset_pb2 as data_resources
 from lepton.data.v1 import dataset_service_pb2 as data_pb
 from lepton_conformance import arrow_samples, vectors
-from lepton_server import auth, cli, discovery, error_mapping, errors, host, pagination
-from lepton_server.data import dataset_catalog
+from lepton_server import auth, cli, discovery, error_mapping, errors, host, jobs, pagination
+from lepton_server.data import dataset_catalog, dataset_jobs, pipeline_engine, processing
 from lepton_server.data import servicer as data_servicer
 from lepton_server.inference import (
     batcher,
@@ -50,6 +52,13 @@ class Mutant:
     breaks: str
     apply: Callable[[], None]
     caught_by: frozenset[str]
+
+    @property
+    def profiles(self) -> list[str]:
+        """The profiles it faces: the general profile and those of the cases that catch it.
+        A mutation patches one layer's code, so the other layers' profiles would only repeat
+        the reference server's run at the cost of minutes."""
+        return sorted({"general"} | {case.split(".", 1)[0] for case in self.caught_by})
 
 
 def _after_start(action: Callable[[host.RunningServer], object]) -> Callable[[], None]:
@@ -432,6 +441,130 @@ def _offset_clamped(plan_read):
     return mutated
 
 
+# --- jobs and processing ------------------------------------------------------------------------
+
+
+def _failed_import_commits(run_import):
+    """An import that fails still commits a version (and moves its tags)."""
+
+    async def mutated(self, handle, dataset_id, locations, schema):
+        try:
+            await run_import(self, handle, dataset_id, locations, schema)
+        except errors.LeptonError:
+            job = handle.job
+            commit = dataset_catalog.Commit(
+                mode=data_resources.WRITE_MODE_OVERWRITE,
+                lineage=data_resources.Lineage(
+                    origin=data_resources.VERSION_ORIGIN_IMPORT, source=job.name
+                ),
+                tags=tuple(job.tags),
+            )
+            dataset = self.catalog.dataset_row(f"datasets/{dataset_id}")
+            await self.catalog.commit_table(dataset, pa.table({"partial": [1]}), commit)
+            raise
+
+    return mutated
+
+
+def _export_columns_ignored(run_export):
+    """An export writes every column whatever `columns` selects (the job still shows them)."""
+
+    async def mutated(self, handle, dataset_id, version_id, location):
+        selected = list(handle.job.columns)
+        handle.update(lambda job: job.ClearField("columns"))
+        try:
+            await run_export(self, handle, dataset_id, version_id, location)
+        finally:
+            handle.update(lambda job: job.columns.extend(selected))
+
+    return mutated
+
+
+def _finished_jobs_cancel_quietly(cancel):
+    async def mutated(self, name):
+        if self.state(name) in jobs.TERMINAL:
+            return self.get(name)
+        return await cancel(self, name)
+
+    return mutated
+
+
+def _watch_stays_open(watch):
+    async def mutated(self, name):
+        async for job in watch(self, name):
+            yield job
+        await asyncio.Event().wait()
+
+    return mutated
+
+
+def _fingerprint_of_json(pipeline):
+    """SHA-256 of the JSON form: not the deterministic binary encoding of §6.5."""
+    return hashlib.sha256(json_format.MessageToJson(pipeline).encode()).hexdigest()
+
+
+def _negate_of_unknown_is_true(compile_predicate):
+    """NOT(null) keeps the row: the filter drops unknown rows only when not negated."""
+
+    def mutated(predicate, schema, path):
+        evaluate = compile_predicate(predicate, schema, path)
+        if predicate.WhichOneof("kind") != "negate":
+            return evaluate
+        return lambda table: pc.fill_null(evaluate(table), True)
+
+    return mutated
+
+
+def _normalize_by_max(compile_normalize):
+    """normalize divides by max instead of max - min."""
+
+    def mutated(step, schema, path):
+        plan = compile_normalize(step, schema, path)
+
+        def apply(table):
+            result, fitted = plan.apply(table)
+            for column in fitted:
+                spread, top = column.max - column.min, column.max
+                if spread and top:
+                    index = result.schema.get_field_index(column.column)
+                    scaled = pc.multiply(result.column(index), spread / top)
+                    result = result.set_column(index, result.schema.field(index), scaled)
+            return result, fitted
+
+        return dataclasses.replace(plan, apply=apply)
+
+    return mutated
+
+
+def _hash_without_salt(hash_values):
+    return lambda array, *, salt: hash_values(array, salt=b"")
+
+
+def _sample_unseeded(compile_sample):
+    """sample draws from a fresh seed on every compilation, not from the step's."""
+
+    def mutated(step, schema, path):
+        reseeded = type(step)()
+        reseeded.CopyFrom(step)
+        reseeded.seed = random.getrandbits(64)
+        return compile_sample(reseeded, schema, path)
+
+    return mutated
+
+
+def _step_reports_dropped(run):
+    def mutated(pipeline, table, **kwargs):
+        result = run(pipeline, table, **kwargs)
+        return pipeline_engine.RunResult(result.table, [])
+
+    return mutated
+
+
+def _set_item(mapping: dict, key: str, make: Callable[[Callable], Callable]) -> Callable[[], None]:
+    """A mutation that wraps `mapping[key]` with `make(original)`."""
+    return lambda: mapping.__setitem__(key, make(mapping[key]))
+
+
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 
@@ -458,9 +591,51 @@ DATA_ERROR_TABLES = (
     | {f"data-core.write-invalid-arrow.{kind}" for kind in arrow_samples.INVALID_STREAMS}
     | {f"data-core.write-unsupported-type.{kind}" for kind in arrow_samples.UNSUPPORTED_COLUMNS}
 )
+# The job and processing cases that check an ErrorInfo reason: every row of their error
+# tables and these.
+JOB_TABLES = vectors.load("data_jobs.yaml")
+PROCESSING_TABLES = vectors.load("processing.yaml")
+JOB_ERROR_TABLES = (
+    frozenset(
+        f"data-core.{prefix}.{row['id']}"
+        for table, prefix in (
+            ("import_job_errors", "import.errors"),
+            ("export_job_errors", "export.errors"),
+            ("job_list_errors", "jobs.list-errors"),
+        )
+        for row in JOB_TABLES[table]
+    )
+    | {
+        f"data-processing.validate.errors.{row['id']}"
+        for row in PROCESSING_TABLES["validation_errors"]
+    }
+    | {
+        "data-core.import.file-outside-the-roots-is-denied",
+        "data-core.import.unlisted-storage-scheme-is-unimplemented",
+        "data-core.jobs.cancel-of-a-finished-job-fails",
+        "data-core.jobs.create-request-id-and-existing-id",
+        "data-core.jobs.delete-dataset-while-a-job-runs",
+        "data-core.jobs.deleted-with-their-dataset",
+        "data-core.jobs.unknown-job-not-found",
+        "data-processing.runs.create-validates-like-validate",
+        "data-processing.runs.unknown-input-or-output-not-found",
+        "data-processing.runs.watch-get-and-cancel",
+        "data-processing.validate.at-most-1000-steps",
+        "data-processing.validate.cast-type-strings-rejected",
+        "data-processing.validate.schemas-per-step-and-fingerprint",
+    }
+)
+# Golden vectors whose pipelines keep the input's schema metadata, where the mutant that digests
+# the batches as sent hides its digest: every one but those that build a new schema.
+GOLDEN_KEEPING_THE_INPUT_SCHEMA = frozenset(
+    f"data-processing.golden.{row['id']}"
+    for row in PROCESSING_TABLES["golden"]
+    if row["id"] not in ("chain-of-steps", "rename-columns-at-once")
+)
 REASON_CHECKS = (
     ERROR_TABLE
     | DATA_ERROR_TABLES
+    | JOB_ERROR_TABLES
     | {
         "general.auth.missing-token-is-unauthenticated",
         "general.auth.invalid-token-is-unauthenticated",
@@ -512,12 +687,14 @@ MUTANTS: dict[str, Mutant] = {
         _replace(dataset_catalog.DatasetCatalog, "page", _tokens_never_end),
         frozenset(
             {
-                "general.pagination.walk-returns-each-item-once-and-ends",
                 "data-core.datasets.list-default-order-and-pages",
                 "data-core.datasets.list-filters",
                 "data-core.datasets.list-order-by",
+                "data-core.jobs.list-order-pages-and-filters",
                 "data-core.tags.list-in-id-order",
                 "data-core.versions.list-order-and-pages",
+                "data-processing.runs.list-order-and-filters",
+                "general.pagination.walk-returns-each-item-once-and-ends",
             }
         ),
     ),
@@ -526,9 +703,10 @@ MUTANTS: dict[str, Mutant] = {
         _replace(pagination.PageTokens, "read", _foreign_tokens_accepted),
         frozenset(
             {
-                "general.pagination.foreign-token-is-invalid",
+                "data-core.jobs.list-errors.foreign-page-token",
                 "data-core.pagination.foreign-token-is-invalid",
                 "data-core.pagination.token-bound-to-its-request",
+                "general.pagination.foreign-token-is-invalid",
             }
         ),
     ),
@@ -600,8 +778,9 @@ MUTANTS: dict[str, Mutant] = {
         _discovery_describes_nothing,
         frozenset(
             {
-                "general.discovery.describes-the-server",
                 "data-core.discovery.features-are-exactly-the-implemented-ones",
+                "data-core.discovery.processing-service-lists-data-processing",
+                "general.discovery.describes-the-server",
             }
         ),
     ),
@@ -765,13 +944,16 @@ MUTANTS |= {
         _digest_of_the_batches_as_sent,
         frozenset(
             {
+                "data-core.import.compressed-files-by-extension",
                 "data-core.versions.content-digest-recomputes",
                 "data-core.versions.digest-ignores-how-rows-were-written",
                 "data-core.write.accepts-4-mib-messages",
                 "data-core.write.dictionary-columns-stored-decoded",
                 "data-core.write.zero-rows",
+                "data-processing.random.seeds-give-different-outputs",
             }
-        ),
+        )
+        | GOLDEN_KEEPING_THE_INPUT_SCHEMA,
     ),
     "read-ignores-the-projection": Mutant(
         "DAT-054: ReadVersion returns every column whatever `columns` asks for",
@@ -787,6 +969,7 @@ MUTANTS |= {
         _replace(Catalog, "_store_rows", _parent_rows_dropped),
         frozenset(
             {
+                "data-core.import.commits-one-version-with-lineage",
                 "data-core.versions.digest-ignores-how-rows-were-written",
                 "data-core.write.append-adds-rows-after-the-parent",
                 "data-core.write.concurrent-appends-serialize",
@@ -799,6 +982,7 @@ MUTANTS |= {
         _set_attribute(dataset_catalog, "_check_expected_parent", lambda *args: None),
         frozenset(
             {
+                "data-core.import.expected-parent-version",
                 "data-core.write.expected-parent-version",
             }
         ),
@@ -808,8 +992,10 @@ MUTANTS |= {
         _replace(Catalog, "_record_version", _header_tags_only_created),
         frozenset(
             {
+                "data-core.import.commits-one-version-with-lineage",
                 "data-core.versions.get-by-version-or-tag",
                 "data-core.write.header-tags-move-with-the-commit",
+                "data-processing.runs.output-version-and-lineage",
             }
         ),
     ),
@@ -819,9 +1005,11 @@ MUTANTS |= {
         frozenset(
             {
                 "data-core.datasets.delete-needs-force-when-not-empty",
+                "data-core.export.version-resolved-at-creation",
                 "data-core.versions.get-by-version-or-tag",
                 "data-core.write.failed-streams-leave-no-trace",
                 "data-core.write.header-tags-move-with-the-commit",
+                "data-processing.runs.reuse-an-earlier-output",
             }
         ),
     ),
@@ -870,6 +1058,133 @@ MUTANTS |= {
         frozenset(
             {
                 "data-core.read-error.offset-past-the-end",
+            }
+        ),
+    ),
+}
+
+
+Jobs = jobs.JobRunner
+Steps = pipeline_engine._STEP_COMPILERS
+MUTANTS |= {
+    "failed-import-commits-a-version": Mutant(
+        "DAT-069: an import job that fails still commits a version",
+        _replace(dataset_jobs.DatasetJobs, "_run_import", _failed_import_commits),
+        frozenset(
+            {
+                "data-core.import.arrow-schema-sets-names-order-and-types",
+                "data-core.import.expected-parent-version",
+                "data-core.import.missing-source-fails-and-commits-nothing",
+            }
+        ),
+    ),
+    "export-ignores-the-column-selection": Mutant(
+        "DAT-079: an export writes every column whatever `columns` selects",
+        _replace(dataset_jobs.DatasetJobs, "_run_export", _export_columns_ignored),
+        frozenset(
+            {
+                "data-core.export.selected-columns-in-order",
+            }
+        ),
+    ),
+    "cancel-of-a-finished-job-succeeds": Mutant(
+        "GEN-062: Cancel of a SUCCEEDED or FAILED job answers OK",
+        _replace(Jobs, "cancel", _finished_jobs_cancel_quietly),
+        frozenset(
+            {
+                "data-core.jobs.cancel-of-a-finished-job-fails",
+                "data-processing.runs.watch-get-and-cancel",
+            }
+        ),
+    ),
+    "watch-stays-open-after-the-terminal-state": Mutant(
+        "GEN-061: Watch does not end after it sent a terminal state",
+        _replace(Jobs, "watch", _watch_stays_open),
+        frozenset(
+            {
+                "data-core.jobs.watch-follows-to-the-terminal-state",
+                "data-processing.runs.watch-get-and-cancel",
+            }
+        ),
+    ),
+    "delete-dataset-ignores-running-jobs": Mutant(
+        "DAT-019: DeleteDataset deletes a dataset while an export of it runs",
+        _set_attribute(dataset_jobs.DatasetJobs, "_in_use", lambda self, dataset: False),
+        frozenset(
+            {
+                "data-core.jobs.delete-dataset-while-a-job-runs",
+            }
+        ),
+    ),
+    "pipeline-fingerprint-of-the-json-form": Mutant(
+        "DAT-093: the fingerprint hashes the JSON form, not the deterministic encoding",
+        _set_attribute(pipeline_engine, "fingerprint", _fingerprint_of_json),
+        frozenset(
+            {
+                "data-processing.runs.output-version-and-lineage",
+                "data-processing.validate.schemas-per-step-and-fingerprint",
+            }
+        ),
+    ),
+    "runs-never-reuse": Mutant(
+        "DAT-102: an identical run computes again instead of reusing the earlier output",
+        _set_attribute(processing.Processing, "_reusable", lambda self, run: None),
+        frozenset(
+            {
+                "data-processing.runs.reuse-an-earlier-output",
+            }
+        ),
+    ),
+    "negated-unknown-keeps-the-row": Mutant(
+        "DAT-112: negate maps null to true, so filters keep rows they must drop",
+        _replace(pipeline_engine, "_compile_predicate", _negate_of_unknown_is_true),
+        frozenset(
+            {
+                "data-processing.golden.filter-negate-keeps-null-unknown",
+                "data-processing.golden.filter-negated-any-of-stays-unknown-on-nulls",
+            }
+        ),
+    ),
+    "normalize-divides-by-max": Mutant(
+        "DAT-118: normalize divides by max instead of max - min",
+        _set_item(Steps, "normalize", _normalize_by_max),
+        frozenset(
+            {
+                "data-processing.golden.normalize-min-max",
+                "data-processing.runs.step-reports",
+            }
+        ),
+    ),
+    "hash-without-the-salt": Mutant(
+        "DAT-119: anonymize hash ignores the salt",
+        _replace(pipeline_engine, "_hash_values", _hash_without_salt),
+        frozenset(
+            {
+                "data-processing.golden.anonymize-hash-with-the-salt",
+            }
+        ),
+    ),
+    "sample-not-seeded": Mutant(
+        "DAT-126: sample draws a fresh seed per run, so runs differ",
+        _set_item(Steps, "sample", _sample_unseeded),
+        frozenset(
+            {
+                "data-processing.random.sample-size-and-order",
+                "data-processing.runs.recompute-is-deterministic",
+            }
+        ),
+    ),
+    "step-reports-missing": Mutant(
+        "DAT-104: succeeded runs report no step",
+        _replace(pipeline_engine, "run", _step_reports_dropped),
+        frozenset(
+            {
+                "data-processing.golden.fill-nulls-mean-skips-nan-and-rounds-half-to-even",
+                "data-processing.golden.fill-nulls-median-of-an-even-count",
+                "data-processing.golden.fill-nulls-mode-ties-to-the-smallest",
+                "data-processing.golden.normalize-min-max",
+                "data-processing.golden.standardize-population-z-scores",
+                "data-processing.runs.step-reports",
             }
         ),
     ),

@@ -31,14 +31,33 @@ def _failed(result) -> set[str]:
 
 
 @pytest.fixture
-def reference(server_factory, model_repository):
+def files(tmp_path) -> Path:
+    """A directory the servers serve for imports and exports, and the suite writes below."""
+    root = tmp_path / "files"
+    root.mkdir()
+    return root
+
+
+def _file_root(files: Path) -> str:
+    return f"file://{files}/"
+
+
+@pytest.fixture
+def reference(server_factory, model_repository, files):
     return server_factory(
-        "--max-message-bytes", str(LIMIT * 10), "--model-repository", str(model_repository)
+        "--max-message-bytes",
+        str(LIMIT * 10),
+        "--model-repository",
+        str(model_repository),
+        "--file-root",
+        str(files),
     )
 
 
-def test_reference_server_passes_every_case(reference):
-    result = run(TargetOptions(reference.address, message_limit=LIMIT * 10))
+def test_reference_server_passes_every_case(reference, files):
+    result = run(
+        TargetOptions(reference.address, message_limit=LIMIT * 10, file_root=_file_root(files))
+    )
     assert _failed(result) == set()
     assert all(v.certified for v in result.verdicts)
     assert result.exit_status == 0
@@ -68,7 +87,7 @@ def test_reference_server_with_auth_and_tls_passes(server_factory, model_reposit
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_mutant_is_caught_by_exactly_the_expected_cases(
-    server_factory, model_repository, tmp_path, name
+    server_factory, model_repository, tmp_path, files, name
 ):
     mutant = MUTANTS[name]
     tokens = tmp_path / "tokens"
@@ -80,10 +99,18 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
         str(model_repository),
         "--auth-tokens",
         str(tokens),
+        "--file-root",
+        str(files),
         launcher=[*MUTANT_LAUNCHER, name],
     )
-    # With a token the auth cases run too, so every mutant faces the whole general profile.
-    result = run(TargetOptions(server.address, message_limit=LIMIT * 10, token=TOKEN))
+    # With a token the auth cases run too, so every mutant faces the whole general profile;
+    # with a file root the import and export cases run too.
+    result = run(
+        TargetOptions(
+            server.address, message_limit=LIMIT * 10, token=TOKEN, file_root=_file_root(files)
+        ),
+        profiles=mutant.profiles,
+    )
     assert _failed(result) == mutant.caught_by, mutant.breaks
     must = {r.case.id for r in result.results if r.case.level == "MUST"}
     assert mutant.caught_by & must, "a mutant must break a MUST"
@@ -171,8 +198,16 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_run_writes_the_three_reports_and_exits_zero(reference, tmp_path):
-    completed = _cli("run", "--target", reference.address, "--report-dir", str(tmp_path))
+def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_path):
+    completed = _cli(
+        "run",
+        "--target",
+        reference.address,
+        "--report-dir",
+        str(tmp_path),
+        "--file-root",
+        _file_root(files),
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "CERTIFIED" in completed.stdout
     results = json.loads((tmp_path / "results.json").read_text())
@@ -181,7 +216,8 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, tmp_path):
     assert {"id", "requirements", "level", "outcome", "wanted", "got", "duration_s"} <= set(case)
     verdicts = {name: p["verdict"] for name, p in results["summary"]["profiles"].items()}
     assert verdicts == dict.fromkeys(
-        ("general", "inference-core", "inference-extended", "data-core"), "CERTIFIED"
+        ("general", "inference-core", "inference-extended", "data-core", "data-processing"),
+        "CERTIFIED",
     )
     suites = ET.parse(tmp_path / "junit.xml").getroot()
     assert suites.find("testsuite").get("name") == "general"

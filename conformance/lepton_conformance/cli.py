@@ -2,7 +2,7 @@
 
     lepton-conformance run --target HOST:PORT [--tls] [--ca F] [--cert F --key F] [--token T]
                            [--profile NAME ...] [--case REGEX] [--known-failing FILE]
-                           [--report-dir DIR] [--message-limit BYTES]
+                           [--report-dir DIR] [--message-limit BYTES] [--file-root URI]
     lepton-conformance list     profiles and cases with their requirement IDs
     lepton-conformance trace    every requirement of the spec and the cases that check it
     lepton-conformance models --out DIR   the conformance model set, for the target to load
@@ -64,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=("oip", "lepton"),
         help="call inference as inference.GRPCInferenceService (oip) or "
         "lepton.inference.v1.InferenceService (default: whichever the target serves)",
+    )
+
+    runner.add_argument(
+        "--file-root",
+        metavar="URI",
+        help="a file:// directory the target serves for import and export jobs (and whose "
+        "parent it does not serve), e.g. file:///srv/conformance/; the suite writes below it",
     )
 
     commands.add_parser("list", help="list profiles and cases with their requirement IDs")
@@ -144,6 +151,7 @@ def _run(console: Console, options: argparse.Namespace) -> int:
         timeout_s=options.timeout,
         message_limit=options.message_limit,
         inference_service=options.inference_service,
+        file_root=options.file_root,
     )
     known = {}
     if options.known_failing is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import grpc
@@ -210,28 +210,7 @@ class DatasetClient:
 
     def walk(self, rpc: str, request: Message, limit: int = 100) -> list[Any]:
         """Every item of a listing, following next_page_token (at most `limit` pages)."""
-        items: list[Any] = []
-        token, pages = "", 0
-        while True:
-            page_request = type(request)()
-            page_request.CopyFrom(request)
-            page_request.page_token = token
-            page = expect.succeeds(
-                lambda page_request=page_request: self.call(rpc, page_request),
-                f"{rpc} page {pages + 1}",
-            )
-            found = _page_items(page)
-            if request.page_size:
-                expect.holds(
-                    len(found) <= request.page_size,
-                    f"at most {request.page_size} items per page",
-                    f"{len(found)} items",
-                )
-            items += found
-            token, pages = page.next_page_token, pages + 1
-            if not token:
-                return items
-            expect.holds(pages < limit, "the listing to end", f"{pages} pages and counting")
+        return walk_pages(lambda page: self.call(rpc, page), rpc, request, limit)
 
     def read(self, name: str, **fields: Any) -> list[pb.ReadVersionResponse]:
         """Every response of one ReadVersion stream."""
@@ -240,6 +219,34 @@ class DatasetClient:
 
     def read_table(self, name: str, **fields: Any) -> pa.Table:
         return table_of(self.read(name, **fields))
+
+
+def walk_pages(
+    call: Callable[[Message], Message], rpc: str, request: Message, limit: int = 100
+) -> list[Any]:
+    """Every item of a listing through `call`, following next_page_token (at most `limit`
+    pages), each page at most page_size items long."""
+    items: list[Any] = []
+    token, pages = "", 0
+    while True:
+        page_request = type(request)()
+        page_request.CopyFrom(request)
+        page_request.page_token = token
+        page = expect.succeeds(
+            lambda page_request=page_request: call(page_request), f"{rpc} page {pages + 1}"
+        )
+        found = _page_items(page)
+        if request.page_size:
+            expect.holds(
+                len(found) <= request.page_size,
+                f"at most {request.page_size} items per page",
+                f"{len(found)} items",
+            )
+        items += found
+        token, pages = page.next_page_token, pages + 1
+        if not token:
+            return items
+        expect.holds(pages < limit, "the listing to end", f"{pages} pages and counting")
 
 
 def _page_items(page: Message) -> list[Any]:

@@ -75,6 +75,28 @@ def fails_with(
     raise Failed(wanted, f"OK: {_short(result)}")
 
 
+def rejects(
+    call: Callable[[], Any],
+    code: grpc.StatusCode,
+    reason: str,
+    *,
+    field: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> grpc.RpcError:
+    """Run `call`; it must fail with `code` [`reason`], a BadRequest violation on `field` or
+    on a field inside it (`field.x`, `field[i]`: a sub-field names the offending field at
+    least as precisely) and the ErrorInfo `metadata` entries given."""
+    error = fails_with(call, code, reason)
+    if field is not None:
+        check_field_violation(error, field, within=True)
+    for key, value in (metadata or {}).items():
+        info = error_info(error)
+        got = dict(info.metadata) if info is not None else {}
+        if got.get(key) != value:
+            raise Failed(f"ErrorInfo metadata {key}={value!r}", f"metadata {got}")
+    return error
+
+
 def check_error_info(error: grpc.RpcError, reason: str) -> None:
     """The failed call carries a well-formed ErrorInfo with `reason` and a matching code."""
     got = describe(error)
@@ -95,11 +117,14 @@ def check_error_info(error: grpc.RpcError, reason: str) -> None:
         raise Failed(f"{error.code().name} [{reason}]", got)
 
 
-def check_field_violation(error: grpc.RpcError, field: str) -> None:
-    """The failed call carries a BadRequest naming `field` (GEN-002)."""
+def check_field_violation(error: grpc.RpcError, field: str, *, within: bool = False) -> None:
+    """The failed call carries a BadRequest naming `field` (GEN-002) or, when `within`, a
+    field inside it (`field.x`, `field[i]`: a sub-field names the offending field at least as
+    precisely)."""
     request = bad_request(error)
     fields = [v.field for v in request.field_violations] if request is not None else []
-    if field not in fields:
+    inside = (f"{field}.", f"{field}[") if within else ()
+    if not any(f == field or (inside and f.startswith(inside)) for f in fields):
         raise Failed(f"a BadRequest violation on {field!r}", f"violations on {fields}")
 
 

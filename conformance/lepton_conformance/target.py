@@ -36,6 +36,16 @@ class TargetOptions:
     # Which name to call the inference service by: "oip", "lepton", or None for whichever
     # the target serves (INF-001, INF-002).
     inference_service: str | None = None
+    # A `file://` directory URI the target serves for imports and exports and lets the suite
+    # write below (spec/data.md §5.1), e.g. "file:///srv/conformance/"; None skips the
+    # import and export cases that need files.
+    file_root: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.file_root is not None and not self.file_root.startswith("file:///"):
+            raise ValueError(f"--file-root must be a file:/// URI, not {self.file_root!r}")
+        if self.file_root is not None and not self.file_root.endswith("/"):
+            object.__setattr__(self, "file_root", self.file_root + "/")
 
     def credentials(self) -> grpc.ChannelCredentials | None:
         if not (self.tls or self.ca_file or self.cert_file):

@@ -69,6 +69,10 @@ async def _infer_once(console: Console, channel: aio.Channel) -> None:
 
 async def _demo(console: Console, data_dir: Path) -> int:
     repository = data_dir / "models"
+    # A directory the server serves for imports and exports, where the suite's import and
+    # export cases exchange files with it (lepton-conformance run --file-root).
+    exchange = data_dir / "exchange"
+    exchange.mkdir()
     suite_installed = importlib.util.find_spec("lepton_conformance") is not None
     if suite_installed:
         await _suite("models", "--out", str(repository))
@@ -77,6 +81,7 @@ async def _demo(console: Console, data_dir: Path) -> int:
             address="127.0.0.1:0",
             data_dir=data_dir,
             model_repository=repository if suite_installed else None,
+            file_roots=(exchange,),
         )
     )
     running = await host.start()
@@ -106,20 +111,28 @@ async def _demo(console: Console, data_dir: Path) -> int:
         if importlib.util.find_spec("lepton_ai") is not None:
             console.rule("Data: ingest, clean and anonymize, read back (lepton_ai SDK)")
             await asyncio.to_thread(run_data_flow, console, running.address, data_dir / "files")
-        status = await _certify(console, running.address, host.config.max_message_bytes)
+        status = await _certify(console, running.address, host.config.max_message_bytes, exchange)
     finally:
         await host.stop()
     console.print("[green]demo finished[/]" if status == 0 else "[red]certification failed[/]")
     return status
 
 
-async def _certify(console: Console, address: str, message_limit: int) -> int:
+async def _certify(console: Console, address: str, message_limit: int, files: Path) -> int:
     """Run the conformance suite against the running server and show its verdict table."""
     if importlib.util.find_spec("lepton_conformance") is None:
         console.print("[yellow]lepton-conformance is not installed; skipping certification[/]")
         return 0
     console.rule("Conformance: lepton-conformance run")
-    return await _suite("run", "--target", address, "--message-limit", str(message_limit))
+    return await _suite(
+        "run",
+        "--target",
+        address,
+        "--message-limit",
+        str(message_limit),
+        "--file-root",
+        files.as_uri() + "/",
+    )
 
 
 def run_demo() -> int:

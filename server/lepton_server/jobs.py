@@ -181,6 +181,26 @@ class JobRunner:
 
     def create(self, kind: str, parent: str, job: Message, work: Work) -> Message:
         """Persist `job` QUEUED and start its work; the job as created."""
+        self._admit(kind, parent, job)
+        self._persist(job.name)
+        created = _copy(job)
+        self._tasks[job.name] = asyncio.ensure_future(self._run(job.name, work))
+        return created
+
+    def create_succeeded(
+        self, kind: str, parent: str, job: Message, finish: Callable[[Message], None]
+    ) -> Message:
+        """Persist `job` already SUCCEEDED, with `finish` applied to its outputs: for work
+        done at creation, such as a pipeline run that reuses an earlier output (DAT-102)."""
+        self._admit(kind, parent, job)
+        _transition(job.status, job_pb2.JOB_STATE_RUNNING, "")
+        finish(job)
+        _transition(job.status, job_pb2.JOB_STATE_SUCCEEDED, "")
+        self._persist(job.name)
+        return _copy(job)
+
+    def _admit(self, kind: str, parent: str, job: Message) -> None:
+        """Register `job` as new and QUEUED, not yet persisted."""
         now = time.time_ns()
         job.status.Clear()
         job.status.create_time.FromNanoseconds(now)
@@ -188,10 +208,6 @@ class JobRunner:
         self._live[job.name] = job
         self._meta[job.name] = (kind, parent, now)
         self._changed[job.name] = asyncio.Condition()
-        self._persist(job.name)
-        created = _copy(job)
-        self._tasks[job.name] = asyncio.ensure_future(self._run(job.name, work))
-        return created
 
     async def _run(self, name: str, work: Work) -> None:
         handle = JobHandle(self, name)
@@ -281,13 +297,15 @@ class JobRunner:
 
     async def watch(self, name: str) -> AsyncIterator[Message]:
         """GEN-061: the job now, then after every change; ends after a terminal state."""
+        # The revision is read before the job and before the first yield: a change made
+        # while the first message is on its way bumps it, so the wait below cannot miss it.
+        seen = self._revision.get(name, 0)
         job = self.get(name)
         yield job
         if job.status.state in TERMINAL:
             return
         condition = self._changed[name]
         sent = job.SerializeToString(deterministic=True)
-        seen = self._revision.get(name, 0)
         while True:
             # Waiting for a revision newer than the one read cannot miss a change made
             # between reading the job and starting to wait.

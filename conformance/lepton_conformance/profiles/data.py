@@ -4,8 +4,8 @@ tags, WriteVersion and ReadVersion of lepton.data.v1.DatasetService.
 Every case works in scratch datasets of its own (ids `conf-<random>`), deleted with force at
 the end, so runs repeat against the same server. Error tables live in vectors/data.yaml; the
 Arrow data the cases write in arrow_samples.py; content digests are recomputed by the
-independent encoder of table_digest.py. Import and export jobs and Arrow Flight are left to
-the profiles of their features."""
+independent encoder of table_digest.py. The import and export jobs of this profile are in
+data_jobs.py; Arrow Flight is left to the profile of its feature."""
 
 from __future__ import annotations
 
@@ -83,29 +83,9 @@ OUT_OF_RANGE = grpc.StatusCode.OUT_OF_RANGE
 # --- checks -----------------------------------------------------------------------------------
 
 
-def _fails(
-    call: Callable[[], Any],
-    code: grpc.StatusCode,
-    reason: str,
-    *,
-    field: str | None = None,
-    metadata: dict[str, str] | None = None,
-) -> grpc.RpcError:
-    """`call` fails with `code` [`reason`] (DAT-002), a violation on `field` (or on a field
-    inside it: a sub-field names the offending field at least as precisely) and the ErrorInfo
-    `metadata` entries given."""
-    error = expect.fails_with(call, code, reason)
-    if field is not None:
-        request = expect.bad_request(error)
-        fields = [v.field for v in request.field_violations] if request is not None else []
-        if not any(f == field or f.startswith(f"{field}.") for f in fields):
-            raise Failed(f"a BadRequest violation on {field!r}", f"violations on {fields}")
-    for key, value in (metadata or {}).items():
-        info = expect.error_info(error)
-        got = dict(info.metadata) if info is not None else {}
-        if got.get(key) != value:
-            raise Failed(f"ErrorInfo metadata {key}={value!r}", f"metadata {got}")
-    return error
+# `call` fails with the code and reason (DAT-002), a violation on the field (or on a field
+# inside it) and the ErrorInfo metadata entries given.
+_fails = expect.rejects
 
 
 def _unchanged(client: DatasetClient, name: str, before: resources.Dataset, what: str) -> None:
@@ -181,22 +161,9 @@ def _fixture(client: DatasetClient) -> Iterator[dict[str, str]]:
         }
 
 
-def _filled(value: Any, names: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        for placeholder, text in names.items():
-            if placeholder.startswith("{"):
-                value = value.replace(placeholder, text)
-        return value
-    if isinstance(value, list):
-        return [_filled(v, names) for v in value]
-    if isinstance(value, dict):
-        return {k: _filled(v, names) for k, v in value.items()}
-    return value
-
-
 def _request(rpc: str, fields: dict[str, Any], names: dict[str, str]) -> Message:
     message = pb.WriteVersionHeader() if rpc == "WriteVersion" else getattr(pb, f"{rpc}Request")()
-    return json_format.ParseDict(_filled(fields, names), message)
+    return json_format.ParseDict(vectors.filled(fields, names), message)
 
 
 def _send(client: DatasetClient, rpc: str, request: Message) -> Any:
@@ -238,7 +205,7 @@ def _register_not_found() -> None:
             client = DatasetClient(ctx)
             with _fixture(client) as names:
                 request = _request(row["rpc"], row["request"], names)
-                wanted = _filled(row.get("resource_name"), names)
+                wanted = vectors.filled(row.get("resource_name"), names)
                 error = _fails(
                     lambda: _send(client, row["rpc"], request),
                     NOT_FOUND,

@@ -11,3 +11,18 @@ import yaml
 def load(name: str) -> dict[str, Any]:
     """The parsed YAML file `name` of this package."""
     return yaml.safe_load((resources.files(__name__) / name).read_text(encoding="utf-8"))
+
+
+def filled(value: Any, names: dict[str, str]) -> Any:
+    """`value` (YAML data) with every `{placeholder}` key of `names` replaced in its strings,
+    at any depth; keys not in braces are left alone."""
+    if isinstance(value, str):
+        for placeholder, text in names.items():
+            if placeholder.startswith("{"):
+                value = value.replace(placeholder, text)
+        return value
+    if isinstance(value, list):
+        return [filled(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: filled(v, names) for k, v in value.items()}
+    return value

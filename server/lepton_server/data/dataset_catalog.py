@@ -352,8 +352,11 @@ class DatasetCatalog:
         """Write the new rows as a segment and digest the version's rows, side by side off the
         loop: hashing and writing both release the GIL, so a write costs the longer of the two."""
         rows = written.cast(schema)
-        earlier = self.storage.read(dataset_uid, segments, schema)  # memory-mapped
-        version_rows = pa.concat_tables([earlier, rows]) if segments else rows
+        if segments:  # the parent's rows: memory-mapped locally, fetched from a remote store
+            earlier = await self._off_loop(self.storage.read, dataset_uid, segments, schema)
+            version_rows = pa.concat_tables([earlier, rows])
+        else:
+            version_rows = rows
         digesting = self._off_loop(content_digest, version_rows)
         if rows.num_rows:
             written_segment = self._off_loop(self.storage.write_segment, dataset_uid, rows)
@@ -361,12 +364,8 @@ class DatasetCatalog:
             segments = [*segments, segment]
         else:
             digest = await digesting
-        return StoredRows(
-            segments,
-            version_rows.num_rows,
-            self.storage.size_bytes(dataset_uid, segments),
-            digest,
-        )
+        size = await self._off_loop(self.storage.size_bytes, dataset_uid, segments)
+        return StoredRows(segments, version_rows.num_rows, size, digest)
 
     def _record_version(
         self,
@@ -712,7 +711,7 @@ def _parse_written(spool: WriteSpool) -> pa.Table:
         ) from None
     except arrow_types.InvalidColumnNames as exc:
         raise invalid_argument("INVALID_ARROW_DATA", "arrow_data", str(exc)) from None
-    extension = next((f.name for f in table.schema if _holds_extension(f)), None)
+    extension = next((f.name for f in table.schema if holds_extension(f)), None)
     if extension is not None:
         raise invalid_argument(
             "UNSUPPORTED_ARROW_TYPE",
@@ -724,12 +723,12 @@ def _parse_written(spool: WriteSpool) -> pa.Table:
     return arrow_types.decode_dictionaries(table)
 
 
-def _holds_extension(field: pa.Field) -> bool:
+def holds_extension(field: pa.Field) -> bool:
     """Whether `field` or a child is an extension type pyarrow does not know: it reads as its
     storage type, marked by the ARROW:extension:name field metadata (DAT-024)."""
     if field.metadata and b"ARROW:extension:name" in field.metadata:
         return True
-    return any(_holds_extension(field.type.field(i)) for i in range(field.type.num_fields))
+    return any(holds_extension(field.type.field(i)) for i in range(field.type.num_fields))
 
 
 def _merged_schema(parent: resources.DatasetVersion, written: pa.Schema) -> pa.Schema:

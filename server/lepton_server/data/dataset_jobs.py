@@ -23,6 +23,7 @@ from lepton_server.data.dataset_catalog import (
     MAX_DESCRIPTION,
     Commit,
     DatasetCatalog,
+    holds_extension,
     invalid_argument,
 )
 from lepton_server.data.storage_uris import Location, StorageAccess, list_sources, storage_errors
@@ -322,6 +323,14 @@ def _import_schema(raw: bytes) -> pa.Schema | None:
         ) from None
     except arrow_types.InvalidColumnNames as exc:
         raise invalid_argument("INVALID_ARROW_DATA", "import_job.arrow_schema", str(exc)) from None
+    extension = next((f.name for f in schema if holds_extension(f)), None)
+    if extension is not None:
+        raise invalid_argument(
+            "UNSUPPORTED_ARROW_TYPE",
+            "import_job.arrow_schema",
+            f"column {extension!r} holds an Arrow extension type",
+            column=extension,
+        )
     return schema
 
 

@@ -208,9 +208,18 @@ def _csv_bytes(table: pa.Table, spec: ff.FormatSpec) -> bytes:
     writer = csv.writer(text, delimiter=delimiter, quotechar=quote, lineterminator="\n")
     if _header(spec):
         writer.writerow(table.column_names)
-    for row in table.to_pylist():
-        writer.writerow([null if v is None else v for v in row.values()])
+    # Arrow's text form of every value, as pa_csv.write_csv writes it (§5.2), not Python's.
+    columns = [_arrow_text(column) for column in table.columns]
+    for values in zip(*columns, strict=True) if columns else ():
+        writer.writerow([null if v is None else v for v in values])
     return text.getvalue().encode()
+
+
+def _arrow_text(column: pa.ChunkedArray) -> list[Any]:
+    try:
+        return column.cast(pa.string()).to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return column.to_pylist()  # e.g. binary that is not UTF-8: written as it is
 
 
 def _json_lines(table: pa.Table) -> bytes:
@@ -236,7 +245,9 @@ def _json_value(value: Any, arrow_type: pa.DataType) -> Any:  # noqa: PLR0911 - 
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     if isinstance(value, datetime.datetime):
-        return value.isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat()
+        if value.tzinfo is None:
+            return value.isoformat()
+        return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, datetime.time):

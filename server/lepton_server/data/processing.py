@@ -109,12 +109,12 @@ class Processing:
         for field in ("output_version", "output_reused", "step_reports"):
             run.ClearField(field)
         reused = self._reusable(run)
-        work = (
-            self._reuse(reused, output_row)
-            if reused is not None
-            else lambda handle: self._run(handle, dataset, row, output_row)
-        )
-        created = self.runner.create(KIND, "", run, work)
+        if reused is None:
+            created = self.runner.create(
+                KIND, "", run, lambda handle: self._run(handle, dataset, row, output_row)
+            )
+        else:
+            created = self._reuse(run, reused, output_row)
         if request.request_id:
             self.catalog.remember("CreatePipelineRun", "", request, run.name)
         return created
@@ -139,21 +139,20 @@ class Processing:
                 return earlier
         return None
 
-    def _reuse(self, earlier: run_pb.PipelineRun, output: Any) -> Callable[[JobHandle], Any]:
-        async def work(handle: JobHandle) -> None:
-            run: run_pb.PipelineRun = handle.job
-            with handle.committing():
-                for tag in run.output_tags:
-                    self.catalog.set_tag_now(output, tag, earlier.output_version)
+    def _reuse(
+        self, run: run_pb.PipelineRun, earlier: run_pb.PipelineRun, output: Any
+    ) -> run_pb.PipelineRun:
+        """DAT-102: the run completes at creation with the earlier output, its step reports
+        copied and its output tags moved to that version."""
+        for tag in run.output_tags:
+            self.catalog.set_tag_now(output, tag, earlier.output_version)
 
-            def record(job: run_pb.PipelineRun) -> None:
-                job.output_version = earlier.output_version
-                job.output_reused = True
-                job.step_reports.extend(earlier.step_reports)
+        def record(job: run_pb.PipelineRun) -> None:
+            job.output_version = earlier.output_version
+            job.output_reused = True
+            job.step_reports.extend(earlier.step_reports)
 
-            handle.update(record)
-
-        return work
+        return self.runner.create_succeeded(KIND, "", run, record)
 
     async def _run(self, handle: JobHandle, dataset: Any, row: Any, output: Any) -> None:
         run: run_pb.PipelineRun = handle.job

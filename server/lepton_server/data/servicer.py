@@ -88,7 +88,8 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
     async def ReadVersion(
         self, request: pb.ReadVersionRequest, context: aio.ServicerContext
     ) -> AsyncIterator[pb.ReadVersionResponse]:
-        plan = self.catalog.plan_read(request)
+        # Off the loop: the version's segments may be fetched from a remote store.
+        plan = await asyncio.to_thread(self.catalog.plan_read, request)
         header = plan.header
         for batch in plan.batches():
             yield pb.ReadVersionResponse(

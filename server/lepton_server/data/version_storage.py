@@ -17,7 +17,6 @@ import logging
 import os
 import uuid
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -159,7 +158,7 @@ def _without_secrets(uri: str) -> str:
     return f"{parsed.scheme}://{parsed.netloc.rpartition('@')[2]}{parsed.path}"
 
 
-def _write_ipc(sink: pa.NativeFile | BinaryIO, table: pa.Table) -> None:
+def _write_ipc(sink: pa.NativeFile, table: pa.Table) -> None:
     with pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=64 * 1024)
 
@@ -169,17 +168,17 @@ def _write_local(directory: Path, segment: str, table: pa.Table) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{segment}{SUFFIX}"
     temporary = directory / f"{segment}{TMP_SUFFIX}"
-    with open(temporary, "wb") as sink:
+    # Arrow's own file writes without the GIL, so requests go on arriving meanwhile.
+    with pa.OSFile(str(temporary), "wb") as sink:
         _write_ipc(sink, table)
-        sink.flush()
-        os.fsync(sink.fileno())
+    _fsync(temporary)
     os.replace(temporary, final)
-    _fsync_directory(directory)
+    _fsync(directory)  # the rename itself must survive a crash, not only the file's bytes
 
 
-def _fsync_directory(directory: Path) -> None:
-    # The rename itself must survive a crash, not only the file's bytes.
-    descriptor = os.open(directory, os.O_RDONLY)
+def _fsync(path: Path) -> None:
+    # Through a descriptor of its own: fsync flushes the file (or directory), not the handle.
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
