@@ -65,7 +65,7 @@ format: $(INSTALLED) $(BUF)
 	$(BUF) format --write
 
 pytest: $(INSTALLED)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # Side-by-side benchmarks (not part of `make test`: shared machines are too noisy for timing).
 $(GHZ):

@@ -30,7 +30,7 @@ from lepton.data.v1 import dataset_pb2 as data_resources
 from lepton.data.v1 import dataset_service_pb2 as data_pb
 from lepton_conformance import arrow_samples, vectors
 from lepton_server import auth, cli, discovery, error_mapping, errors, host, jobs, pagination
-from lepton_server.data import dataset_catalog, dataset_jobs, pipeline_engine, processing
+from lepton_server.data import dataset_catalog, dataset_jobs, flight, pipeline_engine, processing
 from lepton_server.data import servicer as data_servicer
 from lepton_server.inference import (
     batcher,
@@ -441,6 +441,18 @@ def _offset_clamped(plan_read):
     return mutated
 
 
+def _do_get_offset_ignored(rows):
+    """DoGet streams as many rows as the ticket selects, but from row 0."""
+
+    def mutated(self, selection):
+        table = rows(self, selection)
+        if not selection.offset or not table.num_rows:
+            return table
+        return rows(self, dataclasses.replace(selection, offset=0, limit=table.num_rows))
+
+    return mutated
+
+
 # --- jobs and processing ------------------------------------------------------------------------
 
 
@@ -590,6 +602,18 @@ DATA_ERROR_TABLES = (
     )
     | {f"data-core.write-invalid-arrow.{kind}" for kind in arrow_samples.INVALID_STREAMS}
     | {f"data-core.write-unsupported-type.{kind}" for kind in arrow_samples.UNSUPPORTED_COLUMNS}
+    # IssueFlightTicket repeats the ReadVersion rows it can send (profiles/data_flight.py).
+    | {
+        f"data-core.flight.ticket-error.{row['id']}"
+        for row in DATA_TABLES["read_errors"]
+        if set(row["request"]) <= {"columns", "offset", "limit"}
+    }
+    | {
+        f"data-core.flight.ticket-error.{row['id'].removeprefix('read-version-')}"
+        for table in ("names", "not_found")
+        for row in DATA_TABLES[table]
+        if row["rpc"] == "ReadVersion"
+    }
 )
 # The job and processing cases that check an ErrorInfo reason: every row of their error
 # tables and these.
@@ -632,6 +656,8 @@ GOLDEN_KEEPING_THE_INPUT_SCHEMA = frozenset(
     for row in PROCESSING_TABLES["golden"]
     if row["id"] not in ("chain-of-steps", "rename-columns-at-once")
 )
+# Every case that checks an ErrorInfo reason. Not data-core.discovery.features-are-exactly-the-
+# implemented-ones: the mutants list every feature it probes (data.flight too), so it checks none.
 REASON_CHECKS = (
     ERROR_TABLE
     | DATA_ERROR_TABLES
@@ -655,7 +681,6 @@ REASON_CHECKS = (
         "data-core.datasets.delete-removes-everything",
         "data-core.datasets.etag-makes-changes-conditional",
         "data-core.datasets.update-mask-rejects-other-fields",
-        "data-core.discovery.features-are-exactly-the-implemented-ones",
         "data-core.pagination.foreign-token-is-invalid",
         "data-core.pagination.negative-page-size-is-invalid",
         "data-core.pagination.token-bound-to-its-request",
@@ -960,6 +985,8 @@ MUTANTS |= {
         _replace(Catalog, "plan_read", _projection_ignored),
         frozenset(
             {
+                # Flight still projects, so DoGet no longer streams ReadVersion's columns.
+                "data-core.flight.do-get-returns-the-read-version-rows",
                 "data-core.read.projection-in-requested-order",
             }
         ),
@@ -1057,7 +1084,17 @@ MUTANTS |= {
         _replace(Catalog, "plan_read", _offset_clamped),
         frozenset(
             {
+                "data-core.flight.ticket-error.offset-past-the-end",
                 "data-core.read-error.offset-past-the-end",
+            }
+        ),
+    ),
+    "flight-doget-ignores-the-offset": Mutant(
+        "DAT-062: Flight DoGet of a ticket streams its rows from row 0, not from its offset",
+        _replace(flight.DatasetFlightServer, "_rows", _do_get_offset_ignored),
+        frozenset(
+            {
+                "data-core.flight.do-get-returns-the-read-version-rows",
             }
         ),
     ),

@@ -24,6 +24,9 @@ from lepton_conformance.target import TargetOptions
 MUTANT_LAUNCHER = [sys.executable, str(Path(__file__).parent / "mutant_server.py")]
 LIMIT = 8 * 1024 * 1024  # a small limit keeps the oversize case cheap
 TOKEN = "mutant-suite-token"
+# An Arrow Flight endpoint on any free port, so that the data.flight cases run (the server
+# advertises the host it was given, which the suite reaches).
+FLIGHT = ("--flight-address", "127.0.0.1:0")
 
 
 def _failed(result) -> set[str]:
@@ -51,6 +54,7 @@ def reference(server_factory, model_repository, files):
         str(model_repository),
         "--file-root",
         str(files),
+        *FLIGHT,
     )
 
 
@@ -79,6 +83,7 @@ def test_reference_server_with_auth_and_tls_passes(server_factory, model_reposit
         str(tokens),
         "--model-repository",
         str(model_repository),
+        *FLIGHT,
     )
     result = run(TargetOptions(server.address, tls=True, ca_file=ca.cert, token="suite-token"))
     assert _failed(result) == set()
@@ -101,6 +106,7 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
         str(tokens),
         "--file-root",
         str(files),
+        *FLIGHT,
         launcher=[*MUTANT_LAUNCHER, name],
     )
     # With a token the auth cases run too, so every mutant faces the whole general profile;

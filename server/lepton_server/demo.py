@@ -82,6 +82,7 @@ async def _demo(console: Console, data_dir: Path) -> int:
             data_dir=data_dir,
             model_repository=repository if suite_installed else None,
             file_roots=(exchange,),
+            flight_address="127.0.0.1:0",  # datasets over Arrow Flight too (data.flight)
         )
     )
     running = await host.start()
