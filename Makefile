@@ -14,7 +14,7 @@ PACKAGES := generated/python/pyproject.toml server/pyproject.toml \
 GHZ := .tools/bin/ghz
 GHZ_VERSION := v0.120.0
 
-.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench clean
+.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench bench-data clean
 
 all: test
 
@@ -65,7 +65,7 @@ format: $(INSTALLED) $(BUF)
 	$(BUF) format --write
 
 pytest: $(INSTALLED)
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist worksteal
 
 # Side-by-side benchmarks (not part of `make test`: shared machines are too noisy for timing).
 $(GHZ):
@@ -73,6 +73,10 @@ $(GHZ):
 
 bench: install $(GHZ)
 	$(PY) benchmarks/inference.py --ghz $(GHZ)
+	$(PY) benchmarks/data.py
+
+bench-data: install
+	$(PY) benchmarks/data.py
 
 clean:
 	rm -rf $(VENV) node_modules .tools

@@ -3,6 +3,8 @@ itself is never asserted: shared machines are too noisy)."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -52,3 +54,19 @@ def test_protoset_describes_the_inference_service(tmp_path):
 def test_large_request_is_sixteen_mebibytes():
     request = bench.large_request()
     assert len(request.raw_input_contents[0]) == 16 * 1024 * 1024
+
+
+def test_data_benchmark_runs_and_reports_three_ratios():
+    """benchmarks/data.py end to end on a small table: both servers, all three comparisons."""
+    completed = subprocess.run(
+        [sys.executable, str(bench.ROOT / "benchmarks" / "data.py"), "--rows", "20000"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        cwd=bench.ROOT,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    ratios = re.findall(r"^(write|read|CSV import) .* ratio +([0-9.]+)x$", completed.stdout, re.M)
+    assert [name for name, _ in ratios] == ["write", "read", "CSV import"], completed.stdout
+    assert all(float(ratio) > 0 for _, ratio in ratios)
