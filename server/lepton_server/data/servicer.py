@@ -88,8 +88,7 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
     async def ReadVersion(
         self, request: pb.ReadVersionRequest, context: aio.ServicerContext
     ) -> AsyncIterator[pb.ReadVersionResponse]:
-        # Off the loop: the version's segments may be fetched from a remote store.
-        plan = await asyncio.to_thread(self.catalog.plan_read, request)
+        plan = await self.catalog.plan_read_on_loop(request)
         header = plan.header
         for batch in plan.batches():
             yield pb.ReadVersionResponse(
