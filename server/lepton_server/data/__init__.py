@@ -7,7 +7,6 @@ import shutil
 from pyarrow import fs
 
 from lepton.data.v1 import dataset_service_pb2 as pb
-from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
 from lepton.data.v1 import processing_service_pb2 as processing_pb
 from lepton.data.v1 import processing_service_pb2_grpc as processing_grpc
 from lepton.data.v1.export_job_pb2 import ExportJob
@@ -27,6 +26,7 @@ from lepton_server.data.storage_uris import features as storage_features
 from lepton_server.data.version_storage import VersionStorage, open_version_storage
 from lepton_server.hosted_service import HostedService
 from lepton_server.jobs import JobRunner, JobTable
+from lepton_server.method_handlers import method_handlers, mounter
 
 SERVICE = pb.DESCRIPTOR.services_by_name["DatasetService"].full_name
 PROCESSING_SERVICE = processing_pb.DESCRIPTOR.services_by_name["ProcessingService"].full_name
@@ -81,7 +81,14 @@ def build(config: ServerConfig) -> list[HostedService]:
         ),
         HostedService(
             SERVICE,
-            lambda server: pb_grpc.add_DatasetServiceServicer_to_server(servicer, server),
+            mounter(
+                SERVICE,
+                method_handlers(
+                    pb.DESCRIPTOR.services_by_name["DatasetService"],
+                    servicer,
+                    preserialized={"ReadVersion"},
+                ),
+            ),
             features=(
                 "data.export",
                 "data.import",

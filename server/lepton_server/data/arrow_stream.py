@@ -15,7 +15,10 @@ from typing import BinaryIO
 import pyarrow as pa
 
 from lepton_server.errors import invalid_argument
+from lepton_server.wire_format import length_delimited, varint_field
 
+# Field numbers of ReadVersionResponse (lepton/data/v1/dataset_service.proto).
+READ_HEADER, READ_BATCH_INDEX, READ_ROW_OFFSET, READ_ARROW_RECORD_BATCH = 1, 2, 3, 4
 # A server-chosen batch keeps each message below 4 MiB with the envelope (DAT-059).
 TARGET_BATCH_BYTES = 3 * 1024 * 1024
 
@@ -78,6 +81,19 @@ class WriteSpool:
             self.path.unlink(missing_ok=True)
 
 
+def read_response(header: bytes, batch: Batch) -> bytes:
+    """A serialized ReadVersionResponse: `header` (a serialized ReadVersionHeader, or empty
+    after the first response), the batch's position, then its bytes, copied once."""
+    parts = [length_delimited(READ_HEADER, len(header)), header] if header else []
+    parts += [
+        varint_field(READ_BATCH_INDEX, batch.index),
+        varint_field(READ_ROW_OFFSET, batch.row_offset),
+        length_delimited(READ_ARROW_RECORD_BATCH, batch.data.size),
+        batch.data,
+    ]
+    return b"".join(parts)
+
+
 def _bad_data(description: str) -> Exception:
     return invalid_argument("INVALID_ARROW_DATA", "arrow_data", description)
 
@@ -88,7 +104,7 @@ class Batch:
 
     index: int
     row_offset: int
-    data: bytes  # an encapsulated RecordBatch message
+    data: pa.Buffer  # an encapsulated RecordBatch message
 
 
 def choose_batch_rows(table: pa.Table) -> int:
@@ -104,7 +120,7 @@ def batches(table: pa.Table, offset: int, batch_rows: int, start: int) -> Iterat
     empty table yields one zero-row batch with index 0 (DAT-056)."""
     if table.num_rows == 0:
         empty = pa.RecordBatch.from_pylist([], schema=table.schema)
-        yield Batch(0, offset, empty.serialize().to_pybytes())
+        yield Batch(0, offset, empty.serialize())
         return
     count = math.ceil(table.num_rows / batch_rows)
     for index in range(start, count):
@@ -114,4 +130,4 @@ def batches(table: pa.Table, offset: int, batch_rows: int, start: int) -> Iterat
             if part.num_rows
             else pa.RecordBatch.from_pylist([], schema=table.schema)
         )
-        yield Batch(index, offset + index * batch_rows, record_batch.serialize().to_pybytes())
+        yield Batch(index, offset + index * batch_rows, record_batch.serialize())

@@ -9,6 +9,7 @@ from grpc import aio
 
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
+from lepton_server.data.arrow_stream import read_response
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_jobs import EXPORT, IMPORT, DatasetJobs
 from lepton_server.data.flight import DatasetFlightServer
@@ -87,17 +88,14 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
 
     async def ReadVersion(
         self, request: pb.ReadVersionRequest, context: aio.ServicerContext
-    ) -> AsyncIterator[pb.ReadVersionResponse]:
+    ) -> AsyncIterator[bytes]:
+        """Responses are returned serialized (arrow_stream.read_response): each batch's bytes
+        are copied once on their way to the wire."""
         plan = await self.catalog.plan_read_on_loop(request)
-        header = plan.header
+        header = plan.header.SerializeToString()
         for batch in plan.batches():
-            yield pb.ReadVersionResponse(
-                header=header,
-                batch_index=batch.index,
-                row_offset=batch.row_offset,
-                arrow_record_batch=batch.data,
-            )
-            header = None
+            yield read_response(header, batch)
+            header = b""
 
     async def IssueFlightTicket(self, request, context: aio.ServicerContext):
         if self.flight is None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import grpc
-from google.protobuf import message_factory
 from grpc import aio
 
 from lepton.inference.v1 import inference_service_pb2 as pb
@@ -103,29 +101,3 @@ class InferenceServicer:
     ) -> pb.RepositoryModelUnloadResponse:
         self.engine.unload(request)
         return pb.RepositoryModelUnloadResponse()
-
-
-def method_handlers(servicer: InferenceServicer) -> dict[str, grpc.RpcMethodHandler]:
-    """A handler per RPC of the service descriptor, bound to `servicer`."""
-    handlers: dict[str, grpc.RpcMethodHandler] = {}
-    for method in SERVICE.methods:
-        request = message_factory.GetMessageClass(method.input_type)
-        response = message_factory.GetMessageClass(method.output_type)
-        factory = {
-            (False, False): grpc.unary_unary_rpc_method_handler,
-            (False, True): grpc.unary_stream_rpc_method_handler,
-            (True, False): grpc.stream_unary_rpc_method_handler,
-            (True, True): grpc.stream_stream_rpc_method_handler,
-        }[(method.client_streaming, method.server_streaming)]
-        handlers[method.name] = factory(
-            getattr(servicer, method.name),
-            # Inference requests keep large raw contents as views of the received bytes.
-            request_deserializer=wire.parse_infer_request
-            if method.input_type.name == "ModelInferRequest"
-            else request.FromString,
-            # The inference RPCs return responses already serialized (wire.py).
-            response_serializer=None
-            if method.name in PRESERIALIZED
-            else response.SerializeToString,
-        )
-    return handlers

@@ -15,29 +15,13 @@ from dataclasses import dataclass
 from google.protobuf.message import DecodeError
 
 from lepton.inference.v1 import inference_service_pb2 as pb
+from lepton_server.wire_format import length_delimited
 
 # Field numbers of ModelInferResponse and ModelStreamInferResponse (spec/inference.md).
 RESPONSE_ID = 3
 RESPONSE_RAW_OUTPUT = 6
 STREAM_INFER_RESPONSE = 2
 HEADER_CACHE_SIZE = 256
-
-
-def varint(value: int) -> bytes:
-    """`value` as a protobuf base-128 varint."""
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        if value:
-            out.append(low | 0x80)
-        else:
-            out.append(low)
-            return bytes(out)
-
-
-def length_delimited(number: int, size: int) -> bytes:
-    """The tag and length that precede `size` bytes of field `number`."""
-    return varint(number << 3 | 2) + varint(size)
 
 
 class ResponseHeaders:
