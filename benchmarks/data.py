@@ -5,7 +5,9 @@ job against pyarrow.csv.read_csv of the same file, in one process tree.
     make bench-data        # or: python benchmarks/data.py --rows 20000000
 
 Each figure is the median of alternating rounds; the result is the ratio. Goals (issue 5):
-read and write at least 0.8x Flight's throughput, import at least 0.7x read_csv's.
+read and write at least 0.8x Flight's throughput, import at least 0.7x read_csv's. A last
+line, not a goal, measures the write's floor: the same stream into a grpc.aio server that
+only receives it (benchmarks/drain_server.py), against DoPut.
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ def main() -> int:
         for k in (
             "write_ours",
             "write_flight",
+            "write_drain",
             "read_ours",
             "read_flight",
             "import_ours",
@@ -132,12 +135,14 @@ def main() -> int:
             str(LIMIT),
         ]
         baseline = [sys.executable, str(ROOT / "benchmarks" / "flight_server.py")]
-        with process(serve) as ours, process(baseline) as plain:
+        floor = [sys.executable, str(ROOT / "benchmarks" / "drain_server.py")]
+        with process(serve) as ours, process(baseline) as plain, process(floor) as drain:
             options_ = [
                 ("grpc.max_receive_message_length", LIMIT),
                 ("grpc.max_send_message_length", LIMIT),
             ]
             stub = pb_grpc.DatasetServiceStub(grpc.insecure_channel(ours.address, options_))
+            drain_stub = pb_grpc.DatasetServiceStub(grpc.insecure_channel(drain.address, options_))
             client = flight.connect(plain.address)
             stub.CreateDataset(pb.CreateDatasetRequest(dataset_id="bench"))
             stub.CreateDataset(pb.CreateDatasetRequest(dataset_id="imported"))
@@ -167,6 +172,7 @@ def main() -> int:
             for _ in range(options.rounds):
                 results["write_flight"].append(timed(flight_put))
                 results["write_ours"].append(timed(lambda: grpc_write(stub, "bench", data)))
+                results["write_drain"].append(timed(lambda: grpc_write(drain_stub, "bench", data)))
                 stub.SetTag(
                     pb.SetTagRequest(
                         name="datasets/bench/tags/latest",
@@ -191,6 +197,8 @@ def main() -> int:
         ("write (WriteVersion vs DoPut)", median["write_ours"], median["write_flight"]),
         ("read (ReadVersion vs DoGet)", median["read_ours"], median["read_flight"]),
         ("CSV import (job vs read_csv)", median["import_ours"], median["read_csv"]),
+        # Not a goal: how much of DoPut's speed receiving alone reaches through Python gRPC.
+        ("write floor (drain vs DoPut)", median["write_drain"], median["write_flight"]),
     ]
     for name, ours_s, base_s in rows:
         print(
