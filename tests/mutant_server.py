@@ -29,7 +29,17 @@ from grpc_health.v1 import health, health_pb2
 from lepton.data.v1 import dataset_pb2 as data_resources
 from lepton.data.v1 import dataset_service_pb2 as data_pb
 from lepton_conformance import arrow_samples, vectors
-from lepton_server import auth, cli, discovery, error_mapping, errors, host, jobs, pagination
+from lepton_server import (
+    auth,
+    cli,
+    discovery,
+    error_mapping,
+    errors,
+    host,
+    jobs,
+    ordering,
+    pagination,
+)
 from lepton_server.data import dataset_catalog, dataset_jobs, flight, pipeline_engine, processing
 from lepton_server.data import servicer as data_servicer
 from lepton_server.inference import (
@@ -248,10 +258,17 @@ def _metadata_fixed_dimensions(original):
     return mutated
 
 
-def _tokens_never_end(_original):
-    def mutated(self, items, size, token, binding):
-        start = self.tokens.read(token, binding) or 0
-        return list(items[start : start + size]), self.tokens.issue(start + size, binding)
+def _tokens_never_end(paginate):
+    """The last page still gets a token: the last item's position, the one it came from, or
+    (for an empty list) a position before every item."""
+
+    def mutated(items, order, getter, size, after, *, field_path="page_token"):
+        page, last = paginate(items, order, getter, size, after, field_path=field_path)
+        if last is None and page:
+            last = ordering.sort_values(order, getter(page[-1]))
+        elif last is None:
+            last = after if after is not None else [None] * len(order)
+        return page, last
 
     return mutated
 
@@ -709,7 +726,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "page-token-never-ends": Mutant(
         "GEN-041: next_page_token is never empty",
-        _replace(dataset_catalog.DatasetCatalog, "page", _tokens_never_end),
+        _replace(pagination, "paginate", _tokens_never_end),
         frozenset(
             {
                 "data-core.datasets.list-default-order-and-pages",
@@ -737,10 +754,11 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "negative-page-size-accepted": Mutant(
         "GEN-040: a negative page_size is treated as the default",
-        _replace(dataset_catalog, "page_size", _negative_page_size_accepted),
+        _replace(pagination, "page_size", _negative_page_size_accepted),
         frozenset(
             {
                 "general.pagination.negative-page-size-is-invalid",
+                "data-core.jobs.list-errors.negative-page-size",
                 "data-core.pagination.negative-page-size-is-invalid",
             }
         ),

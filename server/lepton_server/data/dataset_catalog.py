@@ -9,7 +9,7 @@ import hashlib
 import math
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,10 +37,10 @@ from lepton_server.errors import (
     invalid_argument,
     invalid_field,
 )
-from lepton_server.filtering import FieldType, FilterField, compile_filter
+from lepton_server.filtering import FieldType, FilterField
 from lepton_server.labels import check_labels
-from lepton_server.ordering import parse_order_by, sort_items
-from lepton_server.pagination import PageTokens, page_size
+from lepton_server.listing import Listing
+from lepton_server.pagination import PageTokens
 
 DATASET = ("datasets",)
 VERSION = ("datasets", "versions")
@@ -59,6 +59,15 @@ VERSION_FILTER = [
     FilterField("create_time", FieldType.TIMESTAMP, frozenset({"=", "!=", "<", "<=", ">", ">="})),
     FilterField("sequence_number", FieldType.INTEGER, frozenset({"=", "!=", "<", "<=", ">", ">="})),
 ]
+DATASETS = Listing(DATASET_FILTER, ("name", "create_time", "update_time"), "name", "name")
+VERSIONS = Listing(
+    VERSION_FILTER,
+    ("sequence_number", "create_time"),
+    "sequence_number desc",
+    "sequence_number",
+)
+# Tags have neither filter nor order_by: ascending tag id, which is the name's order.
+TAGS = Listing((), ("name",), "name", "name", default_page_size=100)
 
 
 def _now() -> int:
@@ -211,16 +220,14 @@ class DatasetCatalog:
         return self._dataset_message(self.dataset_row(name))
 
     def list_datasets(self, request: pb.ListDatasetsRequest) -> tuple[list[resources.Dataset], str]:
-        size = page_size(request.page_size, default=50)
-        matches = compile_filter(request.filter, DATASET_FILTER)
-        order = parse_order_by(
-            request.order_by, ("name", "create_time", "update_time"), "name", "name"
+        rows = self.store.datasets
+        return DATASETS.page(
+            self.tokens,
+            request,
+            lambda: [self._dataset_message(row) for row in rows()],
+            _getter,
+            "datasets",
         )
-        datasets = [self._dataset_message(row) for row in self.store.datasets()]
-        chosen = [d for d in datasets if matches.matches(_getter(d))]
-        ordered = sort_items(chosen, order, _getter)
-        binding = f"datasets|{matches.fingerprint}|{order}"
-        return self.page(ordered, size, request.page_token, binding)
 
     def update_dataset(self, request: pb.UpdateDatasetRequest) -> resources.Dataset:
         resource_names.parse(request.dataset.name, DATASET, "dataset.name")
@@ -458,19 +465,15 @@ class DatasetCatalog:
         self, request: pb.ListVersionsRequest
     ) -> tuple[list[resources.DatasetVersion], str]:
         dataset = self.dataset_row(request.parent, "parent")
-        size = page_size(request.page_size, default=50)
-        matches = compile_filter(request.filter, VERSION_FILTER)
-        order = parse_order_by(
-            request.order_by,
-            ("sequence_number", "create_time"),
-            "sequence_number desc",
-            "sequence_number",
+        return VERSIONS.page(
+            self.tokens,
+            request,
+            lambda: [
+                self._version_message(dataset, row) for row in self.store.versions(dataset.uid)
+            ],
+            _getter,
+            f"{request.parent}/versions",
         )
-        versions = [self._version_message(dataset, row) for row in self.store.versions(dataset.uid)]
-        chosen = [v for v in versions if matches.matches(_getter(v))]
-        ordered = sort_items(chosen, order, _getter)
-        binding = f"versions|{request.parent}|{matches.fingerprint}|{order}"
-        return self.page(ordered, size, request.page_token, binding)
 
     def _tag_message(self, dataset: DatasetRow, row: TagRow) -> resources.VersionTag:
         return resources.VersionTag(
@@ -517,9 +520,13 @@ class DatasetCatalog:
 
     def list_tags(self, request: pb.ListTagsRequest) -> tuple[list[resources.VersionTag], str]:
         dataset = self.dataset_row(request.parent, "parent")
-        size = page_size(request.page_size, default=100)
-        tags = [self._tag_message(dataset, row) for row in self.store.tags(dataset.uid)]
-        return self.page(tags, size, request.page_token, f"tags|{request.parent}")
+        return TAGS.page(
+            self.tokens,
+            request,
+            lambda: [self._tag_message(dataset, row) for row in self.store.tags(dataset.uid)],
+            _getter,
+            f"{request.parent}/tags",
+        )
 
     # --- reading --------------------------------------------------------------------------
 
@@ -599,13 +606,6 @@ class DatasetCatalog:
         )
 
     # --- shared helpers ---------------------------------------------------------------------
-
-    def page(self, items: Sequence[Any], size: int, token: str, binding: str) -> tuple[list, str]:
-        start = self.tokens.read(token, binding) or 0
-        page = list(items[start : start + size])
-        following = start + size
-        next_token = self.tokens.issue(following, binding) if following < len(items) else ""
-        return page, next_token
 
     def replayed(self, method: str, parent: str, request: Any) -> str | None:
         found = self.store.request(

@@ -28,11 +28,10 @@ from lepton_server.data.dataset_catalog import (
 )
 from lepton_server.data.storage_uris import Location, StorageAccess, list_sources, storage_errors
 from lepton_server.errors import AlreadyExists, invalid_field
-from lepton_server.filtering import FieldType, FilterField, compile_filter
+from lepton_server.filtering import FieldType, FilterField
 from lepton_server.jobs import Cancelled, JobHandle, JobRunner
 from lepton_server.labels import check_labels
-from lepton_server.ordering import parse_order_by, sort_items
-from lepton_server.pagination import page_size
+from lepton_server.listing import Listing
 
 IMPORT, EXPORT = "importJobs", "exportJobs"
 MAX_SOURCES = 1000
@@ -43,6 +42,7 @@ JOB_FILTER = [
     ),
     FilterField("labels", FieldType.LABEL, frozenset({"=", "!="})),
 ]
+JOBS = Listing(JOB_FILTER, ("status.create_time", "name"), "status.create_time desc, name", "name")
 
 
 class DatasetJobs:
@@ -260,22 +260,17 @@ class DatasetJobs:
         return self.runner.get(name)
 
     def list(self, request: Any, kind: str) -> tuple[list[Any], str]:
-        catalog = self.catalog
-        if request.parent != "datasets/-":
-            catalog.dataset_row(request.parent, "parent")
-        size = page_size(request.page_size, default=50)
-        matches = compile_filter(request.filter, JOB_FILTER)
-        order = parse_order_by(
-            request.order_by,
-            ("status.create_time", "name"),
-            "status.create_time desc, name",
-            "name",
+        every_dataset = request.parent == "datasets/-"
+        if not every_dataset:
+            self.catalog.dataset_row(request.parent, "parent")
+        parent = None if every_dataset else f"{request.parent}/{kind}"
+        return JOBS.page(
+            self.catalog.tokens,
+            request,
+            lambda: self.runner.list(kind, parent),
+            _getter,
+            f"{request.parent}/{kind}",
         )
-        parent = None if request.parent == "datasets/-" else f"{request.parent}/{kind}"
-        jobs = [j for j in self.runner.list(kind, parent) if matches.matches(_getter(j))]
-        ordered = sort_items(jobs, order, _getter)
-        binding = f"{kind}|{request.parent}|{matches.fingerprint}|{order}"
-        return catalog.page(ordered, size, request.page_token, binding)
 
     async def cancel(self, name: str, kind: str) -> Any:
         _parse_job(name, kind)

@@ -24,11 +24,10 @@ from lepton_server.data.dataset_catalog import (
     schema_message,
 )
 from lepton_server.errors import invalid_field
-from lepton_server.filtering import FieldType, FilterField, compile_filter
+from lepton_server.filtering import FieldType, FilterField
 from lepton_server.jobs import Cancelled, JobHandle, JobRunner
 from lepton_server.labels import check_labels
-from lepton_server.ordering import parse_order_by, sort_items
-from lepton_server.pagination import page_size
+from lepton_server.listing import Listing
 
 KIND = "pipelineRuns"
 MAX_STEPS = 1000
@@ -43,6 +42,7 @@ RUN_FILTER = [
     ),
     FilterField("labels", FieldType.LABEL, frozenset({"=", "!="})),
 ]
+RUNS = Listing(RUN_FILTER, ("status.create_time", "name"), "status.create_time desc, name", "name")
 
 
 def _digest(hex_value: str) -> digest_pb2.Digest:
@@ -200,18 +200,9 @@ class Processing:
         return self.runner.get(name)
 
     def list(self, request: pb.ListPipelineRunsRequest) -> tuple[list[run_pb.PipelineRun], str]:
-        size = page_size(request.page_size, default=50)
-        matches = compile_filter(request.filter, RUN_FILTER)
-        order = parse_order_by(
-            request.order_by,
-            ("status.create_time", "name"),
-            "status.create_time desc, name",
-            "name",
+        return RUNS.page(
+            self.catalog.tokens, request, lambda: self.runner.list(KIND, None), _getter, KIND
         )
-        runs = [r for r in self.runner.list(KIND, None) if matches.matches(_getter(r))]
-        ordered = sort_items(runs, order, _getter)
-        binding = f"{KIND}|{matches.fingerprint}|{order}"
-        return self.catalog.page(ordered, size, request.page_token, binding)
 
     async def cancel(self, name: str) -> run_pb.PipelineRun:
         resource_names.parse(name, (KIND,), "name")
