@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lepton_server import __version__
-from lepton_server.auth import load_tokens
 from lepton_server.config import DEFAULT_MAX_MESSAGE_BYTES, ServerConfig, TlsConfig
 from lepton_server.data.version_storage import UnusableStorageError
 from lepton_server.demo import run_demo
-from lepton_server.host import RunningServer, ServerHost
-from lepton_server.service_registry import UnknownLayerError
+from lepton_server.runtime.auth import load_tokens
+from lepton_server.runtime.host import RunningServer, ServerHost
+from lepton_server.runtime.service_registry import UnknownLayerError
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from lepton.data.v1 import processing_service_pb2_grpc as processing_grpc
 from lepton.data.v1.export_job_pb2 import ExportJob
 from lepton.data.v1.import_job_pb2 import ImportJob
 from lepton.data.v1.pipeline_run_pb2 import PipelineRun
+from lepton_server.aip.jobs import JobRunner, JobTable
 from lepton_server.config import ServerConfig
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_jobs import EXPORT, IMPORT, DatasetJobs
@@ -24,9 +25,8 @@ from lepton_server.data.servicer import DatasetServicer
 from lepton_server.data.storage_uris import StorageAccess
 from lepton_server.data.storage_uris import features as storage_features
 from lepton_server.data.version_storage import VersionStorage, open_version_storage
-from lepton_server.hosted_service import HostedService
-from lepton_server.jobs import JobRunner, JobTable
-from lepton_server.method_handlers import method_handlers, mounter
+from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.method_handlers import method_handlers, mounter
 
 SERVICE = pb.DESCRIPTOR.services_by_name["DatasetService"].full_name
 PROCESSING_SERVICE = processing_pb.DESCRIPTOR.services_by_name["ProcessingService"].full_name

@@ -14,8 +14,8 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from lepton_server.errors import invalid_argument
-from lepton_server.wire_format import length_delimited, varint_field
+from lepton_server.runtime.errors import invalid_argument
+from lepton_server.runtime.wire_format import length_delimited, varint_field
 
 # Field numbers of ReadVersionResponse (lepton/data/v1/dataset_service.proto).
 READ_HEADER, READ_BATCH_INDEX, READ_ROW_OFFSET, READ_ARROW_RECORD_BATCH = 1, 2, 3, 4

@@ -20,13 +20,17 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.type.v1 import digest_pb2
-from lepton_server import resource_names
+from lepton_server.aip import resource_names
+from lepton_server.aip.filtering import FieldType, FilterField
+from lepton_server.aip.labels import check_labels
+from lepton_server.aip.listing import Listing
+from lepton_server.aip.pagination import PageTokens
 from lepton_server.data import arrow_types
 from lepton_server.data.arrow_stream import Batch, WriteSpool, batches, choose_batch_rows
 from lepton_server.data.metadata_store import DatasetRow, MetadataStore, TagRow, VersionRow
 from lepton_server.data.table_digest import content_digest
 from lepton_server.data.version_storage import VersionStorage
-from lepton_server.errors import (
+from lepton_server.runtime.errors import (
     Aborted,
     AlreadyExists,
     DataLoss,
@@ -37,10 +41,6 @@ from lepton_server.errors import (
     invalid_argument,
     invalid_field,
 )
-from lepton_server.filtering import FieldType, FilterField
-from lepton_server.labels import check_labels
-from lepton_server.listing import Listing
-from lepton_server.pagination import PageTokens
 
 DATASET = ("datasets",)
 VERSION = ("datasets", "versions")

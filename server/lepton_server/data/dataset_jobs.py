@@ -16,7 +16,11 @@ from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import export_job_pb2, import_job_pb2
 from lepton.type.v1 import job_pb2
-from lepton_server import resource_names
+from lepton_server.aip import resource_names
+from lepton_server.aip.filtering import FieldType, FilterField
+from lepton_server.aip.jobs import Cancelled, JobHandle, JobRunner
+from lepton_server.aip.labels import check_labels
+from lepton_server.aip.listing import Listing
 from lepton_server.data import arrow_types, file_formats
 from lepton_server.data.dataset_catalog import (
     DATASET,
@@ -27,11 +31,7 @@ from lepton_server.data.dataset_catalog import (
     invalid_argument,
 )
 from lepton_server.data.storage_uris import Location, StorageAccess, list_sources, storage_errors
-from lepton_server.errors import AlreadyExists, invalid_field
-from lepton_server.filtering import FieldType, FilterField
-from lepton_server.jobs import Cancelled, JobHandle, JobRunner
-from lepton_server.labels import check_labels
-from lepton_server.listing import Listing
+from lepton_server.runtime.errors import AlreadyExists, invalid_field
 
 IMPORT, EXPORT = "importJobs", "exportJobs"
 MAX_SOURCES = 1000

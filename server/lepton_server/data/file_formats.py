@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from pyarrow import fs
 
 from lepton.data.v1 import file_format_pb2 as ff
-from lepton_server.errors import invalid_argument, invalid_field
+from lepton_server.runtime.errors import invalid_argument, invalid_field
 
 DEFAULT_NULLS = ["", "NA", "N/A", "NULL", "null"]
 CODECS = {ff.COMPRESSION_GZIP: "gzip", ff.COMPRESSION_BZ2: "bz2", ff.COMPRESSION_ZSTD: "zstd"}

@@ -56,12 +56,12 @@ from pyarrow import flight
 
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
-from lepton_server import resource_names
-from lepton_server.auth import credentials_rejection
+from lepton_server.aip import resource_names
 from lepton_server.config import TlsConfig
 from lepton_server.data.arrow_stream import WriteSpool
 from lepton_server.data.dataset_catalog import DatasetCatalog
-from lepton_server.errors import (
+from lepton_server.runtime.auth import credentials_rejection
+from lepton_server.runtime.errors import (
     LeptonError,
     NotFound,
     Unavailable,

@@ -2,7 +2,7 @@
 
 A pipeline (proto/lepton/data/v1/pipeline.proto) is an ordered list of typed steps; spec/data.md
 §6 fixes what each step accepts and what it computes. Everything here is plain pyarrow and
-protobuf: no gRPC, no storage. Errors are the domain errors of `lepton_server.errors`:
+protobuf: no gRPC, no storage. Errors are the domain errors of `lepton_server.runtime.errors`:
 INVALID_ARGUMENT (COLUMN_NOT_FOUND, SCHEMA_MISMATCH, INVALID_FIELD) from validation, with
 ErrorInfo metadata `step_index` and one field violation; FAILED_PRECONDITION (CAST_FAILED,
 ARITHMETIC_OVERFLOW) from data met during a run.
@@ -53,7 +53,12 @@ from lepton_server.data.arrow_types import (
     decode_dictionaries,
     parse_cast_type,
 )
-from lepton_server.errors import FailedPrecondition, Internal, InvalidArgument, invalid_argument
+from lepton_server.runtime.errors import (
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    invalid_argument,
+)
 
 __all__ = [
     "MAX_STEPS",

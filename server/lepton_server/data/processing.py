@@ -14,7 +14,11 @@ from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import pipeline_run_pb2 as run_pb
 from lepton.data.v1 import processing_service_pb2 as pb
 from lepton.type.v1 import digest_pb2, job_pb2
-from lepton_server import resource_names
+from lepton_server.aip import resource_names
+from lepton_server.aip.filtering import FieldType, FilterField
+from lepton_server.aip.jobs import Cancelled, JobHandle, JobRunner
+from lepton_server.aip.labels import check_labels
+from lepton_server.aip.listing import Listing
 from lepton_server.data import pipeline_engine
 from lepton_server.data.dataset_catalog import (
     DATASET,
@@ -23,11 +27,7 @@ from lepton_server.data.dataset_catalog import (
     DatasetCatalog,
     schema_message,
 )
-from lepton_server.errors import invalid_field
-from lepton_server.filtering import FieldType, FilterField
-from lepton_server.jobs import Cancelled, JobHandle, JobRunner
-from lepton_server.labels import check_labels
-from lepton_server.listing import Listing
+from lepton_server.runtime.errors import invalid_field
 
 KIND = "pipelineRuns"
 MAX_STEPS = 1000

@@ -13,7 +13,7 @@ from lepton_server.data.arrow_stream import read_response
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_jobs import EXPORT, IMPORT, DatasetJobs
 from lepton_server.data.flight import DatasetFlightServer
-from lepton_server.errors import Unimplemented, invalid_field
+from lepton_server.runtime.errors import Unimplemented, invalid_field
 
 # Optional features (spec/data.md §10) this server does not implement yet, by RPC.
 # (`data.flight` depends on configuration: see IssueFlightTicket.)

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from pyarrow import fs
 
 from lepton.data.v1 import file_format_pb2
-from lepton_server.errors import (
+from lepton_server.runtime.errors import (
     LeptonError,
     NotFound,
     PermissionDenied,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from lepton_server.config import ServerConfig
-from lepton_server.hosted_service import HostedService
 from lepton_server.inference import wire
 from lepton_server.inference.engine import EXTENSIONS, InferenceEngine
 from lepton_server.inference.model_repository import ModelRepository
@@ -13,7 +12,8 @@ from lepton_server.inference.servicer import (
     SERVICE_NAMES,
     InferenceServicer,
 )
-from lepton_server.method_handlers import method_handlers, mounter
+from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.method_handlers import method_handlers, mounter
 
 
 def build(config: ServerConfig) -> list[HostedService]:

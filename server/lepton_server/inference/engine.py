@@ -15,7 +15,11 @@ import numpy as np
 
 from lepton.inference.v1 import inference_service_pb2 as pb
 from lepton_server import __version__
-from lepton_server.errors import (
+from lepton_server.inference import tensor_codec, wire
+from lepton_server.inference.batcher import DynamicBatcher, Execution
+from lepton_server.inference.model_repository import LoadedVersion, ModelRepository
+from lepton_server.inference.onnx_model import PLATFORM, TensorSignature
+from lepton_server.runtime.errors import (
     NotFound,
     ResourceExhausted,
     Unavailable,
@@ -23,10 +27,6 @@ from lepton_server.errors import (
     invalid_argument,
     invalid_field,
 )
-from lepton_server.inference import tensor_codec, wire
-from lepton_server.inference.batcher import DynamicBatcher, Execution
-from lepton_server.inference.model_repository import LoadedVersion, ModelRepository
-from lepton_server.inference.onnx_model import PLATFORM, TensorSignature
 
 SERVER_NAME = "lepton"
 # OIP reserves these for stateful (sequence) models, an extension this server lacks (INF-036).

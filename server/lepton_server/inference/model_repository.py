@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lepton_server.errors import FailedPrecondition, NotFound, Unavailable
 from lepton_server.inference.onnx_model import OnnxModel, UnsupportedModelError
 from lepton_server.inference.statistics import ModelStatistics
 from lepton_server.inference.wire import ResponseHeaders
+from lepton_server.runtime.errors import FailedPrecondition, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 MODEL_FILE = "model.onnx"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from lepton_server.errors import InvalidArgument
+from lepton_server.runtime.errors import InvalidArgument
 
 PLATFORM = "onnxruntime_onnx"
 

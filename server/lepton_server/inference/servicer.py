@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from grpc import aio
 
 from lepton.inference.v1 import inference_service_pb2 as pb
-from lepton_server.errors import LeptonError
 from lepton_server.inference import wire
 from lepton_server.inference.engine import InferenceEngine
+from lepton_server.runtime.errors import LeptonError
 
 SERVICE = pb.DESCRIPTOR.services_by_name["InferenceService"]
 SERVICE_NAMES = (SERVICE.full_name, "inference.GRPCInferenceService")

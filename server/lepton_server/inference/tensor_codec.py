@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lepton.inference.v1 import infer_tensor_pb2
-from lepton_server.errors import invalid_argument
+from lepton_server.runtime.errors import invalid_argument
 
 LENGTH = struct.Struct("<I")
 

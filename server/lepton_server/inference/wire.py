@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from google.protobuf.message import DecodeError
 
 from lepton.inference.v1 import inference_service_pb2 as pb
-from lepton_server.wire_format import length_delimited
+from lepton_server.runtime.wire_format import length_delimited
 
 # Field numbers of ModelInferResponse and ModelStreamInferResponse (spec/inference.md).
 RESPONSE_ID = 3

@@ -1,0 +1,143 @@
+"""`lepton demo`: start the reference server on loopback, show what it serves, and certify it
+with the conformance suite.
+
+Today it serves the conformance model set through the inference layer and runs one
+inference; later layers add the rest of the end-to-end flow (ingest, process, annotate, train,
+register, roll out). The conformance suite runs as its own process: the server never imports
+it, exactly as a vendor would certify their implementation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
+from rich.console import Console
+from rich.table import Table
+
+from lepton.discovery.v1 import discovery_service_pb2 as discovery_pb
+from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
+from lepton.inference.v1 import inference_service_pb2 as inference_pb
+from lepton.inference.v1 import inference_service_pb2_grpc as inference_grpc
+from lepton_server.config import ServerConfig
+from lepton_server.demo.sample_data import run_data_flow
+from lepton_server.runtime.host import OVERALL, ServerHost
+from lepton_server.runtime.reflection import V1_SERVICE_NAME
+
+
+async def _list_services(channel: aio.Channel) -> list[str]:
+    call = channel.stream_stream(
+        f"/{V1_SERVICE_NAME}/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )([reflection_pb2.ServerReflectionRequest(list_services="")])
+    async for response in call:
+        return sorted(s.name for s in response.list_services_response.service)
+    return []
+
+
+async def _suite(*args: str) -> int:
+    """Run `lepton-conformance ARGS` as a child process; its exit status."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "lepton_conformance.cli", *args
+    )
+    return await process.wait()
+
+
+async def _infer_once(console: Console, channel: aio.Channel) -> None:
+    stub = inference_grpc.InferenceServiceStub(channel)
+    a = np.arange(16, dtype=np.float32).reshape(1, 16)
+    b = np.full((1, 16), 0.5, dtype=np.float32)
+    request = inference_pb.ModelInferRequest(model_name="add_sub_fp32", id="demo-1")
+    for name, array in (("INPUT0", a), ("INPUT1", b)):
+        request.inputs.add(name=name, datatype="FP32", shape=list(array.shape))
+        request.raw_input_contents.append(array.tobytes())
+    response = await stub.ModelInfer(request)
+    total = np.frombuffer(response.raw_output_contents[0], dtype="<f4")
+    console.print(
+        f"ModelInfer add_sub_fp32 v{response.model_version}: "
+        f"[0..15] + 0.5 = {total[:4].tolist()} ... {total[-1]}"
+    )
+
+
+async def _demo(console: Console, data_dir: Path) -> int:
+    repository = data_dir / "models"
+    # A directory the server serves for imports and exports, where the suite's import and
+    # export cases exchange files with it (lepton-conformance run --file-root).
+    exchange = data_dir / "exchange"
+    exchange.mkdir()
+    suite_installed = importlib.util.find_spec("lepton_conformance") is not None
+    if suite_installed:
+        await _suite("models", "--out", str(repository))
+    host = ServerHost(
+        ServerConfig(
+            address="127.0.0.1:0",
+            data_dir=data_dir,
+            model_repository=repository if suite_installed else None,
+            file_roots=(exchange,),
+            flight_address="127.0.0.1:0",  # datasets over Arrow Flight too (data.flight)
+        )
+    )
+    running = await host.start()
+    console.print(f"[bold]Lepton reference server[/] listening on {running.address}")
+    try:
+        async with aio.insecure_channel(running.address) as channel:
+            info = await discovery_grpc.DiscoveryServiceStub(channel).GetServerInfo(
+                discovery_pb.GetServerInfoRequest()
+            )
+            console.print(f"{info.server_name} {info.server_version}, standard {info.spec_version}")
+            health = health_pb2_grpc.HealthStub(channel)
+            table = Table(title="Services (grpc.health.v1 and DiscoveryService)")
+            table.add_column("service")
+            table.add_column("health")
+            table.add_column("features")
+            features = {s.name: ", ".join(s.features) for s in info.services}
+            for name in [OVERALL, *sorted(features)]:
+                status = await health.Check(health_pb2.HealthCheckRequest(service=name))
+                label = name or "(whole server)"
+                state = health_pb2.HealthCheckResponse.ServingStatus.Name(status.status)
+                table.add_row(label, state, features.get(name, ""))
+            console.print(table)
+            listed = await _list_services(channel)
+            console.print("Reflection (grpc.reflection.v1) lists: " + ", ".join(listed))
+            if suite_installed:
+                await _infer_once(console, channel)
+        if importlib.util.find_spec("lepton_ai") is not None:
+            console.rule("Data: ingest, clean and anonymize, read back (lepton_ai SDK)")
+            await asyncio.to_thread(run_data_flow, console, running.address, data_dir / "files")
+        status = await _certify(console, running.address, host.config.max_message_bytes, exchange)
+    finally:
+        await host.stop()
+    console.print("[green]demo finished[/]" if status == 0 else "[red]certification failed[/]")
+    return status
+
+
+async def _certify(console: Console, address: str, message_limit: int, files: Path) -> int:
+    """Run the conformance suite against the running server and show its verdict table."""
+    if importlib.util.find_spec("lepton_conformance") is None:
+        console.print("[yellow]lepton-conformance is not installed; skipping certification[/]")
+        return 0
+    console.rule("Conformance: lepton-conformance run")
+    return await _suite(
+        "run",
+        "--target",
+        address,
+        "--message-limit",
+        str(message_limit),
+        "--file-root",
+        files.as_uri() + "/",
+    )
+
+
+def run_demo() -> int:
+    """Run the demonstration; returns the process exit status."""
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="lepton-demo-") as data_dir:
+        return asyncio.run(_demo(console, Path(data_dir)))

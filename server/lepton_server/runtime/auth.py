@@ -1,0 +1,83 @@
+"""Bearer-token authentication (GEN-010, GEN-011, GEN-013)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import grpc
+from grpc import aio
+
+from lepton_server.runtime.error_mapping import Behavior, abort_with, replace_behavior
+from lepton_server.runtime.errors import LeptonError, Unauthenticated
+
+# Discovery must work before a client holds credentials (GEN-011).
+OPEN_SERVICE_PREFIXES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/lepton.discovery.v1.DiscoveryService/",
+)
+
+
+def load_tokens(lines: Iterable[str]) -> frozenset[str]:
+    """Tokens from a token file: one per line; blank lines and lines starting with # ignored."""
+    tokens = {line.strip() for line in lines}
+    return frozenset(t for t in tokens if t and not t.startswith("#"))
+
+
+def credentials_rejection(
+    tokens: Sequence[bytes], authorization: str | bytes | None
+) -> Unauthenticated | None:
+    """Why an `authorization` header value (None when absent) does not carry one of `tokens`
+    as a bearer token, or None when it does. Shared by the gRPC services and Arrow Flight."""
+    if authorization is None:
+        return Unauthenticated(
+            reason="MISSING_CREDENTIALS",
+            message="this method requires an 'authorization: Bearer <token>' header",
+        )
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode(errors="replace")
+    scheme, _, token = authorization.partition(" ")
+    presented = token.strip().encode()
+    # compare_digest against every token keeps timing independent of which token matched.
+    matched = [hmac.compare_digest(presented, known) for known in tokens]
+    if scheme.lower() != "bearer" or not any(matched):
+        return Unauthenticated(
+            reason="INVALID_CREDENTIALS", message="the bearer token is not valid"
+        )
+    return None
+
+
+class BearerTokenInterceptor(aio.ServerInterceptor):
+    """Requires `authorization: Bearer <token>` on every method outside OPEN_SERVICE_PREFIXES."""
+
+    def __init__(self, tokens: frozenset[str]) -> None:
+        if not tokens:
+            raise ValueError("the token file holds no tokens")
+        self._tokens = [t.encode() for t in tokens]
+
+    def _rejection(self, metadata: Iterable[tuple[str, str | bytes]]) -> Unauthenticated | None:
+        values = [v for k, v in metadata if k == "authorization"]
+        return credentials_rejection(self._tokens, values[0] if values else None)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler_call_details.method.startswith(OPEN_SERVICE_PREFIXES):
+            return handler
+        rejection = self._rejection(handler_call_details.invocation_metadata or ())
+        if rejection is None:
+            return handler
+        return replace_behavior(handler, lambda _behavior, _streams: _rejecting(rejection))
+
+
+def _rejecting(error: LeptonError) -> Behavior:
+    async def reject(_request: Any, context: aio.ServicerContext) -> None:
+        await abort_with(context, error)
+
+    return reject

@@ -1,0 +1,135 @@
+"""One grpc.aio server hosting the selected services with health, reflection, discovery,
+auth, TLS and message-size limits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from lepton_server.config import ServerConfig, TlsConfig
+from lepton_server.runtime.auth import BearerTokenInterceptor
+from lepton_server.runtime.discovery import discovery_service
+from lepton_server.runtime.error_mapping import ErrorMappingServer
+from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.reflection import enable_reflection
+from lepton_server.runtime.service_registry import build_services
+
+log = logging.getLogger(__name__)
+
+HEALTH_SERVICE_NAME = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+OVERALL = ""  # the health service name that stands for the whole server
+
+
+def _server_credentials(tls: TlsConfig) -> grpc.ServerCredentials:
+    client_ca = tls.client_ca_file.read_bytes() if tls.client_ca_file else None
+    return grpc.ssl_server_credentials(
+        [(tls.key_file.read_bytes(), tls.cert_file.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
+
+
+def _host_part(address: str) -> str:
+    host, _, _ = address.rpartition(":")
+    return host or "0.0.0.0"
+
+
+@dataclass
+class RunningServer:
+    """A started host: where it listens and the handles needed to stop it."""
+
+    address: str
+    services: list[HostedService]
+    server: aio.Server
+    health: health.aio.HealthServicer
+
+
+class ServerHost:
+    """Builds, starts and gracefully stops the server for one ServerConfig."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        layer_services = build_services(config)
+        self.services = [*layer_services, discovery_service(layer_services)]
+        self._running: RunningServer | None = None
+
+    async def start(self) -> RunningServer:
+        """Bind, mount every service and mark them SERVING. Returns the bound address."""
+        config = self.config
+        interceptors: list[aio.ServerInterceptor] = []
+        if config.auth_tokens:
+            interceptors.append(BearerTokenInterceptor(config.auth_tokens))
+        limit = config.max_message_bytes
+        server = aio.server(
+            interceptors=interceptors,
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.max_send_message_length", limit),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        # Every handler is registered through the error mapping, wrapped once per method.
+        registrar = ErrorMappingServer(server)
+        for service in self.services:
+            service.register(registrar)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
+        names = [s.name for s in self.services]
+        mirrors = {s.name: s.mirrors for s in self.services if s.mirrors}
+        enable_reflection(registrar, [*names, HEALTH_SERVICE_NAME], mirrors)
+
+        if config.tls is None:
+            port = server.add_insecure_port(config.address)
+        else:
+            port = server.add_secure_port(config.address, _server_credentials(config.tls))
+        await server.start()
+        loop = asyncio.get_running_loop()
+        for service in self.services:
+            if service.start is not None:
+                service.start(loop)
+        for name in [OVERALL, *names]:
+            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        address = f"{_host_part(config.address)}:{port}"
+        self._running = RunningServer(address, self.services, server, health_servicer)
+        log.info("serving %s on %s", ", ".join(names), address)
+        return self._running
+
+    async def stop(self) -> None:
+        """Report NOT_SERVING, let in-flight calls finish within the grace period, then stop."""
+        running, self._running = self._running, None
+        if running is None:
+            return
+        await running.health.enter_graceful_shutdown()
+        await running.server.stop(self.config.shutdown_grace_seconds)
+        for service in running.services:
+            if service.close is not None:
+                service.close()
+
+    async def serve_until_signalled(
+        self, on_ready: Callable[[RunningServer], None] | None = None
+    ) -> None:
+        """Run until SIGINT or SIGTERM, then shut down gracefully."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        # Handlers go in before the server announces itself, so a signal sent right after the
+        # announcement always takes the graceful path.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            running = await self.start()
+            if on_ready is not None:
+                on_ready(running)
+            await stop.wait()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(ValueError, RuntimeError):
+                    loop.remove_signal_handler(signum)
+            await self.stop()

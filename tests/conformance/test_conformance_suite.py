@@ -1,0 +1,257 @@
+"""The conformance suite has teeth: the reference server passes it, every mutant is caught by
+exactly the cases expected, a do-nothing stub fails it, and every MUST is traced to a case."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from mutants import MUTANTS
+from support.stub_server import serve_stub
+
+from lepton_conformance import catalog, coverage
+from lepton_conformance.case import Case, Outcome
+from lepton_conformance.known_failing import KnownFailure
+from lepton_conformance.requirements import load_requirements
+from lepton_conformance.runner import run, run_case
+from lepton_conformance.target import TargetOptions
+
+MUTANT_LAUNCHER = [
+    sys.executable,
+    str(Path(__file__).resolve().parents[1] / "mutants" / "serve.py"),
+]
+LIMIT = 8 * 1024 * 1024  # a small limit keeps the oversize case cheap
+TOKEN = "mutant-suite-token"
+# An Arrow Flight endpoint on any free port, so that the data.flight cases run (the server
+# advertises the host it was given, which the suite reaches).
+FLIGHT = ("--flight-address", "127.0.0.1:0")
+
+
+def _failed(result) -> set[str]:
+    return {r.case.id for r in result.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)}
+
+
+@pytest.fixture
+def files(tmp_path) -> Path:
+    """A directory the servers serve for imports and exports, and the suite writes below."""
+    root = tmp_path / "files"
+    root.mkdir()
+    return root
+
+
+def _file_root(files: Path) -> str:
+    return f"file://{files}/"
+
+
+@pytest.fixture
+def reference(server_factory, model_repository, files):
+    return server_factory(
+        "--max-message-bytes",
+        str(LIMIT * 10),
+        "--model-repository",
+        str(model_repository),
+        "--file-root",
+        str(files),
+        *FLIGHT,
+    )
+
+
+def test_reference_server_passes_every_case(reference, files):
+    result = run(
+        TargetOptions(reference.address, message_limit=LIMIT * 10, file_root=_file_root(files))
+    )
+    assert _failed(result) == set()
+    assert all(v.certified for v in result.verdicts)
+    assert result.exit_status == 0
+
+
+def test_reference_server_with_auth_and_tls_passes(server_factory, model_repository, tmp_path):
+    from certificates import CertificateAuthority  # noqa: PLC0415
+
+    ca = CertificateAuthority(tmp_path)
+    issued = ca.issue("server", server=True)
+    tokens = tmp_path / "tokens"
+    tokens.write_text("suite-token\n")
+    server = server_factory(
+        "--tls-cert",
+        str(issued.cert),
+        "--tls-key",
+        str(issued.key),
+        "--auth-tokens",
+        str(tokens),
+        "--model-repository",
+        str(model_repository),
+        *FLIGHT,
+    )
+    result = run(TargetOptions(server.address, tls=True, ca_file=ca.cert, token="suite-token"))
+    assert _failed(result) == set()
+    assert result.exit_status == 0
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_is_caught_by_exactly_the_expected_cases(
+    server_factory, model_repository, tmp_path, files, name
+):
+    mutant = MUTANTS[name]
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"{TOKEN}\n")
+    server = server_factory(
+        "--max-message-bytes",
+        str(LIMIT * 10),
+        "--model-repository",
+        str(model_repository),
+        "--auth-tokens",
+        str(tokens),
+        "--file-root",
+        str(files),
+        *FLIGHT,
+        launcher=[*MUTANT_LAUNCHER, name],
+    )
+    # With a token the auth cases run too, so every mutant faces the whole general profile;
+    # with a file root the import and export cases run too.
+    result = run(
+        TargetOptions(
+            server.address, message_limit=LIMIT * 10, token=TOKEN, file_root=_file_root(files)
+        ),
+        profiles=mutant.profiles,
+    )
+    assert _failed(result) == mutant.caught_by, mutant.breaks
+    must = {r.case.id for r in result.results if r.case.level == "MUST"}
+    assert mutant.caught_by & must, "a mutant must break a MUST"
+    assert result.exit_status == 1
+
+
+def test_there_are_at_least_ten_mutants():
+    assert len(MUTANTS) >= 10
+
+
+def test_stub_answering_empty_messages_passes_under_ten_percent():
+    with serve_stub() as address:
+        result = run(TargetOptions(address))
+    passed = result.count(Outcome.PASS)
+    assert passed / len(result.results) < 0.10, [
+        r.case.id for r in result.results if r.outcome == Outcome.PASS
+    ]
+    assert result.exit_status == 1
+
+
+def test_every_must_requirement_has_a_case_or_is_pending():
+    rows = coverage.trace(load_requirements(), catalog.cases())
+    assert coverage.problems(rows) == []
+
+
+def test_every_case_cites_requirements_the_spec_defines():
+    requirements = load_requirements()
+    for case in catalog.cases():
+        assert set(case.requirements) <= set(requirements), case.id
+        levels = {requirements[r].level for r in case.requirements}
+        assert case.level == min(levels, key=("MUST", "SHOULD", "MAY").index)
+
+
+def test_harness_fault_is_error_not_fail():
+    def broken(_ctx):
+        raise KeyError("bug in the suite")
+
+    case = Case("general.test.broken", "general", ("GEN-020",), "MUST", "broken", broken)
+    result = run_case(case, ctx=None)
+    assert result.outcome == Outcome.ERROR
+    assert "KeyError" in result.got
+
+
+MUTANT = "health-lies-about-unknown-services"
+CAUGHT = "general.health.check-unknown-service"
+
+
+@pytest.fixture
+def lying_server(server_factory, model_repository):
+    return server_factory(
+        "--model-repository", str(model_repository), launcher=[*MUTANT_LAUNCHER, MUTANT]
+    )
+
+
+def test_known_failure_with_its_message_makes_the_run_pass(lying_server):
+    known = {CAUGHT: KnownFailure(CAUGHT, "wanted NOT_FOUND")}
+    result = run(TargetOptions(lying_server.address), known_failing=known)
+    assert not result.verdicts[0].certified
+    assert result.known_failing_problems == []
+    assert result.exit_status == 0
+
+
+def test_known_failure_with_another_message_fails_the_run(lying_server):
+    known = {CAUGHT: KnownFailure(CAUGHT, "a message the case never prints")}
+    result = run(TargetOptions(lying_server.address), known_failing=known)
+    assert "failed differently" in result.known_failing_problems[0]
+    assert result.exit_status == 1
+
+
+def test_known_failure_that_passes_fails_the_run(reference):
+    known = {CAUGHT: KnownFailure(CAUGHT, "wanted NOT_FOUND")}
+    result = run(TargetOptions(reference.address), known_failing=known)
+    assert "passed" in result.known_failing_problems[0]
+    assert result.exit_status == 1
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lepton_conformance.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "240"},  # rich wraps table cells at 80 otherwise
+    )
+
+
+def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_path):
+    completed = _cli(
+        "run",
+        "--target",
+        reference.address,
+        "--report-dir",
+        str(tmp_path),
+        "--file-root",
+        _file_root(files),
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "CERTIFIED" in completed.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert {"suite_version", "spec_version", "target", "summary", "cases"} <= set(results)
+    case = results["cases"][0]
+    assert {"id", "requirements", "level", "outcome", "wanted", "got", "duration_s"} <= set(case)
+    verdicts = {name: p["verdict"] for name, p in results["summary"]["profiles"].items()}
+    assert verdicts == dict.fromkeys(
+        ("general", "inference-core", "inference-extended", "data-core", "data-processing"),
+        "CERTIFIED",
+    )
+    suites = ET.parse(tmp_path / "junit.xml").getroot()
+    assert suites.find("testsuite").get("name") == "general"
+    assert "**CERTIFIED**" in (tmp_path / "report.md").read_text()
+
+
+def test_cli_run_against_a_mutant_exits_one(lying_server):
+    server = lying_server
+    completed = _cli("run", "--target", server.address)
+    assert completed.returncode == 1
+    assert "NOT CERTIFIED" in completed.stdout
+    assert CAUGHT in completed.stdout
+
+
+def test_cli_rejects_a_known_failing_file_naming_an_unknown_case(reference, tmp_path):
+    listing = tmp_path / "known"
+    listing.write_text("general.no-such-case something\n")
+    completed = _cli("run", "--target", reference.address, "--known-failing", str(listing))
+    assert completed.returncode == 2
+
+
+def test_cli_list_and_trace_name_requirements():
+    listed = _cli("list")
+    assert listed.returncode == 0
+    assert "general.health.check-overall" in listed.stdout
+    traced = _cli("trace", "--check")
+    assert traced.returncode == 0, traced.stdout
+    assert "GEN-020" in traced.stdout

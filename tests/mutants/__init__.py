@@ -1,0 +1,20 @@
+"""Mutants: the reference server with exactly one MUST broken, to prove the suite catches it.
+
+    python tests/mutants/serve.py MUTANT serve --address 127.0.0.1:0 --data-dir DIR
+
+applies the named mutation inside this process, then runs `lepton serve` unchanged.
+MUTANTS maps each name to what it breaks and the case IDs that must fail — no more, no fewer.
+One module per layer holds that layer's mutants.
+"""
+
+from __future__ import annotations
+
+from mutants import data, general, inference, processing
+from mutants.mutation import Mutant
+
+MUTANTS: dict[str, Mutant] = {
+    **general.MUTANTS,
+    **inference.MUTANTS,
+    **data.MUTANTS,
+    **processing.MUTANTS,
+}

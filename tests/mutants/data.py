@@ -1,0 +1,345 @@
+"""Mutants of the data layer's datasets, versions, reads, writes and Flight endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+
+import pyarrow as pa
+
+from lepton.data.v1 import dataset_pb2 as data_resources
+from lepton.data.v1 import dataset_service_pb2 as data_pb
+from lepton_conformance import arrow_samples
+from lepton_server.data import dataset_catalog, flight
+from lepton_server.data import servicer as data_servicer
+from lepton_server.runtime import errors
+from mutants.case_sets import (
+    GOLDEN_KEEPING_THE_INPUT_SCHEMA,
+)
+from mutants.mutation import Mutant, replace, set_attribute
+
+
+def _copy(message):
+    copy = type(message)()
+    copy.CopyFrom(message)
+    return copy
+
+
+def _garbage_commits_an_empty_version(commit):
+    async def mutated(self, session, spool):
+        try:
+            return await commit(self, session, spool)
+        except errors.InvalidArgument as error:
+            if error.reason != "INVALID_ARROW_DATA":
+                raise
+            empty = dataset_catalog.Commit(
+                mode=data_resources.WRITE_MODE_OVERWRITE,
+                lineage=data_resources.Lineage(origin=data_resources.VERSION_ORIGIN_WRITE),
+            )
+            await self.commit_table(session.dataset, pa.table({}), empty)
+            raise
+
+    return mutated
+
+
+def _cancelled_write_commits(_original):
+    """The commit is shielded from cancellation: a stream the client cancels, or whose
+    deadline expires, commits what it delivered (a cancelled read looks like a half-close)."""
+
+    async def mutated(self, requests, context):
+        first = await anext(requests, None)
+        if first is None or first.WhichOneof("payload") != "header":
+            raise errors.invalid_field("header", "the first message must carry a header")
+        session = self.catalog.begin_write(first.header)
+        if session.replay is not None:
+            return data_pb.WriteVersionResponse(version=session.replay)
+        spool = self.catalog.spool(first.header)
+        async for message in requests:
+            if message.WhichOneof("payload") != "arrow_data":
+                spool.close()
+                raise errors.invalid_field("header", "only the first message is a header")
+            spool.write(message.arrow_data)
+
+        async def commit() -> data_pb.WriteVersionResponse:
+            try:
+                return data_pb.WriteVersionResponse(
+                    version=await self.catalog.commit(session, spool)
+                )
+            finally:
+                spool.close()
+
+        return await asyncio.shield(asyncio.ensure_future(commit()))
+
+    return mutated
+
+
+def _digest_of_the_batches_as_sent() -> None:
+    """content_digest becomes the SHA-256 of the table as an IPC stream with the record
+    batches the client sent: it changes with how the rows were split into batches."""
+    parse, digest = dataset_catalog._parse_written, dataset_catalog.content_digest
+
+    def parse_written(spool):
+        table = parse(spool)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        sent = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+        metadata = {**(table.schema.metadata or {}), b"mutant-digest": sent.encode()}
+        return table.replace_schema_metadata(metadata)
+
+    def content_digest(table):
+        sent = (table.schema.metadata or {}).get(b"mutant-digest")
+        return sent.decode() if sent else digest(table)
+
+    dataset_catalog._parse_written = parse_written
+    dataset_catalog.content_digest = content_digest
+
+
+def _projection_ignored(plan_read):
+    def mutated(self, request):
+        plan_read(self, request)  # the same validation, then every column
+        everything = _copy(request)
+        del everything.columns[:]
+        return plan_read(self, everything)
+
+    return mutated
+
+
+def _parent_rows_dropped(store_rows):
+    return lambda self, uid, segments, schema, written: store_rows(self, uid, [], schema, written)
+
+
+def _header_tags_only_created(record_version):
+    def mutated(self, dataset, commit, *rest):
+        fresh = tuple(t for t in commit.tags if self.store.tag(dataset.uid, t) is None)
+        return record_version(self, dataset, dataclasses.replace(commit, tags=fresh), *rest)
+
+    return mutated
+
+
+def _tag_name_kept(get_version):
+    def mutated(self, reference):
+        version = get_version(self, reference)
+        if "/tags/" in reference:
+            version.name = reference
+        return version
+
+    return mutated
+
+
+def _versions_oldest_first(list_versions):
+    def mutated(self, request):
+        if not request.order_by:
+            request = _copy(request)
+            request.order_by = "sequence_number"
+        return list_versions(self, request)
+
+    return mutated
+
+
+def _delete_always_forced(delete_dataset):
+    def mutated(self, request):
+        forced = _copy(request)
+        forced.force = True
+        return delete_dataset(self, forced)
+
+    return mutated
+
+
+def _replays_commit_again(begin_write):
+    def mutated(self, header):
+        session = begin_write(self, header)
+        session.replay = None
+        return session
+
+    return mutated
+
+
+def _update_etag_ignored(update_dataset):
+    def mutated(self, request):
+        unconditional = _copy(request)
+        unconditional.dataset.etag = ""
+        return update_dataset(self, unconditional)
+
+    return mutated
+
+
+def _offset_clamped(plan_read):
+    def mutated(self, request):
+        row_count = self.get_version(request.name).row_count
+        if request.offset > row_count:
+            request = _copy(request)
+            request.offset = row_count
+        return plan_read(self, request)
+
+    return mutated
+
+
+def _do_get_offset_ignored(rows):
+    """DoGet streams as many rows as the ticket selects, but from row 0."""
+
+    def mutated(self, selection):
+        table = rows(self, selection)
+        if not selection.offset or not table.num_rows:
+            return table
+        return rows(self, dataclasses.replace(selection, offset=0, limit=table.num_rows))
+
+    return mutated
+
+
+Catalog = dataset_catalog.DatasetCatalog
+MUTANTS: dict[str, Mutant] = {
+    "garbage-write-commits-a-version": Mutant(
+        "DAT-026: a stream whose Arrow data is invalid still commits an empty version",
+        replace(Catalog, "commit", _garbage_commits_an_empty_version),
+        frozenset(
+            {f"data-core.write-invalid-arrow.{kind}" for kind in arrow_samples.INVALID_STREAMS}
+            | {"data-core.write.failed-streams-leave-no-trace"}
+        ),
+    ),
+    "cancelled-write-commits": Mutant(
+        "DAT-026: a cancelled or expired stream commits what it received",
+        replace(data_servicer.DatasetServicer, "WriteVersion", _cancelled_write_commits),
+        frozenset(
+            {
+                "data-core.write.cancelled-stream-commits-nothing",
+                "data-core.write.expired-stream-commits-nothing",
+            }
+        ),
+    ),
+    "digest-of-the-batches-as-sent": Mutant(
+        "DAT-041, DAT-042: content_digest hashes the record batches as sent, not the table",
+        _digest_of_the_batches_as_sent,
+        frozenset(
+            {
+                "data-core.import.compressed-files-by-extension",
+                "data-core.versions.content-digest-recomputes",
+                "data-core.versions.digest-ignores-how-rows-were-written",
+                "data-core.write.accepts-4-mib-messages",
+                "data-core.write.dictionary-columns-stored-decoded",
+                "data-core.write.zero-rows",
+                "data-processing.random.seeds-give-different-outputs",
+            }
+        )
+        | GOLDEN_KEEPING_THE_INPUT_SCHEMA,
+    ),
+    "read-ignores-the-projection": Mutant(
+        "DAT-054: ReadVersion returns every column whatever `columns` asks for",
+        replace(Catalog, "plan_read", _projection_ignored),
+        frozenset(
+            {
+                # Flight still projects, so DoGet no longer streams ReadVersion's columns.
+                "data-core.flight.do-get-returns-the-read-version-rows",
+                "data-core.read.projection-in-requested-order",
+            }
+        ),
+    ),
+    "append-drops-the-parent-rows": Mutant(
+        "DAT-028: APPEND commits only the written rows",
+        replace(Catalog, "_store_rows", _parent_rows_dropped),
+        frozenset(
+            {
+                "data-core.import.commits-one-version-with-lineage",
+                "data-core.versions.digest-ignores-how-rows-were-written",
+                "data-core.write.append-adds-rows-after-the-parent",
+                "data-core.write.concurrent-appends-serialize",
+                "data-core.write.zero-rows",
+            }
+        ),
+    ),
+    "expected-parent-version-ignored": Mutant(
+        "DAT-030: expected_parent_version never aborts a commit",
+        set_attribute(dataset_catalog, "_check_expected_parent", lambda *args: None),
+        frozenset(
+            {
+                "data-core.import.expected-parent-version",
+                "data-core.write.expected-parent-version",
+            }
+        ),
+    ),
+    "header-tags-not-moved": Mutant(
+        "DAT-034: header tags that exist stay where they were",
+        replace(Catalog, "_record_version", _header_tags_only_created),
+        frozenset(
+            {
+                "data-core.import.commits-one-version-with-lineage",
+                "data-core.versions.get-by-version-or-tag",
+                "data-core.write.header-tags-move-with-the-commit",
+                "data-processing.runs.output-version-and-lineage",
+            }
+        ),
+    ),
+    "get-version-reports-the-tag-name": Mutant(
+        "DAT-043: GetVersion of a tag names the tag instead of the canonical version",
+        replace(Catalog, "get_version", _tag_name_kept),
+        frozenset(
+            {
+                "data-core.datasets.delete-needs-force-when-not-empty",
+                "data-core.export.version-resolved-at-creation",
+                "data-core.versions.get-by-version-or-tag",
+                "data-core.write.failed-streams-leave-no-trace",
+                "data-core.write.header-tags-move-with-the-commit",
+                "data-processing.runs.reuse-an-earlier-output",
+            }
+        ),
+    ),
+    "versions-listed-oldest-first": Mutant(
+        "DAT-044: ListVersions defaults to ascending sequence numbers",
+        replace(Catalog, "list_versions", _versions_oldest_first),
+        frozenset(
+            {
+                "data-core.pagination.token-bound-to-its-request",
+                "data-core.versions.list-filters",
+                "data-core.versions.list-order-and-pages",
+                "data-core.versions.time-travel-by-create-time",
+            }
+        ),
+    ),
+    "delete-without-force-deletes-versions": Mutant(
+        "DAT-018: DeleteDataset without force deletes a dataset that holds versions",
+        replace(Catalog, "delete_dataset", _delete_always_forced),
+        frozenset(
+            {
+                "data-core.datasets.delete-needs-force-when-not-empty",
+            }
+        ),
+    ),
+    "write-replay-commits-again": Mutant(
+        "DAT-035: a WriteVersion retried with its request_id commits a second version",
+        replace(Catalog, "begin_write", _replays_commit_again),
+        frozenset(
+            {
+                "data-core.write.request-id-replay",
+            }
+        ),
+    ),
+    "update-dataset-ignores-the-etag": Mutant(
+        "DAT-016: UpdateDataset with a stale etag updates anyway",
+        replace(Catalog, "update_dataset", _update_etag_ignored),
+        frozenset(
+            {
+                "data-core.datasets.etag-makes-changes-conditional",
+            }
+        ),
+    ),
+    "read-offset-past-the-end-is-clamped": Mutant(
+        "DAT-056: an offset past row_count reads an empty selection instead of OUT_OF_RANGE",
+        replace(Catalog, "plan_read", _offset_clamped),
+        frozenset(
+            {
+                "data-core.flight.ticket-error.offset-past-the-end",
+                "data-core.read-error.offset-past-the-end",
+            }
+        ),
+    ),
+    "flight-doget-ignores-the-offset": Mutant(
+        "DAT-062: Flight DoGet of a ticket streams its rows from row 0, not from its offset",
+        replace(flight.DatasetFlightServer, "_rows", _do_get_offset_ignored),
+        frozenset(
+            {
+                "data-core.flight.do-get-returns-the-read-version-rows",
+            }
+        ),
+    ),
+}

@@ -1,0 +1,198 @@
+"""Mutants of the inference layer."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from lepton_server.inference import (
+    batcher,
+    engine,
+    model_repository,
+    servicer,
+    statistics,
+    tensor_codec,
+)
+from lepton_server.runtime import errors
+from mutants.mutation import Mutant, replace, set_attribute
+
+
+def _unknown_version_unavailable(get):
+    def mutated(self, name, version):
+        try:
+            return get(self, name, version)
+        except errors.NotFound as error:
+            if error.reason != "MODEL_VERSION_NOT_FOUND":
+                raise
+            raise errors.Unavailable(reason="MODEL_NOT_READY", message=error.message) from None
+
+    return mutated
+
+
+def _stream_aborts_on_error(_original):
+    async def mutated(self, request):
+        return servicer.wire.stream_response(await self.engine.infer(request.message, request.raw))
+
+    return mutated
+
+
+def _all_outputs(_original):
+    return staticmethod(lambda loaded, request: list(loaded.model.outputs))
+
+
+def _failures_not_counted(original):
+    def mutated(self, ok, total_ns, **kwargs):
+        if ok:
+            original(self, ok, total_ns, **kwargs)
+
+    return mutated
+
+
+def _unload_ignored(original):
+    return lambda self, name: [] if name in self.model_names() else original(self, name)
+
+
+def _bool_unchecked(original):
+    def mutated(data, dtype, shape, field):
+        if dtype.name == "BOOL":
+            return np.frombuffer(data, dtype=np.uint8).astype(bool).reshape(shape)
+        return original(data, dtype, shape, field)
+
+    return mutated
+
+
+def _batches_cross_wired(original):
+    """Outputs of a merged execution handed back to the requests in reverse order."""
+
+    def mutated(self, batch):
+        for size in {item.batch for item in batch}:
+            same = [item for item in batch if item.batch == size]
+            futures = [item.future for item in same]
+            for item, future in zip(same, reversed(futures), strict=True):
+                item.future = future
+        return original(self, batch)
+
+    return mutated
+
+
+def _metadata_fixed_dimensions(original):
+    def mutated(self, request):
+        response = original(self, request)
+        for tensor in [*response.inputs, *response.outputs]:
+            tensor.shape[:] = [1 if d < 0 else d for d in tensor.shape]
+        return response
+
+    return mutated
+
+
+def _mixed_contents_allowed(original):
+    def mutated(loaded, inputs, raw, dtypes):
+        if raw:
+            for *_, tensor in inputs:
+                tensor.ClearField("contents")
+        return original(loaded, inputs, raw, dtypes)
+
+    return mutated
+
+
+MUTANTS: dict[str, Mutant] = {
+    "bytes-framed-big-endian": Mutant(
+        "INF-021: BYTES lengths framed big-endian",
+        set_attribute(tensor_codec, "LENGTH", struct.Struct(">I")),
+        frozenset(
+            {
+                "inference-core.golden.identity-bytes.raw",
+                "inference-core.golden.identity-bytes.typed",
+                "inference-core.infer.bad-requests-change-nothing",
+            }
+        ),
+    ),
+    "raw-and-typed-accepted-mixed": Mutant(
+        "INF-023: typed contents beside raw contents are silently dropped",
+        replace(engine, "_decode_inputs", _mixed_contents_allowed),
+        frozenset(
+            {
+                "inference-core.errors.order-contents-form-before-size",
+                "inference-core.errors.raw-and-typed-mixed",
+            }
+        ),
+    ),
+    "unknown-version-is-unavailable": Mutant(
+        "INF-010: an unknown version is UNAVAILABLE instead of NOT_FOUND",
+        replace(model_repository.ModelRepository, "get", _unknown_version_unavailable),
+        frozenset(
+            {
+                "inference-core.errors.unknown-version",
+                "inference-core.model.ready",
+            }
+        ),
+    ),
+    "stream-aborts-on-a-bad-request": Mutant(
+        "INF-051: a bad request ends the stream instead of an in-band error",
+        replace(servicer.InferenceServicer, "_stream_one", _stream_aborts_on_error),
+        frozenset(
+            {
+                "inference-extended.streaming.error-in-band-and-stream-continues",
+                "inference-extended.streaming.error-message-names-code-and-reason",
+            }
+        ),
+    ),
+    "requested-outputs-ignored": Mutant(
+        "INF-033: every output is returned whatever the request names",
+        replace(engine.InferenceEngine, "_requested_outputs", _all_outputs),
+        frozenset(
+            {
+                "inference-core.errors.duplicate-output",
+                "inference-core.errors.order-outputs-before-batch-size",
+                "inference-core.errors.unknown-output",
+                "inference-core.infer.requested-outputs-subset-and-order",
+            }
+        ),
+    ),
+    "statistics-miss-failures": Mutant(
+        "INF-061: failed requests are not counted",
+        replace(statistics.ModelStatistics, "request_done", _failures_not_counted),
+        frozenset(
+            {
+                "inference-extended.statistics.count-successes-and-failures",
+            }
+        ),
+    ),
+    "unload-is-ignored": Mutant(
+        "INF-072: RepositoryModelUnload leaves the model serving",
+        replace(model_repository.ModelRepository, "unload", _unload_ignored),
+        frozenset(
+            {
+                "inference-extended.repository.unload-then-load",
+            }
+        ),
+    ),
+    "bool-bytes-unchecked": Mutant(
+        "INF-022: BOOL bytes other than 0 and 1 are accepted",
+        replace(tensor_codec, "decode_raw", _bool_unchecked),
+        frozenset(
+            {
+                "inference-core.errors.bool-byte-not-zero-or-one",
+            }
+        ),
+    ),
+    "batches-split-back-in-the-wrong-order": Mutant(
+        "INF-040: merged requests get each other's rows",
+        replace(batcher.DynamicBatcher, "_execute", _batches_cross_wired),
+        frozenset(
+            {
+                "inference-extended.batching.concurrent-results-identical",
+            }
+        ),
+    ),
+    "metadata-hides-variable-dimensions": Mutant(
+        "INF-012: ModelMetadata reports 1 for variable dimensions",
+        replace(engine.InferenceEngine, "model_metadata", _metadata_fixed_dimensions),
+        frozenset(
+            {
+                "inference-core.model.metadata",
+            }
+        ),
+    ),
+}

@@ -1,0 +1,99 @@
+"""Bearer-token auth: protected methods need a valid token; discovery stays open."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from support.hosting import ECHO_SERVICE, echo_layer, hosted
+from support.reflection_client import list_services
+from support.status_details import error_info
+
+from lepton.discovery.v1 import discovery_service_pb2, discovery_service_pb2_grpc
+from lepton_server.config import ServerConfig
+
+TOKEN = "s3cr3t-token"
+
+
+async def _echo(request: bytes, _context) -> bytes:
+    return request
+
+
+@pytest.fixture
+def address(tmp_path):
+    config = ServerConfig(data_dir=tmp_path, auth_tokens=frozenset({TOKEN, "second-token"}))
+    with hosted(config, {"echo": echo_layer(_echo)}) as address:
+        yield address
+
+
+def _call(address: str, metadata: tuple[tuple[str, str], ...] = ()) -> bytes:
+    with grpc.insecure_channel(address) as channel:
+        return channel.unary_unary(f"/{ECHO_SERVICE}/Call")(b"ping", metadata=metadata, timeout=10)
+
+
+def _rejection(address: str, metadata: tuple[tuple[str, str], ...] = ()) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as error:
+        _call(address, metadata)
+    return error.value
+
+
+def test_call_without_token_is_unauthenticated(address):
+    error = _rejection(address)
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_info(error).reason == "MISSING_CREDENTIALS"
+    assert error_info(error).domain == "lepton.ai"
+
+
+def test_call_with_wrong_token_is_unauthenticated(address):
+    error = _rejection(address, (("authorization", "Bearer wrong"),))
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_info(error).reason == "INVALID_CREDENTIALS"
+
+
+def test_token_with_another_scheme_is_unauthenticated(address):
+    error = _rejection(address, (("authorization", f"Basic {TOKEN}"),))
+    assert error_info(error).reason == "INVALID_CREDENTIALS"
+
+
+@pytest.mark.parametrize("token", [TOKEN, "second-token"])
+def test_call_with_a_listed_token_is_accepted(address, token):
+    assert _call(address, (("authorization", f"Bearer {token}"),)) == b"ping"
+
+
+def test_health_needs_no_token(address):
+    with grpc.insecure_channel(address) as channel:
+        response = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=ECHO_SERVICE), timeout=10
+        )
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_discovery_needs_no_token(address):
+    with grpc.insecure_channel(address) as channel:
+        info = discovery_service_pb2_grpc.DiscoveryServiceStub(channel).GetServerInfo(
+            discovery_service_pb2.GetServerInfoRequest(), timeout=10
+        )
+    assert ECHO_SERVICE in {s.name for s in info.services}
+
+
+def test_reflection_needs_no_token(address):
+    with grpc.insecure_channel(address) as channel:
+        assert ECHO_SERVICE in list_services(channel, "grpc.reflection.v1.ServerReflection")
+
+
+def test_serve_refuses_an_empty_token_file(server_factory, tmp_path):
+    empty = tmp_path / "tokens"
+    empty.write_text("# no tokens yet\n\n")
+    with pytest.raises(RuntimeError, match="holds no tokens"):
+        server_factory("--auth-tokens", str(empty))
+
+
+def test_serve_with_token_file_starts_and_keeps_health_open(server_factory, tmp_path):
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"# operators\n{TOKEN}\n")
+    server = server_factory("--auth-tokens", str(tokens))
+    with grpc.insecure_channel(server.address) as channel:
+        response = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=10
+        )
+    assert response.status == health_pb2.HealthCheckResponse.SERVING

@@ -1,0 +1,102 @@
+"""Domain errors reach the client as the right status with ErrorInfo and BadRequest."""
+
+from __future__ import annotations
+
+import contextlib
+
+import grpc
+import pytest
+from support.hosting import ECHO_SERVICE, echo_layer, hosted
+from support.status_details import bad_request, error_info
+
+from lepton_ai import LeptonAIError, from_rpc_error
+from lepton_server.config import ServerConfig
+from lepton_server.runtime.errors import FieldViolation, InvalidArgument, NotFound, invalid_field
+
+
+async def _raise_invalid(request: bytes, _context) -> bytes:
+    raise InvalidArgument(
+        reason="SHAPE_MISMATCH",
+        message="input 'x' has shape [3], the model wants [2]",
+        metadata={"input": "x"},
+        violations=[FieldViolation("inputs[0].shape", "expected [2], got [3]")],
+    )
+
+
+async def _raise_bug(request: bytes, _context) -> bytes:
+    raise ZeroDivisionError("a server bug")
+
+
+async def _stream_then_not_found(request: bytes, _context):
+    yield b"first"
+    raise NotFound(reason="RESOURCE_NOT_FOUND", message="gone", metadata={"resource_name": "x"})
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """Host the echo test layer with the given behaviours; yield its address."""
+    with contextlib.ExitStack() as stack:
+
+        def start(behavior, stream_behavior=None) -> str:
+            layer = echo_layer(behavior, stream_behavior)
+            return stack.enter_context(hosted(ServerConfig(data_dir=tmp_path), {"echo": layer}))
+
+        yield start
+
+
+def _unary_error(address: str) -> grpc.RpcError:
+    with grpc.insecure_channel(address) as channel, pytest.raises(grpc.RpcError) as error:
+        channel.unary_unary(f"/{ECHO_SERVICE}/Call")(b"x", timeout=10)
+    return error.value
+
+
+def test_domain_error_becomes_its_status_with_error_info_and_bad_request(serve):
+    error = _unary_error(serve(_raise_invalid))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details() == "input 'x' has shape [3], the model wants [2]"
+    info = error_info(error)
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "SHAPE_MISMATCH",
+        "lepton.ai",
+        {"input": "x"},
+    )
+    violations = bad_request(error).field_violations
+    assert [(v.field, v.description) for v in violations] == [
+        ("inputs[0].shape", "expected [2], got [3]")
+    ]
+
+
+def test_unexpected_exception_is_internal_and_hides_the_cause(serve):
+    error = _unary_error(serve(_raise_bug))
+    assert error.code() == grpc.StatusCode.INTERNAL
+    assert error_info(error).reason == "INTERNAL_ERROR"
+    assert "ZeroDivisionError" not in (error.details() or "")
+
+
+def test_error_in_a_stream_ends_it_with_the_status(serve):
+    address = serve(_raise_bug, _stream_then_not_found)
+    with grpc.insecure_channel(address) as channel:
+        responses = channel.unary_stream(f"/{ECHO_SERVICE}/Stream")(b"x", timeout=10)
+        assert next(responses) == b"first"
+        with pytest.raises(grpc.RpcError) as error:
+            next(responses)
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+    assert error_info(error.value).reason == "RESOURCE_NOT_FOUND"
+
+
+def test_invalid_field_names_the_field_path():
+    error = invalid_field("page_size", "must not be negative")
+    status = error.to_status_proto()
+    assert status.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert error.reason == "INVALID_FIELD"
+    assert [v.field for v in error.violations] == ["page_size"]
+    assert str(error) == "INVALID_ARGUMENT [INVALID_FIELD]: page_size: must not be negative"
+
+
+def test_sdk_surfaces_the_reason_and_violations_as_a_typed_exception(serve):
+    sdk_error = from_rpc_error(_unary_error(serve(_raise_invalid)))
+    assert isinstance(sdk_error, LeptonAIError)
+    assert sdk_error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert sdk_error.reason == "SHAPE_MISMATCH"
+    assert sdk_error.field_violations == [("inputs[0].shape", "expected [2], got [3]")]
+    assert str(sdk_error).startswith("INVALID_ARGUMENT [SHAPE_MISMATCH]: ")
