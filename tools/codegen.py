@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import re
 import shutil
 import sys
 import tempfile
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
 OUTPUT_ROOT = ROOT / "generated" / "python"
 PACKAGE = "lepton"
+SPEC = ROOT / "spec" / "general.md"
+SPEC_VERSION_LINE = re.compile(r"^Version (\S+?)\.(?:\s|$)", re.MULTILINE)
 
 
 def proto_files() -> list[Path]:
@@ -30,8 +33,18 @@ def proto_files() -> list[Path]:
     return sorted(PROTO_ROOT.rglob("*.proto"))
 
 
+def spec_version() -> str:
+    """The version of the standard, as the first lines of spec/general.md state it."""
+    match = SPEC_VERSION_LINE.search(SPEC.read_text())
+    if match is None:
+        raise SystemExit(f"{SPEC.relative_to(ROOT)} states no 'Version X.' line")
+    return match.group(1)
+
+
 def generate(out_dir: Path) -> None:
-    """Run protoc over every contract into out_dir/lepton, with __init__.py in each package."""
+    """Run protoc over every contract into out_dir/lepton, with __init__.py in each package;
+    the top package states the version of the standard (SPEC_VERSION) for every package that
+    speaks it, so the spec's own text is its one source."""
     well_known = resources.files("grpc_tools") / "_proto"
     files = [str(p.relative_to(PROTO_ROOT)) for p in proto_files()]
     args = [
@@ -48,6 +61,11 @@ def generate(out_dir: Path) -> None:
     for package_dir in [out_dir / PACKAGE, *(out_dir / PACKAGE).rglob("*")]:
         if package_dir.is_dir():
             (package_dir / "__init__.py").touch()
+    (out_dir / PACKAGE / "__init__.py").write_text(
+        '"""Generated bindings of the Lepton AI Infrastructure Standard."""\n\n'
+        "# The version of the standard these contracts belong to (spec/general.md).\n"
+        f'SPEC_VERSION = "{spec_version()}"\n'
+    )
 
 
 def differences(left: Path, right: Path) -> list[str]:

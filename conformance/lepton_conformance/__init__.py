@@ -4,6 +4,10 @@ A pure gRPC client: it imports the generated bindings and never the reference se
 vendor can certify an implementation written in any language.
 """
 
-SUITE_VERSION = "0.1.0"
-# The version of the standard these cases check (spec/general.md).
-SPEC_VERSION = "1.0.0-draft"
+from importlib import metadata
+
+from lepton import SPEC_VERSION  # the version of the standard these cases check
+
+SUITE_VERSION = metadata.version("lepton-conformance")
+
+__all__ = ["SPEC_VERSION", "SUITE_VERSION"]

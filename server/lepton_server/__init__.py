@@ -1,5 +1,6 @@
 """Reference servers of the Lepton AI Infrastructure Standard."""
 
-__version__ = "0.1.0"
+from importlib import metadata
+
+__version__ = metadata.version("lepton-server")
 SERVER_NAME = "lepton-reference-server"
-SPEC_VERSION = "1.0.0-draft"

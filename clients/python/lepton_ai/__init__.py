@@ -7,6 +7,8 @@ steps, with `col`/`lit` for filter predicates and derived columns. Failed calls 
 `LeptonAIError` subclasses carrying the server's ErrorInfo reason.
 """
 
+from importlib import metadata
+
 from lepton_ai.data_manager import DataManager
 from lepton_ai.data_processor import DataProcessor, Drop, Hash, Mask, Redact
 from lepton_ai.errors import (
@@ -67,4 +69,4 @@ __all__ = [
     "from_rpc_error",
     "lit",
 ]
-__version__ = "0.1.0"
+__version__ = metadata.version("lepton-ai")

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from grpc import aio
 
+from lepton import SPEC_VERSION
 from lepton.discovery.v1 import discovery_service_pb2 as pb
 from lepton.discovery.v1 import discovery_service_pb2_grpc as pb_grpc
-from lepton_server import SERVER_NAME, SPEC_VERSION, __version__
+from lepton_server import SERVER_NAME, __version__
 from lepton_server.runtime.hosted_service import HostedService
 
 
