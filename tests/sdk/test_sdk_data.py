@@ -41,12 +41,11 @@ from lepton_ai import (
     Redact,
     StorageManager,
     UnauthenticatedError,
-    arrow_stream,
     col,
     lit,
 )
 from lepton_ai import progress as sdk_progress
-from lepton_ai.data_manager import PROCESSING_SERVICE
+from lepton_ai.data import PROCESSING_SERVICE, arrow_stream
 
 PEOPLE = pa.table(
     {
