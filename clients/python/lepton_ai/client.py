@@ -7,8 +7,9 @@ It holds what a client of any Lepton service needs and nothing of any layer:
   enough for any reasonable server;
 - unary calls with a deadline, failures raised as `LeptonAIError` subclasses (errors.py);
 - lazy pagers over any List RPC (page_token/next_page_token, GEN-041, GEN-043);
-- job watching: a long-running job followed through its Watch method (GEN-061) to a
-  terminal state, with a progress bar (job_watch.py, progress.py);
+- job watching: a long-running job (its RPCs named by a `JobMethods`) created and followed
+  through its Watch method (GEN-061) to a terminal state, with a progress bar (job_watch.py,
+  progress.py);
 - discovery: the server's services and their optional features.
 
 A layer's client adds its stubs in `_create_stubs` and its methods on top:
@@ -102,6 +103,17 @@ class BearerTokenInterceptor(
     intercept_stream_stream = _continue_with_token
 
 
+class JobMethods(NamedTuple):
+    """The RPCs of one kind of long-running job (an import, a pipeline run, ...): its unary
+    Create method, its server-streaming Watch method and the Watch request type (GEN-061),
+    and the field holding the job in the responses of both."""
+
+    create: Callable[..., Any]
+    watch: Callable[..., Iterable[Any]]
+    watch_request: Callable[..., Any]
+    field: str
+
+
 def _pem(source: PemSource | None) -> bytes | None:
     if source is None or isinstance(source, bytes):
         return source
@@ -192,9 +204,13 @@ class ServiceClient:
         """The items of a List RPC, page after page: `request` (with its page_size, filter,
         ...) is sent with each page's token until a response has no next_page_token, and the
         repeated `field` of each response is yielded. Lazy: a page is fetched when the items
-        before it have been consumed, and nothing is sent before the first is asked for."""
+        before it have been consumed, and nothing is sent before the first is asked for.
+        `request` is copied at once, so the caller may reuse it."""
         page = type(request)()
         page.CopyFrom(request)
+        return self._pages(method, page, field)
+
+    def _pages(self, method: Callable[..., Any], page: Any, field: str) -> Iterator[Any]:
         while True:
             response = self.call(method, page)
             yield from getattr(response, field)
@@ -210,24 +226,24 @@ class ServiceClient:
             ProgressBar(description, total, unit, progress_enabled(self.progress))
         )
 
-    def watch_job(
-        self,
-        job: Job,
-        method: Callable[..., Iterable[Any]],
-        request: Any,
-        field: str,
-        *,
-        description: str,
-        unit: str,
-    ) -> Job:
-        """Follow a long-running job to its end and return it in its terminal state; raise
-        JobFailedError unless it SUCCEEDED. `method(request)` opens its Watch stream, and the
-        job is the `field` of each message; a broken stream is reopened. The progress the job
-        reports is drawn as a bar (`description`, counted in `unit`)."""
+    def run_job(self, methods: JobMethods, request: Any, *, description: str, unit: str) -> Any:
+        """Create a long-running job with `methods.create(request)` and follow it to its end
+        (see `watch_job`)."""
+        job = getattr(self.call(methods.create, request), methods.field)
+        return self.watch_job(job, methods, description=description, unit=unit)
+
+    def watch_job(self, job: Job, methods: JobMethods, *, description: str, unit: str) -> Job:
+        """Follow a long-running job to its end through its Watch method and return it in its
+        terminal state; raise JobFailedError unless it SUCCEEDED. A broken stream is
+        reopened. The progress the job reports is drawn as a bar (`description`, counted in
+        `unit`)."""
         if is_terminal(job):
             return follow(job, lambda: ())
+        request = methods.watch_request(name=job.name)  # type: ignore[attr-defined]
         with self.progress_bar(description, None, unit) as bar:
-            return follow(job, lambda: (getattr(m, field) for m in method(request)), bar)
+            return follow(
+                job, lambda: (getattr(m, methods.field) for m in methods.watch(request)), bar
+            )
 
     # ---------------------------------------------------------------------------- discovery
 

@@ -27,6 +27,7 @@ from lepton.data.v1 import export_job_pb2, import_job_pb2, pipeline_run_pb2
 from lepton.data.v1 import pipeline_pb2 as pl
 from lepton.data.v1 import processing_service_pb2 as processing
 from lepton.data.v1 import processing_service_pb2_grpc as processing_grpc
+from lepton_ai.client import JobMethods
 from lepton_ai.data import file_formats, sources, transfers
 from lepton_ai.data.catalog import DatasetCatalog
 from lepton_ai.data.file_formats import FormatLike
@@ -74,6 +75,25 @@ class DataManager(DatasetCatalog):
     def _create_stubs(self, channel: grpc.Channel) -> None:
         super()._create_stubs(channel)
         self._processing = processing_grpc.ProcessingServiceStub(channel)
+        datasets = self._datasets
+        self._import_jobs = JobMethods(
+            datasets.CreateImportJob,
+            datasets.WatchImportJob,
+            pb.WatchImportJobRequest,
+            "import_job",
+        )
+        self._export_jobs = JobMethods(
+            datasets.CreateExportJob,
+            datasets.WatchExportJob,
+            pb.WatchExportJobRequest,
+            "export_job",
+        )
+        self._pipeline_runs = JobMethods(
+            self._processing.CreatePipelineRun,
+            self._processing.WatchPipelineRun,
+            processing.WatchPipelineRunRequest,
+            "pipeline_run",
+        )
 
     # ------------------------------------------------------------------------------ reading
 
@@ -187,14 +207,8 @@ class DataManager(DatasetCatalog):
         request = pb.CreateImportJobRequest(
             parent=parent, import_job=job, request_id=str(uuid.uuid4())
         )
-        created = self.call(self._datasets.CreateImportJob, request).import_job
-        finished = self.watch_job(
-            created,
-            self._datasets.WatchImportJob,
-            pb.WatchImportJobRequest(name=created.name),
-            "import_job",
-            description=f"Importing into {parent}",
-            unit="bytes",
+        finished = self.run_job(
+            self._import_jobs, request, description=f"Importing into {parent}", unit="bytes"
         )
         return self.get_version(finished.output_version)
 
@@ -246,14 +260,8 @@ class DataManager(DatasetCatalog):
         request = pb.CreateExportJobRequest(
             parent=parent, export_job=job, request_id=str(uuid.uuid4())
         )
-        created = self.call(self._datasets.CreateExportJob, request).export_job
-        finished = self.watch_job(
-            created,
-            self._datasets.WatchExportJob,
-            pb.WatchExportJobRequest(name=created.name),
-            "export_job",
-            description=f"Exporting {parent}",
-            unit="rows",
+        finished = self.run_job(
+            self._export_jobs, request, description=f"Exporting {parent}", unit="rows"
         )
         return list(finished.output_uris)
 
@@ -339,7 +347,7 @@ class DataManager(DatasetCatalog):
         request = processing.CreatePipelineRunRequest(
             pipeline_run_id=run_id, pipeline_run=run, request_id=str(uuid.uuid4())
         )
-        created = self.call(self._processing.CreatePipelineRun, request).pipeline_run
+        created = self.call(self._pipeline_runs.create, request).pipeline_run
         if not wait:
             return created
         finished = self.wait_for_run(created)
@@ -352,10 +360,5 @@ class DataManager(DatasetCatalog):
                 self._processing.GetPipelineRun, processing.GetPipelineRunRequest(name=run)
             ).pipeline_run
         return self.watch_job(
-            run,
-            self._processing.WatchPipelineRun,
-            processing.WatchPipelineRunRequest(name=run.name),
-            "pipeline_run",
-            description=f"Running {run.name}",
-            unit="steps",
+            run, self._pipeline_runs, description=f"Running {run.name}", unit="steps"
         )
