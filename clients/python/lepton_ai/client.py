@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
 
 import grpc
+from google.protobuf import message
 
 from lepton.discovery.v1 import discovery_service_pb2 as discovery
 from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
@@ -54,6 +55,7 @@ DEFAULT_TIMEOUT = 30.0
 PemSource = str | Path | bytes
 Response = TypeVar("Response")
 Job = TypeVar("Job")
+Message = TypeVar("Message", bound=message.Message)
 Client = TypeVar("Client", bound="ServiceClient")
 
 
@@ -112,6 +114,12 @@ class JobMethods(NamedTuple):
     watch: Callable[..., Iterable[Any]]
     watch_request: Callable[..., Any]
     field: str
+
+
+def _copy(message: Message) -> Message:
+    copy = type(message)()
+    copy.CopyFrom(message)
+    return copy
 
 
 def _pem(source: PemSource | None) -> bytes | None:
@@ -206,9 +214,7 @@ class ServiceClient:
         repeated `field` of each response is yielded. Lazy: a page is fetched when the items
         before it have been consumed, and nothing is sent before the first is asked for.
         `request` is copied at once, so the caller may reuse it."""
-        page = type(request)()
-        page.CopyFrom(request)
-        return self._pages(method, page, field)
+        return self._pages(method, _copy(request), field)
 
     def _pages(self, method: Callable[..., Any], page: Any, field: str) -> Iterator[Any]:
         while True:
@@ -216,6 +222,7 @@ class ServiceClient:
             yield from getattr(response, field)
             if not response.next_page_token:
                 return
+            page = _copy(page)  # a new message per page: the sent ones stay as they were
             page.page_token = response.next_page_token
 
     def progress_bar(
