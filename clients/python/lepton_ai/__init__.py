@@ -5,12 +5,30 @@ imports, exports, pipeline runs) and hands back pyarrow tables; `StorageManager`
 storage root for server-side imports and exports; `DataProcessor` builds pipelines from typed
 steps, with `col`/`lit` for filter predicates and derived columns. Failed calls raise
 `LeptonAIError` subclasses carrying the server's ErrorInfo reason.
+
+`ServiceClient` (client.py) is the base of every layer's client: the channel (TLS, bearer
+token), typed errors, pagers over List RPCs and job watching. Each layer's client lives in its
+own package (`lepton_ai.data`, ...).
 """
 
 from importlib import metadata
 
-from lepton_ai.data_manager import DataManager
-from lepton_ai.data_processor import DataProcessor, Drop, Hash, Mask, Redact
+from lepton_ai.client import ServiceClient
+from lepton_ai.data import (
+    DataManager,
+    DataProcessor,
+    Drop,
+    Hash,
+    Mask,
+    Redact,
+    StorageManager,
+    all_of,
+    any_of,
+    coalesce,
+    col,
+    concat,
+    lit,
+)
 from lepton_ai.errors import (
     AbortedError,
     AlreadyExistsError,
@@ -32,8 +50,6 @@ from lepton_ai.errors import (
     UnknownError,
     from_rpc_error,
 )
-from lepton_ai.expressions import all_of, any_of, coalesce, col, concat, lit
-from lepton_ai.storage import StorageManager
 
 __all__ = [
     "AbortedError",
@@ -56,6 +72,7 @@ __all__ = [
     "PermissionDeniedError",
     "Redact",
     "ResourceExhaustedError",
+    "ServiceClient",
     "StorageManager",
     "UnauthenticatedError",
     "UnavailableError",

@@ -4,7 +4,6 @@ JobFailedError carrying its status.error."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -13,14 +12,11 @@ import grpc
 from lepton.type.v1 import job_pb2
 from lepton_ai.errors import UnknownError, from_rpc_error, job_failed
 from lepton_ai.progress import ProgressBar
+from lepton_ai.retries import STREAM_RETRIES, pause_before_retry
 
 TERMINAL_STATES = frozenset(
     {job_pb2.JOB_STATE_SUCCEEDED, job_pb2.JOB_STATE_FAILED, job_pb2.JOB_STATE_CANCELLED}
 )
-# A watch stream broken by the network is reopened this many times in a row before giving up;
-# the first message of a new stream is the whole job, so nothing is lost.
-WATCH_RETRIES = 3
-RETRY_BACKOFF_SECONDS = 0.2
 
 Job = TypeVar("Job")
 
@@ -35,7 +31,9 @@ def follow(
     bar: ProgressBar | None = None,
 ) -> Job:
     """Watch `job` until it is terminal and return it; raise JobFailedError unless it
-    SUCCEEDED. `watch()` opens a Watch stream and yields the job of each message."""
+    SUCCEEDED. `watch()` opens a Watch stream and yields the job of each message. A stream
+    broken by the network is reopened (the first message of a new stream is the whole job,
+    so nothing is lost)."""
     failures = 0
     while not is_terminal(job):
         try:
@@ -47,19 +45,19 @@ def follow(
                 if is_terminal(job):
                     break
         except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.UNAVAILABLE or failures >= WATCH_RETRIES:
+            if error.code() != grpc.StatusCode.UNAVAILABLE or failures >= STREAM_RETRIES:
                 raise from_rpc_error(error) from None
         else:
             if is_terminal(job):
                 break
-            if failures >= WATCH_RETRIES:  # the stream keeps ending before the job does
+            if failures >= STREAM_RETRIES:  # the stream keeps ending before the job does
                 raise UnknownError(
                     grpc.StatusCode.UNKNOWN,
                     "",
                     f"the watch of {job.name} ended before the job did",  # type: ignore[attr-defined]
                 )
         failures += 1
-        time.sleep(RETRY_BACKOFF_SECONDS * 2**failures)
+        pause_before_retry(failures)
     status = job.status  # type: ignore[attr-defined]
     if status.state != job_pb2.JOB_STATE_SUCCEEDED:
         error = status.error if status.HasField("error") else None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from types import TracebackType
 
 from rich.console import Console
 from rich.progress import (
@@ -34,7 +33,8 @@ def progress_enabled(setting: bool | None) -> bool:
 
 
 class ProgressBar:
-    """One task's progress, e.g. rows uploaded. Safe to advance from gRPC's sending thread."""
+    """One task's progress, e.g. rows uploaded. Safe to advance from gRPC's sending thread.
+    Close it when the task ends (`ServiceClient.progress_bar` does, as a context manager)."""
 
     def __init__(self, description: str, total: int | None, unit: str, enabled: bool) -> None:
         self._description = description
@@ -98,14 +98,3 @@ class ProgressBar:
             if self._progress is not None:
                 self._progress.stop()
                 self._progress = None
-
-    def __enter__(self) -> ProgressBar:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -27,7 +27,7 @@ from typing import Literal as TypingLiteral
 import pyarrow as pa
 
 from lepton.data.v1 import pipeline_pb2 as pl
-from lepton_ai.expressions import (
+from lepton_ai.data.expressions import (
     CastErrorLike,
     Condition,
     Expr,
