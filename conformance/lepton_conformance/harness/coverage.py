@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 
-from lepton_conformance.case import Case
-from lepton_conformance.requirements import Requirement
+from lepton_conformance.harness.case import Case
+from lepton_conformance.harness.requirements import Requirement
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,21 @@ from google.protobuf import json_format
 from pyarrow import flight
 
 from lepton.data.v1 import dataset_service_pb2 as pb
-from lepton_conformance import expect, vectors
-from lepton_conformance.arrow_samples import rows
-from lepton_conformance.case import Failed
-from lepton_conformance.catalog import case
-from lepton_conformance.context import CaseContext
-from lepton_conformance.dataset_client import SERVICE, DatasetClient, schema_of, unique_id
-from lepton_conformance.profiles.data import CORE, TABLES
+from lepton_conformance.harness import expect, vectors
+from lepton_conformance.harness.case import Failed
+from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.harness.suite import CaseList
+from lepton_conformance.suites.data.arrow_samples import rows
+from lepton_conformance.suites.data.core import TABLES
+from lepton_conformance.suites.data.dataset_client import (
+    SERVICE,
+    DatasetClient,
+    schema_of,
+    unique_id,
+)
+from lepton_conformance.suites.data.profiles import CORE
+
+CASES = CaseList()
 
 FEATURE = "data.flight"
 # The Flight URI that means "the address the client used for IssueFlightTicket" (proto).
@@ -124,7 +132,7 @@ def _do_get(ctx: CaseContext, location: str, ticket: bytes) -> pa.Table:
 # --- IssueFlightTicket ------------------------------------------------------------------------
 
 
-@case(CORE, "flight.ticket-header-equals-the-read-version-header", "DAT-061")
+@CASES.case(CORE, "flight.ticket-header-equals-the-read-version-header", "DAT-061")
 def ticket_header(ctx: CaseContext) -> None:
     """IssueFlightTicket of a version or a tag, whole or with a projection, offset and limit:
     a ticket, a location, a future expiry and ReadVersion's header with batch_rows and
@@ -247,9 +255,9 @@ def _register_ticket_errors() -> None:
 
         title = row_id.replace("-", " ")
         body.__doc__ = f"IssueFlightTicket, {title}: {row['code']} [{row['reason']}] as ReadVersion"
-        case(CORE, f"flight.ticket-error.{row_id}", "DAT-061", *row["requirements"], "DAT-002")(
-            body
-        )
+        CASES.case(
+            CORE, f"flight.ticket-error.{row_id}", "DAT-061", *row["requirements"], "DAT-002"
+        )(body)
 
 
 _register_ticket_errors()
@@ -258,7 +266,7 @@ _register_ticket_errors()
 # --- DoGet ------------------------------------------------------------------------------------
 
 
-@case(CORE, "flight.do-get-returns-the-read-version-rows", "DAT-062")
+@CASES.case(CORE, "flight.do-get-returns-the-read-version-rows", "DAT-062")
 def do_get_rows(ctx: CaseContext) -> None:
     """DoGet of an issued ticket at every location streams the rows ReadVersion returns for
     the same selection, whole or projected with an offset and a limit, with the header's
@@ -288,7 +296,7 @@ def do_get_rows(ctx: CaseContext) -> None:
                 )
 
 
-@case(CORE, "flight.do-get-of-an-unknown-ticket-is-not-found", "DAT-063")
+@CASES.case(CORE, "flight.do-get-of-an-unknown-ticket-is-not-found", "DAT-063")
 def unknown_ticket(ctx: CaseContext) -> None:
     """DoGet of a ticket the server never issued fails with the Flight status NOT_FOUND at
     every location."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 
-from lepton_conformance.dataset_client import END_OF_STREAM, ipc_stream
+from lepton_conformance.suites.data.dataset_client import END_OF_STREAM, ipc_stream
 
 
 def rows(count: int, start: int = 0) -> pa.Table:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lepton_conformance.context import CaseContext
+    from lepton_conformance.harness.context import CaseContext
 
 
 class Outcome(str, enum.Enum):

@@ -23,17 +23,15 @@ from lepton.edge.v1 import edge_service_pb2 as edge_pb
 from lepton.inference.v1 import inference_service_pb2 as inference_pb
 from lepton.registry.v1 import model_registry_service_pb2 as registry_pb
 from lepton.training.v1 import training_service_pb2 as training_pb
-from lepton_conformance import expect, reflection
-from lepton_conformance.case import Failed, Skipped
-from lepton_conformance.catalog import case, profile
-from lepton_conformance.context import CaseContext
-from lepton_conformance.target import DISCOVERY_SERVICE, HEALTH_SERVICE
+from lepton_conformance.harness import expect, reflection
+from lepton_conformance.harness.case import Failed, Skipped
+from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.harness.suite import CaseList
+from lepton_conformance.harness.target import DISCOVERY_SERVICE, HEALTH_SERVICE
+from lepton_conformance.suites.general.profile import GENERAL
 
-GENERAL = profile(
-    "general",
-    "General rules: health, reflection, discovery, errors, auth, pagination, deadlines",
-    applies=lambda _info: None,
-)
+CASES = CaseList()
+
 
 UNKNOWN_SERVICE = "lepton.conformance.v1.NoSuchService"
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -120,7 +118,7 @@ def _lepton_services(ctx: CaseContext) -> list[str]:
 # --- health -------------------------------------------------------------------------------
 
 
-@case(GENERAL, "health.check-overall", "GEN-020")
+@CASES.case(GENERAL, "health.check-overall", "GEN-020")
 def health_check_overall(ctx: CaseContext) -> None:
     """Health Check for the whole server ("") answers SERVING."""
     response = expect.succeeds(
@@ -133,7 +131,7 @@ def health_check_overall(ctx: CaseContext) -> None:
     )
 
 
-@case(GENERAL, "health.check-each-service", "GEN-020")
+@CASES.case(GENERAL, "health.check-each-service", "GEN-020")
 def health_check_each_service(ctx: CaseContext) -> None:
     """Health Check answers SERVING for every hosted Lepton service."""
     for name in _lepton_services(ctx):
@@ -147,7 +145,7 @@ def health_check_each_service(ctx: CaseContext) -> None:
         expect.equal(status, "SERVING", f"status of {name}")
 
 
-@case(GENERAL, "health.check-unknown-service", "GEN-021")
+@CASES.case(GENERAL, "health.check-unknown-service", "GEN-021")
 def health_check_unknown_service(ctx: CaseContext) -> None:
     """Health Check for a service the server does not host fails with NOT_FOUND."""
     request = health_pb2.HealthCheckRequest(service=UNKNOWN_SERVICE)
@@ -156,7 +154,7 @@ def health_check_unknown_service(ctx: CaseContext) -> None:
     )
 
 
-@case(GENERAL, "health.watch-sends-current-status", "GEN-022")
+@CASES.case(GENERAL, "health.watch-sends-current-status", "GEN-022")
 def health_watch_sends_current_status(ctx: CaseContext) -> None:
     """Health Watch sends the current status (SERVING) at once."""
     stream = _health(ctx).Watch(health_pb2.HealthCheckRequest(service=""), timeout=ctx.timeout)
@@ -173,7 +171,7 @@ def health_watch_sends_current_status(ctx: CaseContext) -> None:
     )
 
 
-@case(GENERAL, "health.watch-unknown-service-stays-open", "GEN-022", "GEN-070")
+@CASES.case(GENERAL, "health.watch-unknown-service-stays-open", "GEN-022", "GEN-070")
 def health_watch_unknown_service(ctx: CaseContext) -> None:
     """Watch of an unknown service sends SERVICE_UNKNOWN, stays open, and ends with
     DEADLINE_EXCEEDED when the client's deadline expires, not later."""
@@ -204,7 +202,7 @@ def health_watch_unknown_service(ctx: CaseContext) -> None:
 # --- reflection and discovery -------------------------------------------------------------
 
 
-@case(GENERAL, "reflection.lists-hosted-services", "GEN-030")
+@CASES.case(GENERAL, "reflection.lists-hosted-services", "GEN-030")
 def reflection_lists_services(ctx: CaseContext) -> None:
     """Reflection v1 lists health, reflection and every service discovery reports."""
     listed = set(
@@ -218,7 +216,7 @@ def reflection_lists_services(ctx: CaseContext) -> None:
     expect.holds(not missing, f"list_services to include {sorted(wanted)}", f"missing {missing}")
 
 
-@case(GENERAL, "reflection.describes-hosted-services", "GEN-030")
+@CASES.case(GENERAL, "reflection.describes-hosted-services", "GEN-030")
 def reflection_describes_services(ctx: CaseContext) -> None:
     """Reflection returns the descriptor of every hosted Lepton service."""
     for name in _lepton_services(ctx):
@@ -235,7 +233,7 @@ def reflection_describes_services(ctx: CaseContext) -> None:
         )
 
 
-@case(GENERAL, "reflection.v1alpha-lists-the-same-services", "GEN-031")
+@CASES.case(GENERAL, "reflection.v1alpha-lists-the-same-services", "GEN-031")
 def reflection_v1alpha(ctx: CaseContext) -> None:
     """Reflection v1alpha, which older tools use, lists health and the same services as v1."""
     older = set(
@@ -253,7 +251,7 @@ def reflection_v1alpha(ctx: CaseContext) -> None:
     )
 
 
-@case(GENERAL, "discovery.describes-the-server", "GEN-032")
+@CASES.case(GENERAL, "discovery.describes-the-server", "GEN-032")
 def discovery_describes_server(ctx: CaseContext) -> None:
     """DiscoveryService names spec version 1.x and exactly the Lepton services reflection lists."""
     info = expect.succeeds(
@@ -283,7 +281,7 @@ def _raw_call(ctx: CaseContext, path: str, payload: bytes, **kwargs: Any) -> byt
     return ctx.channel.unary_unary(path)(payload, timeout=ctx.timeout, **kwargs)
 
 
-@case(GENERAL, "errors.unknown-method-is-unimplemented", "GEN-034")
+@CASES.case(GENERAL, "errors.unknown-method-is-unimplemented", "GEN-034")
 def unknown_method(ctx: CaseContext) -> None:
     """A method the server does not know, of a known or an unknown service, is UNIMPLEMENTED."""
     for path in (f"/{DISCOVERY_SERVICE}/NoSuchMethod", f"/{UNKNOWN_SERVICE}/Call"):
@@ -293,7 +291,7 @@ def unknown_method(ctx: CaseContext) -> None:
         )
 
 
-@case(
+@CASES.case(
     GENERAL,
     "errors.malformed-request-is-invalid-argument",
     "GEN-008",
@@ -311,7 +309,7 @@ def malformed_request(ctx: CaseContext) -> None:
     )
 
 
-@case(GENERAL, "errors.server-keeps-serving-after-bad-requests", "GEN-007")
+@CASES.case(GENERAL, "errors.server-keeps-serving-after-bad-requests", "GEN-007")
 def keeps_serving(ctx: CaseContext) -> None:
     """After a burst of concurrent malformed requests, the server still answers correctly."""
 
@@ -330,7 +328,7 @@ def keeps_serving(ctx: CaseContext) -> None:
     expect.holds(bool(info.spec_version), "a complete answer", "an empty spec_version")
 
 
-@case(GENERAL, "compatibility.unknown-fields-are-ignored", "GEN-091")
+@CASES.case(GENERAL, "compatibility.unknown-fields-are-ignored", "GEN-091")
 def unknown_fields_ignored(ctx: CaseContext) -> None:
     """A request carrying a field the server does not know is answered as if it were absent."""
     # Field 1999, varint 7: what a newer client's request could carry.
@@ -359,7 +357,7 @@ def _probe(ctx: CaseContext, method: Method, metadata: tuple[tuple[str, str], ..
     return method.call(ctx.channel, method.request(), metadata=metadata, timeout=ctx.timeout)
 
 
-@case(GENERAL, "auth.missing-token-is-unauthenticated", "GEN-010")
+@CASES.case(GENERAL, "auth.missing-token-is-unauthenticated", "GEN-010")
 def auth_missing_token(ctx: CaseContext) -> None:
     """A protected method called without credentials is UNAUTHENTICATED [MISSING_CREDENTIALS]."""
     method = _protected_probe(ctx)
@@ -370,7 +368,7 @@ def auth_missing_token(ctx: CaseContext) -> None:
     )
 
 
-@case(GENERAL, "auth.invalid-token-is-unauthenticated", "GEN-010", "GEN-013")
+@CASES.case(GENERAL, "auth.invalid-token-is-unauthenticated", "GEN-010", "GEN-013")
 def auth_invalid_token(ctx: CaseContext) -> None:
     """A wrong bearer token is UNAUTHENTICATED [INVALID_CREDENTIALS] and is not echoed back."""
     method = _protected_probe(ctx)
@@ -387,14 +385,14 @@ def auth_invalid_token(ctx: CaseContext) -> None:
     )
 
 
-@case(GENERAL, "auth.valid-token-is-accepted", "GEN-010")
+@CASES.case(GENERAL, "auth.valid-token-is-accepted", "GEN-010")
 def auth_valid_token(ctx: CaseContext) -> None:
     """The given bearer token opens a protected method."""
     method = _protected_probe(ctx)
     expect.succeeds(lambda: _probe(ctx, method, ctx.metadata), f"{method.path} to succeed")
 
 
-@case(GENERAL, "auth.discovery-needs-no-token", "GEN-011")
+@CASES.case(GENERAL, "auth.discovery-needs-no-token", "GEN-011")
 def auth_discovery_open(ctx: CaseContext) -> None:
     """Health, reflection and discovery answer without credentials."""
     if ctx.options.token is None:
@@ -430,7 +428,7 @@ def _list(ctx: CaseContext, method: Method, **fields: Any) -> Message:
     )
 
 
-@case(GENERAL, "pagination.negative-page-size-is-invalid", "GEN-040", "GEN-002")
+@CASES.case(GENERAL, "pagination.negative-page-size-is-invalid", "GEN-040", "GEN-002")
 def negative_page_size(ctx: CaseContext) -> None:
     """page_size -1 is INVALID_ARGUMENT [INVALID_FIELD] with a violation on page_size."""
     for method in _hosted_lists(ctx):
@@ -442,7 +440,7 @@ def negative_page_size(ctx: CaseContext) -> None:
         )
 
 
-@case(GENERAL, "pagination.foreign-token-is-invalid", "GEN-042")
+@CASES.case(GENERAL, "pagination.foreign-token-is-invalid", "GEN-042")
 def foreign_page_token(ctx: CaseContext) -> None:
     """A page token the server never issued is INVALID_ARGUMENT [INVALID_PAGE_TOKEN]."""
     for method in _hosted_lists(ctx):
@@ -478,7 +476,7 @@ def _walk(ctx: CaseContext, method: Method, size: int, limit: int) -> list[bytes
         expect.holds(pages <= limit, "the listing to end", f"{pages} pages and counting")
 
 
-@case(GENERAL, "pagination.walk-returns-each-item-once-and-ends", "GEN-041", "GEN-040")
+@CASES.case(GENERAL, "pagination.walk-returns-each-item-once-and-ends", "GEN-041", "GEN-040")
 def pagination_walk(ctx: CaseContext) -> None:
     """Following next_page_token with page_size 1 ends with an empty token and yields every
     item of a full listing exactly once."""
@@ -510,7 +508,7 @@ def _padded(size: int) -> bytes:
     return b"\x7a" + bytes(encoded) + b"\0" * size
 
 
-@case(GENERAL, "limits.accepts-64-mib-messages", "GEN-073")
+@CASES.case(GENERAL, "limits.accepts-64-mib-messages", "GEN-073")
 def accepts_large_messages(ctx: CaseContext) -> None:
     """A 64 MiB request message is accepted."""
     payload = _padded(64 * 1024 * 1024)
@@ -520,7 +518,7 @@ def accepts_large_messages(ctx: CaseContext) -> None:
     )
 
 
-@case(GENERAL, "limits.oversized-message-is-resource-exhausted", "GEN-072")
+@CASES.case(GENERAL, "limits.oversized-message-is-resource-exhausted", "GEN-072")
 def oversized_message(ctx: CaseContext) -> None:
     """A request over the server's limit is RESOURCE_EXHAUSTED, and the server keeps serving."""
     limit = ctx.options.message_limit

@@ -16,30 +16,17 @@ import grpc
 import numpy as np
 
 from lepton.inference.v1 import inference_service_pb2 as pb
-from lepton_conformance import expect, oip, vectors
-from lepton_conformance.case import Failed, Skipped
-from lepton_conformance.catalog import case, profile
-from lepton_conformance.context import CaseContext
-from lepton_conformance.target import TargetInfo
+from lepton_conformance.harness import expect, vectors
+from lepton_conformance.harness.case import Failed, Skipped
+from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.harness.suite import CaseList
+from lepton_conformance.suites.inference import oip
+from lepton_conformance.suites.inference.profiles import CORE, EXTENDED
+
+CASES = CaseList()
 
 
-def _serves_inference(info: TargetInfo) -> str | None:
-    if info.serves(oip.OIP_SERVICE) or info.serves(oip.LEPTON_SERVICE):
-        return None
-    return "the target serves no inference service"
-
-
-CORE = profile(
-    "inference-core",
-    "Open Inference Protocol core: health, metadata, inference, tensors, errors",
-    applies=_serves_inference,
-)
-EXTENDED = profile(
-    "inference-extended",
-    "Inference extensions: streaming, statistics, model repository, dynamic batching",
-    applies=_serves_inference,
-)
-DATA = vectors.load("inference.yaml")
+DATA = vectors.load("lepton_conformance.suites.inference", "inference.yaml")
 GOLDEN = {g["id"]: g for g in DATA["golden"]}
 KNOWN_EXTENSIONS = {
     "streaming",
@@ -126,7 +113,7 @@ def _register_golden() -> None:
                 _check_golden(ctx, vector, raw=form == "raw")
 
             body.__doc__ = f"{vector['model']}: outputs bit-exact for {form} contents"
-            case(CORE, f"golden.{vector['id']}.{form}", *vector["requirements"])(body)
+            CASES.case(CORE, f"golden.{vector['id']}.{form}", *vector["requirements"])(body)
 
 
 _register_golden()
@@ -255,7 +242,7 @@ def _register_errors() -> None:
             )
 
         body.__doc__ = f"{row['id']}: {row['code']} [{row['reason']}]"
-        case(CORE, f"errors.{row['id']}", *row["requirements"], "GEN-001")(body)
+        CASES.case(CORE, f"errors.{row['id']}", *row["requirements"], "GEN-001")(body)
 
 
 _register_errors()
@@ -264,7 +251,7 @@ _register_errors()
 # --- core RPCs ----------------------------------------------------------------------------
 
 
-@case(CORE, "server.oip-service-name", "INF-001")
+@CASES.case(CORE, "server.oip-service-name", "INF-001")
 def oip_name(ctx: CaseContext) -> None:
     """The inference service answers under inference.GRPCInferenceService."""
     client = oip.InferenceClient(ctx, oip.OIP_SERVICE)
@@ -275,7 +262,7 @@ def oip_name(ctx: CaseContext) -> None:
     expect.equal(live.live, True, "live")
 
 
-@case(CORE, "server.both-names-agree", "INF-002")
+@CASES.case(CORE, "server.both-names-agree", "INF-002")
 def both_names(ctx: CaseContext) -> None:
     """The Lepton and OIP service names give the same ServerMetadata and model answers."""
     answers = []
@@ -293,7 +280,7 @@ def both_names(ctx: CaseContext) -> None:
     expect.equal(answers[1], answers[0], "answers under lepton.inference.v1.InferenceService")
 
 
-@case(CORE, "server.live-and-ready", "INF-003")
+@CASES.case(CORE, "server.live-and-ready", "INF-003")
 def live_and_ready(ctx: CaseContext) -> None:
     """ServerLive and ServerReady answer true once the model set has loaded."""
     client = oip.client(ctx)
@@ -302,7 +289,7 @@ def live_and_ready(ctx: CaseContext) -> None:
     expect.equal((live.live, ready.ready), (True, True), "(live, ready)")
 
 
-@case(CORE, "server.extensions-are-honest", "INF-004")
+@CASES.case(CORE, "server.extensions-are-honest", "INF-004")
 def extensions_honest(ctx: CaseContext) -> None:
     """ServerMetadata names the server and lists known extensions only; RPCs of extensions it
     does not list answer UNIMPLEMENTED."""
@@ -323,7 +310,7 @@ def extensions_honest(ctx: CaseContext) -> None:
             )
 
 
-@case(CORE, "model.ready", "INF-011", "INF-010")
+@CASES.case(CORE, "model.ready", "INF-011", "INF-010")
 def model_ready(ctx: CaseContext) -> None:
     """ModelReady is true for a loaded model and version, NOT_FOUND for unknown ones."""
     client = oip.client(ctx)
@@ -355,7 +342,7 @@ def _metadata(ctx: CaseContext, name: str, version: str = "") -> pb.ModelMetadat
     )
 
 
-@case(CORE, "model.metadata", "INF-012")
+@CASES.case(CORE, "model.metadata", "INF-012")
 def model_metadata(ctx: CaseContext) -> None:
     """ModelMetadata lists the loaded versions and each tensor's name, datatype and shape."""
     metadata = _metadata(ctx, "add_sub_fp32")
@@ -384,7 +371,7 @@ def model_metadata(ctx: CaseContext) -> None:
     )
 
 
-@case(CORE, "infer.requested-outputs-subset-and-order", "INF-033")
+@CASES.case(CORE, "infer.requested-outputs-subset-and-order", "INF-033")
 def outputs_subset(ctx: CaseContext) -> None:
     """Named outputs come back exactly and in the order named; none named means all."""
     vector = GOLDEN["add-sub-fp32"]
@@ -400,7 +387,7 @@ def outputs_subset(ctx: CaseContext) -> None:
         oip.assert_tensors_equal(decoded, {n: expected[n] for n in got})
 
 
-@case(CORE, "infer.unknown-parameters-ignored", "INF-036")
+@CASES.case(CORE, "infer.unknown-parameters-ignored", "INF-036")
 def unknown_parameters(ctx: CaseContext) -> None:
     """Parameters the server does not know are ignored; sequence parameters need the
     'sequence' extension."""
@@ -418,7 +405,7 @@ def unknown_parameters(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "infer.bad-requests-change-nothing", "INF-038", "GEN-007")
+@CASES.case(CORE, "infer.bad-requests-change-nothing", "INF-038", "GEN-007")
 def bad_requests_change_nothing(ctx: CaseContext) -> None:
     """After every row of the error table, sent concurrently, valid requests still give
     exact results."""
@@ -434,7 +421,7 @@ def bad_requests_change_nothing(ctx: CaseContext) -> None:
         _check_golden(ctx, GOLDEN[vector_id], raw=True)
 
 
-@case(CORE, "infer.model-version-and-id-echoed", "INF-013")
+@CASES.case(CORE, "infer.model-version-and-id-echoed", "INF-013")
 def version_and_id(ctx: CaseContext) -> None:
     """The response names the version that ran, never empty, and echoes the request id."""
     client = oip.client(ctx)
@@ -474,7 +461,7 @@ def _stream_mix() -> list[pb.ModelInferRequest]:
     return messages
 
 
-@case(EXTENDED, "streaming.one-response-per-request", "INF-050", "INF-052")
+@CASES.case(EXTENDED, "streaming.one-response-per-request", "INF-050", "INF-052")
 def stream_pairs(ctx: CaseContext) -> None:
     """Every streamed request gets one response whose id is the request's, with exact outputs."""
     oip.require_extension(ctx, "streaming")
@@ -494,7 +481,7 @@ def stream_pairs(ctx: CaseContext) -> None:
     )
 
 
-@case(EXTENDED, "streaming.error-in-band-and-stream-continues", "INF-050", "INF-051")
+@CASES.case(EXTENDED, "streaming.error-in-band-and-stream-continues", "INF-050", "INF-051")
 def stream_error(ctx: CaseContext) -> None:
     """A bad request on the stream gets an in-band error_message, and later requests are
     still answered; the call ends OK."""
@@ -512,7 +499,7 @@ def stream_error(ctx: CaseContext) -> None:
     expect.equal(sorted(ok), [f"s{i}" for i in range(5)], "ids answered after the error")
 
 
-@case(EXTENDED, "streaming.responses-in-request-order", "INF-053")
+@CASES.case(EXTENDED, "streaming.responses-in-request-order", "INF-053")
 def stream_order(ctx: CaseContext) -> None:
     """Streamed responses come back in the order of the requests."""
     oip.require_extension(ctx, "streaming")
@@ -523,7 +510,7 @@ def stream_order(ctx: CaseContext) -> None:
     expect.equal([r.infer_response.id for r in responses], [m.id for m in messages], "order")
 
 
-@case(EXTENDED, "streaming.error-message-names-code-and-reason", "INF-054")
+@CASES.case(EXTENDED, "streaming.error-message-names-code-and-reason", "INF-054")
 def stream_error_format(ctx: CaseContext) -> None:
     """An in-band error reads 'CODE [REASON]: text' with ModelInfer's code and reason."""
     oip.require_extension(ctx, "streaming")
@@ -549,7 +536,7 @@ def _stats(ctx: CaseContext, name: str = "", version: str = "") -> list:
     return list(response.model_stats)
 
 
-@case(EXTENDED, "statistics.count-successes-and-failures", "INF-061", "INF-062")
+@CASES.case(EXTENDED, "statistics.count-successes-and-failures", "INF-061", "INF-062")
 def statistics_counts(ctx: CaseContext) -> None:
     """Successes, failures and inference_count grow by exactly what was sent; totals never
     shrink; executions never exceed inferences."""
@@ -593,7 +580,7 @@ def statistics_counts(ctx: CaseContext) -> None:
         )
 
 
-@case(EXTENDED, "statistics.every-loaded-version", "INF-060", "INF-010")
+@CASES.case(EXTENDED, "statistics.every-loaded-version", "INF-060", "INF-010")
 def statistics_all(ctx: CaseContext) -> None:
     """An empty name returns every loaded version; a name returns its versions; unknown
     names are NOT_FOUND."""
@@ -627,7 +614,7 @@ def _index(ctx: CaseContext, ready: bool = False) -> list:
     )
 
 
-@case(EXTENDED, "repository.index-lists-the-model-set", "INF-070")
+@CASES.case(EXTENDED, "repository.index-lists-the-model-set", "INF-070")
 def repository_index(ctx: CaseContext) -> None:
     """RepositoryIndex lists every model version with its state, sorted; ready=true only
     ready ones."""
@@ -645,7 +632,7 @@ def repository_index(ctx: CaseContext) -> None:
     )
 
 
-@case(EXTENDED, "repository.unload-then-load", "INF-071", "INF-072", "INF-011")
+@CASES.case(EXTENDED, "repository.unload-then-load", "INF-071", "INF-072", "INF-011")
 def repository_unload_load(ctx: CaseContext) -> None:
     """After unloading, the model is not ready and inference is UNAVAILABLE [MODEL_NOT_READY];
     after loading it serves again."""
@@ -683,7 +670,7 @@ def repository_unload_load(ctx: CaseContext) -> None:
     _check_golden(ctx, vector, raw=True)
 
 
-@case(EXTENDED, "repository.unknown-model", "INF-073")
+@CASES.case(EXTENDED, "repository.unknown-model", "INF-073")
 def repository_unknown(ctx: CaseContext) -> None:
     """Loading or unloading a model the repository does not hold is NOT_FOUND."""
     oip.require_extension(ctx, "model_repository")
@@ -707,7 +694,7 @@ def _rows(seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
     return base * (seed + 1) / 7, base - seed * 3.25
 
 
-@case(EXTENDED, "batching.concurrent-results-identical", "INF-040")
+@CASES.case(EXTENDED, "batching.concurrent-results-identical", "INF-040")
 def batching_transparent(ctx: CaseContext) -> None:
     """Many concurrent requests of different sizes each get exactly their own results."""
     oip.require_extension(ctx, "dynamic_batching")
@@ -731,7 +718,7 @@ def batching_transparent(ctx: CaseContext) -> None:
             outcome.result()
 
 
-@case(CORE, "infer.outputs-raw-for-typed-requests", "INF-029")
+@CASES.case(CORE, "infer.outputs-raw-for-typed-requests", "INF-029")
 def raw_outputs(ctx: CaseContext) -> None:
     """A request with typed contents gets its outputs as raw contents, as Triton does."""
     client = oip.client(ctx)
@@ -743,7 +730,7 @@ def raw_outputs(ctx: CaseContext) -> None:
     )
 
 
-@case(CORE, "infer.oversized-request-is-resource-exhausted", "INF-037", "GEN-072")
+@CASES.case(CORE, "infer.oversized-request-is-resource-exhausted", "INF-037", "GEN-072")
 def oversized_request(ctx: CaseContext) -> None:
     """An inference request over the server's message limit is RESOURCE_EXHAUSTED, and the next
     request is answered normally."""

@@ -32,12 +32,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.type.v1 import digest_pb2
-from lepton_conformance import arrow_samples, expect, table_digest, vectors
-from lepton_conformance.arrow_samples import rows
-from lepton_conformance.case import Failed, Skipped
-from lepton_conformance.catalog import case, profile
-from lepton_conformance.context import CaseContext
-from lepton_conformance.dataset_client import (
+from lepton_conformance.harness import expect, vectors
+from lepton_conformance.harness.case import Failed, Skipped
+from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.harness.suite import CaseList
+from lepton_conformance.suites.data import arrow_samples, table_digest
+from lepton_conformance.suites.data.arrow_samples import rows
+from lepton_conformance.suites.data.dataset_client import (
     APPEND,
     OVERWRITE,
     SERVICE,
@@ -51,19 +52,12 @@ from lepton_conformance.dataset_client import (
     table_of,
     unique_id,
 )
-from lepton_conformance.target import TargetInfo
+from lepton_conformance.suites.data.profiles import CORE
+
+CASES = CaseList()
 
 
-def _serves_datasets(info: TargetInfo) -> str | None:
-    return None if info.serves(SERVICE) else f"the target does not serve {SERVICE}"
-
-
-CORE = profile(
-    "data-core",
-    "Data layer core: datasets, versions, tags, Arrow writes and reads",
-    applies=_serves_datasets,
-)
-TABLES = vectors.load("data.yaml")
+TABLES = vectors.load("lepton_conformance.suites.data", "data.yaml")
 # §10: the optional features of DatasetService.
 DATASET_FEATURES = {
     "data.import",
@@ -195,7 +189,7 @@ def _register_names() -> None:
 
         body.__doc__ = f"{row['rpc']}, {_title(row['id'])}: INVALID_ARGUMENT [INVALID_NAME]"
         requirements = row.get("requirements", ["DAT-003"])
-        case(CORE, f"names.{row['id']}", *requirements, "DAT-002", "GEN-050")(body)
+        CASES.case(CORE, f"names.{row['id']}", *requirements, "DAT-002", "GEN-050")(body)
 
 
 def _register_not_found() -> None:
@@ -221,7 +215,7 @@ def _register_not_found() -> None:
 
         body.__doc__ = f"{row['rpc']}, {_title(row['id'])}: NOT_FOUND with resource_name"
         requirements = ["DAT-003", *row.get("requirements", [])]
-        case(CORE, f"not-found.{row['id']}", *requirements, "DAT-002", "GEN-051")(body)
+        CASES.case(CORE, f"not-found.{row['id']}", *requirements, "DAT-002", "GEN-051")(body)
 
 
 def _list_request(rpc: str, parent: str, **fields: Any) -> Message:
@@ -249,7 +243,7 @@ def _register_filters_and_orders() -> None:
                     _fails(lambda: client.call(row["rpc"], request), INVALID, reason, field=field)
 
             body.__doc__ = f"{row['rpc']} {field} {row[field]!r}: INVALID_ARGUMENT [{reason}]"
-            case(CORE, f"{table}.{row['id']}", "DAT-007", "DAT-002", general)(body)
+            CASES.case(CORE, f"{table}.{row['id']}", "DAT-007", "DAT-002", general)(body)
 
 
 def _register_labels() -> None:
@@ -296,7 +290,7 @@ def _register_labels() -> None:
                 expect.equal(client.dataset(name), before, "the dataset after the rejected update")
 
         body.__doc__ = f"Labels with {_title(row['id'])}: INVALID_FIELD on create and update"
-        case(CORE, f"labels.{row['id']}", "DAT-011", "DAT-002", "GEN-056")(body)
+        CASES.case(CORE, f"labels.{row['id']}", "DAT-011", "DAT-002", "GEN-056")(body)
 
 
 def _register_write_headers() -> None:
@@ -322,7 +316,7 @@ def _register_write_headers() -> None:
 
         body.__doc__ = f"WriteVersion header, {_title(row['id'])}: {row['code']} [{row['reason']}]"
         requirements = row.get("requirements", ["DAT-022"])
-        case(CORE, f"write-header.{row['id']}", *requirements, "DAT-002")(body)
+        CASES.case(CORE, f"write-header.{row['id']}", *requirements, "DAT-002")(body)
 
 
 def _register_read_errors() -> None:
@@ -343,7 +337,7 @@ def _register_read_errors() -> None:
                 )
 
         body.__doc__ = f"ReadVersion, {_title(row['id'])}: {row['code']} [{row['reason']}]"
-        case(CORE, f"read-error.{row['id']}", *row["requirements"], "DAT-002")(body)
+        CASES.case(CORE, f"read-error.{row['id']}", *row["requirements"], "DAT-002")(body)
 
 
 def _check_selection(
@@ -404,7 +398,7 @@ def _register_selections() -> None:
                 )
 
         body.__doc__ = f"ReadVersion, {_title(row['id'])}: header, batches and row offsets"
-        case(CORE, f"read.selection.{row['id']}", "DAT-052", "DAT-053")(body)
+        CASES.case(CORE, f"read.selection.{row['id']}", "DAT-052", "DAT-053")(body)
 
 
 def _register_invalid_streams() -> None:
@@ -424,7 +418,7 @@ def _register_invalid_streams() -> None:
                 _unchanged(client, names["name"], before, "the invalid stream")
 
         body.__doc__ = f"WriteVersion of {_title(kind)}: INVALID_ARGUMENT [INVALID_ARROW_DATA]"
-        case(CORE, f"write-invalid-arrow.{kind}", "DAT-023", "DAT-002")(body)
+        CASES.case(CORE, f"write-invalid-arrow.{kind}", "DAT-023", "DAT-002")(body)
 
 
 def _register_unsupported_types() -> None:
@@ -445,7 +439,7 @@ def _register_unsupported_types() -> None:
                 _unchanged(client, names["name"], before, "the unsupported type")
 
         body.__doc__ = f"WriteVersion of a {_title(kind)} column: UNSUPPORTED_ARROW_TYPE"
-        case(CORE, f"write-unsupported-type.{kind}", "DAT-024", "DAT-002")(body)
+        CASES.case(CORE, f"write-unsupported-type.{kind}", "DAT-024", "DAT-002")(body)
 
 
 _register_names()
@@ -490,7 +484,9 @@ def _feature_probes(dataset: str, version: str) -> dict[str, list[tuple[str, Mes
     }
 
 
-@case(CORE, "discovery.features-are-exactly-the-implemented-ones", "DAT-001", "DAT-002", "GEN-033")
+@CASES.case(
+    CORE, "discovery.features-are-exactly-the-implemented-ones", "DAT-001", "DAT-002", "GEN-033"
+)
 def features_honest(ctx: CaseContext) -> None:
     """Discovery lists DatasetService with features of §10 only; every RPC of an unlisted
     feature is UNIMPLEMENTED [FEATURE_NOT_SUPPORTED] with metadata feature, and a listed one
@@ -526,7 +522,7 @@ def features_honest(ctx: CaseContext) -> None:
 # --- datasets -------------------------------------------------------------------------------
 
 
-@case(CORE, "datasets.create-returns-the-dataset", "DAT-012", "DAT-009")
+@CASES.case(CORE, "datasets.create-returns-the-dataset", "DAT-012", "DAT-009")
 def create_returns_dataset(ctx: CaseContext) -> None:
     """CreateDataset returns the requested metadata, no versions, create_time = update_time,
     an etag, and ignores output-only fields the client set."""
@@ -574,7 +570,7 @@ def create_returns_dataset(ctx: CaseContext) -> None:
         client.delete(f"datasets/{dataset_id}")
 
 
-@case(CORE, "datasets.create-rejects-long-texts", "DAT-012", "DAT-002")
+@CASES.case(CORE, "datasets.create-rejects-long-texts", "DAT-012", "DAT-002")
 def create_rejects_long_texts(ctx: CaseContext) -> None:
     """A display_name over 256 or a description over 16384 characters is INVALID_FIELD and
     creates nothing."""
@@ -603,7 +599,7 @@ def create_rejects_long_texts(ctx: CaseContext) -> None:
             client.delete(f"datasets/{dataset_id}")
 
 
-@case(CORE, "datasets.create-existing-id-already-exists", "DAT-009", "DAT-002", "GEN-052")
+@CASES.case(CORE, "datasets.create-existing-id-already-exists", "DAT-009", "DAT-002", "GEN-052")
 def create_existing(ctx: CaseContext) -> None:
     """CreateDataset with an id in use is ALREADY_EXISTS [RESOURCE_ALREADY_EXISTS] and leaves
     the existing dataset as it was."""
@@ -622,7 +618,7 @@ def create_existing(ctx: CaseContext) -> None:
         expect.equal(client.dataset(name), before, "the existing dataset")
 
 
-@case(CORE, "datasets.create-request-id-replay", "DAT-008", "DAT-002", "GEN-053")
+@CASES.case(CORE, "datasets.create-request-id-replay", "DAT-008", "DAT-002", "GEN-053")
 def create_request_id(ctx: CaseContext) -> None:
     """A repeated CreateDataset with the same request_id returns the same dataset; the same
     request_id with a different request is ALREADY_EXISTS [REQUEST_ID_CONFLICT]."""
@@ -661,7 +657,7 @@ def create_request_id(ctx: CaseContext) -> None:
         client.delete(f"datasets/{other_id}")
 
 
-@case(CORE, "datasets.labels-at-the-limits-are-accepted", "DAT-011", "GEN-056")
+@CASES.case(CORE, "datasets.labels-at-the-limits-are-accepted", "DAT-011", "GEN-056")
 def labels_at_limits(ctx: CaseContext) -> None:
     """64 labels, 63-character keys and values and empty values are accepted and kept."""
     client = DatasetClient(ctx)
@@ -672,7 +668,7 @@ def labels_at_limits(ctx: CaseContext) -> None:
         expect.equal(dict(client.dataset(name).labels), labels, "labels")
 
 
-@case(CORE, "datasets.update-applies-the-mask", "DAT-015", "GEN-054")
+@CASES.case(CORE, "datasets.update-applies-the-mask", "DAT-015", "GEN-054")
 def update_mask(ctx: CaseContext) -> None:
     """UpdateDataset changes exactly the masked fields (empty mask: the non-empty ones; `*`:
     all three), with a new etag and update_time, and nothing else."""
@@ -722,7 +718,7 @@ def update_mask(ctx: CaseContext) -> None:
             previous = updated
 
 
-@case(CORE, "datasets.update-mask-rejects-other-fields", "DAT-015", "DAT-002", "GEN-054")
+@CASES.case(CORE, "datasets.update-mask-rejects-other-fields", "DAT-015", "DAT-002", "GEN-054")
 def update_mask_other(ctx: CaseContext) -> None:
     """A mask naming any field but display_name, description and labels is INVALID_FIELD on
     update_mask and changes nothing."""
@@ -743,7 +739,7 @@ def update_mask_other(ctx: CaseContext) -> None:
         expect.equal(client.dataset(name), before, "the dataset after the rejected updates")
 
 
-@case(CORE, "datasets.etag-makes-changes-conditional", "DAT-016", "DAT-002", "GEN-055")
+@CASES.case(CORE, "datasets.etag-makes-changes-conditional", "DAT-016", "DAT-002", "GEN-055")
 def dataset_etag(ctx: CaseContext) -> None:
     """UpdateDataset and DeleteDataset with a stale etag are ABORTED [ETAG_MISMATCH] and
     change nothing; with the current etag they succeed."""
@@ -781,7 +777,7 @@ def dataset_etag(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "datasets.commits-and-tags-keep-the-etag", "DAT-017")
+@CASES.case(CORE, "datasets.commits-and-tags-keep-the-etag", "DAT-017")
 def commits_keep_etag(ctx: CaseContext) -> None:
     """Committing versions and setting, moving and deleting tags leave the dataset's etag and
     update_time as they were."""
@@ -802,7 +798,7 @@ def commits_keep_etag(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "datasets.head-and-version-count", "DAT-013", "DAT-014")
+@CASES.case(CORE, "datasets.head-and-version-count", "DAT-013", "DAT-014")
 def head_and_count(ctx: CaseContext) -> None:
     """GetDataset (and ListDatasets) report the newest version as head and the number of
     versions after every commit."""
@@ -822,7 +818,7 @@ def head_and_count(ctx: CaseContext) -> None:
             expect.equal(list(listed.datasets), [dataset], "ListDatasets of the dataset")
 
 
-@case(CORE, "datasets.delete-needs-force-when-not-empty", "DAT-018", "DAT-002")
+@CASES.case(CORE, "datasets.delete-needs-force-when-not-empty", "DAT-018", "DAT-002")
 def delete_needs_force(ctx: CaseContext) -> None:
     """DeleteDataset without force deletes an empty dataset but fails FAILED_PRECONDITION
     [DATASET_NOT_EMPTY] on one with versions, deleting nothing."""
@@ -850,7 +846,7 @@ def delete_needs_force(ctx: CaseContext) -> None:
         expect.equal(_rows_of(client.read_table(version.name)), _rows_of(rows(3)), "rows")
 
 
-@case(CORE, "datasets.delete-removes-everything", "DAT-020", "DAT-002")
+@CASES.case(CORE, "datasets.delete-removes-everything", "DAT-020", "DAT-002")
 def delete_removes_everything(ctx: CaseContext) -> None:
     """After DeleteDataset the dataset, its versions and tags are NOT_FOUND; the id can be
     created again and starts with no version and no tag."""
@@ -904,7 +900,7 @@ def _selection(run: str) -> str:
     return f'labels.run = "{run}"'
 
 
-@case(CORE, "datasets.list-default-order-and-pages", "DAT-014", "DAT-005", "DAT-006")
+@CASES.case(CORE, "datasets.list-default-order-and-pages", "DAT-014", "DAT-005", "DAT-006")
 def list_datasets_pages(ctx: CaseContext) -> None:
     """ListDatasets returns datasets by ascending name; walking with page_size 1 and 2 yields
     the same datasets once each in the same order; page_size 0 and 5000 return them all."""
@@ -925,7 +921,7 @@ def list_datasets_pages(ctx: CaseContext) -> None:
             expect.equal(walked, [client.dataset(n) for n in names], "listed datasets = GetDataset")
 
 
-@case(CORE, "datasets.list-order-by", "DAT-014", "DAT-007", "GEN-057")
+@CASES.case(CORE, "datasets.list-order-by", "DAT-014", "DAT-007", "GEN-057")
 def list_datasets_order(ctx: CaseContext) -> None:
     """ListDatasets orders by name, create_time and update_time, ascending or desc, ties by
     name, also across pages."""
@@ -959,7 +955,7 @@ def list_datasets_order(ctx: CaseContext) -> None:
                 )
 
 
-@case(
+@CASES.case(
     CORE,
     "datasets.list-filters",
     "DAT-014",
@@ -1032,7 +1028,7 @@ def list_datasets_filters(ctx: CaseContext) -> None:
 # --- pagination -------------------------------------------------------------------------------
 
 
-@case(CORE, "pagination.negative-page-size-is-invalid", "DAT-005", "DAT-002")
+@CASES.case(CORE, "pagination.negative-page-size-is-invalid", "DAT-005", "DAT-002")
 def negative_page_size(ctx: CaseContext) -> None:
     """page_size -1 on ListDatasets, ListVersions and ListTags is INVALID_FIELD on page_size."""
     client = DatasetClient(ctx)
@@ -1050,7 +1046,7 @@ def negative_page_size(ctx: CaseContext) -> None:
             )
 
 
-@case(CORE, "pagination.foreign-token-is-invalid", "DAT-006", "DAT-002")
+@CASES.case(CORE, "pagination.foreign-token-is-invalid", "DAT-006", "DAT-002")
 def foreign_token(ctx: CaseContext) -> None:
     """A page token the server never issued is INVALID_PAGE_TOKEN on every data-layer List."""
     client = DatasetClient(ctx)
@@ -1069,7 +1065,7 @@ def foreign_token(ctx: CaseContext) -> None:
                 )
 
 
-@case(CORE, "pagination.token-bound-to-its-request", "DAT-006", "GEN-043")
+@CASES.case(CORE, "pagination.token-bound-to-its-request", "DAT-006", "GEN-043")
 def token_bound(ctx: CaseContext) -> None:
     """A page token works with another page_size but is INVALID_PAGE_TOKEN with another
     parent, filter, order_by or method."""
@@ -1134,7 +1130,7 @@ def token_bound(ctx: CaseContext) -> None:
 # --- writing ----------------------------------------------------------------------------------
 
 
-@case(CORE, "write.header-comes-first-and-once", "DAT-021", "DAT-002")
+@CASES.case(CORE, "write.header-comes-first-and-once", "DAT-021", "DAT-002")
 def header_first(ctx: CaseContext) -> None:
     """A stream without a first header, with a second header, or with no message at all is
     INVALID_FIELD on header and commits nothing."""
@@ -1178,7 +1174,7 @@ def _blocked_write(
     return call, release
 
 
-@case(CORE, "write.cancelled-stream-commits-nothing", "DAT-026")
+@CASES.case(CORE, "write.cancelled-stream-commits-nothing", "DAT-026")
 def cancelled_stream(ctx: CaseContext) -> None:
     """A stream that carried a whole valid table and was cancelled by the client before it
     half-closed commits nothing, and no tag moves."""
@@ -1202,7 +1198,7 @@ def cancelled_stream(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "write.expired-stream-commits-nothing", "DAT-026")
+@CASES.case(CORE, "write.expired-stream-commits-nothing", "DAT-026")
 def expired_stream(ctx: CaseContext) -> None:
     """A stream whose deadline expires before it half-closes commits nothing."""
     client = DatasetClient(ctx)
@@ -1224,7 +1220,7 @@ def expired_stream(ctx: CaseContext) -> None:
         _unchanged(client, name, before, "the expired stream")
 
 
-@case(CORE, "write.failed-streams-leave-no-trace", "DAT-026", "DAT-034", "GEN-004")
+@CASES.case(CORE, "write.failed-streams-leave-no-trace", "DAT-026", "DAT-034", "GEN-004")
 def failed_streams(ctx: CaseContext) -> None:
     """Streams failing after valid data (a bad trailer, a schema mismatch, a digest
     mismatch) change neither head, version count, versions nor tags."""
@@ -1270,7 +1266,7 @@ def failed_streams(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "write.sequence-parent-and-head", "DAT-027", "DAT-010", "DAT-013")
+@CASES.case(CORE, "write.sequence-parent-and-head", "DAT-027", "DAT-010", "DAT-013")
 def sequence_parent_head(ctx: CaseContext) -> None:
     """Each commit gets the next sequence number, the head at commit time as parent and
     becomes the head; version ids are AIP-122 ids, unique, usable by name."""
@@ -1302,7 +1298,7 @@ def sequence_parent_head(ctx: CaseContext) -> None:
             previous = version.name
 
 
-@case(CORE, "write.append-adds-rows-after-the-parent", "DAT-028")
+@CASES.case(CORE, "write.append-adds-rows-after-the-parent", "DAT-028")
 def append_rows(ctx: CaseContext) -> None:
     """APPEND on an empty dataset is an OVERWRITE; then each APPEND holds the parent's rows
     followed by the written ones; a nullable written column makes the field nullable."""
@@ -1329,7 +1325,7 @@ def append_rows(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "write.append-schema-mismatch", "DAT-028", "DAT-002")
+@CASES.case(CORE, "write.append-schema-mismatch", "DAT-028", "DAT-002")
 def append_mismatch(ctx: CaseContext) -> None:
     """APPEND of a schema that differs from the parent's in names, order, types or column
     count is INVALID_ARGUMENT [SCHEMA_MISMATCH] on arrow_data and commits nothing."""
@@ -1360,7 +1356,7 @@ def append_mismatch(ctx: CaseContext) -> None:
             _unchanged(client, name, before, what)
 
 
-@case(CORE, "write.overwrite-replaces-rows-and-schema", "DAT-029")
+@CASES.case(CORE, "write.overwrite-replaces-rows-and-schema", "DAT-029")
 def overwrite(ctx: CaseContext) -> None:
     """OVERWRITE commits exactly the written rows and schema, whatever the parent holds."""
     client = DatasetClient(ctx)
@@ -1379,7 +1375,7 @@ def overwrite(ctx: CaseContext) -> None:
         expect.equal(_rows_of(client.read_table(version.name)), _rows_of(other), "rows")
 
 
-@case(CORE, "write.expected-parent-version", "DAT-030", "DAT-002")
+@CASES.case(CORE, "write.expected-parent-version", "DAT-030", "DAT-002")
 def expected_parent(ctx: CaseContext) -> None:
     """expected_parent_version makes a commit conditional on the head ("" = no version yet);
     a mismatch is ABORTED [PARENT_VERSION_MISMATCH] with metadata head_version."""
@@ -1429,7 +1425,7 @@ def expected_parent(ctx: CaseContext) -> None:
         _unchanged(client, name, before, "a stale expected_parent_version")
 
 
-@case(CORE, "write.concurrent-appends-serialize", "DAT-031")
+@CASES.case(CORE, "write.concurrent-appends-serialize", "DAT-031")
 def concurrent_appends(ctx: CaseContext) -> None:
     """Concurrent APPEND streams all commit: every written row appears exactly once in the
     final head, each write's rows together and in order, and the versions form one chain."""
@@ -1461,7 +1457,7 @@ def concurrent_appends(ctx: CaseContext) -> None:
             expect.equal(block, [100 * (w + 1) + i for i in range(per_writer)], "a write's rows")
 
 
-@case(CORE, "write.arrow-data-digest", "DAT-032", "DAT-002")
+@CASES.case(CORE, "write.arrow-data-digest", "DAT-032", "DAT-002")
 def arrow_data_digest(ctx: CaseContext) -> None:
     """A correct arrow_data_digest commits; a wrong one is DATA_LOSS [DIGEST_MISMATCH] and
     commits nothing."""
@@ -1489,7 +1485,7 @@ def arrow_data_digest(ctx: CaseContext) -> None:
             _unchanged(client, name, before, what)
 
 
-@case(CORE, "write.zero-rows", "DAT-033", "DAT-056")
+@CASES.case(CORE, "write.zero-rows", "DAT-033", "DAT-056")
 def zero_rows(ctx: CaseContext) -> None:
     """A schema without rows commits: OVERWRITE an empty version of that schema, APPEND a
     version with the parent's rows and digest; an empty version reads as one empty batch."""
@@ -1526,7 +1522,7 @@ def zero_rows(ctx: CaseContext) -> None:
         expect.equal(_rows_of(client.read_table(appended.name)), _rows_of(rows(4)), "rows")
 
 
-@case(CORE, "write.header-tags-move-with-the-commit", "DAT-034", "DAT-036")
+@CASES.case(CORE, "write.header-tags-move-with-the-commit", "DAT-034", "DAT-036")
 def header_tags(ctx: CaseContext) -> None:
     """Tags in the header point at the new version when the response arrives, moving from
     older versions."""
@@ -1548,7 +1544,7 @@ def header_tags(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "write.request-id-replay", "DAT-035", "DAT-008", "DAT-002")
+@CASES.case(CORE, "write.request-id-replay", "DAT-035", "DAT-008", "DAT-002")
 def write_request_id(ctx: CaseContext) -> None:
     """A WriteVersion retried with the request_id of a committed stream returns that version
     and commits nothing, whatever data it carries; another header with the same request_id
@@ -1590,7 +1586,7 @@ def write_request_id(ctx: CaseContext) -> None:
             _unchanged(client, name, after, "a conflicting request_id")
 
 
-@case(CORE, "write.response-equals-get-and-lineage", "DAT-036", "DAT-027")
+@CASES.case(CORE, "write.response-equals-get-and-lineage", "DAT-036", "DAT-027")
 def response_and_lineage(ctx: CaseContext) -> None:
     """The WriteVersionResponse equals GetVersion; lineage is WRITE with no source, the
     request_id, and the parent as input for an APPEND onto a version only."""
@@ -1635,7 +1631,7 @@ def _sized_stream(size: int) -> bytes:
         value -= len(stream) - size
 
 
-@case(CORE, "write.accepts-4-mib-messages", "DAT-037")
+@CASES.case(CORE, "write.accepts-4-mib-messages", "DAT-037")
 def accepts_4_mib(ctx: CaseContext) -> None:
     """A single WriteVersion message of 4 MiB is accepted."""
     client = DatasetClient(ctx)
@@ -1646,7 +1642,7 @@ def accepts_4_mib(ctx: CaseContext) -> None:
         expect.equal(_digest(version), table_digest.content_digest(table), "content digest")
 
 
-@case(CORE, "write.oversized-message-is-resource-exhausted", "DAT-037")
+@CASES.case(CORE, "write.oversized-message-is-resource-exhausted", "DAT-037")
 def oversized_write(ctx: CaseContext) -> None:
     """A WriteVersion message over the server's limit is RESOURCE_EXHAUSTED and commits
     nothing."""
@@ -1664,7 +1660,7 @@ def oversized_write(ctx: CaseContext) -> None:
         _unchanged(client, name, before, "the oversized message")
 
 
-@case(CORE, "write.dictionary-columns-stored-decoded", "DAT-025")
+@CASES.case(CORE, "write.dictionary-columns-stored-decoded", "DAT-025")
 def dictionary_decoded(ctx: CaseContext) -> None:
     """Dictionary-encoded columns are stored decoded: the schema and ReadVersion carry the
     value type, and the digest is that of the plain values."""
@@ -1698,7 +1694,7 @@ def dictionary_decoded(ctx: CaseContext) -> None:
 # --- versions ---------------------------------------------------------------------------------
 
 
-@case(CORE, "versions.never-change", "DAT-039")
+@CASES.case(CORE, "versions.never-change", "DAT-039")
 def versions_immutable(ctx: CaseContext) -> None:
     """After later commits and tag moves, GetVersion, ListVersions and ReadVersion of a
     version return what they did at commit, apart from its tags."""
@@ -1727,7 +1723,7 @@ def versions_immutable(ctx: CaseContext) -> None:
         expect.equal(_rows_of(reread), _rows_of(table), "rows of the first version")
 
 
-@case(CORE, "versions.schema-fields-and-canonical-types", "DAT-040", "DAT-054")
+@CASES.case(CORE, "versions.schema-fields-and-canonical-types", "DAT-040", "DAT-054")
 def schema_fields(ctx: CaseContext) -> None:
     """Every type of §4.1 is accepted and reported with its canonical type string (§4.2),
     nullability and an Arrow schema of the same columns; row_count and size_bytes hold."""
@@ -1756,7 +1752,7 @@ def schema_fields(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "versions.content-digest-recomputes", "DAT-041")
+@CASES.case(CORE, "versions.content-digest-recomputes", "DAT-041")
 def content_digest(ctx: CaseContext) -> None:
     """content_digest is SHA-256 of §4.3's encoding: the client gets the same value from the
     table it wrote and from the table it reads back, for every type and for values hidden
@@ -1779,7 +1775,7 @@ def content_digest(ctx: CaseContext) -> None:
             )
 
 
-@case(CORE, "versions.digest-ignores-how-rows-were-written", "DAT-042")
+@CASES.case(CORE, "versions.digest-ignores-how-rows-were-written", "DAT-042")
 def digest_chunking(ctx: CaseContext) -> None:
     """The same rows written as one batch, one-row batches, odd message splits, compressed
     buffers, in two APPENDs or into another dataset all get the same content digest."""
@@ -1813,7 +1809,7 @@ def digest_chunking(ctx: CaseContext) -> None:
         expect.equal(_digest(appended), wanted, "content digest after two APPENDs elsewhere")
 
 
-@case(CORE, "versions.get-by-version-or-tag", "DAT-043", "DAT-004")
+@CASES.case(CORE, "versions.get-by-version-or-tag", "DAT-043", "DAT-004")
 def get_by_name_or_tag(ctx: CaseContext) -> None:
     """GetVersion by version name returns it; by tag name the version the tag points at now,
     under its canonical version name."""
@@ -1826,7 +1822,7 @@ def get_by_name_or_tag(ctx: CaseContext) -> None:
         expect.equal(client.version(f"{name}/tags/prod"), second, "GetVersion of the moved tag")
 
 
-@case(CORE, "versions.list-order-and-pages", "DAT-044", "DAT-005", "DAT-006")
+@CASES.case(CORE, "versions.list-order-and-pages", "DAT-044", "DAT-005", "DAT-006")
 def list_versions_order(ctx: CaseContext) -> None:
     """ListVersions returns newest first by default and by sequence_number or create_time on
     request, the same across pages of 1 and 2."""
@@ -1856,7 +1852,7 @@ def list_versions_order(ctx: CaseContext) -> None:
         expect.equal([v.sequence_number for v in versions], [5, 4, 3, 2, 1], "default order")
 
 
-@case(CORE, "versions.list-filters", "DAT-044", "DAT-007", "GEN-045", "GEN-049")
+@CASES.case(CORE, "versions.list-filters", "DAT-044", "DAT-007", "GEN-045", "GEN-049")
 def list_versions_filters(ctx: CaseContext) -> None:
     """ListVersions filters on sequence_number and create_time with every comparison."""
     client = DatasetClient(ctx)
@@ -1893,7 +1889,7 @@ def list_versions_filters(ctx: CaseContext) -> None:
         expect.equal(got, [3, 2], f"versions matching {term!r}")
 
 
-@case(CORE, "versions.time-travel-by-create-time", "DAT-045")
+@CASES.case(CORE, "versions.time-travel-by-create-time", "DAT-045")
 def time_travel(ctx: CaseContext) -> None:
     """The first version of `create_time <= "T"` in the default order is the head at T."""
     client = DatasetClient(ctx)
@@ -1913,7 +1909,7 @@ def time_travel(ctx: CaseContext) -> None:
 # --- tags ---------------------------------------------------------------------------------------
 
 
-@case(CORE, "tags.set-creates-and-moves", "DAT-046", "DAT-004")
+@CASES.case(CORE, "tags.set-creates-and-moves", "DAT-046", "DAT-004")
 def set_tag(ctx: CaseContext) -> None:
     """SetTag creates a tag (empty previous_version), moves it (previous_version, new etag
     and update_time) and updates DatasetVersion.tags; a tag name resolves as the version."""
@@ -1952,7 +1948,7 @@ def set_tag(ctx: CaseContext) -> None:
         expect.equal(via_tag.tag.version, second.name, "a tag set through another tag's name")
 
 
-@case(CORE, "tags.set-rejects-another-datasets-version", "DAT-047", "DAT-002")
+@CASES.case(CORE, "tags.set-rejects-another-datasets-version", "DAT-047", "DAT-002")
 def set_tag_other_dataset(ctx: CaseContext) -> None:
     """SetTag to a version of another dataset is INVALID_FIELD on version."""
     client = DatasetClient(ctx)
@@ -1971,7 +1967,7 @@ def set_tag_other_dataset(ctx: CaseContext) -> None:
         expect.equal(list(tags), [], "tags after the rejected SetTag")
 
 
-@case(CORE, "tags.etag-makes-changes-conditional", "DAT-048", "DAT-002", "GEN-055")
+@CASES.case(CORE, "tags.etag-makes-changes-conditional", "DAT-048", "DAT-002", "GEN-055")
 def tag_etag(ctx: CaseContext) -> None:
     """SetTag and DeleteTag with a stale etag, or SetTag with an etag for an absent tag,
     are ABORTED [ETAG_MISMATCH] and change nothing."""
@@ -2012,7 +2008,7 @@ def tag_etag(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "tags.set-to-the-same-version-changes-nothing", "DAT-049")
+@CASES.case(CORE, "tags.set-to-the-same-version-changes-nothing", "DAT-049")
 def set_same(ctx: CaseContext) -> None:
     """SetTag to the version the tag already points at succeeds and keeps its etag and
     update_time."""
@@ -2027,7 +2023,7 @@ def set_same(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "tags.delete-removes-only-the-tag", "DAT-050")
+@CASES.case(CORE, "tags.delete-removes-only-the-tag", "DAT-050")
 def delete_tag(ctx: CaseContext) -> None:
     """DeleteTag returns an empty response; the tag name is then NOT_FOUND and the version it
     pointed at is unchanged apart from its tags."""
@@ -2048,7 +2044,7 @@ def delete_tag(ctx: CaseContext) -> None:
         expect.equal(after, version, "the version apart from its tags")
 
 
-@case(CORE, "tags.list-in-id-order", "DAT-051", "DAT-005", "DAT-006")
+@CASES.case(CORE, "tags.list-in-id-order", "DAT-051", "DAT-005", "DAT-006")
 def list_tags(ctx: CaseContext) -> None:
     """ListTags returns tags in ascending id order with their canonical versions, also
     page by page."""
@@ -2076,7 +2072,7 @@ def list_tags(ctx: CaseContext) -> None:
 # --- reading ----------------------------------------------------------------------------------
 
 
-@case(CORE, "read.projection-in-requested-order", "DAT-054", "DAT-052")
+@CASES.case(CORE, "read.projection-in-requested-order", "DAT-054", "DAT-052")
 def projection(ctx: CaseContext) -> None:
     """The header schema and batches form one Arrow IPC stream with the requested columns in
     the requested order and the version's types; no columns means all in schema order."""
@@ -2121,7 +2117,7 @@ def projection(ctx: CaseContext) -> None:
             )
 
 
-@case(CORE, "read.empty-selection-is-one-empty-batch", "DAT-056", "DAT-052")
+@CASES.case(CORE, "read.empty-selection-is-one-empty-batch", "DAT-056", "DAT-052")
 def empty_selection(ctx: CaseContext) -> None:
     """offset = row_count yields exactly one response: the header, batch_index 0, zero rows."""
     client = DatasetClient(ctx)
@@ -2143,7 +2139,7 @@ def _batches(responses: list[pb.ReadVersionResponse]) -> list[list[dict[str, Any
     return [batch.to_pylist() for batch in batches_of(responses)]
 
 
-@case(CORE, "read.resume-from-a-batch-index", "DAT-057", "DAT-052")
+@CASES.case(CORE, "read.resume-from-a-batch-index", "DAT-057", "DAT-052")
 def resume(ctx: CaseContext) -> None:
     """A read repeated with start_batch_index k yields batches k, k+1, … of the first read,
     with the same rows, its first response carrying the same header."""
@@ -2167,7 +2163,7 @@ def resume(ctx: CaseContext) -> None:
                 expect.equal(_batches(resumed), _batches(full)[start:], f"rows resumed at {start}")
 
 
-@case(CORE, "read.server-chosen-batch-rows-is-stable", "DAT-058")
+@CASES.case(CORE, "read.server-chosen-batch-rows-is-stable", "DAT-058")
 def chosen_batch_rows(ctx: CaseContext) -> None:
     """With batch_rows 0 the server chooses B from the version and the projection only:
     identical requests, and requests differing in offset or limit, get the same B."""
@@ -2200,7 +2196,7 @@ def chosen_batch_rows(ctx: CaseContext) -> None:
         expect.equal(given[0].header.batch_rows, 3, "B when batch_rows is 3")
 
 
-@case(CORE, "read.tag-resolves-once-per-stream", "DAT-060", "DAT-004")
+@CASES.case(CORE, "read.tag-resolves-once-per-stream", "DAT-060", "DAT-004")
 def read_tag(ctx: CaseContext) -> None:
     """ReadVersion of a tag reads the version it points at when the request arrives, reports
     its canonical name, and keeps reading it when the tag moves mid-stream."""

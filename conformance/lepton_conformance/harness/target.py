@@ -9,7 +9,7 @@ import grpc
 
 from lepton.discovery.v1 import discovery_service_pb2 as discovery_pb
 from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
-from lepton_conformance import reflection
+from lepton_conformance.harness import reflection
 
 DISCOVERY_SERVICE = "lepton.discovery.v1.DiscoveryService"
 HEALTH_SERVICE = "grpc.health.v1.Health"

@@ -18,9 +18,9 @@ from google.protobuf.message import Message
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
-from lepton_conformance import expect
-from lepton_conformance.case import Failed
-from lepton_conformance.context import CaseContext
+from lepton_conformance.harness import expect
+from lepton_conformance.harness.case import Failed
+from lepton_conformance.harness.context import CaseContext
 
 SERVICE = pb.DESCRIPTOR.services_by_name["DatasetService"].full_name
 APPEND = resources.WRITE_MODE_APPEND

@@ -27,40 +27,25 @@ from lepton.data.v1 import dataset_service_pb2 as dataset_pb
 from lepton.data.v1 import pipeline_pb2, pipeline_run_pb2
 from lepton.data.v1 import processing_service_pb2 as pb
 from lepton.type.v1 import digest_pb2
-from lepton_conformance import expect, job_lifecycle, table_digest, vector_tables, vectors
-from lepton_conformance.arrow_samples import rows
-from lepton_conformance.case import Failed
-from lepton_conformance.catalog import case, profile
-from lepton_conformance.context import CaseContext
-from lepton_conformance.dataset_client import SERVICE as DATASETS
-from lepton_conformance.dataset_client import DatasetClient, unique_id
-from lepton_conformance.processing_client import (
+from lepton_conformance.harness import expect, job_lifecycle, vectors
+from lepton_conformance.harness.case import Failed
+from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.harness.suite import CaseList
+from lepton_conformance.suites.data import table_digest, vector_tables
+from lepton_conformance.suites.data.arrow_samples import rows
+from lepton_conformance.suites.data.dataset_client import DatasetClient, unique_id
+from lepton_conformance.suites.data.processing_client import (
     ALWAYS_RECOMPUTE,
-    FEATURE,
-    SERVICE,
     ProcessingClient,
     fingerprint,
     pipeline,
 )
-from lepton_conformance.target import TargetInfo
+from lepton_conformance.suites.data.profiles import PROCESSING
+
+CASES = CaseList()
 
 
-def _applies(info: TargetInfo) -> str | None:
-    if not info.serves(SERVICE):
-        return f"the target does not serve {SERVICE}"
-    if not info.has_feature(SERVICE, FEATURE):
-        return f"the target does not list the feature {FEATURE} on {SERVICE}"
-    if not info.serves(DATASETS):
-        return f"the target does not serve {DATASETS}, which holds the versions pipelines read"
-    return None
-
-
-PROCESSING = profile(
-    "data-processing",
-    "Data processing: pipeline validation, runs, reuse and the semantics of every step",
-    applies=_applies,
-)
-VECTORS = vectors.load("processing.yaml")
+VECTORS = vectors.load("lepton_conformance.suites.data", "processing.yaml")
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 NOT_FOUND = grpc.StatusCode.NOT_FOUND
 SHA256 = digest_pb2.DIGEST_ALGORITHM_SHA256
@@ -168,7 +153,7 @@ def _register_golden() -> None:
                     )
 
         body.__doc__ = f"Golden vector: {row['id'].replace('-', ' ')}"
-        case(PROCESSING, f"golden.{row['id']}", "DAT-128", *row["requirements"])(body)
+        CASES.case(PROCESSING, f"golden.{row['id']}", "DAT-128", *row["requirements"])(body)
 
 
 def _register_validation_errors() -> None:
@@ -194,7 +179,7 @@ def _register_validation_errors() -> None:
 
         body.__doc__ = f"ValidatePipeline, {row['id'].replace('-', ' ')}: {row['reason']}"
         requirements = ["DAT-094", *row.get("requirements", []), "DAT-002"]
-        case(PROCESSING, f"validate.errors.{row['id']}", *requirements)(body)
+        CASES.case(PROCESSING, f"validate.errors.{row['id']}", *requirements)(body)
 
 
 _register_golden()
@@ -204,7 +189,9 @@ _register_validation_errors()
 # --- validation -----------------------------------------------------------------------------
 
 
-@case(PROCESSING, "validate.schemas-per-step-and-fingerprint", "DAT-092", "DAT-093", "DAT-004")
+@CASES.case(
+    PROCESSING, "validate.schemas-per-step-and-fingerprint", "DAT-092", "DAT-093", "DAT-004"
+)
 def validate_schemas(ctx: CaseContext) -> None:
     """ValidatePipeline through a tag returns the canonical input version, the schema after
     each step, the last as output_schema (the input's for no step) and the SHA-256 of the
@@ -266,7 +253,7 @@ def validate_schemas(ctx: CaseContext) -> None:
         )
 
 
-@case(PROCESSING, "validate.at-most-1000-steps", "DAT-097", "DAT-002")
+@CASES.case(PROCESSING, "validate.at-most-1000-steps", "DAT-097", "DAT-002")
 def too_many_steps(ctx: CaseContext) -> None:
     """A pipeline of 1000 steps validates; one of 1001 steps is INVALID_FIELD on
     pipeline.steps."""
@@ -287,7 +274,7 @@ def too_many_steps(ctx: CaseContext) -> None:
         )
 
 
-@case(PROCESSING, "validate.cast-type-strings-accepted", "DAT-098", "DAT-116")
+@CASES.case(PROCESSING, "validate.cast-type-strings-accepted", "DAT-098", "DAT-116")
 def cast_types_accepted(ctx: CaseContext) -> None:
     """Every string of the cast type grammar within its ranges is accepted, and the cast
     column's Field.type is that string, in ValidatePipeline and in the run's output."""
@@ -320,7 +307,7 @@ def cast_types_accepted(ctx: CaseContext) -> None:
         expect.equal([(f.name, f.type) for f in output.schema.fields], wanted, "output columns")
 
 
-@case(PROCESSING, "validate.cast-type-strings-rejected", "DAT-098", "DAT-002")
+@CASES.case(PROCESSING, "validate.cast-type-strings-rejected", "DAT-098", "DAT-002")
 def cast_types_rejected(ctx: CaseContext) -> None:
     """Another spelling, extra spaces, nested and non-scalar types, decimals out of range and
     unknown or malformed time zones are INVALID_FIELD on the cast's type."""
@@ -361,7 +348,9 @@ CLEAN = [
 ]
 
 
-@case(PROCESSING, "runs.output-version-and-lineage", "DAT-100", "DAT-099", "DAT-093", "DAT-004")
+@CASES.case(
+    PROCESSING, "runs.output-version-and-lineage", "DAT-100", "DAT-099", "DAT-093", "DAT-004"
+)
 def output_lineage(ctx: CaseContext) -> None:
     """A run resolves its input tag and output dataset at creation, records the local
     fingerprint, and commits one OVERWRITE version on the output head with the validated
@@ -423,7 +412,7 @@ def output_lineage(ctx: CaseContext) -> None:
         expect.equal(client.dataset(source).head_version, same.output_version, "input's head")
 
 
-@case(PROCESSING, "runs.unknown-input-or-output-not-found", "DAT-099", "DAT-002")
+@CASES.case(PROCESSING, "runs.unknown-input-or-output-not-found", "DAT-099", "DAT-002")
 def unknown_references(ctx: CaseContext) -> None:
     """An unknown input version or tag, or an unknown output dataset, is NOT_FOUND
     [RESOURCE_NOT_FOUND] and creates no run."""
@@ -443,7 +432,7 @@ def unknown_references(ctx: CaseContext) -> None:
         expect.equal(_runs_of(processing, version.name), [], "runs of the input")
 
 
-@case(
+@CASES.case(
     PROCESSING,
     "runs.create-validates-like-validate",
     "DAT-095",
@@ -533,7 +522,7 @@ def _random_input(count: int = 40) -> pa.Table:
     )
 
 
-@case(PROCESSING, "runs.recompute-is-deterministic", "DAT-101", "DAT-126")
+@CASES.case(PROCESSING, "runs.recompute-is-deterministic", "DAT-101", "DAT-126")
 def recompute(ctx: CaseContext) -> None:
     """Two REUSE_POLICY_ALWAYS_RECOMPUTE runs of the same pipeline with random steps on the
     same input commit two versions with the same content digest."""
@@ -556,7 +545,7 @@ def recompute(ctx: CaseContext) -> None:
         )
 
 
-@case(PROCESSING, "runs.reuse-an-earlier-output", "DAT-102", "DAT-100")
+@CASES.case(PROCESSING, "runs.reuse-an-earlier-output", "DAT-102", "DAT-100")
 def reuse(ctx: CaseContext) -> None:
     """A run identical to an earlier SUCCEEDED one (input, fingerprint, output dataset) comes
     back SUCCEEDED at creation with output_reused, the earlier output and step reports, and
@@ -592,7 +581,7 @@ def reuse(ctx: CaseContext) -> None:
         )
 
 
-@case(PROCESSING, "runs.empty-pipeline-copies-the-input", "DAT-103")
+@CASES.case(PROCESSING, "runs.empty-pipeline-copies-the-input", "DAT-103")
 def empty_pipeline(ctx: CaseContext) -> None:
     """A run of no step commits a version with the input's schema, rows and digest."""
     client, processing = DatasetClient(ctx), ProcessingClient(ctx)
@@ -607,7 +596,7 @@ def empty_pipeline(ctx: CaseContext) -> None:
         expect.equal(list(run.step_reports), [], "step_reports of no step")
 
 
-@case(PROCESSING, "runs.step-reports", "DAT-104")
+@CASES.case(PROCESSING, "runs.step-reports", "DAT-104")
 def step_reports(ctx: CaseContext) -> None:
     """A succeeded run reports each step in order with row counts that chain from the input
     to the output, and the statistics its fitting steps applied."""
@@ -637,7 +626,7 @@ def step_reports(ctx: CaseContext) -> None:
         expect.equal([_fitted(run, i) for i in (0, 3)], [[], []], "filter and sample report")
 
 
-@case(PROCESSING, "runs.cast-failure-fails-the-run", "DAT-105", "DAT-087", "DAT-084")
+@CASES.case(PROCESSING, "runs.cast-failure-fails-the-run", "DAT-105", "DAT-087", "DAT-084")
 def cast_failure(ctx: CaseContext) -> None:
     """A value a FAIL cast cannot convert fails the run with FAILED_PRECONDITION
     [CAST_FAILED], metadata step_index and column, no output version and no tag."""
@@ -674,7 +663,7 @@ def _call(function: str, *arguments: dict[str, Any]) -> dict[str, Any]:
     return {"call": {"function": function, "arguments": list(arguments)}}
 
 
-@case(PROCESSING, "runs.overflow-fails-the-run", "DAT-105", "DAT-087")
+@CASES.case(PROCESSING, "runs.overflow-fails-the-run", "DAT-105", "DAT-087")
 def overflow(ctx: CaseContext) -> None:
     """Integer overflow in ADD, SUBTRACT, MULTIPLY, NEGATE or ABS fails the run with
     FAILED_PRECONDITION [ARITHMETIC_OVERFLOW] and metadata step_index."""
@@ -725,7 +714,7 @@ def _create_ns(run: pipeline_run_pb2.PipelineRun) -> int:
     return stamp.seconds * 1_000_000_000 + stamp.nanos
 
 
-@case(PROCESSING, "runs.list-order-and-filters", "DAT-106", "DAT-005", "DAT-006", "DAT-007")
+@CASES.case(PROCESSING, "runs.list-order-and-filters", "DAT-106", "DAT-005", "DAT-006", "DAT-007")
 def list_runs(ctx: CaseContext) -> None:
     """ListPipelineRuns returns runs newest first, in the order order_by asks for, the same
     page by page, and filters on labels, status.state, input_version, output_dataset,
@@ -787,7 +776,7 @@ def _rfc3339(nanos: int) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"
 
 
-@case(
+@CASES.case(
     PROCESSING,
     "runs.watch-get-and-cancel",
     "DAT-088",
@@ -829,7 +818,7 @@ def watch_and_cancel(ctx: CaseContext) -> None:
             )
 
 
-@case(PROCESSING, "runs.progress-in-steps", "DAT-107")
+@CASES.case(PROCESSING, "runs.progress-in-steps", "DAT-107")
 def progress_in_steps(ctx: CaseContext) -> None:
     """A finished run reports progress in steps: total the number of steps, all completed."""
     client, processing = DatasetClient(ctx), ProcessingClient(ctx)
@@ -857,7 +846,7 @@ def _run_twice(
     return client.read_table(one.name)
 
 
-@case(PROCESSING, "random.sample-size-and-order", "DAT-122", "DAT-126", "DAT-108")
+@CASES.case(PROCESSING, "random.sample-size-and-order", "DAT-122", "DAT-126", "DAT-108")
 def sample(ctx: CaseContext) -> None:
     """sample keeps floor(fraction·n) or min(count, n) distinct input rows in input order,
     the same ones on every run."""
@@ -879,7 +868,7 @@ def sample(ctx: CaseContext) -> None:
             expect.equal(_values(output), _values(wanted), "rows as they were in the input")
 
 
-@case(PROCESSING, "random.split-counts-per-stratum", "DAT-123", "DAT-126", "DAT-108")
+@CASES.case(PROCESSING, "random.split-counts-per-stratum", "DAT-123", "DAT-126", "DAT-108")
 def split(ctx: CaseContext) -> None:
     """split appends a non-null string column of train/validation/test with floor(f·n)
     train and validation rows per stratum and the rest test, and keeps every row in order."""
@@ -920,7 +909,7 @@ def split(ctx: CaseContext) -> None:
                 )
 
 
-@case(PROCESSING, "random.gaussian-noise-changes-only-values", "DAT-124", "DAT-126")
+@CASES.case(PROCESSING, "random.gaussian-noise-changes-only-values", "DAT-124", "DAT-126")
 def gaussian_noise(ctx: CaseContext) -> None:
     """gaussian_noise keeps column types, nulls, NaN and every other column, and changes the
     other values of the listed columns."""
@@ -961,7 +950,7 @@ def gaussian_noise(ctx: CaseContext) -> None:
                     )
 
 
-@case(PROCESSING, "random.oversample-balances-classes", "DAT-125", "DAT-126", "DAT-108")
+@CASES.case(PROCESSING, "random.oversample-balances-classes", "DAT-125", "DAT-126", "DAT-108")
 def oversample(ctx: CaseContext) -> None:
     """oversample keeps the input rows in order, then appends copies of rows of each smaller
     class, grouped by ascending class, until every class has the largest class's count;
@@ -987,7 +976,7 @@ def oversample(ctx: CaseContext) -> None:
             expect.equal(labels[row["id"]], row["label"], f"the class of copied row {row['id']}")
 
 
-@case(PROCESSING, "random.seeds-give-different-outputs", "DAT-127")
+@CASES.case(PROCESSING, "random.seeds-give-different-outputs", "DAT-127")
 def seeds_differ(ctx: CaseContext) -> None:
     """Different seeds usually select different rows (sample) and assignments (split)."""
     client, processing = DatasetClient(ctx), ProcessingClient(ctx)

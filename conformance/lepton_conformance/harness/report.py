@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from lepton_conformance import SPEC_VERSION, SUITE_VERSION
-from lepton_conformance.case import Outcome
-from lepton_conformance.runner import RunResult
+from lepton_conformance.harness.case import Outcome
+from lepton_conformance.harness.runner import RunResult
 
 
 def verdict_word(certified: bool) -> str:

@@ -13,8 +13,8 @@ import grpc
 import numpy as np
 
 from lepton.inference.v1 import inference_service_pb2 as pb
-from lepton_conformance.case import Failed, Skipped
-from lepton_conformance.context import CaseContext
+from lepton_conformance.harness.case import Failed, Skipped
+from lepton_conformance.harness.context import CaseContext
 
 OIP_SERVICE = "inference.GRPCInferenceService"
 LEPTON_SERVICE = "lepton.inference.v1.InferenceService"

@@ -7,8 +7,8 @@ from typing import Any
 
 import grpc
 
-from lepton_conformance.case import Skipped
-from lepton_conformance.target import TargetInfo, TargetOptions
+from lepton_conformance.harness.case import Skipped
+from lepton_conformance.harness.target import TargetInfo, TargetOptions
 
 
 @dataclass

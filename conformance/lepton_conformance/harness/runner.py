@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from lepton_conformance import catalog
-from lepton_conformance.case import Case, CaseResult, Failed, Outcome, Skipped
-from lepton_conformance.context import CaseContext
-from lepton_conformance.expect import describe
-from lepton_conformance.known_failing import KnownFailure, reconcile
-from lepton_conformance.target import TargetInfo, TargetOptions, discover
+from lepton_conformance.harness import catalog
+from lepton_conformance.harness.case import Case, CaseResult, Failed, Outcome, Skipped
+from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.harness.expect import describe
+from lepton_conformance.harness.known_failing import KnownFailure, reconcile
+from lepton_conformance.harness.target import TargetInfo, TargetOptions, discover
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Data files of the conformance cases (golden vectors, error tables)."""
+"""The one loader of the suites' data files (golden vectors, error tables): YAML files in the
+`vectors/` folder of a suite's package."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 import yaml
 
 
-def load(name: str) -> dict[str, Any]:
-    """The parsed YAML file `name` of this package."""
-    return yaml.safe_load((resources.files(__name__) / name).read_text(encoding="utf-8"))
+def load(suite: str, name: str) -> dict[str, Any]:
+    """The parsed YAML file `vectors/<name>` of the suite package `suite`."""
+    path = resources.files(suite) / "vectors" / name
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def filled(value: Any, names: dict[str, str]) -> Any:

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 
-from lepton_conformance.case import Failed
+from lepton_conformance.harness.case import Failed
 
 T = TypeVar("T")
 ERROR_DOMAIN = "lepton.ai"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lepton_conformance.case import CaseResult, Outcome
+from lepton_conformance.harness.case import CaseResult, Outcome
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from google.protobuf.message import Message
 from lepton.data.v1 import pipeline_pb2, pipeline_run_pb2
 from lepton.data.v1 import processing_service_pb2 as pb
 from lepton.data.v1 import processing_service_pb2_grpc as pb_grpc
-from lepton_conformance import expect, job_lifecycle
-from lepton_conformance.context import CaseContext
-from lepton_conformance.dataset_client import walk_pages
+from lepton_conformance.harness import expect, job_lifecycle
+from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.suites.data.dataset_client import walk_pages
 
 SERVICE = pb.DESCRIPTOR.services_by_name["ProcessingService"].full_name
 FEATURE = "data.processing"

@@ -13,10 +13,15 @@ from google.protobuf.message import Message
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import export_job_pb2, import_job_pb2
 from lepton.data.v1 import file_format_pb2 as ff
-from lepton_conformance import expect, job_lifecycle
-from lepton_conformance.case import Skipped
-from lepton_conformance.context import CaseContext
-from lepton_conformance.dataset_client import OVERWRITE, SERVICE, DatasetClient, unique_id
+from lepton_conformance.harness import expect, job_lifecycle
+from lepton_conformance.harness.case import Skipped
+from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.suites.data.dataset_client import (
+    OVERWRITE,
+    SERVICE,
+    DatasetClient,
+    unique_id,
+)
 
 FILE_STORAGE = "data.storage.file"
 CSV = ff.FormatSpec(format=ff.FILE_FORMAT_CSV)

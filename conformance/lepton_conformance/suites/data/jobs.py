@@ -30,13 +30,14 @@ from google.protobuf.message import Message
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import file_format_pb2 as ff
-from lepton_conformance import arrow_samples, expect, job_lifecycle, table_digest, vectors
-from lepton_conformance.arrow_samples import rows
-from lepton_conformance.case import Failed, Skipped
-from lepton_conformance.catalog import case
-from lepton_conformance.context import CaseContext
-from lepton_conformance.dataset_client import APPEND, SERVICE, DatasetClient, unique_id
-from lepton_conformance.dataset_jobs import (
+from lepton_conformance.harness import expect, job_lifecycle, vectors
+from lepton_conformance.harness.case import Failed, Skipped
+from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.harness.suite import CaseList
+from lepton_conformance.suites.data import arrow_samples, table_digest
+from lepton_conformance.suites.data.arrow_samples import rows
+from lepton_conformance.suites.data.dataset_client import APPEND, SERVICE, DatasetClient, unique_id
+from lepton_conformance.suites.data.dataset_jobs import (
     CSV,
     EXPORT,
     IMPORT,
@@ -49,10 +50,12 @@ from lepton_conformance.dataset_jobs import (
     import_job,
     raw_lines,
 )
-from lepton_conformance.processing_client import SERVICE as PROCESSING_SERVICE
-from lepton_conformance.profiles.data import CORE
+from lepton_conformance.suites.data.processing_client import SERVICE as PROCESSING_SERVICE
+from lepton_conformance.suites.data.profiles import CORE
 
-TABLES = vectors.load("data_jobs.yaml")
+CASES = CaseList()
+
+TABLES = vectors.load("lepton_conformance.suites.data", "data_jobs.yaml")
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 NOT_FOUND = grpc.StatusCode.NOT_FOUND
 FAILED_PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
@@ -201,7 +204,7 @@ def _register_create_errors(kind: JobKind, table: str, base: dict[str, Any], cit
             f"Create{kind.noun}Job, {row['id'].replace('-', ' ')}: {code} [{row['reason']}]"
         )
         requirements = row.get("requirements", [cites])
-        case(CORE, f"{kind.noun.lower()}.errors.{row['id']}", *requirements, "DAT-002")(body)
+        CASES.case(CORE, f"{kind.noun.lower()}.errors.{row['id']}", *requirements, "DAT-002")(body)
 
 
 _register_create_errors(
@@ -251,13 +254,13 @@ def _register_list_errors() -> None:
             f"List jobs, {row['id'].replace('-', ' ')}: INVALID_ARGUMENT [{row['reason']}]"
         )
         requirements = row.get("requirements", ["DAT-007", "DAT-090"])
-        case(CORE, f"jobs.list-errors.{row['id']}", *requirements, "DAT-002")(body)
+        CASES.case(CORE, f"jobs.list-errors.{row['id']}", *requirements, "DAT-002")(body)
 
 
 _register_list_errors()
 
 
-@case(CORE, "discovery.processing-service-lists-data-processing", "DAT-129", "DAT-001")
+@CASES.case(CORE, "discovery.processing-service-lists-data-processing", "DAT-129", "DAT-001")
 def processing_feature(ctx: CaseContext) -> None:
     """A target that serves ProcessingService lists it in GetServerInfo with exactly the
     feature data.processing."""
@@ -270,7 +273,7 @@ def processing_feature(ctx: CaseContext) -> None:
     )
 
 
-@case(CORE, "discovery.jobs-list-file-storage", "DAT-130")
+@CASES.case(CORE, "discovery.jobs-list-file-storage", "DAT-130")
 def jobs_list_file_storage(ctx: CaseContext) -> None:
     """A target that lists data.import or data.export also lists data.storage.file."""
     listed = ctx.info.features.get(SERVICE, frozenset())
@@ -283,7 +286,9 @@ def jobs_list_file_storage(ctx: CaseContext) -> None:
     )
 
 
-@case(CORE, "import.unlisted-storage-scheme-is-unimplemented", "DAT-065", "DAT-077", "DAT-001")
+@CASES.case(
+    CORE, "import.unlisted-storage-scheme-is-unimplemented", "DAT-065", "DAT-077", "DAT-001"
+)
 def unlisted_scheme(ctx: CaseContext) -> None:
     """A URI of a §5.1 scheme whose data.storage feature the target does not list is
     UNIMPLEMENTED [FEATURE_NOT_SUPPORTED] with metadata feature, for imports and exports, and
@@ -320,7 +325,7 @@ def unlisted_scheme(ctx: CaseContext) -> None:
                 )
 
 
-@case(CORE, "import.file-outside-the-roots-is-denied", "DAT-073", "GEN-063")
+@CASES.case(CORE, "import.file-outside-the-roots-is-denied", "DAT-073", "GEN-063")
 def outside_roots(ctx: CaseContext) -> None:
     """A file:// path that climbs out of the served directory with `..` fails, at creation
     or as the job's failure, with PERMISSION_DENIED [STORAGE_ACCESS_DENIED], and commits
@@ -348,7 +353,9 @@ def outside_roots(ctx: CaseContext) -> None:
 # --- what imports commit ------------------------------------------------------------------
 
 
-@case(CORE, "import.parquet-round-trip-keeps-types-and-digest", "DAT-074", "DAT-068", "DAT-129")
+@CASES.case(
+    CORE, "import.parquet-round-trip-keeps-types-and-digest", "DAT-074", "DAT-068", "DAT-129"
+)
 def parquet_round_trip(ctx: CaseContext) -> None:
     """A version of every supported type exported to Parquet and imported with OVERWRITE
     into another dataset has the same column types and content digest."""
@@ -366,7 +373,7 @@ def parquet_round_trip(ctx: CaseContext) -> None:
         expect.equal(_digest(imported), _digest(version), "content digest after the round trip")
 
 
-@case(CORE, "import.commits-one-version-with-lineage", "DAT-067", "DAT-068", "DAT-010")
+@CASES.case(CORE, "import.commits-one-version-with-lineage", "DAT-067", "DAT-068", "DAT-010")
 def import_lineage(ctx: CaseContext) -> None:
     """A created import job is named by its id, QUEUED first, with its input fields as
     sent; when it succeeds it committed one version: the head's rows then the file's
@@ -451,7 +458,7 @@ def import_lineage(ctx: CaseContext) -> None:
         imports.wait(unnamed.name)
 
 
-@case(CORE, "import.progress-in-bytes", "DAT-076")
+@CASES.case(CORE, "import.progress-in-bytes", "DAT-076")
 def import_progress(ctx: CaseContext) -> None:
     """A finished import job reports progress in bytes with total = source_bytes, and
     source_file_count and read_row_count."""
@@ -468,7 +475,9 @@ def import_progress(ctx: CaseContext) -> None:
         expect.holds(job.source_bytes > 0, "source_bytes > 0", str(job.source_bytes))
 
 
-@case(CORE, "import.missing-source-fails-and-commits-nothing", "DAT-069", "DAT-084", "DAT-087")
+@CASES.case(
+    CORE, "import.missing-source-fails-and-commits-nothing", "DAT-069", "DAT-084", "DAT-087"
+)
 def missing_source(ctx: CaseContext) -> None:
     """An import of a file or directory that does not exist ends FAILED with NOT_FOUND
     [STORAGE_OBJECT_NOT_FOUND] in status.error, no output_version, no version and no tag."""
@@ -486,7 +495,7 @@ def missing_source(ctx: CaseContext) -> None:
             expect.equal(_tags(client, name), tags, f"tags after the import of {uri}")
 
 
-@case(CORE, "import.arrow-schema-sets-names-order-and-types", "DAT-071", "DAT-069")
+@CASES.case(CORE, "import.arrow-schema-sets-names-order-and-types", "DAT-071", "DAT-069")
 def import_schema(ctx: CaseContext) -> None:
     """With arrow_schema, the imported version has exactly its columns, order and types; a
     value that does not convert fails the job INVALID_ARGUMENT [SOURCE_PARSE_ERROR] with
@@ -513,7 +522,7 @@ def import_schema(ctx: CaseContext) -> None:
         _no_version_committed(client, target, before, "the failed import")
 
 
-@case(CORE, "import.expected-parent-version", "DAT-075", "DAT-087")
+@CASES.case(CORE, "import.expected-parent-version", "DAT-075", "DAT-087")
 def import_expected_parent(ctx: CaseContext) -> None:
     """An import whose expected_parent_version is not the head at commit fails ABORTED
     [PARENT_VERSION_MISMATCH] in status.error and commits nothing; with the head it commits."""
@@ -536,7 +545,7 @@ def import_expected_parent(ctx: CaseContext) -> None:
         expect.equal(client.version(job.output_version).parent_version, second.name, "parent")
 
 
-@case(CORE, "import.csv-options", "DAT-070", "DAT-081", "DAT-129")
+@CASES.case(CORE, "import.csv-options", "DAT-070", "DAT-081", "DAT-129")
 def csv_options(ctx: CaseContext) -> None:
     """CSV import reads the header line by default; without one it names columns by
     column_names or f0, f1, …; skip_rows skips lines; every effective null value reads as
@@ -582,7 +591,7 @@ def csv_options(ctx: CaseContext) -> None:
             )
 
 
-@case(CORE, "import.compressed-files-by-extension", "DAT-072", "DAT-079")
+@CASES.case(CORE, "import.compressed-files-by-extension", "DAT-072", "DAT-079")
 def compressed_files(ctx: CaseContext) -> None:
     """Exports compressed with gzip, bzip2 and Zstandard are named part-00000.csv.gz, .bz2
     and .zst; imports with COMPRESSION_UNSPECIFIED read each by its extension."""
@@ -613,7 +622,7 @@ def compressed_files(ctx: CaseContext) -> None:
 # --- what exports write -------------------------------------------------------------------
 
 
-@case(CORE, "export.csv-text", "DAT-081")
+@CASES.case(CORE, "export.csv-text", "DAT-081")
 def csv_text(ctx: CaseContext) -> None:
     """CSV export writes a header line unless header is false, separates with delimiter,
     quotes with quote_char and writes nulls as the first null_values entry (or nothing),
@@ -671,7 +680,7 @@ def _instant(text: Any, aware: bool) -> datetime.datetime:
     return moment
 
 
-@case(CORE, "export.json-lines-values", "DAT-081", "DAT-129")
+@CASES.case(CORE, "export.json-lines-values", "DAT-081", "DAT-129")
 def json_lines_values(ctx: CaseContext) -> None:
     """JSON Lines export writes one object per row with keys in column order and §5.2's
     mapping: numbers, NaN as null, decimals as strings, base64 binaries, dates, RFC 3339
@@ -740,7 +749,7 @@ def json_lines_values(ctx: CaseContext) -> None:
     expect.equal(first["wait"], -1500, "a duration as an integer in its unit")
 
 
-@case(CORE, "export.version-resolved-at-creation", "DAT-078", "DAT-004")
+@CASES.case(CORE, "export.version-resolved-at-creation", "DAT-078", "DAT-004")
 def export_resolution(ctx: CaseContext) -> None:
     """An export of a tag reports the canonical version at creation and writes that
     version's rows even when the tag moves right after."""
@@ -763,7 +772,7 @@ def export_resolution(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "export.part-files-and-max-rows-per-file", "DAT-079", "DAT-068")
+@CASES.case(CORE, "export.part-files-and-max-rows-per-file", "DAT-079", "DAT-068")
 def export_parts(ctx: CaseContext) -> None:
     """A directory export with max_rows_per_file writes part-00000 … in row order, each with
     at most that many rows; output_uris lists them and written_row_count is row_count; the
@@ -793,7 +802,7 @@ def export_parts(ctx: CaseContext) -> None:
         expect.equal(_digest(client.version(whole.output_version)), _digest(version), "digest")
 
 
-@case(CORE, "export.selected-columns-in-order", "DAT-079")
+@CASES.case(CORE, "export.selected-columns-in-order", "DAT-079")
 def export_columns(ctx: CaseContext) -> None:
     """An export with columns writes exactly those columns, in the listed order."""
     client = DatasetClient(ctx)
@@ -809,7 +818,7 @@ def export_columns(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "export.existing-destination-fails", "DAT-080", "DAT-069", "DAT-084")
+@CASES.case(CORE, "export.existing-destination-fails", "DAT-080", "DAT-069", "DAT-084")
 def existing_destination(ctx: CaseContext) -> None:
     """An export to an existing file, or to a directory holding a file, with overwrite false
     ends FAILED with ALREADY_EXISTS [DESTINATION_EXISTS] and leaves the file as it was; with
@@ -841,7 +850,7 @@ def existing_destination(ctx: CaseContext) -> None:
 # --- the job lifecycle --------------------------------------------------------------------
 
 
-@case(
+@CASES.case(
     CORE,
     "jobs.watch-follows-to-the-terminal-state",
     "DAT-088",
@@ -873,7 +882,7 @@ def watch_follows(ctx: CaseContext) -> None:
         expect.equal(again, [final], "Watch of the finished job")
 
 
-@case(CORE, "jobs.unknown-job-not-found", "DAT-088", "DAT-091", "DAT-003")
+@CASES.case(CORE, "jobs.unknown-job-not-found", "DAT-088", "DAT-091", "DAT-003")
 def unknown_job(ctx: CaseContext) -> None:
     """Get, Cancel and Watch of a job that does not exist are NOT_FOUND [RESOURCE_NOT_FOUND]
     with resource_name; a name of another collection is INVALID_NAME."""
@@ -901,7 +910,7 @@ def unknown_job(ctx: CaseContext) -> None:
                 )
 
 
-@case(CORE, "jobs.cancel-of-a-finished-job-fails", "DAT-086", "GEN-062", "DAT-002")
+@CASES.case(CORE, "jobs.cancel-of-a-finished-job-fails", "DAT-086", "GEN-062", "DAT-002")
 def cancel_finished(ctx: CaseContext) -> None:
     """Cancel of a SUCCEEDED or FAILED job is FAILED_PRECONDITION [JOB_ALREADY_FINISHED] and
     leaves it as it was."""
@@ -941,7 +950,7 @@ def _long_export(
                 exports.wait(created.name)
 
 
-@case(CORE, "jobs.cancel-of-a-running-job", "DAT-086", "DAT-087", "GEN-062", "DAT-083")
+@CASES.case(CORE, "jobs.cancel-of-a-running-job", "DAT-086", "DAT-087", "GEN-062", "DAT-083")
 def cancel_running(ctx: CaseContext) -> None:
     """Cancel of a QUEUED or RUNNING job returns it CANCELLING or CANCELLED; it then ends
     CANCELLED (or SUCCEEDED had it finished) without outputs; a second cancel of the
@@ -981,7 +990,7 @@ def cancel_running(ctx: CaseContext) -> None:
             expect.equal(again, final, "the CANCELLED job after a second cancel")
 
 
-@case(CORE, "jobs.cancelled-export-removes-its-files", "DAT-082")
+@CASES.case(CORE, "jobs.cancelled-export-removes-its-files", "DAT-082")
 def cancelled_export_files(ctx: CaseContext) -> None:
     """An export cancelled while it writes part files leaves none behind: the same
     directory then takes an export with overwrite false."""
@@ -997,7 +1006,7 @@ def cancelled_export_files(ctx: CaseContext) -> None:
         exports.succeeded(name, export_job(version.name, f"{root}long/", CSV))
 
 
-@case(CORE, "jobs.delete-dataset-while-a-job-runs", "DAT-019", "DAT-002")
+@CASES.case(CORE, "jobs.delete-dataset-while-a-job-runs", "DAT-019", "DAT-002")
 def delete_in_use(ctx: CaseContext) -> None:
     """DeleteDataset (even with force) while an export of the dataset runs is
     FAILED_PRECONDITION [DATASET_IN_USE] and deletes nothing; once the job has ended the
@@ -1026,7 +1035,7 @@ def delete_in_use(ctx: CaseContext) -> None:
         )
 
 
-@case(CORE, "jobs.deleted-with-their-dataset", "DAT-091", "DAT-020")
+@CASES.case(CORE, "jobs.deleted-with-their-dataset", "DAT-091", "DAT-020")
 def deleted_with_dataset(ctx: CaseContext) -> None:
     """Get returns a job with its current status; after its dataset is deleted the job is
     NOT_FOUND [RESOURCE_NOT_FOUND] and no longer listed under datasets/-."""
@@ -1050,7 +1059,7 @@ def deleted_with_dataset(ctx: CaseContext) -> None:
         expect.equal([j.name for j in listed], [], "jobs of the deleted dataset under datasets/-")
 
 
-@case(CORE, "jobs.create-request-id-and-existing-id", "DAT-008", "DAT-009", "DAT-002")
+@CASES.case(CORE, "jobs.create-request-id-and-existing-id", "DAT-008", "DAT-009", "DAT-002")
 def job_request_id(ctx: CaseContext) -> None:
     """A repeated CreateExportJob with the same request_id returns the same job; the same
     request_id with another request is ALREADY_EXISTS [REQUEST_ID_CONFLICT]; a job id in use
@@ -1097,7 +1106,7 @@ def _rfc3339(nanos: int) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{fraction:09d}Z"
 
 
-@case(CORE, "jobs.list-order-pages-and-filters", "DAT-090", "DAT-005", "DAT-006", "DAT-007")
+@CASES.case(CORE, "jobs.list-order-pages-and-filters", "DAT-090", "DAT-005", "DAT-006", "DAT-007")
 def list_jobs(ctx: CaseContext) -> None:
     """ListExportJobs returns jobs newest first by default, in the order order_by asks for
     (ties by name), the same page by page, across datasets under datasets/-, and filters on

@@ -15,8 +15,8 @@ import grpc
 from google.protobuf.message import Message
 
 from lepton.type.v1 import job_pb2
-from lepton_conformance import expect
-from lepton_conformance.case import Failed
+from lepton_conformance.harness import expect
+from lepton_conformance.harness.case import Failed
 
 QUEUED = job_pb2.JOB_STATE_QUEUED
 RUNNING = job_pb2.JOB_STATE_RUNNING
