@@ -4,11 +4,35 @@
 from __future__ import annotations
 
 from lepton_conformance.harness.suite import Suite
-from lepton_conformance.suites.data import core, flight, jobs, processing
+from lepton_conformance.suites.data import (
+    commits,
+    dataset_tables,
+    datasets,
+    flight,
+    jobs,
+    listing,
+    processing,
+    reads,
+    versions,
+    writes,
+)
 from lepton_conformance.suites.data.profiles import CORE, PROCESSING
 
 SUITE = Suite(
     "data",
     profiles=(CORE, PROCESSING),
-    case_lists=(core.CASES, jobs.CASES, flight.CASES, processing.CASES),
+    case_lists=(
+        # data-core
+        dataset_tables.CASES,
+        datasets.CASES,
+        listing.CASES,
+        writes.CASES,
+        commits.CASES,
+        versions.CASES,
+        reads.CASES,
+        jobs.CASES,
+        flight.CASES,
+        # data-processing
+        processing.CASES,
+    ),
 )

@@ -28,7 +28,7 @@ from lepton_conformance.harness.case import Failed
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
 from lepton_conformance.suites.data.arrow_samples import rows
-from lepton_conformance.suites.data.core import TABLES
+from lepton_conformance.suites.data.dataset_checks import TABLES
 from lepton_conformance.suites.data.dataset_client import (
     SERVICE,
     DatasetClient,
