@@ -14,8 +14,11 @@ from lepton_conformance.suites.data import (
     job_errors,
     jobs,
     listing,
-    processing,
+    pipeline_runs,
+    pipeline_validation,
+    random_steps,
     reads,
+    run_outcomes,
     versions,
     writes,
 )
@@ -39,6 +42,9 @@ SUITE = Suite(
         jobs.CASES,
         flight.CASES,
         # data-processing
-        processing.CASES,
+        pipeline_validation.CASES,
+        pipeline_runs.CASES,
+        run_outcomes.CASES,
+        random_steps.CASES,
     ),
 )
