@@ -4,7 +4,21 @@
 from __future__ import annotations
 
 from lepton_conformance.harness.suite import Suite
-from lepton_conformance.suites.inference import cases
+from lepton_conformance.suites.inference import (
+    core_rpcs,
+    extensions,
+    infer_wire,
+    inference_tables,
+)
 from lepton_conformance.suites.inference.profiles import CORE, EXTENDED
 
-SUITE = Suite("inference", profiles=(CORE, EXTENDED), case_lists=(cases.CASES,))
+SUITE = Suite(
+    "inference",
+    profiles=(CORE, EXTENDED),
+    case_lists=(
+        inference_tables.CASES,
+        core_rpcs.CASES,
+        extensions.CASES,
+        infer_wire.CASES,
+    ),
+)
