@@ -73,6 +73,17 @@ def digest_hex(version: resources.DatasetVersion) -> str:
     return version.content_digest.hex
 
 
+def lineage_fields(version: resources.DatasetVersion, last: str) -> tuple[str, str, list[str], Any]:
+    """(origin, source, input_versions, `last`) of the version's lineage, to compare at once."""
+    lineage = version.lineage
+    return (
+        resources.VersionOrigin.Name(lineage.origin),
+        lineage.source,
+        list(lineage.input_versions),
+        getattr(lineage, last),
+    )
+
+
 def nanos_of(stamp: Timestamp) -> int:
     return stamp.seconds * 1_000_000_000 + stamp.nanos
 

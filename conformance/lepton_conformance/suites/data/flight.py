@@ -200,32 +200,32 @@ def _error_rows() -> list[tuple[str, dict[str, Any]]]:
     for row in TABLES["not_found"]:
         if row["rpc"] == "ReadVersion":
             found.append(
-                (
-                    row["id"].removeprefix("read-version-"),
-                    {
-                        "request": row["request"],
-                        "code": "NOT_FOUND",
-                        "reason": "RESOURCE_NOT_FOUND",
-                        "metadata": {"resource_name": row["resource_name"]},
-                        "requirements": ["DAT-003", *row.get("requirements", [])],
-                    },
+                _as_read_error(
+                    row,
+                    code="NOT_FOUND",
+                    reason="RESOURCE_NOT_FOUND",
+                    metadata={"resource_name": row["resource_name"]},
+                    requirements=["DAT-003", *row.get("requirements", [])],
                 )
             )
     for row in TABLES["names"]:
         if row["rpc"] == "ReadVersion":
             found.append(
-                (
-                    row["id"].removeprefix("read-version-"),
-                    {
-                        "request": row["request"],
-                        "code": "INVALID_ARGUMENT",
-                        "reason": "INVALID_NAME",
-                        "field": row["field"],
-                        "requirements": row.get("requirements", ["DAT-003"]),
-                    },
+                _as_read_error(
+                    row,
+                    code="INVALID_ARGUMENT",
+                    reason="INVALID_NAME",
+                    field=row["field"],
+                    requirements=row.get("requirements", ["DAT-003"]),
                 )
             )
     return found
+
+
+def _as_read_error(row: dict[str, Any], **answer: Any) -> tuple[str, dict[str, Any]]:
+    """A ReadVersion row of another error table as a row of read_errors: its case id and its
+    request with the answer ReadVersion must give."""
+    return row["id"].removeprefix("read-version-"), {"request": row["request"], **answer}
 
 
 def _register_ticket_errors() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from google.protobuf.field_mask_pb2 import FieldMask
 
@@ -161,22 +162,30 @@ def list_datasets_filters(ctx: CaseContext) -> None:
 # --- pagination -------------------------------------------------------------------------------
 
 
+def _every_list_rejects(
+    client: DatasetClient, parent: str, reason: str, field: str, value: Any
+) -> None:
+    """ListDatasets, then ListVersions and ListTags of `parent`, each with `field` set to
+    `value`, fail INVALID_ARGUMENT with `reason` and a violation on `field`."""
+    for rpc, request in (
+        ("ListDatasets", pb.ListDatasetsRequest(**{field: value})),
+        ("ListVersions", pb.ListVersionsRequest(parent=parent, **{field: value})),
+        ("ListTags", pb.ListTagsRequest(parent=parent, **{field: value})),
+    ):
+        expect.rejects(
+            lambda rpc=rpc, request=request: client.call(rpc, request),
+            INVALID,
+            reason,
+            field=field,
+        )
+
+
 @CASES.case(CORE, "pagination.negative-page-size-is-invalid", "DAT-005", "DAT-002")
 def negative_page_size(ctx: CaseContext) -> None:
     """page_size -1 on ListDatasets, ListVersions and ListTags is INVALID_FIELD on page_size."""
     client = DatasetClient(ctx)
     with client.scratch() as name:
-        for rpc, request in (
-            ("ListDatasets", pb.ListDatasetsRequest(page_size=-1)),
-            ("ListVersions", pb.ListVersionsRequest(parent=name, page_size=-1)),
-            ("ListTags", pb.ListTagsRequest(parent=name, page_size=-1)),
-        ):
-            expect.rejects(
-                lambda rpc=rpc, request=request: client.call(rpc, request),
-                INVALID,
-                "INVALID_FIELD",
-                field="page_size",
-            )
+        _every_list_rejects(client, name, "INVALID_FIELD", "page_size", -1)
 
 
 @CASES.case(CORE, "pagination.foreign-token-is-invalid", "DAT-006", "DAT-002")
@@ -185,17 +194,7 @@ def foreign_token(ctx: CaseContext) -> None:
     client = DatasetClient(ctx)
     with client.scratch() as name:
         for token in ("not-a-token", "AAAA", "\u00e9t\u00e9", "eyJwIjoxfQ"):
-            for rpc, request in (
-                ("ListDatasets", pb.ListDatasetsRequest(page_token=token)),
-                ("ListVersions", pb.ListVersionsRequest(parent=name, page_token=token)),
-                ("ListTags", pb.ListTagsRequest(parent=name, page_token=token)),
-            ):
-                expect.rejects(
-                    lambda rpc=rpc, request=request: client.call(rpc, request),
-                    INVALID,
-                    "INVALID_PAGE_TOKEN",
-                    field="page_token",
-                )
+            _every_list_rejects(client, name, "INVALID_PAGE_TOKEN", "page_token", token)
 
 
 @CASES.case(CORE, "pagination.token-bound-to-its-request", "DAT-006", "GEN-043")
