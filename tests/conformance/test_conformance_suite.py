@@ -71,7 +71,7 @@ def test_reference_server_passes_every_case(reference, files):
 
 
 def test_reference_server_with_auth_and_tls_passes(server_factory, model_repository, tmp_path):
-    from certificates import CertificateAuthority  # noqa: PLC0415
+    from support.certificates import CertificateAuthority  # noqa: PLC0415
 
     ca = CertificateAuthority(tmp_path)
     issued = ca.issue("server", server=True)
