@@ -28,7 +28,7 @@ DATA_ERROR_TABLES = (
     )
     | {f"data-core.write-invalid-arrow.{kind}" for kind in arrow_samples.INVALID_STREAMS}
     | {f"data-core.write-unsupported-type.{kind}" for kind in arrow_samples.UNSUPPORTED_COLUMNS}
-    # IssueFlightTicket repeats the ReadVersion rows it can send (profiles/data_flight.py).
+    # IssueFlightTicket repeats the ReadVersion rows it can send (suites/data/flight.py).
     | {
         f"data-core.flight.ticket-error.{row['id']}"
         for row in DATA_TABLES["read_errors"]

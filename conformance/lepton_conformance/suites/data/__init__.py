@@ -8,6 +8,7 @@ from lepton_conformance.suites.data import (
     commits,
     dataset_tables,
     datasets,
+    discovery,
     exports,
     flight,
     imports,
@@ -30,6 +31,7 @@ SUITE = Suite(
     case_lists=(
         # data-core
         dataset_tables.CASES,
+        discovery.CASES,
         datasets.CASES,
         listing.CASES,
         writes.CASES,
