@@ -34,7 +34,7 @@ from grpc_tools import protoc
 from onnx import TensorProto
 
 from lepton.inference.v1 import inference_service_pb2 as pb
-from lepton_conformance.models import add_sub, identity
+from lepton_conformance.suites.inference.model_set import add_sub, identity
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE = "lepton.inference.v1.InferenceService"

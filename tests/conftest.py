@@ -39,7 +39,7 @@ def server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
 @pytest.fixture(scope="session")
 def model_repository(tmp_path_factory) -> Path:
     """The conformance model set, built once per test session."""
-    from lepton_conformance.models import write_model_set  # noqa: PLC0415
+    from lepton_conformance.suites.inference.model_set import write_model_set  # noqa: PLC0415
 
     root = tmp_path_factory.mktemp("models")
     write_model_set(root)

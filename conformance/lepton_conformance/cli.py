@@ -22,13 +22,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from lepton_conformance import SPEC_VERSION, SUITE_VERSION, catalog, coverage, known_failing
-from lepton_conformance.case import Outcome
-from lepton_conformance.models import write_model_set
-from lepton_conformance.report import verdict_word, write_reports
-from lepton_conformance.requirements import load_requirements
-from lepton_conformance.runner import RunResult, run
-from lepton_conformance.target import TargetOptions
+from lepton_conformance import SPEC_VERSION, SUITE_VERSION
+from lepton_conformance.harness import catalog, coverage, known_failing
+from lepton_conformance.harness.case import Outcome
+from lepton_conformance.harness.report import verdict_word, write_reports
+from lepton_conformance.harness.requirements import load_requirements
+from lepton_conformance.harness.runner import RunResult, run
+from lepton_conformance.harness.target import TargetOptions
+from lepton_conformance.suites.inference.model_set import write_model_set
 
 OUTCOME_STYLE = {"PASS": "green", "FAIL": "red", "SKIP": "yellow", "ERROR": "magenta"}
 

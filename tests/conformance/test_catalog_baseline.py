@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mutants import MUTANTS
 
-from lepton_conformance import catalog
+from lepton_conformance.harness import catalog
 
 BASELINE = Path(__file__).parent / "baseline"
 

@@ -14,12 +14,12 @@ import pytest
 from mutants import MUTANTS
 from support.stub_server import serve_stub
 
-from lepton_conformance import catalog, coverage
-from lepton_conformance.case import Case, Outcome
-from lepton_conformance.known_failing import KnownFailure
-from lepton_conformance.requirements import load_requirements
-from lepton_conformance.runner import run, run_case
-from lepton_conformance.target import TargetOptions
+from lepton_conformance.harness import catalog, coverage
+from lepton_conformance.harness.case import Case, Outcome
+from lepton_conformance.harness.known_failing import KnownFailure
+from lepton_conformance.harness.requirements import load_requirements
+from lepton_conformance.harness.runner import run, run_case
+from lepton_conformance.harness.target import TargetOptions
 
 MUTANT_LAUNCHER = [
     sys.executable,
@@ -71,7 +71,7 @@ def test_reference_server_passes_every_case(reference, files):
 
 
 def test_reference_server_with_auth_and_tls_passes(server_factory, model_repository, tmp_path):
-    from certificates import CertificateAuthority  # noqa: PLC0415
+    from support.certificates import CertificateAuthority  # noqa: PLC0415
 
     ca = CertificateAuthority(tmp_path)
     issued = ca.issue("server", server=True)

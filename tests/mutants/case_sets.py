@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from lepton_conformance import arrow_samples, vectors
+from lepton_conformance.harness import vectors
+from lepton_conformance.suites.data import arrow_samples
 
 # The inference cases that check an ErrorInfo reason: every row of the error table and these.
 ERROR_TABLE = frozenset(
-    f"inference-core.errors.{row['id']}" for row in vectors.load("inference.yaml")["errors"]
+    f"inference-core.errors.{row['id']}"
+    for row in vectors.load("lepton_conformance.suites.inference", "inference.yaml")["errors"]
 )
 # The data cases that check an ErrorInfo reason: every row of the error tables and these.
-DATA_TABLES = vectors.load("data.yaml")
+DATA_TABLES = vectors.load("lepton_conformance.suites.data", "data.yaml")
 DATA_ERROR_TABLES = (
     frozenset(
         f"data-core.{prefix}.{row['id']}"
@@ -26,7 +28,7 @@ DATA_ERROR_TABLES = (
     )
     | {f"data-core.write-invalid-arrow.{kind}" for kind in arrow_samples.INVALID_STREAMS}
     | {f"data-core.write-unsupported-type.{kind}" for kind in arrow_samples.UNSUPPORTED_COLUMNS}
-    # IssueFlightTicket repeats the ReadVersion rows it can send (profiles/data_flight.py).
+    # IssueFlightTicket repeats the ReadVersion rows it can send (suites/data/flight.py).
     | {
         f"data-core.flight.ticket-error.{row['id']}"
         for row in DATA_TABLES["read_errors"]
@@ -41,8 +43,8 @@ DATA_ERROR_TABLES = (
 )
 # The job and processing cases that check an ErrorInfo reason: every row of their error
 # tables and these.
-JOB_TABLES = vectors.load("data_jobs.yaml")
-PROCESSING_TABLES = vectors.load("processing.yaml")
+JOB_TABLES = vectors.load("lepton_conformance.suites.data", "data_jobs.yaml")
+PROCESSING_TABLES = vectors.load("lepton_conformance.suites.data", "processing.yaml")
 JOB_ERROR_TABLES = (
     frozenset(
         f"data-core.{prefix}.{row['id']}"

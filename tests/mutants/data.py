@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from lepton.data.v1 import dataset_pb2 as data_resources
 from lepton.data.v1 import dataset_service_pb2 as data_pb
-from lepton_conformance import arrow_samples
+from lepton_conformance.suites.data import arrow_samples
 from lepton_server.data import dataset_catalog, flight
 from lepton_server.data import servicer as data_servicer
 from lepton_server.runtime import errors

@@ -1,0 +1,167 @@
+"""Reports of a run: results.json, junit.xml and report.md (a readable certificate)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from lepton_conformance import SPEC_VERSION, SUITE_VERSION
+from lepton_conformance.harness.case import Outcome
+from lepton_conformance.harness.runner import RunResult
+
+
+def verdict_word(certified: bool) -> str:
+    return "CERTIFIED" if certified else "NOT CERTIFIED"
+
+
+def as_json(result: RunResult) -> dict[str, Any]:
+    """The results.json document."""
+    server = result.info.server_info
+    return {
+        "suite_version": SUITE_VERSION,
+        "spec_version": SPEC_VERSION,
+        "target": {
+            "address": result.target.address,
+            "tls": result.target.credentials() is not None,
+            "server_name": server.server_name if server else "",
+            "server_version": server.server_version if server else "",
+            "server_spec_version": server.spec_version if server else "",
+        },
+        "generated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "summary": {
+            "counts": {o.value: result.count(o) for o in Outcome},
+            "profiles": {
+                v.profile: {
+                    "verdict": verdict_word(v.certified),
+                    "must_failures": list(v.must_failures),
+                    "should_failures": list(v.should_failures),
+                    "expected_failures": list(v.expected_failures),
+                    "not_applicable": v.not_applicable,
+                }
+                for v in result.verdicts
+            },
+            "known_failing_problems": result.known_failing_problems,
+            "exit_status": result.exit_status,
+        },
+        "cases": [
+            {
+                "id": r.case.id,
+                "profile": r.case.profile,
+                "title": r.case.title,
+                "requirements": list(r.case.requirements),
+                "level": r.case.level,
+                "outcome": r.outcome.value,
+                "expected_failure": r.expected_failure,
+                "wanted": r.wanted,
+                "got": r.got,
+                "duration_s": r.duration_s,
+            }
+            for r in result.results
+        ],
+    }
+
+
+def as_junit(result: RunResult) -> ET.ElementTree:
+    """One testsuite per profile, one testcase per case (SKIP as skipped, ERROR as error)."""
+    suites = ET.Element("testsuites", name="lepton-conformance")
+    for verdict in result.verdicts:
+        mine = [r for r in result.results if r.case.profile == verdict.profile]
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=verdict.profile,
+            tests=str(len(mine)),
+            failures=str(sum(r.outcome == Outcome.FAIL for r in mine)),
+            errors=str(sum(r.outcome == Outcome.ERROR for r in mine)),
+            skipped=str(sum(r.outcome == Outcome.SKIP for r in mine)),
+            time=f"{sum(r.duration_s for r in mine):.3f}",
+        )
+        for r in mine:
+            testcase = ET.SubElement(
+                suite,
+                "testcase",
+                classname=verdict.profile,
+                name=r.case.id,
+                time=f"{r.duration_s:.3f}",
+            )
+            properties = ET.SubElement(testcase, "properties")
+            ET.SubElement(
+                properties, "property", name="requirements", value=",".join(r.case.requirements)
+            )
+            ET.SubElement(properties, "property", name="level", value=r.case.level)
+            if r.outcome == Outcome.FAIL:
+                ET.SubElement(testcase, "failure", message=r.message).text = r.message
+            elif r.outcome == Outcome.ERROR:
+                ET.SubElement(testcase, "error", message=r.message).text = r.message
+            elif r.outcome == Outcome.SKIP:
+                ET.SubElement(testcase, "skipped", message=r.got)
+    tree = ET.ElementTree(suites)
+    ET.indent(tree)
+    return tree
+
+
+def as_markdown(result: RunResult) -> str:
+    """report.md: the verdict table, then every case that did not pass."""
+    data = as_json(result)
+    target = data["target"]
+    lines = [
+        "# Lepton conformance report",
+        "",
+        f"- Target: `{target['address']}`"
+        + (
+            f" — {target['server_name']} {target['server_version']}"
+            if target["server_name"]
+            else ""
+        ),
+        f"- Suite {SUITE_VERSION}, standard {SPEC_VERSION}; run at {data['generated_at']}",
+        "- Outcomes: " + ", ".join(f"{k} {v}" for k, v in data["summary"]["counts"].items()),
+        "",
+        "| Profile | Verdict | MUST failures | SHOULD warnings |",
+        "|---|---|---|---|",
+    ]
+    for v in result.verdicts:
+        note = f" (does not apply: {v.not_applicable})" if v.not_applicable else ""
+        lines.append(
+            f"| {v.profile} | **{verdict_word(v.certified)}**{note} | {len(v.must_failures)} "
+            f"| {len(v.should_failures)} |"
+        )
+    failed = [r for r in result.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
+    if failed:
+        lines += [
+            "",
+            "## Failures",
+            "",
+            "| Case | Level | Requirements | Outcome | Wanted | Got |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in failed:
+            tag = " (known)" if r.expected_failure else ""
+            lines.append(
+                f"| `{r.case.id}` | {r.case.level} | {', '.join(r.case.requirements)} "
+                f"| {r.outcome.value}{tag} | {_cell(r.wanted)} | {_cell(r.got)} |"
+            )
+    if result.known_failing_problems:
+        lines += ["", "## Known-failing list problems", ""]
+        lines += [f"- {p}" for p in result.known_failing_problems]
+    skipped = [r for r in result.results if r.outcome == Outcome.SKIP]
+    if skipped:
+        lines += ["", "## Skipped", "", "| Case | Why |", "|---|---|"]
+        lines += [f"| `{r.case.id}` | {_cell(r.got)} |" for r in skipped]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def write_reports(result: RunResult, directory: Path) -> list[Path]:
+    """Write results.json, junit.xml and report.md into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / "results.json", directory / "junit.xml", directory / "report.md"]
+    paths[0].write_text(json.dumps(as_json(result), indent=2) + "\n", encoding="utf-8")
+    as_junit(result).write(paths[1], encoding="utf-8", xml_declaration=True)
+    paths[2].write_text(as_markdown(result), encoding="utf-8")
+    return paths
