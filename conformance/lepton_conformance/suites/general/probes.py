@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.message import Message
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2_grpc
 
 from lepton.data.v1 import annotation_service_pb2 as annotation_pb
 from lepton.data.v1 import dataset_service_pb2 as dataset_pb
@@ -22,8 +22,6 @@ from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.target import DISCOVERY_SERVICE
 
 UNKNOWN_SERVICE = "lepton.conformance.v1.NoSuchService"
-SERVING = health_pb2.HealthCheckResponse.SERVING
-SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 GET_SERVER_INFO = f"/{DISCOVERY_SERVICE}/GetServerInfo"
 NOT_PROTOBUF = b"\xff\xff\xff\xff"  # a truncated varint tag: never a valid message
 
