@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lepton.data.v1 import pipeline_pb2 as pb
-from lepton_server.data import pipeline_engine
-from lepton_server.data.pipeline_engine import PipelineCancelled, fingerprint, run, validate
+from lepton_server.data import pipelines
+from lepton_server.data.pipelines import PipelineCancelled, fingerprint, run, validate
 from lepton_server.data.table_digest import content_digest
 from lepton_server.runtime.errors import FailedPrecondition, InvalidArgument
 
@@ -504,7 +504,7 @@ def test_validation_reports_the_output_schema_of_every_step() -> None:
         'derive_column { column: "half" expression { call { function: FUNCTION_DIVIDE'
         ' arguments { column: "id" } arguments { literal { int64_value: 2 } } } } }',
     )
-    schemas = pipeline_engine.step_output_schemas(p, PEOPLE.schema)
+    schemas = pipelines.step_output_schemas(p, PEOPLE.schema)
     assert [str(s.field("age").type) for s in schemas[:2]] == ["decimal128(5, 1)"] * 2
     assert validate(p, PEOPLE.schema) == schemas[2]
     assert [(f.name, str(f.type)) for f in schemas[2]] == [
