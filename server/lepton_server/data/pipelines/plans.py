@@ -9,8 +9,9 @@ INVALID_FIELD, ErrorInfo metadata `step_index` and one field violation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pyarrow as pa
 
@@ -19,6 +20,7 @@ from lepton_server.runtime.errors import InvalidArgument, invalid_argument
 
 # The statistics a step fitted on the table it ran on (StepReport.fitted_columns).
 Fitted = list[run_pb.FittedColumn]
+Entry = TypeVar("Entry")
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,23 @@ def column_indices(
         seen.add(name)
         indices.append(column_index(schema, name, item))
     return indices
+
+
+def columns_named_once(
+    entries: Sequence[Entry], field: str, schema: pa.Schema, path: FieldPath, twice: str
+) -> Iterator[tuple[Entry, FieldPath, int]]:
+    """Each entry of a repeated field, its path and the index of the column its `field` names;
+    an entry that names a column an earlier one named is INVALID_FIELD, described by `twice`
+    (e.g. "column {!r} is cast twice"). Lazy: each entry is checked only once the caller is
+    done with the one before, so the first fault in request order is the one reported."""
+    seen: set[str] = set()
+    for position, entry in enumerate(entries):
+        item = path.item(position)
+        name = getattr(entry, field)
+        if name in seen:
+            raise item.field(field).invalid(twice.format(name))
+        seen.add(name)
+        yield entry, item, column_index(schema, name, item.field(field))
 
 
 def check_enum(value: int, allowed: Sequence[int], path: FieldPath, *, required: bool) -> None:

@@ -17,7 +17,7 @@ from lepton_server.data.pipelines.plans import (
     Plan,
     StepCompiler,
     column_array,
-    column_index,
+    columns_named_once,
 )
 from lepton_server.data.pipelines.type_classes import is_bytes, is_text, type_string
 
@@ -31,11 +31,10 @@ def _anonymize(step: pb.AnonymizeStep, schema: pa.Schema, path: FieldPath) -> Pl
     # Per anonymized column: how its values change, or None when it is dropped.
     operations: dict[int, Callable[[pa.Array], pa.Array] | None] = {}
     output_types: dict[int, pa.DataType] = {}
-    for position, entry in enumerate(step.columns):
-        item = columns_path.item(position)
-        if schema.get_field_index(entry.column) in operations:
-            raise item.field("column").invalid(f"column {entry.column!r} is anonymized twice")
-        index = column_index(schema, entry.column, item.field("column"))
+    entries = columns_named_once(
+        step.columns, "column", schema, columns_path, "column {!r} is anonymized twice"
+    )
+    for entry, item, index in entries:
         operations[index] = _anonymizer(entry, schema.field(index).type, item)
         if operations[index] is not None:
             mask = entry.WhichOneof("operator") == "mask"

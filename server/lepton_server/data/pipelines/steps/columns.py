@@ -16,8 +16,8 @@ from lepton_server.data.pipelines.plans import (
     Plan,
     StepCompiler,
     column_array,
-    column_index,
     column_indices,
+    columns_named_once,
 )
 
 
@@ -34,13 +34,10 @@ def _rename_columns(step: pb.RenameColumnsStep, schema: pa.Schema, path: FieldPa
     if not step.renames:
         raise renames_path.invalid("at least one rename is required")
     names = list(schema.names)
-    seen: set[str] = set()
-    for position, rename in enumerate(step.renames):
-        item = renames_path.item(position)
-        if rename.old_name in seen:
-            raise item.field("old_name").invalid(f"{rename.old_name!r} is renamed twice")
-        seen.add(rename.old_name)
-        index = column_index(schema, rename.old_name, item.field("old_name"))
+    renames = columns_named_once(
+        step.renames, "old_name", schema, renames_path, "{!r} is renamed twice"
+    )
+    for rename, item, index in renames:
         if not rename.new_name:
             raise item.field("new_name").invalid("a new name is required")
         names[index] = rename.new_name
@@ -63,15 +60,12 @@ def _cast_columns(step: pb.CastColumnsStep, schema: pa.Schema, path: FieldPath) 
     casts_path = path.field("casts")
     if not step.casts:
         raise casts_path.invalid("at least one cast is required")
-    seen: set[str] = set()
     targets: list[tuple[int, pa.DataType, bool]] = []
     output = schema
-    for position, cast in enumerate(step.casts):
-        item = casts_path.item(position)
-        if cast.column in seen:
-            raise item.field("column").invalid(f"column {cast.column!r} is cast twice")
-        seen.add(cast.column)
-        index = column_index(schema, cast.column, item.field("column"))
+    casts = columns_named_once(
+        step.casts, "column", schema, casts_path, "column {!r} is cast twice"
+    )
+    for cast, item, index in casts:
         target = cast_target(cast.type, schema.field(index).type, item.field("type"))
         null_on_error = cast_policy(cast.on_error, item.field("on_error"))
         targets.append((index, target, null_on_error))
