@@ -13,7 +13,7 @@ from google.protobuf import json_format
 
 from lepton.data.v1 import dataset_pb2 as data_resources
 from lepton_server.aip import jobs
-from lepton_server.data import dataset_catalog, dataset_jobs, pipelines, processing
+from lepton_server.data import dataset_jobs, pipelines, processing, version_writes
 from lepton_server.data.pipelines import predicates
 from lepton_server.data.pipelines.steps import STEP_COMPILERS, anonymization
 from lepton_server.runtime import errors
@@ -28,7 +28,7 @@ def _failed_import_commits(run_import):
             await run_import(self, handle, dataset_id, locations, schema)
         except errors.LeptonError:
             job = handle.job
-            commit = dataset_catalog.Commit(
+            commit = version_writes.Commit(
                 mode=data_resources.WRITE_MODE_OVERWRITE,
                 lineage=data_resources.Lineage(
                     origin=data_resources.VERSION_ORIGIN_IMPORT, source=job.name

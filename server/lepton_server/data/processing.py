@@ -20,14 +20,10 @@ from lepton_server.aip.jobs import Cancelled, JobHandle, JobRunner
 from lepton_server.aip.labels import check_labels
 from lepton_server.aip.listing import Listing
 from lepton_server.data import pipelines
-from lepton_server.data.dataset_catalog import (
-    DATASET,
-    MAX_DESCRIPTION,
-    Commit,
-    DatasetCatalog,
-    schema_message,
-)
+from lepton_server.data.dataset_catalog import DatasetCatalog
+from lepton_server.data.dataset_resources import DATASET, MAX_DESCRIPTION
 from lepton_server.data.pipelines import MAX_STEPS
+from lepton_server.data.version_writes import Commit, schema_message
 from lepton_server.runtime.errors import invalid_field
 
 KIND = "pipelineRuns"
