@@ -14,6 +14,7 @@ from lepton_server.data.pipelines.plans import FieldPath, Plan
 from lepton_server.data.pipelines.steps import STEP_COMPILERS
 from lepton_server.runtime.errors import invalid_argument
 
+# The most steps a pipeline may have (DAT-097); processing checks requests against it too.
 MAX_STEPS = 1000
 
 
@@ -42,6 +43,8 @@ def step_output_schemas(
 
 
 def compile_pipeline(pipeline: pb.Pipeline, schema: pa.Schema, field_path: str) -> list[Plan]:
+    """The Plan of every step of `pipeline`, in order, each compiled against the schema the
+    step before it produces; raises the InvalidArgument of the first step that does not fit."""
     check_supported(schema)
     # Versions store dictionary columns decoded (§4.1), and `run` decodes its input.
     schema = decode_dictionaries(schema.empty_table()).schema
