@@ -11,7 +11,7 @@ import pyarrow as pa
 from lepton.data.v1 import dataset_pb2 as data_resources
 from lepton.data.v1 import dataset_service_pb2 as data_pb
 from lepton_conformance.suites.data import arrow_samples
-from lepton_server.data import dataset_catalog, flight
+from lepton_server.data import dataset_catalog, flight, version_reads, version_writes
 from lepton_server.data import servicer as data_servicer
 from lepton_server.runtime import errors
 from mutants.case_sets import (
@@ -33,7 +33,7 @@ def _garbage_commits_an_empty_version(commit):
         except errors.InvalidArgument as error:
             if error.reason != "INVALID_ARROW_DATA":
                 raise
-            empty = dataset_catalog.Commit(
+            empty = version_writes.Commit(
                 mode=data_resources.WRITE_MODE_OVERWRITE,
                 lineage=data_resources.Lineage(origin=data_resources.VERSION_ORIGIN_WRITE),
             )
@@ -77,7 +77,7 @@ def _cancelled_write_commits(_original):
 def _digest_of_the_batches_as_sent() -> None:
     """content_digest becomes the SHA-256 of the table as an IPC stream with the record
     batches the client sent: it changes with how the rows were split into batches."""
-    parse, digest = dataset_catalog._parse_written, dataset_catalog.content_digest
+    parse, digest = version_writes._parse_written, version_writes.content_digest
 
     def parse_written(spool):
         table = parse(spool)
@@ -92,8 +92,8 @@ def _digest_of_the_batches_as_sent() -> None:
         sent = (table.schema.metadata or {}).get(b"mutant-digest")
         return sent.decode() if sent else digest(table)
 
-    dataset_catalog._parse_written = parse_written
-    dataset_catalog.content_digest = content_digest
+    version_writes._parse_written = parse_written
+    version_writes.content_digest = content_digest
 
 
 def _projection_ignored(plan_read):
@@ -189,10 +189,12 @@ def _do_get_offset_ignored(rows):
 
 
 Catalog = dataset_catalog.DatasetCatalog
+Reads = version_reads.VersionReads
+Writes = version_writes.VersionWrites
 MUTANTS: dict[str, Mutant] = {
     "garbage-write-commits-a-version": Mutant(
         "DAT-026: a stream whose Arrow data is invalid still commits an empty version",
-        replace(Catalog, "commit", _garbage_commits_an_empty_version),
+        replace(Writes, "commit", _garbage_commits_an_empty_version),
         frozenset(
             {f"data-core.write-invalid-arrow.{kind}" for kind in arrow_samples.INVALID_STREAMS}
             | {"data-core.write.failed-streams-leave-no-trace"}
@@ -226,7 +228,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "read-ignores-the-projection": Mutant(
         "DAT-054: ReadVersion returns every column whatever `columns` asks for",
-        replace(Catalog, "plan_read", _projection_ignored),
+        replace(Reads, "plan_read", _projection_ignored),
         frozenset(
             {
                 # Flight still projects, so DoGet no longer streams ReadVersion's columns.
@@ -237,7 +239,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "append-drops-the-parent-rows": Mutant(
         "DAT-028: APPEND commits only the written rows",
-        replace(Catalog, "_store_rows", _parent_rows_dropped),
+        replace(Writes, "_store_rows", _parent_rows_dropped),
         frozenset(
             {
                 "data-core.import.commits-one-version-with-lineage",
@@ -250,7 +252,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "expected-parent-version-ignored": Mutant(
         "DAT-030: expected_parent_version never aborts a commit",
-        set_attribute(dataset_catalog, "_check_expected_parent", lambda *args: None),
+        set_attribute(version_writes, "_check_expected_parent", lambda *args: None),
         frozenset(
             {
                 "data-core.import.expected-parent-version",
@@ -260,7 +262,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "header-tags-not-moved": Mutant(
         "DAT-034: header tags that exist stay where they were",
-        replace(Catalog, "_record_version", _header_tags_only_created),
+        replace(Writes, "_record_version", _header_tags_only_created),
         frozenset(
             {
                 "data-core.import.commits-one-version-with-lineage",
@@ -307,7 +309,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "write-replay-commits-again": Mutant(
         "DAT-035: a WriteVersion retried with its request_id commits a second version",
-        replace(Catalog, "begin_write", _replays_commit_again),
+        replace(Writes, "begin_write", _replays_commit_again),
         frozenset(
             {
                 "data-core.write.request-id-replay",
@@ -325,7 +327,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "read-offset-past-the-end-is-clamped": Mutant(
         "DAT-056: an offset past row_count reads an empty selection instead of OUT_OF_RANGE",
-        replace(Catalog, "plan_read", _offset_clamped),
+        replace(Reads, "plan_read", _offset_clamped),
         frozenset(
             {
                 "data-core.flight.ticket-error.offset-past-the-end",

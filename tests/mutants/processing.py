@@ -13,7 +13,9 @@ from google.protobuf import json_format
 
 from lepton.data.v1 import dataset_pb2 as data_resources
 from lepton_server.aip import jobs
-from lepton_server.data import dataset_catalog, dataset_jobs, pipeline_engine, processing
+from lepton_server.data import dataset_jobs, pipelines, processing, version_writes
+from lepton_server.data.pipelines import predicates
+from lepton_server.data.pipelines.steps import STEP_COMPILERS, anonymization
 from lepton_server.runtime import errors
 from mutants.mutation import Mutant, replace, set_attribute, set_item
 
@@ -26,7 +28,7 @@ def _failed_import_commits(run_import):
             await run_import(self, handle, dataset_id, locations, schema)
         except errors.LeptonError:
             job = handle.job
-            commit = dataset_catalog.Commit(
+            commit = version_writes.Commit(
                 mode=data_resources.WRITE_MODE_OVERWRITE,
                 lineage=data_resources.Lineage(
                     origin=data_resources.VERSION_ORIGIN_IMPORT, source=job.name
@@ -129,13 +131,13 @@ def _sample_unseeded(compile_sample):
 def _step_reports_dropped(run):
     def mutated(pipeline, table, **kwargs):
         result = run(pipeline, table, **kwargs)
-        return pipeline_engine.RunResult(result.table, [])
+        return pipelines.RunResult(result.table, [])
 
     return mutated
 
 
 Jobs = jobs.JobRunner
-Steps = pipeline_engine._STEP_COMPILERS
+Steps = STEP_COMPILERS
 MUTANTS: dict[str, Mutant] = {
     "failed-import-commits-a-version": Mutant(
         "DAT-069: an import job that fails still commits a version",
@@ -188,7 +190,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "pipeline-fingerprint-of-the-json-form": Mutant(
         "DAT-093: the fingerprint hashes the JSON form, not the deterministic encoding",
-        set_attribute(pipeline_engine, "fingerprint", _fingerprint_of_json),
+        set_attribute(pipelines, "fingerprint", _fingerprint_of_json),
         frozenset(
             {
                 "data-processing.runs.output-version-and-lineage",
@@ -207,7 +209,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "negated-unknown-keeps-the-row": Mutant(
         "DAT-112: negate maps null to true, so filters keep rows they must drop",
-        replace(pipeline_engine, "_compile_predicate", _negate_of_unknown_is_true),
+        replace(predicates, "compile_predicate", _negate_of_unknown_is_true),
         frozenset(
             {
                 "data-processing.golden.filter-negate-keeps-null-unknown",
@@ -227,7 +229,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "hash-without-the-salt": Mutant(
         "DAT-119: anonymize hash ignores the salt",
-        replace(pipeline_engine, "_hash_values", _hash_without_salt),
+        replace(anonymization, "_hash_values", _hash_without_salt),
         frozenset(
             {
                 "data-processing.golden.anonymize-hash-with-the-salt",
@@ -246,7 +248,7 @@ MUTANTS: dict[str, Mutant] = {
     ),
     "step-reports-missing": Mutant(
         "DAT-104: succeeded runs report no step",
-        replace(pipeline_engine, "run", _step_reports_dropped),
+        replace(pipelines, "run", _step_reports_dropped),
         frozenset(
             {
                 "data-processing.golden.fill-nulls-mean-skips-nan-and-rounds-half-to-even",

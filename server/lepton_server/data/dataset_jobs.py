@@ -22,16 +22,11 @@ from lepton_server.aip.jobs import Cancelled, JobHandle, JobRunner
 from lepton_server.aip.labels import check_labels
 from lepton_server.aip.listing import Listing
 from lepton_server.data import arrow_types, file_formats
-from lepton_server.data.dataset_catalog import (
-    DATASET,
-    MAX_DESCRIPTION,
-    Commit,
-    DatasetCatalog,
-    holds_extension,
-    invalid_argument,
-)
+from lepton_server.data.dataset_catalog import DatasetCatalog
+from lepton_server.data.dataset_resources import DATASET, MAX_DESCRIPTION
 from lepton_server.data.storage_uris import Location, StorageAccess, list_sources, storage_errors
-from lepton_server.runtime.errors import AlreadyExists, invalid_field
+from lepton_server.data.version_writes import Commit, holds_extension
+from lepton_server.runtime.errors import AlreadyExists, invalid_argument, invalid_field
 
 IMPORT, EXPORT = "importJobs", "exportJobs"
 MAX_SOURCES = 1000

@@ -19,18 +19,14 @@ from lepton_server.aip.filtering import FieldType, FilterField
 from lepton_server.aip.jobs import Cancelled, JobHandle, JobRunner
 from lepton_server.aip.labels import check_labels
 from lepton_server.aip.listing import Listing
-from lepton_server.data import pipeline_engine
-from lepton_server.data.dataset_catalog import (
-    DATASET,
-    MAX_DESCRIPTION,
-    Commit,
-    DatasetCatalog,
-    schema_message,
-)
+from lepton_server.data import pipelines
+from lepton_server.data.dataset_catalog import DatasetCatalog
+from lepton_server.data.dataset_resources import DATASET, MAX_DESCRIPTION
+from lepton_server.data.pipelines import MAX_STEPS
+from lepton_server.data.version_writes import Commit, schema_message
 from lepton_server.runtime.errors import invalid_field
 
 KIND = "pipelineRuns"
-MAX_STEPS = 1000
 RUN_FILTER = [
     FilterField.for_enum("status.state", job_pb2.JobState.keys()),
     FilterField("input_version", FieldType.RESOURCE_NAME, frozenset({"="})),
@@ -71,12 +67,12 @@ class Processing:
         """DAT-092: the schema after every step, and the fingerprint; creates nothing."""
         _, _, schema, canonical = self._input(request.input_version, "input_version")
         self._check_size(request.pipeline, "pipeline")
-        schemas = pipeline_engine.step_output_schemas(request.pipeline, schema, "pipeline")
+        schemas = pipelines.step_output_schemas(request.pipeline, schema, "pipeline")
         return pb.ValidatePipelineResponse(
             input_version=canonical,
             output_schema=schema_message(schemas[-1] if schemas else schema),
             step_output_schemas=[schema_message(s) for s in schemas],
-            pipeline_fingerprint=_digest(pipeline_engine.fingerprint(request.pipeline)),
+            pipeline_fingerprint=_digest(pipelines.fingerprint(request.pipeline)),
         )
 
     def create(self, request: pb.CreatePipelineRunRequest) -> run_pb.PipelineRun:
@@ -85,7 +81,7 @@ class Processing:
             given.input_version, "pipeline_run.input_version"
         )
         self._check_size(given.pipeline, "pipeline_run.pipeline")
-        pipeline_engine.validate(given.pipeline, schema, "pipeline_run.pipeline")
+        pipelines.validate(given.pipeline, schema, "pipeline_run.pipeline")
         output = given.output_dataset or f"datasets/{dataset.id}"
         output_row = self.catalog.dataset_row(output, "pipeline_run.output_dataset")
         if len(given.description) > MAX_DESCRIPTION:
@@ -104,7 +100,7 @@ class Processing:
         )
         run.input_version = canonical
         run.output_dataset = output
-        fingerprint = pipeline_engine.fingerprint(given.pipeline)
+        fingerprint = pipelines.fingerprint(given.pipeline)
         run.pipeline_fingerprint.CopyFrom(_digest(fingerprint))
         for field in ("output_version", "output_reused", "step_reports"):
             run.ClearField(field)
@@ -165,11 +161,11 @@ class Processing:
         try:
             result = await loop.run_in_executor(
                 None,
-                lambda: pipeline_engine.run(
+                lambda: pipelines.run(
                     run.pipeline, table, on_progress=progress, should_stop=lambda: handle.stopping
                 ),
             )
-        except pipeline_engine.PipelineCancelled:
+        except pipelines.PipelineCancelled:
             raise Cancelled from None
         if handle.stopping:
             raise Cancelled

@@ -31,7 +31,7 @@ from lepton.data.v1 import (
 )
 from lepton.data.v1 import pipeline_pb2 as pb
 from lepton.type.v1 import job_pb2
-from lepton_server.data import pipeline_engine
+from lepton_server.data.pipelines import run, validate
 from lepton_server.runtime.errors import FailedPrecondition, InvalidArgument
 
 TABLE = pa.table(
@@ -176,13 +176,13 @@ def test_any_pipeline_is_rejected_cleanly_or_runs_to_its_validated_schema(
     pipeline: pb.Pipeline,
 ) -> None:
     try:
-        expected = pipeline_engine.validate(pipeline, TABLE.schema)
+        expected = validate(pipeline, TABLE.schema)
     except InvalidArgument as error:
         assert error.violations, "an invalid pipeline names the offending field"
         assert all(v.field.startswith("pipeline") for v in error.violations)
         return
     try:
-        result = pipeline_engine.run(pipeline, TABLE)
+        result = run(pipeline, TABLE)
     except FailedPrecondition as error:
         # Data a step cannot process (DAT-105); validation could not have known.
         assert error.reason in {"CAST_FAILED", "ARITHMETIC_OVERFLOW"}
