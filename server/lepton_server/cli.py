@@ -11,11 +11,10 @@ from pathlib import Path
 
 from lepton_server import __version__
 from lepton_server.config import DEFAULT_MAX_MESSAGE_BYTES, ServerConfig, TlsConfig
-from lepton_server.data.version_storage import UnusableStorageError
 from lepton_server.demo import run_demo
 from lepton_server.runtime.auth import load_tokens
 from lepton_server.runtime.host import RunningServer, ServerHost
-from lepton_server.runtime.service_registry import UnknownLayerError
+from lepton_server.runtime.startup_errors import StartupError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = _config(options)
     try:
         host = ServerHost(config)
-    except (UnknownLayerError, UnusableStorageError) as exc:
+    except StartupError as exc:
         raise SystemExit(f"lepton serve: {exc}") from exc
     config.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(host.serve_until_signalled(on_ready=_announce))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from lepton_server import data, inference
 from lepton_server.config import ServerConfig
 from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.startup_errors import StartupError
 
 # Layer name -> builder of the services that layer hosts. A layer that is absent here is
 # rejected by `lepton serve --services` with a clear message.
@@ -14,7 +15,7 @@ LayerBuilder = Callable[[ServerConfig], list[HostedService]]
 LAYERS: dict[str, LayerBuilder] = {"data": data.build, "inference": inference.build}
 
 
-class UnknownLayerError(ValueError):
+class UnknownLayerError(StartupError):
     """A --services entry names a layer this server does not implement."""
 
 
