@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from google.protobuf import json_format
 
 from lepton.data.v1 import dataset_pb2 as data_resources
-from lepton_server.aip import jobs
+from lepton_server.aip.jobs import runner as job_runner
 from lepton_server.data import dataset_catalog, dataset_jobs, pipeline_engine, processing
 from lepton_server.runtime import errors
 from mutants.mutation import Mutant, replace, set_attribute, set_item
@@ -56,7 +56,7 @@ def _export_columns_ignored(run_export):
 
 def _finished_jobs_cancel_quietly(cancel):
     async def mutated(self, name):
-        if self.state(name) in jobs.TERMINAL:
+        if self.state(name) in job_runner.TERMINAL:
             return self.get(name)
         return await cancel(self, name)
 
@@ -134,7 +134,7 @@ def _step_reports_dropped(run):
     return mutated
 
 
-Jobs = jobs.JobRunner
+Jobs = job_runner.JobRunner
 Steps = pipeline_engine._STEP_COMPILERS
 MUTANTS: dict[str, Mutant] = {
     "failed-import-commits-a-version": Mutant(

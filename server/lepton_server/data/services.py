@@ -14,7 +14,8 @@ from lepton.data.v1 import processing_service_pb2_grpc as processing_grpc
 from lepton.data.v1.export_job_pb2 import ExportJob
 from lepton.data.v1.import_job_pb2 import ImportJob
 from lepton.data.v1.pipeline_run_pb2 import PipelineRun
-from lepton_server.aip.jobs import JobRunner, JobTable
+from lepton_server.aip.jobs.runner import JobRunner
+from lepton_server.aip.jobs.store import JobTable
 from lepton_server.config import ServerConfig
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_jobs import EXPORT, IMPORT, DatasetJobs
