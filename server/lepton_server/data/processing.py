@@ -15,7 +15,7 @@ from lepton.data.v1 import pipeline_run_pb2 as run_pb
 from lepton.data.v1 import processing_service_pb2 as pb
 from lepton.type.v1 import digest_pb2, job_pb2
 from lepton_server.aip import resource_names
-from lepton_server.aip.filtering import FieldType, FilterField
+from lepton_server.aip.filtering.fields import FieldType, FilterField
 from lepton_server.aip.jobs.collection import JobCollection
 from lepton_server.aip.jobs.runner import Cancelled, JobHandle, JobRunner
 from lepton_server.aip.labels import check_labels

@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 
 from lepton.type.v1 import job_pb2
 from lepton_server.aip import resource_names
-from lepton_server.aip.filtering import FieldType, FilterField
+from lepton_server.aip.filtering.fields import FieldType, FilterField
 from lepton_server.aip.jobs.runner import JobRunner
 from lepton_server.aip.listing import Listing
 from lepton_server.aip.pagination import PageTokens
