@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-import pytest
-
 from lepton_server.aip.filtering.compile import compile_filter
 from lepton_server.aip.filtering.fields import (
     COMPARISONS,
@@ -17,6 +15,7 @@ from lepton_server.aip.filtering.fields import (
     FilterField,
 )
 from lepton_server.runtime.errors import InvalidArgument
+from support.rejections import rejected
 
 JOB_STATES = [
     "JOB_STATE_UNSPECIFIED",
@@ -47,9 +46,4 @@ def matches(text: str, item: dict[str, Any]) -> bool:
 
 
 def rejection(text: str, fields: list[FilterField] = FIELDS) -> InvalidArgument:
-    with pytest.raises(InvalidArgument) as raised:
-        compile_filter(text, fields)
-    error = raised.value
-    assert error.reason == "INVALID_FILTER"
-    assert [v.field for v in error.violations] == ["filter"]
-    return error
+    return rejected(lambda: compile_filter(text, fields), "INVALID_FILTER", "filter")

@@ -71,26 +71,25 @@ class DatasetJobs:
         given = request.import_job
         locations = self._check_import(given)
         schema = _import_schema(given.arrow_schema)
-        if request.request_id:
-            earlier = self.catalog.replayed("CreateImportJob", request.parent, request)
-            if earlier is not None:
-                return self.runner.get(earlier)
-        job = import_job_pb2.ImportJob()
-        job.CopyFrom(given)
-        job.name = self.runner.new_name(
-            f"{request.parent}/{IMPORT}", request.import_job_id, "import_job_id", IMPORT[0]
+
+        def create() -> import_job_pb2.ImportJob:
+            job = import_job_pb2.ImportJob()
+            job.CopyFrom(given)
+            job.name = self.runner.new_name(
+                f"{request.parent}/{IMPORT}", request.import_job_id, "import_job_id", IMPORT[0]
+            )
+            for field in ("output_version", "source_file_count", "source_bytes", "read_row_count"):
+                job.ClearField(field)
+            return self.runner.create(
+                IMPORT,
+                f"{request.parent}/{IMPORT}",
+                job,
+                lambda handle: self._run_import(handle, dataset.id, locations, schema),
+            )
+
+        return self.imports.create_once(
+            self.catalog, "CreateImportJob", request.parent, request, create
         )
-        for field in ("output_version", "source_file_count", "source_bytes", "read_row_count"):
-            job.ClearField(field)
-        created = self.runner.create(
-            IMPORT,
-            f"{request.parent}/{IMPORT}",
-            job,
-            lambda handle: self._run_import(handle, dataset.id, locations, schema),
-        )
-        if request.request_id:
-            self.catalog.remember("CreateImportJob", request.parent, request, job.name)
-        return created
 
     def _check_import(self, job: import_job_pb2.ImportJob) -> list[Location]:
         if not job.source_uris or len(job.source_uris) > MAX_SOURCES:
@@ -189,27 +188,26 @@ class DatasetJobs:
         selected = pa.schema([schema.field(c) for c in given.columns]) if given.columns else schema
         file_formats.check_exportable(selected, given.format, "export_job.format")
         check_labels(given.labels, "export_job.labels")
-        if request.request_id:
-            earlier = self.catalog.replayed("CreateExportJob", request.parent, request)
-            if earlier is not None:
-                return self.runner.get(earlier)
-        job = export_job_pb2.ExportJob()
-        job.CopyFrom(given)
-        job.name = self.runner.new_name(
-            f"{request.parent}/{EXPORT}", request.export_job_id, "export_job_id", EXPORT[0]
+
+        def create() -> export_job_pb2.ExportJob:
+            job = export_job_pb2.ExportJob()
+            job.CopyFrom(given)
+            job.name = self.runner.new_name(
+                f"{request.parent}/{EXPORT}", request.export_job_id, "export_job_id", EXPORT[0]
+            )
+            job.version = version.name  # resolved now: a tag moving later changes nothing (DAT-078)
+            for field in ("output_uris", "written_row_count", "written_bytes"):
+                job.ClearField(field)
+            return self.runner.create(
+                EXPORT,
+                f"{request.parent}/{EXPORT}",
+                job,
+                lambda handle: self._run_export(handle, dataset.id, row.id, location),
+            )
+
+        return self.exports.create_once(
+            self.catalog, "CreateExportJob", request.parent, request, create
         )
-        job.version = version.name  # resolved now: a tag moving later changes nothing (DAT-078)
-        for field in ("output_uris", "written_row_count", "written_bytes"):
-            job.ClearField(field)
-        created = self.runner.create(
-            EXPORT,
-            f"{request.parent}/{EXPORT}",
-            job,
-            lambda handle: self._run_export(handle, dataset.id, row.id, location),
-        )
-        if request.request_id:
-            self.catalog.remember("CreateExportJob", request.parent, request, job.name)
-        return created
 
     async def _run_export(
         self, handle: JobHandle, dataset_id: str, version_id: str, location: Location

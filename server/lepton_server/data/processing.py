@@ -96,31 +96,27 @@ class Processing:
         for i, tag in enumerate(given.output_tags):
             resource_names.check_id(tag, f"pipeline_run.output_tags[{i}]", "tag id")
         check_labels(given.labels, "pipeline_run.labels")
-        if request.request_id:
-            earlier = self.catalog.replayed("CreatePipelineRun", "", request)
-            if earlier is not None:
-                return self.runner.get(earlier)
-        run = run_pb.PipelineRun()
-        run.CopyFrom(given)
-        run.name = self.runner.new_name(
-            KIND, request.pipeline_run_id, "pipeline_run_id", "r", "pipeline run id"
-        )
-        run.input_version = canonical
-        run.output_dataset = output
-        fingerprint = pipeline_engine.fingerprint(given.pipeline)
-        run.pipeline_fingerprint.CopyFrom(_digest(fingerprint))
-        for field in ("output_version", "output_reused", "step_reports"):
-            run.ClearField(field)
-        reused = self._reusable(run)
-        if reused is None:
-            created = self.runner.create(
-                KIND, "", run, lambda handle: self._run(handle, dataset, row, output_row)
+
+        def create() -> run_pb.PipelineRun:
+            run = run_pb.PipelineRun()
+            run.CopyFrom(given)
+            run.name = self.runner.new_name(
+                KIND, request.pipeline_run_id, "pipeline_run_id", "r", "pipeline run id"
             )
-        else:
-            created = self._reuse(run, reused, output_row)
-        if request.request_id:
-            self.catalog.remember("CreatePipelineRun", "", request, run.name)
-        return created
+            run.input_version = canonical
+            run.output_dataset = output
+            fingerprint = pipeline_engine.fingerprint(given.pipeline)
+            run.pipeline_fingerprint.CopyFrom(_digest(fingerprint))
+            for field in ("output_version", "output_reused", "step_reports"):
+                run.ClearField(field)
+            reused = self._reusable(run)
+            if reused is None:
+                return self.runner.create(
+                    KIND, "", run, lambda handle: self._run(handle, dataset, row, output_row)
+                )
+            return self._reuse(run, reused, output_row)
+
+        return self.runs.create_once(self.catalog, "CreatePipelineRun", "", request, create)
 
     def _reusable(self, run: run_pb.PipelineRun) -> run_pb.PipelineRun | None:
         """DAT-102: an earlier SUCCEEDED run of the same input, pipeline and output dataset

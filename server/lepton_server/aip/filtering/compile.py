@@ -166,19 +166,22 @@ def _read_boolean(literal: Literal, field: FilterField) -> bool:
 
 def _read_timestamp(literal: Literal, field: FilterField) -> int:
     how = 'as a quoted RFC 3339 date-time with a time zone, e.g. "2025-06-01T00:00:00Z"'
-    _expect(literal, LiteralKind.STRING, field, how)
-    nanos = parse_timestamp_nanos(literal.string)
-    if nanos is None:
-        raise _WrongValue(f"{literal.text} is not a timestamp; {field.path} is written {how}")
-    return nanos
+    return _read_nanos(literal, field, how, "timestamp", parse_timestamp_nanos)
 
 
 def _read_duration(literal: Literal, field: FilterField) -> int:
     how = 'as quoted seconds with an s suffix, e.g. "3600s" or "0.5s"'
+    return _read_nanos(literal, field, how, "duration", parse_duration_nanos)
+
+
+def _read_nanos(
+    literal: Literal, field: FilterField, how: str, what: str, parse: Callable[[str], int | None]
+) -> int:
+    """A quoted time (a `what`, written `how`) in nanoseconds, as `parse` reads it."""
     _expect(literal, LiteralKind.STRING, field, how)
-    nanos = parse_duration_nanos(literal.string)
+    nanos = parse(literal.string)
     if nanos is None:
-        raise _WrongValue(f"{literal.text} is not a duration; {field.path} is written {how}")
+        raise _WrongValue(f"{literal.text} is not a {what}; {field.path} is written {how}")
     return nanos
 
 

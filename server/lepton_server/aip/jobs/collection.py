@@ -10,7 +10,7 @@ checked. The collection holds what is the same."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf.message import Message
 
@@ -43,6 +43,16 @@ def job_listing(*extra: FilterField) -> Listing:
     return Listing(
         job_filter(*extra), ("status.create_time", "name"), "status.create_time desc, name", "name"
     )
+
+
+class RequestIds(Protocol):
+    """Where a server remembers the request_id of each Create for a while (GEN-053): the
+    name of what an earlier identical request created, ALREADY_EXISTS for a request_id reused
+    with another request."""
+
+    def replayed(self, method: str, parent: str, request: Any) -> str | None: ...
+
+    def remember(self, method: str, parent: str, request: Any, result: str) -> None: ...
 
 
 class JobCollection:
@@ -78,6 +88,25 @@ class JobCollection:
     def parse_name(self, name: str, field: str = "name") -> None:
         """INVALID_NAME on `field` unless `name` names a job of this kind."""
         resource_names.parse(name, self._pattern, field)
+
+    def create_once(
+        self,
+        request_ids: RequestIds,
+        method: str,
+        parent: str,
+        request: Any,
+        create: Callable[[], Message],
+    ) -> Message:
+        """The job `create()` returns, created once per `request.request_id`: a retry of the
+        same request gets the job the first call created (`method` and `parent` scope the id)."""
+        if request.request_id:
+            earlier = request_ids.replayed(method, parent, request)
+            if earlier is not None:
+                return self.runner.get(earlier)
+        created = create()
+        if request.request_id:
+            request_ids.remember(method, parent, request, created.name)
+        return created
 
     def get(self, name: str) -> Message:
         """The job `name`; NOT_FOUND when it does not exist."""
