@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from lepton_server import __version__
 from lepton_server.config import DEFAULT_MAX_MESSAGE_BYTES, ServerConfig, TlsConfig
@@ -65,13 +65,13 @@ class _FirstLookFailed(Exception):
 
 
 class _FirstLook(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise _FirstLookFailed(message)
 
 
 def _declared_layers(argv: Sequence[str]) -> dict[str, Layer[Any]]:
-    """The layers whose flags `argv` may use: those --services selects (unknown names are
-    left to the host to report), or every layer without --services or with --help."""
+    """The layers whose flags `argv` may use: those --services selects (an unknown name is
+    reported by build_services), or every layer without --services or with --help."""
     first = _FirstLook(add_help=False)
     first.add_argument("-h", "--help", action="store_true")
     first.add_argument("--services", type=_layer_names)
