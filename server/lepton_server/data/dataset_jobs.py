@@ -73,13 +73,14 @@ class DatasetJobs:
         schema = _import_schema(given.arrow_schema)
 
         def create() -> import_job_pb2.ImportJob:
-            job = import_job_pb2.ImportJob()
-            job.CopyFrom(given)
-            job.name = self.runner.new_name(
-                f"{request.parent}/{IMPORT}", request.import_job_id, "import_job_id", IMPORT[0]
+            job = self.imports.draft(
+                given,
+                request.parent,
+                job_id=request.import_job_id,
+                id_field="import_job_id",
+                prefix=IMPORT[0],
+                outputs=("output_version", "source_file_count", "source_bytes", "read_row_count"),
             )
-            for field in ("output_version", "source_file_count", "source_bytes", "read_row_count"):
-                job.ClearField(field)
             return self.runner.create(
                 IMPORT,
                 f"{request.parent}/{IMPORT}",
@@ -190,14 +191,15 @@ class DatasetJobs:
         check_labels(given.labels, "export_job.labels")
 
         def create() -> export_job_pb2.ExportJob:
-            job = export_job_pb2.ExportJob()
-            job.CopyFrom(given)
-            job.name = self.runner.new_name(
-                f"{request.parent}/{EXPORT}", request.export_job_id, "export_job_id", EXPORT[0]
+            job = self.exports.draft(
+                given,
+                request.parent,
+                job_id=request.export_job_id,
+                id_field="export_job_id",
+                prefix=EXPORT[0],
+                outputs=("output_uris", "written_row_count", "written_bytes"),
             )
             job.version = version.name  # resolved now: a tag moving later changes nothing (DAT-078)
-            for field in ("output_uris", "written_row_count", "written_bytes"):
-                job.ClearField(field)
             return self.runner.create(
                 EXPORT,
                 f"{request.parent}/{EXPORT}",

@@ -98,17 +98,19 @@ class Processing:
         check_labels(given.labels, "pipeline_run.labels")
 
         def create() -> run_pb.PipelineRun:
-            run = run_pb.PipelineRun()
-            run.CopyFrom(given)
-            run.name = self.runner.new_name(
-                KIND, request.pipeline_run_id, "pipeline_run_id", "r", "pipeline run id"
+            run = self.runs.draft(
+                given,
+                "",
+                job_id=request.pipeline_run_id,
+                id_field="pipeline_run_id",
+                prefix="r",
+                outputs=("output_version", "output_reused", "step_reports"),
+                what="pipeline run id",
             )
             run.input_version = canonical
             run.output_dataset = output
             fingerprint = pipeline_engine.fingerprint(given.pipeline)
             run.pipeline_fingerprint.CopyFrom(_digest(fingerprint))
-            for field in ("output_version", "output_reused", "step_reports"):
-                run.ClearField(field)
             reused = self._reusable(run)
             if reused is None:
                 return self.runner.create(

@@ -9,7 +9,7 @@ checked. The collection holds what is the same."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from google.protobuf.message import Message
@@ -88,6 +88,28 @@ class JobCollection:
     def parse_name(self, name: str, field: str = "name") -> None:
         """INVALID_NAME on `field` unless `name` names a job of this kind."""
         resource_names.parse(name, self._pattern, field)
+
+    def draft(
+        self,
+        given: Message,
+        parent: str,
+        *,
+        job_id: str,
+        id_field: str,
+        prefix: str,
+        outputs: Iterable[str],
+        what: str = "job id",
+    ) -> Message:
+        """The job to create from the client's `given`: a copy named `{parent}/{kind}/{job_id}`
+        (`job_id` checked on `id_field`, or generated as `{prefix}-` and 12 hex digits;
+        ALREADY_EXISTS if taken), with the `outputs` fields the server sets cleared."""
+        job = type(given)()
+        job.CopyFrom(given)
+        collection = f"{parent}/{self.kind}" if parent else self.kind
+        job.name = self.runner.new_name(collection, job_id, id_field, prefix, what)
+        for field in outputs:
+            job.ClearField(field)
+        return job
 
     def create_once(
         self,
