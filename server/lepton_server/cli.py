@@ -1,4 +1,10 @@
-"""`lepton`: run the reference server (`serve`) or the end-to-end demonstration (`demo`)."""
+"""`lepton`: run the reference server (`serve`) or the end-to-end demonstration (`demo`).
+
+`lepton serve` knows the host's flags only; each layer declares its own (its `layer` module).
+The command line is read twice: a first look finds which layers `--services` selects, whose
+flags are then declared for the full parse. Without `--services`, and with `--help`, every
+layer's flags are declared; a flag of a layer that is not selected is an unrecognized
+argument."""
 
 from __future__ import annotations
 
@@ -6,20 +12,25 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from lepton_server import __version__
 from lepton_server.config import DEFAULT_MAX_MESSAGE_BYTES, ServerConfig, TlsConfig
-from lepton_server.data.version_storage import UnusableStorageError
-from lepton_server.demo import run_demo
 from lepton_server.runtime.auth import load_tokens
 from lepton_server.runtime.host import RunningServer, ServerHost
-from lepton_server.runtime.service_registry import UnknownLayerError
+from lepton_server.runtime.layer_registry import LAYERS, Layer, build_services, load_layer
+from lepton_server.runtime.startup_errors import StartupError
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lepton", description=__doc__)
+def _layer_names(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def _parser(layers: Mapping[str, Layer[Any]]) -> argparse.ArgumentParser:
+    """The full parser: the host's flags and those of `layers`."""
+    parser = argparse.ArgumentParser(prog="lepton", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--version", action="version", version=f"lepton {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -28,10 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, default=Path("lepton-data"))
     serve.add_argument(
         "--services",
-        type=lambda text: tuple(s.strip() for s in text.split(",") if s.strip()),
+        type=_layer_names,
         help="comma-separated layers to host (default: every implemented layer)",
     )
-    serve.add_argument("--model-repository", type=Path, help="directory of models to serve")
     serve.add_argument("--tls-cert", type=Path, help="server certificate chain (PEM)")
     serve.add_argument("--tls-key", type=Path, help="server private key (PEM)")
     serve.add_argument("--tls-client-ca", type=Path, help="CA for client certificates (mTLS)")
@@ -42,42 +52,48 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_MESSAGE_BYTES,
         help="largest message accepted or sent (default: %(default)s)",
     )
-    serve.add_argument(
-        "--file-root",
-        type=Path,
-        action="append",
-        default=[],
-        help="a directory file:// imports and exports may use (repeatable; "
-        "<data-dir>/files always is one)",
-    )
-    serve.add_argument(
-        "--flight-address",
-        help="HOST:PORT of an Arrow Flight endpoint serving the datasets too (feature "
-        "data.flight); port 0 = any",
-    )
-    serve.add_argument(
-        "--storage-uri",
-        help="where version data lives: a directory or a pyarrow.fs URI such as "
-        "s3://bucket/prefix (credentials from the environment; default: under --data-dir). "
-        "It belongs to this server: what its catalog does not refer to is removed at start",
-    )
     serve.add_argument("--log-level", default="WARNING")
+    for name, layer in layers.items():
+        layer.add_arguments(serve.add_argument_group(f"{name} layer"))
 
     commands.add_parser("demo", help="start a server on loopback and walk through the standard")
     return parser
 
 
-def _config(options: argparse.Namespace) -> ServerConfig:
+class _FirstLookFailed(Exception):
+    """The first look could not read the command line; the full parse will say why."""
+
+
+class _FirstLook(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _FirstLookFailed(message)
+
+
+def _declared_layers(argv: Sequence[str]) -> dict[str, Layer[Any]]:
+    """The layers whose flags `argv` may use: those --services selects (an unknown name is
+    reported by build_services), or every layer without --services or with --help."""
+    first = _FirstLook(add_help=False)
+    first.add_argument("-h", "--help", action="store_true")
+    first.add_argument("--services", type=_layer_names)
+    try:
+        options, _ = first.parse_known_args(argv)
+    except _FirstLookFailed:
+        options = None
+    if options is None or options.help or options.services is None:
+        names: Sequence[str] = tuple(LAYERS)
+    else:
+        names = [name for name in dict.fromkeys(options.services) if name in LAYERS]
+    return {name: load_layer(name) for name in names}
+
+
+def _config(options: argparse.Namespace, layers: Mapping[str, Layer[Any]]) -> ServerConfig:
     if (options.tls_cert is None) != (options.tls_key is None):
-        raise SystemExit("lepton serve: --tls-cert and --tls-key go together")
+        raise StartupError("--tls-cert and --tls-key go together")
     if options.tls_client_ca is not None and options.tls_cert is None:
-        raise SystemExit("lepton serve: --tls-client-ca needs --tls-cert and --tls-key")
+        raise StartupError("--tls-client-ca needs --tls-cert and --tls-key")
     if options.max_message_bytes <= 0:
-        raise SystemExit("lepton serve: --max-message-bytes must be positive")
-    if options.flight_address is not None:
-        _, colon, port = options.flight_address.rpartition(":")
-        if not colon or not port.isdigit():
-            raise SystemExit("lepton serve: --flight-address must be HOST:PORT")
+        raise StartupError("--max-message-bytes must be positive")
+    layer_configs = {name: layer.configure(options) for name, layer in layers.items()}
     tls = None
     if options.tls_cert is not None:
         tls = TlsConfig(options.tls_cert, options.tls_key, options.tls_client_ca)
@@ -85,18 +101,15 @@ def _config(options: argparse.Namespace) -> ServerConfig:
     if options.auth_tokens is not None:
         tokens = load_tokens(options.auth_tokens.read_text().splitlines())
         if not tokens:
-            raise SystemExit(f"lepton serve: {options.auth_tokens} holds no tokens")
+            raise StartupError(f"{options.auth_tokens} holds no tokens")
     return ServerConfig(
         address=options.address,
         data_dir=options.data_dir,
         services=options.services,
-        model_repository=options.model_repository,
         tls=tls,
         auth_tokens=tokens,
         max_message_bytes=options.max_message_bytes,
-        file_roots=tuple(options.file_root),
-        flight_address=options.flight_address,
-        storage_uri=options.storage_uri,
+        layers=layer_configs,
     )
 
 
@@ -111,14 +124,19 @@ def _announce(running: RunningServer) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lepton` console script."""
-    options = _parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    layers = _declared_layers(arguments)
+    options = _parser(layers).parse_args(arguments)
     if options.command == "demo":
+        # Imported here: the demo configures every layer, and `serve` loads only those selected.
+        from lepton_server.demo import run_demo  # noqa: PLC0415
+
         return run_demo()
     logging.basicConfig(level=options.log_level.upper(), stream=sys.stderr)
-    config = _config(options)
     try:
-        host = ServerHost(config)
-    except (UnknownLayerError, UnusableStorageError) as exc:
+        config = _config(options, layers)
+        host = ServerHost(config, build_services(config))
+    except StartupError as exc:
         raise SystemExit(f"lepton serve: {exc}") from exc
     config.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(host.serve_until_signalled(on_ready=_announce))

@@ -1,7 +1,9 @@
-"""Settings of one server process, as `lepton serve` parses them."""
+"""Settings of one server process, as `lepton serve` parses them: those of the host, and each
+hosted layer's own config (declared in the layer's `layer` module)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,16 +28,10 @@ class ServerConfig:
     data_dir: Path = Path("lepton-data")
     # Layers to host; None hosts every layer this server implements.
     services: tuple[str, ...] | None = None
-    model_repository: Path | None = None
     tls: TlsConfig | None = None
     auth_tokens: frozenset[str] = field(default_factory=frozenset)
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
-    # Directories `file://` imports and exports may use, besides `<data_dir>/files`.
-    file_roots: tuple[Path, ...] = ()
-    # HOST:PORT of an Arrow Flight endpoint serving the datasets (feature `data.flight`,
-    # spec/data.md §8.6); port 0 = any. None serves no Flight endpoint.
-    flight_address: str | None = None
-    # Where version segments live: a local path or any pyarrow.fs URI (`file://`, `s3://`, ...).
-    # None keeps them under `<data_dir>/data`. Metadata stays in SQLite under `data_dir`.
-    storage_uri: str | None = None
     shutdown_grace_seconds: float = 5.0
+    # Layer name -> that layer's own config (its `Layer.config_type`); a hosted layer absent
+    # here runs with its defaults.
+    layers: Mapping[str, object] = field(default_factory=dict)

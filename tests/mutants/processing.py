@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from google.protobuf import json_format
 
 from lepton.data.v1 import dataset_pb2 as data_resources
-from lepton_server.aip import jobs
+from lepton_server.aip.jobs import runner as job_runner
 from lepton_server.data import dataset_jobs, pipelines, processing, version_writes
 from lepton_server.data.pipelines import predicates
 from lepton_server.data.pipelines.steps import STEP_COMPILERS, anonymization
@@ -58,7 +58,7 @@ def _export_columns_ignored(run_export):
 
 def _finished_jobs_cancel_quietly(cancel):
     async def mutated(self, name):
-        if self.state(name) in jobs.TERMINAL:
+        if self.state(name) in job_runner.TERMINAL:
             return self.get(name)
         return await cancel(self, name)
 
@@ -136,7 +136,7 @@ def _step_reports_dropped(run):
     return mutated
 
 
-Jobs = jobs.JobRunner
+Jobs = job_runner.JobRunner
 Steps = STEP_COMPILERS
 MUTANTS: dict[str, Mutant] = {
     "failed-import-commits-a-version": Mutant(

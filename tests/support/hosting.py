@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import grpc
 from grpc import aio
 
 from lepton_server.config import ServerConfig
-from lepton_server.runtime import service_registry
 from lepton_server.runtime.host import ServerHost
 from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.layer_registry import build_services
 
 ECHO_SERVICE = "lepton.test.Echo"
 
 
-def echo_layer(
-    behavior: Callable, stream_behavior: Callable | None = None
-) -> service_registry.LayerBuilder:
-    """A test layer of raw-bytes methods: unary `/lepton.test.Echo/Call` running `behavior`
+def echo_service(behavior: Callable, stream_behavior: Callable | None = None) -> HostedService:
+    """A test service of raw-bytes methods: unary `/lepton.test.Echo/Call` running `behavior`
     and, when given, server-streaming `/lepton.test.Echo/Stream` running `stream_behavior`."""
 
     def register(server: aio.Server) -> None:
@@ -32,26 +30,23 @@ def echo_layer(
             (grpc.method_handlers_generic_handler(ECHO_SERVICE, handlers),)
         )
 
-    return lambda _config: [HostedService(name=ECHO_SERVICE, register=register)]
+    return HostedService(name=ECHO_SERVICE, register=register)
 
 
 @contextmanager
-def hosted(config: ServerConfig, layers: dict[str, service_registry.LayerBuilder]) -> Iterator[str]:
-    """Run a ServerHost with extra `layers` on its own event loop thread; yield its address."""
+def hosted(config: ServerConfig, extra: Sequence[HostedService]) -> Iterator[str]:
+    """Run a ServerHost with the services of the layers `config` selects and the `extra`
+    services after them, on its own event loop thread; yield its address."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    saved = dict(service_registry.LAYERS)
-    service_registry.LAYERS.update(layers)
     try:
-        host = ServerHost(config)
+        host = ServerHost(config, [*build_services(config), *extra])
         running = asyncio.run_coroutine_threadsafe(host.start(), loop).result(30)
         try:
             yield running.address
         finally:
             asyncio.run_coroutine_threadsafe(host.stop(), loop).result(30)
     finally:
-        service_registry.LAYERS.clear()
-        service_registry.LAYERS.update(saved)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from lepton_server.aip import pagination
-from lepton_server.aip.filtering import FilterField, compile_filter
+from lepton_server.aip.filtering.compile import compile_filter
+from lepton_server.aip.filtering.fields import FilterField
 from lepton_server.aip.ordering import format_order, parse_order_by
 
 T = TypeVar("T")

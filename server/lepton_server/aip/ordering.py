@@ -21,7 +21,7 @@ from enum import Enum
 from functools import total_ordering
 from typing import Any, TypeVar
 
-from lepton_server.aip.filtering import duration_nanos, instant_nanos
+from lepton_server.aip.filtering.values import duration_nanos, instant_nanos
 from lepton_server.runtime.errors import invalid_field
 
 T = TypeVar("T")

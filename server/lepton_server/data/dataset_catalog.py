@@ -19,7 +19,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton_server.aip import resource_names
-from lepton_server.aip.filtering import FieldType, FilterField
+from lepton_server.aip.filtering.fields import FieldType, FilterField
 from lepton_server.aip.labels import check_labels
 from lepton_server.aip.listing import Listing
 from lepton_server.aip.pagination import PageTokens

@@ -1,12 +1,13 @@
 """Import and export jobs (spec/data.md §5, §8.7-§8.9): storage URIs in, versions out, and
-back. Both are job resources run by the shared JobRunner; an import commits through the
-catalog's one commit path, so it is as atomic as a WriteVersion."""
+back. Both are job resources run by the shared JobRunner and read through a JobCollection
+each; an import commits through the catalog's one commit path, so it is as atomic as a
+WriteVersion."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -15,12 +16,10 @@ from pyarrow import fs
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import export_job_pb2, import_job_pb2
-from lepton.type.v1 import job_pb2
 from lepton_server.aip import resource_names
-from lepton_server.aip.filtering import FieldType, FilterField
-from lepton_server.aip.jobs import Cancelled, JobHandle, JobRunner
+from lepton_server.aip.jobs.collection import JobCollection
+from lepton_server.aip.jobs.runner import Cancelled, JobHandle, JobRunner
 from lepton_server.aip.labels import check_labels
-from lepton_server.aip.listing import Listing
 from lepton_server.data import arrow_types, file_formats
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_resources import DATASET, MAX_DESCRIPTION
@@ -30,27 +29,28 @@ from lepton_server.runtime.errors import AlreadyExists, invalid_argument, invali
 
 IMPORT, EXPORT = "importJobs", "exportJobs"
 MAX_SOURCES = 1000
-JOB_FILTER = [
-    FilterField.for_enum("status.state", job_pb2.JobState.keys()),
-    FilterField(
-        "status.create_time", FieldType.TIMESTAMP, frozenset({"=", "!=", "<", "<=", ">", ">="})
-    ),
-    FilterField("labels", FieldType.LABEL, frozenset({"=", "!="})),
-]
-JOBS = Listing(JOB_FILTER, ("status.create_time", "name"), "status.create_time desc, name", "name")
 
 
 class DatasetJobs:
-    """Creates, lists, cancels and watches import and export jobs of datasets."""
+    """Creates import and export jobs of datasets; `imports` and `exports` get, list, cancel
+    and watch them."""
 
     def __init__(self, catalog: DatasetCatalog, runner: JobRunner, storage: StorageAccess) -> None:
         self.catalog = catalog
         self.runner = runner
         self.storage = storage
+        self.imports, self.exports = (
+            JobCollection(
+                runner,
+                kind,
+                catalog.tokens,
+                parent_pattern=DATASET,
+                check_parent=lambda parent: catalog.dataset_row(parent, "parent"),
+            )
+            for kind in (IMPORT, EXPORT)
+        )
         catalog.in_use = self._in_use
-        catalog.on_delete = lambda name: [
-            runner.forget(f"{name}/{kind}") for kind in (IMPORT, EXPORT)
-        ]
+        catalog.on_delete = self._forget
 
     def _forget(self, dataset: str) -> None:
         for kind in (IMPORT, EXPORT):
@@ -66,26 +66,26 @@ class DatasetJobs:
         given = request.import_job
         locations = self._check_import(given)
         schema = _import_schema(given.arrow_schema)
-        if request.request_id:
-            earlier = self.catalog.replayed("CreateImportJob", request.parent, request)
-            if earlier is not None:
-                return self.runner.get(earlier)
-        job = import_job_pb2.ImportJob()
-        job.CopyFrom(given)
-        job.name = self.runner.new_name(
-            f"{request.parent}/{IMPORT}", request.import_job_id, "import_job_id", IMPORT[0]
+
+        def create() -> import_job_pb2.ImportJob:
+            job = self.imports.draft(
+                given,
+                request.parent,
+                job_id=request.import_job_id,
+                id_field="import_job_id",
+                prefix=IMPORT[0],
+                outputs=("output_version", "source_file_count", "source_bytes", "read_row_count"),
+            )
+            return self.runner.create(
+                IMPORT,
+                f"{request.parent}/{IMPORT}",
+                job,
+                lambda handle: self._run_import(handle, dataset.id, locations, schema),
+            )
+
+        return self.imports.create_once(
+            self.catalog, "CreateImportJob", request.parent, request, create
         )
-        for field in ("output_version", "source_file_count", "source_bytes", "read_row_count"):
-            job.ClearField(field)
-        created = self.runner.create(
-            IMPORT,
-            f"{request.parent}/{IMPORT}",
-            job,
-            lambda handle: self._run_import(handle, dataset.id, locations, schema),
-        )
-        if request.request_id:
-            self.catalog.remember("CreateImportJob", request.parent, request, job.name)
-        return created
 
     def _check_import(self, job: import_job_pb2.ImportJob) -> list[Location]:
         if not job.source_uris or len(job.source_uris) > MAX_SOURCES:
@@ -184,27 +184,27 @@ class DatasetJobs:
         selected = pa.schema([schema.field(c) for c in given.columns]) if given.columns else schema
         file_formats.check_exportable(selected, given.format, "export_job.format")
         check_labels(given.labels, "export_job.labels")
-        if request.request_id:
-            earlier = self.catalog.replayed("CreateExportJob", request.parent, request)
-            if earlier is not None:
-                return self.runner.get(earlier)
-        job = export_job_pb2.ExportJob()
-        job.CopyFrom(given)
-        job.name = self.runner.new_name(
-            f"{request.parent}/{EXPORT}", request.export_job_id, "export_job_id", EXPORT[0]
+
+        def create() -> export_job_pb2.ExportJob:
+            job = self.exports.draft(
+                given,
+                request.parent,
+                job_id=request.export_job_id,
+                id_field="export_job_id",
+                prefix=EXPORT[0],
+                outputs=("output_uris", "written_row_count", "written_bytes"),
+            )
+            job.version = version.name  # resolved now: a tag moving later changes nothing (DAT-078)
+            return self.runner.create(
+                EXPORT,
+                f"{request.parent}/{EXPORT}",
+                job,
+                lambda handle: self._run_export(handle, dataset.id, row.id, location),
+            )
+
+        return self.exports.create_once(
+            self.catalog, "CreateExportJob", request.parent, request, create
         )
-        job.version = version.name  # resolved now: a tag moving later changes nothing (DAT-078)
-        for field in ("output_uris", "written_row_count", "written_bytes"):
-            job.ClearField(field)
-        created = self.runner.create(
-            EXPORT,
-            f"{request.parent}/{EXPORT}",
-            job,
-            lambda handle: self._run_export(handle, dataset.id, row.id, location),
-        )
-        if request.request_id:
-            self.catalog.remember("CreateExportJob", request.parent, request, job.name)
-        return created
 
     async def _run_export(
         self, handle: JobHandle, dataset_id: str, version_id: str, location: Location
@@ -247,52 +247,6 @@ class DatasetJobs:
                 setattr(j, "written_bytes", total_bytes),
             )
         )
-
-    # --- shared -------------------------------------------------------------------------
-
-    def get(self, name: str, kind: str) -> Any:
-        _parse_job(name, kind)
-        return self.runner.get(name)
-
-    def list(self, request: Any, kind: str) -> tuple[list[Any], str]:
-        every_dataset = request.parent == "datasets/-"
-        if not every_dataset:
-            self.catalog.dataset_row(request.parent, "parent")
-        parent = None if every_dataset else f"{request.parent}/{kind}"
-        return JOBS.page(
-            self.catalog.tokens,
-            request,
-            lambda: self.runner.list(kind, parent),
-            _getter,
-            f"{request.parent}/{kind}",
-        )
-
-    async def cancel(self, name: str, kind: str) -> Any:
-        _parse_job(name, kind)
-        return await self.runner.cancel(name)
-
-    async def watch(self, name: str, kind: str) -> AsyncIterator[Any]:
-        _parse_job(name, kind)
-        self.runner.resource(name)
-        async for job in self.runner.watch(name):
-            yield job
-
-
-def _parse_job(name: str, kind: str) -> None:
-    resource_names.parse(name, (*DATASET, kind), "name")
-
-
-def _getter(job: Any) -> Callable[[str], Any]:
-    def get(path: str) -> Any:
-        if path == "labels":
-            return dict(job.labels)
-        if path == "status.state":
-            return job_pb2.JobState.Name(job.status.state)
-        if path == "status.create_time":
-            return job.status.create_time
-        return getattr(job, path)
-
-    return get
 
 
 def _import_schema(raw: bytes) -> pa.Schema | None:

@@ -1,11 +1,11 @@
 """Pipeline runs (spec/data.md §6, §8.10-§8.12): declarative pipelines validated against the
-input version's schema, run as job resources on the shared JobRunner, and committed as one
-version through the catalog's commit path; identical runs reuse the earlier output."""
+input version's schema, run as job resources on the shared JobRunner (read through a
+JobCollection), and committed as one version through the catalog's commit path; identical
+runs reuse the earlier output."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pyarrow as pa
@@ -15,10 +15,10 @@ from lepton.data.v1 import pipeline_run_pb2 as run_pb
 from lepton.data.v1 import processing_service_pb2 as pb
 from lepton.type.v1 import digest_pb2, job_pb2
 from lepton_server.aip import resource_names
-from lepton_server.aip.filtering import FieldType, FilterField
-from lepton_server.aip.jobs import Cancelled, JobHandle, JobRunner
+from lepton_server.aip.filtering.fields import FieldType, FilterField
+from lepton_server.aip.jobs.collection import JobCollection
+from lepton_server.aip.jobs.runner import Cancelled, JobHandle, JobRunner
 from lepton_server.aip.labels import check_labels
-from lepton_server.aip.listing import Listing
 from lepton_server.data import pipelines
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_resources import DATASET, MAX_DESCRIPTION
@@ -27,18 +27,13 @@ from lepton_server.data.version_writes import Commit, schema_message
 from lepton_server.runtime.errors import invalid_field
 
 KIND = "pipelineRuns"
-RUN_FILTER = [
-    FilterField.for_enum("status.state", job_pb2.JobState.keys()),
+# The filter fields of runs besides the standard job fields (collection.job_filter).
+RUN_FIELDS = (
     FilterField("input_version", FieldType.RESOURCE_NAME, frozenset({"="})),
     FilterField("output_dataset", FieldType.RESOURCE_NAME, frozenset({"="})),
     FilterField("output_version", FieldType.RESOURCE_NAME, frozenset({"="})),
     FilterField("pipeline_fingerprint", FieldType.STRING, frozenset({"="})),
-    FilterField(
-        "status.create_time", FieldType.TIMESTAMP, frozenset({"=", "!=", "<", "<=", ">", ">="})
-    ),
-    FilterField("labels", FieldType.LABEL, frozenset({"=", "!="})),
-]
-RUNS = Listing(RUN_FILTER, ("status.create_time", "name"), "status.create_time desc, name", "name")
+)
 
 
 def _digest(hex_value: str) -> digest_pb2.Digest:
@@ -46,11 +41,19 @@ def _digest(hex_value: str) -> digest_pb2.Digest:
 
 
 class Processing:
-    """ValidatePipeline and pipeline runs over one dataset catalog."""
+    """ValidatePipeline and the creation of pipeline runs over one dataset catalog; `runs`
+    gets, lists, cancels and watches them."""
 
     def __init__(self, catalog: DatasetCatalog, runner: JobRunner) -> None:
         self.catalog = catalog
         self.runner = runner
+        self.runs = JobCollection(
+            runner,
+            KIND,
+            catalog.tokens,
+            extra_fields=RUN_FIELDS,
+            values={"pipeline_fingerprint": lambda run: run.pipeline_fingerprint.hex},
+        )
 
     def _input(self, reference: str, field: str) -> tuple[Any, Any, pa.Schema, str]:
         dataset, row = self.catalog.resolve(reference, field)
@@ -89,31 +92,29 @@ class Processing:
         for i, tag in enumerate(given.output_tags):
             resource_names.check_id(tag, f"pipeline_run.output_tags[{i}]", "tag id")
         check_labels(given.labels, "pipeline_run.labels")
-        if request.request_id:
-            earlier = self.catalog.replayed("CreatePipelineRun", "", request)
-            if earlier is not None:
-                return self.runner.get(earlier)
-        run = run_pb.PipelineRun()
-        run.CopyFrom(given)
-        run.name = self.runner.new_name(
-            KIND, request.pipeline_run_id, "pipeline_run_id", "r", "pipeline run id"
-        )
-        run.input_version = canonical
-        run.output_dataset = output
-        fingerprint = pipelines.fingerprint(given.pipeline)
-        run.pipeline_fingerprint.CopyFrom(_digest(fingerprint))
-        for field in ("output_version", "output_reused", "step_reports"):
-            run.ClearField(field)
-        reused = self._reusable(run)
-        if reused is None:
-            created = self.runner.create(
-                KIND, "", run, lambda handle: self._run(handle, dataset, row, output_row)
+
+        def create() -> run_pb.PipelineRun:
+            run = self.runs.draft(
+                given,
+                "",
+                job_id=request.pipeline_run_id,
+                id_field="pipeline_run_id",
+                prefix="r",
+                outputs=("output_version", "output_reused", "step_reports"),
+                what="pipeline run id",
             )
-        else:
-            created = self._reuse(run, reused, output_row)
-        if request.request_id:
-            self.catalog.remember("CreatePipelineRun", "", request, run.name)
-        return created
+            run.input_version = canonical
+            run.output_dataset = output
+            fingerprint = pipelines.fingerprint(given.pipeline)
+            run.pipeline_fingerprint.CopyFrom(_digest(fingerprint))
+            reused = self._reusable(run)
+            if reused is None:
+                return self.runner.create(
+                    KIND, "", run, lambda handle: self._run(handle, dataset, row, output_row)
+                )
+            return self._reuse(run, reused, output_row)
+
+        return self.runs.create_once(self.catalog, "CreatePipelineRun", "", request, create)
 
     def _reusable(self, run: run_pb.PipelineRun) -> run_pb.PipelineRun | None:
         """DAT-102: an earlier SUCCEEDED run of the same input, pipeline and output dataset
@@ -188,42 +189,6 @@ class Processing:
             job.step_reports.extend(result.step_reports)
 
         handle.update(record)
-
-    # --- reading --------------------------------------------------------------------------
-
-    def get(self, name: str) -> run_pb.PipelineRun:
-        resource_names.parse(name, (KIND,), "name")
-        return self.runner.get(name)
-
-    def list(self, request: pb.ListPipelineRunsRequest) -> tuple[list[run_pb.PipelineRun], str]:
-        return RUNS.page(
-            self.catalog.tokens, request, lambda: self.runner.list(KIND, None), _getter, KIND
-        )
-
-    async def cancel(self, name: str) -> run_pb.PipelineRun:
-        resource_names.parse(name, (KIND,), "name")
-        return await self.runner.cancel(name)
-
-    async def watch(self, name: str) -> AsyncIterator[run_pb.PipelineRun]:
-        resource_names.parse(name, (KIND,), "name")
-        self.runner.resource(name)
-        async for run in self.runner.watch(name):
-            yield run
-
-
-def _getter(run: run_pb.PipelineRun) -> Callable[[str], Any]:
-    def get(path: str) -> Any:
-        if path == "labels":
-            return dict(run.labels)
-        if path == "status.state":
-            return job_pb2.JobState.Name(run.status.state)
-        if path == "status.create_time":
-            return run.status.create_time
-        if path == "pipeline_fingerprint":
-            return run.pipeline_fingerprint.hex
-        return getattr(run, path)
-
-    return get
 
 
 __all__ = ["DATASET", "Processing"]

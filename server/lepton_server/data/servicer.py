@@ -9,15 +9,12 @@ from grpc import aio
 
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
+from lepton_server.aip.jobs.rpcs import job_rpcs
 from lepton_server.data.arrow_stream import read_response
 from lepton_server.data.dataset_catalog import DatasetCatalog
-from lepton_server.data.dataset_jobs import EXPORT, IMPORT, DatasetJobs
+from lepton_server.data.dataset_jobs import DatasetJobs
 from lepton_server.data.flight import DatasetFlightServer
 from lepton_server.runtime.errors import Unimplemented, invalid_field
-
-# Optional features (spec/data.md §10) this server does not implement yet, by RPC.
-# (`data.flight` depends on configuration: see IssueFlightTicket.)
-MISSING_FEATURES: dict[str, str] = {}
 
 
 def _unsupported(feature: str) -> Unimplemented:
@@ -117,36 +114,16 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
     async def CreateImportJob(self, request, context: aio.ServicerContext):
         return pb.CreateImportJobResponse(import_job=self.jobs.create_import(request))
 
-    async def GetImportJob(self, request, context: aio.ServicerContext):
-        return pb.GetImportJobResponse(import_job=self.jobs.get(request.name, IMPORT))
-
-    async def ListImportJobs(self, request, context: aio.ServicerContext):
-        jobs, token = self.jobs.list(request, IMPORT)
-        return pb.ListImportJobsResponse(import_jobs=jobs, next_page_token=token)
-
-    async def CancelImportJob(self, request, context: aio.ServicerContext):
-        return pb.CancelImportJobResponse(import_job=await self.jobs.cancel(request.name, IMPORT))
-
-    async def WatchImportJob(self, request, context: aio.ServicerContext):
-        async for job in self.jobs.watch(request.name, IMPORT):
-            yield pb.WatchImportJobResponse(import_job=job)
+    GetImportJob, ListImportJobs, CancelImportJob, WatchImportJob = job_rpcs(
+        "ImportJob", pb, lambda self: self.jobs.imports
+    )
 
     async def CreateExportJob(self, request, context: aio.ServicerContext):
         return pb.CreateExportJobResponse(export_job=self.jobs.create_export(request))
 
-    async def GetExportJob(self, request, context: aio.ServicerContext):
-        return pb.GetExportJobResponse(export_job=self.jobs.get(request.name, EXPORT))
-
-    async def ListExportJobs(self, request, context: aio.ServicerContext):
-        jobs, token = self.jobs.list(request, EXPORT)
-        return pb.ListExportJobsResponse(export_jobs=jobs, next_page_token=token)
-
-    async def CancelExportJob(self, request, context: aio.ServicerContext):
-        return pb.CancelExportJobResponse(export_job=await self.jobs.cancel(request.name, EXPORT))
-
-    async def WatchExportJob(self, request, context: aio.ServicerContext):
-        async for job in self.jobs.watch(request.name, EXPORT):
-            yield pb.WatchExportJobResponse(export_job=job)
+    GetExportJob, ListExportJobs, CancelExportJob, WatchExportJob = job_rpcs(
+        "ExportJob", pb, lambda self: self.jobs.exports
+    )
 
 
 async def _still_live(context: aio.ServicerContext) -> None:
@@ -158,26 +135,3 @@ async def _still_live(context: aio.ServicerContext) -> None:
         await context.send_initial_metadata(())
     except Exception:  # the call has ended; nothing may be committed
         raise asyncio.CancelledError from None
-
-
-def _missing(feature: str):
-    async def unsupported(self, request, context: aio.ServicerContext):
-        raise _unsupported(feature)
-
-    return unsupported
-
-
-def _missing_stream(feature: str):
-    async def unsupported(self, request, context: aio.ServicerContext):
-        raise _unsupported(feature)
-        yield  # an async generator, like the streaming RPCs it stands for
-
-    return unsupported
-
-
-for _rpc, _feature in MISSING_FEATURES.items():
-    setattr(
-        DatasetServicer,
-        _rpc,
-        _missing_stream(_feature) if _rpc.startswith("Watch") else _missing(_feature),
-    )

@@ -22,13 +22,15 @@ from urllib.parse import urlparse
 import pyarrow as pa
 from pyarrow import fs
 
+from lepton_server.runtime.startup_errors import StartupError
+
 log = logging.getLogger(__name__)
 
 SUFFIX = ".arrow"
 TMP_SUFFIX = ".tmp"
 
 
-class UnusableStorageError(Exception):
+class UnusableStorageError(StartupError):
     """The version storage cannot be reached or written (reported at start)."""
 
 

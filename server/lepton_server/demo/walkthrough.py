@@ -27,8 +27,11 @@ from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
 from lepton.inference.v1 import inference_service_pb2 as inference_pb
 from lepton.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from lepton_server.config import ServerConfig
+from lepton_server.data.layer import DataConfig
 from lepton_server.demo.sample_data import run_data_flow
+from lepton_server.inference.layer import InferenceConfig
 from lepton_server.runtime.host import OVERALL, ServerHost
+from lepton_server.runtime.layer_registry import build_services
 from lepton_server.runtime.reflection import V1_SERVICE_NAME
 
 
@@ -76,15 +79,18 @@ async def _demo(console: Console, data_dir: Path) -> int:
     suite_installed = importlib.util.find_spec("lepton_conformance") is not None
     if suite_installed:
         await _suite("models", "--out", str(repository))
-    host = ServerHost(
-        ServerConfig(
-            address="127.0.0.1:0",
-            data_dir=data_dir,
-            model_repository=repository if suite_installed else None,
-            file_roots=(exchange,),
-            flight_address="127.0.0.1:0",  # datasets over Arrow Flight too (data.flight)
-        )
+    config = ServerConfig(
+        address="127.0.0.1:0",
+        data_dir=data_dir,
+        layers={
+            "data": DataConfig(
+                file_roots=(exchange,),
+                flight_address="127.0.0.1:0",  # datasets over Arrow Flight too (data.flight)
+            ),
+            "inference": InferenceConfig(model_repository=repository if suite_installed else None),
+        },
     )
+    host = ServerHost(config, build_services(config))
     running = await host.start()
     console.print(f"[bold]Lepton reference server[/] listening on {running.address}")
     try:

@@ -19,7 +19,8 @@ PRESERIALIZED = frozenset({"ModelInfer", "ModelStreamInfer"})
 
 
 class InferenceServicer:
-    """Turns each RPC into one engine call; errors stay LeptonError for the interceptor,
+    """Turns each RPC into one engine call; errors stay LeptonError, which the error mapping
+    every handler is wrapped in at registration (runtime/error_mapping.py) turns into a status,
     except on the stream, where they travel in-band (INF-050, INF-051)."""
 
     def __init__(self, engine: InferenceEngine) -> None:

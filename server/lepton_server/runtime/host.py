@@ -1,5 +1,6 @@
-"""One grpc.aio server hosting the selected services with health, reflection, discovery,
-auth, TLS and message-size limits."""
+"""One grpc.aio server hosting the given services with health, reflection, discovery,
+auth, TLS and message-size limits. The host knows no layer: it mounts whatever services it
+is given (`layer_registry.build_services` builds those of the selected layers)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -20,7 +21,6 @@ from lepton_server.runtime.discovery import discovery_service
 from lepton_server.runtime.error_mapping import ErrorMappingServer
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.reflection import enable_reflection
-from lepton_server.runtime.service_registry import build_services
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,10 @@ class RunningServer:
 
 
 class ServerHost:
-    """Builds, starts and gracefully stops the server for one ServerConfig."""
+    """Starts and gracefully stops the server for one ServerConfig and the layers' services."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, layer_services: Sequence[HostedService]) -> None:
         self.config = config
-        layer_services = build_services(config)
         self.services = [*layer_services, discovery_service(layer_services)]
         self._running: RunningServer | None = None
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from google.protobuf import timestamp_pb2
+from support.rejections import rejected
 
 from lepton_server.aip.ordering import (
     format_order,
@@ -26,12 +27,7 @@ def order_of(text: str, default: str = "name", tie_breaker: str = "name") -> lis
 
 
 def rejection(text: str) -> InvalidArgument:
-    with pytest.raises(InvalidArgument) as raised:
-        order_of(text)
-    error = raised.value
-    assert error.reason == "INVALID_FIELD"
-    assert [v.field for v in error.violations] == ["order_by"]
-    return error
+    return rejected(lambda: order_of(text), "INVALID_FIELD", "order_by")
 
 
 def getter(item: dict[str, Any]):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.rejections import rejected
 
 from lepton_server.aip.ordering import parse_order_by
 from lepton_server.aip.pagination import PageTokens, page_size, paginate, request_binding
@@ -18,12 +19,7 @@ BINDING = request_binding("datasets", "filter-fingerprint", "name")
 
 
 def token_rejection(tokens: PageTokens, token: str, binding: str = BINDING) -> InvalidArgument:
-    with pytest.raises(InvalidArgument) as raised:
-        tokens.read(token, binding)
-    error = raised.value
-    assert error.reason == "INVALID_PAGE_TOKEN"
-    assert [v.field for v in error.violations] == ["page_token"]
-    return error
+    return rejected(lambda: tokens.read(token, binding), "INVALID_PAGE_TOKEN", "page_token")
 
 
 def getter(item: dict[str, Any]):

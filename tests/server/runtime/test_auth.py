@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from support.hosting import ECHO_SERVICE, echo_layer, hosted
+from support.hosting import ECHO_SERVICE, echo_service, hosted
 from support.reflection_client import list_services
 from support.status_details import error_info
 
@@ -22,7 +22,7 @@ async def _echo(request: bytes, _context) -> bytes:
 @pytest.fixture
 def address(tmp_path):
     config = ServerConfig(data_dir=tmp_path, auth_tokens=frozenset({TOKEN, "second-token"}))
-    with hosted(config, {"echo": echo_layer(_echo)}) as address:
+    with hosted(config, [echo_service(_echo)]) as address:
         yield address
 
 

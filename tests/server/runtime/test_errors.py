@@ -6,7 +6,7 @@ import contextlib
 
 import grpc
 import pytest
-from support.hosting import ECHO_SERVICE, echo_layer, hosted
+from support.hosting import ECHO_SERVICE, echo_service, hosted
 from support.status_details import bad_request, error_info
 
 from lepton_ai import LeptonAIError, from_rpc_error
@@ -34,12 +34,12 @@ async def _stream_then_not_found(request: bytes, _context):
 
 @pytest.fixture
 def serve(tmp_path):
-    """Host the echo test layer with the given behaviours; yield its address."""
+    """Host the echo test service with the given behaviours; yield its address."""
     with contextlib.ExitStack() as stack:
 
         def start(behavior, stream_behavior=None) -> str:
-            layer = echo_layer(behavior, stream_behavior)
-            return stack.enter_context(hosted(ServerConfig(data_dir=tmp_path), {"echo": layer}))
+            echo = echo_service(behavior, stream_behavior)
+            return stack.enter_context(hosted(ServerConfig(data_dir=tmp_path), [echo]))
 
         yield start
 

@@ -1,5 +1,6 @@
 """Long-running jobs as resources (spec/general.md §7): state machine, history, progress,
-cooperative cancel and Watch, persisted so a job outlives the request that created it.
+cooperative cancel and Watch, persisted (store.JobTable) so a job outlives the request that
+created it.
 
 A job's work is a coroutine that gets a JobHandle: it reports progress, checks
 `handle.stopping` at safe points, and enters `handle.committing()` before the step that makes
@@ -11,18 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from google.protobuf.message import Message
 
 from lepton.type.v1 import error_pb2, job_pb2
 from lepton_server.aip import resource_names
+from lepton_server.aip.jobs.store import JobTable
 from lepton_server.runtime.errors import (
     ERROR_DOMAIN,
     AlreadyExists,
@@ -39,49 +38,6 @@ PROGRESS_INTERVAL_S = 1.0  # GEN-061: at most one progress-only message per seco
 INTERRUPTED = "JOB_INTERRUPTED"
 
 Work = Callable[["JobHandle"], Awaitable[None]]
-
-
-class JobTable:
-    """Jobs of every kind in one SQLite table; each row holds the job resource message."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, kind TEXT NOT NULL, "
-            "parent TEXT NOT NULL, create_time INTEGER NOT NULL, message BLOB NOT NULL)"
-        )
-        self._lock = threading.Lock()
-
-    def put(self, name: str, kind: str, parent: str, create_time: int, message: bytes) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
-                (name, kind, parent, create_time, message),
-            )
-
-    def get(self, name: str) -> tuple[str, bytes] | None:
-        with self._lock:
-            return self._db.execute(
-                "SELECT kind, message FROM jobs WHERE name=?", (name,)
-            ).fetchone()
-
-    def rows(self, kind: str | None = None, parent: str | None = None) -> list[tuple[str, bytes]]:
-        sql, args = "SELECT kind, message FROM jobs WHERE 1=1", []
-        if kind is not None:
-            sql, args = sql + " AND kind=?", [*args, kind]
-        if parent is not None:
-            sql, args = sql + " AND parent=?", [*args, parent]
-        with self._lock:
-            return self._db.execute(sql + " ORDER BY name", args).fetchall()
-
-    def delete_under(self, parent: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM jobs WHERE parent=?", (parent,))
-
-    def close(self) -> None:
-        self._db.close()
 
 
 class JobHandle:
