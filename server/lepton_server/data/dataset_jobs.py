@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
+from google.protobuf.message import Message
 from pyarrow import fs
 
 from lepton.data.v1 import dataset_pb2 as resources
@@ -18,13 +19,14 @@ from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import export_job_pb2, import_job_pb2
 from lepton_server.aip import resource_names
 from lepton_server.aip.jobs.collection import JobCollection
-from lepton_server.aip.jobs.runner import Cancelled, JobHandle, JobRunner
+from lepton_server.aip.jobs.runner import Cancelled, JobHandle, JobRunner, Work
 from lepton_server.aip.labels import check_labels
 from lepton_server.data import arrow_types, file_formats
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_resources import DATASET, MAX_DESCRIPTION
 from lepton_server.data.storage_uris import Location, StorageAccess, list_sources, storage_errors
-from lepton_server.data.version_writes import Commit, holds_extension
+from lepton_server.data.version_reads import check_columns
+from lepton_server.data.version_writes import Commit, check_storable
 from lepton_server.runtime.errors import AlreadyExists, invalid_argument, invalid_field
 
 IMPORT, EXPORT = "importJobs", "exportJobs"
@@ -59,6 +61,37 @@ class DatasetJobs:
     def _in_use(self, dataset: str) -> bool:
         return any(self.runner.running_under(f"{dataset}/{kind}") for kind in (IMPORT, EXPORT))
 
+    def _create(
+        self,
+        jobs: JobCollection,
+        method: str,
+        request: Any,
+        given: Message,
+        *,
+        id_field: str,
+        outputs: tuple[str, ...],
+        work: Work,
+        **resolved: str,
+    ) -> Any:
+        """The job of a checked Create `request` (once per request id): the client's `given`
+        named under `request.parent` (its id from `id_field`), the `outputs` cleared, the
+        `resolved` fields set, started on the runner to do `work`."""
+
+        def create() -> Message:
+            job = jobs.draft(
+                given,
+                request.parent,
+                job_id=getattr(request, id_field),
+                id_field=id_field,
+                prefix=jobs.kind[0],
+                outputs=outputs,
+            )
+            for field, value in resolved.items():
+                setattr(job, field, value)
+            return self.runner.create(jobs.kind, f"{request.parent}/{jobs.kind}", job, work)
+
+        return jobs.create_once(self.catalog, method, request.parent, request, create)
+
     # --- imports ------------------------------------------------------------------------
 
     def create_import(self, request: pb.CreateImportJobRequest) -> import_job_pb2.ImportJob:
@@ -66,25 +99,14 @@ class DatasetJobs:
         given = request.import_job
         locations = self._check_import(given)
         schema = _import_schema(given.arrow_schema)
-
-        def create() -> import_job_pb2.ImportJob:
-            job = self.imports.draft(
-                given,
-                request.parent,
-                job_id=request.import_job_id,
-                id_field="import_job_id",
-                prefix=IMPORT[0],
-                outputs=("output_version", "source_file_count", "source_bytes", "read_row_count"),
-            )
-            return self.runner.create(
-                IMPORT,
-                f"{request.parent}/{IMPORT}",
-                job,
-                lambda handle: self._run_import(handle, dataset.id, locations, schema),
-            )
-
-        return self.imports.create_once(
-            self.catalog, "CreateImportJob", request.parent, request, create
+        return self._create(
+            self.imports,
+            "CreateImportJob",
+            request,
+            given,
+            id_field="import_job_id",
+            outputs=("output_version", "source_file_count", "source_bytes", "read_row_count"),
+            work=lambda handle: self._run_import(handle, dataset.id, locations, schema),
         )
 
     def _check_import(self, job: import_job_pb2.ImportJob) -> list[Location]:
@@ -165,14 +187,7 @@ class DatasetJobs:
         _, row = self.catalog.resolve(given.version, "export_job.version")
         version = self.catalog.get_version(given.version)
         schema = pa.ipc.read_schema(pa.py_buffer(version.schema.arrow_schema))
-        for i, column in enumerate(given.columns):
-            if column not in schema.names:
-                raise invalid_argument(
-                    "COLUMN_NOT_FOUND",
-                    f"export_job.columns[{i}]",
-                    f"no column {column!r}",
-                    column=column,
-                )
+        check_columns(given.columns, schema, "export_job.columns", missing="no column {!r}")
         file_formats.check_format(given.format, "export_job.format")
         location = self.storage.locate(
             given.destination_uri, given.storage_options, "export_job.destination_uri"
@@ -184,26 +199,15 @@ class DatasetJobs:
         selected = pa.schema([schema.field(c) for c in given.columns]) if given.columns else schema
         file_formats.check_exportable(selected, given.format, "export_job.format")
         check_labels(given.labels, "export_job.labels")
-
-        def create() -> export_job_pb2.ExportJob:
-            job = self.exports.draft(
-                given,
-                request.parent,
-                job_id=request.export_job_id,
-                id_field="export_job_id",
-                prefix=EXPORT[0],
-                outputs=("output_uris", "written_row_count", "written_bytes"),
-            )
-            job.version = version.name  # resolved now: a tag moving later changes nothing (DAT-078)
-            return self.runner.create(
-                EXPORT,
-                f"{request.parent}/{EXPORT}",
-                job,
-                lambda handle: self._run_export(handle, dataset.id, row.id, location),
-            )
-
-        return self.exports.create_once(
-            self.catalog, "CreateExportJob", request.parent, request, create
+        return self._create(
+            self.exports,
+            "CreateExportJob",
+            request,
+            given,
+            id_field="export_job_id",
+            outputs=("output_uris", "written_row_count", "written_bytes"),
+            work=lambda handle: self._run_export(handle, dataset.id, row.id, location),
+            version=version.name,  # resolved now: a tag moving later changes nothing (DAT-078)
         )
 
     async def _run_export(
@@ -259,22 +263,7 @@ def _import_schema(raw: bytes) -> pa.Schema | None:
         raise invalid_argument(
             "INVALID_ARROW_DATA", "import_job.arrow_schema", "not an Arrow IPC Schema message"
         ) from None
-    try:
-        arrow_types.check_supported(schema)
-    except arrow_types.UnsupportedArrowType as exc:
-        raise invalid_argument(
-            "UNSUPPORTED_ARROW_TYPE", "import_job.arrow_schema", str(exc), column=exc.column
-        ) from None
-    except arrow_types.InvalidColumnNames as exc:
-        raise invalid_argument("INVALID_ARROW_DATA", "import_job.arrow_schema", str(exc)) from None
-    extension = next((f.name for f in schema if holds_extension(f)), None)
-    if extension is not None:
-        raise invalid_argument(
-            "UNSUPPORTED_ARROW_TYPE",
-            "import_job.arrow_schema",
-            f"column {extension!r} holds an Arrow extension type",
-            column=extension,
-        )
+    check_storable(schema, "import_job.arrow_schema")
     return schema
 
 

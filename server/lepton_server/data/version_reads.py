@@ -4,7 +4,7 @@ against the version it names and turned into a header and the batches that follo
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,24 @@ from lepton_server.runtime.errors import (
     invalid_argument,
     invalid_field,
 )
+
+
+def check_columns(
+    columns: Sequence[str], schema: pa.Schema, field: str, *, missing: str, unique: bool = False
+) -> None:
+    """A projection of a version (a read's, an export's): each of `columns` names a column of
+    `schema`, else COLUMN_NOT_FOUND on `{field}[i]` described by `missing` (such as
+    "no column {!r}"); with `unique`, a column listed again is INVALID_FIELD. Checked in order:
+    the first fault is the one reported."""
+    seen: set[str] = set()
+    for i, column in enumerate(columns):
+        if column not in schema.names:
+            raise invalid_argument(
+                "COLUMN_NOT_FOUND", f"{field}[{i}]", missing.format(column), column=column
+            )
+        if unique and column in seen:
+            raise invalid_field(f"{field}[{i}]", f"column {column!r} is listed twice")
+        seen.add(column)
 
 
 @dataclass(frozen=True)
@@ -61,18 +79,13 @@ class VersionReads:
         version = resources.DatasetVersion.FromString(row.message)
         schema = pa.ipc.read_schema(pa.py_buffer(version.schema.arrow_schema))
         columns = list(request.columns) or schema.names
-        seen: set[str] = set()
-        for i, column in enumerate(request.columns):
-            if column not in schema.names:
-                raise invalid_argument(
-                    "COLUMN_NOT_FOUND",
-                    f"columns[{i}]",
-                    f"the version has no column {column!r}",
-                    column=column,
-                )
-            if column in seen:
-                raise invalid_field(f"columns[{i}]", f"column {column!r} is listed twice")
-            seen.add(column)
+        check_columns(
+            request.columns,
+            schema,
+            "columns",
+            missing="the version has no column {!r}",
+            unique=True,
+        )
         if request.offset > version.row_count:
             raise OutOfRange(
                 reason="OFFSET_OUT_OF_RANGE",

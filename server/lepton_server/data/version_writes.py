@@ -255,24 +255,35 @@ def _parse_written(spool: WriteSpool) -> pa.Table:
         raise invalid_argument(
             "INVALID_ARROW_DATA", "arrow_data", f"a record batch does not match the schema: {exc}"
         ) from None
+    check_storable(
+        table.schema,
+        "arrow_data",
+        extension_note=", which is not one of the supported types of spec/data.md §4.1",
+    )
+    return arrow_types.decode_dictionaries(table)
+
+
+def check_storable(schema: pa.Schema, field: str, *, extension_note: str = "") -> None:
+    """DAT-024: a schema a version may have, its errors on `field`: UNSUPPORTED_ARROW_TYPE for
+    a type outside §4.1 or an Arrow extension type (its message ends with `extension_note`),
+    INVALID_ARROW_DATA for empty or repeated column names. A write's data and an import's
+    arrow_schema are checked here alike."""
     try:
-        arrow_types.check_supported(table.schema)
+        arrow_types.check_supported(schema)
     except arrow_types.UnsupportedArrowType as exc:
         raise invalid_argument(
-            "UNSUPPORTED_ARROW_TYPE", "arrow_data", str(exc), column=exc.column
+            "UNSUPPORTED_ARROW_TYPE", field, str(exc), column=exc.column
         ) from None
     except arrow_types.InvalidColumnNames as exc:
-        raise invalid_argument("INVALID_ARROW_DATA", "arrow_data", str(exc)) from None
-    extension = next((f.name for f in table.schema if holds_extension(f)), None)
+        raise invalid_argument("INVALID_ARROW_DATA", field, str(exc)) from None
+    extension = next((f.name for f in schema if holds_extension(f)), None)
     if extension is not None:
         raise invalid_argument(
             "UNSUPPORTED_ARROW_TYPE",
-            "arrow_data",
-            f"column {extension!r} holds an Arrow extension type, which is not one of the "
-            "supported types of spec/data.md §4.1",
+            field,
+            f"column {extension!r} holds an Arrow extension type{extension_note}",
             column=extension,
         )
-    return arrow_types.decode_dictionaries(table)
 
 
 def holds_extension(field: pa.Field) -> bool:
