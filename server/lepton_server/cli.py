@@ -117,8 +117,8 @@ def _announce(running: RunningServer) -> None:
     # Tests and scripts read this line to learn the port when --address ends in :0.
     sys.stdout.write(f"lepton: listening on {running.address}\n")
     for service in running.services:
-        for location in service.flight_locations:
-            sys.stdout.write(f"lepton: flight listening on {location}\n")
+        for protocol, location in service.endpoints:
+            sys.stdout.write(f"lepton: {protocol} listening on {location}\n")
     sys.stdout.flush()
 
 

@@ -101,6 +101,8 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
             ),
             close=close,
             start=flight.start if flight is not None else None,
-            flight_locations=flight.locations if flight is not None else (),
+            endpoints=tuple(("flight", location) for location in flight.locations)
+            if flight is not None
+            else (),
         ),
     ]

@@ -24,6 +24,6 @@ class HostedService:
     # Called with the host's event loop once the gRPC server has started: for a service that
     # also serves on threads of its own (an Arrow Flight server) and must reach the loop.
     start: Callable[[asyncio.AbstractEventLoop], None] | None = None
-    # Arrow Flight locations ("grpc+tcp://host:port") the service serves besides its gRPC
-    # methods; `lepton serve` announces them.
-    flight_locations: tuple[str, ...] = ()
+    # Other endpoints the service listens on besides the gRPC server, as (protocol, location)
+    # pairs, e.g. ("flight", "grpc+tcp://127.0.0.1:8815"); `lepton serve` announces each one.
+    endpoints: tuple[tuple[str, str], ...] = ()
