@@ -1,5 +1,5 @@
-"""The catalog: every profile and case of the suites named in suites/__init__.py, in order,
-each case checked against the spec's requirements."""
+"""The catalog: every profile and case of the suites named in suites/__init__.py (or of the
+suites a caller gives), in order, each case checked against the spec's requirements."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from lepton_conformance.harness.case import Case
 from lepton_conformance.harness.requirements import LEVELS, Requirement, load_requirements
 from lepton_conformance.harness.suite import Profile, Suite
-from lepton_conformance.suites import SUITES
+from lepton_conformance.suites import all_suites
 
 CASE_ID = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
 
@@ -20,10 +20,10 @@ class CatalogError(ValueError):
     or a requirement the spec lacks."""
 
 
-def profiles(suites: Sequence[Suite] = SUITES) -> dict[str, Profile]:
+def profiles(suites: Sequence[Suite] | None = None) -> dict[str, Profile]:
     """Every profile by name, in the order of the suites and of their declarations."""
     found: dict[str, Profile] = {}
-    for suite in suites:
+    for suite in all_suites() if suites is None else suites:
         for profile in suite.profiles:
             if profile.name in found:
                 raise CatalogError(f"profile {profile.name} registered twice")
@@ -31,8 +31,9 @@ def profiles(suites: Sequence[Suite] = SUITES) -> dict[str, Profile]:
     return found
 
 
-def cases(spec_dir: Path | None = None, suites: Sequence[Suite] = SUITES) -> list[Case]:
+def cases(spec_dir: Path | None = None, suites: Sequence[Suite] | None = None) -> list[Case]:
     """Every case, in run order, with its level taken from the requirements it cites."""
+    suites = all_suites() if suites is None else suites
     profiles(suites)  # every profile declared once
     requirements = load_requirements(spec_dir)
     built: list[Case] = []

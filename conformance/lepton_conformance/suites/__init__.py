@@ -1,9 +1,17 @@
 """The suites, one per layer, in the order the runner runs them: the general rules first,
-then each layer's profiles."""
+then each layer's profiles. Each name is a package here whose `SUITE` lists its profiles and
+case modules; a suite is imported only when the catalog is built, so importing one suite's
+module (the inference model set, a data client) loads no other suite."""
 
 from __future__ import annotations
 
-from lepton_conformance.harness.suite import Suite
-from lepton_conformance.suites import data, general, inference
+import importlib
 
-SUITES: tuple[Suite, ...] = (general.SUITE, inference.SUITE, data.SUITE)
+from lepton_conformance.harness.suite import Suite
+
+SUITE_NAMES: tuple[str, ...] = ("general", "inference", "data")
+
+
+def all_suites() -> tuple[Suite, ...]:
+    """Every suite, in run order."""
+    return tuple(importlib.import_module(f"{__name__}.{name}").SUITE for name in SUITE_NAMES)
