@@ -8,13 +8,17 @@
     lepton-conformance models --out DIR   the conformance model set, for the target to load
 
 `run` exits 0 when every selected profile is certified (or every MUST failure is listed in
-the known-failing file), 1 when not, 2 when the harness itself broke.
+the known-failing file, or the profile applies to nothing the target has), 1 when not, 2 when
+the harness itself broke, 3 when nothing failed but a MUST case did not run (a token, a message
+limit or a file root was missing) or the run was filtered with --case: INCOMPLETE, not a
+certificate.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,13 +29,19 @@ from rich.table import Table
 from lepton_conformance import SPEC_VERSION, SUITE_VERSION
 from lepton_conformance.harness import catalog, coverage, known_failing
 from lepton_conformance.harness.case import Outcome
-from lepton_conformance.harness.report import verdict_word, write_reports
+from lepton_conformance.harness.report import write_reports
 from lepton_conformance.harness.requirements import load_requirements
-from lepton_conformance.harness.runner import RunResult, run
+from lepton_conformance.harness.runner import RunResult, Standing, Verdict, run
 from lepton_conformance.harness.target import TargetOptions
 from lepton_conformance.suites.inference.model_set import write_model_set
 
 OUTCOME_STYLE = {"PASS": "green", "FAIL": "red", "SKIP": "yellow", "ERROR": "magenta"}
+STANDING_STYLE = {
+    Standing.CERTIFIED: "green",
+    Standing.INCOMPLETE: "yellow",
+    Standing.NOT_CERTIFIED: "red",
+    Standing.NOT_APPLICABLE: "dim",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -133,9 +143,16 @@ def _verdict_table(result: RunResult) -> Table:
     for verdict in result.verdicts:
         mine = [r for r in result.results if r.case.profile == verdict.profile]
         counts = [str(sum(r.outcome == o for r in mine)) for o in Outcome]
-        style = "green" if verdict.certified else "red"
-        table.add_row(verdict.profile, f"[{style}]{verdict_word(verdict.certified)}[/]", *counts)
+        style = STANDING_STYLE[verdict.standing]
+        table.add_row(verdict.profile, f"[{style}]{verdict.standing.value}[/]", *counts)
     return table
+
+
+def _why_incomplete(verdict: Verdict) -> str:
+    reasons = ["the run was filtered with --case"] if verdict.filtered else []
+    needs = Counter(what or "what their skip reasons name" for _, what in verdict.missing)
+    reasons += [f"{count} MUST case(s) need {what}" for what, count in needs.items()]
+    return "; ".join(reasons) or "no case ran"
 
 
 def _run(console: Console, options: argparse.Namespace) -> int:
@@ -184,6 +201,9 @@ def _run(console: Console, options: argparse.Namespace) -> int:
     for problem in result.known_failing_problems:
         console.print(f"[red]known-failing:[/] {problem}")
     console.print(_verdict_table(result))
+    for verdict in result.verdicts:
+        if verdict.standing is Standing.INCOMPLETE:
+            console.print(f"[yellow]{verdict.profile} is INCOMPLETE[/]: {_why_incomplete(verdict)}")
     if options.report_dir is not None:
         for path in write_reports(result, options.report_dir):
             console.print(f"wrote {path}")

@@ -18,7 +18,7 @@ from lepton_conformance.harness import catalog, coverage
 from lepton_conformance.harness.case import Case, Outcome
 from lepton_conformance.harness.known_failing import KnownFailure
 from lepton_conformance.harness.requirements import load_requirements
-from lepton_conformance.harness.runner import run, run_case
+from lepton_conformance.harness.runner import Standing, run, run_case
 from lepton_conformance.harness.target import TargetOptions
 
 MUTANT_LAUNCHER = [
@@ -27,6 +27,7 @@ MUTANT_LAUNCHER = [
 ]
 LIMIT = 8 * 1024 * 1024  # a small limit keeps the oversize case cheap
 TOKEN = "mutant-suite-token"
+DEFAULT_SERVER_LIMIT = 80 * 1024 * 1024  # `lepton serve` without --max-message-bytes
 # An Arrow Flight endpoint on any free port, so that the data.flight cases run (the server
 # advertises the host it was given, which the suite reaches).
 FLIGHT = ("--flight-address", "127.0.0.1:0")
@@ -49,7 +50,11 @@ def _file_root(files: Path) -> str:
 
 
 @pytest.fixture
-def reference(server_factory, model_repository, files):
+def reference(server_factory, model_repository, files, tmp_path):
+    """The reference server as a deployment runs it: bearer tokens required, an Arrow Flight
+    endpoint, a file root, a stated message limit."""
+    tokens = tmp_path / "reference-tokens"
+    tokens.write_text(f"{TOKEN}\n")
     return server_factory(
         "--max-message-bytes",
         str(LIMIT * 10),
@@ -57,20 +62,77 @@ def reference(server_factory, model_repository, files):
         str(model_repository),
         "--file-root",
         str(files),
+        "--auth-tokens",
+        str(tokens),
         *FLIGHT,
     )
 
 
-def test_reference_server_passes_every_case(reference, files):
-    result = run(
-        TargetOptions(reference.address, message_limit=LIMIT * 10, file_root=_file_root(files))
+def _complete_run(reference, files) -> TargetOptions:
+    """Everything the suite needs to run every case against the reference server."""
+    return TargetOptions(
+        reference.address, message_limit=LIMIT * 10, file_root=_file_root(files), token=TOKEN
     )
+
+
+def test_reference_server_passes_every_case(reference, files):
+    result = run(_complete_run(reference, files))
     assert _failed(result) == set()
-    assert all(v.certified for v in result.verdicts)
+    assert result.count(Outcome.SKIP) == 0
+    assert all(v.standing is Standing.CERTIFIED for v in result.verdicts)
     assert result.exit_status == 0
 
 
-def test_reference_server_with_auth_and_tls_passes(server_factory, model_repository, tmp_path):
+def test_a_run_without_a_token_leaves_general_incomplete(inference_server):
+    # The server requires no token either, so every call the cases make succeeds; only the
+    # auth cases cannot run.
+    options = TargetOptions(inference_server.address, message_limit=DEFAULT_SERVER_LIMIT)
+    result = run(options, profiles=["general"])
+    (verdict,) = result.verdicts
+    assert _failed(result) == set()
+    assert verdict.standing is Standing.INCOMPLETE
+    assert not verdict.certified
+    assert dict(verdict.missing) == dict.fromkeys(
+        (
+            "general.auth.missing-token-is-unauthenticated",
+            "general.auth.invalid-token-is-unauthenticated",
+            "general.auth.valid-token-is-accepted",
+            "general.auth.discovery-needs-no-token",
+        ),
+        "--token",
+    )
+    assert result.exit_status == 3
+
+
+def test_a_run_without_a_message_limit_leaves_general_incomplete(reference):
+    result = run(TargetOptions(reference.address, token=TOKEN), profiles=["general"])
+    (verdict,) = result.verdicts
+    assert verdict.standing is Standing.INCOMPLETE
+    assert {needs for _, needs in verdict.missing} == {"--message-limit BYTES"}
+
+
+def test_a_run_without_a_file_root_leaves_data_core_incomplete(reference):
+    options = TargetOptions(reference.address, message_limit=LIMIT * 10, token=TOKEN)
+    result = run(options, profiles=["data-core"])
+    (verdict,) = result.verdicts
+    assert verdict.standing is Standing.INCOMPLETE
+    assert verdict.missing
+    assert {needs for _, needs in verdict.missing} == {"--file-root file:///DIR/"}
+    assert result.exit_status == 3
+
+
+def test_a_case_filtered_run_is_never_a_certificate(reference, files):
+    result = run(_complete_run(reference, files), case_pattern=r"^general\.health\.")
+    assert _failed(result) == set()
+    assert {r.outcome for r in result.results} == {Outcome.PASS}
+    assert {v.standing for v in result.verdicts} == {Standing.INCOMPLETE}
+    assert all(v.filtered for v in result.verdicts)
+    assert result.exit_status == 3
+
+
+def test_reference_server_with_auth_and_tls_passes(
+    server_factory, model_repository, tmp_path, files
+):
     from support.certificates import CertificateAuthority  # noqa: PLC0415
 
     ca = CertificateAuthority(tmp_path)
@@ -86,10 +148,23 @@ def test_reference_server_with_auth_and_tls_passes(server_factory, model_reposit
         str(tokens),
         "--model-repository",
         str(model_repository),
+        "--max-message-bytes",
+        str(LIMIT * 10),
+        "--file-root",
+        str(files),
         *FLIGHT,
     )
-    result = run(TargetOptions(server.address, tls=True, ca_file=ca.cert, token="suite-token"))
+    options = TargetOptions(
+        server.address,
+        tls=True,
+        ca_file=ca.cert,
+        token="suite-token",
+        message_limit=LIMIT * 10,
+        file_root=_file_root(files),
+    )
+    result = run(options)
     assert _failed(result) == set()
+    assert all(v.certified for v in result.verdicts)
     assert result.exit_status == 0
 
 
@@ -137,6 +212,7 @@ def test_stub_answering_empty_messages_passes_under_ten_percent():
     assert passed / len(result.results) < 0.10, [
         r.case.id for r in result.results if r.outcome == Outcome.PASS
     ]
+    assert not any(v.certified for v in result.verdicts)
     assert result.exit_status == 1
 
 
@@ -176,7 +252,7 @@ def lying_server(server_factory, model_repository):
 
 def test_known_failure_with_its_message_makes_the_run_pass(lying_server):
     known = {CAUGHT: KnownFailure(CAUGHT, "wanted NOT_FOUND")}
-    result = run(TargetOptions(lying_server.address), known_failing=known)
+    result = run(TargetOptions(lying_server.address), profiles=["general"], known_failing=known)
     assert not result.verdicts[0].certified
     assert result.known_failing_problems == []
     assert result.exit_status == 0
@@ -189,9 +265,9 @@ def test_known_failure_with_another_message_fails_the_run(lying_server):
     assert result.exit_status == 1
 
 
-def test_known_failure_that_passes_fails_the_run(reference):
+def test_known_failure_that_passes_fails_the_run(reference, files):
     known = {CAUGHT: KnownFailure(CAUGHT, "wanted NOT_FOUND")}
-    result = run(TargetOptions(reference.address), known_failing=known)
+    result = run(_complete_run(reference, files), known_failing=known)
     assert "passed" in result.known_failing_problems[0]
     assert result.exit_status == 1
 
@@ -216,6 +292,10 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_p
         str(tmp_path),
         "--file-root",
         _file_root(files),
+        "--token",
+        TOKEN,
+        "--message-limit",
+        str(LIMIT * 10),
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "CERTIFIED" in completed.stdout
@@ -231,6 +311,28 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_p
     suites = ET.parse(tmp_path / "junit.xml").getroot()
     assert suites.find("testsuite").get("name") == "general"
     assert "**CERTIFIED**" in (tmp_path / "report.md").read_text()
+    assert results["run"]["case_filter"] is None
+    assert results["run"]["token_given"] is True
+    assert len(results["run"]["case_set_sha256"]) == 64
+
+
+def test_cli_case_filtered_run_exits_three_and_says_it_is_no_certificate(reference, tmp_path):
+    completed = _cli(
+        "run",
+        "--target",
+        reference.address,
+        "--token",
+        TOKEN,
+        "--case",
+        "^general[.]health[.]",
+        "--report-dir",
+        str(tmp_path),
+    )
+    assert completed.returncode == 3, completed.stdout + completed.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["run"]["case_filter"] == "^general[.]health[.]"
+    assert {p["verdict"] for p in results["summary"]["profiles"].values()} == {"INCOMPLETE"}
+    assert "it is not a certificate" in (tmp_path / "report.md").read_text()
 
 
 def test_cli_run_against_a_mutant_exits_one(lying_server):

@@ -30,7 +30,24 @@ class Failed(Exception):
 
 
 class Skipped(Exception):
-    """Raised by a case when the target lacks an optional feature the case needs."""
+    """Raised by a case that this run could not carry out because the run lacked something
+    the suite needs from whoever runs it (a token, a message limit, a file root). `needs`
+    names what would run the case, e.g. "--token". A MUST case skipped so leaves its profile
+    INCOMPLETE: nothing was shown either way."""
+
+    def __init__(self, reason: str, needs: str = "") -> None:
+        super().__init__(reason)
+        self.needs = needs
+
+
+class NotApplicable(Skipped):
+    """Raised by a case whose subject the target does not have: an optional service or
+    feature it does not implement (`feature`). The case does not apply; the certificate names
+    the feature among those it does not cover."""
+
+    def __init__(self, reason: str, feature: str) -> None:
+        super().__init__(reason)
+        self.feature = feature
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,17 @@ class CaseResult:
     got: str = ""
     duration_s: float = 0.0
     expected_failure: bool = False
+    # For a SKIP: the optional feature the target lacks (the case does not apply), or else
+    # what the run lacked (`needs`, e.g. "--token"; the case is missing from the run).
+    not_applicable_feature: str = ""
+    needs: str = ""
+    # The optional features the case checked (found on the target).
+    features: tuple[str, ...] = ()
+
+    @property
+    def missing(self) -> bool:
+        """A SKIP for want of something the run could have given: the case should have run."""
+        return self.outcome == Outcome.SKIP and not self.not_applicable_feature
 
     @property
     def message(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 
-from lepton_conformance.harness.case import Skipped
+from lepton_conformance.harness.case import NotApplicable
 from lepton_conformance.harness.target import TargetInfo, TargetOptions
 
 
@@ -20,6 +20,13 @@ class CaseContext:
     channel: grpc.Channel
     # Facts a profile learns once per run (e.g. the inference extensions).
     cache: dict[str, Any] = field(default_factory=dict)
+    # The optional features the running case needed and found; the runner clears it before
+    # each case and records it in the case's result (what a certificate covers).
+    features_used: set[str] = field(default_factory=set)
+
+    def uses_feature(self, feature: str) -> None:
+        """Record that the running case checks optional feature `feature`."""
+        self.features_used.add(feature)
 
     @property
     def timeout(self) -> float:
@@ -33,12 +40,15 @@ class CaseContext:
         return (("authorization", f"Bearer {self.options.token}"),)
 
     def require_service(self, service: str) -> None:
-        """Skip the case unless the target serves `service`."""
+        """The case does not apply unless the target serves `service`."""
         if not self.info.serves(service):
-            raise Skipped(f"the target does not serve {service}")
+            raise NotApplicable(f"the target does not serve {service}", service)
 
     def require_feature(self, service: str, feature: str) -> None:
-        """Skip the case unless the target claims `feature` on `service` (GEN-032)."""
+        """The case does not apply unless the target claims `feature` on `service` (GEN-032)."""
         self.require_service(service)
         if not self.info.has_feature(service, feature):
-            raise Skipped(f"the target does not claim feature {feature!r} of {service}")
+            raise NotApplicable(
+                f"the target does not claim feature {feature!r} of {service}", feature
+            )
+        self.uses_feature(feature)

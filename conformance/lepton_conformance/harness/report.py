@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -10,11 +11,46 @@ from typing import Any
 
 from lepton_conformance import SPEC_VERSION, SUITE_VERSION
 from lepton_conformance.harness.case import Outcome
-from lepton_conformance.harness.runner import RunResult
+from lepton_conformance.harness.runner import RunResult, Verdict
 
 
-def verdict_word(certified: bool) -> str:
-    return "CERTIFIED" if certified else "NOT CERTIFIED"
+def case_set_digest(result: RunResult) -> str:
+    """sha256 over the cases that ran (ID, level, requirements, one line each, in run order):
+    two reports with the same digest ran the same checks."""
+    lines = "".join(
+        f"{r.case.id} {r.case.level} {','.join(r.case.requirements)}\n" for r in result.results
+    )
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def run_settings(result: RunResult) -> dict[str, Any]:
+    """What the run was given, so it can be reproduced and judged (never the token itself)."""
+    target = result.target
+    return {
+        "profiles": [v.profile for v in result.verdicts],
+        "case_filter": result.case_pattern,
+        "token_given": target.token is not None,
+        "message_limit": target.message_limit,
+        "file_root": target.file_root,
+        "inference_service": target.inference_service,
+        "timeout_s": target.timeout_s,
+        "case_set_sha256": case_set_digest(result),
+    }
+
+
+def profile_summary(v: Verdict) -> dict[str, Any]:
+    """One profile's verdict as results.json states it."""
+    return {
+        "verdict": v.standing.value,
+        "must_failures": list(v.must_failures),
+        "should_failures": list(v.should_failures),
+        "expected_failures": list(v.expected_failures),
+        "not_applicable": v.not_applicable,
+        "missing": [{"case": case, "needs": needs} for case, needs in v.missing],
+        "filtered": v.filtered,
+        "features_covered": list(v.covered),
+        "features_not_covered": list(v.uncovered),
+    }
 
 
 def as_json(result: RunResult) -> dict[str, Any]:
@@ -31,18 +67,10 @@ def as_json(result: RunResult) -> dict[str, Any]:
             "server_spec_version": server.spec_version if server else "",
         },
         "generated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "run": run_settings(result),
         "summary": {
             "counts": {o.value: result.count(o) for o in Outcome},
-            "profiles": {
-                v.profile: {
-                    "verdict": verdict_word(v.certified),
-                    "must_failures": list(v.must_failures),
-                    "should_failures": list(v.should_failures),
-                    "expected_failures": list(v.expected_failures),
-                    "not_applicable": v.not_applicable,
-                }
-                for v in result.verdicts
-            },
+            "profiles": {v.profile: profile_summary(v) for v in result.verdicts},
             "known_failing_problems": result.known_failing_problems,
             "exit_status": result.exit_status,
         },
@@ -55,6 +83,9 @@ def as_json(result: RunResult) -> dict[str, Any]:
                 "level": r.case.level,
                 "outcome": r.outcome.value,
                 "expected_failure": r.expected_failure,
+                "not_applicable_feature": r.not_applicable_feature,
+                "needs": r.needs,
+                "features": list(r.features),
                 "wanted": r.wanted,
                 "got": r.got,
                 "duration_s": r.duration_s,
@@ -125,9 +156,27 @@ def as_markdown(result: RunResult) -> str:
     for v in result.verdicts:
         note = f" (does not apply: {v.not_applicable})" if v.not_applicable else ""
         lines.append(
-            f"| {v.profile} | **{verdict_word(v.certified)}**{note} | {len(v.must_failures)} "
+            f"| {v.profile} | **{v.standing.value}**{note} | {len(v.must_failures)} "
             f"| {len(v.should_failures)} |"
         )
+    if result.case_pattern is not None:
+        lines += [
+            "",
+            f"This run was filtered with `--case {result.case_pattern}`: it is not a certificate.",
+        ]
+    coverage = [v for v in result.verdicts if v.covered or v.uncovered]
+    if coverage:
+        lines += ["", "## Optional features", "", "| Profile | Covered | Not covered |"]
+        lines.append("|---|---|---|")
+        lines += [
+            f"| {v.profile} | {', '.join(v.covered) or '-'} | {', '.join(v.uncovered) or '-'} |"
+            for v in coverage
+        ]
+    missing = [(v.profile, case, needs) for v in result.verdicts for case, needs in v.missing]
+    if missing:
+        lines += ["", "## MUST cases that did not run", "", "| Profile | Case | Needs |"]
+        lines.append("|---|---|---|")
+        lines += [f"| {p} | `{case}` | {_cell(needs) or '-'} |" for p, case, needs in missing]
     failed = [r for r in result.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
     if failed:
         lines += [

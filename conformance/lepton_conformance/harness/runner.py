@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import logging
 import re
 import time
@@ -11,7 +13,14 @@ from dataclasses import dataclass, field
 import grpc
 
 from lepton_conformance.harness import catalog
-from lepton_conformance.harness.case import Case, CaseResult, Failed, Outcome, Skipped
+from lepton_conformance.harness.case import (
+    Case,
+    CaseResult,
+    Failed,
+    NotApplicable,
+    Outcome,
+    Skipped,
+)
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.expect import describe
 from lepton_conformance.harness.known_failing import KnownFailure, reconcile
@@ -20,17 +29,39 @@ from lepton_conformance.harness.target import TargetInfo, TargetOptions, discove
 log = logging.getLogger(__name__)
 
 
+class Standing(str, enum.Enum):
+    """What a run shows of a profile. Only CERTIFIED is a certificate."""
+
+    CERTIFIED = "CERTIFIED"  # every MUST case that applies ran and passed (known failures aside)
+    INCOMPLETE = "INCOMPLETE"  # no MUST case failed, but some did not run, or the run was filtered
+    NOT_CERTIFIED = "NOT CERTIFIED"  # a MUST case failed, or the profile does not apply
+    NOT_APPLICABLE = "NOT APPLICABLE"  # the target implements none of what the profile checks
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """A profile's verdict: certified when no MUST case failed or errored and the profile
-    applies to the target."""
+    """A profile's verdict (spec/general.md, "What a conforming implementation is").
+
+    CERTIFIED only when every MUST case ran and passed: a MUST case skipped for want of
+    something the run could give (`missing`, each with what would run it) or a run filtered
+    by case makes the profile INCOMPLETE. Cases about an optional feature the target lacks do
+    not apply: `uncovered` names those features, `covered` the ones the profile checked."""
 
     profile: str
-    certified: bool
+    standing: Standing
     must_failures: tuple[str, ...]
     should_failures: tuple[str, ...]
     not_applicable: str = ""
     expected_failures: tuple[str, ...] = ()
+    # MUST cases that did not run, as (case id, what would run it).
+    missing: tuple[tuple[str, str], ...] = ()
+    filtered: bool = False
+    covered: tuple[str, ...] = ()
+    uncovered: tuple[str, ...] = ()
+
+    @property
+    def certified(self) -> bool:
+        return self.standing is Standing.CERTIFIED
 
 
 @dataclass
@@ -42,13 +73,17 @@ class RunResult:
     results: list[CaseResult]
     verdicts: list[Verdict] = field(default_factory=list)
     known_failing_problems: list[str] = field(default_factory=list)
+    # The --case regex the run was filtered with; a filtered run is never a certificate.
+    case_pattern: str | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
 
     @property
     def exit_status(self) -> int:
-        """0 certified (or every MUST failure known), 1 not, 2 the harness broke."""
+        """0 certified (every MUST failure known, or the profile applies to nothing the
+        target has), 1 not certified, 2 the harness broke, 3 incomplete: nothing failed, but
+        the run could not certify every profile."""
         if self.count(Outcome.ERROR):
             return 2
         if self.known_failing_problems:
@@ -56,10 +91,12 @@ class RunResult:
         unexpected = [
             v
             for v in self.verdicts
-            if not v.certified
+            if v.standing is Standing.NOT_CERTIFIED
             and (v.not_applicable or set(v.must_failures) - set(v.expected_failures))
         ]
-        return 1 if unexpected else 0
+        if unexpected:
+            return 1
+        return 3 if any(v.standing is Standing.INCOMPLETE for v in self.verdicts) else 0
 
 
 def select(
@@ -85,8 +122,22 @@ def run_case(case: Case, ctx: CaseContext) -> CaseResult:
         case.body(ctx)
     except Failed as failure:
         return result(Outcome.FAIL, failure.wanted, failure.got)
+    except NotApplicable as skip:
+        return CaseResult(
+            case,
+            Outcome.SKIP,
+            got=str(skip),
+            not_applicable_feature=skip.feature,
+            duration_s=round(time.monotonic() - started, 3),
+        )
     except Skipped as skip:
-        return result(Outcome.SKIP, got=str(skip))
+        return CaseResult(
+            case,
+            Outcome.SKIP,
+            got=str(skip),
+            needs=skip.needs,
+            duration_s=round(time.monotonic() - started, 3),
+        )
     except grpc.RpcError as error:
         # A call the case expected to work failed in a way the case did not anticipate.
         return result(Outcome.FAIL, "the call to succeed", describe(error))
@@ -128,30 +179,71 @@ def run(
             if reason is not None:
                 outcome = CaseResult(case, Outcome.SKIP, got=f"profile does not apply: {reason}")
             else:
-                outcome = run_case(case, ctx)
+                ctx.features_used.clear()
+                outcome = dataclasses.replace(
+                    run_case(case, ctx), features=tuple(sorted(ctx.features_used))
+                )
             results.append(outcome)
             if on_result is not None:
                 on_result(outcome)
-    run_result = RunResult(options, info, results)
+    run_result = RunResult(options, info, results, case_pattern=case_pattern)
     if known_failing:
         run_result.results, run_result.known_failing_problems = reconcile(results, known_failing)
-    run_result.verdicts = verdicts(run_result.results, chosen, applicability)
+    run_result.verdicts = verdicts(
+        run_result.results, chosen, applicability, filtered=case_pattern is not None
+    )
     return run_result
 
 
 def verdicts(
-    results: Sequence[CaseResult], chosen: Sequence[str], applicability: dict[str, str | None]
+    results: Sequence[CaseResult],
+    chosen: Sequence[str],
+    applicability: dict[str, str | None],
+    *,
+    filtered: bool = False,
 ) -> list[Verdict]:
     """One verdict per chosen profile."""
-    out: list[Verdict] = []
-    for name in chosen:
-        mine = [r for r in results if r.case.profile == name]
-        bad = [r for r in mine if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
-        must = tuple(r.case.id for r in bad if r.case.level == "MUST")
-        should = tuple(r.case.id for r in bad if r.case.level != "MUST")
-        expected = tuple(r.case.id for r in bad if r.expected_failure)
-        not_applicable = applicability.get(name) or ""
-        out.append(
-            Verdict(name, not must and not not_applicable, must, should, not_applicable, expected)
-        )
-    return out
+    return [
+        _verdict(name, [r for r in results if r.case.profile == name], applicability, filtered)
+        for name in chosen
+    ]
+
+
+def _verdict(
+    name: str,
+    mine: Sequence[CaseResult],
+    applicability: dict[str, str | None],
+    filtered: bool,
+) -> Verdict:
+    bad = [r for r in mine if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
+    must = tuple(r.case.id for r in bad if r.case.level == "MUST")
+    should = tuple(r.case.id for r in bad if r.case.level != "MUST")
+    expected = tuple(r.case.id for r in bad if r.expected_failure)
+    not_applicable = applicability.get(name) or ""
+    missing = tuple((r.case.id, r.needs) for r in mine if r.missing and r.case.level == "MUST")
+    uncovered = sorted({r.not_applicable_feature for r in mine if r.not_applicable_feature})
+    applied = [r for r in mine if not r.not_applicable_feature]
+    if must or not_applicable:
+        standing = Standing.NOT_CERTIFIED
+    elif mine and not applied:
+        standing = Standing.NOT_APPLICABLE
+    elif missing or filtered or not mine:
+        standing = Standing.INCOMPLETE
+    else:
+        standing = Standing.CERTIFIED
+    return Verdict(
+        name,
+        standing,
+        must,
+        should,
+        not_applicable,
+        expected,
+        missing=missing,
+        filtered=filtered,
+        covered=tuple(sorted(_features_checked(applied))),
+        uncovered=tuple(uncovered),
+    )
+
+
+def _features_checked(applied: Sequence[CaseResult]) -> set[str]:
+    return {feature for r in applied for feature in r.features}

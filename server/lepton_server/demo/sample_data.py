@@ -33,12 +33,12 @@ def write_sample_csv(path: Path, rows: int = 200, seed: int = 11) -> Path:
     return path
 
 
-def run_data_flow(console: Console, address: str, files: Path) -> None:
+def run_data_flow(console: Console, address: str, files: Path, token: str | None = None) -> None:
     """Ingest, process and read back; prints what happens."""
     from lepton_ai import DataManager, DataProcessor, Hash, Mask, col  # noqa: PLC0415
 
     source = write_sample_csv(files / "customers.csv")
-    with DataManager.connect(address) as data:
+    with DataManager.connect(address, token=token) as data:
         raw = data.load_data(f"file://{source}", "customers", tags=["raw"])
         console.print(
             f"Imported {source.name} as {raw.name}: {raw.row_count} rows, "

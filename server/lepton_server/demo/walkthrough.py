@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import secrets
 import sys
 import tempfile
 from pathlib import Path
@@ -54,7 +55,7 @@ async def _suite(*args: str) -> int:
     return await process.wait()
 
 
-async def _infer_once(console: Console, channel: aio.Channel) -> None:
+async def _infer_once(console: Console, channel: aio.Channel, token: str) -> None:
     stub = inference_grpc.InferenceServiceStub(channel)
     a = np.arange(16, dtype=np.float32).reshape(1, 16)
     b = np.full((1, 16), 0.5, dtype=np.float32)
@@ -62,12 +63,16 @@ async def _infer_once(console: Console, channel: aio.Channel) -> None:
     for name, array in (("INPUT0", a), ("INPUT1", b)):
         request.inputs.add(name=name, datatype="FP32", shape=list(array.shape))
         request.raw_input_contents.append(array.tobytes())
-    response = await stub.ModelInfer(request)
+    response = await stub.ModelInfer(request, metadata=_bearer(token))
     total = np.frombuffer(response.raw_output_contents[0], dtype="<f4")
     console.print(
         f"ModelInfer add_sub_fp32 v{response.model_version}: "
         f"[0..15] + 0.5 = {total[:4].tolist()} ... {total[-1]}"
     )
+
+
+def _bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),)
 
 
 async def _demo(console: Console, data_dir: Path) -> int:
@@ -79,9 +84,13 @@ async def _demo(console: Console, data_dir: Path) -> int:
     suite_installed = importlib.util.find_spec("lepton_conformance") is not None
     if suite_installed:
         await _suite("models", "--out", str(repository))
+    # The server requires a bearer token, as a deployment would, so the suite's auth cases
+    # run too and every profile can be certified rather than left incomplete.
+    token = secrets.token_urlsafe(24)
     config = ServerConfig(
         address="127.0.0.1:0",
         data_dir=data_dir,
+        auth_tokens=frozenset({token}),
         layers={
             "data": DataConfig(
                 file_roots=(exchange,),
@@ -114,18 +123,24 @@ async def _demo(console: Console, data_dir: Path) -> int:
             listed = await _list_services(channel)
             console.print("Reflection (grpc.reflection.v1) lists: " + ", ".join(listed))
             if suite_installed:
-                await _infer_once(console, channel)
+                await _infer_once(console, channel, token)
         if importlib.util.find_spec("lepton_ai") is not None:
             console.rule("Data: ingest, clean and anonymize, read back (lepton_ai SDK)")
-            await asyncio.to_thread(run_data_flow, console, running.address, data_dir / "files")
-        status = await _certify(console, running.address, host.config.max_message_bytes, exchange)
+            await asyncio.to_thread(
+                run_data_flow, console, running.address, data_dir / "files", token
+            )
+        status = await _certify(
+            console, running.address, host.config.max_message_bytes, exchange, token
+        )
     finally:
         await host.stop()
     console.print("[green]demo finished[/]" if status == 0 else "[red]certification failed[/]")
     return status
 
 
-async def _certify(console: Console, address: str, message_limit: int, files: Path) -> int:
+async def _certify(
+    console: Console, address: str, message_limit: int, files: Path, token: str
+) -> int:
     """Run the conformance suite against the running server and show its verdict table."""
     if importlib.util.find_spec("lepton_conformance") is None:
         console.print("[yellow]lepton-conformance is not installed; skipping certification[/]")
@@ -139,6 +154,8 @@ async def _certify(console: Console, address: str, message_limit: int, files: Pa
         str(message_limit),
         "--file-root",
         files.as_uri() + "/",
+        "--token",
+        token,
     )
 
 

@@ -227,7 +227,10 @@ def oversized_write(ctx: CaseContext) -> None:
     nothing."""
     limit = ctx.options.message_limit
     if limit is None:
-        raise Skipped("the target's message limit is unknown (pass --message-limit BYTES)")
+        raise Skipped(
+            "the target's message limit is unknown (pass --message-limit BYTES)",
+            needs="--message-limit BYTES",
+        )
     client = DatasetClient(ctx)
     with client.scratch() as name:
         before = client.dataset(name)

@@ -68,7 +68,8 @@ def file_root(ctx: CaseContext) -> str:
     if ctx.options.file_root is None:
         raise Skipped(
             "no directory to write files to: pass --file-root file:///DIR/ naming a directory "
-            "the target serves for imports and exports"
+            "the target serves for imports and exports",
+            needs="--file-root file:///DIR/",
         )
     return f"{ctx.options.file_root}{unique_id()}-"
 

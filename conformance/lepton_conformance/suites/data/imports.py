@@ -9,7 +9,7 @@ import pyarrow as pa
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import file_format_pb2 as ff
 from lepton_conformance.harness import expect, job_lifecycle
-from lepton_conformance.harness.case import Skipped
+from lepton_conformance.harness.case import NotApplicable
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
 from lepton_conformance.suites.data import arrow_samples, table_digest
@@ -47,7 +47,7 @@ def processing_feature(ctx: CaseContext) -> None:
     """A target that serves ProcessingService lists it in GetServerInfo with exactly the
     feature data.processing."""
     if not ctx.info.serves(PROCESSING_SERVICE):
-        raise Skipped(f"the target does not serve {PROCESSING_SERVICE}")
+        raise NotApplicable(f"the target does not serve {PROCESSING_SERVICE}", PROCESSING_SERVICE)
     expect.equal(
         sorted(ctx.info.features.get(PROCESSING_SERVICE, ())),
         ["data.processing"],
@@ -60,7 +60,9 @@ def jobs_list_file_storage(ctx: CaseContext) -> None:
     """A target that lists data.import or data.export also lists data.storage.file."""
     listed = ctx.info.features.get(SERVICE, frozenset())
     if not listed & {IMPORT.feature, EXPORT.feature}:
-        raise Skipped("the target lists neither data.import nor data.export")
+        raise NotApplicable(
+            "the target lists neither data.import nor data.export", "data.import or data.export"
+        )
     expect.holds(
         "data.storage.file" in listed,
         "data.storage.file beside data.import or data.export",
@@ -84,7 +86,10 @@ def unlisted_scheme(ctx: CaseContext) -> None:
     }
     unlisted = [s for s in uris if not ctx.info.has_feature(SERVICE, f"data.storage.{s}")]
     if not unlisted:
-        raise Skipped("the target lists data.storage.gs, .abfs and .hdfs: no scheme to refuse")
+        raise NotApplicable(
+            "the target lists data.storage.gs, .abfs and .hdfs: no scheme to refuse",
+            "an unlisted storage scheme",
+        )
     with client.scratch() as name:
         version = client.write(name, rows(2))
         for scheme in unlisted:

@@ -21,7 +21,7 @@ from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import file_format_pb2 as ff
 from lepton_conformance.harness import expect, job_lifecycle, vectors
-from lepton_conformance.harness.case import Skipped
+from lepton_conformance.harness.case import NotApplicable
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.suites.data.dataset_client import SERVICE, DatasetClient
 from lepton_conformance.suites.data.dataset_jobs import (
@@ -113,5 +113,7 @@ def job_kinds(ctx: CaseContext) -> list[JobKind]:
     """The job kinds the target serves; Skipped when it lists neither."""
     kinds = [k for k in (IMPORT, EXPORT) if ctx.info.has_feature(SERVICE, k.feature)]
     if not kinds:
-        raise Skipped("the target lists neither data.import nor data.export")
+        raise NotApplicable(
+            "the target lists neither data.import nor data.export", "data.import or data.export"
+        )
     return kinds

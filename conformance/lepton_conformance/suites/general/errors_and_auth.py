@@ -13,7 +13,7 @@ from grpc_health.v1 import health_pb2
 from lepton.discovery.v1 import discovery_service_pb2 as discovery_pb
 from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
 from lepton_conformance.harness import expect, reflection
-from lepton_conformance.harness.case import Skipped
+from lepton_conformance.harness.case import NotApplicable, Skipped
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
 from lepton_conformance.harness.target import DISCOVERY_SERVICE
@@ -99,11 +99,13 @@ def unknown_fields_ignored(ctx: CaseContext) -> None:
 
 def _protected_probe(ctx: CaseContext) -> Method:
     if ctx.options.token is None:
-        raise Skipped("no --token given: the target is not under auth test")
+        raise Skipped("no --token given: the target is not under auth test", needs="--token")
     for method in PROTECTED_PROBES:
         if ctx.info.serves(method.service):
             return method
-    raise Skipped("the target hosts no layer with a protected method to probe")
+    raise NotApplicable(
+        "the target hosts no layer with a protected method to probe", "a protected method"
+    )
 
 
 def _probe(ctx: CaseContext, method: Method, metadata: tuple[tuple[str, str], ...]) -> Message:
@@ -149,7 +151,7 @@ def auth_valid_token(ctx: CaseContext) -> None:
 def auth_discovery_open(ctx: CaseContext) -> None:
     """Health, reflection and discovery answer without credentials."""
     if ctx.options.token is None:
-        raise Skipped("no --token given: the target is not under auth test")
+        raise Skipped("no --token given: the target is not under auth test", needs="--token")
     expect.succeeds(
         lambda: health_stub(ctx).Check(health_pb2.HealthCheckRequest(), timeout=ctx.timeout),
         "health Check without a token",

@@ -10,7 +10,7 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
 from lepton_conformance.harness import expect
-from lepton_conformance.harness.case import Skipped
+from lepton_conformance.harness.case import NotApplicable, Skipped
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
 from lepton_conformance.suites.general.probes import (
@@ -31,7 +31,7 @@ CASES = CaseList()
 def _hosted_lists(ctx: CaseContext) -> list[Method]:
     hosted = [m for m in TOP_LEVEL_LISTS if ctx.info.serves(m.service)]
     if not hosted:
-        raise Skipped("the target hosts no top-level List RPC")
+        raise NotApplicable("the target hosts no top-level List RPC", "a top-level List RPC")
     return hosted
 
 
@@ -136,7 +136,10 @@ def oversized_message(ctx: CaseContext) -> None:
     """A request over the server's limit is RESOURCE_EXHAUSTED, and the server keeps serving."""
     limit = ctx.options.message_limit
     if limit is None:
-        raise Skipped("the target's message limit is unknown (pass --message-limit BYTES)")
+        raise Skipped(
+            "the target's message limit is unknown (pass --message-limit BYTES)",
+            needs="--message-limit BYTES",
+        )
     payload = _padded(limit + 1024)
     expect.fails_with(
         lambda: raw_call(ctx, GET_SERVER_INFO, payload, metadata=ctx.metadata),

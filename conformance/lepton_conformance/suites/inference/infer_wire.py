@@ -39,7 +39,10 @@ def oversized_request(ctx: CaseContext) -> None:
     request is answered normally."""
     limit = ctx.options.message_limit
     if limit is None:
-        raise Skipped("the target's message limit is unknown (pass --message-limit BYTES)")
+        raise Skipped(
+            "the target's message limit is unknown (pass --message-limit BYTES)",
+            needs="--message-limit BYTES",
+        )
     client = oip.client(ctx)
     columns = 1024 * 1024
     rows = limit // columns + 1

@@ -13,7 +13,7 @@ import grpc
 import numpy as np
 
 from lepton.inference.v1 import inference_service_pb2 as pb
-from lepton_conformance.harness.case import Failed, Skipped
+from lepton_conformance.harness.case import Failed, NotApplicable
 from lepton_conformance.harness.context import CaseContext
 
 OIP_SERVICE = "inference.GRPCInferenceService"
@@ -204,7 +204,7 @@ def client(ctx: CaseContext) -> InferenceClient:
     for name in (OIP_SERVICE, LEPTON_SERVICE):
         if ctx.info.serves(name):
             return InferenceClient(ctx, name)
-    raise Skipped("the target serves no inference service")
+    raise NotApplicable("the target serves no inference service", "inference service")
 
 
 def server_extensions(ctx: CaseContext) -> frozenset[str]:
@@ -222,7 +222,8 @@ def server_extensions(ctx: CaseContext) -> frozenset[str]:
 
 def require_extension(ctx: CaseContext, extension: str) -> None:
     if extension not in server_extensions(ctx):
-        raise Skipped(f"the target does not list the {extension!r} extension")
+        raise NotApplicable(f"the target does not list the {extension!r} extension", extension)
+    ctx.uses_feature(extension)
 
 
 def assert_tensors_equal(got: Mapping[str, Tensor], wanted: Mapping[str, Tensor]) -> None:
