@@ -11,8 +11,17 @@ import numpy as np
 import onnxruntime
 from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
-from mlserver.types import InferenceRequest, InferenceResponse
+from mlserver.types import InferenceRequest, InferenceResponse, RequestInput
 from mlserver.utils import get_model_uri
+
+
+def _decode(request_input: RequestInput) -> np.ndarray:
+    # NumpyCodec reads BYTES as fixed-size elements and rejects strings of different lengths;
+    # the request's data already holds one bytes object per element.
+    if request_input.datatype == "BYTES":
+        items = list(request_input.data.root)
+        return np.array(items, dtype=object).reshape(request_input.shape)
+    return NumpyCodec.decode_input(request_input)
 
 
 def _to_onnx(array: np.ndarray) -> np.ndarray:
@@ -48,8 +57,7 @@ class OnnxRuntime(MLModel):
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         feed = {
-            request_input.name: _to_onnx(NumpyCodec.decode_input(request_input))
-            for request_input in payload.inputs
+            request_input.name: _to_onnx(_decode(request_input)) for request_input in payload.inputs
         }
         wanted = [output.name for output in payload.outputs or []] or self.output_names
         results = self.session.run(wanted, feed)
