@@ -384,6 +384,24 @@ def _run(options: argparse.Namespace) -> int:
     return 2 if code >= 2 else 0
 
 
+def summary(report_dir: Path) -> str:
+    """Per-profile outcome counts and the failing cases of a report's results.json."""
+    cases = json.loads((report_dir / "results.json").read_text())["cases"]
+    profiles = list(dict.fromkeys(c["profile"] for c in cases))
+    lines = [f"{report_dir}:", "profile              PASS FAIL SKIP ERROR"]
+    for profile in profiles:
+        mine = [c["outcome"] for c in cases if c["profile"] == profile]
+        counts = " ".join(f"{mine.count(o):>4}" for o in ("PASS", "FAIL", "SKIP", "ERROR"))
+        lines.append(f"{profile:<20} {counts}")
+    for profile in profiles:
+        for outcome in ("FAIL", "ERROR", "SKIP"):
+            ids = [c["id"] for c in cases if c["profile"] == profile and c["outcome"] == outcome]
+            if ids:
+                lines.append(f"\n{profile} {outcome} ({len(ids)}):")
+                lines.extend(f"  {i}" for i in ids)
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="interop/servers.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -397,8 +415,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="add the OIP service to what discovery found (interop/forced_discovery.py)",
     )
+    counts = commands.add_parser("summary", help="outcome counts and failing cases of reports")
+    counts.add_argument("report_dirs", type=Path, nargs="+")
     # Everything else goes to `lepton-conformance run` (e.g. --profile, --known-failing).
-    options, options.extra = parser.parse_known_args(argv)
+    options, extra = parser.parse_known_args(argv)
+    if options.command == "summary":
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        print("\n".join(summary(d) for d in options.report_dirs), end="")
+        return 0
+    options.extra = extra
     return _run(options)
 
 
