@@ -14,7 +14,8 @@ PACKAGES := generated/python/pyproject.toml server/pyproject.toml \
 GHZ := .tools/bin/ghz
 GHZ_VERSION := v0.120.0
 
-.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench bench-data clean
+.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench bench-data clean \
+        interop interop-install
 
 all: test
 
@@ -78,5 +79,29 @@ bench: install $(GHZ)
 bench-data: install
 	$(PY) benchmarks/data.py
 
+# Real third-party OIP servers (Triton 2.51 from nvidia-pytriton, MLServer 1.7.1), each in its
+# own virtualenv so their pins never touch .venv (whose protobuf stays < 7 for tritonclient).
+# interop/servers.py starts each on a free 127.0.0.1 port with the conformance model set and
+# writes the suite's reports under docs/certification/<server>/.
+INTEROP := .venv-interop
+INTEROP_SERVERS := triton mlserver
+INTEROP_INSTALLED := $(foreach s,$(INTEROP_SERVERS),$(INTEROP)/$(s)/.installed)
+# The profiles an OIP server can take; the data profiles do not apply to it.
+INTEROP_PROFILES := --profile general --profile inference-core --profile inference-extended
+
+$(INTEROP)/%/.installed: interop/requirements-%.txt
+	$(PYTHON) -m venv $(INTEROP)/$*
+	$(INTEROP)/$*/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(INTEROP)/$*/bin/python -m pip install --quiet -r $<
+	touch $@
+
+interop-install: $(INSTALLED) $(INTEROP_INSTALLED)
+
+interop: interop-install
+	@for server in $(INTEROP_SERVERS); do \
+		$(PY) interop/servers.py run $$server --venv $(INTEROP)/$$server \
+			--report-dir docs/certification/$$server $(INTEROP_PROFILES) || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) node_modules .tools
+	rm -rf $(VENV) $(INTEROP) node_modules .tools

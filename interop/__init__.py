@@ -1,0 +1,1 @@
+"""Real third-party OIP servers (Triton, MLServer) for `make interop`: launcher, wrappers."""
