@@ -13,9 +13,10 @@ import grpc
 from lepton_conformance.harness import catalog
 from lepton_conformance.harness.case import Case, CaseResult, Failed, Outcome, Skipped
 from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.harness.discovery import discover
 from lepton_conformance.harness.expect import describe
 from lepton_conformance.harness.known_failing import KnownFailure, reconcile
-from lepton_conformance.harness.target import TargetInfo, TargetOptions, discover
+from lepton_conformance.harness.target import TargetInfo, TargetOptions
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def run(
     if unknown:
         raise ValueError(f"unknown profile(s): {', '.join(unknown)}")
     with options.open_channel() as channel:
-        info = discover(channel, options.timeout_s)
+        info = discover(channel, options)
         applicability = {name: p.applies(info) for name, p in known_profiles.items()}
         chosen = (
             list(profiles) if profiles else [n for n, why in applicability.items() if why is None]

@@ -221,8 +221,17 @@ def server_extensions(ctx: CaseContext) -> frozenset[str]:
 
 
 def require_extension(ctx: CaseContext, extension: str) -> None:
-    if extension not in server_extensions(ctx):
-        raise Skipped(f"the target does not list the {extension!r} extension")
+    """Skip the case unless the target lists `extension` or its probe found it implemented
+    (a feature that answers is tested whether listed or not)."""
+    finding = ctx.info.optional_features.get(extension)
+    if finding is None:  # not probed (dynamic_batching): the list is all there is
+        if extension not in server_extensions(ctx):
+            raise Skipped(f"the target does not list the {extension!r} extension")
+    elif not (finding.listed or finding.implemented):
+        raise Skipped(
+            f"the target does not implement the {extension!r} extension "
+            f"(unlisted; probe {finding.evidence})"
+        )
 
 
 def assert_tensors_equal(got: Mapping[str, Tensor], wanted: Mapping[str, Tensor]) -> None:

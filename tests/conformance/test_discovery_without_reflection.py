@@ -1,0 +1,75 @@
+"""The suite finds what a target serves without anything optional: on a server with neither
+reflection nor DiscoveryService it finds the inference service by a probe call and runs the
+inference cases; a service the vendor states is taken as stated."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from lepton_conformance.harness.case import Outcome
+from lepton_conformance.harness.discovery import discover
+from lepton_conformance.harness.runner import run
+from lepton_conformance.harness.target import PROBE, STATED, TargetOptions
+
+# A plain OIP server, as Triton or MLServer is: the reference server without reflection and
+# DiscoveryService (a mutant of GEN-030 and GEN-032).
+LAUNCHER = [
+    sys.executable,
+    str(Path(__file__).resolve().parents[1] / "mutants" / "serve.py"),
+    "reflection-and-discovery-absent",
+]
+OIP = "inference.GRPCInferenceService"
+LEPTON = "lepton.inference.v1.InferenceService"
+DATASETS = "lepton.data.v1.DatasetService"
+LIMIT = 80 * 1024 * 1024  # stated, so that the oversized-request case runs too
+
+
+@pytest.fixture
+def plain_server(server_factory, model_repository):
+    return server_factory(
+        "--services",
+        "inference",
+        "--model-repository",
+        str(model_repository),
+        "--max-message-bytes",
+        str(LIMIT),
+        launcher=LAUNCHER,
+    )
+
+
+def test_inference_found_by_probe_and_every_inference_case_runs(plain_server):
+    result = run(
+        TargetOptions(plain_server.address, message_limit=LIMIT),
+        profiles=["inference-core", "inference-extended"],
+    )
+    assert result.info.services == frozenset()
+    assert result.info.found[OIP] == (PROBE,)
+    assert result.info.found[LEPTON] == (PROBE,)
+    outcomes = {r.case.id: r.outcome for r in result.results}
+    assert set(outcomes.values()) == {Outcome.PASS}, {
+        case: outcome for case, outcome in outcomes.items() if outcome != Outcome.PASS
+    }
+    probed = result.info.optional_features
+    assert {name: (f.listed, f.implemented) for name, f in probed.items()} == dict.fromkeys(
+        ("streaming", "statistics", "model_repository"), (True, True)
+    )
+
+
+def test_a_service_the_server_lacks_is_absent_by_its_probe(plain_server):
+    options = TargetOptions(plain_server.address)
+    with options.open_channel() as channel:
+        info = discover(channel, options)
+    assert not info.serves(DATASETS)
+    assert info.probes[DATASETS] == "ListDatasets: UNIMPLEMENTED"
+
+
+def test_a_stated_service_is_served_without_a_probe(plain_server):
+    options = TargetOptions(plain_server.address, services=(DATASETS,), inference_service="oip")
+    with options.open_channel() as channel:
+        info = discover(channel, options)
+    assert info.found[DATASETS] == (STATED,)
+    assert DATASETS not in info.probes
+    assert info.found[OIP] == (PROBE, STATED)
