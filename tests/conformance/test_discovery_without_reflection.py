@@ -1,6 +1,7 @@
 """The suite finds what a target serves without anything optional: on a server with neither
 reflection nor DiscoveryService it finds the inference service by a probe call and runs the
-inference cases; a service the vendor states is taken as stated."""
+inference cases; a service the vendor states is taken as stated; an extension is tested when it
+is listed or answers its probe, and skipped only when neither."""
 
 from __future__ import annotations
 
@@ -9,10 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from lepton_conformance.harness.case import Outcome
+from lepton_conformance import cli
+from lepton_conformance.harness.case import Outcome, Skipped
+from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.discovery import discover
 from lepton_conformance.harness.runner import run
-from lepton_conformance.harness.target import PROBE, STATED, TargetOptions
+from lepton_conformance.harness.target import (
+    PROBE,
+    STATED,
+    FeatureFinding,
+    TargetInfo,
+    TargetOptions,
+)
+from lepton_conformance.suites.inference import oip
 
 # A plain OIP server, as Triton or MLServer is: the reference server without reflection and
 # DiscoveryService (a mutant of GEN-030 and GEN-032).
@@ -73,3 +83,27 @@ def test_a_stated_service_is_served_without_a_probe(plain_server):
     assert info.found[DATASETS] == (STATED,)
     assert DATASETS not in info.probes
     assert info.found[OIP] == (PROBE, STATED)
+
+
+def _context_with(listed: bool, implemented: bool) -> CaseContext:
+    evidence = "ModelStatistics: " + ("OK" if implemented else "UNIMPLEMENTED")
+    finding = FeatureFinding("statistics", OIP, listed, implemented, evidence)
+    info = TargetInfo(optional_features={"statistics": finding})
+    return CaseContext(TargetOptions("127.0.0.1:1"), info, channel=None)
+
+
+def test_an_extension_neither_listed_nor_implemented_skips_its_cases():
+    with pytest.raises(Skipped, match="does not implement the 'statistics' extension"):
+        oip.require_extension(_context_with(listed=False, implemented=False), "statistics")
+
+
+@pytest.mark.parametrize(("listed", "implemented"), [(True, False), (False, True), (True, True)])
+def test_an_extension_listed_or_implemented_is_tested(listed, implemented):
+    oip.require_extension(_context_with(listed, implemented), "statistics")
+
+
+def test_service_flag_is_repeatable():
+    options = cli._parser().parse_args(
+        ["run", "--target", "127.0.0.1:1", "--service", OIP, "--service", DATASETS]
+    )
+    assert options.service == [OIP, DATASETS]
