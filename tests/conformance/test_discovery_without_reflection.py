@@ -5,6 +5,7 @@ is listed or answers its probe, and skipped only when neither."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -83,6 +84,9 @@ def test_a_stated_service_is_served_without_a_probe(plain_server):
     assert info.found[DATASETS] == (STATED,)
     assert DATASETS not in info.probes
     assert info.found[OIP] == (PROBE, STATED)
+    record = json.loads(json.dumps(info.to_json()))
+    assert record["services"][DATASETS] == [STATED]
+    assert record["probed_features"]["streaming"]["implemented"] is True
 
 
 def _context_with(listed: bool, implemented: bool) -> CaseContext:

@@ -106,7 +106,7 @@ class TargetInfo:
     # service -> how it was found, in the order the ways were tried (REFLECTION, DISCOVERY,
     # STATED, PROBE); a service the target does not serve has no entry.
     found: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # service -> what its probe call got ("OK", "NOT_FOUND", "UNIMPLEMENTED", ...).
+    # service -> what its probe call got, as "METHOD: CODE" ("ServerLive: OK").
     probes: dict[str, str] = field(default_factory=dict)
     # feature name -> what probing it found (filled by the suites that own the features).
     optional_features: dict[str, FeatureFinding] = field(default_factory=dict)
@@ -122,3 +122,22 @@ class TargetInfo:
         ways = self.found.get(service, ())
         if how not in ways:
             self.found[service] = (*ways, how)
+
+    def to_json(self) -> dict[str, object]:
+        """What was discovered and how, for results.json."""
+        return {
+            "services": {name: list(ways) for name, ways in sorted(self.found.items())},
+            "probes": dict(sorted(self.probes.items())),
+            "listed_features": {name: sorted(f) for name, f in sorted(self.features.items())},
+            "probed_features": {
+                name: {
+                    "service": f.service,
+                    "listed": f.listed,
+                    "implemented": f.implemented,
+                    "evidence": f.evidence,
+                }
+                for name, f in sorted(self.optional_features.items())
+            },
+            "reflection_error": self.reflection_error,
+            "discovery_error": self.discovery_error,
+        }
