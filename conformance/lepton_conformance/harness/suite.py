@@ -1,4 +1,5 @@
-"""What a suite declares: its profiles and, in run order, the cases each of its modules defines.
+"""What a suite declares: its profiles, in run order the cases each of its modules defines, and
+how discovery finds its services (a `ServiceProbe` each) and its optional features.
 
 A case module holds one `CaseList` and registers its cases into it; its suite names the lists
 in the order they run (suites/__init__.py names the suites). Nothing is registered globally."""
