@@ -3,6 +3,7 @@
     lepton-conformance run --target HOST:PORT [--tls] [--ca F] [--cert F --key F] [--token T]
                            [--profile NAME ...] [--case REGEX] [--known-failing FILE]
                            [--report-dir DIR] [--message-limit BYTES] [--file-root URI]
+                           [--inference-service oip|lepton] [--service NAME ...]
     lepton-conformance list     profiles and cases with their requirement IDs
     lepton-conformance trace    every requirement of the spec and the cases that check it
     lepton-conformance models --out DIR   the conformance model set, for the target to load
@@ -76,7 +77,15 @@ def _parser() -> argparse.ArgumentParser:
         help="call inference as inference.GRPCInferenceService (oip) or "
         "lepton.inference.v1.InferenceService (default: whichever the target serves)",
     )
-
+    runner.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a service the target serves, by full name (repeatable), e.g. "
+        "inference.GRPCInferenceService; needed only when neither reflection, DiscoveryService "
+        "nor a probe call finds it",
+    )
     runner.add_argument(
         "--file-root",
         metavar="URI",
@@ -170,6 +179,7 @@ def _run(console: Console, options: argparse.Namespace) -> int:
         message_limit=options.message_limit,
         inference_service=options.inference_service,
         file_root=options.file_root,
+        services=tuple(options.service),
     )
     known = {}
     if options.known_failing is not None:

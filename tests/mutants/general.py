@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 
 import grpc
@@ -87,6 +88,17 @@ def _discovery_describes_nothing() -> None:
         original(self, [])
 
     discovery.DiscoveryServicer.__init__ = init
+
+
+def _no_reflection_or_discovery() -> None:
+    """Neither reflection nor DiscoveryService is mounted, as on a plain OIP server."""
+    original = host.discovery_service
+
+    def unmounted(others):
+        return dataclasses.replace(original(others), register=lambda server: None)
+
+    host.enable_reflection = lambda server, service_names, mirrors=None: None
+    host.discovery_service = unmounted
 
 
 def _strict_deserializer(deserializer):
@@ -290,6 +302,25 @@ MUTANTS: dict[str, Mutant] = {
             {
                 "general.compatibility.unknown-fields-are-ignored",
                 "general.limits.accepts-64-mib-messages",
+            }
+        ),
+    ),
+    "reflection-and-discovery-absent": Mutant(
+        "GEN-030, GEN-032: neither reflection nor DiscoveryService is served",
+        _no_reflection_or_discovery,
+        frozenset(
+            {
+                "general.auth.discovery-needs-no-token",
+                "general.compatibility.unknown-fields-are-ignored",
+                "general.discovery.describes-the-server",
+                "general.errors.malformed-request-is-invalid-argument",
+                "general.errors.server-keeps-serving-after-bad-requests",
+                "general.health.check-each-service",
+                "general.limits.accepts-64-mib-messages",
+                "general.limits.oversized-message-is-resource-exhausted",
+                "general.reflection.describes-hosted-services",
+                "general.reflection.lists-hosted-services",
+                "general.reflection.v1alpha-lists-the-same-services",
             }
         ),
     ),

@@ -6,6 +6,7 @@ import struct
 
 import numpy as np
 
+from lepton.inference.v1 import inference_service_pb2 as pb
 from lepton_server.inference import (
     batcher,
     engine,
@@ -92,6 +93,32 @@ def _mixed_contents_allowed(original):
             for *_, tensor in inputs:
                 tensor.ClearField("contents")
         return original(loaded, inputs, raw, dtypes)
+
+    return mutated
+
+
+def _stream_drops_ids(original):
+    async def mutated(self, request):
+        response = pb.ModelStreamInferResponse.FromString(await original(self, request))
+        if response.HasField("infer_response"):
+            response.infer_response.id = ""
+        return response.SerializeToString()
+
+    return mutated
+
+
+def _stream_broken_and_unlisted() -> None:
+    """Streaming drops the request ids, and neither ServerMetadata nor discovery lists it."""
+    replace(servicer.InferenceServicer, "_stream_one", _stream_drops_ids)()
+    unlisted = tuple(e for e in engine.EXTENSIONS if e != "streaming")
+    set_attribute(engine, "EXTENSIONS", unlisted)()
+
+
+def _statistics_unimplemented(_original):
+    async def mutated(self, request, context):
+        raise errors.Unimplemented(
+            reason="FEATURE_NOT_SUPPORTED", message="statistics are not implemented"
+        )
 
     return mutated
 
@@ -192,6 +219,29 @@ MUTANTS: dict[str, Mutant] = {
         frozenset(
             {
                 "inference-core.model.metadata",
+            }
+        ),
+    ),
+    "stream-broken-and-unlisted": Mutant(
+        "INF-052, INF-004: streamed responses lose their ids, and 'streaming' is not listed",
+        _stream_broken_and_unlisted,
+        frozenset(
+            {
+                "inference-core.server.extensions-are-honest",
+                "inference-extended.streaming.error-in-band-and-stream-continues",
+                "inference-extended.streaming.one-response-per-request",
+                "inference-extended.streaming.responses-in-request-order",
+            }
+        ),
+    ),
+    "statistics-listed-but-unimplemented": Mutant(
+        "INF-004: 'statistics' is listed but ModelStatistics answers UNIMPLEMENTED",
+        replace(servicer.InferenceServicer, "ModelStatistics", _statistics_unimplemented),
+        frozenset(
+            {
+                "inference-core.server.extensions-are-honest",
+                "inference-extended.statistics.count-successes-and-failures",
+                "inference-extended.statistics.every-loaded-version",
             }
         ),
     ),

@@ -35,9 +35,7 @@ class CaseContext:
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
         """Call metadata carrying the bearer token, when one was given."""
-        if self.options.token is None:
-            return ()
-        return (("authorization", f"Bearer {self.options.token}"),)
+        return self.options.metadata
 
     def require_service(self, service: str) -> None:
         """The case does not apply unless the target serves `service`."""

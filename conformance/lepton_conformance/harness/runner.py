@@ -22,9 +22,10 @@ from lepton_conformance.harness.case import (
     Skipped,
 )
 from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.harness.discovery import discover
 from lepton_conformance.harness.expect import describe
 from lepton_conformance.harness.known_failing import KnownFailure, reconcile
-from lepton_conformance.harness.target import TargetInfo, TargetOptions, discover
+from lepton_conformance.harness.target import TargetInfo, TargetOptions
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def run(
     if unknown:
         raise ValueError(f"unknown profile(s): {', '.join(unknown)}")
     with options.open_channel() as channel:
-        info = discover(channel, options.timeout_s)
+        info = discover(channel, options)
         applicability = {name: p.applies(info) for name, p in known_profiles.items()}
         chosen = (
             list(profiles) if profiles else [n for n, why in applicability.items() if why is None]

@@ -1,4 +1,5 @@
-"""What a suite declares: its profiles and, in run order, the cases each of its modules defines.
+"""What a suite declares: its profiles, in run order the cases each of its modules defines, and
+how discovery finds its services (a `ServiceProbe` each) and its optional features.
 
 A case module holds one `CaseList` and registers its cases into it; its suite names the lists
 in the order they run (suites/__init__.py names the suites). Nothing is registered globally."""
@@ -7,11 +8,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
 
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.target import TargetInfo
 
 CaseBody = Callable[[CaseContext], None]
+
+
+@dataclass(frozen=True)
+class ServiceProbe:
+    """A cheap call that shows whether a target serves `service` without reflection: the
+    method answers with anything but UNIMPLEMENTED (NOT_FOUND, INVALID_ARGUMENT and
+    UNAUTHENTICATED included) only when the service is there."""
+
+    service: str
+    method: str
+    request: Message
+    response: type[Message]
+
+    def call(self, channel: grpc.Channel, **kwargs: Any) -> Message:
+        method = channel.unary_unary(
+            f"/{self.service}/{self.method}",
+            request_serializer=type(self.request).SerializeToString,
+            response_deserializer=self.response.FromString,
+        )
+        return method(self.request, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -56,9 +81,15 @@ class CaseList:
 
 @dataclass(frozen=True)
 class Suite:
-    """One layer's share of the suite: its profiles, and its modules' case lists in run order.
-    Every case of a list belongs to one of `profiles`."""
+    """One layer's share of the suite: its profiles, its modules' case lists in run order, and
+    how discovery finds its services and features. Every case of a list belongs to one of
+    `profiles`."""
 
     name: str
     profiles: tuple[Profile, ...]
     case_lists: tuple[CaseList, ...]
+    # How to find, without reflection, each service the suite's profiles need.
+    probes: tuple[ServiceProbe, ...] = ()
+    # Once the services are known: probes the suite's optional features and records them in
+    # `ctx.info.optional_features`.
+    probe_features: CaseBody | None = None

@@ -1,4 +1,4 @@
-"""The implementation under test: how to reach it, and what it says it serves."""
+"""The implementation under test: how to reach it, and what discovery found it serves."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from pathlib import Path
 import grpc
 
 from lepton.discovery.v1 import discovery_service_pb2 as discovery_pb
-from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
-from lepton_conformance.harness import reflection
 
 DISCOVERY_SERVICE = "lepton.discovery.v1.DiscoveryService"
 HEALTH_SERVICE = "grpc.health.v1.Health"
@@ -40,6 +38,16 @@ class TargetOptions:
     # write below (spec/data.md §5.1), e.g. "file:///srv/conformance/"; None skips the
     # import and export cases that need files.
     file_root: str | None = None
+    # Services the vendor states the target serves (`--service`, repeatable): taken as served
+    # whatever reflection, DiscoveryService or a probe finds.
+    services: tuple[str, ...] = ()
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """Call metadata carrying the bearer token, when one was given."""
+        if self.token is None:
+            return ()
+        return (("authorization", f"Bearer {self.token}"),)
 
     def __post_init__(self) -> None:
         if self.file_root is not None and not self.file_root.startswith("file:///"):
@@ -65,40 +73,71 @@ class TargetOptions:
         return grpc.secure_channel(self.address, credentials, options=options)
 
 
+# How a service was found: listed by reflection, listed by DiscoveryService, answering a
+# probe call, or stated by the vendor (`--service`).
+REFLECTION = "reflection"
+DISCOVERY = "discovery"
+PROBE = "probe"
+STATED = "stated"
+
+
+@dataclass(frozen=True)
+class FeatureFinding:
+    """An optional feature of a service: whether the target lists it and whether a probe call
+    found it implemented (any answer but UNIMPLEMENTED), with what the probe got."""
+
+    name: str
+    service: str
+    listed: bool
+    implemented: bool
+    evidence: str
+
+
 @dataclass
 class TargetInfo:
-    """What discovery found: services by reflection, Lepton services and their features."""
+    """What discovery found: the services reflection lists, DiscoveryService's answer, how each
+    service was found, and the optional features probed."""
 
     services: frozenset[str] = frozenset()
     reflection_error: str = ""
     server_info: discovery_pb.GetServerInfoResponse | None = None
     discovery_error: str = ""
     features: dict[str, frozenset[str]] = field(default_factory=dict)
+    # service -> how it was found, in the order the ways were tried (REFLECTION, DISCOVERY,
+    # STATED, PROBE); a service the target does not serve has no entry.
+    found: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # service -> what its probe call got, as "METHOD: CODE" ("ServerLive: OK").
+    probes: dict[str, str] = field(default_factory=dict)
+    # feature name -> what probing it found (filled by the suites that own the features).
+    optional_features: dict[str, FeatureFinding] = field(default_factory=dict)
 
     def serves(self, service: str) -> bool:
-        return service in self.services or service in self.features
+        return service in self.found or service in self.services or service in self.features
 
     def has_feature(self, service: str, feature: str) -> bool:
         return feature in self.features.get(service, frozenset())
 
+    def record(self, service: str, how: str) -> None:
+        """Note that `service` was found in the way `how`."""
+        ways = self.found.get(service, ())
+        if how not in ways:
+            self.found[service] = (*ways, how)
 
-def discover(channel: grpc.Channel, timeout_s: float) -> TargetInfo:
-    """Ask the target what it serves: reflection first, then DiscoveryService."""
-    info = TargetInfo()
-    # v1 first; v1alpha (same messages) for servers that only have the older name.
-    for service in (reflection.V1, reflection.V1ALPHA):
-        try:
-            info.services = frozenset(reflection.list_services(channel, timeout_s, service))
-            info.reflection_error = ""
-            break
-        except grpc.RpcError as error:
-            info.reflection_error = f"{service}: {error.code().name}: {error.details()}"
-    try:
-        stub = discovery_grpc.DiscoveryServiceStub(channel)
-        info.server_info = stub.GetServerInfo(
-            discovery_pb.GetServerInfoRequest(), timeout=timeout_s
-        )
-        info.features = {s.name: frozenset(s.features) for s in info.server_info.services}
-    except grpc.RpcError as error:
-        info.discovery_error = f"{error.code().name}: {error.details()}"
-    return info
+    def to_json(self) -> dict[str, object]:
+        """What was discovered and how, for results.json."""
+        return {
+            "services": {name: list(ways) for name, ways in sorted(self.found.items())},
+            "probes": dict(sorted(self.probes.items())),
+            "listed_features": {name: sorted(f) for name, f in sorted(self.features.items())},
+            "probed_features": {
+                name: {
+                    "service": f.service,
+                    "listed": f.listed,
+                    "implemented": f.implemented,
+                    "evidence": f.evidence,
+                }
+                for name, f in sorted(self.optional_features.items())
+            },
+            "reflection_error": self.reflection_error,
+            "discovery_error": self.discovery_error,
+        }

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from lepton_conformance.harness.suite import Suite
+from lepton.data.v1 import dataset_service_pb2 as dataset_pb
+from lepton.data.v1 import processing_service_pb2 as processing_pb
+from lepton_conformance.harness.suite import ServiceProbe, Suite
 from lepton_conformance.suites.data import (
     commits,
     dataset_tables,
@@ -23,6 +25,8 @@ from lepton_conformance.suites.data import (
     versions,
     writes,
 )
+from lepton_conformance.suites.data.dataset_client import SERVICE as DATASETS
+from lepton_conformance.suites.data.processing_client import SERVICE as PROCESSING_SERVICE
 from lepton_conformance.suites.data.profiles import CORE, PROCESSING
 
 SUITE = Suite(
@@ -48,5 +52,20 @@ SUITE = Suite(
         pipeline_runs.CASES,
         run_outcomes.CASES,
         random_steps.CASES,
+    ),
+    # A first page of one item: cheap, and it needs no resource to exist.
+    probes=(
+        ServiceProbe(
+            DATASETS,
+            "ListDatasets",
+            dataset_pb.ListDatasetsRequest(page_size=1),
+            dataset_pb.ListDatasetsResponse,
+        ),
+        ServiceProbe(
+            PROCESSING_SERVICE,
+            "ListPipelineRuns",
+            processing_pb.ListPipelineRunsRequest(page_size=1),
+            processing_pb.ListPipelineRunsResponse,
+        ),
     ),
 )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from lepton_conformance.harness.suite import Suite
+from grpc_health.v1 import health_pb2
+
+from lepton.discovery.v1 import discovery_service_pb2 as discovery_pb
+from lepton_conformance.harness.suite import ServiceProbe, Suite
+from lepton_conformance.harness.target import DISCOVERY_SERVICE, HEALTH_SERVICE
 from lepton_conformance.suites.general import (
     errors_and_auth,
     health_and_discovery,
@@ -14,4 +18,18 @@ SUITE = Suite(
     "general",
     profiles=(GENERAL,),
     case_lists=(health_and_discovery.CASES, errors_and_auth.CASES, pagination_and_limits.CASES),
+    probes=(
+        ServiceProbe(
+            DISCOVERY_SERVICE,
+            "GetServerInfo",
+            discovery_pb.GetServerInfoRequest(),
+            discovery_pb.GetServerInfoResponse,
+        ),
+        ServiceProbe(
+            HEALTH_SERVICE,
+            "Check",
+            health_pb2.HealthCheckRequest(),
+            health_pb2.HealthCheckResponse,
+        ),
+    ),
 )

@@ -7,6 +7,7 @@ from lepton_conformance.harness.suite import Suite
 from lepton_conformance.suites.inference import (
     core_rpcs,
     extensions,
+    feature_probes,
     infer_wire,
     inference_tables,
 )
@@ -21,4 +22,6 @@ SUITE = Suite(
         extensions.CASES,
         infer_wire.CASES,
     ),
+    probes=feature_probes.SERVICE_PROBES,
+    probe_features=feature_probes.probe_features,
 )

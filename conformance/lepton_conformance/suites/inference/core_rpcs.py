@@ -13,7 +13,7 @@ from lepton.inference.v1 import inference_service_pb2 as pb
 from lepton_conformance.harness import expect
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
-from lepton_conformance.suites.inference import oip
+from lepton_conformance.suites.inference import feature_probes, oip
 from lepton_conformance.suites.inference.profiles import CORE
 from lepton_conformance.suites.inference.tensor_vectors import (
     DATA,
@@ -71,22 +71,25 @@ def live_and_ready(ctx: CaseContext) -> None:
 
 @CASES.case(CORE, "server.extensions-are-honest", "INF-004")
 def extensions_honest(ctx: CaseContext) -> None:
-    """ServerMetadata names the server and lists known extensions only; RPCs of extensions it
-    does not list answer UNIMPLEMENTED."""
+    """ServerMetadata names the server and lists known extensions only; every probed extension
+    it lists answers, and the RPCs of those it does not list answer UNIMPLEMENTED."""
     client = oip.client(ctx)
     metadata = expect.succeeds(lambda: client.call("ServerMetadata", pb.ServerMetadataRequest()))
     expect.holds(bool(metadata.name), "a server name", "empty")
     unknown = sorted(set(metadata.extensions) - KNOWN_EXTENSIONS)
     expect.holds(not unknown, "extensions named by the spec", f"unknown {unknown}")
-    probes = {
-        "statistics": ("ModelStatistics", pb.ModelStatisticsRequest()),
-        "model_repository": ("RepositoryIndex", pb.RepositoryIndexRequest()),
-    }
-    for extension, (rpc, message) in probes.items():
-        if extension not in metadata.extensions:
-            expect.fails_with(
-                lambda rpc=rpc, message=message: client.call(rpc, message),
-                grpc.StatusCode.UNIMPLEMENTED,
+    for finding in feature_probes.probe_extensions(client, metadata.extensions):
+        if finding.listed:
+            expect.holds(
+                finding.implemented,
+                f"the listed {finding.name!r} extension implemented",
+                finding.evidence,
+            )
+        else:
+            expect.holds(
+                not finding.implemented,
+                f"UNIMPLEMENTED for the unlisted {finding.name!r} extension",
+                finding.evidence,
             )
 
 

@@ -1,6 +1,7 @@
-"""inference-extended cases, each run only when the target lists the extension in
-ServerMetadata.extensions: streaming, statistics, the model repository and
-batching-transparent results (spec/inference.md)."""
+"""inference-extended cases, each run when the target lists the extension in
+ServerMetadata.extensions or discovery's probe found it implemented (feature_probes.py):
+streaming, statistics, the model repository and batching-transparent results
+(spec/inference.md)."""
 
 from __future__ import annotations
 

@@ -221,8 +221,18 @@ def server_extensions(ctx: CaseContext) -> frozenset[str]:
 
 
 def require_extension(ctx: CaseContext, extension: str) -> None:
-    if extension not in server_extensions(ctx):
-        raise NotApplicable(f"the target does not list the {extension!r} extension", extension)
+    """The case does not apply unless the target lists `extension` or its probe found it
+    implemented (a feature that answers is tested whether listed or not)."""
+    finding = ctx.info.optional_features.get(extension)
+    if finding is None:  # not probed (dynamic_batching): the list is all there is
+        if extension not in server_extensions(ctx):
+            raise NotApplicable(f"the target does not list the {extension!r} extension", extension)
+    elif not (finding.listed or finding.implemented):
+        raise NotApplicable(
+            f"the target does not implement the {extension!r} extension "
+            f"(unlisted; probe {finding.evidence})",
+            extension,
+        )
     ctx.uses_feature(extension)
 
 
