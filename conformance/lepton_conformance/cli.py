@@ -4,6 +4,7 @@
                            [--profile NAME ...] [--case REGEX] [--known-failing FILE]
                            [--report-dir DIR] [--message-limit BYTES] [--file-root URI]
                            [--inference-service oip|lepton] [--service NAME ...]
+    lepton-conformance verify REPORT_DIR   re-check a published report (exit 0 when it holds up)
     lepton-conformance list     profiles and cases with their requirement IDs
     lepton-conformance trace    every requirement of the spec and the cases that check it
     lepton-conformance models --out DIR   the conformance model set, for the target to load
@@ -34,6 +35,7 @@ from lepton_conformance.harness.report import write_reports
 from lepton_conformance.harness.requirements import load_requirements
 from lepton_conformance.harness.runner import RunResult, Standing, Verdict, run
 from lepton_conformance.harness.target import TargetOptions
+from lepton_conformance.harness.verify import verify_reports
 from lepton_conformance.suites.inference.model_set import write_model_set
 
 OUTCOME_STYLE = {"PASS": "green", "FAIL": "red", "SKIP": "yellow", "ERROR": "magenta"}
@@ -94,6 +96,10 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("list", help="list profiles and cases with their requirement IDs")
+    verifier = commands.add_parser(
+        "verify", help="re-check a published report: complete, unaltered, verdicts that follow"
+    )
+    verifier.add_argument("report_dir", type=Path, help="directory of results.json and its files")
     models = commands.add_parser(
         "models", help="write the conformance model set for the target to load"
     )
@@ -155,6 +161,19 @@ def _verdict_table(result: RunResult) -> Table:
         style = STANDING_STYLE[verdict.standing]
         table.add_row(verdict.profile, f"[{style}]{verdict.standing.value}[/]", *counts)
     return table
+
+
+def _verify(console: Console, directory: Path) -> int:
+    problems = verify_reports(directory)
+    for problem in problems:
+        console.print(f"[red]{problem}[/]")
+    if problems:
+        console.print(
+            f"[red]{directory}: the report does not hold up ({len(problems)} problems)[/]"
+        )
+        return 1
+    console.print(f"[green]{directory}: complete, unaltered, and its verdicts follow[/]")
+    return 0
 
 
 def _why_incomplete(verdict: Verdict) -> str:
@@ -233,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             written = write_model_set(options.out)
             console.print(f"wrote {len(written)} model files under {options.out}")
             return 0
+        if options.command == "verify":
+            return _verify(console, options.report_dir)
         return _run(console, options)
     except (known_failing.KnownFailingError, ValueError) as exc:
         console.print(f"[red]lepton-conformance: {exc}[/]")

@@ -314,6 +314,7 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_p
     assert results["run"]["case_filter"] is None
     assert results["run"]["token_given"] is True
     assert len(results["run"]["case_set_sha256"]) == 64
+    assert _cli("verify", str(tmp_path)).returncode == 0
 
 
 def test_cli_case_filtered_run_exits_three_and_says_it_is_no_certificate(reference, tmp_path):

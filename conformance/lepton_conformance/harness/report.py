@@ -33,6 +33,7 @@ def run_settings(result: RunResult) -> dict[str, Any]:
         "message_limit": target.message_limit,
         "file_root": target.file_root,
         "inference_service": target.inference_service,
+        "services": list(target.services),
         "timeout_s": target.timeout_s,
         "case_set_sha256": case_set_digest(result),
     }
@@ -68,6 +69,7 @@ def as_json(result: RunResult) -> dict[str, Any]:
         },
         "generated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "run": run_settings(result),
+        "discovery": result.info.to_json(),
         "summary": {
             "counts": {o.value: result.count(o) for o in Outcome},
             "profiles": {v.profile: profile_summary(v) for v in result.verdicts},
@@ -206,11 +208,31 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+RESULTS, JUNIT, MARKDOWN = "results.json", "junit.xml", "report.md"
+
+
+def integrity_digest(document: dict[str, Any]) -> str:
+    """sha256 of results.json's content without its `integrity` member, as canonical JSON
+    (sorted keys, no white space, UTF-8): `lepton-conformance verify` recomputes it."""
+    body = {key: value for key, value in document.items() if key != "integrity"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def write_reports(result: RunResult, directory: Path) -> list[Path]:
-    """Write results.json, junit.xml and report.md into `directory`."""
+    """Write results.json, junit.xml and report.md into `directory`. results.json records
+    the sha256 of the other two and, last, a digest of its own content."""
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / "results.json", directory / "junit.xml", directory / "report.md"]
-    paths[0].write_text(json.dumps(as_json(result), indent=2) + "\n", encoding="utf-8")
-    as_junit(result).write(paths[1], encoding="utf-8", xml_declaration=True)
-    paths[2].write_text(as_markdown(result), encoding="utf-8")
+    junit = ET.tostring(as_junit(result).getroot(), encoding="utf-8", xml_declaration=True)
+    markdown = as_markdown(result).encode()
+    document = as_json(result)
+    document["files"] = {
+        JUNIT: hashlib.sha256(junit).hexdigest(),
+        MARKDOWN: hashlib.sha256(markdown).hexdigest(),
+    }
+    document["integrity"] = {"sha256": integrity_digest(document)}
+    paths = [directory / RESULTS, directory / JUNIT, directory / MARKDOWN]
+    paths[0].write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    paths[1].write_bytes(junit)
+    paths[2].write_bytes(markdown)
     return paths
