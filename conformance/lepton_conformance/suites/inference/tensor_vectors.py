@@ -15,22 +15,6 @@ from lepton_conformance.suites.inference import oip
 
 DATA = vectors.load("lepton_conformance.suites.inference", "inference.yaml")
 GOLDEN = {g["id"]: g for g in DATA["golden"]}
-KNOWN_EXTENSIONS = {
-    "streaming",
-    "statistics",
-    "model_repository",
-    "dynamic_batching",
-    "sequence",
-    "binary_tensor_data",
-    "parameters",
-    "schedule_policy",
-    "model_configuration",
-    "system_shared_memory",
-    "cuda_shared_memory",
-    "classification",
-    "trace",
-    "logging",
-}
 
 
 # --- vectors -> tensors and requests --------------------------------------------------------
@@ -82,10 +66,12 @@ def check_golden(ctx: CaseContext, vector: dict[str, Any], raw: bool) -> None:
     )
     expect.equal(response.id, request_id, "response id")
     expect.equal(response.model_name, vector["model"], "response model_name")
+    # The Open Inference Protocol makes the response's model_version optional; when it is
+    # there it must name the version that ran. Lepton's "never empty" (INF-013) is checked by
+    # its own case, infer.model-version-and-id-echoed, not by every golden vector.
     wanted_version = vector.get("version") or vector.get("expect_version")
-    if wanted_version:
+    if wanted_version and response.model_version:
         expect.equal(response.model_version, wanted_version, "response model_version")
-    expect.holds(bool(response.model_version), "a non-empty model_version", "empty")
     _, outputs = golden_io(vector)
     oip.assert_tensors_equal(oip.decode_outputs(response), outputs)
 
