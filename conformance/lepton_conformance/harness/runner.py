@@ -116,29 +116,18 @@ def run_case(case: Case, ctx: CaseContext) -> CaseResult:
     """Run one case body and classify how it ended."""
     started = time.monotonic()
 
-    def result(outcome: Outcome, wanted: str = "", got: str = "") -> CaseResult:
-        return CaseResult(case, outcome, wanted, got, round(time.monotonic() - started, 3))
+    def result(outcome: Outcome, wanted: str = "", got: str = "", **skip: str) -> CaseResult:
+        duration = round(time.monotonic() - started, 3)
+        return CaseResult(case, outcome, wanted, got, duration, **skip)
 
     try:
         case.body(ctx)
     except Failed as failure:
         return result(Outcome.FAIL, failure.wanted, failure.got)
     except NotApplicable as skip:
-        return CaseResult(
-            case,
-            Outcome.SKIP,
-            got=str(skip),
-            not_applicable_feature=skip.feature,
-            duration_s=round(time.monotonic() - started, 3),
-        )
+        return result(Outcome.SKIP, got=str(skip), not_applicable_feature=skip.feature)
     except Skipped as skip:
-        return CaseResult(
-            case,
-            Outcome.SKIP,
-            got=str(skip),
-            needs=skip.needs,
-            duration_s=round(time.monotonic() - started, 3),
-        )
+        return result(Outcome.SKIP, got=str(skip), needs=skip.needs)
     except grpc.RpcError as error:
         # A call the case expected to work failed in a way the case did not anticipate.
         return result(Outcome.FAIL, "the call to succeed", describe(error))
