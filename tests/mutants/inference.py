@@ -107,6 +107,20 @@ def _stream_drops_ids(original):
     return mutated
 
 
+def _stream_error_with_outputs(original):
+    """A failed streamed request is answered with its error and, beside it, outputs."""
+
+    async def mutated(self, request):
+        answer = pb.ModelStreamInferResponse.FromString(await original(self, request))
+        if answer.error_message:
+            answer.infer_response.id = request.message.id
+            answer.infer_response.outputs.add(name="OUTPUT0", datatype="FP32", shape=[1])
+            answer.infer_response.raw_output_contents.append(bytes(4))
+        return answer.SerializeToString()
+
+    return mutated
+
+
 def _stream_broken_and_unlisted() -> None:
     """Streaming drops the request ids, and neither ServerMetadata nor discovery lists it."""
     replace(servicer.InferenceServicer, "_stream_one", _stream_drops_ids)()
@@ -221,6 +235,11 @@ MUTANTS: dict[str, Mutant] = {
                 "inference-core.model.metadata",
             }
         ),
+    ),
+    "stream-error-carries-outputs": Mutant(
+        "INF-050: a failed streamed request gets outputs beside its error_message",
+        replace(servicer.InferenceServicer, "_stream_one", _stream_error_with_outputs),
+        frozenset({"inference-extended.streaming.error-in-band-and-stream-continues"}),
     ),
     "stream-broken-and-unlisted": Mutant(
         "INF-052, INF-004: streamed responses lose their ids, and 'streaming' is not listed",

@@ -6,19 +6,20 @@ import datetime
 import hashlib
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from lepton_conformance import SPEC_VERSION, SUITE_VERSION
-from lepton_conformance.harness.case import Outcome
+from lepton_conformance.harness.case import CaseResult, Outcome
 from lepton_conformance.harness.runner import RunResult, Verdict
 
 
-def case_set_digest(result: RunResult) -> str:
+def case_set_digest(results: Sequence[CaseResult]) -> str:
     """sha256 over the cases that ran (ID, level, requirements, one line each, in run order):
     two reports with the same digest ran the same checks."""
     lines = "".join(
-        f"{r.case.id} {r.case.level} {','.join(r.case.requirements)}\n" for r in result.results
+        f"{r.case.id} {r.case.level} {','.join(r.case.requirements)}\n" for r in results
     )
     return hashlib.sha256(lines.encode()).hexdigest()
 
@@ -35,7 +36,7 @@ def run_settings(result: RunResult) -> dict[str, Any]:
         "inference_service": target.inference_service,
         "services": list(target.services),
         "timeout_s": target.timeout_s,
-        "case_set_sha256": case_set_digest(result),
+        "case_set_sha256": case_set_digest(result.results),
     }
 
 

@@ -112,7 +112,8 @@ class TargetInfo:
     optional_features: dict[str, FeatureFinding] = field(default_factory=dict)
 
     def serves(self, service: str) -> bool:
-        return service in self.found or service in self.services or service in self.features
+        # Reflection, DiscoveryService, --service and probes all record what they find.
+        return service in self.found
 
     def has_feature(self, service: str, feature: str) -> bool:
         return feature in self.features.get(service, frozenset())

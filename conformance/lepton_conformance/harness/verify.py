@@ -18,7 +18,13 @@ from typing import Any
 from lepton_conformance import SUITE_VERSION
 from lepton_conformance.harness import catalog
 from lepton_conformance.harness.case import Case, CaseResult, Outcome
-from lepton_conformance.harness.report import JUNIT, MARKDOWN, RESULTS, integrity_digest
+from lepton_conformance.harness.report import (
+    JUNIT,
+    MARKDOWN,
+    RESULTS,
+    case_set_digest,
+    integrity_digest,
+)
 from lepton_conformance.harness.runner import RunResult, verdicts
 from lepton_conformance.harness.target import TargetInfo, TargetOptions
 
@@ -53,13 +59,13 @@ def _case_result(entry: dict[str, Any]) -> CaseResult:
     return CaseResult(
         case,
         Outcome(entry["outcome"]),
-        entry["wanted"],
-        entry["got"],
-        entry["duration_s"],
-        entry["expected_failure"],
-        entry["not_applicable_feature"],
-        entry["needs"],
-        tuple(entry["features"]),
+        wanted=entry["wanted"],
+        got=entry["got"],
+        duration_s=entry["duration_s"],
+        expected_failure=entry["expected_failure"],
+        not_applicable_feature=entry["not_applicable_feature"],
+        needs=entry["needs"],
+        features=tuple(entry["features"]),
     )
 
 
@@ -81,10 +87,7 @@ def _consistent(document: dict[str, Any], results: list[CaseResult]) -> list[str
     stated = document["summary"]["counts"]
     if any(stated.get(o.value, 0) != counts.get(o.value, 0) for o in Outcome):
         problems.append(f"the counts {stated} do not follow from the cases ({dict(counts)})")
-    lines = "".join(
-        f"{r.case.id} {r.case.level} {','.join(r.case.requirements)}\n" for r in results
-    )
-    if hashlib.sha256(lines.encode()).hexdigest() != document["run"]["case_set_sha256"]:
+    if case_set_digest(results) != document["run"]["case_set_sha256"]:
         problems.append("the case-set digest does not match the cases listed")
     return problems
 
