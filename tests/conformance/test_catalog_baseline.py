@@ -43,8 +43,15 @@ def test_baseline_cases_run_in_the_same_order() -> None:
 
 
 def test_every_baseline_mutant_keeps_its_caught_set() -> None:
+    """Among the baseline cases each mutant is caught by the same ones; a case added since
+    (the `oip` profile's, for one) may catch it too."""
     before = _baseline("mutants.json")
     assert len(before) == 53
     assert sorted(set(before) - set(MUTANTS)) == []
-    changed = [name for name, caught in before.items() if sorted(MUTANTS[name].caught_by) != caught]
+    baseline_cases = {case["id"] for case in _baseline("cases.json")}
+    changed = [
+        name
+        for name, caught in before.items()
+        if sorted(MUTANTS[name].caught_by & baseline_cases) != caught
+    ]
     assert changed == []

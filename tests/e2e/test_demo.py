@@ -23,7 +23,14 @@ def test_demo_serves_and_certifies_the_reference_server():
     assert "Imported customers.csv as datasets/customers/versions/v1" in completed.stdout
     assert "produced datasets/customers-clean/versions/v1" in completed.stdout
     assert "NOT CERTIFIED" not in completed.stdout
-    profiles = ("general", "inference-core", "inference-extended", "data-core", "data-processing")
+    profiles = (
+        "general",
+        "oip",
+        "inference-core",
+        "inference-extended",
+        "data-core",
+        "data-processing",
+    )
     for profile in profiles:
         # profile │ verdict │ PASS │ FAIL │ SKIP │ ERROR: certified, and no data case skipped
         # (the import and export cases ran against the demo's file root).

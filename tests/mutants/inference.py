@@ -16,6 +16,7 @@ from lepton_server.inference import (
     tensor_codec,
 )
 from lepton_server.runtime import errors
+from mutants.case_sets import ERROR_TABLE
 from mutants.mutation import Mutant, replace, set_attribute
 
 
@@ -137,6 +138,17 @@ def _statistics_unimplemented(_original):
     return mutated
 
 
+def _error_info_dropped(original):
+    """Errors keep their code and message; their details (ErrorInfo, BadRequest) are gone."""
+
+    def mutated(self):
+        status = original(self)
+        del status.details[:]
+        return status
+
+    return mutated
+
+
 MUTANTS: dict[str, Mutant] = {
     "bytes-framed-big-endian": Mutant(
         "INF-021: BYTES lengths framed big-endian",
@@ -144,6 +156,8 @@ MUTANTS: dict[str, Mutant] = {
         frozenset(
             {
                 "inference-core.golden.identity-bytes.raw",
+                "oip.golden.identity-bytes.raw",
+                "oip.golden.identity-bytes.typed",
                 "inference-core.golden.identity-bytes.typed",
                 "inference-core.infer.bad-requests-change-nothing",
             }
@@ -156,6 +170,7 @@ MUTANTS: dict[str, Mutant] = {
             {
                 "inference-core.errors.order-contents-form-before-size",
                 "inference-core.errors.raw-and-typed-mixed",
+                "oip.errors.raw-and-typed-mixed",
             }
         ),
     ),
@@ -165,6 +180,7 @@ MUTANTS: dict[str, Mutant] = {
         frozenset(
             {
                 "inference-core.errors.unknown-version",
+                "oip.errors.codes-as-the-spec-names",
                 "inference-core.model.ready",
             }
         ),
@@ -188,6 +204,8 @@ MUTANTS: dict[str, Mutant] = {
                 "inference-core.errors.order-outputs-before-batch-size",
                 "inference-core.errors.unknown-output",
                 "inference-core.infer.requested-outputs-subset-and-order",
+                "oip.errors.unknown-output",
+                "oip.infer.requested-outputs",
             }
         ),
     ),
@@ -217,6 +235,8 @@ MUTANTS: dict[str, Mutant] = {
                 "inference-core.errors.bool-byte-not-zero-or-one",
             }
         ),
+        # Triton accepts such bytes too: refusing them is Lepton's addition, not the protocol.
+        passes=("oip",),
     ),
     "batches-split-back-in-the-wrong-order": Mutant(
         "INF-040: merged requests get each other's rows",
@@ -233,6 +253,7 @@ MUTANTS: dict[str, Mutant] = {
         frozenset(
             {
                 "inference-core.model.metadata",
+                "oip.model.metadata",
             }
         ),
     ),
@@ -252,6 +273,8 @@ MUTANTS: dict[str, Mutant] = {
                 "inference-extended.streaming.responses-in-request-order",
             }
         ),
+        # The protocol allows an extension served but not listed (Triton's streaming).
+        passes=("oip",),
     ),
     "statistics-listed-but-unimplemented": Mutant(
         "INF-004: 'statistics' is listed but ModelStatistics answers UNIMPLEMENTED",
@@ -261,7 +284,24 @@ MUTANTS: dict[str, Mutant] = {
                 "inference-core.server.extensions-are-honest",
                 "inference-extended.statistics.count-successes-and-failures",
                 "inference-extended.statistics.every-loaded-version",
+                "oip.server.listed-extensions-implemented",
             }
         ),
+    ),
+    "errors-drop-error-info": Mutant(
+        "GEN-001: errors carry their code but no ErrorInfo; the protocol level allows that",
+        replace(errors.LeptonError, "to_status_proto", _error_info_dropped),
+        ERROR_TABLE
+        | {
+            "general.auth.invalid-token-is-unauthenticated",
+            "general.auth.missing-token-is-unauthenticated",
+            "general.errors.malformed-request-is-invalid-argument",
+            "general.pagination.foreign-token-is-invalid",
+            "general.pagination.negative-page-size-is-invalid",
+            "inference-core.infer.unknown-parameters-ignored",
+            "inference-core.model.metadata",
+            "inference-core.model.ready",
+        },
+        passes=("oip",),
     ),
 }

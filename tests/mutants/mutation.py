@@ -15,13 +15,17 @@ class Mutant:
     breaks: str
     apply: Callable[[], None]
     caught_by: frozenset[str]
+    # Profiles it must pass although it breaks a stricter one: a Lepton addition broken is
+    # still the Open Inference Protocol kept (spec/inference.md §11).
+    passes: tuple[str, ...] = ()
 
     @property
     def profiles(self) -> list[str]:
-        """The profiles it faces: the general profile and those of the cases that catch it.
-        A mutation patches one layer's code, so the other layers' profiles would only repeat
-        the reference server's run at the cost of minutes."""
-        return sorted({"general"} | {case.split(".", 1)[0] for case in self.caught_by})
+        """The profiles it faces: the general profile, those of the cases that catch it and
+        those it must pass. A mutation patches one layer's code, so the other layers' profiles
+        would only repeat the reference server's run at the cost of minutes."""
+        caught = {case.split(".", 1)[0] for case in self.caught_by}
+        return sorted({"general", *caught, *self.passes})
 
 
 def after_start(action: Callable[[host.RunningServer], object]) -> Callable[[], None]:

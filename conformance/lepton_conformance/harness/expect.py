@@ -75,6 +75,16 @@ def fails_with(
     raise Failed(wanted, f"OK: {_short(result)}")
 
 
+def fails(call: Callable[[], Any], what: str) -> grpc.RpcError:
+    """Run `call`; it must fail with some non-OK status (the protocol level, where the exact
+    code is not required). Returns the error."""
+    try:
+        result = call()
+    except grpc.RpcError as error:
+        return error
+    raise Failed(f"{what} refused with a non-OK status", f"OK: {_short(result)}")
+
+
 def rejects(
     call: Callable[[], Any],
     code: grpc.StatusCode,

@@ -1,5 +1,6 @@
-"""The inference suite: the Open Inference Protocol core and its extensions
-(spec/inference.md), with its client, vectors and the conformance model set."""
+"""The inference suite: the Open Inference Protocol as written, Lepton's core contract on top
+of it, and the extensions (spec/inference.md), with its client, vectors and the conformance
+model set."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from lepton_conformance.suites.inference import (
     feature_probes,
     infer_wire,
     inference_tables,
+    protocol_level,
 )
-from lepton_conformance.suites.inference.profiles import CORE, EXTENDED
+from lepton_conformance.suites.inference.profiles import CORE, EXTENDED, OIP
 
 SUITE = Suite(
     "inference",
-    profiles=(CORE, EXTENDED),
+    profiles=(OIP, CORE, EXTENDED),
     case_lists=(
+        protocol_level.CASES,
         inference_tables.CASES,
         core_rpcs.CASES,
         extensions.CASES,

@@ -1,4 +1,5 @@
-"""The profiles of the inference suite and when they apply to a target."""
+"""The profiles of the inference suite and when they apply to a target (spec/inference.md
+§11: the protocol level, Lepton's contract on top of it, and the extensions)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ def _serves_inference(info: TargetInfo) -> str | None:
     return "the target serves no inference service"
 
 
+OIP = Profile(
+    "oip",
+    "Open Inference Protocol as written: health, metadata, bit-exact tensors, refusals",
+    applies=_serves_inference,
+)
 CORE = Profile(
     "inference-core",
     "Open Inference Protocol core: health, metadata, inference, tensors, errors",
