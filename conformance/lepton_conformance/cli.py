@@ -34,7 +34,7 @@ from lepton_conformance.harness.case import Outcome
 from lepton_conformance.harness.report import write_reports
 from lepton_conformance.harness.requirements import load_requirements
 from lepton_conformance.harness.runner import RunResult, Standing, Verdict, run
-from lepton_conformance.harness.target import TargetOptions
+from lepton_conformance.harness.target import DEFAULT_TIMEOUT_S, TargetOptions
 from lepton_conformance.harness.verify import verify_reports
 from lepton_conformance.suites.inference.model_set import write_model_set
 
@@ -72,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--known-failing", type=Path, help="file of cases expected to fail")
     runner.add_argument("--report-dir", type=Path, help="write results.json, junit.xml, report.md")
     runner.add_argument("--message-limit", type=int, help="the target's message size limit")
-    runner.add_argument("--timeout", type=float, default=10.0, help="per-call deadline, seconds")
+    runner.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="per-call deadline, seconds"
+    )
     runner.add_argument(
         "--inference-service",
         choices=("oip", "lepton"),

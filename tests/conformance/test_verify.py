@@ -107,3 +107,40 @@ def test_cli_verify_exits_zero_for_a_sound_report_and_one_for_an_edited_one(repo
     assert verify() == 0
     _edit(report, _fail_first_case, redigest=False)
     assert verify() == 1
+
+
+@pytest.fixture
+def failing_report(tmp_path_factory) -> Path:
+    """The reports of a run in which one MUST case failed and the others passed."""
+    results = [CaseResult(c, Outcome.PASS) for c in catalog.cases() if c.profile == PROFILE]
+    results[0] = CaseResult(results[0].case, Outcome.FAIL, wanted="a", got="b")
+    run = RunResult(TargetOptions("127.0.0.1:1", token="t"), TargetInfo(), results)
+    run.verdicts = verdicts(results, [PROFILE], {PROFILE: None})
+    directory = tmp_path_factory.mktemp("failing")
+    write_reports(run, directory)
+    return directory
+
+
+def test_a_failure_marked_known_without_a_known_failing_entry_is_caught(failing_report):
+    def excuse(document) -> None:
+        failed = document["cases"][0]
+        failed["expected_failure"] = True
+        document["summary"]["profiles"][PROFILE]["expected_failures"] = [failed["id"]]
+        document["summary"]["exit_status"] = 0
+
+    assert verify_reports(failing_report) == []
+    _edit(failing_report, excuse, redigest=True)
+    problems = verify_reports(failing_report)
+    assert any("the run's known-failing list lacks it" in p for p in problems)
+
+
+def test_the_markdown_report_repeats_the_command_and_quotes_what_failed(failing_report):
+    text = (failing_report / "report.md").read_text()
+    command = json.loads((failing_report / "results.json").read_text())["run"]["command"]
+    assert command == (
+        f"lepton-conformance run --target 127.0.0.1:1 --token TOKEN --profile {PROFILE}"
+    )
+    assert f"```\n{command}\n```" in text
+    failed = next(c for c in catalog.cases() if c.profile == PROFILE)
+    first = failed.requirements[0]
+    assert f"- **{first} (MUST)**, inference.md: " in text

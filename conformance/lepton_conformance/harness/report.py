@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import shlex
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +13,9 @@ from typing import Any
 
 from lepton_conformance import SPEC_VERSION, SUITE_VERSION
 from lepton_conformance.harness.case import CaseResult, Outcome
+from lepton_conformance.harness.requirements import load_requirements
 from lepton_conformance.harness.runner import RunResult, Verdict
+from lepton_conformance.harness.target import DEFAULT_TIMEOUT_S
 
 
 def case_set_digest(results: Sequence[CaseResult]) -> str:
@@ -24,10 +27,41 @@ def case_set_digest(results: Sequence[CaseResult]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
+def command_line(result: RunResult) -> str:
+    """The `lepton-conformance run` command that repeats this run against the same address
+    (the token, CA and key files as placeholders: a report never holds secrets or paths)."""
+    target = result.target
+    words = ["lepton-conformance", "run", "--target", target.address]
+    if target.credentials() is not None:
+        words += ["--tls", "--ca", "CA.pem"] if target.ca_file else ["--tls"]
+        if target.cert_file:
+            words += ["--cert", "CLIENT.pem", "--key", "CLIENT.key"]
+    if target.token is not None:
+        words += ["--token", "TOKEN"]
+    for verdict in result.verdicts:
+        words += ["--profile", verdict.profile]
+    if result.case_pattern is not None:
+        words += ["--case", shlex.quote(result.case_pattern)]
+    if target.message_limit is not None:
+        words += ["--message-limit", str(target.message_limit)]
+    if target.file_root is not None:
+        words += ["--file-root", target.file_root]
+    if target.inference_service is not None:
+        words += ["--inference-service", target.inference_service]
+    for service in target.services:
+        words += ["--service", service]
+    if target.timeout_s != DEFAULT_TIMEOUT_S:
+        words += ["--timeout", f"{target.timeout_s:g}"]
+    if result.known_failing:
+        words += ["--known-failing", "KNOWN-FAILING.txt"]
+    return " ".join(words)
+
+
 def run_settings(result: RunResult) -> dict[str, Any]:
     """What the run was given, so it can be reproduced and judged (never the token itself)."""
     target = result.target
     return {
+        "command": command_line(result),
         "profiles": [v.profile for v in result.verdicts],
         "case_filter": result.case_pattern,
         "token_given": target.token is not None,
@@ -37,6 +71,7 @@ def run_settings(result: RunResult) -> dict[str, Any]:
         "services": list(target.services),
         "timeout_s": target.timeout_s,
         "case_set_sha256": case_set_digest(result.results),
+        "known_failing": [{"case": k.case_id, "message": k.message} for k in result.known_failing],
     }
 
 
@@ -153,6 +188,12 @@ def as_markdown(result: RunResult) -> str:
         f"- Suite {SUITE_VERSION}, standard {SPEC_VERSION}; run at {data['generated_at']}",
         "- Outcomes: " + ", ".join(f"{k} {v}" for k, v in data["summary"]["counts"].items()),
         "",
+        "Repeat the run with:",
+        "",
+        "```",
+        data["run"]["command"],
+        "```",
+        "",
         "| Profile | Verdict | MUST failures | SHOULD warnings |",
         "|---|---|---|---|",
     ]
@@ -195,6 +236,10 @@ def as_markdown(result: RunResult) -> str:
                 f"| `{r.case.id}` | {r.case.level} | {', '.join(r.case.requirements)} "
                 f"| {r.outcome.value}{tag} | {_cell(r.wanted)} | {_cell(r.got)} |"
             )
+        lines += _requirements_broken(failed)
+    if result.known_failing:
+        lines += ["", "## Known failures", "", "| Case | Expected message |", "|---|---|"]
+        lines += [f"| `{k.case_id}` | {_cell(k.message)} |" for k in result.known_failing]
     if result.known_failing_problems:
         lines += ["", "## Known-failing list problems", ""]
         lines += [f"- {p}" for p in result.known_failing_problems]
@@ -203,6 +248,22 @@ def as_markdown(result: RunResult) -> str:
         lines += ["", "## Skipped", "", "| Case | Why |", "|---|---|"]
         lines += [f"| `{r.case.id}` | {_cell(r.got)} |" for r in skipped]
     return "\n".join(lines) + "\n"
+
+
+def _requirements_broken(failed: Sequence[CaseResult]) -> list[str]:
+    """The text of every requirement a failing case cites, so a reader sees what the server
+    breaks without the spec at hand."""
+    requirements = load_requirements()
+    cited = dict.fromkeys(r for result in failed for r in result.case.requirements)
+    lines = ["", "## What the failures break", ""]
+    for requirement_id in cited:
+        requirement = requirements.get(requirement_id)
+        if requirement is not None:
+            lines.append(
+                f"- **{requirement.id} ({requirement.keyword})**, {requirement.source}: "
+                f"{requirement.text}"
+            )
+    return lines
 
 
 def _cell(text: str) -> str:

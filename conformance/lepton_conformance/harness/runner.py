@@ -76,6 +76,8 @@ class RunResult:
     known_failing_problems: list[str] = field(default_factory=list)
     # The --case regex the run was filtered with; a filtered run is never a certificate.
     case_pattern: str | None = None
+    # The known-failing entries the run was given, in the order of the file.
+    known_failing: tuple[KnownFailure, ...] = ()
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -176,7 +178,13 @@ def run(
             results.append(outcome)
             if on_result is not None:
                 on_result(outcome)
-    run_result = RunResult(options, info, results, case_pattern=case_pattern)
+    run_result = RunResult(
+        options,
+        info,
+        results,
+        case_pattern=case_pattern,
+        known_failing=tuple((known_failing or {}).values()),
+    )
     if known_failing:
         run_result.results, run_result.known_failing_problems = reconcile(results, known_failing)
     run_result.verdicts = verdicts(

@@ -12,6 +12,7 @@ from lepton.discovery.v1 import discovery_service_pb2 as discovery_pb
 DISCOVERY_SERVICE = "lepton.discovery.v1.DiscoveryService"
 HEALTH_SERVICE = "grpc.health.v1.Health"
 # Generous: the largest messages the suite sends are 64 MiB (GEN-073).
+DEFAULT_TIMEOUT_S = 10.0
 CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", 128 * 1024 * 1024),
     ("grpc.max_receive_message_length", 128 * 1024 * 1024),
@@ -28,7 +29,7 @@ class TargetOptions:
     cert_file: Path | None = None
     key_file: Path | None = None
     token: str | None = None
-    timeout_s: float = 10.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
     # The target's message size limit in bytes, when the vendor states it (GEN-072).
     message_limit: int | None = None
     # Which name to call the inference service by: "oip", "lepton", or None for whichever

@@ -89,6 +89,13 @@ def _consistent(document: dict[str, Any], results: list[CaseResult]) -> list[str
         problems.append(f"the counts {stated} do not follow from the cases ({dict(counts)})")
     if case_set_digest(results) != document["run"]["case_set_sha256"]:
         problems.append("the case-set digest does not match the cases listed")
+    # A failure counts as known only when the known-failing list the run was given names it.
+    listed = {entry["case"] for entry in document["run"].get("known_failing", [])}
+    problems += [
+        f"{r.case.id} is marked as a known failure, but the run's known-failing list lacks it"
+        for r in results
+        if r.expected_failure and r.case.id not in listed
+    ]
     return problems
 
 
