@@ -11,7 +11,7 @@ import pyarrow as pa
 from lepton.data.v1 import dataset_pb2 as data_resources
 from lepton.data.v1 import dataset_service_pb2 as data_pb
 from lepton_conformance.suites.data import arrow_samples
-from lepton_server.data import dataset_catalog, flight, version_reads, version_writes
+from lepton_server.data import dataset_catalog, flight, services, version_reads, version_writes
 from lepton_server.data import servicer as data_servicer
 from lepton_server.runtime import errors
 from mutants.case_sets import (
@@ -188,6 +188,22 @@ def _do_get_offset_ignored(rows):
     return mutated
 
 
+def _flight_broken_and_unlisted() -> None:
+    """DoGet ignores the ticket's offset, and discovery does not list `data.flight`."""
+    replace(flight.DatasetFlightServer, "_rows", _do_get_offset_ignored)()
+
+    def unlisted(build):
+        def mutated(server, config):
+            return [
+                dataclasses.replace(s, features=tuple(f for f in s.features if f != "data.flight"))
+                for s in build(server, config)
+            ]
+
+        return mutated
+
+    replace(services, "build", unlisted)()
+
+
 Catalog = dataset_catalog.DatasetCatalog
 Reads = version_reads.VersionReads
 Writes = version_writes.VersionWrites
@@ -340,6 +356,16 @@ MUTANTS: dict[str, Mutant] = {
         replace(flight.DatasetFlightServer, "_rows", _do_get_offset_ignored),
         frozenset(
             {
+                "data-core.flight.do-get-returns-the-read-version-rows",
+            }
+        ),
+    ),
+    "flight-broken-and-unlisted": Mutant(
+        "DAT-001: data.flight is served but not listed, and its DoGet ignores the offset",
+        _flight_broken_and_unlisted,
+        frozenset(
+            {
+                "data-core.discovery.features-are-exactly-the-implemented-ones",
                 "data-core.flight.do-get-returns-the-read-version-rows",
             }
         ),

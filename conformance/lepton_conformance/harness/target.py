@@ -117,7 +117,12 @@ class TargetInfo:
         return service in self.found
 
     def has_feature(self, service: str, feature: str) -> bool:
-        return feature in self.features.get(service, frozenset())
+        """`service` lists `feature`, or a probe found it implemented though unlisted: a
+        feature that answers is tested either way."""
+        if feature in self.features.get(service, frozenset()):
+            return True
+        finding = self.optional_features.get(feature)
+        return finding is not None and finding.service == service and finding.implemented
 
     def record(self, service: str, how: str) -> None:
         """Note that `service` was found in the way `how`."""

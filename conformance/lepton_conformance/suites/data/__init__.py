@@ -12,6 +12,7 @@ from lepton_conformance.suites.data import (
     datasets,
     discovery,
     exports,
+    feature_probes,
     flight,
     imports,
     job_errors,
@@ -68,4 +69,5 @@ SUITE = Suite(
             processing_pb.ListPipelineRunsResponse,
         ),
     ),
+    probe_features=feature_probes.probe_features,
 )

@@ -16,7 +16,7 @@ def _processes_data(info: TargetInfo) -> str | None:
     if not info.serves(SERVICE):
         return f"the target does not serve {SERVICE}"
     if not info.has_feature(SERVICE, FEATURE):
-        return f"the target does not list the feature {FEATURE} on {SERVICE}"
+        return f"the target neither lists the feature {FEATURE} on {SERVICE} nor implements it"
     if not info.serves(DATASETS):
         return f"the target does not serve {DATASETS}, which holds the versions pipelines read"
     return None
