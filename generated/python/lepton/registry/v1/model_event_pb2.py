@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$lepton/registry/v1/model_event.proto\x12\x12lepton.registry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcf\x01\n\nModelEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x30\n\x04type\x18\x02 \x01(\x0e\x32\".lepton.registry.v1.ModelEventType\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05model\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\r\n\x05\x61lias\x18\x06 \x01(\t\x12\x1e\n\x16previous_model_version\x18\x07 \x01(\t*\x9d\x03\n\x0eModelEventType\x12 \n\x1cMODEL_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\"\n\x1eMODEL_EVENT_TYPE_MODEL_CREATED\x10\x01\x12\"\n\x1eMODEL_EVENT_TYPE_MODEL_UPDATED\x10\x02\x12\"\n\x1eMODEL_EVENT_TYPE_MODEL_DELETED\x10\x03\x12$\n MODEL_EVENT_TYPE_VERSION_CREATED\x10\x04\x12\"\n\x1eMODEL_EVENT_TYPE_VERSION_READY\x10\x05\x12#\n\x1fMODEL_EVENT_TYPE_VERSION_FAILED\x10\x06\x12$\n MODEL_EVENT_TYPE_VERSION_UPDATED\x10\x07\x12$\n MODEL_EVENT_TYPE_VERSION_DELETED\x10\x08\x12\x1e\n\x1aMODEL_EVENT_TYPE_ALIAS_SET\x10\t\x12\"\n\x1eMODEL_EVENT_TYPE_ALIAS_DELETED\x10\nb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$lepton/registry/v1/model_event.proto\x12\x12lepton.registry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcf\x01\n\nModelEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x30\n\x04type\x18\x02 \x01(\x0e\x32\".lepton.registry.v1.ModelEventType\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05model\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\r\n\x05\x61lias\x18\x06 \x01(\t\x12\x1e\n\x16previous_model_version\x18\x07 \x01(\t*\xc4\x03\n\x0eModelEventType\x12 \n\x1cMODEL_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\"\n\x1eMODEL_EVENT_TYPE_MODEL_CREATED\x10\x01\x12\"\n\x1eMODEL_EVENT_TYPE_MODEL_UPDATED\x10\x02\x12\"\n\x1eMODEL_EVENT_TYPE_MODEL_DELETED\x10\x03\x12$\n MODEL_EVENT_TYPE_VERSION_CREATED\x10\x04\x12\"\n\x1eMODEL_EVENT_TYPE_VERSION_READY\x10\x05\x12#\n\x1fMODEL_EVENT_TYPE_VERSION_FAILED\x10\x06\x12$\n MODEL_EVENT_TYPE_VERSION_UPDATED\x10\x07\x12$\n MODEL_EVENT_TYPE_VERSION_DELETED\x10\x08\x12\x1e\n\x1aMODEL_EVENT_TYPE_ALIAS_SET\x10\t\x12\"\n\x1eMODEL_EVENT_TYPE_ALIAS_DELETED\x10\n\x12%\n!MODEL_EVENT_TYPE_VERSION_ATTESTED\x10\x0b\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,7 +33,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lepton.registry.v1.model_ev
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MODELEVENTTYPE']._serialized_start=304
-  _globals['_MODELEVENTTYPE']._serialized_end=717
+  _globals['_MODELEVENTTYPE']._serialized_end=756
   _globals['_MODELEVENT']._serialized_start=94
   _globals['_MODELEVENT']._serialized_end=301
 # @@protoc_insertion_point(module_scope)

@@ -22,6 +22,7 @@ class ModelEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MODEL_EVENT_TYPE_VERSION_DELETED: _ClassVar[ModelEventType]
     MODEL_EVENT_TYPE_ALIAS_SET: _ClassVar[ModelEventType]
     MODEL_EVENT_TYPE_ALIAS_DELETED: _ClassVar[ModelEventType]
+    MODEL_EVENT_TYPE_VERSION_ATTESTED: _ClassVar[ModelEventType]
 MODEL_EVENT_TYPE_UNSPECIFIED: ModelEventType
 MODEL_EVENT_TYPE_MODEL_CREATED: ModelEventType
 MODEL_EVENT_TYPE_MODEL_UPDATED: ModelEventType
@@ -33,6 +34,7 @@ MODEL_EVENT_TYPE_VERSION_UPDATED: ModelEventType
 MODEL_EVENT_TYPE_VERSION_DELETED: ModelEventType
 MODEL_EVENT_TYPE_ALIAS_SET: ModelEventType
 MODEL_EVENT_TYPE_ALIAS_DELETED: ModelEventType
+MODEL_EVENT_TYPE_VERSION_ATTESTED: ModelEventType
 
 class ModelEvent(_message.Message):
     __slots__ = ("sequence", "type", "time", "model", "model_version", "alias", "previous_model_version")

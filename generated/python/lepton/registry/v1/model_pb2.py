@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elepton/registry/v1/model.proto\x12\x12lepton.registry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x03\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x35\n\x06labels\x18\x04 \x03(\x0b\x32%.lepton.registry.v1.Model.LabelsEntry\x12\x37\n\x07\x61liases\x18\x05 \x03(\x0b\x32&.lepton.registry.v1.Model.AliasesEntry\x12\x16\n\x0elatest_version\x18\x06 \x01(\t\x12\x15\n\rversion_count\x18\x07 \x01(\x03\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\n \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0c\x41liasesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elepton/registry/v1/model.proto\x12\x12lepton.registry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x03\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x35\n\x06labels\x18\x04 \x03(\x0b\x32%.lepton.registry.v1.Model.LabelsEntry\x12\x37\n\x07\x61liases\x18\x05 \x03(\x0b\x32&.lepton.registry.v1.Model.AliasesEntry\x12\x16\n\x0elatest_version\x18\x06 \x01(\t\x12\x15\n\rversion_count\x18\x07 \x01(\x03\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\n \x01(\t\x12\x0f\n\x07\x63reator\x18\x0b \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0c\x41liasesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,9 +37,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODEL_ALIASESENTRY']._loaded_options = None
   _globals['_MODEL_ALIASESENTRY']._serialized_options = b'8\001'
   _globals['_MODEL']._serialized_start=88
-  _globals['_MODEL']._serialized_end=518
-  _globals['_MODEL_LABELSENTRY']._serialized_start=425
-  _globals['_MODEL_LABELSENTRY']._serialized_end=470
-  _globals['_MODEL_ALIASESENTRY']._serialized_start=472
-  _globals['_MODEL_ALIASESENTRY']._serialized_end=518
+  _globals['_MODEL']._serialized_end=535
+  _globals['_MODEL_LABELSENTRY']._serialized_start=442
+  _globals['_MODEL_LABELSENTRY']._serialized_end=487
+  _globals['_MODEL_ALIASESENTRY']._serialized_start=489
+  _globals['_MODEL_ALIASESENTRY']._serialized_end=535
 # @@protoc_insertion_point(module_scope)

@@ -1,8 +1,11 @@
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from lepton.registry.v1 import conversion_job_pb2 as _conversion_job_pb2
 from lepton.registry.v1 import model_pb2 as _model_pb2
 from lepton.registry.v1 import model_event_pb2 as _model_event_pb2
+from lepton.registry.v1 import model_import_job_pb2 as _model_import_job_pb2
 from lepton.registry.v1 import model_version_pb2 as _model_version_pb2
 from lepton.type.v1 import artifact_pb2 as _artifact_pb2
+from lepton.type.v1 import attestation_pb2 as _attestation_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -278,3 +281,169 @@ class WatchModelEventsResponse(_message.Message):
     events: _containers.RepeatedCompositeFieldContainer[_model_event_pb2.ModelEvent]
     start_truncated: bool
     def __init__(self, events: _Optional[_Iterable[_Union[_model_event_pb2.ModelEvent, _Mapping]]] = ..., start_truncated: _Optional[bool] = ...) -> None: ...
+
+class AttestModelVersionRequest(_message.Message):
+    __slots__ = ("name", "attestation")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ATTESTATION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    attestation: _attestation_pb2.Attestation
+    def __init__(self, name: _Optional[str] = ..., attestation: _Optional[_Union[_attestation_pb2.Attestation, _Mapping]] = ...) -> None: ...
+
+class AttestModelVersionResponse(_message.Message):
+    __slots__ = ("model_version",)
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    model_version: _model_version_pb2.ModelVersion
+    def __init__(self, model_version: _Optional[_Union[_model_version_pb2.ModelVersion, _Mapping]] = ...) -> None: ...
+
+class CreateConversionJobRequest(_message.Message):
+    __slots__ = ("parent", "conversion_job_id", "conversion_job", "request_id")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_JOB_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    conversion_job_id: str
+    conversion_job: _conversion_job_pb2.ConversionJob
+    request_id: str
+    def __init__(self, parent: _Optional[str] = ..., conversion_job_id: _Optional[str] = ..., conversion_job: _Optional[_Union[_conversion_job_pb2.ConversionJob, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CreateConversionJobResponse(_message.Message):
+    __slots__ = ("conversion_job",)
+    CONVERSION_JOB_FIELD_NUMBER: _ClassVar[int]
+    conversion_job: _conversion_job_pb2.ConversionJob
+    def __init__(self, conversion_job: _Optional[_Union[_conversion_job_pb2.ConversionJob, _Mapping]] = ...) -> None: ...
+
+class GetConversionJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetConversionJobResponse(_message.Message):
+    __slots__ = ("conversion_job",)
+    CONVERSION_JOB_FIELD_NUMBER: _ClassVar[int]
+    conversion_job: _conversion_job_pb2.ConversionJob
+    def __init__(self, conversion_job: _Optional[_Union[_conversion_job_pb2.ConversionJob, _Mapping]] = ...) -> None: ...
+
+class ListConversionJobsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token", "filter", "order_by")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_BY_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    filter: str
+    order_by: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ..., order_by: _Optional[str] = ...) -> None: ...
+
+class ListConversionJobsResponse(_message.Message):
+    __slots__ = ("conversion_jobs", "next_page_token")
+    CONVERSION_JOBS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    conversion_jobs: _containers.RepeatedCompositeFieldContainer[_conversion_job_pb2.ConversionJob]
+    next_page_token: str
+    def __init__(self, conversion_jobs: _Optional[_Iterable[_Union[_conversion_job_pb2.ConversionJob, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelConversionJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class CancelConversionJobResponse(_message.Message):
+    __slots__ = ("conversion_job",)
+    CONVERSION_JOB_FIELD_NUMBER: _ClassVar[int]
+    conversion_job: _conversion_job_pb2.ConversionJob
+    def __init__(self, conversion_job: _Optional[_Union[_conversion_job_pb2.ConversionJob, _Mapping]] = ...) -> None: ...
+
+class WatchConversionJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class WatchConversionJobResponse(_message.Message):
+    __slots__ = ("conversion_job",)
+    CONVERSION_JOB_FIELD_NUMBER: _ClassVar[int]
+    conversion_job: _conversion_job_pb2.ConversionJob
+    def __init__(self, conversion_job: _Optional[_Union[_conversion_job_pb2.ConversionJob, _Mapping]] = ...) -> None: ...
+
+class CreateModelImportJobRequest(_message.Message):
+    __slots__ = ("parent", "import_job_id", "model_import_job", "request_id")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    IMPORT_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_IMPORT_JOB_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    import_job_id: str
+    model_import_job: _model_import_job_pb2.ModelImportJob
+    request_id: str
+    def __init__(self, parent: _Optional[str] = ..., import_job_id: _Optional[str] = ..., model_import_job: _Optional[_Union[_model_import_job_pb2.ModelImportJob, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CreateModelImportJobResponse(_message.Message):
+    __slots__ = ("model_import_job",)
+    MODEL_IMPORT_JOB_FIELD_NUMBER: _ClassVar[int]
+    model_import_job: _model_import_job_pb2.ModelImportJob
+    def __init__(self, model_import_job: _Optional[_Union[_model_import_job_pb2.ModelImportJob, _Mapping]] = ...) -> None: ...
+
+class GetModelImportJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetModelImportJobResponse(_message.Message):
+    __slots__ = ("model_import_job",)
+    MODEL_IMPORT_JOB_FIELD_NUMBER: _ClassVar[int]
+    model_import_job: _model_import_job_pb2.ModelImportJob
+    def __init__(self, model_import_job: _Optional[_Union[_model_import_job_pb2.ModelImportJob, _Mapping]] = ...) -> None: ...
+
+class ListModelImportJobsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token", "filter", "order_by")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_BY_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    filter: str
+    order_by: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ..., order_by: _Optional[str] = ...) -> None: ...
+
+class ListModelImportJobsResponse(_message.Message):
+    __slots__ = ("model_import_jobs", "next_page_token")
+    MODEL_IMPORT_JOBS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    model_import_jobs: _containers.RepeatedCompositeFieldContainer[_model_import_job_pb2.ModelImportJob]
+    next_page_token: str
+    def __init__(self, model_import_jobs: _Optional[_Iterable[_Union[_model_import_job_pb2.ModelImportJob, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelModelImportJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class CancelModelImportJobResponse(_message.Message):
+    __slots__ = ("model_import_job",)
+    MODEL_IMPORT_JOB_FIELD_NUMBER: _ClassVar[int]
+    model_import_job: _model_import_job_pb2.ModelImportJob
+    def __init__(self, model_import_job: _Optional[_Union[_model_import_job_pb2.ModelImportJob, _Mapping]] = ...) -> None: ...
+
+class WatchModelImportJobRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class WatchModelImportJobResponse(_message.Message):
+    __slots__ = ("model_import_job",)
+    MODEL_IMPORT_JOB_FIELD_NUMBER: _ClassVar[int]
+    model_import_job: _model_import_job_pb2.ModelImportJob
+    def __init__(self, model_import_job: _Optional[_Union[_model_import_job_pb2.ModelImportJob, _Mapping]] = ...) -> None: ...

@@ -31,7 +31,8 @@ class ModelRegistryServiceStub:
     that name a version indirectly. Artifacts travel as chunked, resumable,
     sha256-verified streams. Normative text: spec/registry.md. Optional
     features are listed by lepton.discovery.v1.DiscoveryService under this
-    service's name: "registry.watch", "registry.format_validation".
+    service's name: "registry.watch", "registry.format_validation",
+    "registry.conversion", "registry.import".
 
     Wherever a request names a model version to read it (GetModelVersion,
     DownloadModelVersionArtifact, SetModelAlias.model_version, and version
@@ -125,6 +126,61 @@ class ModelRegistryServiceStub:
                 request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelEventsRequest.SerializeToString,
                 response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelEventsResponse.FromString,
                 _registered_method=True)
+        self.AttestModelVersion = channel.unary_unary(
+                '/lepton.registry.v1.ModelRegistryService/AttestModelVersion',
+                request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.AttestModelVersionRequest.SerializeToString,
+                response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.AttestModelVersionResponse.FromString,
+                _registered_method=True)
+        self.CreateConversionJob = channel.unary_unary(
+                '/lepton.registry.v1.ModelRegistryService/CreateConversionJob',
+                request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateConversionJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateConversionJobResponse.FromString,
+                _registered_method=True)
+        self.GetConversionJob = channel.unary_unary(
+                '/lepton.registry.v1.ModelRegistryService/GetConversionJob',
+                request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetConversionJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetConversionJobResponse.FromString,
+                _registered_method=True)
+        self.ListConversionJobs = channel.unary_unary(
+                '/lepton.registry.v1.ModelRegistryService/ListConversionJobs',
+                request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListConversionJobsRequest.SerializeToString,
+                response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListConversionJobsResponse.FromString,
+                _registered_method=True)
+        self.CancelConversionJob = channel.unary_unary(
+                '/lepton.registry.v1.ModelRegistryService/CancelConversionJob',
+                request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelConversionJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelConversionJobResponse.FromString,
+                _registered_method=True)
+        self.WatchConversionJob = channel.unary_stream(
+                '/lepton.registry.v1.ModelRegistryService/WatchConversionJob',
+                request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchConversionJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchConversionJobResponse.FromString,
+                _registered_method=True)
+        self.CreateModelImportJob = channel.unary_unary(
+                '/lepton.registry.v1.ModelRegistryService/CreateModelImportJob',
+                request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateModelImportJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateModelImportJobResponse.FromString,
+                _registered_method=True)
+        self.GetModelImportJob = channel.unary_unary(
+                '/lepton.registry.v1.ModelRegistryService/GetModelImportJob',
+                request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetModelImportJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetModelImportJobResponse.FromString,
+                _registered_method=True)
+        self.ListModelImportJobs = channel.unary_unary(
+                '/lepton.registry.v1.ModelRegistryService/ListModelImportJobs',
+                request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListModelImportJobsRequest.SerializeToString,
+                response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListModelImportJobsResponse.FromString,
+                _registered_method=True)
+        self.CancelModelImportJob = channel.unary_unary(
+                '/lepton.registry.v1.ModelRegistryService/CancelModelImportJob',
+                request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelModelImportJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelModelImportJobResponse.FromString,
+                _registered_method=True)
+        self.WatchModelImportJob = channel.unary_stream(
+                '/lepton.registry.v1.ModelRegistryService/WatchModelImportJob',
+                request_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelImportJobRequest.SerializeToString,
+                response_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelImportJobResponse.FromString,
+                _registered_method=True)
 
 
 class ModelRegistryServiceServicer:
@@ -133,7 +189,8 @@ class ModelRegistryServiceServicer:
     that name a version indirectly. Artifacts travel as chunked, resumable,
     sha256-verified streams. Normative text: spec/registry.md. Optional
     features are listed by lepton.discovery.v1.DiscoveryService under this
-    service's name: "registry.watch", "registry.format_validation".
+    service's name: "registry.watch", "registry.format_validation",
+    "registry.conversion", "registry.import".
 
     Wherever a request names a model version to read it (GetModelVersion,
     DownloadModelVersionArtifact, SetModelAlias.model_version, and version
@@ -291,6 +348,97 @@ class ModelRegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AttestModelVersion(self, request, context):
+        """Attaches a signed in-toto attestation to a READY version (spec/registry.md,
+        "Signatures and attestations"). The server checks that the statement
+        names the version's artifact digest and that every Ed25519 signature
+        verifies. Errors: INVALID_ARGUMENT (INVALID_NAME, INVALID_FIELD,
+        ATTESTATION_SUBJECT_MISMATCH, SIGNATURE_INVALID), NOT_FOUND,
+        FAILED_PRECONDITION (VERSION_NOT_READY), UNIMPLEMENTED
+        (FEATURE_NOT_SUPPORTED for a sigstore bundle the server cannot verify).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateConversionJob(self, request, context):
+        """Starts a job that converts a version to ONNX and registers the result if both models agree. Feature "registry.conversion".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConversionJob(self, request, context):
+        """Returns a job. NOT_FOUND (RESOURCE_NOT_FOUND) when it does not exist.
+        Feature "registry.conversion".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConversionJobs(self, request, context):
+        """Lists jobs, by default newest first. Feature "registry.conversion".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelConversionJob(self, request, context):
+        """Requests cancellation (GEN-062): a QUEUED or RUNNING job moves to
+        CANCELLING or CANCELLED and registers nothing; a finished job is
+        rejected with FAILED_PRECONDITION, reason JOB_ALREADY_FINISHED. Feature
+        "registry.conversion".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchConversionJob(self, request, context):
+        """Streams a job (GEN-061) until it ends. Feature "registry.conversion".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateModelImportJob(self, request, context):
+        """Starts a job that registers existing model files (a file, a directory or an MLflow model) as a new version. Feature "registry.import".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetModelImportJob(self, request, context):
+        """Returns a job. NOT_FOUND (RESOURCE_NOT_FOUND) when it does not exist.
+        Feature "registry.import".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListModelImportJobs(self, request, context):
+        """Lists jobs, by default newest first. Feature "registry.import".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelModelImportJob(self, request, context):
+        """Requests cancellation (GEN-062): a QUEUED or RUNNING job moves to
+        CANCELLING or CANCELLED and registers nothing; a finished job is
+        rejected with FAILED_PRECONDITION, reason JOB_ALREADY_FINISHED. Feature
+        "registry.import".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchModelImportJob(self, request, context):
+        """Streams a job (GEN-061) until it ends. Feature "registry.import".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelRegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -374,6 +522,61 @@ def add_ModelRegistryServiceServicer_to_server(servicer, server):
                     request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelEventsRequest.FromString,
                     response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelEventsResponse.SerializeToString,
             ),
+            'AttestModelVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.AttestModelVersion,
+                    request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.AttestModelVersionRequest.FromString,
+                    response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.AttestModelVersionResponse.SerializeToString,
+            ),
+            'CreateConversionJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateConversionJob,
+                    request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateConversionJobRequest.FromString,
+                    response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateConversionJobResponse.SerializeToString,
+            ),
+            'GetConversionJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConversionJob,
+                    request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetConversionJobRequest.FromString,
+                    response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetConversionJobResponse.SerializeToString,
+            ),
+            'ListConversionJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConversionJobs,
+                    request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListConversionJobsRequest.FromString,
+                    response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListConversionJobsResponse.SerializeToString,
+            ),
+            'CancelConversionJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelConversionJob,
+                    request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelConversionJobRequest.FromString,
+                    response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelConversionJobResponse.SerializeToString,
+            ),
+            'WatchConversionJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchConversionJob,
+                    request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchConversionJobRequest.FromString,
+                    response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchConversionJobResponse.SerializeToString,
+            ),
+            'CreateModelImportJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateModelImportJob,
+                    request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateModelImportJobRequest.FromString,
+                    response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateModelImportJobResponse.SerializeToString,
+            ),
+            'GetModelImportJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModelImportJob,
+                    request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetModelImportJobRequest.FromString,
+                    response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetModelImportJobResponse.SerializeToString,
+            ),
+            'ListModelImportJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModelImportJobs,
+                    request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListModelImportJobsRequest.FromString,
+                    response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListModelImportJobsResponse.SerializeToString,
+            ),
+            'CancelModelImportJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelModelImportJob,
+                    request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelModelImportJobRequest.FromString,
+                    response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelModelImportJobResponse.SerializeToString,
+            ),
+            'WatchModelImportJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchModelImportJob,
+                    request_deserializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelImportJobRequest.FromString,
+                    response_serializer=lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelImportJobResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'lepton.registry.v1.ModelRegistryService', rpc_method_handlers)
@@ -388,7 +591,8 @@ class ModelRegistryService:
     that name a version indirectly. Artifacts travel as chunked, resumable,
     sha256-verified streams. Normative text: spec/registry.md. Optional
     features are listed by lepton.discovery.v1.DiscoveryService under this
-    service's name: "registry.watch", "registry.format_validation".
+    service's name: "registry.watch", "registry.format_validation",
+    "registry.conversion", "registry.import".
 
     Wherever a request names a model version to read it (GetModelVersion,
     DownloadModelVersionArtifact, SetModelAlias.model_version, and version
@@ -818,6 +1022,303 @@ class ModelRegistryService:
             '/lepton.registry.v1.ModelRegistryService/WatchModelEvents',
             lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelEventsRequest.SerializeToString,
             lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AttestModelVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.registry.v1.ModelRegistryService/AttestModelVersion',
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.AttestModelVersionRequest.SerializeToString,
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.AttestModelVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateConversionJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.registry.v1.ModelRegistryService/CreateConversionJob',
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateConversionJobRequest.SerializeToString,
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateConversionJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConversionJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.registry.v1.ModelRegistryService/GetConversionJob',
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetConversionJobRequest.SerializeToString,
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetConversionJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConversionJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.registry.v1.ModelRegistryService/ListConversionJobs',
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListConversionJobsRequest.SerializeToString,
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListConversionJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelConversionJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.registry.v1.ModelRegistryService/CancelConversionJob',
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelConversionJobRequest.SerializeToString,
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelConversionJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchConversionJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/lepton.registry.v1.ModelRegistryService/WatchConversionJob',
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchConversionJobRequest.SerializeToString,
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchConversionJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateModelImportJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.registry.v1.ModelRegistryService/CreateModelImportJob',
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateModelImportJobRequest.SerializeToString,
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CreateModelImportJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModelImportJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.registry.v1.ModelRegistryService/GetModelImportJob',
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetModelImportJobRequest.SerializeToString,
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.GetModelImportJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModelImportJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.registry.v1.ModelRegistryService/ListModelImportJobs',
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListModelImportJobsRequest.SerializeToString,
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.ListModelImportJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelModelImportJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.registry.v1.ModelRegistryService/CancelModelImportJob',
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelModelImportJobRequest.SerializeToString,
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.CancelModelImportJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchModelImportJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/lepton.registry.v1.ModelRegistryService/WatchModelImportJob',
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelImportJobRequest.SerializeToString,
+            lepton_dot_registry_dot_v1_dot_model__registry__service__pb2.WatchModelImportJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

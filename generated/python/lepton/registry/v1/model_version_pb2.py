@@ -23,6 +23,7 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from lepton.type.v1 import attestation_pb2 as lepton_dot_type_dot_v1_dot_attestation__pb2
 from lepton.type.v1 import dataset_reference_pb2 as lepton_dot_type_dot_v1_dot_dataset__reference__pb2
 from lepton.type.v1 import digest_pb2 as lepton_dot_type_dot_v1_dot_digest__pb2
 from lepton.type.v1 import error_pb2 as lepton_dot_type_dot_v1_dot_error__pb2
@@ -30,7 +31,7 @@ from lepton.type.v1 import model_artifact_pb2 as lepton_dot_type_dot_v1_dot_mode
 from lepton.type.v1 import model_signature_pb2 as lepton_dot_type_dot_v1_dot_model__signature__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&lepton/registry/v1/model_version.proto\x12\x12lepton.registry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&lepton/type/v1/dataset_reference.proto\x1a\x1blepton/type/v1/digest.proto\x1a\x1alepton/type/v1/error.proto\x1a#lepton/type/v1/model_artifact.proto\x1a$lepton/type/v1/model_signature.proto\"\xf7\x06\n\x0cModelVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12<\n\x06labels\x18\x03 \x03(\x0b\x32,.lepton.registry.v1.ModelVersion.LabelsEntry\x12/\n\x08\x61rtifact\x18\x04 \x01(\x0b\x32\x1d.lepton.type.v1.ModelArtifact\x12\x16\n\x0e\x66ormat_version\x18\x05 \x01(\t\x12\x11\n\tframework\x18\x06 \x01(\t\x12\x19\n\x11\x66ramework_version\x18\x07 \x01(\t\x12\x31\n\tsignature\x18\x08 \x01(\x0b\x32\x1e.lepton.type.v1.ModelSignature\x12\x31\n\x07lineage\x18\t \x01(\x0b\x32 .lepton.registry.v1.ModelLineage\x12@\n\x08metadata\x18\n \x03(\x0b\x32..lepton.registry.v1.ModelVersion.MetadataEntry\x12/\n\x05\x66iles\x18\x0b \x03(\x0b\x32 .lepton.registry.v1.ArtifactFile\x12\x34\n\x05state\x18\x0c \x01(\x0e\x32%.lepton.registry.v1.ModelVersionState\x12\x37\n\x12registration_error\x18\r \x01(\x0b\x32\x1b.lepton.type.v1.ErrorStatus\x12\x0f\n\x07\x61liases\x18\x0e \x03(\t\x12\x36\n\x12upload_expire_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nready_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x13 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8a\x01\n\x0cModelLineage\x12\x32\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32 .lepton.type.v1.DatasetReference\x12\x14\n\x0ctraining_job\x18\x02 \x01(\t\x12\x12\n\nsource_uri\x18\x03 \x01(\t\x12\x1c\n\x14parent_model_version\x18\x04 \x01(\t\"X\n\x0c\x41rtifactFile\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12&\n\x06\x64igest\x18\x03 \x01(\x0b\x32\x16.lepton.type.v1.Digest*\xb2\x01\n\x11ModelVersionState\x12#\n\x1fMODEL_VERSION_STATE_UNSPECIFIED\x10\x00\x12,\n(MODEL_VERSION_STATE_PENDING_REGISTRATION\x10\x01\x12\x1d\n\x19MODEL_VERSION_STATE_READY\x10\x02\x12+\n\'MODEL_VERSION_STATE_FAILED_REGISTRATION\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&lepton/registry/v1/model_version.proto\x12\x12lepton.registry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a lepton/type/v1/attestation.proto\x1a&lepton/type/v1/dataset_reference.proto\x1a\x1blepton/type/v1/digest.proto\x1a\x1alepton/type/v1/error.proto\x1a#lepton/type/v1/model_artifact.proto\x1a$lepton/type/v1/model_signature.proto\"\xab\x08\n\x0cModelVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12<\n\x06labels\x18\x03 \x03(\x0b\x32,.lepton.registry.v1.ModelVersion.LabelsEntry\x12/\n\x08\x61rtifact\x18\x04 \x01(\x0b\x32\x1d.lepton.type.v1.ModelArtifact\x12\x16\n\x0e\x66ormat_version\x18\x05 \x01(\t\x12\x11\n\tframework\x18\x06 \x01(\t\x12\x19\n\x11\x66ramework_version\x18\x07 \x01(\t\x12\x31\n\tsignature\x18\x08 \x01(\x0b\x32\x1e.lepton.type.v1.ModelSignature\x12\x31\n\x07lineage\x18\t \x01(\x0b\x32 .lepton.registry.v1.ModelLineage\x12@\n\x08metadata\x18\n \x03(\x0b\x32..lepton.registry.v1.ModelVersion.MetadataEntry\x12/\n\x05\x66iles\x18\x0b \x03(\x0b\x32 .lepton.registry.v1.ArtifactFile\x12\x34\n\x05state\x18\x0c \x01(\x0e\x32%.lepton.registry.v1.ModelVersionState\x12\x37\n\x12registration_error\x18\r \x01(\x0b\x32\x1b.lepton.type.v1.ErrorStatus\x12\x0f\n\x07\x61liases\x18\x0e \x03(\t\x12\x36\n\x12upload_expire_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nready_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x13 \x01(\t\x12\x0f\n\x07\x63reator\x18\x14 \x01(\t\x12>\n\x07metrics\x18\x15 \x03(\x0b\x32-.lepton.registry.v1.ModelVersion.MetricsEntry\x12\x31\n\x0c\x61ttestations\x18\x16 \x03(\x0b\x32\x1b.lepton.type.v1.Attestation\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x8a\x01\n\x0cModelLineage\x12\x32\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32 .lepton.type.v1.DatasetReference\x12\x14\n\x0ctraining_job\x18\x02 \x01(\t\x12\x12\n\nsource_uri\x18\x03 \x01(\t\x12\x1c\n\x14parent_model_version\x18\x04 \x01(\t\"X\n\x0c\x41rtifactFile\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\x12&\n\x06\x64igest\x18\x03 \x01(\x0b\x32\x16.lepton.type.v1.Digest*\xb2\x01\n\x11ModelVersionState\x12#\n\x1fMODEL_VERSION_STATE_UNSPECIFIED\x10\x00\x12,\n(MODEL_VERSION_STATE_PENDING_REGISTRATION\x10\x01\x12\x1d\n\x19MODEL_VERSION_STATE_READY\x10\x02\x12+\n\'MODEL_VERSION_STATE_FAILED_REGISTRATION\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,16 +42,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODELVERSION_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_MODELVERSION_METADATAENTRY']._loaded_options = None
   _globals['_MODELVERSION_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_MODELVERSIONSTATE']._serialized_start=1389
-  _globals['_MODELVERSIONSTATE']._serialized_end=1567
-  _globals['_MODELVERSION']._serialized_start=268
-  _globals['_MODELVERSION']._serialized_end=1155
-  _globals['_MODELVERSION_LABELSENTRY']._serialized_start=1061
-  _globals['_MODELVERSION_LABELSENTRY']._serialized_end=1106
-  _globals['_MODELVERSION_METADATAENTRY']._serialized_start=1108
-  _globals['_MODELVERSION_METADATAENTRY']._serialized_end=1155
-  _globals['_MODELLINEAGE']._serialized_start=1158
-  _globals['_MODELLINEAGE']._serialized_end=1296
-  _globals['_ARTIFACTFILE']._serialized_start=1298
-  _globals['_ARTIFACTFILE']._serialized_end=1386
+  _globals['_MODELVERSION_METRICSENTRY']._loaded_options = None
+  _globals['_MODELVERSION_METRICSENTRY']._serialized_options = b'8\001'
+  _globals['_MODELVERSIONSTATE']._serialized_start=1603
+  _globals['_MODELVERSIONSTATE']._serialized_end=1781
+  _globals['_MODELVERSION']._serialized_start=302
+  _globals['_MODELVERSION']._serialized_end=1369
+  _globals['_MODELVERSION_LABELSENTRY']._serialized_start=1227
+  _globals['_MODELVERSION_LABELSENTRY']._serialized_end=1272
+  _globals['_MODELVERSION_METADATAENTRY']._serialized_start=1274
+  _globals['_MODELVERSION_METADATAENTRY']._serialized_end=1321
+  _globals['_MODELVERSION_METRICSENTRY']._serialized_start=1323
+  _globals['_MODELVERSION_METRICSENTRY']._serialized_end=1369
+  _globals['_MODELLINEAGE']._serialized_start=1372
+  _globals['_MODELLINEAGE']._serialized_end=1510
+  _globals['_ARTIFACTFILE']._serialized_start=1512
+  _globals['_ARTIFACTFILE']._serialized_end=1600
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from lepton.type.v1 import attestation_pb2 as _attestation_pb2
 from lepton.type.v1 import dataset_reference_pb2 as _dataset_reference_pb2
 from lepton.type.v1 import digest_pb2 as _digest_pb2
 from lepton.type.v1 import error_pb2 as _error_pb2
@@ -27,7 +28,7 @@ MODEL_VERSION_STATE_READY: ModelVersionState
 MODEL_VERSION_STATE_FAILED_REGISTRATION: ModelVersionState
 
 class ModelVersion(_message.Message):
-    __slots__ = ("name", "description", "labels", "artifact", "format_version", "framework", "framework_version", "signature", "lineage", "metadata", "files", "state", "registration_error", "aliases", "upload_expire_time", "create_time", "update_time", "ready_time", "etag")
+    __slots__ = ("name", "description", "labels", "artifact", "format_version", "framework", "framework_version", "signature", "lineage", "metadata", "files", "state", "registration_error", "aliases", "upload_expire_time", "create_time", "update_time", "ready_time", "etag", "creator", "metrics", "attestations")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +43,13 @@ class ModelVersion(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +69,9 @@ class ModelVersion(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     READY_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    CREATOR_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    ATTESTATIONS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     labels: _containers.ScalarMap[str, str]
@@ -80,7 +91,10 @@ class ModelVersion(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     ready_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., artifact: _Optional[_Union[_model_artifact_pb2.ModelArtifact, _Mapping]] = ..., format_version: _Optional[str] = ..., framework: _Optional[str] = ..., framework_version: _Optional[str] = ..., signature: _Optional[_Union[_model_signature_pb2.ModelSignature, _Mapping]] = ..., lineage: _Optional[_Union[ModelLineage, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., state: _Optional[_Union[ModelVersionState, str]] = ..., registration_error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., aliases: _Optional[_Iterable[str]] = ..., upload_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ready_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    creator: str
+    metrics: _containers.ScalarMap[str, float]
+    attestations: _containers.RepeatedCompositeFieldContainer[_attestation_pb2.Attestation]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., artifact: _Optional[_Union[_model_artifact_pb2.ModelArtifact, _Mapping]] = ..., format_version: _Optional[str] = ..., framework: _Optional[str] = ..., framework_version: _Optional[str] = ..., signature: _Optional[_Union[_model_signature_pb2.ModelSignature, _Mapping]] = ..., lineage: _Optional[_Union[ModelLineage, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., state: _Optional[_Union[ModelVersionState, str]] = ..., registration_error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., aliases: _Optional[_Iterable[str]] = ..., upload_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ready_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., creator: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., attestations: _Optional[_Iterable[_Union[_attestation_pb2.Attestation, _Mapping]]] = ...) -> None: ...
 
 class ModelLineage(_message.Message):
     __slots__ = ("datasets", "training_job", "source_uri", "parent_model_version")

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!lepton/type/v1/model_format.proto\x12\x0elepton.type.v1*\xba\x02\n\x0bModelFormat\x12\x1c\n\x18MODEL_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11MODEL_FORMAT_ONNX\x10\x01\x12\x1c\n\x18MODEL_FORMAT_SAFETENSORS\x10\x02\x12\x1c\n\x18MODEL_FORMAT_TORCHSCRIPT\x10\x03\x12\x1d\n\x19MODEL_FORMAT_TORCH_EXPORT\x10\x04\x12\x1c\n\x18MODEL_FORMAT_SAVED_MODEL\x10\x05\x12\x17\n\x13MODEL_FORMAT_TFLITE\x10\x06\x12\x15\n\x11MODEL_FORMAT_GGUF\x10\x07\x12\x1c\n\x18MODEL_FORMAT_OPENVINO_IR\x10\x08\x12\x17\n\x13MODEL_FORMAT_PICKLE\x10\t\x12\x16\n\x12MODEL_FORMAT_OTHER\x10\nb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!lepton/type/v1/model_format.proto\x12\x0elepton.type.v1*\xc3\x03\n\x0bModelFormat\x12\x1c\n\x18MODEL_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11MODEL_FORMAT_ONNX\x10\x01\x12\x1c\n\x18MODEL_FORMAT_SAFETENSORS\x10\x02\x12\x1c\n\x18MODEL_FORMAT_TORCHSCRIPT\x10\x03\x12\x1d\n\x19MODEL_FORMAT_TORCH_EXPORT\x10\x04\x12\x1c\n\x18MODEL_FORMAT_SAVED_MODEL\x10\x05\x12\x17\n\x13MODEL_FORMAT_TFLITE\x10\x06\x12\x15\n\x11MODEL_FORMAT_GGUF\x10\x07\x12\x1c\n\x18MODEL_FORMAT_OPENVINO_IR\x10\x08\x12\x17\n\x13MODEL_FORMAT_PICKLE\x10\t\x12\x16\n\x12MODEL_FORMAT_OTHER\x10\n\x12\x16\n\x12MODEL_FORMAT_SKOPS\x10\x0b\x12\x18\n\x14MODEL_FORMAT_XGBOOST\x10\x0c\x12\x19\n\x15MODEL_FORMAT_LIGHTGBM\x10\r\x12!\n\x1dMODEL_FORMAT_TORCH_STATE_DICT\x10\x0e\x12\x17\n\x13MODEL_FORMAT_MLFLOW\x10\x0f\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,5 +32,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lepton.type.v1.model_format
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MODELFORMAT']._serialized_start=54
-  _globals['_MODELFORMAT']._serialized_end=368
+  _globals['_MODELFORMAT']._serialized_end=505
 # @@protoc_insertion_point(module_scope)

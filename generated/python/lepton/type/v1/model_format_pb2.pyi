@@ -17,6 +17,11 @@ class ModelFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MODEL_FORMAT_OPENVINO_IR: _ClassVar[ModelFormat]
     MODEL_FORMAT_PICKLE: _ClassVar[ModelFormat]
     MODEL_FORMAT_OTHER: _ClassVar[ModelFormat]
+    MODEL_FORMAT_SKOPS: _ClassVar[ModelFormat]
+    MODEL_FORMAT_XGBOOST: _ClassVar[ModelFormat]
+    MODEL_FORMAT_LIGHTGBM: _ClassVar[ModelFormat]
+    MODEL_FORMAT_TORCH_STATE_DICT: _ClassVar[ModelFormat]
+    MODEL_FORMAT_MLFLOW: _ClassVar[ModelFormat]
 MODEL_FORMAT_UNSPECIFIED: ModelFormat
 MODEL_FORMAT_ONNX: ModelFormat
 MODEL_FORMAT_SAFETENSORS: ModelFormat
@@ -28,3 +33,8 @@ MODEL_FORMAT_GGUF: ModelFormat
 MODEL_FORMAT_OPENVINO_IR: ModelFormat
 MODEL_FORMAT_PICKLE: ModelFormat
 MODEL_FORMAT_OTHER: ModelFormat
+MODEL_FORMAT_SKOPS: ModelFormat
+MODEL_FORMAT_XGBOOST: ModelFormat
+MODEL_FORMAT_LIGHTGBM: ModelFormat
+MODEL_FORMAT_TORCH_STATE_DICT: ModelFormat
+MODEL_FORMAT_MLFLOW: ModelFormat

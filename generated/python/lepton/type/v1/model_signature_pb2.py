@@ -25,13 +25,13 @@ _sym_db = _symbol_database.Default()
 from lepton.type.v1 import tensor_pb2 as lepton_dot_type_dot_v1_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$lepton/type/v1/model_signature.proto\x12\x0elepton.type.v1\x1a\x1blepton/type/v1/tensor.proto\"i\n\x0eModelSignature\x12*\n\x06inputs\x18\x01 \x03(\x0b\x32\x1a.lepton.type.v1.TensorSpec\x12+\n\x07outputs\x18\x02 \x03(\x0b\x32\x1a.lepton.type.v1.TensorSpecb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$lepton/type/v1/model_signature.proto\x12\x0elepton.type.v1\x1a\x1blepton/type/v1/tensor.proto\"\x96\x01\n\x0eModelSignature\x12*\n\x06inputs\x18\x01 \x03(\x0b\x32\x1a.lepton.type.v1.TensorSpec\x12+\n\x07outputs\x18\x02 \x03(\x0b\x32\x1a.lepton.type.v1.TensorSpec\x12\x15\n\rfeature_names\x18\x03 \x03(\t\x12\x14\n\x0c\x63lass_labels\x18\x04 \x03(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lepton.type.v1.model_signature_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MODELSIGNATURE']._serialized_start=85
-  _globals['_MODELSIGNATURE']._serialized_end=190
+  _globals['_MODELSIGNATURE']._serialized_start=86
+  _globals['_MODELSIGNATURE']._serialized_end=236
 # @@protoc_insertion_point(module_scope)
