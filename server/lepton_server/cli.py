@@ -18,9 +18,9 @@ from typing import Any, NoReturn
 
 from lepton_server import __version__
 from lepton_server.config import DEFAULT_MAX_MESSAGE_BYTES, ServerConfig, TlsConfig
-from lepton_server.runtime.auth import load_tokens
 from lepton_server.runtime.host import RunningServer, ServerHost
 from lepton_server.runtime.layer_registry import LAYERS, Layer, build_services, load_layer
+from lepton_server.runtime.principals import load_token_file
 from lepton_server.runtime.startup_errors import StartupError
 
 
@@ -45,7 +45,11 @@ def _parser(layers: Mapping[str, Layer[Any]]) -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", type=Path, help="server certificate chain (PEM)")
     serve.add_argument("--tls-key", type=Path, help="server private key (PEM)")
     serve.add_argument("--tls-client-ca", type=Path, help="CA for client certificates (mTLS)")
-    serve.add_argument("--auth-tokens", type=Path, help="file of accepted bearer tokens")
+    serve.add_argument(
+        "--auth-tokens",
+        type=Path,
+        help="file of accepted bearer tokens, one `TOKEN [PRINCIPAL]` per line",
+    )
     serve.add_argument(
         "--max-message-bytes",
         type=int,
@@ -97,17 +101,18 @@ def _config(options: argparse.Namespace, layers: Mapping[str, Layer[Any]]) -> Se
     tls = None
     if options.tls_cert is not None:
         tls = TlsConfig(options.tls_cert, options.tls_key, options.tls_client_ca)
-    tokens: frozenset[str] = frozenset()
+    principals: dict[str, str] = {}
     if options.auth_tokens is not None:
-        tokens = load_tokens(options.auth_tokens.read_text().splitlines())
-        if not tokens:
+        principals = load_token_file(options.auth_tokens.read_text().splitlines())
+        if not principals:
             raise StartupError(f"{options.auth_tokens} holds no tokens")
     return ServerConfig(
         address=options.address,
         data_dir=options.data_dir,
         services=options.services,
         tls=tls,
-        auth_tokens=tokens,
+        auth_tokens=frozenset(principals),
+        principals=principals,
         max_message_bytes=options.max_message_bytes,
         layers=layer_configs,
     )

@@ -30,6 +30,9 @@ class ServerConfig:
     services: tuple[str, ...] | None = None
     tls: TlsConfig | None = None
     auth_tokens: frozenset[str] = field(default_factory=frozenset)
+    # token -> principal (spec/general.md, "Principals"); a token missing here stands for
+    # `token:<sha256 prefix>`.
+    principals: Mapping[str, str] = field(default_factory=dict)
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     shutdown_grace_seconds: float = 5.0
     # Layer name -> that layer's own config (its `Layer.config_type`); a hosted layer absent

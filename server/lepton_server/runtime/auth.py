@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -11,6 +11,7 @@ from grpc import aio
 
 from lepton_server.runtime.error_mapping import Behavior, abort_with, replace_behavior
 from lepton_server.runtime.errors import LeptonError, Unauthenticated
+from lepton_server.runtime.principals import set_principal, token_principal
 
 # Discovery must work before a client holds credentials (GEN-011).
 OPEN_SERVICE_PREFIXES = (
@@ -19,12 +20,6 @@ OPEN_SERVICE_PREFIXES = (
     "/grpc.reflection.v1alpha.ServerReflection/",
     "/lepton.discovery.v1.DiscoveryService/",
 )
-
-
-def load_tokens(lines: Iterable[str]) -> frozenset[str]:
-    """Tokens from a token file: one per line; blank lines and lines starting with # ignored."""
-    tokens = {line.strip() for line in lines}
-    return frozenset(t for t in tokens if t and not t.startswith("#"))
 
 
 def credentials_rejection(
@@ -53,10 +48,15 @@ def credentials_rejection(
 class BearerTokenInterceptor(aio.ServerInterceptor):
     """Requires `authorization: Bearer <token>` on every method outside OPEN_SERVICE_PREFIXES."""
 
-    def __init__(self, tokens: frozenset[str]) -> None:
+    def __init__(
+        self, tokens: Collection[str], principals: Mapping[str, str] | None = None
+    ) -> None:
         if not tokens:
             raise ValueError("the token file holds no tokens")
         self._tokens = [t.encode() for t in tokens]
+        principals = principals or {}
+        # bytes of the token -> its principal (GEN-014), for the creator of what a call makes.
+        self._principals = {t.encode(): principals.get(t) or token_principal(t) for t in tokens}
 
     def _rejection(self, metadata: Iterable[tuple[str, str | bytes]]) -> Unauthenticated | None:
         values = [v for k, v in metadata if k == "authorization"]
@@ -70,10 +70,21 @@ class BearerTokenInterceptor(aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler_call_details.method.startswith(OPEN_SERVICE_PREFIXES):
             return handler
-        rejection = self._rejection(handler_call_details.invocation_metadata or ())
+        metadata = handler_call_details.invocation_metadata or ()
+        rejection = self._rejection(metadata)
         if rejection is None:
+            # The interceptor runs in the call's own task: the handler sees the principal.
+            set_principal(self._principals[_bearer_token(metadata)])
             return handler
         return replace_behavior(handler, lambda _behavior, _streams: _rejecting(rejection))
+
+
+def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> bytes:
+    """The token of an `authorization` value the interceptor has accepted."""
+    value = next(v for k, v in metadata if k == "authorization")
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    return value.partition(" ")[2].strip().encode()
 
 
 def _rejecting(error: LeptonError) -> Behavior:

@@ -65,7 +65,7 @@ class ServerHost:
         config = self.config
         interceptors: list[aio.ServerInterceptor] = []
         if config.auth_tokens:
-            interceptors.append(BearerTokenInterceptor(config.auth_tokens))
+            interceptors.append(BearerTokenInterceptor(config.auth_tokens, config.principals))
         limit = config.max_message_bytes
         server = aio.server(
             interceptors=interceptors,

@@ -97,3 +97,33 @@ def test_serve_with_token_file_starts_and_keeps_health_open(server_factory, tmp_
             health_pb2.HealthCheckRequest(), timeout=10
         )
     assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_each_call_runs_as_the_principal_of_its_token(tmp_path):
+    """GEN-014: the handler sees the principal the token file names, or `token:<digest>` for a
+    token listed alone, never the token itself; concurrent calls do not see each other's."""
+    from concurrent import futures  # noqa: PLC0415
+
+    from lepton_server.runtime.principals import (  # noqa: PLC0415
+        current_principal,
+        load_token_file,
+        token_principal,
+    )
+
+    async def whoami(_request: bytes, _context) -> bytes:
+        return current_principal().encode()
+
+    principals = load_token_file(["# tokens", "", f"{TOKEN} alice@example.com", "second-token"])
+    config = ServerConfig(
+        data_dir=tmp_path, auth_tokens=frozenset(principals), principals=principals
+    )
+    with hosted(config, [echo_service(whoami)]) as address:
+
+        def who(token: str) -> bytes:
+            return _call(address, (("authorization", f"Bearer {token}"),))
+
+        with futures.ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(who, [TOKEN, "second-token"] * 10))
+    assert answers == [b"alice@example.com", token_principal("second-token").encode()] * 10
+    assert token_principal("second-token").startswith("token:")
+    assert "second-token" not in token_principal("second-token")
