@@ -1,0 +1,33 @@
+"""The registry suite: models, versions, verified resumable transfers, aliases and events
+(registry-core), spec/registry.md, with its client and error table."""
+
+from __future__ import annotations
+
+from lepton_conformance.harness.suite import Suite
+from lepton_conformance.suites.registry import (
+    aliases,
+    discovery,
+    events,
+    feature_probes,
+    models,
+    registry_tables,
+    transfers,
+    versions,
+)
+from lepton_conformance.suites.registry.profiles import CORE
+
+SUITE = Suite(
+    "registry",
+    profiles=(CORE,),
+    case_lists=(
+        registry_tables.CASES,
+        discovery.CASES,
+        models.CASES,
+        versions.CASES,
+        transfers.CASES,
+        aliases.CASES,
+        events.CASES,
+    ),
+    probes=feature_probes.SERVICE_PROBES,
+    probe_features=feature_probes.probe_features,
+)
