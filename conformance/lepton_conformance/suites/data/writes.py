@@ -76,36 +76,37 @@ def header_first(ctx: CaseContext) -> None:
 
 
 class BlockedWrite(NamedTuple):
-    """A WriteVersion call that sent its messages and waits, neither ending nor sending more,
-    until `release` is set; `handed_over` is set once gRPC has sent every message (it takes
-    the next one from the request iterator only after it sent the last)."""
+    """A WriteVersion call that sends its messages and then waits, neither ending nor sending
+    more, until `release` is set. `settled` is set once gRPC has sent every message (it takes
+    the next one from the request iterator only after it sent the last) or the call ended."""
 
     call: grpc.Future
     release: threading.Event
-    handed_over: threading.Event
+    settled: threading.Event
 
 
 def _blocked_write(
     client: DatasetClient, messages: list[pb.WriteVersionRequest], timeout: float
 ) -> BlockedWrite:
-    release, handed_over = threading.Event(), threading.Event()
+    release, settled = threading.Event(), threading.Event()
 
     def requests() -> Iterator[pb.WriteVersionRequest]:
         yield from messages
-        handed_over.set()
+        settled.set()
         release.wait(timeout + 5)
 
     call = client.stub.WriteVersion.future(
         requests(), metadata=client.ctx.metadata, timeout=timeout
     )
-    return BlockedWrite(call, release, handed_over)
+    call.add_done_callback(lambda _: settled.set())
+    return BlockedWrite(call, release, settled)
 
 
 def _delivered(client: DatasetClient, name: str, write: BlockedWrite, timeout: float) -> bool:
     """Whether the target has received every message of `write` while the call is still
     open: gRPC has sent them all, and a call the target answered afterwards on the same
     channel arrived behind them."""
-    if not write.handed_over.wait(timeout):
+    if not write.settled.wait(timeout) or write.call.done():
         return False
     client.dataset(name)
     return not write.call.done()
