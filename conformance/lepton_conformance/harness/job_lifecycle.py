@@ -1,7 +1,7 @@
 """The lifecycle every job resource follows (spec/general.md §7, spec/data.md §3.4, §8.9):
-checks of one job's status, of a sequence of observations of it, of a Watch stream, and a
-way to wait for a job to end. Shared by import jobs, export jobs and pipeline runs; written
-from the spec alone."""
+checks of one job's status, of a sequence of observations of it, of a Watch stream, a way
+to wait for a job to end, and a way to catch a job before it ends. Shared by import jobs,
+export jobs and pipeline runs; written from the spec alone."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 
 from lepton.type.v1 import job_pb2
 from lepton_conformance.harness import expect
-from lepton_conformance.harness.case import Failed
+from lepton_conformance.harness.case import Failed, Skipped
 
 QUEUED = job_pb2.JOB_STATE_QUEUED
 RUNNING = job_pb2.JOB_STATE_RUNNING
@@ -168,6 +168,21 @@ def wait(get: Callable[[], Message], what: str, timeout: float) -> Message:
                 f"{what} to end within {timeout:.0f} s", f"still {name_of(job.status.state)}"
             )
         time.sleep(min(POLL_S, FIRST_POLL_S * 2 ** (len(seen) - 1)))
+
+
+def while_live(sizes: Sequence[int], attempt: Callable[[int], bool], action: str) -> None:
+    """Run `attempt` with a job of each size in turn, until one reports (by returning True)
+    that its job had not ended when the case acted on it, so that the behaviour was
+    exercised. A job that ended first shows nothing either way: when every one did, the case
+    is Skipped, never passed."""
+    for size in sizes:
+        if attempt(size):
+            return
+    raise Skipped(
+        f"every job, up to size {sizes[-1]}, had ended before {action}: the behaviour was "
+        "never exercised",
+        needs=f"a job that is still running when {action}",
+    )
 
 
 def follow(stream: Any, unwrap: Callable[[Any], Message], what: str) -> list[Message]:

@@ -4,9 +4,9 @@ unknown jobs, Cancel, deletion with the dataset, request ids and listing."""
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import grpc
 from google.protobuf.message import Message
@@ -43,6 +43,13 @@ CASES = CaseList()
 # --- the job lifecycle --------------------------------------------------------------------
 
 
+# Sizes, in one-row part files, of the exports a case tries in turn until one is still running
+# when the case acts on it: a server that finished the first before the case could act gets a
+# longer one (job_lifecycle.while_live).
+WATCHED_EXPORTS = (40, LONG_EXPORT_ROWS)
+LONG_EXPORTS = (LONG_EXPORT_ROWS, 4 * LONG_EXPORT_ROWS, 16 * LONG_EXPORT_ROWS)
+
+
 @CASES.case(
     CORE,
     "jobs.watch-follows-to-the-terminal-state",
@@ -60,19 +67,25 @@ def watch_follows(ctx: CaseContext) -> None:
     root = file_root(ctx)
     client = DatasetClient(ctx)
     exports = JobClient(client, EXPORT)
-    with client.scratch() as name:
-        version = client.write(name, rows(40))
-        created = exports.create(
-            name, export_job(version.name, f"{root}w/", CSV, max_rows_per_file=1)
-        )
-        messages = exports.watch(created.name)
-        final = exports.get(created.name)
-        expect.equal(messages[-1], final, "the last Watch message = Get afterwards")
-        expect.equal(
-            job_lifecycle.name_of(final.status.state), "JOB_STATE_SUCCEEDED", "final state"
-        )
-        again = exports.watch(created.name)
-        expect.equal(again, [final], "Watch of the finished job")
+
+    def attempt(files: int) -> bool:
+        with client.scratch() as name:
+            version = client.write(name, rows(files))
+            created = exports.create(
+                name, export_job(version.name, f"{root}w{files}/", CSV, max_rows_per_file=1)
+            )
+            messages = exports.watch(created.name)
+            final = exports.get(created.name)
+            expect.equal(messages[-1], final, "the last Watch message = Get afterwards")
+            expect.equal(
+                job_lifecycle.name_of(final.status.state), "JOB_STATE_SUCCEEDED", "final state"
+            )
+            again = exports.watch(created.name)
+            expect.equal(again, [final], "Watch of the finished job")
+            # A Watch that opened on the finished job followed no state change.
+            return messages[0].status.state not in job_lifecycle.TERMINAL
+
+    job_lifecycle.while_live(WATCHED_EXPORTS, attempt, "its Watch opened")
 
 
 @CASES.case(CORE, "jobs.unknown-job-not-found", "DAT-088", "DAT-091", "DAT-003")
@@ -124,19 +137,27 @@ def cancel_finished(ctx: CaseContext) -> None:
             expect.equal(exports.get(job.name), job, f"{job.name} after the refused cancel")
 
 
+class LongExport(NamedTuple):
+    """A scratch dataset, its version and a just-created export of it into `files` one-row
+    part files under `destination`."""
+
+    dataset: str
+    version: resources.DatasetVersion
+    job: Message
+    destination: str
+
+
 @contextlib.contextmanager
-def _long_export(
-    client: DatasetClient, root: str
-) -> Iterator[tuple[str, resources.DatasetVersion, Message]]:
-    """A scratch dataset and a just-created export of it into LONG_EXPORT_ROWS part files."""
+def _long_export(client: DatasetClient, root: str, files: int) -> Iterator[LongExport]:
     exports = JobClient(client, EXPORT)
+    destination = f"{root}long{files}/"
     with client.scratch() as name:
-        version = client.write(name, rows(LONG_EXPORT_ROWS))
+        version = client.write(name, rows(files))
         created = exports.create(
-            name, export_job(version.name, f"{root}long/", CSV, max_rows_per_file=1)
+            name, export_job(version.name, destination, CSV, max_rows_per_file=1)
         )
         try:
-            yield name, version, created
+            yield LongExport(name, version, created, destination)
         finally:  # end the job, so that the scratch dataset can go
             with contextlib.suppress(grpc.RpcError, Failed):
                 exports.cancel(created.name)
@@ -151,36 +172,42 @@ def cancel_running(ctx: CaseContext) -> None:
     root = file_root(ctx)
     client = DatasetClient(ctx)
     exports = JobClient(client, EXPORT)
-    with _long_export(client, root) as (_, _, created):
-        try:
-            cancelling = exports.cancel(created.name)
-        except grpc.RpcError as error:
-            # Only a job that finished first may refuse the cancel.
-            finished = exports.get(created.name)
+
+    def attempt(files: int) -> bool:
+        with _long_export(client, root, files) as long:
+            try:
+                cancelling = exports.cancel(long.job.name)
+            except grpc.RpcError as error:
+                # Only a job that finished first may refuse the cancel.
+                finished = exports.get(long.job.name)
+                expect.holds(
+                    finished.status.state in (job_lifecycle.SUCCEEDED, job_lifecycle.FAILED),
+                    "Cancel of a job that has not finished to succeed",
+                    f"{expect.describe(error)} in {job_lifecycle.name_of(finished.status.state)}",
+                )
+                expect.check_error_info(error, "JOB_ALREADY_FINISHED")
+                return False
             expect.holds(
-                finished.status.state in (job_lifecycle.SUCCEEDED, job_lifecycle.FAILED),
-                "Cancel of a job that has not finished to succeed",
-                f"{expect.describe(error)} in {job_lifecycle.name_of(finished.status.state)}",
+                cancelling.status.state in (job_lifecycle.CANCELLING, job_lifecycle.CANCELLED),
+                "the cancelled job in CANCELLING or CANCELLED",
+                job_lifecycle.name_of(cancelling.status.state),
             )
-            expect.check_error_info(error, "JOB_ALREADY_FINISHED")
-            return
-        expect.holds(
-            cancelling.status.state in (job_lifecycle.CANCELLING, job_lifecycle.CANCELLED),
-            "the cancelled job in CANCELLING or CANCELLED",
-            job_lifecycle.name_of(cancelling.status.state),
-        )
-        final = exports.wait(created.name)
-        expect.holds(
-            final.status.state in (job_lifecycle.CANCELLED, job_lifecycle.SUCCEEDED),
-            "the cancelled job to end CANCELLED",
-            job_lifecycle.name_of(final.status.state),
-        )
-        if final.status.state == job_lifecycle.CANCELLED:
+            final = exports.wait(long.job.name)
+            expect.holds(
+                final.status.state in (job_lifecycle.CANCELLED, job_lifecycle.SUCCEEDED),
+                "the cancelled job to end CANCELLED",
+                job_lifecycle.name_of(final.status.state),
+            )
+            if final.status.state != job_lifecycle.CANCELLED:
+                return False  # it had committed its output when the cancel came (DAT-086)
             expect.equal(list(final.output_uris), [], "output_uris of the cancelled job")
             again = expect.succeeds(
-                lambda: exports.cancel(created.name), "Cancel of the CANCELLED job"
+                lambda: exports.cancel(long.job.name), "Cancel of the CANCELLED job"
             )
             expect.equal(again, final, "the CANCELLED job after a second cancel")
+            return True
+
+    job_lifecycle.while_live(LONG_EXPORTS, attempt, "the cancel reached it")
 
 
 @CASES.case(CORE, "jobs.cancelled-export-removes-its-files", "DAT-082")
@@ -190,13 +217,18 @@ def cancelled_export_files(ctx: CaseContext) -> None:
     root = file_root(ctx)
     client = DatasetClient(ctx)
     exports = JobClient(client, EXPORT)
-    with _long_export(client, root) as (name, version, created):
-        with contextlib.suppress(grpc.RpcError):
-            exports.cancel(created.name)
-        final = exports.wait(created.name)
-        if final.status.state != job_lifecycle.CANCELLED:
-            return  # it finished before the cancel arrived: nothing to remove
-        exports.succeeded(name, export_job(version.name, f"{root}long/", CSV))
+
+    def attempt(files: int) -> bool:
+        with _long_export(client, root, files) as long:
+            with contextlib.suppress(grpc.RpcError):
+                exports.cancel(long.job.name)
+            final = exports.wait(long.job.name)
+            if final.status.state != job_lifecycle.CANCELLED:
+                return False  # it finished before the cancel arrived: nothing to remove
+            exports.succeeded(long.dataset, export_job(long.version.name, long.destination, CSV))
+            return True
+
+    job_lifecycle.while_live(LONG_EXPORTS, attempt, "the cancel reached it")
 
 
 @CASES.case(CORE, "jobs.delete-dataset-while-a-job-runs", "DAT-019", "DAT-002")
@@ -207,25 +239,35 @@ def delete_in_use(ctx: CaseContext) -> None:
     root = file_root(ctx)
     client = DatasetClient(ctx)
     exports = JobClient(client, EXPORT)
-    with _long_export(client, root) as (name, version, created):
-        before = client.dataset(name)
-        running = exports.get(created.name)
-        if running.status.state in job_lifecycle.TERMINAL:
-            return  # it finished before the delete could be sent: nothing is in use
-        expect.rejects(
-            lambda: client.call("DeleteDataset", pb.DeleteDatasetRequest(name=name, force=True)),
-            FAILED_PRECONDITION,
-            "DATASET_IN_USE",
-        )
-        expect.equal(client.dataset(name), before, "the dataset after the refused delete")
-        expect.equal(client.version(version.name), version, "its version")
-        with contextlib.suppress(grpc.RpcError):
-            exports.cancel(created.name)
-        exports.wait(created.name)
-        expect.succeeds(
-            lambda: client.call("DeleteDataset", pb.DeleteDatasetRequest(name=name, force=True)),
-            "DeleteDataset once the job ended",
-        )
+
+    def attempt(files: int) -> bool:
+        with _long_export(client, root, files) as long:
+            name = long.dataset
+            before = client.dataset(name)
+            running = exports.get(long.job.name)
+            if running.status.state in job_lifecycle.TERMINAL:
+                return False  # it finished before the delete could be sent: nothing is in use
+            expect.rejects(
+                lambda: client.call(
+                    "DeleteDataset", pb.DeleteDatasetRequest(name=name, force=True)
+                ),
+                FAILED_PRECONDITION,
+                "DATASET_IN_USE",
+            )
+            expect.equal(client.dataset(name), before, "the dataset after the refused delete")
+            expect.equal(client.version(long.version.name), long.version, "its version")
+            with contextlib.suppress(grpc.RpcError):
+                exports.cancel(long.job.name)
+            exports.wait(long.job.name)
+            expect.succeeds(
+                lambda: client.call(
+                    "DeleteDataset", pb.DeleteDatasetRequest(name=name, force=True)
+                ),
+                "DeleteDataset once the job ended",
+            )
+            return True
+
+    job_lifecycle.while_live(LONG_EXPORTS, attempt, "the delete was sent")
 
 
 @CASES.case(CORE, "jobs.deleted-with-their-dataset", "DAT-091", "DAT-020")
@@ -312,7 +354,6 @@ def list_jobs(ctx: CaseContext) -> None:
             labels = {"run": run, **({"team": "x"} if i % 2 else {})}
             job = export_job(source.name, f"{root}{destination}", CSV, labels=labels)
             jobs.append(exports.run(parent, job))
-            time.sleep(0.002)  # distinct create times on coarse clocks
         states = [job_lifecycle.name_of(j.status.state) for j in jobs]
         expect.equal(
             states,

@@ -25,6 +25,7 @@ from lepton_conformance.suites.data.dataset_checks import (
 from lepton_conformance.suites.data.dataset_client import (
     APPEND,
     DatasetClient,
+    unique_id,
 )
 from lepton_conformance.suites.data.profiles import CORE
 
@@ -163,12 +164,19 @@ def list_datasets_filters(ctx: CaseContext) -> None:
 
 
 def _every_list_rejects(
-    client: DatasetClient, parent: str, reason: str, field: str, value: Any
+    client: DatasetClient,
+    parent: str,
+    reason: str,
+    field: str,
+    value: Any,
+    *,
+    datasets_filter: str = "",
 ) -> None:
-    """ListDatasets, then ListVersions and ListTags of `parent`, each with `field` set to
-    `value`, fail INVALID_ARGUMENT with `reason` and a violation on `field`."""
+    """ListDatasets (with `datasets_filter`), then ListVersions and ListTags of `parent`, each
+    with `field` set to `value`, fail INVALID_ARGUMENT with `reason` and a violation on
+    `field`."""
     for rpc, request in (
-        ("ListDatasets", pb.ListDatasetsRequest(**{field: value})),
+        ("ListDatasets", pb.ListDatasetsRequest(filter=datasets_filter, **{field: value})),
         ("ListVersions", pb.ListVersionsRequest(parent=parent, **{field: value})),
         ("ListTags", pb.ListTagsRequest(parent=parent, **{field: value})),
     ):
@@ -192,9 +200,20 @@ def negative_page_size(ctx: CaseContext) -> None:
 def foreign_token(ctx: CaseContext) -> None:
     """A page token the server never issued is INVALID_PAGE_TOKEN on every data-layer List."""
     client = DatasetClient(ctx)
+    # Requests no token was ever issued for, whatever the server's token format: the versions
+    # and tags of a new dataset that never held any, and the datasets of a filter no request
+    # used before. Every non-empty token is foreign to them (DAT-006).
+    never_listed = run_filter(unique_id("run"))
     with client.scratch() as name:
         for token in ("not-a-token", "AAAA", "\u00e9t\u00e9", "eyJwIjoxfQ"):
-            _every_list_rejects(client, name, "INVALID_PAGE_TOKEN", "page_token", token)
+            _every_list_rejects(
+                client,
+                name,
+                "INVALID_PAGE_TOKEN",
+                "page_token",
+                token,
+                datasets_filter=never_listed,
+            )
 
 
 @CASES.case(CORE, "pagination.token-bound-to-its-request", "DAT-006", "GEN-043")

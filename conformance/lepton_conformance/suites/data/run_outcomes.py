@@ -219,31 +219,41 @@ def watch_and_cancel(ctx: CaseContext) -> None:
     sends one message equal to Get; Cancel of a finished run is FAILED_PRECONDITION
     [JOB_ALREADY_FINISHED]; an unknown run is NOT_FOUND."""
     client, processing = DatasetClient(ctx), ProcessingClient(ctx)
-    with client.scratch() as name:
-        version = client.write(name, rows(50))
-        created = processing.create(
-            version.name, pipeline(CLEAN * 3), reuse_policy=ALWAYS_RECOMPUTE
-        )
-        messages = processing.watch(created.name)
-        final = processing.get(created.name)
-        expect.equal(messages[-1], final, "the last Watch message = Get afterwards")
-        expect.equal(processing.watch(created.name), [final], "Watch of the finished run")
-        expect.rejects(
-            lambda: processing.cancel(created.name), FAILED_PRECONDITION, "JOB_ALREADY_FINISHED"
-        )
-        expect.equal(processing.get(created.name), final, "the run after the refused cancel")
-        missing = f"pipelineRuns/{unique_id('conf-missing')}"
-        for rpc, request in (
-            ("GetPipelineRun", pb.GetPipelineRunRequest(name=missing)),
-            ("CancelPipelineRun", pb.CancelPipelineRunRequest(name=missing)),
-            ("WatchPipelineRun", pb.WatchPipelineRunRequest(name=missing)),
-        ):
-            expect.rejects(
-                lambda rpc=rpc, request=request: processing.call(rpc, request),
-                NOT_FOUND,
-                "RESOURCE_NOT_FOUND",
-                metadata={"resource_name": missing},
+
+    def attempt(input_rows: int) -> bool:
+        with client.scratch() as name:
+            version = client.write(name, rows(input_rows))
+            created = processing.create(
+                version.name, pipeline(CLEAN * 3), reuse_policy=ALWAYS_RECOMPUTE
             )
+            messages = processing.watch(created.name)
+            final = processing.get(created.name)
+            expect.equal(messages[-1], final, "the last Watch message = Get afterwards")
+            expect.equal(processing.watch(created.name), [final], "Watch of the finished run")
+            expect.rejects(
+                lambda: processing.cancel(created.name),
+                FAILED_PRECONDITION,
+                "JOB_ALREADY_FINISHED",
+            )
+            expect.equal(processing.get(created.name), final, "the run after the refused cancel")
+            # A Watch that opened on the finished run followed no state change.
+            return messages[0].status.state not in job_lifecycle.TERMINAL
+
+    missing = f"pipelineRuns/{unique_id('conf-missing')}"
+    for rpc, request in (
+        ("GetPipelineRun", pb.GetPipelineRunRequest(name=missing)),
+        ("CancelPipelineRun", pb.CancelPipelineRunRequest(name=missing)),
+        ("WatchPipelineRun", pb.WatchPipelineRunRequest(name=missing)),
+    ):
+        expect.rejects(
+            lambda rpc=rpc, request=request: processing.call(rpc, request),
+            NOT_FOUND,
+            "RESOURCE_NOT_FOUND",
+            metadata={"resource_name": missing},
+        )
+    # Input sizes in rows: a server that finished the first run before its Watch opened gets
+    # a longer one.
+    job_lifecycle.while_live((50, 5000), attempt, "its Watch opened")
 
 
 @CASES.case(PROCESSING, "runs.progress-in-steps", "DAT-107")

@@ -238,12 +238,15 @@ def time_travel(ctx: CaseContext) -> None:
     with client.scratch() as name:
         written = [client.write(name, rows(1, i), OVERWRITE) for i in range(3)]
         times = [nanos_of(v.create_time) for v in written]
-        probes = [(times[0] - 1, None)]
+        moments = [times[0] - 1]
         for i, moment in enumerate(times):
-            probes.append((moment, written[i].name))
             following = times[i + 1] if i + 1 < len(times) else moment + 10**9
-            probes.append(((moment + following) // 2, written[i].name))
-        for moment, wanted in probes:
+            moments += [moment, (moment + following) // 2]
+        for moment in moments:
+            # The head at T is the last commit the server stamped at or before T; commits
+            # stamped with the same time (a coarse clock) follow their sequence numbers.
+            committed = [v.name for v, t in zip(written, times, strict=True) if t <= moment]
+            wanted = committed[-1] if committed else None
             found = client.versions(name, filter=f'create_time <= "{rfc3339(moment)}"')
             expect.equal(found[0].name if found else None, wanted, f"head at {rfc3339(moment)}")
 

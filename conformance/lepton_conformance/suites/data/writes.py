@@ -7,9 +7,9 @@ import contextlib
 import itertools
 import re
 import threading
-import time
 from collections.abc import Iterator
 from concurrent import futures
+from typing import NamedTuple
 
 import grpc
 import pyarrow as pa
@@ -18,6 +18,7 @@ from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.type.v1 import digest_pb2
 from lepton_conformance.harness import expect
+from lepton_conformance.harness.case import Skipped
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
 from lepton_conformance.suites.data.arrow_samples import rows
@@ -74,21 +75,69 @@ def header_first(ctx: CaseContext) -> None:
             check_unchanged(client, name, before, what)
 
 
+class BlockedWrite(NamedTuple):
+    """A WriteVersion call that sends its messages and then waits, neither ending nor sending
+    more, until `release` is set. `settled` is set once gRPC has sent every message (it takes
+    the next one from the request iterator only after it sent the last) or the call ended."""
+
+    call: grpc.Future
+    release: threading.Event
+    settled: threading.Event
+
+
 def _blocked_write(
     client: DatasetClient, messages: list[pb.WriteVersionRequest], timeout: float
-) -> tuple[grpc.Future, threading.Event]:
-    """A WriteVersion that sends `messages` and then neither ends nor sends more until the
-    returned event is set."""
-    release = threading.Event()
+) -> BlockedWrite:
+    release, settled = threading.Event(), threading.Event()
 
     def requests() -> Iterator[pb.WriteVersionRequest]:
         yield from messages
+        settled.set()
         release.wait(timeout + 5)
 
     call = client.stub.WriteVersion.future(
         requests(), metadata=client.ctx.metadata, timeout=timeout
     )
-    return call, release
+    call.add_done_callback(lambda _: settled.set())
+    return BlockedWrite(call, release, settled)
+
+
+def _delivered(client: DatasetClient, name: str, write: BlockedWrite, timeout: float) -> bool:
+    """Whether the target has received every message of `write` while the call is still
+    open: gRPC has sent them all, and a call the target answered afterwards on the same
+    channel arrived behind them."""
+    if not write.settled.wait(timeout) or write.call.done():
+        return False
+    client.dataset(name)
+    return not write.call.done()
+
+
+def _check_nothing_committed(
+    client: DatasetClient, name: str, before: resources.Dataset, what: str
+) -> None:
+    """`what` committed nothing, neither by now nor later: the dataset is as it was, and the
+    next commit, serialized with anything the target would still commit for `what`
+    (DAT-031), takes the head as it was as its parent and the next sequence number."""
+    check_unchanged(client, name, before, what)
+    later = client.write(name, rows(1, 90), APPEND)
+    expect.equal(
+        (later.parent_version, later.sequence_number),
+        (before.head_version, before.version_count + 1),
+        f"(parent_version, sequence_number) of the first commit after {what}",
+    )
+    expect.equal(
+        len(client.versions(name)),
+        before.version_count + 1,
+        f"versions after {what} and one commit",
+    )
+
+
+def _not_delivered(what: str) -> Skipped:
+    return Skipped(
+        f"the target had not received the whole {what} before it ended: what a commit would "
+        "have held never reached it",
+        needs="a target that reads the messages of a WriteVersion stream as they come",
+    )
 
 
 @CASES.case(CORE, "write.cancelled-stream-commits-nothing", "DAT-026")
@@ -100,19 +149,27 @@ def cancelled_stream(ctx: CaseContext) -> None:
         name = names["name"]
         before = client.dataset(name)
         messages = [header(name, APPEND, tags=["cancelled"]), *data([ipc_stream(rows(3, 50))])]
-        call, release = _blocked_write(client, messages, ctx.timeout)
-        time.sleep(0.3)
-        call.cancel()
-        release.set()
+        write = _blocked_write(client, messages, ctx.timeout)
+        try:
+            delivered = _delivered(client, name, write, ctx.timeout)
+            write.call.cancel()
+        finally:
+            write.release.set()
         with contextlib.suppress(grpc.FutureCancelledError, grpc.RpcError):
-            call.result()
-        time.sleep(0.3)
-        check_unchanged(client, name, before, "the cancelled stream")
+            write.call.result()
+        _check_nothing_committed(client, name, before, "the cancelled stream")
         expect.rejects(
             lambda: client.call("GetVersion", pb.GetVersionRequest(name=f"{name}/tags/cancelled")),
             NOT_FOUND,
             "RESOURCE_NOT_FOUND",
         )
+        if not delivered:
+            raise _not_delivered("cancelled stream")
+
+
+# Deadlines, in seconds, a stream that must expire gets in turn, until the target has received
+# the whole stream before the deadline.
+EXPIRING_DEADLINES_S = (0.4, 2.0, 10.0)
 
 
 @CASES.case(CORE, "write.expired-stream-commits-nothing", "DAT-026")
@@ -121,20 +178,25 @@ def expired_stream(ctx: CaseContext) -> None:
     client = DatasetClient(ctx)
     with fixture(client) as names:
         name = names["name"]
-        before = client.dataset(name)
-        messages = [header(name, APPEND), *data([ipc_stream(rows(3, 50))])]
-        call, release = _blocked_write(client, messages, timeout=0.4)
-        try:
-            error = call.exception(timeout=ctx.timeout)
-        finally:
-            release.set()
-        expect.holds(
-            isinstance(error, grpc.RpcError) and error.code() == grpc.StatusCode.DEADLINE_EXCEEDED,
-            "DEADLINE_EXCEEDED",
-            expect.describe(error) if isinstance(error, grpc.RpcError) else "OK",
-        )
-        time.sleep(0.3)
-        check_unchanged(client, name, before, "the expired stream")
+        for deadline in EXPIRING_DEADLINES_S:
+            before = client.dataset(name)
+            messages = [header(name, APPEND), *data([ipc_stream(rows(3, 50))])]
+            write = _blocked_write(client, messages, timeout=deadline)
+            try:
+                delivered = _delivered(client, name, write, ctx.timeout)
+                error = write.call.exception(timeout=ctx.timeout + deadline)
+            finally:
+                write.release.set()
+            expect.holds(
+                isinstance(error, grpc.RpcError)
+                and error.code() == grpc.StatusCode.DEADLINE_EXCEEDED,
+                "DEADLINE_EXCEEDED",
+                expect.describe(error) if isinstance(error, grpc.RpcError) else "OK",
+            )
+            _check_nothing_committed(client, name, before, "the expired stream")
+            if delivered:
+                return
+        raise _not_delivered("expiring stream")
 
 
 @CASES.case(CORE, "write.failed-streams-leave-no-trace", "DAT-026", "DAT-034", "GEN-004")
