@@ -1,7 +1,9 @@
 """Python SDK of the Lepton AI Infrastructure Standard.
 
-`DataManager` talks to a server's data layer (datasets, versions, tags, uploads, downloads,
-imports, exports, pipeline runs) and hands back pyarrow tables; `StorageManager` names a
+`ModelRegistry` talks to its model registry (models, versions, aliases, resumable uploads
+and downloads, conversion to ONNX). `DataManager` talks to a server's data layer (datasets,
+versions, tags, uploads, downloads, imports, exports, pipeline runs) and hands back pyarrow
+tables; `StorageManager` names a
 storage root for server-side imports and exports; `DataProcessor` builds pipelines from typed
 steps, with `col`/`lit` for filter predicates and derived columns. Failed calls raise
 `LeptonAIError` subclasses carrying the server's ErrorInfo reason.
@@ -50,6 +52,7 @@ from lepton_ai.errors import (
     UnknownError,
     from_rpc_error,
 )
+from lepton_ai.registry import ModelRegistry
 
 __all__ = [
     "AbortedError",
@@ -67,6 +70,7 @@ __all__ = [
     "JobFailedError",
     "LeptonAIError",
     "Mask",
+    "ModelRegistry",
     "NotFoundError",
     "OutOfRangeError",
     "PermissionDeniedError",
