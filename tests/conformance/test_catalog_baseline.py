@@ -43,15 +43,14 @@ def test_baseline_cases_run_in_the_same_order() -> None:
 
 
 def test_every_baseline_mutant_keeps_its_caught_set() -> None:
-    """Among the baseline cases each mutant is caught by the same ones; a case added since
-    (the `oip` profile's, for one) may catch it too."""
+    """Every case that caught a mutant still catches it. More may: a case added since (the
+    `oip` profile's, for one), or a baseline case that a new probe lets reach further (a
+    mutant answering every unknown method now seems to serve a registry, whose List RPC the
+    general pagination cases then check)."""
     before = _baseline("mutants.json")
     assert len(before) == 53
     assert sorted(set(before) - set(MUTANTS)) == []
-    baseline_cases = {case["id"] for case in _baseline("cases.json")}
-    changed = [
-        name
-        for name, caught in before.items()
-        if sorted(MUTANTS[name].caught_by & baseline_cases) != caught
+    weakened = [
+        name for name, caught in before.items() if not set(caught) <= MUTANTS[name].caught_by
     ]
-    assert changed == []
+    assert weakened == []
