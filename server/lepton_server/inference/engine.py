@@ -58,7 +58,15 @@ class InferenceEngine:
         self.executor = ThreadPoolExecutor(
             max_workers=os.cpu_count() or 2, thread_name_prefix="lepton-infer"
         )
-        self.ready = False
+        self._loaded = False
+
+    @property
+    def ready(self) -> bool:
+        """Every model configured at start has loaded and, for a replica that serves a remote
+        registry, the registry has been read once (INF-003)."""
+        registry = self.repository.registry
+        waits = registry is not None and registry.gates_readiness
+        return self._loaded and (not waits or registry.synced.is_set())
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -67,9 +75,11 @@ class InferenceEngine:
         self.repository.load_all()
         for version in self.repository.loaded_versions():
             self._attach_batcher(version)
-        self.ready = True
+        self._loaded = True
 
     def close(self) -> None:
+        if self.repository.registry is not None:
+            self.repository.registry.close()
         for version in self.repository.loaded_versions():
             _close_batcher(version)
         self.executor.shutdown(wait=False, cancel_futures=True)

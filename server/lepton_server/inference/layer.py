@@ -11,6 +11,7 @@ from pathlib import Path
 from lepton_server.config import ServerConfig
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_registry import Layer
+from lepton_server.runtime.startup_errors import StartupError
 
 
 @dataclass(frozen=True)
@@ -19,16 +20,31 @@ class InferenceConfig:
 
     # The model repository (Triton's layout); None serves no model.
     model_repository: Path | None = None
+    # HOST:PORT of a model registry whose READY ONNX versions this server also serves
+    # (spec/inference.md §12); None with the registry layer hosted here serves its models.
+    model_registry: str | None = None
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
     """The inference layer's flags of `lepton serve`."""
     group.add_argument("--model-repository", type=Path, help="directory of models to serve")
+    group.add_argument(
+        "--model-registry",
+        metavar="HOST:PORT",
+        help="a model registry whose READY ONNX versions to serve, by number or alias "
+        "(default: this server's own registry, when it hosts one)",
+    )
 
 
 def configure(options: argparse.Namespace) -> InferenceConfig:
     """The inference layer's config from parsed options."""
-    return InferenceConfig(model_repository=options.model_repository)
+    if options.model_registry is not None:
+        _, colon, port = options.model_registry.rpartition(":")
+        if not colon or not port.isdigit():
+            raise StartupError("--model-registry must be HOST:PORT")
+    return InferenceConfig(
+        model_repository=options.model_repository, model_registry=options.model_registry
+    )
 
 
 def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:

@@ -17,12 +17,15 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lepton_server.inference.onnx_model import OnnxModel, UnsupportedModelError
 from lepton_server.inference.statistics import ModelStatistics
 from lepton_server.inference.wire import ResponseHeaders
 from lepton_server.runtime.errors import FailedPrecondition, NotFound, Unavailable
+
+if TYPE_CHECKING:
+    from lepton_server.inference.registry_models import RegistryModels
 
 log = logging.getLogger(__name__)
 MODEL_FILE = "model.onnx"
@@ -128,6 +131,9 @@ class ModelRepository:
         self.name = name or (root.name if root else "")
         self._models: dict[str, ModelEntry] = {}
         self._lock = threading.Lock()
+        # The models of a registry served beside the directory's (registry_models.py); a
+        # directory model of the same name comes first.
+        self.registry: RegistryModels | None = None
 
     def model_names(self) -> list[str]:
         """Model directories in the repository, sorted."""
@@ -209,11 +215,14 @@ class ModelRepository:
             return unloaded
 
     def get(self, name: str, version: str) -> LoadedVersion:
-        """The version to run: `version`, or the highest loaded one when empty (INF-010/011)."""
+        """The version to run: `version`, or the highest loaded one when empty (INF-010/011);
+        for a registry model, `version` may also be an alias (spec/inference.md §12)."""
         entry = self._models.get(name)
         if entry is None:
             if name in self.model_names():
                 raise _not_ready(name, version)
+            if self.registry is not None and self.registry.has(name):
+                return self.registry.get(name, version)
             raise NotFound(
                 reason="MODEL_NOT_FOUND",
                 message=f"unknown model {name!r}",
@@ -238,12 +247,15 @@ class ModelRepository:
         """Every loaded version (of `name`, when given), by name then version."""
         with self._lock:
             entries = sorted(self._models.items())
-        return [
+        loaded = [
             entry.loaded[v]
             for model, entry in entries
             if name is None or model == name
             for v in sorted(entry.loaded, key=int)
         ]
+        if self.registry is not None and (name is None or name not in self._models):
+            loaded += self.registry.loaded_versions(name)
+        return loaded
 
     def index(self) -> list[tuple[str, str, str, str]]:
         """(name, version, state, reason) of every model and version, sorted (INF-070)."""

@@ -3,11 +3,15 @@ repository, served under both the Lepton and the Open Inference Protocol service
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from lepton_server.config import ServerConfig
 from lepton_server.inference import wire
 from lepton_server.inference.engine import EXTENSIONS, InferenceEngine
 from lepton_server.inference.layer import InferenceConfig
 from lepton_server.inference.model_repository import ModelRepository
+from lepton_server.inference.registry_models import RegistryModels
 from lepton_server.inference.servicer import (
     PRESERIALIZED,
     SERVICE,
@@ -15,12 +19,34 @@ from lepton_server.inference.servicer import (
     InferenceServicer,
 )
 from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.layer_registry import LAYERS
 from lepton_server.runtime.method_handlers import method_handlers, mounter
 
 
 def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
-    """Load the model repository; the same handlers serve under both service names."""
-    engine = InferenceEngine(ModelRepository(config.model_repository), server.max_message_bytes)
+    """Load the model repository, and follow a registry when there is one to serve; the same
+    handlers serve under both service names."""
+    repository = ModelRepository(config.model_repository)
+    # This server's own registry is reached on its own port, which TLS would close to a
+    # plaintext loopback client: with TLS, name the registry with --model-registry.
+    own_registry = "registry" in (server.services or LAYERS) and server.tls is None
+    follow: Callable[[asyncio.AbstractEventLoop, str], None] | None = None
+    if config.model_registry is not None or own_registry:
+        # A token of this server's own list, for a registry that wants one (the same holds
+        # for a remote registry behind the same tokens).
+        token = min(server.auth_tokens) if server.auth_tokens else None
+        registry = RegistryModels(
+            server.data_dir / "inference" / "registry",
+            token,
+            # A replica that only serves a remote registry is ready once it has read it.
+            gates_readiness=config.model_registry is not None,
+        )
+        repository.registry = registry
+
+        def follow(_loop: asyncio.AbstractEventLoop, address: str) -> None:
+            registry.start(config.model_registry or address)
+
+    engine = InferenceEngine(repository, server.max_message_bytes)
     engine.start()
     handlers = method_handlers(
         SERVICE,
@@ -33,6 +59,12 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
 
     lepton_name, oip_name = SERVICE_NAMES
     return [
-        HostedService(lepton_name, mounter(lepton_name, handlers), EXTENSIONS, close=engine.close),
+        HostedService(
+            lepton_name,
+            mounter(lepton_name, handlers),
+            EXTENSIONS,
+            close=engine.close,
+            start=follow,
+        ),
         HostedService(oip_name, mounter(oip_name, handlers), EXTENSIONS, mirrors=lepton_name),
     ]

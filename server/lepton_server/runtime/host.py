@@ -91,12 +91,12 @@ class ServerHost:
             port = server.add_secure_port(config.address, _server_credentials(config.tls))
         await server.start()
         loop = asyncio.get_running_loop()
+        address = f"{_host_part(config.address)}:{port}"
         for service in self.services:
             if service.start is not None:
-                service.start(loop)
+                service.start(loop, address)
         for name in [OVERALL, *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        address = f"{_host_part(config.address)}:{port}"
         self._running = RunningServer(address, self.services, server, health_servicer)
         log.info("serving %s on %s", ", ".join(names), address)
         return self._running

@@ -21,9 +21,10 @@ class HostedService:
     close: Callable[[], None] | None = None
     # For a service mounted under a second name: the service whose descriptor it mirrors.
     mirrors: str | None = None
-    # Called with the host's event loop once the gRPC server has started: for a service that
-    # also serves on threads of its own (an Arrow Flight server) and must reach the loop.
-    start: Callable[[asyncio.AbstractEventLoop], None] | None = None
+    # Called with the host's event loop and the address it listens on once the gRPC server
+    # has started: for a service that also serves on threads of its own (an Arrow Flight
+    # server) and must reach the loop, or that calls another service of the same server.
+    start: Callable[[asyncio.AbstractEventLoop, str], None] | None = None
     # Other endpoints the service listens on besides the gRPC server, as (protocol, location)
     # pairs, e.g. ("flight", "grpc+tcp://127.0.0.1:8815"); `lepton serve` announces each one.
     endpoints: tuple[tuple[str, str], ...] = ()
