@@ -1,5 +1,6 @@
 """The registry suite: models, versions, verified resumable transfers, aliases and events
-(registry-core), spec/registry.md, with its client and error table."""
+(registry-core) and registry models served over the Open Inference Protocol
+(registry-serving), spec/registry.md, with its client and error table."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from lepton_conformance.suites.registry import (
     feature_probes,
     models,
     registry_tables,
+    serving,
     transfers,
     versions,
 )
-from lepton_conformance.suites.registry.profiles import CORE
+from lepton_conformance.suites.registry.profiles import CORE, SERVING
 
 SUITE = Suite(
     "registry",
-    profiles=(CORE,),
+    profiles=(CORE, SERVING),
     case_lists=(
         registry_tables.CASES,
         discovery.CASES,
@@ -27,6 +29,7 @@ SUITE = Suite(
         transfers.CASES,
         aliases.CASES,
         events.CASES,
+        serving.CASES,
     ),
     probes=feature_probes.SERVICE_PROBES,
     probe_features=feature_probes.probe_features,

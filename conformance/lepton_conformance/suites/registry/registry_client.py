@@ -53,7 +53,10 @@ def descriptor(data: bytes, media_type: str = "application/octet-stream") -> Any
 
 def version_of(data: bytes, model_format: int = OTHER, **fields: Any) -> Any:
     """A ModelVersion declaring `data` as its single-file artifact."""
-    artifact = model_artifact_pb2.ModelArtifact(descriptor=descriptor(data), format=model_format)
+    media = "application/onnx" if model_format == ONNX else "application/octet-stream"
+    artifact = model_artifact_pb2.ModelArtifact(
+        descriptor=descriptor(data, media), format=model_format
+    )
     return model_version_pb2.ModelVersion(artifact=artifact, **fields)
 
 
