@@ -135,10 +135,16 @@ def _signature(section: Any) -> model_signature_pb2.ModelSignature | None:
     if not isinstance(section, dict) or not section.get("inputs"):
         return None
     try:
-        inputs = _specs(section["inputs"])
-        outputs = _specs(section.get("outputs") or "[]")
+        return _converted_signature(
+            _specs(section["inputs"]), _specs(section.get("outputs") or "[]")
+        )
     except (ValueError, TypeError, KeyError) as error:
-        raise format_unknown(MLMODEL, f"unreadable signature: {error}") from error
+        raise format_unknown(MLMODEL, f"unreadable signature: {error!r}") from error
+
+
+def _converted_signature(
+    inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]
+) -> model_signature_pb2.ModelSignature:
     signature = model_signature_pb2.ModelSignature()
     if inputs and all(spec.get("type") != "tensor" for spec in inputs):
         names = [spec.get("name") for spec in inputs]
