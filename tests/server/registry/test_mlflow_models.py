@@ -18,7 +18,6 @@ from lepton.type.v1 import model_format_pb2, tensor_pb2
 from lepton_server.registry import conversion, mlflow_models, model_formats
 from lepton_server.runtime.errors import InvalidArgument
 
-
 F = model_format_pb2.ModelFormat
 T = tensor_pb2.DataType
 ROWS = np.random.default_rng(1).standard_normal((50, 3))
