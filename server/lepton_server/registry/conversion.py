@@ -33,6 +33,7 @@ from lepton.type.v1 import model_format_pb2, model_signature_pb2, tensor_pb2
 from lepton_server.registry import equivalence
 from lepton_server.registry.native_models import (
     LIGHTGBM,
+    PROBABILITIES,
     SKLEARN,
     XGBOOST,
     load_native_model,
@@ -270,7 +271,7 @@ def _run_converter(
                 native.model,
                 initial_types=[(spec.name, kind([None, features]))],
                 target_opset=target,
-                options={"zipmap": False} if native.classes else None,
+                options={"zipmap": False} if PROBABILITIES in native.roles else None,
             )
             return model, f"skl2onnx {skl2onnx.__version__}", given
         import onnxmltools  # noqa: PLC0415

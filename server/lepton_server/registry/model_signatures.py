@@ -57,14 +57,12 @@ def infer_signature(model: Any) -> model_signature_pb2.ModelSignature:
     """
     module = type(model).__module__
     if module.startswith("xgboost") and hasattr(model, "num_features"):
-        return _booster_signature(
-            model.num_features(), model.feature_names or [], booster_classes(model)
-        )
+        return _booster_signature(model, model.num_features(), model.feature_names or [])
     if module.startswith("lightgbm") and hasattr(model, "num_feature"):
         names = model.feature_name()
         if all(_LIGHTGBM_DEFAULT_NAME.fullmatch(name) for name in names):
             names = []
-        return _booster_signature(model.num_feature(), names, booster_classes(model))
+        return _booster_signature(model, model.num_feature(), names)
     return _estimator_signature(model)
 
 
@@ -96,38 +94,46 @@ def _estimator_signature(model: Any) -> model_signature_pb2.ModelSignature:
 
 
 def _booster_signature(
-    features: int, names: list[str], classes: int
+    model: Any, features: int, names: list[str]
 ) -> model_signature_pb2.ModelSignature:
-    """`classes` is 0 for a regressor."""
     signature = model_signature_pb2.ModelSignature(
         inputs=[tensor(INPUT_NAME, DataType.DATA_TYPE_FP32, [-1, features])],
         feature_names=names,
     )
-    if classes:
-        signature.class_labels.extend(str(index) for index in range(classes))
-        signature.outputs.extend(
-            [
-                tensor(LABEL, DataType.DATA_TYPE_INT64, [-1]),
-                tensor(PROBABILITIES, DataType.DATA_TYPE_FP32, [-1, classes]),
-            ]
-        )
-    else:
-        signature.outputs.append(tensor(VARIABLE, DataType.DATA_TYPE_FP32, [-1]))
+    classes = booster_classes(model)
+    signature.class_labels.extend(str(index) for index in range(classes))
+    shapes = {
+        LABEL: (DataType.DATA_TYPE_INT64, [-1]),
+        PROBABILITIES: (DataType.DATA_TYPE_FP32, [-1, classes]),
+        VARIABLE: (DataType.DATA_TYPE_FP32, [-1]),
+    }
+    signature.outputs.extend(tensor(role, *shapes[role]) for role in booster_outputs(model))
     return signature
+
+
+def booster_objective(model: Any) -> str:
+    """An XGBoost or LightGBM booster's objective, e.g. "binary:logistic" or "multiclass"."""
+    if hasattr(model, "save_config"):
+        return json.loads(model.save_config())["learner"]["objective"]["name"]
+    return str(model.dump_model(num_iteration=0)["objective"]).split()[0]
 
 
 def booster_classes(model: Any) -> int:
     """How many classes an XGBoost or LightGBM booster predicts; 0 for a regressor."""
-    if hasattr(model, "save_config"):
-        learner = json.loads(model.save_config())["learner"]
-        objective = learner["objective"]["name"]
-        if objective.startswith("binary:"):
-            return 2
-        if objective.startswith("multi:"):
-            return int(learner["learner_model_param"]["num_class"])
-        return 0
-    dump = model.dump_model(num_iteration=0)
-    objective = str(dump["objective"]).split()[0]
-    if objective == "binary":
+    objective = booster_objective(model)
+    if objective in ("binary", "binary:logistic"):
         return 2
-    return int(dump["num_class"]) if objective.startswith("multiclass") else 0
+    if objective.startswith("multi"):
+        if hasattr(model, "save_config"):
+            learner = json.loads(model.save_config())["learner"]
+            return int(learner["learner_model_param"]["num_class"])
+        return int(model.dump_model(num_iteration=0)["num_class"])
+    return 0
+
+
+def booster_outputs(model: Any) -> list[str]:
+    """The outputs of a booster, by role: what its ONNX conversion returns too."""
+    if not booster_classes(model):
+        return [VARIABLE]
+    # multi:softmax predicts the class alone (its converter's "probabilities" are margins).
+    return [LABEL] if booster_objective(model) == "multi:softmax" else [LABEL, PROBABILITIES]

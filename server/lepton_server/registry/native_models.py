@@ -20,6 +20,7 @@ from lepton_server.registry.model_signatures import (
     PROBABILITIES,
     VARIABLE,
     booster_classes,
+    booster_outputs,
 )
 from lepton_server.runtime.errors import FailedPrecondition
 
@@ -50,11 +51,11 @@ class NativeModel:
     @property
     def roles(self) -> list[str]:
         """The outputs `predict` returns, in order."""
+        if self.library != SKLEARN:
+            return booster_outputs(self.model)
         if not self.classes:
             return [VARIABLE]
-        if self.library == SKLEARN and not hasattr(self.model, "predict_proba"):
-            return [LABEL]
-        return [LABEL, PROBABILITIES]
+        return [LABEL, PROBABILITIES] if hasattr(self.model, "predict_proba") else [LABEL]
 
 
 def load_native_model(data: bytes, model_format: int, *, trust_pickle: bool) -> NativeModel:
@@ -142,12 +143,9 @@ def predict(native: NativeModel, rows: np.ndarray) -> dict[str, np.ndarray]:
     if native.library == XGBOOST:
         import xgboost  # noqa: PLC0415
 
-        matrix = xgboost.DMatrix(rows)
-        if native.classes > 2:
-            # multi:softmax predicts the class itself: the margins give both outputs.
-            margins = native.model.predict(matrix, output_margin=True)
-            return _class_outputs(_softmax(margins))
-        raw = native.model.predict(matrix)
+        raw = native.model.predict(xgboost.DMatrix(rows))
+        if native.roles == [LABEL]:
+            return {LABEL: raw.astype(np.int64)}
     else:
         raw = native.model.predict(rows)
     if native.classes == 2:
@@ -155,11 +153,6 @@ def predict(native: NativeModel, rows: np.ndarray) -> dict[str, np.ndarray]:
     if native.classes:
         return _class_outputs(np.asarray(raw))
     return {VARIABLE: np.asarray(raw)}
-
-
-def _softmax(margins: np.ndarray) -> np.ndarray:
-    shifted = np.exp(margins - margins.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def _class_outputs(probabilities: np.ndarray) -> dict[str, np.ndarray]:
