@@ -79,7 +79,7 @@ def compare_output(
     both_nan = np.isnan(expected) & np.isnan(actual)
     absolute = np.where(both_nan, 0.0, np.abs(actual - expected))
     absolute = np.where(np.isnan(absolute), math.inf, absolute)
-    nonzero = expected != 0
+    nonzero = (expected != 0) & ~np.isnan(expected)
     relative = absolute[nonzero] / np.abs(expected[nonzero])
     close = np.isclose(
         actual, expected, rtol=tolerance.relative, atol=tolerance.absolute, equal_nan=True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -87,10 +88,22 @@ def _estimator_signature(model: Any) -> model_signature_pb2.ModelSignature:
                 tensor(PROBABILITIES, DataType.DATA_TYPE_FP32, [-1, len(classes)])
             )
         return signature
-    targets = getattr(model, "n_outputs_", 1)
-    shape = [-1] if targets == 1 else [-1, int(targets)]
-    signature.outputs.append(tensor(VARIABLE, DataType.DATA_TYPE_FP32, shape))
+    signature.outputs.append(
+        tensor(VARIABLE, DataType.DATA_TYPE_FP32, [-1, *_prediction_shape(model, int(features))])
+    )
     return signature
+
+
+def _prediction_shape(model: Any, features: int) -> list[int]:
+    """The dimensions of one row's prediction: [] for one target, [n] for n targets."""
+    with warnings.catch_warnings():
+        # A model fitted on a DataFrame warns that the probe row has no column names.
+        warnings.simplefilter("ignore")
+        try:
+            probe = np.asarray(model.predict(np.zeros((1, features), dtype=np.float32)))
+        except Exception:  # a model that cannot predict on zeros: assume one target
+            return []
+    return [int(size) for size in probe.shape[1:]]
 
 
 def _booster_signature(
