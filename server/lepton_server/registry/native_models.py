@@ -3,7 +3,8 @@
 `load_native_model` turns an artifact's bytes into a model object; `predict` runs it on one
 2-D input and returns its outputs by role, the names the ONNX converters give them: `label`
 and `probabilities` for a classifier, `variable` for a regressor. Conversion compares these
-with the converted model's outputs (spec/registry.md, "Conversion").
+with the converted model's outputs (spec/registry.md, "Conversion"). The libraries are
+imported when a model is first loaded: a server that never converts does not pay for them.
 """
 
 from __future__ import annotations
@@ -105,6 +106,12 @@ def _load_skops(data: bytes) -> Any:
 
 def _classify(model: Any) -> NativeModel:
     module = type(model).__module__
+    # The scikit-learn API of XGBoost and LightGBM (XGBClassifier, LGBMRegressor, ...) wraps a
+    # booster, which onnxmltools converts; skl2onnx has no converter for the wrappers.
+    if module.startswith("xgboost") and hasattr(model, "get_booster"):
+        return NativeModel(model.get_booster(), XGBOOST)
+    if module.startswith("lightgbm") and hasattr(model, "booster_"):
+        return NativeModel(model.booster_, LIGHTGBM)
     if module.startswith("xgboost") and hasattr(model, "num_features"):
         return NativeModel(model, XGBOOST)
     if module.startswith("lightgbm") and hasattr(model, "num_feature"):

@@ -70,6 +70,14 @@ SOURCES = {
         *pickled(RandomForestRegressor(n_estimators=3, max_depth=3).fit(ROWS, TARGET)),
     ),
     "sklearn-pickle-svc": lambda: (F.MODEL_FORMAT_PICKLE, *pickled(LinearSVC().fit(ROWS, THREE))),
+    "xgboost-sklearn-api-pickle": lambda: (
+        F.MODEL_FORMAT_PICKLE,
+        *pickled(xgboost.XGBClassifier(n_estimators=3, max_depth=2).fit(ROWS, THREE)),
+    ),
+    "lightgbm-sklearn-api-pickle": lambda: (
+        F.MODEL_FORMAT_PICKLE,
+        *pickled(lightgbm.LGBMRegressor(n_estimators=3, verbose=-1).fit(ROWS, TARGET)),
+    ),
     "xgboost-binary-json": lambda: (
         F.MODEL_FORMAT_XGBOOST,
         *xgboost_model("binary:logistic", BINARY, "json"),
