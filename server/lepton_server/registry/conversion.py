@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+import onnx.version_converter
 import onnxruntime as ort
 from onnx import helper
 
@@ -49,8 +50,7 @@ TORCH_FORMATS = frozenset(
 )
 # Opsets 1 to 6 predate the operators every converter emits (ConversionJob.target_opset).
 MIN_OPSET = 7
-# The default-domain opset declared for a converted graph that declares none (IR version 8
-# models, which onnxmltools writes, support opsets up to 18).
+# The default-domain opset declared for a converted graph that declares none.
 DEFAULT_OPSET = 17
 # Where a DataType's name differs from onnx.TensorProto's.
 _TENSOR_PROTO_NAMES = {
@@ -210,6 +210,7 @@ def _convert_tabular(
     _ensure_onnx_domain(model, request.opset)
     _bind_input(model, spec, converted_type)
     _bind_outputs(model, list(zip(signature.outputs, roles, strict=True)))
+    model = _target_opset(model, request.opset)
     return model, [native_outputs[role] for role in roles], feeds, converter
 
 
@@ -283,11 +284,10 @@ def _run_converter(
             else onnxmltools.convert_lightgbm
         )
         options = {"zipmap": False} if native.library == LIGHTGBM and native.classes else {}
+        # onnxmltools refuses opsets above its own maximum (15 in 1.16): it converts at its
+        # default and `_target_opset` moves the graph to the requested opset.
         model = convert(
-            native.model,
-            initial_types=[(spec.name, FloatTensorType([None, features]))],
-            target_opset=target,
-            **options,
+            native.model, initial_types=[(spec.name, FloatTensorType([None, features]))], **options
         )
         version = importlib.metadata.version("onnxmltools")
         return model, f"onnxmltools {version}", DataType.DATA_TYPE_FP32
@@ -304,6 +304,18 @@ def _ensure_onnx_domain(model: onnx.ModelProto, opset: int) -> None:
     """
     if not any(entry.domain in ("", "ai.onnx") for entry in model.opset_import):
         model.opset_import.append(helper.make_opsetid("", opset or DEFAULT_OPSET))
+        required = helper.find_min_ir_version_for(list(model.opset_import), ignore_unknown=True)
+        model.ir_version = max(model.ir_version, required)
+
+
+def _target_opset(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
+    """The model at the requested default-domain opset (unchanged when 0 or already there)."""
+    if not opset or _opset(model) == opset:
+        return model
+    try:
+        return onnx.version_converter.convert_version(model, opset)
+    except Exception as error:  # the version converter raises several types
+        raise unsupported(f"cannot express the model in opset {opset}: {error}") from error
 
 
 def _tensor_type(data_type: int) -> int:

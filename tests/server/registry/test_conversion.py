@@ -141,10 +141,16 @@ def test_string_class_labels_come_out_of_the_onnx_model_as_strings():
     assert list(signature.class_labels) == ["approve", "reject"]
 
 
-def test_the_target_opset_is_the_one_produced():
-    data, signature = skops_pipeline()
-    result = conversion.convert_to_onnx(data, F.MODEL_FORMAT_SKOPS, signature, target_opset=15)
-    assert (result.opset, result.format_version) == (15, "opset=15")
+@pytest.mark.parametrize("opset", [15, 21])
+def test_the_target_opset_is_the_one_produced(opset):
+    for model_format, data, signature in [
+        (F.MODEL_FORMAT_SKOPS, *skops_pipeline()),
+        (F.MODEL_FORMAT_XGBOOST, *xgboost_model("reg:squarederror", TARGET, "json")),
+        (F.MODEL_FORMAT_LIGHTGBM, *lightgbm_model("binary", BINARY)),
+    ]:
+        result = conversion.convert_to_onnx(data, model_format, signature, target_opset=opset)
+        assert (result.opset, result.format_version) == (opset, f"opset={opset}")
+        session(result)
 
 
 def test_declared_types_names_and_ranks_are_bound_with_casts_and_reshapes():
