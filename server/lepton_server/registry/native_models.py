@@ -127,17 +127,6 @@ def _sklearn(model: Any) -> NativeModel:
     return NativeModel(model, SKLEARN)
 
 
-def framework_version(native: NativeModel) -> str:
-    """The version of the library that runs the model, e.g. "1.7.1"."""
-    import importlib.metadata  # noqa: PLC0415
-
-    distribution = {SKLEARN: "scikit-learn", XGBOOST: "xgboost", LIGHTGBM: "lightgbm"}
-    module = __import__(native.library)
-    return getattr(module, "__version__", "") or importlib.metadata.version(
-        distribution[native.library]
-    )
-
-
 def predict(native: NativeModel, rows: np.ndarray) -> dict[str, np.ndarray]:
     """The model's outputs on `rows` (2-D) by role, as `roles` lists them."""
     if native.library == SKLEARN:

@@ -18,7 +18,7 @@ import xgboost
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
 
 from lepton.registry.v1 import conversion_job_pb2
@@ -285,6 +285,7 @@ def test_sources_the_server_cannot_convert_are_unsupported():
         (b"not a model", F.MODEL_FORMAT_XGBOOST, signature),
         (b"not a model", F.MODEL_FORMAT_LIGHTGBM, signature),
         (joblib_bytes([1, 2]), F.MODEL_FORMAT_PICKLE, signature),
+        (untrusted_skops(), F.MODEL_FORMAT_SKOPS, signature),
         (data, F.MODEL_FORMAT_SKOPS, two_inputs),
         (data, F.MODEL_FORMAT_SKOPS, wrong_width),
         (data, F.MODEL_FORMAT_SKOPS, text_input),
@@ -292,6 +293,16 @@ def test_sources_the_server_cannot_convert_are_unsupported():
     for source, model_format, declared in unsupported:
         error = failure(source, model_format, declared, trust_pickle=True)
         assert error.reason == "CONVERSION_UNSUPPORTED", error
+
+
+def doubled(rows: np.ndarray) -> np.ndarray:
+    return rows * 2
+
+
+def untrusted_skops() -> bytes:
+    """A pipeline calling a function of this module: a type skops does not trust."""
+    model = make_pipeline(FunctionTransformer(doubled), LogisticRegression())
+    return skops.io.dumps(model.fit(ROWS, BINARY))
 
 
 def joblib_bytes(value: object) -> bytes:
