@@ -1,0 +1,1 @@
+"""The model registry layer (spec/registry.md)."""
