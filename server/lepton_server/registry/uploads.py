@@ -1,0 +1,264 @@
+"""Artifact uploads (spec/registry.md "Upload and download protocol", REG-019 to REG-027,
+GEN-082): a header, then chunks at the committed offset, each appended durably to the
+version's staging file as it arrives, so a broken stream resumes where
+GetModelVersionUploadStatus says; a newer stream for a version takes over and the older one
+fails with ABORTED [UPLOAD_SUPERSEDED] at its next message. When the last byte is committed
+the sha256 (and for archives the archive rules) are verified and the version becomes READY,
+or FAILED_REGISTRATION with its staged bytes discarded.
+
+Dedupe: when the store already holds a blob with the declared sha256 and size (uploaded for
+any version), the header is answered at once: committed_offset = size and the version READY,
+with no chunk sent and no byte moved or copied; the version shares the blob."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import grpc
+
+from lepton.registry.v1 import model_event_pb2 as ev
+from lepton.registry.v1 import model_registry_service_pb2 as pb
+from lepton.registry.v1 import model_version_pb2 as mv
+from lepton.type.v1 import artifact_pb2, error_pb2, model_artifact_pb2
+from lepton_server.data.dataset_resources import now_ns, timestamp
+from lepton_server.registry import model_names
+from lepton_server.registry.archives import ArchiveError, list_archive
+from lepton_server.registry.blob_store import BlobStore, sha256_of_file
+from lepton_server.registry.events import EventLog
+from lepton_server.registry.model_names import VersionRef
+from lepton_server.registry.records import FAILED, PENDING, READY, Records
+from lepton_server.registry.version_checks import ARCHIVE_MEDIA_TYPE
+from lepton_server.runtime.errors import (
+    Aborted,
+    DataLoss,
+    FailedPrecondition,
+    LeptonError,
+    OutOfRange,
+    invalid_argument,
+    invalid_field,
+)
+
+MAX_CHUNK_BYTES = 3 * 1024 * 1024
+
+
+def staging_key(model_uid: str, number: int) -> str:
+    """The name of a version's upload staging file."""
+    return f"{model_uid}-{number}"
+
+
+@dataclass(eq=False)
+class UploadSession:
+    """One upload stream that passed its header and owns its version's staging file."""
+
+    ref: VersionRef
+    key: str
+    size: int
+    sha256: str
+    result: pb.UploadModelVersionArtifactResponse | None = field(default=None)
+
+
+class Uploads:
+    """Upload streams, upload status, and the end of a version's bytes."""
+
+    def __init__(self, records: Records, events: EventLog, blobs: BlobStore) -> None:
+        self.records = records
+        self.store = records.store
+        self.events = events
+        self.blobs = blobs
+        self._owners: dict[str, UploadSession] = {}
+        self._finishing: dict[str, asyncio.Task[None]] = {}
+
+    async def begin(self, header: pb.ModelVersionUploadHeader) -> UploadSession:
+        """Check a header (REG-019, REG-025) and take the version over from any older stream
+        (REG-026). The session's `result` is set when the upload is already complete."""
+        ref = model_names.parse_version(header.model_version, "header.model_version")
+        if not header.HasField("artifact"):
+            raise invalid_field("header.artifact", "the header restates the artifact descriptor")
+        model, row = self.records.resolve(ref)
+        key = staging_key(model.uid, row.number)
+        if key in self._finishing:
+            # Another stream is verifying the last byte: answer after it, as it ended.
+            with contextlib.suppress(LeptonError):
+                await asyncio.shield(self._finishing[key])
+            model, row = self.records.resolve(ref)
+        version = self.records.stored_version(row)
+        declared = version.artifact.descriptor
+        if row.state == FAILED:
+            raise FailedPrecondition(
+                reason="VERSION_NOT_PENDING",
+                message=f"{ref.name} failed registration; create a new version",
+                metadata={"resource_name": ref.name},
+            )
+        given = header.artifact
+        if given.size_bytes != declared.size_bytes or given.digest != declared.digest:
+            raise FailedPrecondition(
+                reason="ARTIFACT_DESCRIPTOR_MISMATCH",
+                message="the header's size or digest differs from the version's artifact",
+            )
+        session = UploadSession(ref, key, declared.size_bytes, declared.digest.hex)
+        if row.state == READY:
+            session.result = self._response(declared.size_bytes, ref)
+            return session
+        self._owners[key] = session
+        if self.blobs.has(session.sha256, session.size):
+            # Dedupe: the bytes are in the store already; nothing is sent or copied.
+            self.blobs.discard(key)
+            await self._finish(session, staged=False)
+        elif self.blobs.committed(key) == session.size:
+            # Every byte came before a crash or a broken stream, but was never verified.
+            await self._finish(session, staged=True)
+        return session
+
+    async def write(self, session: UploadSession, chunk: artifact_pb2.ArtifactChunk) -> None:
+        """Commit one chunk (REG-019, REG-020); at the last byte, verify (REG-023, REG-024)."""
+        self._check_owner(session)
+        size = len(chunk.data)
+        if size == 0 or size > MAX_CHUNK_BYTES:
+            raise invalid_field(
+                "chunk.data", f"a chunk carries 1 to {MAX_CHUNK_BYTES} bytes, not {size}"
+            )
+        _, row = self.records.resolve(session.ref)
+        if row.state != PENDING:
+            raise FailedPrecondition(
+                reason="VERSION_NOT_PENDING",
+                message=f"{session.ref.name} is no longer pending",
+                metadata={"resource_name": session.ref.name},
+            )
+        committed = self.blobs.committed(session.key)
+        if chunk.offset != committed:
+            raise OutOfRange(
+                reason="OFFSET_OUT_OF_RANGE",
+                message=f"the chunk starts at {chunk.offset}; the upload resumes at {committed}",
+                metadata={"committed_offset": str(committed)},
+            )
+        if committed + size > session.size:
+            self._fail(session, DataLoss, "DIGEST_MISMATCH", "bytes beyond the declared size")
+        if self.blobs.append(session.key, chunk.data) == session.size:
+            await self._finish(session, staged=True)
+
+    def close(self, session: UploadSession) -> pb.UploadModelVersionArtifactResponse:
+        """The answer to a half-close before the last byte (REG-021)."""
+        if session.result is not None:
+            return session.result
+        self._check_owner(session)
+        return self._response(self.blobs.committed(session.key), session.ref)
+
+    def status(self, name: str) -> pb.GetModelVersionUploadStatusResponse:
+        ref = model_names.parse_version(name, "name")
+        model, row = self.records.resolve(ref)
+        version = self.records.stored_version(row)
+        size = version.artifact.descriptor.size_bytes
+        committed = {READY: size, FAILED: 0}.get(
+            row.state, self.blobs.committed(staging_key(model.uid, row.number))
+        )
+        return pb.GetModelVersionUploadStatusResponse(
+            state=row.state, committed_offset=committed, artifact=version.artifact.descriptor
+        )
+
+    def release(self, model_uid: str, number: int, sha256: str) -> None:
+        """After a version's deletion: an open upload stops, its staging file goes, and its
+        blob when no READY version holds it any more."""
+        key = staging_key(model_uid, number)
+        self._owners.pop(key, None)
+        self.blobs.discard(key)
+        if sha256 and not self.store.blob_users(sha256, READY):
+            self.blobs.delete(sha256)
+
+    # --- completion -------------------------------------------------------------------------
+
+    async def _finish(self, session: UploadSession, *, staged: bool) -> None:
+        # Verification runs to its end even if the stream that started it breaks.
+        task = asyncio.ensure_future(self._verify(session, staged=staged))
+        self._finishing[session.key] = task
+        task.add_done_callback(lambda _: self._finishing.pop(session.key, None))
+        await asyncio.shield(task)
+        session.result = self._response(session.size, session.ref)
+
+    async def _verify(self, session: UploadSession, *, staged: bool) -> None:
+        loop = asyncio.get_running_loop()
+        _, row = self.records.resolve(session.ref)
+        artifact = self.records.stored_version(row).artifact
+        path = self.blobs.staged(session.key)
+        if staged:
+            digest = await loop.run_in_executor(None, sha256_of_file, path)
+            if digest != session.sha256:
+                self._fail(
+                    session, DataLoss, "DIGEST_MISMATCH", "the bytes do not hash to the digest"
+                )
+        files: list[mv.ArtifactFile] = []
+        if artifact.descriptor.media_type == ARCHIVE_MEDIA_TYPE:
+            try:
+                files = await loop.run_in_executor(None, self._list_files, session, artifact)
+            except ArchiveError as exc:
+                self._fail(session, None, "INVALID_ARCHIVE", str(exc))
+        if staged:
+            await loop.run_in_executor(None, self.blobs.adopt, path, session.sha256)
+        self._ready(session, files)
+
+    def _list_files(
+        self, session: UploadSession, artifact: model_artifact_pb2.ModelArtifact
+    ) -> list[mv.ArtifactFile]:
+        """The archive's files, from the staging file or, for a dedupe, the shared blob."""
+        staged = self.blobs.staged(session.key)
+        with staged.open("rb") if staged.exists() else self.blobs.open(session.sha256) as source:
+            return list_archive(source, artifact.entry_path, artifact.format)
+
+    def _ready(self, session: UploadSession, files: list[mv.ArtifactFile]) -> None:
+        with self.events.committing():
+            model, row = self.records.resolve(session.ref)
+            version = self.records.stored_version(row)
+            now = timestamp(now_ns())
+            version.state = READY
+            version.ready_time.CopyFrom(now)
+            version.update_time.CopyFrom(now)
+            version.files.extend(files)
+            self.records.save_version(model, row.number, version)
+            self.events.record(
+                ev.MODEL_EVENT_TYPE_VERSION_READY,
+                model_names.model_name(model.id),
+                model_version=session.ref.name,
+            )
+        self._owners.pop(session.key, None)
+
+    def _fail(
+        self, session: UploadSession, error: type[LeptonError] | None, reason: str, why: str
+    ) -> None:
+        """Make the version FAILED_REGISTRATION with `reason`, discard its bytes, and raise
+        the call's error (INVALID_ARGUMENT naming the artifact when `error` is None)."""
+        code = grpc.StatusCode.DATA_LOSS if error is DataLoss else grpc.StatusCode.INVALID_ARGUMENT
+        with self.events.committing():
+            model, row = self.records.resolve(session.ref)
+            version = self.records.stored_version(row)
+            version.state = FAILED
+            version.registration_error.CopyFrom(
+                error_pb2.ErrorStatus(
+                    code=code.value[0], reason=reason, domain="lepton.ai", message=why
+                )
+            )
+            version.update_time.CopyFrom(timestamp(now_ns()))
+            self.records.save_version(model, row.number, version)
+            self.events.record(
+                ev.MODEL_EVENT_TYPE_VERSION_FAILED,
+                model_names.model_name(model.id),
+                model_version=session.ref.name,
+            )
+        self._owners.pop(session.key, None)
+        self.blobs.discard(session.key)
+        if error is None:
+            raise invalid_argument(reason, "header.artifact", why)
+        raise error(reason=reason, message=why)
+
+    def _check_owner(self, session: UploadSession) -> None:
+        if self._owners.get(session.key) is not session:
+            raise Aborted(
+                reason="UPLOAD_SUPERSEDED",
+                message=f"a newer upload stream of {session.ref.name} took over",
+            )
+
+    def _response(self, committed: int, ref: VersionRef) -> pb.UploadModelVersionArtifactResponse:
+        return pb.UploadModelVersionArtifactResponse(
+            committed_offset=committed,
+            model_version=self.records.version_message(*self.records.resolve(ref)),
+        )
