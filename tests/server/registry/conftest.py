@@ -31,5 +31,3 @@ def channel(registry_server) -> Iterator[grpc.Channel]:
 @pytest.fixture(scope="module")
 def stub(channel) -> pb_grpc.ModelRegistryServiceStub:
     return pb_grpc.ModelRegistryServiceStub(channel)
-
-

@@ -5,6 +5,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+import grpc
+import pytest
+from support.status_details import bad_request, error_info
+
+from lepton.registry.v1 import model_pb2
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import artifact_pb2, digest_pb2, model_artifact_pb2, model_format_pb2
@@ -41,7 +46,9 @@ def artifact(
 def create_model(stub, model_id: str | None = None, **fields) -> str:
     model_id = model_id or unique_id()
     stub.CreateModel(
-        pb.CreateModelRequest(model_id=model_id, model=pb.Model(**fields) if fields else None),
+        pb.CreateModelRequest(
+            model_id=model_id, model=model_pb2.Model(**fields) if fields else None
+        ),
         timeout=10,
     )
     return f"models/{model_id}"
@@ -57,9 +64,7 @@ def create_version(stub, model: str, data: bytes, **fields) -> mv.ModelVersion:
 def upload_messages(name: str, data: bytes, offset: int = 0, chunk: int = CHUNK, header=None):
     """The messages of an upload of `data` from `offset` in chunks of `chunk` bytes."""
     yield pb.UploadModelVersionArtifactRequest(
-        header=pb.ModelVersionUploadHeader(
-            model_version=name, artifact=header or descriptor(data)
-        )
+        header=pb.ModelVersionUploadHeader(model_version=name, artifact=header or descriptor(data))
     )
     for start in range(offset, len(data), chunk):
         yield pb.UploadModelVersionArtifactRequest(
@@ -86,3 +91,23 @@ def download(stub, name: str, **fields) -> tuple[artifact_pb2.ArtifactDescriptor
     )
     chunks = [r.chunk for r in responses[1:]]
     return responses[0].artifact, b"".join(c.data for c in chunks), chunks
+
+
+def expect_error(call, code, reason: str, field: str | None = None, **metadata: str):
+    """Run `call()`; it must fail with `code`, ErrorInfo `reason` (domain lepton.ai), the
+    BadRequest `field` when given, and the ErrorInfo `metadata` given. Returns the error."""
+    with pytest.raises(grpc.RpcError) as raised:
+        result = call()
+        if hasattr(result, "__iter__") and not hasattr(result, "SerializeToString"):
+            list(result)
+    error = raised.value
+    assert error.code() == code, error.details()
+    info = error_info(error)
+    assert info is not None and info.domain == "lepton.ai"
+    assert info.reason == reason, (info.reason, error.details())
+    for key, value in metadata.items():
+        assert info.metadata[key] == value
+    if field is not None:
+        violations = [v.field for v in bad_request(error).field_violations]
+        assert field in violations, violations
+    return error

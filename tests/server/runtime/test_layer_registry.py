@@ -66,7 +66,8 @@ def test_an_unknown_layer_is_a_startup_error_naming_the_available_ones():
         check_known(["inference", "no-such-layer", "other"])
     assert isinstance(error.value, StartupError)
     assert str(error.value) == (
-        "unknown or unimplemented layer(s): no-such-layer, other (available: data, inference, registry)"
+        "unknown or unimplemented layer(s): no-such-layer, other "
+        "(available: data, inference, registry)"
     )
 
 
