@@ -3,8 +3,10 @@ implements; without `registry.watch`, WatchModelEvents is UNIMPLEMENTED."""
 
 from __future__ import annotations
 
+import hashlib
+
 import grpc
-from registry_calls import expect_error
+from registry_calls import create_model, expect_error, ready_version
 
 from lepton.discovery.v1 import discovery_service_pb2 as discovery
 from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
@@ -41,3 +43,15 @@ def test_without_watch_the_feature_is_absent_and_watching_is_unimplemented(serve
             "FEATURE_NOT_SUPPORTED",
             feature="registry.watch",
         )
+
+
+def test_artifacts_live_under_the_shared_storage_uri(server_factory, tmp_path):
+    storage = tmp_path / "store"
+    for services in ("registry", "registry,data"):
+        server = server_factory("--services", services, "--storage-uri", storage.as_uri())
+        with grpc.insecure_channel(server.address) as channel:
+            stub = pb_grpc.ModelRegistryServiceStub(channel)
+            data = f"stored by {services}".encode()
+            ready_version(stub, create_model(stub), data)
+        blob = storage / "registry" / "blobs" / hashlib.sha256(data).hexdigest()
+        assert blob.read_bytes() == data
