@@ -74,6 +74,19 @@ class BlobStore:
         self.filesystem.move(temporary, self._path(sha256))
         staged.unlink(missing_ok=True)
 
+    def collect_garbage(self, staging_keys: set[str], blobs: set[str]) -> None:
+        """Remove staging files not in `staging_keys` and blobs not in `blobs`."""
+        for staged in self.staging.iterdir():
+            if staged.name not in staging_keys:
+                staged.unlink(missing_ok=True)
+        selector = fs.FileSelector(self.root, allow_not_found=True)
+        for info in self.filesystem.get_file_info(selector):
+            if info.type == fs.FileType.File and info.base_name not in blobs:
+                try:
+                    self.filesystem.delete_file(info.path)
+                except OSError as exc:
+                    log.warning("blob %s stays until the next start: %s", info.path, exc)
+
     # --- staging --------------------------------------------------------------------------
 
     def staged(self, key: str) -> Path:

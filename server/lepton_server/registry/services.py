@@ -39,6 +39,7 @@ def build(server: ServerConfig, config: RegistryConfig) -> list[HostedService]:
     records = Records(store)
     tokens = PageTokens()
     uploads = Uploads(records, events, blobs)
+    uploads.collect_garbage()
     models = Models(records, events, tokens)
     versions = Versions(records, events, tokens, max_artifact_bytes=config.max_artifact_bytes)
     models.release = versions.release = uploads.release

@@ -166,6 +166,14 @@ class Uploads:
         if sha256 and not self.store.blob_users(sha256, READY):
             self.blobs.delete(sha256)
 
+    def collect_garbage(self) -> None:
+        """At start: remove staging files of versions no longer pending, and blobs no READY or
+        PENDING version refers to (left by a crash, or by a deletion that failed)."""
+        rows = self.store.versions()
+        pending = {staging_key(r.model_uid, r.number) for r in rows if r.state == PENDING}
+        referenced = {r.sha256 for r in rows if r.state != FAILED}
+        self.blobs.collect_garbage(pending, referenced)
+
     # --- completion -------------------------------------------------------------------------
 
     async def _finish(self, session: UploadSession, *, staged: bool) -> None:
