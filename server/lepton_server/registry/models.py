@@ -13,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from lepton.registry.v1 import model_event_pb2 as ev
 from lepton.registry.v1 import model_pb2
 from lepton.registry.v1 import model_registry_service_pb2 as pb
-from lepton_server.aip import resource_names
+from lepton_server.aip import request_ids, resource_names
 from lepton_server.aip.filtering.fields import (
     COMPARISONS,
     EQUALITY,
@@ -31,7 +31,7 @@ from lepton_server.data.dataset_resources import (
     new_etag,
     now_ns,
 )
-from lepton_server.registry import model_names, request_ids
+from lepton_server.registry import model_names
 from lepton_server.registry.events import EventLog
 from lepton_server.registry.records import Records, check_etag
 from lepton_server.registry.registry_store import ModelRow

@@ -7,12 +7,10 @@ model row's `last_number`, which only grows, so a number is never assigned twice
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from lepton_server.runtime.sqlite_database import SqliteDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -40,15 +38,6 @@ CREATE TABLE IF NOT EXISTS aliases (
     id TEXT NOT NULL,
     number INTEGER NOT NULL,
     PRIMARY KEY (model_uid, id)
-);
-CREATE TABLE IF NOT EXISTS request_ids (
-    method TEXT NOT NULL,
-    parent TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    result TEXT NOT NULL,
-    create_time INTEGER NOT NULL,
-    PRIMARY KEY (method, parent, request_id)
 );
 CREATE TABLE IF NOT EXISTS events (
     sequence INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -82,43 +71,11 @@ class VersionRow:
     message: bytes  # serialized ModelVersion without its derived `aliases`
 
 
-class RegistryStore:
-    """One SQLite database. Calls are short; a lock serializes them across threads."""
+class RegistryStore(SqliteDatabase):
+    """The registry's SQLite database."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        self._lock = threading.RLock()
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All statements inside commit together or not at all."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _one(self, sql: str, *args: object) -> tuple | None:
-        with self._lock:
-            return self._db.execute(sql, args).fetchone()
-
-    def _all(self, sql: str, *args: object) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
-
-    def _run(self, sql: str, *args: object) -> int:
-        with self._lock:
-            return self._db.execute(sql, args).lastrowid
+        super().__init__(path, SCHEMA)
 
     # --- models ---------------------------------------------------------------------------
 
@@ -148,11 +105,7 @@ class RegistryStore:
         self._run("DELETE FROM models WHERE id=?", row.id)
         self._run("DELETE FROM versions WHERE model_uid=?", row.uid)
         self._run("DELETE FROM aliases WHERE model_uid=?", row.uid)
-        self._run(
-            "DELETE FROM request_ids WHERE parent=? OR parent LIKE ?",
-            f"models/{row.id}",
-            f"models/{row.id}/%",
-        )
+        self.forget_requests(f"models/{row.id}")
 
     # --- versions -------------------------------------------------------------------------
 
@@ -207,35 +160,6 @@ class RegistryStore:
 
     def delete_alias(self, model_uid: str, alias: str) -> None:
         self._run("DELETE FROM aliases WHERE model_uid=? AND id=?", model_uid, alias)
-
-    # --- request ids (GEN-053, REG-007) ---------------------------------------------------
-
-    def request(
-        self, method: str, parent: str, request_id: str, since: int
-    ) -> tuple[str, str] | None:
-        """(fingerprint, result) of a request id used since `since` (ns), if any."""
-        found = self._one(
-            "SELECT fingerprint, result FROM request_ids WHERE method=? AND parent=? "
-            "AND request_id=? AND create_time>=?",
-            method,
-            parent,
-            request_id,
-            since,
-        )
-        return (found[0], found[1]) if found else None
-
-    def remember_request(
-        self, method: str, parent: str, request_id: str, *, fingerprint: str, result: str, now: int
-    ) -> None:
-        self._run(
-            "INSERT OR REPLACE INTO request_ids VALUES (?, ?, ?, ?, ?, ?)",
-            method,
-            parent,
-            request_id,
-            fingerprint,
-            result,
-            now,
-        )
 
     # --- events ---------------------------------------------------------------------------
 

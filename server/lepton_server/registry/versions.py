@@ -12,6 +12,7 @@ from lepton.registry.v1 import model_event_pb2 as ev
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import model_format_pb2
+from lepton_server.aip import request_ids
 from lepton_server.aip.filtering.fields import (
     COMPARISONS,
     EQUALITY,
@@ -29,7 +30,7 @@ from lepton_server.data.dataset_resources import (
     now_ns,
     timestamp,
 )
-from lepton_server.registry import model_names, request_ids
+from lepton_server.registry import model_names
 from lepton_server.registry.events import EventLog
 from lepton_server.registry.model_names import ALL_MODELS
 from lepton_server.registry.models import message_getter

@@ -1,16 +1,16 @@
-"""Request-id replays of CreateModel and CreateModelVersion (GEN-053, REG-007): a repeat with
-the same request returns what the first call created; the same id with another request is
-ALREADY_EXISTS [REQUEST_ID_CONFLICT]."""
+"""Request-id replays of Create calls (GEN-053, AIP-155): a repeat with the same request within
+24 hours returns what the first call created; the same id with another request is
+ALREADY_EXISTS [REQUEST_ID_CONFLICT]. The ids live in the layer's SqliteDatabase."""
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from typing import Any
 
-from lepton_server.data.dataset_resources import now_ns
-from lepton_server.registry.registry_store import RegistryStore
 from lepton_server.runtime.errors import AlreadyExists, invalid_field
+from lepton_server.runtime.sqlite_database import SqliteDatabase
 
 WINDOW_NS = 24 * 3600 * 10**9
 
@@ -33,11 +33,11 @@ def fingerprint(request: Any) -> str:
     return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
 
 
-def replayed(store: RegistryStore, method: str, parent: str, request: Any) -> str | None:
+def replayed(store: SqliteDatabase, method: str, parent: str, request: Any) -> str | None:
     """The name the first call with this request id created, or None."""
     if not request.request_id:
         return None
-    found = store.request(method, parent, request.request_id, now_ns() - WINDOW_NS)
+    found = store.request(method, parent, request.request_id, time.time_ns() - WINDOW_NS)
     if found is None:
         return None
     if found[0] != fingerprint(request):
@@ -48,8 +48,9 @@ def replayed(store: RegistryStore, method: str, parent: str, request: Any) -> st
     return found[1]
 
 
-def remember(store: RegistryStore, method: str, parent: str, request: Any, result: str) -> None:
-    """Record the request id's result; inside the transaction that created `result`."""
+def remember(store: SqliteDatabase, method: str, parent: str, request: Any, result: str) -> None:
+    """Record the request id's result; inside the transaction that created `result`. A call
+    without a request id records nothing."""
     if request.request_id:
         store.remember_request(
             method,
@@ -57,5 +58,5 @@ def remember(store: RegistryStore, method: str, parent: str, request: Any, resul
             request.request_id,
             fingerprint=fingerprint(request),
             result=result,
-            now=now_ns(),
+            now=time.time_ns(),
         )
