@@ -13,9 +13,9 @@ from lepton_server.data.dataset_resources import new_etag, not_found, now_ns, ti
 from lepton_server.registry import model_names
 from lepton_server.registry.events import EventLog
 from lepton_server.registry.model_names import LATEST
-from lepton_server.registry.records import READY, Records, check_etag
+from lepton_server.registry.records import READY, Records, check_etag, not_ready
 from lepton_server.registry.registry_store import ModelRow
-from lepton_server.runtime.errors import FailedPrecondition, invalid_argument, invalid_field
+from lepton_server.runtime.errors import invalid_argument, invalid_field
 
 
 def _check_not_reserved(alias: str) -> None:
@@ -50,11 +50,7 @@ class Aliases:
             # An alias target is resolved once, now: the new alias does not follow it (REG-035).
             _, row = self.records.resolve(target)
             if row.state != READY:
-                raise FailedPrecondition(
-                    reason="VERSION_NOT_READY",
-                    message=f"{request.model_version} is not READY",
-                    metadata={"resource_name": request.model_version},
-                )
+                raise not_ready(request.model_version)
             before = self.store.aliases(model.uid).get(alias)
             previous = model_names.version_name(model_id, before) if before else ""
             self.store.put_alias(model.uid, alias, row.number)

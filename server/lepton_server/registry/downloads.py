@@ -11,9 +11,9 @@ from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.type.v1 import artifact_pb2
 from lepton_server.registry import model_names
 from lepton_server.registry.blob_store import BlobStore
-from lepton_server.registry.records import READY, Records
+from lepton_server.registry.records import READY, Records, not_ready
 from lepton_server.registry.uploads import MAX_CHUNK_BYTES
-from lepton_server.runtime.errors import FailedPrecondition, OutOfRange, invalid_field
+from lepton_server.runtime.errors import OutOfRange, invalid_field
 
 DEFAULT_CHUNK_BYTES = 1024 * 1024
 
@@ -35,11 +35,7 @@ class Downloads:
                 raise invalid_field(field, "must not be negative")
         _, row = self.records.resolve(ref)
         if row.state != READY:
-            raise FailedPrecondition(
-                reason="VERSION_NOT_READY",
-                message=f"{request.name} is not READY",
-                metadata={"resource_name": request.name},
-            )
+            raise not_ready(request.name)
         descriptor = self.records.stored_version(row).artifact.descriptor
         if request.offset > descriptor.size_bytes:
             raise OutOfRange(

@@ -10,11 +10,20 @@ from lepton_server.data.dataset_resources import not_found, timestamp
 from lepton_server.registry import model_names
 from lepton_server.registry.model_names import LATEST, VersionRef
 from lepton_server.registry.registry_store import ModelRow, RegistryStore, VersionRow
-from lepton_server.runtime.errors import Aborted
+from lepton_server.runtime.errors import Aborted, FailedPrecondition
 
 READY = mv.MODEL_VERSION_STATE_READY
 PENDING = mv.MODEL_VERSION_STATE_PENDING_REGISTRATION
 FAILED = mv.MODEL_VERSION_STATE_FAILED_REGISTRATION
+
+
+def not_ready(name: str) -> FailedPrecondition:
+    """FAILED_PRECONDITION [VERSION_NOT_READY]: `name` cannot be downloaded or aliased yet."""
+    return FailedPrecondition(
+        reason="VERSION_NOT_READY",
+        message=f"{name} is not READY",
+        metadata={"resource_name": name},
+    )
 
 
 def check_etag(given: str, current: str) -> None:

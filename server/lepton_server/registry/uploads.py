@@ -214,21 +214,8 @@ class Uploads:
             return list_archive(source, artifact.entry_path, artifact.format)
 
     def _ready(self, session: UploadSession, files: list[mv.ArtifactFile]) -> None:
-        with self.events.committing():
-            model, row = self.records.resolve(session.ref)
-            version = self.records.stored_version(row)
-            now = timestamp(now_ns())
-            version.state = READY
-            version.ready_time.CopyFrom(now)
-            version.update_time.CopyFrom(now)
-            version.files.extend(files)
-            self.records.save_version(model, row.number, version)
-            self.events.record(
-                ev.MODEL_EVENT_TYPE_VERSION_READY,
-                model_names.model_name(model.id),
-                model_version=session.ref.name,
-            )
-        self._owners.pop(session.key, None)
+        ready = mv.ModelVersion(state=READY, files=files)
+        self._conclude(session, ready, ev.MODEL_EVENT_TYPE_VERSION_READY)
 
     def _fail(
         self, session: UploadSession, error: type[LeptonError] | None, reason: str, why: str
@@ -236,27 +223,32 @@ class Uploads:
         """Make the version FAILED_REGISTRATION with `reason`, discard its bytes, and raise
         the call's error (INVALID_ARGUMENT naming the artifact when `error` is None)."""
         code = grpc.StatusCode.DATA_LOSS if error is DataLoss else grpc.StatusCode.INVALID_ARGUMENT
-        with self.events.committing():
-            model, row = self.records.resolve(session.ref)
-            version = self.records.stored_version(row)
-            version.state = FAILED
-            version.registration_error.CopyFrom(
-                error_pb2.ErrorStatus(
-                    code=code.value[0], reason=reason, domain="lepton.ai", message=why
-                )
-            )
-            version.update_time.CopyFrom(timestamp(now_ns()))
-            self.records.save_version(model, row.number, version)
-            self.events.record(
-                ev.MODEL_EVENT_TYPE_VERSION_FAILED,
-                model_names.model_name(model.id),
-                model_version=session.ref.name,
-            )
-        self._owners.pop(session.key, None)
+        failure = error_pb2.ErrorStatus(
+            code=code.value[0], reason=reason, domain="lepton.ai", message=why
+        )
+        failed = mv.ModelVersion(state=FAILED, registration_error=failure)
+        self._conclude(session, failed, ev.MODEL_EVENT_TYPE_VERSION_FAILED)
         self.blobs.discard(session.key)
         if error is None:
             raise invalid_argument(reason, "header.artifact", why)
         raise error(reason=reason, message=why)
+
+    def _conclude(self, session: UploadSession, outcome: mv.ModelVersion, event: int) -> None:
+        """Merge the registration's `outcome` (state, files or error) into the version, with
+        its update time (and ready time), and emit `event`; the upload has no owner after."""
+        with self.events.committing():
+            model, row = self.records.resolve(session.ref)
+            version = self.records.stored_version(row)
+            now = timestamp(now_ns())
+            version.MergeFrom(outcome)
+            version.update_time.CopyFrom(now)
+            if outcome.state == READY:
+                version.ready_time.CopyFrom(now)
+            self.records.save_version(model, row.number, version)
+            self.events.record(
+                event, model_names.model_name(model.id), model_version=session.ref.name
+            )
+        self._owners.pop(session.key, None)
 
     def _check_owner(self, session: UploadSession) -> None:
         if self._owners.get(session.key) is not session:
