@@ -92,6 +92,8 @@ class EventLog:
             following, truncated = self._start(request)
             # The first message goes out at once: it tells the client the stream is open.
             first = True
+            loop = asyncio.get_running_loop()
+            last_sent = loop.time()
             while True:
                 wakeup.clear()
                 rows = self.store.events_from(following, _BATCH)
@@ -105,12 +107,17 @@ class EventLog:
                 if events or first:
                     yield pb.WatchModelEventsResponse(events=events, start_truncated=truncated)
                     first, truncated = False, False
+                    last_sent = loop.time()
                 if len(rows) == _BATCH:
                     continue
+                # Events filtered out do not count: the keep-alive is due after this long
+                # without a message (REG-042).
+                quiet = max(0.0, last_sent + self.keepalive_seconds - loop.time())
                 try:
-                    await asyncio.wait_for(wakeup.wait(), self.keepalive_seconds)
+                    await asyncio.wait_for(wakeup.wait(), quiet)
                 except TimeoutError:
-                    yield pb.WatchModelEventsResponse()  # keep-alive (REG-042)
+                    yield pb.WatchModelEventsResponse()
+                    last_sent = loop.time()
         finally:
             self._wakeups.discard(waiter)
 

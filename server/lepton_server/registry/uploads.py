@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 
@@ -59,6 +61,15 @@ class UploadSession:
     result: pb.UploadModelVersionArtifactResponse | None = field(default=None)
 
 
+def _append_hashing(blobs: BlobStore, key: str, data: bytes, digest: Any) -> int:
+    """Append `data` to staging file `key` and feed `digest` (when given); both release the
+    GIL, so other calls go on meanwhile."""
+    committed = blobs.append(key, data)
+    if digest is not None:
+        digest.update(data)
+    return committed
+
+
 class Uploads:
     """Upload streams, upload status, and the end of a version's bytes."""
 
@@ -69,6 +80,10 @@ class Uploads:
         self.blobs = blobs
         self._owners: dict[str, UploadSession] = {}
         self._finishing: dict[str, asyncio.Task[None]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        # The sha256 state of each staging file's first bytes, (offset, hash), so the last
+        # chunk is verified without reading the artifact again.
+        self._hashes: dict[str, tuple[int, Any]] = {}
 
     async def begin(self, header: pb.ModelVersionUploadHeader) -> UploadSession:
         """Check a header (REG-019, REG-025) and take the version over from any older stream
@@ -113,6 +128,15 @@ class Uploads:
 
     async def write(self, session: UploadSession, chunk: artifact_pb2.ArtifactChunk) -> None:
         """Commit one chunk (REG-019, REG-020); at the last byte, verify (REG-023, REG-024)."""
+        # One write of a version at a time: the offset checked is the one appended at.
+        async with self._locks.setdefault(session.key, asyncio.Lock()):
+            committed = await self._append(session, chunk)
+        if committed == session.size:
+            await self._finish(session, staged=True)
+
+    async def _append(self, session: UploadSession, chunk: artifact_pb2.ArtifactChunk) -> int:
+        """Append the chunk durably off the event loop, hashing it on the way; the new
+        committed offset."""
         self._check_owner(session)
         size = len(chunk.data)
         if size == 0 or size > MAX_CHUNK_BYTES:
@@ -135,8 +159,16 @@ class Uploads:
             )
         if committed + size > session.size:
             self._fail(session, DataLoss, "DIGEST_MISMATCH", "bytes beyond the declared size")
-        if self.blobs.append(session.key, chunk.data) == session.size:
-            await self._finish(session, staged=True)
+        hashed = self._hashes.pop(session.key, None)
+        digest = hashed[1] if hashed is not None and hashed[0] == committed else None
+        if digest is None and committed == 0:
+            digest = hashlib.sha256()
+        appended = await asyncio.get_running_loop().run_in_executor(
+            None, _append_hashing, self.blobs, session.key, chunk.data, digest
+        )
+        if digest is not None:
+            self._hashes[session.key] = (appended, digest)
+        return appended
 
     def close(self, session: UploadSession) -> pb.UploadModelVersionArtifactResponse:
         """The answer to a half-close before the last byte (REG-021)."""
@@ -161,7 +193,7 @@ class Uploads:
         """After a version's deletion: an open upload stops, its staging file goes, and its
         blob when no READY version holds it any more."""
         key = staging_key(model_uid, number)
-        self._owners.pop(key, None)
+        self._forget(key)
         self.blobs.discard(key)
         if sha256 and not self.store.blob_users(sha256, READY):
             self.blobs.delete(sha256)
@@ -190,7 +222,11 @@ class Uploads:
         artifact = self.records.stored_version(row).artifact
         path = self.blobs.staged(session.key)
         if staged:
-            digest = await loop.run_in_executor(None, sha256_of_file, path)
+            hashed = self._hashes.pop(session.key, None)
+            if hashed is not None and hashed[0] == session.size:
+                digest = hashed[1].hexdigest()
+            else:  # bytes from before a restart: hash the file
+                digest = await loop.run_in_executor(None, sha256_of_file, path)
             if digest != session.sha256:
                 self._fail(
                     session, DataLoss, "DIGEST_MISMATCH", "the bytes do not hash to the digest"
@@ -248,7 +284,13 @@ class Uploads:
             self.events.record(
                 event, model_names.model_name(model.id), model_version=session.ref.name
             )
-        self._owners.pop(session.key, None)
+        self._forget(session.key)
+
+    def _forget(self, key: str) -> None:
+        """Drop what the server keeps in memory about the upload of `key`."""
+        self._owners.pop(key, None)
+        self._hashes.pop(key, None)
+        self._locks.pop(key, None)
 
     def _check_owner(self, session: UploadSession) -> None:
         if self._owners.get(session.key) is not session:
