@@ -9,7 +9,7 @@ from dataclasses import replace
 from lepton.registry.v1 import model_event_pb2 as ev
 from lepton.registry.v1 import model_pb2
 from lepton.registry.v1 import model_registry_service_pb2 as pb
-from lepton_server.data.dataset_resources import new_etag, not_found, now_ns, timestamp
+from lepton_server.aip.standard_fields import new_etag, not_found, now_ns, timestamp
 from lepton_server.registry import model_names
 from lepton_server.registry.events import EventLog
 from lepton_server.registry.model_names import LATEST

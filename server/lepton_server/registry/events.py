@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lepton.registry.v1 import model_event_pb2 as ev
 from lepton.registry.v1 import model_registry_service_pb2 as pb
-from lepton_server.data.dataset_resources import now_ns, timestamp
+from lepton_server.aip.standard_fields import now_ns, timestamp
 from lepton_server.registry import model_names
 from lepton_server.registry.registry_store import RegistryStore
 from lepton_server.runtime.errors import Unimplemented, invalid_field

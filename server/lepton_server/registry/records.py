@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from lepton.registry.v1 import model_pb2
 from lepton.registry.v1 import model_version_pb2 as mv
-from lepton_server.data.dataset_resources import not_found, timestamp
+from lepton_server.aip.standard_fields import not_found, timestamp
 from lepton_server.registry import model_names
 from lepton_server.registry.model_names import LATEST, VersionRef
 from lepton_server.registry.registry_store import ModelRow, RegistryStore, VersionRow

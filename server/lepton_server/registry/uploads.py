@@ -24,7 +24,7 @@ from lepton.registry.v1 import model_event_pb2 as ev
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import artifact_pb2, error_pb2, model_artifact_pb2
-from lepton_server.data.dataset_resources import now_ns, timestamp
+from lepton_server.aip.standard_fields import now_ns, timestamp
 from lepton_server.registry import model_names
 from lepton_server.registry.archives import ArchiveError, list_archive
 from lepton_server.registry.blob_store import BlobStore, sha256_of_file

@@ -9,7 +9,7 @@ from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import digest_pb2, model_format_pb2, model_signature_pb2, tensor_pb2
 from lepton_server.aip import resource_names
 from lepton_server.aip.labels import check_labels
-from lepton_server.data.dataset_resources import MAX_DESCRIPTION, check_text
+from lepton_server.aip.standard_fields import MAX_DESCRIPTION, check_text
 from lepton_server.registry import model_names
 from lepton_server.runtime.errors import ResourceExhausted, invalid_field
 

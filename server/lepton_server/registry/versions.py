@@ -23,7 +23,7 @@ from lepton_server.aip.filtering.fields import (
 from lepton_server.aip.labels import check_labels
 from lepton_server.aip.listing import Listing
 from lepton_server.aip.pagination import PageTokens
-from lepton_server.data.dataset_resources import (
+from lepton_server.aip.standard_fields import (
     MAX_DESCRIPTION,
     check_text,
     new_etag,
