@@ -121,9 +121,12 @@ class Uploads:
             # Dedupe: the bytes are in the store already; nothing is sent or copied.
             self.blobs.discard(key)
             await self._finish(session, staged=False)
-        elif self.blobs.committed(key) == session.size:
-            # Every byte came before a crash or a broken stream, but was never verified.
-            await self._finish(session, staged=True)
+        else:
+            async with self._locks.setdefault(key, asyncio.Lock()):
+                complete = self.blobs.committed(key) == session.size
+            if complete:
+                # Every byte came before a crash or a broken stream, but was never verified.
+                await self._finish(session, staged=True)
         return session
 
     async def write(self, session: UploadSession, chunk: artifact_pb2.ArtifactChunk) -> None:
@@ -209,16 +212,21 @@ class Uploads:
     # --- completion -------------------------------------------------------------------------
 
     async def _finish(self, session: UploadSession, *, staged: bool) -> None:
-        # Verification runs to its end even if the stream that started it breaks.
-        task = asyncio.ensure_future(self._verify(session, staged=staged))
-        self._finishing[session.key] = task
-        task.add_done_callback(lambda _: self._finishing.pop(session.key, None))
+        # Verification runs once, to its end, even if the stream that started it breaks; a
+        # stream that reaches the end meanwhile waits for it.
+        task = self._finishing.get(session.key)
+        if task is None:
+            task = asyncio.ensure_future(self._verify(session, staged=staged))
+            self._finishing[session.key] = task
+            task.add_done_callback(lambda _: self._finishing.pop(session.key, None))
         await asyncio.shield(task)
         session.result = self._response(session.size, session.ref)
 
     async def _verify(self, session: UploadSession, *, staged: bool) -> None:
         loop = asyncio.get_running_loop()
         _, row = self.records.resolve(session.ref)
+        if row.state != PENDING:
+            return  # concluded by another stream
         artifact = self.records.stored_version(row).artifact
         path = self.blobs.staged(session.key)
         if staged:
