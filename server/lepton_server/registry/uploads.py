@@ -140,13 +140,13 @@ class Uploads:
     async def _append(self, session: UploadSession, chunk: artifact_pb2.ArtifactChunk) -> int:
         """Append the chunk durably off the event loop, hashing it on the way; the new
         committed offset."""
+        _, row = self.records.resolve(session.ref)  # NOT_FOUND once the version is deleted
         self._check_owner(session)
         size = len(chunk.data)
         if size == 0 or size > MAX_CHUNK_BYTES:
             raise invalid_field(
                 "chunk.data", f"a chunk carries 1 to {MAX_CHUNK_BYTES} bytes, not {size}"
             )
-        _, row = self.records.resolve(session.ref)
         if row.state != PENDING:
             raise FailedPrecondition(
                 reason="VERSION_NOT_PENDING",

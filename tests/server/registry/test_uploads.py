@@ -343,3 +343,18 @@ def test_an_archive_that_breaks_a_rule_fails_registration(stub, entries):
     assert failed.state == FAILED
     assert failed.registration_error.reason == "INVALID_ARCHIVE"
     assert not failed.files
+
+
+def test_deleting_a_version_stops_its_open_upload(stub, data):
+    version = create_version(stub, create_model(stub), data)
+    messages: queue.Queue = queue.Queue()
+    messages.put(_header(version.name, data))
+    messages.put(_chunk(0, data[:1000]))
+    call = stub.UploadModelVersionArtifact.future(iter(messages.get, None), timeout=30)
+    _wait_for_offset(stub, version.name, 1000)
+    stub.DeleteModelVersion(pb.DeleteModelVersionRequest(name=version.name))
+    messages.put(_chunk(1000, data[1000:2000]))
+    with pytest.raises(grpc.RpcError) as raised:
+        call.result()
+    messages.put(None)
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
