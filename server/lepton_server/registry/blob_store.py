@@ -99,6 +99,13 @@ class BlobStore:
         except FileNotFoundError:
             return 0
 
+    def last_write_ns(self, key: str) -> int | None:
+        """When the staging file `key` last grew (ns since the epoch); None without one."""
+        try:
+            return self.staged(key).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
     def append(self, key: str, data: bytes) -> int:
         """Append `data` durably to the staging file `key`; the new committed offset."""
         descriptor = os.open(self.staged(key), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

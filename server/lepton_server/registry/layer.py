@@ -32,6 +32,8 @@ class RegistryConfig:
     event_retention_seconds: float = 24 * 3600
     # A watch stream with nothing to deliver sends an empty message this often (REG-042).
     watch_keepalive_seconds: float = 30.0
+    # A pending upload expires this long after its last committed byte (REG-029).
+    upload_expiry_seconds: float = 24 * 3600
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
@@ -68,6 +70,12 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
         help="events younger than this are kept",
     )
     group.add_argument(
+        "--registry-upload-expiry-seconds",
+        type=float,
+        default=24 * 3600,
+        help="a pending upload fails with UPLOAD_EXPIRED this long after its last byte",
+    )
+    group.add_argument(
         "--registry-watch-keepalive-seconds",
         type=float,
         default=30.0,
@@ -83,6 +91,8 @@ def configure(options: argparse.Namespace) -> RegistryConfig:
         raise StartupError("event retention must not be negative")
     if options.registry_watch_keepalive_seconds <= 0:
         raise StartupError("--registry-watch-keepalive-seconds must be positive")
+    if options.registry_upload_expiry_seconds <= 0:
+        raise StartupError("--registry-upload-expiry-seconds must be positive")
     return RegistryConfig(
         storage_uri=options.storage_uri,
         max_artifact_bytes=options.registry_max_artifact_bytes,
@@ -90,6 +100,7 @@ def configure(options: argparse.Namespace) -> RegistryConfig:
         event_retention_count=options.registry_event_retention,
         event_retention_seconds=options.registry_event_retention_seconds,
         watch_keepalive_seconds=options.registry_watch_keepalive_seconds,
+        upload_expiry_seconds=options.registry_upload_expiry_seconds,
     )
 
 

@@ -4,6 +4,8 @@ version it points to at the moment of the call (REG-003, REG-011, REG-015, REG-0
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lepton.registry.v1 import model_pb2
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton_server.aip.standard_fields import not_found, timestamp
@@ -37,6 +39,9 @@ class Records:
 
     def __init__(self, store: RegistryStore) -> None:
         self.store = store
+        # When a pending version expires: (model uid, number, create ns) -> ns; None when
+        # uploads never expire. Set by services.py.
+        self.upload_expiry: Callable[[str, int, int], int] | None = None
 
     def model_row(self, name: str, field: str = "name") -> ModelRow:
         row = self.store.model(model_names.parse_model(name, field))
@@ -84,6 +89,9 @@ class Records:
 
     def version_message(self, model: ModelRow, row: VersionRow) -> mv.ModelVersion:
         version = mv.ModelVersion.FromString(row.message)
+        if row.state == PENDING and self.upload_expiry is not None:
+            expires = self.upload_expiry(model.uid, row.number, version.create_time.ToNanoseconds())
+            version.upload_expire_time.CopyFrom(timestamp(expires))
         version.aliases.extend(
             sorted(a for a, n in self.store.aliases(model.uid).items() if n == row.number)
         )

@@ -17,6 +17,7 @@ from lepton_server.registry.models import Models
 from lepton_server.registry.records import Records
 from lepton_server.registry.registry_store import RegistryStore
 from lepton_server.registry.servicer import ModelRegistryServicer
+from lepton_server.registry.upload_expiry import UploadExpiry
 from lepton_server.registry.uploads import Uploads
 from lepton_server.registry.versions import Versions
 from lepton_server.runtime.hosted_service import HostedService
@@ -40,6 +41,9 @@ def build(server: ServerConfig, config: RegistryConfig) -> list[HostedService]:
     tokens = PageTokens()
     uploads = Uploads(records, events, blobs)
     uploads.collect_garbage()
+    expiry = UploadExpiry(records, uploads, blobs, config.upload_expiry_seconds)
+    records.upload_expiry = expiry.expire_time_ns
+    expiry.sweep()  # what expired while the server was down
     models = Models(records, events, tokens)
     versions = Versions(records, events, tokens, max_artifact_bytes=config.max_artifact_bytes)
     models.release = versions.release = uploads.release
@@ -58,6 +62,7 @@ def build(server: ServerConfig, config: RegistryConfig) -> list[HostedService]:
                 servicer, grpc_server
             ),
             features=(WATCH,) if config.watch else (),
-            close=store.close,
+            start=expiry.start,
+            close=lambda: (expiry.close(), store.close()),
         )
     ]

@@ -267,15 +267,27 @@ class Uploads:
         """Make the version FAILED_REGISTRATION with `reason`, discard its bytes, and raise
         the call's error (INVALID_ARGUMENT naming the artifact when `error` is None)."""
         code = grpc.StatusCode.DATA_LOSS if error is DataLoss else grpc.StatusCode.INVALID_ARGUMENT
+        self._failed(session, code, reason, why)
+        if error is None:
+            raise invalid_argument(reason, "header.artifact", why)
+        raise error(reason=reason, message=why)
+
+    def expire(
+        self, ref: VersionRef, model_uid: str, artifact: artifact_pb2.ArtifactDescriptor
+    ) -> None:
+        """Give up a pending upload: FAILED_REGISTRATION with UPLOAD_EXPIRED (REG-029)."""
+        key = staging_key(model_uid, ref.number or 0)
+        session = UploadSession(ref, key, artifact.size_bytes, artifact.digest.hex)
+        why = "the upload was not completed before upload_expire_time"
+        self._failed(session, grpc.StatusCode.DEADLINE_EXCEEDED, "UPLOAD_EXPIRED", why)
+
+    def _failed(self, session: UploadSession, code: grpc.StatusCode, reason: str, why: str) -> None:
         failure = error_pb2.ErrorStatus(
             code=code.value[0], reason=reason, domain="lepton.ai", message=why
         )
         failed = mv.ModelVersion(state=FAILED, registration_error=failure)
         self._conclude(session, failed, ev.MODEL_EVENT_TYPE_VERSION_FAILED)
         self.blobs.discard(session.key)
-        if error is None:
-            raise invalid_argument(reason, "header.artifact", why)
-        raise error(reason=reason, message=why)
 
     def _conclude(self, session: UploadSession, outcome: mv.ModelVersion, event: int) -> None:
         """Merge the registration's `outcome` (state, files or error) into the version, with
