@@ -14,7 +14,7 @@ MODEL = ("models",)
 ALIAS = ("models", "aliases")
 LATEST = "latest"
 ALL_MODELS = "models/-"
-_NUMBER = re.compile(r"^[1-9][0-9]{0,17}$")
+_NUMBER = re.compile(r"^[1-9][0-9]{0,62}$")
 
 
 @dataclass(frozen=True)

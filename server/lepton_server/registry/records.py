@@ -82,7 +82,8 @@ class Records:
             number = self.store.latest_ready(model.uid, READY)
         elif ref.alias is not None:
             number = self.store.aliases(model.uid).get(ref.alias)
-        row = self.store.version(model.uid, number) if number else None
+        # A number beyond SQLite's integers names no version (none is ever assigned).
+        row = self.store.version(model.uid, number) if number and number < 2**63 else None
         if row is None:
             raise not_found(ref.name)
         return model, row

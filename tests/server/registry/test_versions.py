@@ -346,3 +346,23 @@ def test_delete_refuses_aliases_without_force_and_alias_names(stub):
     )
     assert not stub.GetModel(pb.GetModelRequest(name=name)).model.aliases
     assert create_version(stub, name, b"next").name == f"{name}/versions/2"
+
+
+def test_version_names_are_decimal_numbers_without_leading_zeros(stub):
+    name = create_model(stub)
+    for bad in ("0", "01", "v1", "-1", "1.0"):
+        expect_error(
+            lambda bad=bad: stub.GetModelVersion(
+                pb.GetModelVersionRequest(name=f"{name}/versions/{bad}")
+            ),
+            INVALID,
+            "INVALID_NAME",
+            "name",
+        )
+    huge = f"{name}/versions/{'9' * 30}"
+    expect_error(
+        lambda: stub.GetModelVersion(pb.GetModelVersionRequest(name=huge)),
+        grpc.StatusCode.NOT_FOUND,
+        "RESOURCE_NOT_FOUND",
+        resource_name=huge,
+    )
