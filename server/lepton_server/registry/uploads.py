@@ -117,16 +117,17 @@ class Uploads:
             session.result = self._response(declared.size_bytes, ref)
             return session
         self._owners[key] = session
-        if self.blobs.has(session.sha256, session.size):
-            # Dedupe: the bytes are in the store already; nothing is sent or copied.
-            self.blobs.discard(key)
-            await self._finish(session, staged=False)
-        else:
-            async with self._locks.setdefault(key, asyncio.Lock()):
-                complete = self.blobs.committed(key) == session.size
-            if complete:
-                # Every byte came before a crash or a broken stream, but was never verified.
-                await self._finish(session, staged=True)
+        # After any append in flight, which the older stream made before this one took over.
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            stored = self.blobs.has(session.sha256, session.size)
+            if stored:
+                # Dedupe: the bytes are in the store already; nothing is sent or copied.
+                self.blobs.discard(key)
+            complete = stored or self.blobs.committed(key) == session.size
+        if complete:
+            # Verified now: a stored blob, or every byte committed before a crash or a broken
+            # stream but never verified.
+            await self._finish(session, staged=not stored)
         return session
 
     async def write(self, session: UploadSession, chunk: artifact_pb2.ArtifactChunk) -> None:
