@@ -5,35 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 
 import grpc
-from pyarrow import fs
 from registry_calls import create_model, create_version, descriptor, download, ready_version
 
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc
 
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 
-
-def test_artifacts_live_in_the_bucket(s3_endpoint, monkeypatch, server_factory):
-    for key, value in CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
-    bucket = fs.S3FileSystem(
-        endpoint_override=s3_endpoint,
-        scheme="http",
-        region="us-east-1",
-        access_key="testing",
-        secret_key="testing",
-        allow_bucket_creation=True,
-    )
-    name = f"lepton-{uuid.uuid4().hex[:12]}"
-    bucket.create_dir(name)
+def test_artifacts_live_in_the_bucket(s3_bucket, s3_endpoint, server_factory):
+    bucket, name = s3_bucket
     uri = f"s3://{name}/prefix?endpoint_override={s3_endpoint}&scheme=http"
     server = server_factory("--services", "registry", "--storage-uri", uri)
     data = os.urandom(4 * 1024 * 1024)
