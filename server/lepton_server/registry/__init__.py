@@ -1,1 +1,1 @@
-"""The model registry layer (spec/registry.md): lepton.registry.v1.ModelRegistryService."""
+"""The model registry layer (spec/registry.md)."""
