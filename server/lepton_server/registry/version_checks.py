@@ -4,6 +4,7 @@ labels and metadata, each violation an INVALID_ARGUMENT naming its field path.""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlparse
 
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import digest_pb2, model_format_pb2, model_signature_pb2, tensor_pb2
@@ -100,6 +101,14 @@ def _check_lineage(lineage: mv.ModelLineage) -> None:
         if source == "dataset_version":
             resource_names.parse(
                 dataset.dataset_version, ("datasets", "versions"), f"{field}.dataset_version"
+            )
+    if lineage.source_uri:
+        parsed = urlparse(lineage.source_uri)
+        if "@" in parsed.netloc or parsed.query:
+            # Requests are recorded and listed: a URI must not carry credentials or a token.
+            raise invalid_field(
+                "model_version.lineage.source_uri",
+                "a source URI holds no user information and no query string",
             )
     if lineage.training_job:
         resource_names.parse(

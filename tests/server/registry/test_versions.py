@@ -122,6 +122,13 @@ def test_create_rejects_what_reg_013_lists(stub):
         (mv.ModelVersion(artifact=good, labels={"k": "V"}), "model_version.labels.k"),
         (mv.ModelVersion(artifact=good, metadata={"": "v"}), "model_version.metadata"),
     ]
+    for uri in ("s3://key:secret@bucket/model.onnx", "https://host/model.onnx?token=abc"):
+        cases.append(
+            (
+                mv.ModelVersion(artifact=good, lineage=mv.ModelLineage(source_uri=uri)),
+                "model_version.lineage.source_uri",
+            )
+        )
     size = model_artifact_pb2.ModelArtifact()
     size.CopyFrom(good)
     size.descriptor.size_bytes = 0
