@@ -6,10 +6,12 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pyarrow import fs
 from support.servers import SERVE, ServerProcess, start_server
 
 
@@ -77,3 +79,29 @@ def s3_endpoint() -> Iterator[str]:
     yield f"127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=10)
+
+
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, monkeypatch) -> tuple[fs.S3FileSystem, str]:
+    """A fresh bucket on the loopback S3 server: a filesystem reaching it and its name. The
+    servers a test starts inherit the credentials from the environment."""
+    for key, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    filesystem = fs.S3FileSystem(
+        endpoint_override=s3_endpoint,
+        scheme="http",
+        region="us-east-1",
+        access_key="testing",
+        secret_key="testing",
+        allow_bucket_creation=True,
+    )
+    name = f"lepton-{uuid.uuid4().hex[:12]}"
+    filesystem.create_dir(name)
+    return filesystem, name

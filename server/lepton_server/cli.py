@@ -86,7 +86,9 @@ def _declared_layers(argv: Sequence[str]) -> dict[str, Layer[Any]]:
     if options is None or options.help or options.services is None:
         names: Sequence[str] = tuple(LAYERS)
     else:
-        names = [name for name in dict.fromkeys(options.services) if name in LAYERS]
+        # In LAYERS order whatever --services says, so a flag two layers share (--storage-uri
+        # of data and registry) is declared by the same layer every time.
+        names = [name for name in LAYERS if name in options.services]
     return {name: load_layer(name) for name in names}
 
 

@@ -7,7 +7,6 @@ names."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,7 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
-from lepton_server.aip import resource_names
+from lepton_server.aip import request_ids, resource_names
 from lepton_server.aip.filtering.fields import FieldType, FilterField
 from lepton_server.aip.labels import check_labels
 from lepton_server.aip.listing import Listing
@@ -41,7 +40,6 @@ from lepton_server.data.version_storage import VersionStorage
 from lepton_server.data.version_writes import VersionWrites
 from lepton_server.runtime.errors import Aborted, AlreadyExists, FailedPrecondition, invalid_field
 
-REQUEST_ID_WINDOW_NS = 24 * 3600 * 10**9
 MUTABLE_DATASET_FIELDS = ("display_name", "description", "labels")
 
 DATASET_FILTER = [
@@ -62,14 +60,6 @@ VERSIONS = Listing(
 )
 # Tags have neither filter nor order_by: ascending tag id, which is the name's order.
 TAGS = Listing((), ("name",), "name", "name", default_page_size=100)
-
-
-def _fingerprint(message: Any) -> str:
-    """A request's identity for request_id replays, with the request_id itself left out."""
-    copy = type(message)()
-    copy.CopyFrom(message)
-    copy.ClearField("request_id")
-    return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
 
 
 class DatasetCatalog(VersionWrites, VersionReads):
@@ -320,28 +310,10 @@ class DatasetCatalog(VersionWrites, VersionReads):
     # --- shared helpers ---------------------------------------------------------------------
 
     def replayed(self, method: str, parent: str, request: Any) -> str | None:
-        found = self.store.request(
-            method, parent, request.request_id, now_ns() - REQUEST_ID_WINDOW_NS
-        )
-        if found is None:
-            return None
-        fingerprint, result = found
-        if fingerprint != _fingerprint(request):
-            raise AlreadyExists(
-                reason="REQUEST_ID_CONFLICT",
-                message=f"request_id {request.request_id!r} was used with a different request",
-            )
-        return result
+        return request_ids.replayed(self.store, method, parent, request)
 
     def remember(self, method: str, parent: str, request: Any, result: str) -> None:
-        self.store.remember_request(
-            method,
-            parent,
-            request.request_id,
-            fingerprint=_fingerprint(request),
-            result=result,
-            now=now_ns(),
-        )
+        request_ids.remember(self.store, method, parent, request, result)
 
     async def _off_loop(self, function: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)

@@ -1,46 +1,32 @@
 """The dataset API's resource rules that every part of the catalog applies (spec/data.md §3,
-§8.1-8.5): resource name layouts, field length limits, etags, timestamps, and the
-RESOURCE_NOT_FOUND error."""
+§8.1-8.5): resource name layouts, and the fields every layer's resources share
+(aip/standard_fields.py) under the names the catalog uses."""
 
 from __future__ import annotations
 
-import time
-import uuid
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from lepton_server.runtime.errors import NotFound, invalid_field
+from lepton_server.aip.standard_fields import (
+    MAX_DESCRIPTION,
+    MAX_DISPLAY_NAME,
+    check_text,
+    new_etag,
+    not_found,
+    now_ns,
+    timestamp,
+)
 
 DATASET = ("datasets",)
 VERSION = ("datasets", "versions")
 TAG = ("datasets", "tags")
-MAX_DISPLAY_NAME = 256
-MAX_DESCRIPTION = 16384
 
-
-def now_ns() -> int:
-    return time.time_ns()
-
-
-def timestamp(ns: int) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromNanoseconds(ns)
-    return stamp
-
-
-def new_etag() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-def not_found(name: str) -> NotFound:
-    return NotFound(
-        reason="RESOURCE_NOT_FOUND",
-        message=f"{name} does not exist",
-        metadata={"resource_name": name},
-    )
-
-
-def check_text(value: str, field: str, limit: int) -> str:
-    if len(value) > limit:
-        raise invalid_field(field, f"at most {limit} characters, got {len(value)}")
-    return value
+__all__ = [
+    "DATASET",
+    "MAX_DESCRIPTION",
+    "MAX_DISPLAY_NAME",
+    "TAG",
+    "VERSION",
+    "check_text",
+    "new_etag",
+    "not_found",
+    "now_ns",
+    "timestamp",
+]

@@ -6,12 +6,10 @@ request id appear together or not at all, whatever kills the process (DAT-026)."
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from lepton_server.runtime.sqlite_database import SqliteDatabase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -42,15 +40,6 @@ CREATE TABLE IF NOT EXISTS tags (
     update_time INTEGER NOT NULL,
     etag TEXT NOT NULL,
     PRIMARY KEY (dataset_uid, id)
-);
-CREATE TABLE IF NOT EXISTS request_ids (
-    method TEXT NOT NULL,
-    parent TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    result TEXT NOT NULL,
-    create_time INTEGER NOT NULL,
-    PRIMARY KEY (method, parent, request_id)
 );
 """
 
@@ -87,43 +76,11 @@ class TagRow:
     etag: str
 
 
-class MetadataStore:
-    """One SQLite database. Calls are short; a lock serializes them across threads."""
+class MetadataStore(SqliteDatabase):
+    """The data layer's SQLite database."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        self._lock = threading.RLock()
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All statements inside commit together or not at all."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _one(self, sql: str, *args: object) -> tuple | None:
-        with self._lock:
-            return self._db.execute(sql, args).fetchone()
-
-    def _all(self, sql: str, *args: object) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
-
-    def _run(self, sql: str, *args: object) -> None:
-        with self._lock:
-            self._db.execute(sql, args)
+        super().__init__(path, SCHEMA)
 
     # --- datasets -----------------------------------------------------------------------
 
@@ -244,50 +201,6 @@ class MetadataStore:
 
     def delete_tag(self, dataset_uid: str, tag_id: str) -> None:
         self._run("DELETE FROM tags WHERE dataset_uid=? AND id=?", dataset_uid, tag_id)
-
-    # --- request ids (GEN-053, DAT-008) ---------------------------------------------------
-
-    def request(
-        self, method: str, parent: str, request_id: str, since: int
-    ) -> tuple[str, str] | None:
-        """(fingerprint, result) of a request id used since `since` (ns), if any."""
-        found = self._one(
-            "SELECT fingerprint, result FROM request_ids WHERE method=? AND parent=? "
-            "AND request_id=? AND create_time>=?",
-            method,
-            parent,
-            request_id,
-            since,
-        )
-        return (found[0], found[1]) if found else None
-
-    def remember_request(
-        self,
-        method: str,
-        parent: str,
-        request_id: str,
-        *,
-        fingerprint: str,
-        result: str,
-        now: int,
-    ) -> None:
-        self._run(
-            "INSERT OR REPLACE INTO request_ids VALUES (?, ?, ?, ?, ?, ?)",
-            method,
-            parent,
-            request_id,
-            fingerprint,
-            result,
-            now,
-        )
-
-    def forget_requests(self, parent_prefix: str) -> None:
-        """Request ids of a deleted dataset: a new dataset of that name starts afresh."""
-        self._run(
-            "DELETE FROM request_ids WHERE parent=? OR parent LIKE ?",
-            parent_prefix,
-            parent_prefix + "/%",
-        )
 
 
 def _dataset(row: tuple) -> DatasetRow:

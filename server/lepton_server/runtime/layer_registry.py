@@ -24,6 +24,7 @@ from lepton_server.runtime.startup_errors import StartupError
 LAYERS: dict[str, str] = {
     "data": "lepton_server.data.layer:LAYER",
     "inference": "lepton_server.inference.layer:LAYER",
+    "registry": "lepton_server.registry.layer:LAYER",
 }
 
 ConfigT = TypeVar("ConfigT")

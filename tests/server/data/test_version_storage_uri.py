@@ -18,11 +18,6 @@ from support.servers import SERVE, ServerProcess, start_server
 
 from lepton_ai import DataManager
 
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 ROWS = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["ada", None, "cy"]})
 MORE = pa.table({"id": pa.array([4], pa.int64()), "name": ["dan"]})
 
@@ -51,20 +46,8 @@ class Bucket:
 
 
 @pytest.fixture
-def bucket(s3_endpoint, monkeypatch) -> Bucket:
-    # The servers a test starts inherit these credentials from the environment.
-    for key, value in CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
-    filesystem = fs.S3FileSystem(
-        endpoint_override=s3_endpoint,
-        scheme="http",
-        region="us-east-1",
-        access_key="testing",
-        secret_key="testing",
-        allow_bucket_creation=True,
-    )
-    name = f"lepton-{uuid.uuid4().hex[:12]}"
-    filesystem.create_dir(name)
+def bucket(s3_bucket, s3_endpoint) -> Bucket:
+    filesystem, name = s3_bucket
     return Bucket(filesystem, name, s3_endpoint)
 
 

@@ -56,6 +56,14 @@ def test_serving_data_imports_the_data_layer_and_no_inference_module(server_fact
     assert "onnxruntime" not in modules
 
 
+def test_serving_registry_imports_neither_data_nor_inference(server_factory, tmp_path):
+    modules = _modules_imported_by_serve(server_factory, tmp_path, "--services", "registry")
+    assert "lepton_server.registry.services" in modules
+    assert _data_layer(modules) == set()
+    assert not any(m.startswith("lepton_server.inference") for m in modules)
+    assert {"onnxruntime", "pyarrow.flight"}.isdisjoint(modules)
+
+
 def test_every_registered_layer_declares_a_layer():
     for name in LAYERS:
         assert isinstance(load_layer(name), Layer), name
@@ -66,7 +74,8 @@ def test_an_unknown_layer_is_a_startup_error_naming_the_available_ones():
         check_known(["inference", "no-such-layer", "other"])
     assert isinstance(error.value, StartupError)
     assert str(error.value) == (
-        "unknown or unimplemented layer(s): no-such-layer, other (available: data, inference)"
+        "unknown or unimplemented layer(s): no-such-layer, other "
+        "(available: data, inference, registry)"
     )
 
 

@@ -1,0 +1,148 @@
+"""Artifact bytes: content-addressed blobs under `<base>/registry/blobs/<sha256>` on any
+pyarrow.fs filesystem (the data directory by default, or `--storage-uri`), and the staging
+files of uploads in progress on the local disk (`<data-dir>/registry/uploads/`).
+
+A staging file grows by appending each chunk and is flushed to disk before the chunk counts
+as committed, so its length is the committed offset (REG-021, REG-022), also after a crash.
+Once verified it becomes the blob: renamed on a local store, copied to a remote one."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pyarrow as pa
+from pyarrow import fs
+
+from lepton_server.runtime.startup_errors import StartupError
+
+log = logging.getLogger(__name__)
+
+_HASH_BLOCK = 4 * 1024 * 1024
+
+
+class UnusableBlobStorageError(StartupError):
+    """The artifact storage cannot be reached or written (reported at start)."""
+
+
+class BlobStore:
+    """Verified blobs by sha256, and the staging files uploads append to."""
+
+    def __init__(self, filesystem: fs.FileSystem, base: str, staging: Path) -> None:
+        self.filesystem = filesystem
+        self.local = isinstance(filesystem, fs.LocalFileSystem)
+        self.root = f"{base.rstrip('/')}/registry/blobs"
+        filesystem.create_dir(self.root, recursive=True)
+        self.staging = staging
+        staging.mkdir(parents=True, exist_ok=True)
+
+    # --- blobs ----------------------------------------------------------------------------
+
+    def _path(self, sha256: str) -> str:
+        return f"{self.root}/{sha256}"
+
+    def has(self, sha256: str, size: int) -> bool:
+        """Whether the blob `sha256` of `size` bytes is stored."""
+        info = self.filesystem.get_file_info(self._path(sha256))
+        return info.type == fs.FileType.File and info.size == size
+
+    def open(self, sha256: str) -> pa.NativeFile:
+        """The blob, for random reads."""
+        return self.filesystem.open_input_file(self._path(sha256))
+
+    def delete(self, sha256: str) -> None:
+        try:
+            self.filesystem.delete_file(self._path(sha256))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("blob %s stays: %s", sha256, exc)
+
+    def adopt(self, staged: Path, sha256: str) -> None:
+        """Make a verified staging file the blob `sha256` (a blob already there is kept)."""
+        if self.has(sha256, staged.stat().st_size):
+            staged.unlink(missing_ok=True)
+            return
+        if self.local:
+            os.replace(staged, self._path(sha256))
+            return
+        temporary = f"{self._path(sha256)}.partial"
+        fs.copy_files(str(staged), temporary, destination_filesystem=self.filesystem)
+        self.filesystem.move(temporary, self._path(sha256))
+        staged.unlink(missing_ok=True)
+
+    def collect_garbage(self, staging_keys: set[str], blobs: set[str]) -> None:
+        """Remove staging files not in `staging_keys` and blobs not in `blobs`."""
+        for staged in self.staging.iterdir():
+            if staged.name not in staging_keys:
+                staged.unlink(missing_ok=True)
+        selector = fs.FileSelector(self.root, allow_not_found=True)
+        for info in self.filesystem.get_file_info(selector):
+            if info.type == fs.FileType.File and info.base_name not in blobs:
+                try:
+                    self.filesystem.delete_file(info.path)
+                except OSError as exc:
+                    log.warning("blob %s stays until the next start: %s", info.path, exc)
+
+    # --- staging --------------------------------------------------------------------------
+
+    def staged(self, key: str) -> Path:
+        return self.staging / key
+
+    def committed(self, key: str) -> int:
+        """The bytes committed to the staging file `key` (0 when there is none)."""
+        try:
+            return self.staged(key).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def last_write_ns(self, key: str) -> int | None:
+        """When the staging file `key` last grew (ns since the epoch); None without one."""
+        try:
+            return self.staged(key).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def append(self, key: str, data: bytes) -> int:
+        """Append `data` durably to the staging file `key`; the new committed offset."""
+        descriptor = os.open(self.staged(key), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+            os.fdatasync(descriptor)
+            return os.fstat(descriptor).st_size
+        finally:
+            os.close(descriptor)
+
+    def discard(self, key: str) -> None:
+        self.staged(key).unlink(missing_ok=True)
+
+
+def sha256_of_file(path: Path) -> str:
+    """The sha256 of a file, read in blocks (run off the event loop)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while block := source.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_blob_store(storage_uri: str | None, data_dir: Path) -> BlobStore:
+    """Blobs under `storage_uri` (a path or any pyarrow.fs URI) or `data_dir`; staging files
+    always under `data_dir`. UnusableBlobStorageError when the storage cannot be used."""
+    staging = data_dir / "registry" / "uploads"
+    if storage_uri is None:
+        return BlobStore(fs.LocalFileSystem(), str(data_dir.resolve()), staging)
+    parsed = urlparse(storage_uri)
+    shown = f"{parsed.scheme}://{parsed.netloc.rpartition('@')[2]}{parsed.path}"
+    try:
+        if not parsed.scheme:
+            return BlobStore(fs.LocalFileSystem(), str(Path(storage_uri).resolve()), staging)
+        filesystem, base = fs.FileSystem.from_uri(storage_uri)
+        return BlobStore(filesystem, base, staging)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise UnusableBlobStorageError(f"storage URI {shown} is unusable") from exc

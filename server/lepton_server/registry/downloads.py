@@ -1,0 +1,77 @@
+"""Artifact downloads (REG-030 to REG-032, GEN-080, GEN-081): the descriptor, then contiguous
+non-empty chunks of at most the effective chunk size from any offset, so a broken download
+resumes at the bytes already received."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from lepton.registry.v1 import model_registry_service_pb2 as pb
+from lepton.type.v1 import artifact_pb2
+from lepton_server.registry import model_names
+from lepton_server.registry.blob_store import BlobStore
+from lepton_server.registry.records import READY, Records, not_ready
+from lepton_server.registry.uploads import MAX_CHUNK_BYTES
+from lepton_server.runtime.errors import OutOfRange, invalid_field
+
+DEFAULT_CHUNK_BYTES = 1024 * 1024
+
+
+class Downloads:
+    """DownloadModelVersionArtifact."""
+
+    def __init__(self, records: Records, blobs: BlobStore) -> None:
+        self.records = records
+        self.blobs = blobs
+
+    def stream(
+        self, request: pb.DownloadModelVersionArtifactRequest
+    ) -> AsyncIterator[pb.DownloadModelVersionArtifactResponse]:
+        """Check the request now (errors before any message), then the responses."""
+        ref = model_names.parse_version(request.name, "name", alias_allowed=True)
+        for field in ("offset", "length_bytes", "chunk_size_bytes"):
+            if getattr(request, field) < 0:
+                raise invalid_field(field, "must not be negative")
+        _, row = self.records.resolve(ref)
+        if row.state != READY:
+            raise not_ready(request.name)
+        descriptor = self.records.stored_version(row).artifact.descriptor
+        if request.offset > descriptor.size_bytes:
+            raise OutOfRange(
+                reason="OFFSET_OUT_OF_RANGE",
+                message=f"offset {request.offset} is past the artifact's "
+                f"{descriptor.size_bytes} bytes",
+            )
+        end = descriptor.size_bytes
+        if request.length_bytes:
+            end = min(end, request.offset + request.length_bytes)
+        chunk = min(request.chunk_size_bytes or DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES)
+        return self._responses(descriptor, row.sha256, request.offset, end, chunk)
+
+    async def _responses(
+        self,
+        descriptor: artifact_pb2.ArtifactDescriptor,
+        sha256: str,
+        offset: int,
+        end: int,
+        chunk: int,
+    ) -> AsyncIterator[pb.DownloadModelVersionArtifactResponse]:
+        yield pb.DownloadModelVersionArtifactResponse(artifact=descriptor)
+        if offset >= end:
+            return
+        loop = asyncio.get_running_loop()
+        blob = self.blobs.open(sha256)
+        try:
+            while offset < end:
+                data = await loop.run_in_executor(
+                    None, blob.read_at, min(chunk, end - offset), offset
+                )
+                if not data:
+                    break
+                yield pb.DownloadModelVersionArtifactResponse(
+                    chunk=artifact_pb2.ArtifactChunk(offset=offset, data=data)
+                )
+                offset += len(data)
+        finally:
+            blob.close()
