@@ -191,7 +191,7 @@ class DatasetFlightServer(flight.FlightServerBase):
 
     # --- lifecycle (on the event loop) --------------------------------------------------------
 
-    def start(self, loop: asyncio.AbstractEventLoop, _address: str = "") -> None:
+    def start(self, loop: asyncio.AbstractEventLoop, _address: str) -> None:
         with self._lock:
             self._loop = loop
 

@@ -51,9 +51,8 @@ class UploadExpiry:
                     expired += 1
         return expired
 
-    def start(self, loop: asyncio.AbstractEventLoop, *_address: str) -> None:
-        """Sweep at intervals on the host's loop (a host may pass its address too; the sweep
-        does not need it)."""
+    def start(self, loop: asyncio.AbstractEventLoop, _address: str) -> None:
+        """Sweep at intervals on the host's loop."""
         self._task = loop.create_task(self._run())
 
     def close(self) -> None:
