@@ -307,7 +307,16 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_p
     assert {"id", "requirements", "level", "outcome", "wanted", "got", "duration_s"} <= set(case)
     verdicts = {name: p["verdict"] for name, p in results["summary"]["profiles"].items()}
     assert verdicts == dict.fromkeys(
-        ("general", "oip", "inference-core", "inference-extended", "data-core", "data-processing"),
+        (
+            "general",
+            "oip",
+            "inference-core",
+            "inference-extended",
+            "data-core",
+            "data-processing",
+            "registry-core",
+            "registry-serving",
+        ),
         "CERTIFIED",
     )
     suites = ET.parse(tmp_path / "junit.xml").getroot()

@@ -9,7 +9,7 @@ One module per layer holds that layer's mutants.
 
 from __future__ import annotations
 
-from mutants import data, general, inference, processing
+from mutants import data, general, inference, processing, registry
 from mutants.mutation import Mutant
 
 MUTANTS: dict[str, Mutant] = {
@@ -17,4 +17,5 @@ MUTANTS: dict[str, Mutant] = {
     **inference.MUTANTS,
     **data.MUTANTS,
     **processing.MUTANTS,
+    **registry.MUTANTS,
 }
