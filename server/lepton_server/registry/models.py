@@ -36,6 +36,7 @@ from lepton_server.registry.events import EventLog
 from lepton_server.registry.records import Records, check_etag
 from lepton_server.registry.registry_store import ModelRow
 from lepton_server.runtime.errors import AlreadyExists, FailedPrecondition, invalid_field
+from lepton_server.runtime.principals import current_principal
 
 MUTABLE_FIELDS = ("display_name", "description", "labels")
 MODEL_FILTER = [
@@ -84,6 +85,7 @@ class Models:
             now,
             new_etag(),
             0,
+            current_principal(),
         )
         with self.events.committing():
             if self.store.model(model_id) is not None:

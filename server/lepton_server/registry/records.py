@@ -72,6 +72,7 @@ class Records:
             create_time=timestamp(row.create_time),
             update_time=timestamp(row.update_time),
             etag=row.etag,
+            creator=row.creator,
         )
 
     def resolve(self, ref: VersionRef) -> tuple[ModelRow, VersionRow]:

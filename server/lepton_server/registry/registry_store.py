@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS models (
     create_time INTEGER NOT NULL,
     update_time INTEGER NOT NULL,
     etag TEXT NOT NULL,
-    last_number INTEGER NOT NULL
+    last_number INTEGER NOT NULL,
+    creator TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS versions (
     model_uid TEXT NOT NULL,
@@ -60,6 +61,7 @@ class ModelRow:
     update_time: int
     etag: str
     last_number: int  # the highest version number ever assigned in this model
+    creator: str = ""  # the principal that created the model (GEN-014)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class RegistryStore(SqliteDatabase):
 
     def put_model(self, row: ModelRow) -> None:
         self._run(
-            "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             row.id,
             row.uid,
             row.display_name,
@@ -91,6 +93,7 @@ class RegistryStore(SqliteDatabase):
             row.update_time,
             row.etag,
             row.last_number,
+            row.creator,
         )
 
     def model(self, model_id: str) -> ModelRow | None:

@@ -1,14 +1,18 @@
-"""What CreateModelVersion accepts (REG-013): the declared artifact, signature, lineage,
-labels and metadata, each violation an INVALID_ARGUMENT naming its field path."""
+"""What CreateModelVersion accepts (REG-013, REG-047): the declared artifact, signature,
+lineage, labels, metrics and metadata, each violation an INVALID_ARGUMENT naming its field
+path."""
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from urllib.parse import urlparse
 
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import digest_pb2, model_format_pb2, model_signature_pb2, tensor_pb2
 from lepton_server.aip import resource_names
+from lepton_server.aip.labels import KEY as LABEL_KEY
 from lepton_server.aip.labels import check_labels
 from lepton_server.aip.standard_fields import MAX_DESCRIPTION, check_text
 from lepton_server.registry import model_names
@@ -19,6 +23,7 @@ _HEX = re.compile(r"^[0-9a-f]{64}$")
 _MAX_METADATA = 64
 _MAX_METADATA_KEY = 256
 _MAX_METADATA_VALUE = 4096
+MAX_METRICS = 64
 
 
 def check_new_version(version: mv.ModelVersion, max_artifact_bytes: int) -> None:
@@ -31,6 +36,21 @@ def check_new_version(version: mv.ModelVersion, max_artifact_bytes: int) -> None
         _check_signature(version.signature)
     _check_lineage(version.lineage)
     _check_metadata(version.metadata)
+    check_metrics(version.metrics, "model_version.metrics")
+
+
+def check_metrics(metrics: Mapping[str, float], field: str) -> None:
+    """At most 64 finite values under label-key names (REG-047)."""
+    if len(metrics) > MAX_METRICS:
+        raise invalid_field(field, f"at most {MAX_METRICS} metrics, got {len(metrics)}")
+    for name, value in metrics.items():
+        if not LABEL_KEY.match(name):
+            raise invalid_field(
+                f"{field}.{name}",
+                "a metric name is 1-63 characters of a-z, 0-9, '_' and '-', starting with a letter",
+            )
+        if not math.isfinite(value):
+            raise invalid_field(f"{field}.{name}", f"{value} is not a finite number")
 
 
 def _check_artifact(version: mv.ModelVersion, max_artifact_bytes: int) -> None:

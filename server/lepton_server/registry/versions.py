@@ -35,10 +35,11 @@ from lepton_server.registry.events import EventLog
 from lepton_server.registry.model_names import ALL_MODELS
 from lepton_server.registry.models import message_getter
 from lepton_server.registry.records import PENDING, Records, check_etag
-from lepton_server.registry.version_checks import check_new_version
+from lepton_server.registry.version_checks import check_metrics, check_new_version
 from lepton_server.runtime.errors import FailedPrecondition, invalid_field
+from lepton_server.runtime.principals import current_principal
 
-MUTABLE_FIELDS = ("description", "labels")
+MUTABLE_FIELDS = ("description", "labels", "metrics")
 VERSION_FILTER = [
     FilterField.for_enum("state", mv.ModelVersionState.keys()),
     FilterField.for_enum("artifact.format", model_format_pb2.ModelFormat.keys()),
@@ -47,6 +48,8 @@ VERSION_FILTER = [
     FilterField("lineage.training_job", FieldType.RESOURCE_NAME, EQUALITY),
     FilterField("lineage.parent_model_version", FieldType.RESOURCE_NAME, EQUALITY),
     FilterField("lineage.datasets.dataset_version", FieldType.RESOURCE_NAME, frozenset({"="})),
+    FilterField("metrics", FieldType.METRIC, COMPARISONS),
+    FilterField("creator", FieldType.STRING, EQUALITY),
     FilterField("create_time", FieldType.TIMESTAMP, COMPARISONS),
 ]
 # create_time is strictly increasing within a model (see `create`), so its order is the
@@ -102,6 +105,8 @@ class Versions:
                 framework_version=given.framework_version,
                 lineage=given.lineage,
                 metadata=given.metadata,
+                metrics=given.metrics,
+                creator=current_principal(),
                 state=PENDING,
                 create_time=timestamp(now),
                 update_time=timestamp(now),
@@ -145,12 +150,15 @@ class Versions:
         for i, path in enumerate(paths):
             if path not in MUTABLE_FIELDS:
                 raise invalid_field(
-                    f"update_mask.paths[{i}]", f"{path!r} is not one of description, labels"
+                    f"update_mask.paths[{i}]",
+                    f"{path!r} is not one of description, labels, metrics",
                 )
         if "description" in paths:
             check_text(given.description, "model_version.description", MAX_DESCRIPTION)
         if "labels" in paths:
             check_labels(given.labels, "model_version.labels")
+        if "metrics" in paths:
+            check_metrics(given.metrics, "model_version.metrics")
         with self.events.committing():
             model, row = self.records.resolve(ref)
             version = self.records.stored_version(row)
@@ -160,6 +168,9 @@ class Versions:
             if "labels" in paths:
                 version.labels.clear()
                 version.labels.update(given.labels)
+            if "metrics" in paths:
+                version.metrics.clear()
+                version.metrics.update(given.metrics)
             version.update_time.CopyFrom(timestamp(now_ns()))
             version.etag = new_etag()
             self.records.save_version(model, row.number, version)

@@ -121,3 +121,36 @@ def delete_force(ctx: CaseContext) -> None:
             grpc.StatusCode.NOT_FOUND,
             "RESOURCE_NOT_FOUND",
         )
+
+
+@CASES.case(CORE, "versions.metrics-are-filtered-as-numbers", "REG-047")
+def metrics(ctx: CaseContext) -> None:
+    """metrics are stored as given, replaced by UpdateModelVersion's mask `metrics`, and
+    `metrics.<name>` filters compare them as numbers, a version without the metric matching
+    none; a NaN metric is INVALID_ARGUMENT [INVALID_FIELD]."""
+    client = RegistryClient(ctx)
+    with client.scratch() as name:
+        good = client.register(name, random_bytes(8), metrics={"accuracy": 0.93})
+        weak = client.register(name, random_bytes(8), metrics={"accuracy": 0.81})
+        bare = client.register(name, random_bytes(8))
+
+        def listed(flt: str) -> list[str]:
+            request = pb.ListModelVersionsRequest(parent=name, filter=flt, order_by="create_time")
+            return [v.name for v in client.call("ListModelVersions", request).model_versions]
+
+        expect.equal(listed("metrics.accuracy > 0.9"), [good.name], "metrics.accuracy > 0.9")
+        expect.equal(
+            listed("metrics.accuracy != 0.5"), [good.name, weak.name], "metrics.accuracy != 0.5"
+        )
+        change = model_version_pb2.ModelVersion(name=bare.name, metrics={"accuracy": 0.99})
+        mask = field_mask_pb2.FieldMask(paths=["metrics"])
+        client.call(
+            "UpdateModelVersion",
+            pb.UpdateModelVersionRequest(model_version=change, update_mask=mask),
+        )
+        expect.equal(listed("metrics.accuracy > 0.9"), [good.name, bare.name], "after the update")
+        expect.fails_with(
+            lambda: client.create_version(name, random_bytes(8), metrics={"auc": float("nan")}),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_FIELD",
+        )

@@ -16,10 +16,16 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from lepton_server.aip.filtering.fields import LABELS, FieldType, FilterField, list_operators
+from lepton_server.aip.filtering.fields import (
+    LABELS,
+    METRICS,
+    FieldType,
+    FilterField,
+    list_operators,
+)
 from lepton_server.aip.filtering.grammar import (
     INVALID_FILTER,
-    LABEL_FIELD,
+    MAP_ENTRY,
     Literal,
     LiteralKind,
     ParsedTerm,
@@ -48,6 +54,7 @@ class Term:
     """A term checked against its field: `value` is of the field's type (times in nanoseconds)."""
 
     field: FilterField
+    # The entry a map field's term names (the key of `labels.<key>`, `metrics.<name>`).
     label_key: str | None
     operator: str
     value: Any
@@ -56,11 +63,11 @@ class Term:
     def holds(self, get: Callable[[str], Any]) -> bool:
         """Whether the item whose fields `get` returns satisfies this term (GEN-047)."""
         actual = _ITEM_READERS[self.field.type](self, get)
-        # None here is an unset timestamp or duration, which satisfies no term.
+        # None here is an unset timestamp or duration, or a missing metric: it satisfies no term.
         return actual is not None and _COMPARE[self.operator](actual, self.value)
 
     def canonical(self) -> str:
-        name = self.field.path if self.label_key is None else f"{LABELS}.{self.label_key}"
+        name = self.field.path if self.label_key is None else f"{self.field.path}.{self.label_key}"
         return json.dumps([name, self.operator, self.value])
 
 
@@ -73,7 +80,8 @@ class Filter:
     def matches(self, get: Callable[[str], Any]) -> bool:
         """Whether the item whose fields `get(path)` returns passes the filter.
 
-        For a `labels.<key>` term `get` receives "labels" and returns the labels mapping.
+        For a `labels.<key>` or `metrics.<name>` term `get` receives "labels" or "metrics"
+        and returns the mapping.
         """
         return all(term.holds(get) for term in self.terms)
 
@@ -112,11 +120,11 @@ def _bind(term: ParsedTerm, table: Mapping[str, FilterField], field_path: str) -
     def error(problem: str) -> InvalidArgument:
         return invalid_argument(INVALID_FILTER, field_path, f"term {quoted(term.text)}: {problem}")
 
-    label = LABEL_FIELD.fullmatch(term.field)
-    definition = table.get(LABELS if label else term.field)
-    if term.field == LABELS and LABELS in table:
-        raise error(f"name one label, as {LABELS}.<key>")
-    if definition is None or (definition.type is FieldType.LABEL) != bool(label):
+    entry = MAP_ENTRY.fullmatch(term.field)
+    definition = table.get(entry.group(1) if entry else term.field)
+    if term.field in (LABELS, METRICS) and term.field in table:
+        raise error(f"name one entry, as {table[term.field].describe()}")
+    if definition is None or definition.is_map != bool(entry):
         listed = ", ".join(sorted(d.describe() for d in table.values())) or "no fields"
         raise error(f"unknown field {term.field}; this filter accepts {listed}")
     if term.operator not in definition.operators:
@@ -128,8 +136,8 @@ def _bind(term: ParsedTerm, table: Mapping[str, FilterField], field_path: str) -
         value = _LITERAL_READERS[definition.type](term.literal, definition)
     except _WrongValue as wrong:
         raise error(str(wrong)) from None
-    label_key = label.group(1) if label else None
-    return Term(definition, label_key, term.operator, value, term.text)
+    key = entry.group(2) if entry else None
+    return Term(definition, key, term.operator, value, term.text)
 
 
 # Reading literals as their field's type (GEN-046).
@@ -211,6 +219,7 @@ _LITERAL_READERS: dict[FieldType, Callable[[Literal, FilterField], Any]] = {
     FieldType.DURATION: _read_duration,
     FieldType.ENUM: _read_enum,
     FieldType.LABEL: _read_string,
+    FieldType.METRIC: _read_float,
 }
 
 
@@ -226,6 +235,11 @@ def _item_string(term: Term, get: Callable[[str], Any]) -> str:
 def _item_label(term: Term, get: Callable[[str], Any]) -> str:
     labels = get(LABELS) or {}
     return labels.get(term.label_key, "")
+
+
+def _item_metric(term: Term, get: Callable[[str], Any]) -> float | None:
+    metrics = get(METRICS) or {}
+    return metrics.get(term.label_key)
 
 
 def _item_integer(term: Term, get: Callable[[str], Any]) -> int:
@@ -269,6 +283,7 @@ _ITEM_READERS: dict[FieldType, Callable[[Term, Callable[[str], Any]], Any]] = {
     FieldType.DURATION: _item_duration,
     FieldType.ENUM: _item_enum,
     FieldType.LABEL: _item_label,
+    FieldType.METRIC: _item_metric,
 }
 
 

@@ -12,8 +12,10 @@ EQUALITY = frozenset({"=", "!="})
 COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
 SUBSTRING = frozenset({":"})
 
-# The one map field a term can look into: `labels.<key>` (the grammar's second `field` form).
+# The map fields a term can look into, by one entry (the grammar's second `field` form):
+# `labels.<key>` (strings) and `metrics.<name>` (numbers; a missing entry matches nothing).
 LABELS = "labels"
+METRICS = "metrics"
 
 
 class FieldType(Enum):
@@ -28,6 +30,7 @@ class FieldType(Enum):
     DURATION = "duration"
     ENUM = "enum"
     LABEL = "label"
+    METRIC = "metric"
 
 
 # The table of GEN-046: a layer chooses a field's operators among these.
@@ -41,7 +44,10 @@ _OPERATORS_A_TYPE_MAY_ALLOW = {
     FieldType.DURATION: COMPARISONS,
     FieldType.ENUM: EQUALITY,
     FieldType.LABEL: EQUALITY,
+    FieldType.METRIC: COMPARISONS,
 }
+# The map field of each map type.
+MAP_FIELDS = {FieldType.LABEL: LABELS, FieldType.METRIC: METRICS}
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,9 @@ class FilterField:
                 f"filter field {self.path}: a {self.type.value} field allows only "
                 f"{list_operators(allowed)}, not {list_operators(self.operators)}"
             )
-        if (self.type is FieldType.LABEL) != (self.path == LABELS):
-            raise ValueError(f"filter field {self.path}: only '{LABELS}' is of type LABEL")
+        for kind, path in MAP_FIELDS.items():
+            if (self.type is kind) != (self.path == path):
+                raise ValueError(f"filter field {self.path}: only '{path}' is of type {kind.name}")
         if (self.type is FieldType.ENUM) != bool(self.enum_values):
             raise ValueError(f"filter field {self.path}: enum_values are for ENUM fields only")
         if "UNSPECIFIED" in self.enum_values:
@@ -92,9 +99,16 @@ class FilterField:
         values = frozenset(name.removeprefix(prefix) for name in names if name != unspecified[0])
         return cls(path, FieldType.ENUM, frozenset(operators), values, prefix)
 
+    @property
+    def is_map(self) -> bool:
+        """A map field, whose terms name one entry (`labels.<key>`, `metrics.<name>`)."""
+        return self.type in MAP_FIELDS
+
     def describe(self) -> str:
-        """The field as a filter writes it: `labels.<key>` for the labels map."""
-        return f"{LABELS}.<key>" if self.type is FieldType.LABEL else self.path
+        """The field as a filter writes it: `labels.<key>`, `metrics.<name>` for the maps."""
+        if self.type is FieldType.LABEL:
+            return f"{LABELS}.<key>"
+        return f"{METRICS}.<name>" if self.type is FieldType.METRIC else self.path
 
 
 def list_operators(operators: Iterable[str]) -> str:

@@ -51,7 +51,8 @@ _FIELD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 _OPERATOR_TOKENS = ("!=", "<=", ">=", "=", "<", ">", ":")
 # [0-9], not \d: \d also matches non-ASCII digits, which the grammar's DIGIT does not.
 _NAME_PATH = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
-LABEL_FIELD = re.compile(r"labels\.([a-z][a-z0-9_-]{0,62})")
+# A map entry: `labels.<key>` or `metrics.<name>`, the key by the label-key rule (GEN-056).
+MAP_ENTRY = re.compile(r"(labels|metrics)\.([a-z][a-z0-9_-]{0,62})")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _ENUM_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 _ESCAPED = frozenset('"\\')
@@ -225,11 +226,11 @@ def _field_name_problem(name: str, following: str) -> str | None:
         return _NOT_A_FIELD[name]
     if following == "(":
         return "function calls are not supported"
-    if _NAME_PATH.fullmatch(name) or LABEL_FIELD.fullmatch(name):
+    if _NAME_PATH.fullmatch(name) or MAP_ENTRY.fullmatch(name):
         return None
     return (
         f"{quoted(name)} is not a field name (lower-case names joined by dots, or "
-        "labels.<key> with a key of at most 63 characters)"
+        "labels.<key> or metrics.<name> with a key of at most 63 characters)"
     )
 
 
