@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lepton.type.v1 import model_format_pb2 as formats
+from lepton.type.v1 import model_signature_pb2, tensor_pb2
 
 TAR = "application/x-tar"
 OCTET_STREAM = "application/octet-stream"
@@ -140,3 +141,36 @@ def _version(distribution: str) -> str:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return ""
+
+
+def estimator_signature(model: Any) -> model_signature_pb2.ModelSignature | None:
+    """The signature of a fitted scikit-learn estimator, in the names ONNX converters give
+    its outputs (spec/registry.md, "Conversion"): one FP32 input `input` of `[-1, features]`
+    with the fitted feature names; a classifier's `label` `[-1]` and `probabilities`
+    `[-1, classes]` with its classes as `class_labels`, a regressor's `variable` `[-1]`.
+    None for anything else."""
+    features = getattr(model, "n_features_in_", None)
+    if type(model).__module__.split(".")[0] != "sklearn" or not isinstance(features, int):
+        return None
+    types = tensor_pb2.DataType
+    signature = model_signature_pb2.ModelSignature(
+        inputs=[
+            tensor_pb2.TensorSpec(
+                name="input", data_type=types.DATA_TYPE_FP32, shape=[-1, features]
+            )
+        ],
+        feature_names=[str(n) for n in getattr(model, "feature_names_in_", [])],
+    )
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        signature.outputs.add(name="variable", data_type=types.DATA_TYPE_FP32, shape=[-1])
+        return signature
+    text = any(isinstance(c, str | bytes) for c in classes)
+    label = types.DATA_TYPE_BYTES if text else types.DATA_TYPE_INT64
+    signature.class_labels.extend(str(c) for c in classes)
+    signature.outputs.add(name="label", data_type=label, shape=[-1])
+    if hasattr(model, "predict_proba"):
+        signature.outputs.add(
+            name="probabilities", data_type=types.DATA_TYPE_FP32, shape=[-1, len(classes)]
+        )
+    return signature

@@ -29,7 +29,7 @@ from lepton.type.v1 import model_format_pb2 as formats
 from lepton_ai.client import JobMethods, ServiceClient
 from lepton_ai.errors import AlreadyExistsError
 from lepton_ai.registry import artifact_transfer
-from lepton_ai.registry.model_packaging import package
+from lepton_ai.registry.model_packaging import estimator_signature, package
 
 
 def model_name(model: str) -> str:
@@ -101,9 +101,10 @@ class ModelRegistry(ServiceClient):
         alias: str | None = None,
     ) -> model_version_pb2.ModelVersion:
         """Register `source` (a path to a file or directory, or a fitted estimator) as the next
-        version of `model` (created when missing), upload it, and point `alias` at it. The
-        version is READY when this returns; content the registry already holds is not sent
-        again."""
+        version of `model` (created when missing), upload it, and point `alias` at it. A
+        scikit-learn estimator gets its signature from what it was fitted on unless one is
+        given. The version is READY when this returns; content the registry already holds is
+        not sent again."""
         packed = package(source, format)
         name = self.create_model(model, exist_ok=True).name
         descriptor = artifact_transfer.descriptor_of(packed)
@@ -117,6 +118,7 @@ class ModelRegistry(ServiceClient):
             framework=packed.framework,
             framework_version=packed.framework_version,
         )
+        signature = signature or estimator_signature(source)
         if signature is not None:
             version.signature.CopyFrom(signature)
         request = pb.CreateModelVersionRequest(parent=name, model_version=version)
