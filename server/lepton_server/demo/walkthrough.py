@@ -1,10 +1,11 @@
 """`lepton demo`: start the reference server on loopback, show what it serves, and certify it
 with the conformance suite.
 
-Today it serves the conformance model set through the inference layer and runs one
-inference; later layers add the rest of the end-to-end flow (ingest, process, annotate, train,
-register, roll out). The conformance suite runs as its own process: the server never imports
-it, exactly as a vendor would certify their implementation.
+It serves the conformance model set through the inference layer and runs one inference,
+ingests and processes data, and registers a model, converts it to ONNX and serves it by alias;
+later layers add the rest of the end-to-end flow (annotate, train, roll out). The
+conformance suite runs as its own process: the server never imports it, exactly as a vendor
+would certify their implementation.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from lepton.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from lepton_server.config import ServerConfig
 from lepton_server.data.layer import DataConfig
 from lepton_server.demo.sample_data import run_data_flow
+from lepton_server.demo.sample_models import run_model_flow
 from lepton_server.inference.layer import InferenceConfig
 from lepton_server.runtime.host import OVERALL, ServerHost
 from lepton_server.runtime.layer_registry import build_services
@@ -129,6 +131,10 @@ async def _demo(console: Console, data_dir: Path) -> int:
             await asyncio.to_thread(
                 run_data_flow, console, running.address, data_dir / "files", token
             )
+            console.rule(
+                "Models: register, convert to ONNX, serve by alias (lepton_ai, tritonclient)"
+            )
+            await asyncio.to_thread(run_model_flow, console, running.address, token)
         status = await _certify(
             console, running.address, host.config.max_message_bytes, exchange, token
         )
