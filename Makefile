@@ -14,7 +14,8 @@ PACKAGES := generated/python/pyproject.toml server/pyproject.toml \
 GHZ := .tools/bin/ghz
 GHZ_VERSION := v0.120.0
 
-.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench bench-data clean \
+.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench bench-data \
+        bench-registry clean \
         interop interop-install
 
 all: test
@@ -76,6 +77,10 @@ $(GHZ):
 bench: install $(GHZ)
 	$(PY) benchmarks/inference.py --ghz $(GHZ)
 	$(PY) benchmarks/data.py
+	$(PY) benchmarks/registry.py
+
+bench-registry: install
+	$(PY) benchmarks/registry.py
 
 bench-data: install
 	$(PY) benchmarks/data.py
