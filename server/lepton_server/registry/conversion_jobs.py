@@ -23,10 +23,8 @@ from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import artifact_pb2, model_artifact_pb2, model_format_pb2
 from lepton_server.aip import request_ids
-from lepton_server.aip.jobs.collection import JobCollection
-from lepton_server.aip.jobs.runner import Cancelled, JobHandle, JobRunner
+from lepton_server.aip.jobs.runner import Cancelled, JobHandle
 from lepton_server.aip.labels import check_labels
-from lepton_server.aip.pagination import PageTokens
 from lepton_server.aip.standard_fields import MAX_DESCRIPTION, check_text, not_found
 from lepton_server.registry import model_names
 from lepton_server.registry.blob_store import BlobStore
@@ -52,8 +50,6 @@ class ConversionJobs:
         records: Records,
         blobs: BlobStore,
         registrations: Registrations,
-        runner: JobRunner,
-        tokens: PageTokens,
         *,
         trust_pickle: bool,
     ) -> None:
@@ -61,14 +57,7 @@ class ConversionJobs:
         self.blobs = blobs
         self.registrations = registrations
         self.trust_pickle = trust_pickle
-        self.request_ids = request_ids.StoredRequestIds(records.store)
-        self.jobs = JobCollection(
-            runner,
-            KIND,
-            tokens,
-            parent_pattern=model_names.MODEL,
-            check_parent=lambda parent: records.model_row(parent, "parent"),
-        )
+        self.jobs = registrations.collection(KIND)
 
     def create(self, request: pb.CreateConversionJobRequest) -> conversion_job_pb2.ConversionJob:
         from lepton_server.registry import conversion  # noqa: PLC0415 (onnxruntime: on first use)
@@ -87,7 +76,7 @@ class ConversionJobs:
         if row.state != READY:
             raise not_ready(ref.name)
         return self.jobs.create(
-            self.request_ids,
+            self.registrations.request_ids,
             "CreateConversionJob",
             request,
             given,

@@ -21,12 +21,10 @@ from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import artifact_pb2, model_artifact_pb2, model_format_pb2
 from lepton_server.aip import request_ids
-from lepton_server.aip.jobs.collection import JobCollection
-from lepton_server.aip.jobs.runner import Cancelled, JobHandle, JobRunner
+from lepton_server.aip.jobs.runner import Cancelled, JobHandle
 from lepton_server.aip.labels import check_labels
-from lepton_server.aip.pagination import PageTokens
 from lepton_server.aip.standard_fields import MAX_DESCRIPTION, check_text
-from lepton_server.registry import import_sources, model_formats, model_names
+from lepton_server.registry import import_sources, model_formats
 from lepton_server.registry.import_sources import ImportSource
 from lepton_server.registry.records import Records
 from lepton_server.registry.registrations import Registrations
@@ -52,8 +50,6 @@ class ModelImportJobs:
         self,
         records: Records,
         registrations: Registrations,
-        runner: JobRunner,
-        tokens: PageTokens,
         *,
         file_roots: FileRoots,
         scratch: Path,
@@ -62,14 +58,7 @@ class ModelImportJobs:
         self.registrations = registrations
         self.file_roots = file_roots
         self.scratch = scratch
-        self.request_ids = request_ids.StoredRequestIds(records.store)
-        self.jobs = JobCollection(
-            runner,
-            KIND,
-            tokens,
-            parent_pattern=model_names.MODEL,
-            check_parent=lambda parent: records.model_row(parent, "parent"),
-        )
+        self.jobs = registrations.collection(KIND)
 
     def create(
         self, request: pb.CreateModelImportJobRequest
@@ -89,7 +78,7 @@ class ModelImportJobs:
         check_labels(given.labels, f"{FIELD}.labels")
         request_ids.check_request_id(request.request_id)
         return self.jobs.create(
-            self.request_ids,
+            self.registrations.request_ids,
             "CreateModelImportJob",
             request,
             given,

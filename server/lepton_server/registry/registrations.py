@@ -1,7 +1,9 @@
-"""Versions a job registers from bytes the server holds already (spec/registry.md "Conversion"
-and "Import"): the bytes, written to an upload staging file, become a content-addressed blob
-exactly as a verified upload does (one blob per SHA-256, an existing one kept and shared), and
-the version is created READY in one transaction, with VERSION_CREATED then VERSION_READY."""
+"""What the registry's jobs share (spec/registry.md "Conversion" and "Import"): their
+collections under models on the one job runner, their request ids, and the versions they
+register from bytes the server holds already. The bytes, written to an upload staging file,
+become a content-addressed blob exactly as a verified upload does (one blob per SHA-256, an
+existing one kept and shared), and the version is created READY in one transaction, with
+VERSION_CREATED then VERSION_READY."""
 
 from __future__ import annotations
 
@@ -12,6 +14,10 @@ from pathlib import Path
 from lepton.registry.v1 import model_event_pb2 as ev
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import digest_pb2
+from lepton_server.aip.jobs.collection import JobCollection
+from lepton_server.aip.jobs.runner import JobRunner
+from lepton_server.aip.pagination import PageTokens
+from lepton_server.aip.request_ids import StoredRequestIds
 from lepton_server.aip.standard_fields import not_found
 from lepton_server.registry import model_names
 from lepton_server.registry.archives import ArchiveError, list_archive
@@ -24,15 +30,35 @@ from lepton_server.runtime.errors import invalid_argument
 
 
 class Registrations:
-    """Staging files for jobs' outputs, and the READY versions made of them."""
+    """Job collections, staging files for jobs' outputs, and the READY versions made of them."""
 
     def __init__(
-        self, records: Records, events: EventLog, blobs: BlobStore, versions: Versions
+        self,
+        records: Records,
+        events: EventLog,
+        blobs: BlobStore,
+        versions: Versions,
+        *,
+        runner: JobRunner,
+        tokens: PageTokens,
     ) -> None:
         self.records = records
         self.events = events
         self.blobs = blobs
         self.versions = versions
+        self.runner = runner
+        self.tokens = tokens
+        self.request_ids = StoredRequestIds(records.store)
+
+    def collection(self, kind: str) -> JobCollection:
+        """Get, List, Cancel and Watch of the jobs `models/{model}/{kind}/{job}`."""
+        return JobCollection(
+            self.runner,
+            kind,
+            self.tokens,
+            parent_pattern=model_names.MODEL,
+            check_parent=lambda parent: self.records.model_row(parent, "parent"),
+        )
 
     def staging_key(self) -> str:
         """A new staging file name for a job's output (removed at start if a crash left it)."""

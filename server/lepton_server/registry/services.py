@@ -61,23 +61,19 @@ def build(server: ServerConfig, config: RegistryConfig) -> list[HostedService]:
     models = Models(records, events, tokens)
     versions = Versions(records, events, tokens, max_artifact_bytes=config.max_artifact_bytes)
     models.release = versions.release = uploads.release
-    registrations = Registrations(records, events, blobs, versions)
     runner = JobRunner(
         JobTable(root / "jobs.sqlite"),
         {conversion_jobs.KIND: ConversionJob, model_import_jobs.KIND: ModelImportJob},
     )
     runner.fail_interrupted()
+    registrations = Registrations(records, events, blobs, versions, runner=runner, tokens=tokens)
     scratch = root / "imports"
     # Copies of remote sources whose job a stop interrupted.
     shutil.rmtree(scratch, ignore_errors=True)
-    conversions = ConversionJobs(
-        records, blobs, registrations, runner, tokens, trust_pickle=config.trust_pickle
-    )
+    conversions = ConversionJobs(records, blobs, registrations, trust_pickle=config.trust_pickle)
     imports = ModelImportJobs(
         records,
         registrations,
-        runner,
-        tokens,
         file_roots=FileRoots([server.data_dir / "files", *config.file_roots]),
         scratch=scratch,
     )

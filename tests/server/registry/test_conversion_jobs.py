@@ -19,6 +19,7 @@ from registry_calls import (
     download,
     expect_error,
     ready_version,
+    watched_to_end,
 )
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -33,7 +34,6 @@ from lepton_server.registry.model_signatures import infer_signature
 F = model_format_pb2.ModelFormat
 ROWS = np.random.default_rng(5).standard_normal((80, 4)).astype(np.float32)
 LABELS = np.array(["keep", "churn"])[(ROWS[:, 0] - ROWS[:, 2] > 0).astype(int)]
-TERMINAL = {job_pb2.JOB_STATE_SUCCEEDED, job_pb2.JOB_STATE_FAILED, job_pb2.JOB_STATE_CANCELLED}
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +60,10 @@ def convert(stub, model: str, source: str, **fields) -> cj.ConversionJob:
         pb.CreateConversionJobRequest(parent=model, conversion_job=job), timeout=10
     ).conversion_job
     assert created.resolved_source_model_version.startswith(f"{model}/versions/")
-    last = created
-    for response in stub.WatchConversionJob(
-        pb.WatchConversionJobRequest(name=created.name), timeout=120
-    ):
-        last = response.conversion_job
-        if last.status.state in TERMINAL:
-            break
-    return last
+    return watched_to_end(
+        stub.WatchConversionJob(pb.WatchConversionJobRequest(name=created.name), timeout=120),
+        "conversion_job",
+    )
 
 
 def version_count(stub, model: str) -> int:

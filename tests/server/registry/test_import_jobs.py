@@ -19,7 +19,7 @@ import pytest
 import sklearn
 import skops.io
 from mlflow.models import infer_signature
-from registry_calls import create_model, download, expect_error
+from registry_calls import create_model, download, expect_error, watched_to_end
 from sklearn.linear_model import LogisticRegression
 from support.servers import ServerProcess, start_server
 
@@ -32,7 +32,6 @@ from lepton.type.v1 import job_pb2, model_format_pb2, tensor_pb2
 F = model_format_pb2.ModelFormat
 ROWS = np.random.default_rng(7).standard_normal((60, 3)).astype(np.float32)
 LABELS = (ROWS[:, 0] + ROWS[:, 2] > 0).astype(np.int64)
-TERMINAL = {job_pb2.JOB_STATE_SUCCEEDED, job_pb2.JOB_STATE_FAILED, job_pb2.JOB_STATE_CANCELLED}
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +76,10 @@ def run_import(stub, model: str, uri: str, **fields) -> ij.ModelImportJob:
         ),
         timeout=10,
     ).model_import_job
-    last = created
-    for response in stub.WatchModelImportJob(
-        pb.WatchModelImportJobRequest(name=created.name), timeout=120
-    ):
-        last = response.model_import_job
-        if last.status.state in TERMINAL:
-            break
-    return last
+    return watched_to_end(
+        stub.WatchModelImportJob(pb.WatchModelImportJobRequest(name=created.name), timeout=120),
+        "model_import_job",
+    )
 
 
 def get_version(stub, name: str) -> mv.ModelVersion:
@@ -161,11 +156,10 @@ def test_an_imported_mlflow_model_converts_to_onnx(stub, mlflow_dir, estimator):
         ),
         timeout=10,
     ).conversion_job
-    job = created
-    for response in stub.WatchConversionJob(
-        pb.WatchConversionJobRequest(name=created.name), timeout=120
-    ):
-        job = response.conversion_job
+    job = watched_to_end(
+        stub.WatchConversionJob(pb.WatchConversionJobRequest(name=created.name), timeout=120),
+        "conversion_job",
+    )
     assert job.status.state == job_pb2.JOB_STATE_SUCCEEDED, job.status.error
     output = get_version(stub, job.output_model_version)
     assert output.lineage.parent_model_version == imported.output_model_version
