@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,3 +222,32 @@ def test_undetectable_and_missing_sources_fail_the_job(stub, file_root):
         timeout=10,
     ).model_import_jobs
     assert {job.name, missing.name} <= {j.name for j in jobs}
+
+
+def test_a_retried_create_with_its_request_id_returns_the_first_job(stub, file_root, estimator):
+    path = file_root / "retried.skops"
+    path.write_bytes(skops.io.dumps(estimator))
+    model = create_model(stub)
+    request_id = str(uuid.uuid4())
+
+    def create(uri: str) -> ij.ModelImportJob:
+        return stub.CreateModelImportJob(
+            pb.CreateModelImportJobRequest(
+                parent=model,
+                model_import_job=ij.ModelImportJob(source_uri=uri),
+                request_id=request_id,
+            ),
+            timeout=10,
+        ).model_import_job
+
+    first = create(path.as_uri())
+    assert create(path.as_uri()).name == first.name
+    expect_error(
+        lambda: create(path.as_uri() + "-other"),
+        grpc.StatusCode.ALREADY_EXISTS,
+        "REQUEST_ID_CONFLICT",
+    )
+    jobs = stub.ListModelImportJobs(
+        pb.ListModelImportJobsRequest(parent=model), timeout=10
+    ).model_import_jobs
+    assert [job.name for job in jobs] == [first.name]
