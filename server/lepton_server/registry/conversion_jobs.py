@@ -22,10 +22,8 @@ from lepton.registry.v1 import conversion_job_pb2
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import artifact_pb2, model_artifact_pb2, model_format_pb2
-from lepton_server.aip import request_ids
 from lepton_server.aip.jobs.runner import Cancelled, JobHandle
-from lepton_server.aip.labels import check_labels
-from lepton_server.aip.standard_fields import MAX_DESCRIPTION, check_text, not_found
+from lepton_server.aip.standard_fields import not_found
 from lepton_server.registry import model_names
 from lepton_server.registry.blob_store import BlobStore
 from lepton_server.registry.model_formats import MLMODEL, ONNX_MEDIA_TYPE
@@ -33,7 +31,6 @@ from lepton_server.registry.model_names import VersionRef
 from lepton_server.registry.records import READY, Records, not_ready
 from lepton_server.registry.registrations import Registrations
 from lepton_server.runtime.errors import FailedPrecondition, LeptonError, invalid_field
-from lepton_server.runtime.principals import current_principal
 
 ModelFormat = model_format_pb2.ModelFormat
 KIND = "conversionJobs"
@@ -65,9 +62,6 @@ class ConversionJobs:
         model = self.records.model_row(request.parent, "parent")
         given = request.conversion_job
         conversion.check_conversion_job(given, FIELD)
-        check_text(given.description, f"{FIELD}.description", MAX_DESCRIPTION)
-        check_labels(given.labels, f"{FIELD}.labels")
-        request_ids.check_request_id(request.request_id)
         field = f"{FIELD}.source_model_version"
         ref = model_names.parse_version(given.source_model_version, field, alias_allowed=True)
         if ref.model_id != model.id:
@@ -75,17 +69,17 @@ class ConversionJobs:
         _, row = self.records.resolve(ref)
         if row.state != READY:
             raise not_ready(ref.name)
-        return self.jobs.create(
-            self.registrations.request_ids,
+        return self.registrations.create_job(
+            self.jobs,
             "CreateConversionJob",
             request,
             given,
+            field=FIELD,
             id_field="conversion_job_id",
             outputs=OUTPUTS,
             work=lambda handle: self._run(handle, model.id, model.uid, row.number),
             # Resolved now: an alias moving later changes nothing.
             resolved_source_model_version=model_names.version_name(model.id, row.number),
-            creator=current_principal(),
         )
 
     async def _run(self, handle: JobHandle, model_id: str, model_uid: str, number: int) -> None:

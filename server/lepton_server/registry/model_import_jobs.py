@@ -20,10 +20,7 @@ from lepton.registry.v1 import model_import_job_pb2
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import artifact_pb2, model_artifact_pb2, model_format_pb2
-from lepton_server.aip import request_ids
 from lepton_server.aip.jobs.runner import Cancelled, JobHandle
-from lepton_server.aip.labels import check_labels
-from lepton_server.aip.standard_fields import MAX_DESCRIPTION, check_text
 from lepton_server.registry import import_sources, model_formats
 from lepton_server.registry.import_sources import ImportSource
 from lepton_server.registry.records import Records
@@ -31,7 +28,6 @@ from lepton_server.registry.registrations import Registrations
 from lepton_server.registry.version_checks import entry_path_ok
 from lepton_server.runtime.errors import invalid_field
 from lepton_server.runtime.file_roots import FileRoots
-from lepton_server.runtime.principals import current_principal
 
 if TYPE_CHECKING:
     from lepton_server.registry.model_imports import ImportedModel
@@ -74,18 +70,15 @@ class ModelImportJobs:
             raise invalid_field(
                 f"{FIELD}.entry_path", "must be relative, with '/' separators and no '..'"
             )
-        check_text(given.description, f"{FIELD}.description", MAX_DESCRIPTION)
-        check_labels(given.labels, f"{FIELD}.labels")
-        request_ids.check_request_id(request.request_id)
-        return self.jobs.create(
-            self.registrations.request_ids,
+        return self.registrations.create_job(
+            self.jobs,
             "CreateModelImportJob",
             request,
             given,
+            field=FIELD,
             id_field="import_job_id",
             outputs=OUTPUTS,
             work=lambda handle: self._run(handle, model.id, model.uid, source),
-            creator=current_principal(),
         )
 
     async def _run(

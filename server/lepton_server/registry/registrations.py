@@ -10,15 +10,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
+
+from google.protobuf.message import Message
 
 from lepton.registry.v1 import model_event_pb2 as ev
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import digest_pb2
+from lepton_server.aip import request_ids
 from lepton_server.aip.jobs.collection import JobCollection
-from lepton_server.aip.jobs.runner import JobRunner
+from lepton_server.aip.jobs.runner import JobRunner, Work
+from lepton_server.aip.labels import check_labels
 from lepton_server.aip.pagination import PageTokens
-from lepton_server.aip.request_ids import StoredRequestIds
-from lepton_server.aip.standard_fields import not_found
+from lepton_server.aip.standard_fields import MAX_DESCRIPTION, check_text, not_found
 from lepton_server.registry import model_names
 from lepton_server.registry.archives import ArchiveError, list_archive
 from lepton_server.registry.blob_store import BlobStore, sha256_of_file
@@ -27,6 +31,7 @@ from lepton_server.registry.records import READY, Records
 from lepton_server.registry.version_checks import ARCHIVE_MEDIA_TYPE, check_new_version
 from lepton_server.registry.versions import Versions
 from lepton_server.runtime.errors import invalid_argument
+from lepton_server.runtime.principals import current_principal
 
 
 class Registrations:
@@ -48,7 +53,7 @@ class Registrations:
         self.versions = versions
         self.runner = runner
         self.tokens = tokens
-        self.request_ids = StoredRequestIds(records.store)
+        self.request_ids = request_ids.StoredRequestIds(records.store)
 
     def collection(self, kind: str) -> JobCollection:
         """Get, List, Cancel and Watch of the jobs `models/{model}/{kind}/{job}`."""
@@ -58,6 +63,37 @@ class Registrations:
             self.tokens,
             parent_pattern=model_names.MODEL,
             check_parent=lambda parent: self.records.model_row(parent, "parent"),
+        )
+
+    def create_job(
+        self,
+        jobs: JobCollection,
+        method: str,
+        request: Any,
+        given: Any,
+        *,
+        field: str,
+        id_field: str,
+        outputs: tuple[str, ...],
+        work: Work,
+        **resolved: str,
+    ) -> Message:
+        """The job of a Create `request` whose own checks passed: the description and labels
+        of the version it will register checked (on `field`), once per request id, with the
+        caller as its `creator` and the `resolved` fields set."""
+        check_text(given.description, f"{field}.description", MAX_DESCRIPTION)
+        check_labels(given.labels, f"{field}.labels")
+        request_ids.check_request_id(request.request_id)
+        return jobs.create(
+            self.request_ids,
+            method,
+            request,
+            given,
+            id_field=id_field,
+            outputs=outputs,
+            work=work,
+            creator=current_principal(),
+            **resolved,
         )
 
     def staging_key(self) -> str:
