@@ -60,3 +60,17 @@ def remember(store: SqliteDatabase, method: str, parent: str, request: Any, resu
             result=result,
             now=time.time_ns(),
         )
+
+
+class StoredRequestIds:
+    """The request ids of the Creates whose results live outside `store` (jobs), kept in
+    `store` all the same: what JobCollection.create_once takes."""
+
+    def __init__(self, store: SqliteDatabase) -> None:
+        self.store = store
+
+    def replayed(self, method: str, parent: str, request: Any) -> str | None:
+        return replayed(self.store, method, parent, request)
+
+    def remember(self, method: str, parent: str, request: Any, result: str) -> None:
+        remember(self.store, method, parent, request, result)

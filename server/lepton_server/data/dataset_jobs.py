@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
-from google.protobuf.message import Message
 from pyarrow import fs
 
 from lepton.data.v1 import dataset_pb2 as resources
@@ -19,7 +18,7 @@ from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import export_job_pb2, import_job_pb2
 from lepton_server.aip import resource_names
 from lepton_server.aip.jobs.collection import JobCollection
-from lepton_server.aip.jobs.runner import Cancelled, JobHandle, JobRunner, Work
+from lepton_server.aip.jobs.runner import Cancelled, JobHandle, JobRunner
 from lepton_server.aip.labels import check_labels
 from lepton_server.data import arrow_types, file_formats
 from lepton_server.data.dataset_catalog import DatasetCatalog
@@ -61,37 +60,6 @@ class DatasetJobs:
     def _in_use(self, dataset: str) -> bool:
         return any(self.runner.running_under(f"{dataset}/{kind}") for kind in (IMPORT, EXPORT))
 
-    def _create(
-        self,
-        jobs: JobCollection,
-        method: str,
-        request: Any,
-        given: Message,
-        *,
-        id_field: str,
-        outputs: tuple[str, ...],
-        work: Work,
-        **resolved: str,
-    ) -> Any:
-        """The job of a checked Create `request` (once per request id): the client's `given`
-        named under `request.parent` (its id from `id_field`), the `outputs` cleared, the
-        `resolved` fields set, started on the runner to do `work`."""
-
-        def create() -> Message:
-            job = jobs.draft(
-                given,
-                request.parent,
-                job_id=getattr(request, id_field),
-                id_field=id_field,
-                prefix=jobs.kind[0],
-                outputs=outputs,
-            )
-            for field, value in resolved.items():
-                setattr(job, field, value)
-            return self.runner.create(jobs.kind, f"{request.parent}/{jobs.kind}", job, work)
-
-        return jobs.create_once(self.catalog, method, request.parent, request, create)
-
     # --- imports ------------------------------------------------------------------------
 
     def create_import(self, request: pb.CreateImportJobRequest) -> import_job_pb2.ImportJob:
@@ -99,8 +67,8 @@ class DatasetJobs:
         given = request.import_job
         locations = self._check_import(given)
         schema = _import_schema(given.arrow_schema)
-        return self._create(
-            self.imports,
+        return self.imports.create(
+            self.catalog,
             "CreateImportJob",
             request,
             given,
@@ -199,8 +167,8 @@ class DatasetJobs:
         selected = pa.schema([schema.field(c) for c in given.columns]) if given.columns else schema
         file_formats.check_exportable(selected, given.format, "export_job.format")
         check_labels(given.labels, "export_job.labels")
-        return self._create(
-            self.exports,
+        return self.exports.create(
+            self.catalog,
             "CreateExportJob",
             request,
             given,

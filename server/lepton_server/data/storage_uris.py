@@ -20,6 +20,7 @@ from lepton_server.runtime.errors import (
     Unimplemented,
     invalid_field,
 )
+from lepton_server.runtime.file_roots import FileRoots
 
 KNOWN_SCHEMES = ("file", "s3", "gs", "abfs", "hdfs")
 SUPPORTED_SCHEMES = ("file", "s3")
@@ -47,9 +48,7 @@ class StorageAccess:
     """Resolves URIs to filesystems; `file` paths must lie under one of `file_roots`."""
 
     def __init__(self, file_roots: list[Path]) -> None:
-        self.file_roots = [root.resolve() for root in file_roots]
-        for root in self.file_roots:
-            root.mkdir(parents=True, exist_ok=True)
+        self.file_roots = FileRoots(file_roots)
 
     def locate(self, uri: str, options: file_format_pb2.StorageOptions, field: str) -> Location:
         """INVALID_FIELD for a malformed URI, FEATURE_NOT_SUPPORTED for a known scheme this
@@ -68,7 +67,7 @@ class StorageAccess:
             if parsed.netloc not in ("", "localhost"):
                 raise invalid_field(field, f"{uri!r} names a remote host")
             path = Path(parsed.path).resolve()
-            if not any(path == root or root in path.parents for root in self.file_roots):
+            if not self.file_roots.contains(path):
                 raise PermissionDenied(
                     reason="STORAGE_ACCESS_DENIED",
                     message=f"{uri} is outside the directories this server serves",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from lepton_server.config import ServerConfig
 from lepton_server.runtime.hosted_service import HostedService
@@ -34,6 +35,12 @@ class RegistryConfig:
     watch_keepalive_seconds: float = 30.0
     # A pending upload expires this long after its last committed byte (REG-029).
     upload_expiry_seconds: float = 24 * 3600
+    # Directories `file://` import jobs may read, besides `<data_dir>/files`. Shared with the
+    # data layer's --file-root.
+    file_roots: tuple[Path, ...] = ()
+    # Conversion jobs load PICKLE sources (running code from the file) only when the operator
+    # trusts every producer; otherwise they fail with CONVERSION_UNSUPPORTED.
+    trust_pickle: bool = False
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
@@ -45,6 +52,21 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
             help="where artifact blobs (and dataset versions) live: a directory or a "
             "pyarrow.fs URI such as s3://bucket/prefix (default: under --data-dir)",
         )
+    with contextlib.suppress(argparse.ArgumentError):
+        group.add_argument(
+            "--file-root",
+            type=Path,
+            action="append",
+            default=[],
+            help="a directory file:// imports may read (repeatable; <data-dir>/files always "
+            "is one)",
+        )
+    group.add_argument(
+        "--registry-trust-pickle",
+        action="store_true",
+        help="let conversion jobs load PICKLE models, which runs code from the file: only when "
+        "every producer is trusted (default: such conversions fail, CONVERSION_UNSUPPORTED)",
+    )
     group.add_argument(
         "--registry-max-artifact-bytes",
         type=int,
@@ -101,6 +123,8 @@ def configure(options: argparse.Namespace) -> RegistryConfig:
         event_retention_seconds=options.registry_event_retention_seconds,
         watch_keepalive_seconds=options.registry_watch_keepalive_seconds,
         upload_expiry_seconds=options.registry_upload_expiry_seconds,
+        file_roots=tuple(options.file_root),
+        trust_pickle=options.registry_trust_pickle,
     )
 
 

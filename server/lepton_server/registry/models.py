@@ -62,6 +62,8 @@ class Models:
         self.tokens = tokens
         # Frees a deleted version's bytes: (model uid, number, sha256); set by services.py.
         self.release: Callable[[str, int, str], None] = lambda _uid, _number, _sha256: None
+        # Forgets the jobs of a deleted model (by name); set by services.py.
+        self.on_delete: Callable[[str], None] = lambda _name: None
 
     def create(self, request: pb.CreateModelRequest) -> model_pb2.Model:
         model_id = resource_names.check_id(request.model_id, "model_id", "model id")
@@ -173,6 +175,7 @@ class Models:
             self.events.record(ev.MODEL_EVENT_TYPE_MODEL_DELETED, request.name)
         for version in versions:
             self.release(row.uid, version.number, version.sha256)
+        self.on_delete(request.name)
 
 
 def message_getter(message: Any) -> Callable[[str], Any]:

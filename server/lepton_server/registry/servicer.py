@@ -9,11 +9,15 @@ from grpc import aio
 
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc
+from lepton_server.aip.jobs.rpcs import job_rpcs
 from lepton_server.registry.aliases import Aliases
+from lepton_server.registry.conversion_jobs import ConversionJobs
 from lepton_server.registry.downloads import Downloads
 from lepton_server.registry.events import EventLog
+from lepton_server.registry.model_import_jobs import ModelImportJobs
 from lepton_server.registry.models import Models
 from lepton_server.registry.uploads import Uploads
+from lepton_server.registry.version_attestations import VersionAttestations
 from lepton_server.registry.versions import Versions
 from lepton_server.runtime.errors import invalid_argument
 
@@ -34,6 +38,9 @@ class ModelRegistryServicer(pb_grpc.ModelRegistryServiceServicer):
         uploads: Uploads,
         downloads: Downloads,
         events: EventLog,
+        attestations: VersionAttestations,
+        conversions: ConversionJobs,
+        imports: ModelImportJobs,
     ) -> None:
         self.models = models
         self.versions = versions
@@ -41,6 +48,9 @@ class ModelRegistryServicer(pb_grpc.ModelRegistryServiceServicer):
         self.uploads = uploads
         self.downloads = downloads
         self.events = events
+        self.attestations = attestations
+        self.conversions = conversions
+        self.imports = imports
 
     async def CreateModel(self, request, context: aio.ServicerContext):
         return pb.CreateModelResponse(model=self.models.create(request))
@@ -113,3 +123,20 @@ class ModelRegistryServicer(pb_grpc.ModelRegistryServiceServicer):
     async def WatchModelEvents(self, request, context: aio.ServicerContext):
         async for response in self.events.watch(request):
             yield response
+
+    async def AttestModelVersion(self, request, context: aio.ServicerContext):
+        return pb.AttestModelVersionResponse(model_version=self.attestations.attest(request))
+
+    async def CreateConversionJob(self, request, context: aio.ServicerContext):
+        return pb.CreateConversionJobResponse(conversion_job=self.conversions.create(request))
+
+    GetConversionJob, ListConversionJobs, CancelConversionJob, WatchConversionJob = job_rpcs(
+        "ConversionJob", pb, lambda self: self.conversions.jobs
+    )
+
+    async def CreateModelImportJob(self, request, context: aio.ServicerContext):
+        return pb.CreateModelImportJobResponse(model_import_job=self.imports.create(request))
+
+    GetModelImportJob, ListModelImportJobs, CancelModelImportJob, WatchModelImportJob = job_rpcs(
+        "ModelImportJob", pb, lambda self: self.imports.jobs
+    )

@@ -35,6 +35,7 @@ from lepton_server.registry.events import EventLog
 from lepton_server.registry.model_names import ALL_MODELS
 from lepton_server.registry.models import message_getter
 from lepton_server.registry.records import PENDING, Records, check_etag
+from lepton_server.registry.registry_store import ModelRow
 from lepton_server.registry.version_checks import check_metrics, check_new_version
 from lepton_server.runtime.errors import FailedPrecondition, invalid_field
 from lepton_server.runtime.principals import current_principal
@@ -85,42 +86,51 @@ class Versions:
         earlier = request_ids.replayed(self.store, "CreateModelVersion", request.parent, request)
         if earlier is not None:
             return self.get(earlier)
+        version = mv.ModelVersion(
+            description=given.description,
+            labels=given.labels,
+            artifact=given.artifact,
+            format_version=given.format_version,
+            framework=given.framework,
+            framework_version=given.framework_version,
+            lineage=given.lineage,
+            metadata=given.metadata,
+            metrics=given.metrics,
+            creator=current_principal(),
+            state=PENDING,
+        )
+        if given.HasField("signature"):
+            version.signature.CopyFrom(given.signature)
         with self.events.committing():
             model = self.records.model_of(model_id, request.parent)
-            number = model.last_number + 1
-            now = now_ns()
-            previous = self.store.version(model.uid, model.last_number)
-            if previous is not None:
-                # Strictly after the previous version, so create_time orders by number.
-                last = self.records.stored_version(previous).create_time.ToNanoseconds()
-                now = max(now, last + 1)
-            name = model_names.version_name(model_id, number)
-            version = mv.ModelVersion(
-                name=name,
-                description=given.description,
-                labels=given.labels,
-                artifact=given.artifact,
-                format_version=given.format_version,
-                framework=given.framework,
-                framework_version=given.framework_version,
-                lineage=given.lineage,
-                metadata=given.metadata,
-                metrics=given.metrics,
-                creator=current_principal(),
-                state=PENDING,
-                create_time=timestamp(now),
-                update_time=timestamp(now),
-                etag=new_etag(),
-            )
-            if given.HasField("signature"):
-                version.signature.CopyFrom(given.signature)
-            self.store.put_model(replace(model, last_number=number))
-            self.records.save_version(model, number, version)
-            request_ids.remember(self.store, "CreateModelVersion", request.parent, request, name)
-            self.events.record(
-                ev.MODEL_EVENT_TYPE_VERSION_CREATED, request.parent, model_version=name
+            number = self.add(model, version)
+            request_ids.remember(
+                self.store, "CreateModelVersion", request.parent, request, version.name
             )
         return self.records.version_message(model, self.store.version(model.uid, number))
+
+    def add(self, model: ModelRow, version: mv.ModelVersion) -> int:
+        """Store `version` as the model's next version and emit VERSION_CREATED; its number.
+        Sets its name, create and update times and etag; call inside `events.committing`."""
+        number = model.last_number + 1
+        now = now_ns()
+        previous = self.store.version(model.uid, model.last_number)
+        if previous is not None:
+            # Strictly after the previous version, so create_time orders by number.
+            last = self.records.stored_version(previous).create_time.ToNanoseconds()
+            now = max(now, last + 1)
+        version.name = model_names.version_name(model.id, number)
+        version.create_time.CopyFrom(timestamp(now))
+        version.update_time.CopyFrom(timestamp(now))
+        version.etag = new_etag()
+        self.store.put_model(replace(model, last_number=number))
+        self.records.save_version(model, number, version)
+        self.events.record(
+            ev.MODEL_EVENT_TYPE_VERSION_CREATED,
+            model_names.model_name(model.id),
+            model_version=version.name,
+        )
+        return number
 
     def get(self, name: str, field: str = "name") -> mv.ModelVersion:
         ref = model_names.parse_version(name, field, alias_allowed=True)

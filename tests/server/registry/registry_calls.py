@@ -111,3 +111,12 @@ def expect_error(call, code, reason: str, field: str | None = None, **metadata: 
         violations = [v.field for v in bad_request(error).field_violations]
         assert field in violations, violations
     return error
+
+
+def watched_to_end(responses, field: str):
+    """The last job a Watch stream sends (`field` of its responses): the stream ends right
+    after the job's terminal state (GEN-061)."""
+    last = None
+    for response in responses:
+        last = getattr(response, field)
+    return last

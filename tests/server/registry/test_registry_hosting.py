@@ -24,8 +24,12 @@ def _features(address: str) -> dict[str, list[str]]:
     return {service.name: list(service.features) for service in info.services}
 
 
-def test_discovery_lists_the_registry_with_the_watch_feature(registry_server):
-    assert _features(registry_server.address)[SERVICE] == ["registry.watch"]
+def test_discovery_lists_the_registry_with_the_watch_and_job_features(registry_server):
+    assert _features(registry_server.address)[SERVICE] == [
+        "registry.conversion",
+        "registry.import",
+        "registry.watch",
+    ]
 
 
 def test_every_layer_is_hosted_by_default(server):
@@ -34,7 +38,7 @@ def test_every_layer_is_hosted_by_default(server):
 
 def test_without_watch_the_feature_is_absent_and_watching_is_unimplemented(server_factory):
     server = server_factory("--services", "registry", "--registry-no-watch")
-    assert _features(server.address)[SERVICE] == []
+    assert _features(server.address)[SERVICE] == ["registry.conversion", "registry.import"]
     with grpc.insecure_channel(server.address) as channel:
         stub = pb_grpc.ModelRegistryServiceStub(channel)
         expect_error(

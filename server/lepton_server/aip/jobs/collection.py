@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 from lepton.type.v1 import job_pb2
 from lepton_server.aip import resource_names
 from lepton_server.aip.filtering.fields import FieldType, FilterField
-from lepton_server.aip.jobs.runner import JobRunner
+from lepton_server.aip.jobs.runner import JobRunner, Work
 from lepton_server.aip.listing import Listing
 from lepton_server.aip.pagination import PageTokens
 
@@ -129,6 +129,38 @@ class JobCollection:
         if request.request_id:
             request_ids.remember(method, parent, request, created.name)
         return created
+
+    def create(
+        self,
+        request_ids: RequestIds,
+        method: str,
+        request: Any,
+        given: Message,
+        *,
+        id_field: str,
+        outputs: Iterable[str],
+        work: Work,
+        **resolved: str,
+    ) -> Message:
+        """The job of a checked Create `request` (once per request id): the client's `given`
+        named under `request.parent` (its id from `id_field`, generated with the kind's first
+        letter as prefix), the `outputs` cleared, the `resolved` fields set, started on the
+        runner to do `work`."""
+
+        def create() -> Message:
+            job = self.draft(
+                given,
+                request.parent,
+                job_id=getattr(request, id_field),
+                id_field=id_field,
+                prefix=self.kind[0],
+                outputs=outputs,
+            )
+            for field, value in resolved.items():
+                setattr(job, field, value)
+            return self.runner.create(self.kind, f"{request.parent}/{self.kind}", job, work)
+
+        return self.create_once(request_ids, method, request.parent, request, create)
 
     def get(self, name: str) -> Message:
         """The job `name`; NOT_FOUND when it does not exist."""

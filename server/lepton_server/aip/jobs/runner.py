@@ -106,7 +106,8 @@ class JobRunner:
                         message="the server stopped while the job ran",
                     )
                 )
-                parent = job.name.rsplit("/", 2)[0] if job.name.count("/") >= 3 else ""
+                # The parent it was created under: its collection, or "" for a top-level kind.
+                parent = job.name.rsplit("/", 1)[0] if job.name.count("/") >= 3 else ""
                 self._table.put(
                     job.name,
                     kind,
