@@ -44,9 +44,8 @@ def test_baseline_cases_run_in_the_same_order() -> None:
 
 def test_every_baseline_mutant_keeps_its_caught_set() -> None:
     """Every case that caught a mutant still catches it. More may: a case added since (the
-    `oip` profile's, for one), or a baseline case that a new probe lets reach further (a
-    mutant answering every unknown method now seems to serve a registry, whose List RPC the
-    general pagination cases then check)."""
+    `oip` profile's, for one), or a baseline case that a new layer or probe lets reach
+    further."""
     before = _baseline("mutants.json")
     assert len(before) == 53
     assert sorted(set(before) - set(MUTANTS)) == []

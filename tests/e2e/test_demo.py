@@ -22,6 +22,10 @@ def test_demo_serves_and_certifies_the_reference_server():
     assert "ModelInfer add_sub_fp32 v1" in completed.stdout
     assert "Imported customers.csv as datasets/customers/versions/v1" in completed.stdout
     assert "produced datasets/customers-clean/versions/v1" in completed.stdout
+    assert "Registered a fitted LogisticRegression as models/churn/versions/1" in completed.stdout
+    assert "Converted to ONNX as models/churn/versions/2" in completed.stdout
+    assert "equivalent True" in completed.stdout
+    assert "tritonclient ModelInfer churn version 'prod' (ran version 2)" in completed.stdout
     assert "NOT CERTIFIED" not in completed.stdout
     profiles = (
         "general",

@@ -278,15 +278,7 @@ MUTANTS: dict[str, Mutant] = {
     "unknown-methods-answer-ok": Mutant(
         "GEN-034: a method the server does not know answers OK",
         _catch_all_unknown_methods,
-        # Its OK to every unknown method makes discovery's probe find a registry, whose
-        # ListModels then accepts any page size and token.
-        frozenset(
-            {
-                "general.errors.unknown-method-is-unimplemented",
-                "general.pagination.foreign-token-is-invalid",
-                "general.pagination.negative-page-size-is-invalid",
-            }
-        ),
+        frozenset({"general.errors.unknown-method-is-unimplemented"}),
     ),
     "malformed-request-is-unknown": Mutant(
         "GEN-008: undecodable request bytes get gRPC's default UNKNOWN",

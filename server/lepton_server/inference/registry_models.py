@@ -100,11 +100,14 @@ class RegistryModels:
 
     # --- following the registry (its own thread) ------------------------------------------
 
-    def start(self, address: str) -> None:
-        """Connect to the registry at `address` and follow it until `close`."""
-        self._channel = grpc.insecure_channel(
-            address, options=[("grpc.max_receive_message_length", 2 * CHUNK)]
-        )
+    def start(self, address: str, credentials: grpc.ChannelCredentials | None = None) -> None:
+        """Connect to the registry at `address` (over TLS with `credentials`) and follow it
+        until `close`."""
+        options = [("grpc.max_receive_message_length", 2 * CHUNK)]
+        if credentials is None:
+            self._channel = grpc.insecure_channel(address, options=options)
+        else:
+            self._channel = grpc.secure_channel(address, credentials, options=options)
         self._stub = reg_grpc.ModelRegistryServiceStub(self._channel)
         self._thread = threading.Thread(target=self._follow, name="lepton-registry-models")
         self._thread.daemon = True

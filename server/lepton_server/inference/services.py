@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import grpc
+
 from lepton_server.config import ServerConfig
 from lepton_server.inference import wire
 from lepton_server.inference.engine import EXTENSIONS, InferenceEngine
@@ -27,9 +29,7 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
     """Load the model repository, and follow a registry when there is one to serve; the same
     handlers serve under both service names."""
     repository = ModelRepository(config.model_repository)
-    # This server's own registry is reached on its own port, which TLS would close to a
-    # plaintext loopback client: with TLS, name the registry with --model-registry.
-    own_registry = "registry" in (server.services or LAYERS) and server.tls is None
+    own_registry = "registry" in (server.services or LAYERS)
     follow: Callable[[asyncio.AbstractEventLoop, str], None] | None = None
     if config.model_registry is not None or own_registry:
         # A token of this server's own list, for a registry that wants one (the same holds
@@ -44,7 +44,10 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
         repository.registry = registry
 
         def follow(_loop: asyncio.AbstractEventLoop, address: str) -> None:
-            registry.start(config.model_registry or address)
+            if config.model_registry is not None:
+                registry.start(config.model_registry)
+            else:
+                registry.start(address, _own_credentials(server))
 
     engine = InferenceEngine(repository, server.max_message_bytes)
     engine.start()
@@ -68,3 +71,18 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
         ),
         HostedService(oip_name, mounter(oip_name, handlers), EXTENSIONS, mirrors=lepton_name),
     ]
+
+
+def _own_credentials(server: ServerConfig) -> grpc.ChannelCredentials | None:
+    """How this server's inference layer reaches its own registry over TLS: trusting the
+    server's own certificate, and presenting it when clients must (mutual TLS, which works
+    when the client CA also signed the server's certificate)."""
+    if server.tls is None:
+        return None
+    cert = server.tls.cert_file.read_bytes()
+    mutual = server.tls.client_ca_file is not None
+    return grpc.ssl_channel_credentials(
+        root_certificates=cert,
+        private_key=server.tls.key_file.read_bytes() if mutual else None,
+        certificate_chain=cert if mutual else None,
+    )
