@@ -13,24 +13,13 @@ from lepton_conformance.suites.inference.profiles import CORE
 from lepton_conformance.suites.inference.tensor_vectors import (
     DATA,
     changed_request,
-    check_golden,
+    register_golden,
 )
 
 CASES = CaseList()
 
 
-def _register_golden() -> None:
-    for vector in DATA["golden"]:
-        for form in vector.get("forms", ["raw", "typed"]):
-
-            def body(ctx: CaseContext, vector=vector, form=form) -> None:
-                check_golden(ctx, vector, raw=form == "raw")
-
-            body.__doc__ = f"{vector['model']}: outputs bit-exact for {form} contents"
-            CASES.case(CORE, f"golden.{vector['id']}.{form}", *vector["requirements"])(body)
-
-
-_register_golden()
+register_golden(CASES, CORE, lambda vector: vector["requirements"])
 
 
 # --- the error table ----------------------------------------------------------------------

@@ -20,9 +20,9 @@ from lepton_conformance.suites.inference.tensor_vectors import (
     DATA,
     GOLDEN,
     changed_request,
-    check_golden,
     golden_io,
     golden_request,
+    register_golden,
 )
 
 CASES = CaseList()
@@ -122,18 +122,7 @@ def model_metadata(ctx: CaseContext) -> None:
     )
 
 
-def _register_golden() -> None:
-    for vector in DATA["golden"]:
-        for form in vector.get("forms", ["raw", "typed"]):
-
-            def body(ctx: CaseContext, vector=vector, form=form) -> None:
-                check_golden(ctx, vector, raw=form == "raw")
-
-            body.__doc__ = f"{vector['model']}: outputs bit-exact for {form} contents"
-            CASES.case(OIP, f"golden.{vector['id']}.{form}", "INF-034", "INF-084")(body)
-
-
-_register_golden()
+register_golden(CASES, OIP, lambda _vector: ("INF-034", "INF-084"))
 
 
 @CASES.case(OIP, "infer.requested-outputs", "INF-084")

@@ -4,6 +4,7 @@ cases (spec/inference.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from lepton.inference.v1 import inference_service_pb2 as pb
 from lepton_conformance.harness import expect, vectors
 from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.harness.suite import CaseList, Profile
 from lepton_conformance.suites.inference import oip
 
 DATA = vectors.load("lepton_conformance.suites.inference", "inference.yaml")
@@ -74,6 +76,21 @@ def check_golden(ctx: CaseContext, vector: dict[str, Any], raw: bool) -> None:
         expect.equal(response.model_version, wanted_version, "response model_version")
     _, outputs = golden_io(vector)
     oip.assert_tensors_equal(oip.decode_outputs(response), outputs)
+
+
+def register_golden(
+    cases: CaseList, profile: Profile, requirements: Callable[[dict[str, Any]], Sequence[str]]
+) -> None:
+    """One case per golden vector and form (raw, typed) in `profile`: the outputs bit-exact,
+    citing `requirements(vector)`."""
+    for vector in DATA["golden"]:
+        for form in vector.get("forms", ["raw", "typed"]):
+
+            def body(ctx: CaseContext, vector=vector, form=form) -> None:
+                check_golden(ctx, vector, raw=form == "raw")
+
+            body.__doc__ = f"{vector['model']}: outputs bit-exact for {form} contents"
+            cases.case(profile, f"golden.{vector['id']}.{form}", *requirements(vector))(body)
 
 
 def changed_request(row: dict[str, Any]) -> pb.ModelInferRequest:
