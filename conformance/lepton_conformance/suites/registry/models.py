@@ -170,3 +170,26 @@ def derived(ctx: CaseContext) -> None:
         )
         latest = client.version(f"{name}/aliases/latest")
         expect.equal(latest.name, second.name, "the version `latest` resolves to")
+
+
+@CASES.case(CORE, "models.creator-is-the-callers-principal", "REG-045", "GEN-014")
+def creator(ctx: CaseContext) -> None:
+    """A model and a version record who created them: with a token, a principal that is not
+    the token; without one, nothing."""
+    client = RegistryClient(ctx)
+    with client.scratch() as name:
+        version = client.create_version(name, random_bytes(8))
+        creators = (client.model(name).creator, version.creator)
+        if ctx.options.token is None:
+            expect.equal(creators, ("", ""), "creators without a token")
+        else:
+            expect.holds(
+                all(creators) and creators[0] == creators[1],
+                "the same non-empty principal on the model and the version",
+                str(creators),
+            )
+            expect.holds(
+                ctx.options.token not in creators[0],
+                "a principal that is not the token",
+                "the token",
+            )
