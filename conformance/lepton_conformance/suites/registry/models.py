@@ -189,7 +189,7 @@ def creator(ctx: CaseContext) -> None:
                 str(creators),
             )
             expect.holds(
-                ctx.options.token not in creators[0],
+                creators[0] != ctx.options.token,
                 "a principal that is not the token",
                 "the token",
             )
