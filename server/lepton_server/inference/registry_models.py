@@ -35,7 +35,7 @@ RETRY_SECONDS = 1.0
 CHUNK = 3 * 1024 * 1024
 
 
-def served_version(model: str, label: str) -> tuple[bool, str]:
+def served_version(label: str) -> tuple[bool, str]:
     """(is an alias, ID) of an OIP `model_version`: digits name a version, anything else an
     alias, and "" the alias `latest`."""
     if label.isdigit():
@@ -77,7 +77,7 @@ class RegistryModels:
     def get(self, name: str, label: str) -> LoadedVersion:
         """The version a request names: a number, an alias, or "" for `latest`."""
         model = self._models[name]
-        is_alias, ident = served_version(name, label)
+        is_alias, ident = served_version(label)
         number = model.aliases.get(ident) if is_alias else ident
         loaded = model.versions.get(number) if number is not None else None
         if loaded is None:

@@ -54,10 +54,6 @@ class Package:
         assert self.path is not None
         return self.path.open("rb")
 
-    @property
-    def size(self) -> int:
-        return len(self.data) if self.data is not None else self.path.stat().st_size  # type: ignore[union-attr]
-
 
 def package(source: Any, model_format: int | None = None) -> Package:
     """The artifact of `source`: a path (file or directory) or a fitted scikit-learn
