@@ -103,10 +103,10 @@ class ModelRegistryServicer(pb_grpc.ModelRegistryServiceServicer):
             await self.uploads.write(session, message.chunk)
             if session.result is not None:
                 return session.result
-        return self.uploads.close(session)
+        return await self.uploads.close(session)
 
     async def GetModelVersionUploadStatus(self, request, context: aio.ServicerContext):
-        return self.uploads.status(request.name)
+        return await self.uploads.status(request.name)
 
     async def DownloadModelVersionArtifact(self, request, context: aio.ServicerContext):
         async for response in self.downloads.stream(request):

@@ -1,10 +1,10 @@
 """Artifact uploads (spec/registry.md "Upload and download protocol", REG-019 to REG-027,
-GEN-082): a header, then chunks at the committed offset, each appended durably to the
-version's staging file as it arrives, so a broken stream resumes where
-GetModelVersionUploadStatus says; a newer stream for a version takes over and the older one
-fails with ABORTED [UPLOAD_SUPERSEDED] at its next message. When the last byte is committed
-the sha256 (and for archives the archive rules) are verified and the version becomes READY,
-or FAILED_REGISTRATION with its staged bytes discarded.
+GEN-082): a header, then chunks at the committed offset, each appended to the version's staging
+file as it arrives and flushed to disk before any offset is reported, so a broken stream
+resumes where GetModelVersionUploadStatus says; a newer stream for a version takes over and the
+older one fails with ABORTED [UPLOAD_SUPERSEDED] at its next message. When the last byte is
+committed the sha256 (and for archives the archive rules) are verified and the version becomes
+READY, or FAILED_REGISTRATION with its staged bytes discarded.
 
 Dedupe: when the store already holds a blob with the declared sha256 and size (uploaded for
 any version), the header is answered at once: committed_offset = size and the version READY,
@@ -139,7 +139,7 @@ class Uploads:
             await self._finish(session, staged=True)
 
     async def _append(self, session: UploadSession, chunk: artifact_pb2.ArtifactChunk) -> int:
-        """Append the chunk durably off the event loop, hashing it on the way; the new
+        """Append the chunk off the event loop, hashing it on the way; the new
         committed offset."""
         _, row = self.records.resolve(session.ref)  # NOT_FOUND once the version is deleted
         self._check_owner(session)
@@ -156,6 +156,7 @@ class Uploads:
             )
         committed = self.blobs.committed(session.key)
         if chunk.offset != committed:
+            committed = await self._flush(session.key)
             raise OutOfRange(
                 reason="OFFSET_OUT_OF_RANGE",
                 message=f"the chunk starts at {chunk.offset}; the upload resumes at {committed}",
@@ -174,24 +175,30 @@ class Uploads:
             self._hashes[session.key] = (appended, digest)
         return appended
 
-    def close(self, session: UploadSession) -> pb.UploadModelVersionArtifactResponse:
+    async def close(self, session: UploadSession) -> pb.UploadModelVersionArtifactResponse:
         """The answer to a half-close before the last byte (REG-021)."""
         if session.result is not None:
             return session.result
         self._check_owner(session)
-        return self._response(self.blobs.committed(session.key), session.ref)
+        return self._response(await self._flush(session.key), session.ref)
 
-    def status(self, name: str) -> pb.GetModelVersionUploadStatusResponse:
+    async def status(self, name: str) -> pb.GetModelVersionUploadStatusResponse:
         ref = model_names.parse_version(name, "name")
         model, row = self.records.resolve(ref)
         version = self.records.stored_version(row)
         size = version.artifact.descriptor.size_bytes
-        committed = {READY: size, FAILED: 0}.get(
-            row.state, self.blobs.committed(staging_key(model.uid, row.number))
-        )
+        if row.state == PENDING:
+            committed = await self._flush(staging_key(model.uid, row.number))
+        else:
+            committed = size if row.state == READY else 0
         return pb.GetModelVersionUploadStatusResponse(
             state=row.state, committed_offset=committed, artifact=version.artifact.descriptor
         )
+
+    async def _flush(self, key: str) -> int:
+        """The committed offset of staging file `key`, flushed to disk first: only durable
+        bytes are reported (GEN-082)."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.blobs.flush, key)
 
     def release(self, model_uid: str, number: int, sha256: str) -> None:
         """After a version's deletion: an open upload stops, its staging file goes, and its
@@ -247,6 +254,7 @@ class Uploads:
             except ArchiveError as exc:
                 self._fail(session, None, "INVALID_ARCHIVE", str(exc))
         if staged:
+            await self._flush(session.key)
             await loop.run_in_executor(None, self.blobs.adopt, path, session.sha256)
         self._ready(session, files)
 
