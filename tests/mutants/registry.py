@@ -64,9 +64,17 @@ def _numbers_reused(original):
 
 
 def _download_from_zero(original):
-    def mutated(self, descriptor, sha256, *span):
-        offset, end, chunk = span
-        return original(self, descriptor, sha256, 0, end - offset, chunk)
+    def mutated(self, descriptor, sha256, offset, end, **rest):
+        return original(self, descriptor, sha256, 0, end - offset, **rest)
+
+    return mutated
+
+
+def _file_path_ignored(original):
+    """A file of an archive is served from the archive's first byte."""
+
+    def mutated(self, descriptor, sha256, offset, end, *, path, chunk):
+        return original(self, descriptor, sha256, offset, end, path="", chunk=chunk)
 
     return mutated
 
@@ -169,6 +177,16 @@ MUTANTS: dict[str, Mutant] = {
         frozenset(
             {
                 "registry-core.downloads.ranges-from-any-offset",
+                "registry-core.downloads.one-file-of-an-archive",
+            }
+        ),
+    ),
+    "archive-file-from-the-first-byte": Mutant(
+        "REG-057: one file of an archive is served from the archive's first byte",
+        replace(downloads.Downloads, "_responses", _file_path_ignored),
+        frozenset(
+            {
+                "registry-core.downloads.one-file-of-an-archive",
             }
         ),
     ),

@@ -16,6 +16,7 @@ from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc
 from lepton.type.v1 import artifact_pb2
 from lepton.type.v1 import model_format_pb2 as formats
 from lepton_ai import ModelRegistry
+from lepton_ai.errors import InvalidArgumentError
 from lepton_ai.progress import ProgressBar
 from lepton_ai.registry import artifact_transfer
 from lepton_ai.registry.model_packaging import package
@@ -103,6 +104,21 @@ def test_a_broken_upload_resumes_from_the_committed_offset(registry, tmp_path):
     assert ready.state == 2
     assert offsets[0] == committed  # only the remaining bytes were sent
     assert registry.download(created.name, tmp_path / "back.bin").read_bytes() == data
+
+
+def test_one_file_of_a_directory_model_downloads_alone(registry, tmp_path):
+    source = tmp_path / "export"
+    (source / "assets").mkdir(parents=True)
+    (source / "saved_model.pb").write_bytes(os.urandom(2 * 1024 * 1024))
+    (source / "assets" / "vocab.txt").write_text("a\nb\n")
+    version = registry.register(source, "tagger")
+    assert [f.path for f in version.files] == ["assets/vocab.txt", "saved_model.pb"]
+    vocab = registry.download(version.name, tmp_path, file="assets/vocab.txt")
+    assert vocab == tmp_path / "vocab.txt"
+    assert vocab.read_text() == "a\nb\n"
+    with pytest.raises(InvalidArgumentError) as refused:
+        registry.download(version.name, tmp_path, file="assets/absent.txt")
+    assert refused.value.reason == "INVALID_FIELD"
 
 
 def test_a_partial_download_is_continued_and_verified(registry, tmp_path):

@@ -50,11 +50,23 @@ def _members(tar: tarfile.TarFile) -> tuple[dict[str, mv.ArtifactFile], set[str]
         seen.add(path)
         if member.isdir():
             directories.add(path)
-        elif member.isreg():
+        elif member.isreg() and not member.issparse():
+            # A sparse entry's bytes are not one contiguous range of the tar (REG-057).
             files[path] = _file(tar, member, path)
         else:
             raise ArchiveError(f"{path!r} is not a regular file or a directory")
     return files, directories
+
+
+def file_ranges(source: BinaryIO) -> dict[str, tuple[int, int]]:
+    """Where each regular file's bytes lie in a verified archive: path -> (offset, size).
+    Only headers are read; the tar is seeked past every file's data."""
+    with tarfile.open(fileobj=source, mode="r:", encoding="utf-8", errors="strict") as tar:
+        return {
+            _check_path(member.name): (member.offset_data, member.size)
+            for member in tar
+            if member.isreg()
+        }
 
 
 def _check_path(name: str) -> str:

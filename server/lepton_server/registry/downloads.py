@@ -1,15 +1,18 @@
-"""Artifact downloads (REG-030 to REG-032, GEN-080, GEN-081): the descriptor, then contiguous
-non-empty chunks of at most the effective chunk size from any offset, so a broken download
-resumes at the bytes already received."""
+"""Artifact downloads (REG-030 to REG-032, REG-057, GEN-080, GEN-081): the descriptor, then
+contiguous non-empty chunks of at most the effective chunk size from any offset, so a broken
+download resumes at the bytes already received. One file of an archive is the contiguous range
+of the tar that holds its bytes, found from the tar's headers."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.type.v1 import artifact_pb2
 from lepton_server.registry import model_names
+from lepton_server.registry.archives import file_ranges
 from lepton_server.registry.blob_store import BlobStore
 from lepton_server.registry.records import READY, Records, not_ready
 from lepton_server.registry.uploads import MAX_CHUNK_BYTES
@@ -19,6 +22,8 @@ DEFAULT_CHUNK_BYTES = 1024 * 1024
 
 
 READ_AHEAD_CHUNKS = 8
+# Archives whose file ranges are remembered: a blob never changes, so neither do they.
+RANGE_CACHE_ARCHIVES = 64
 
 
 class Downloads:
@@ -27,6 +32,9 @@ class Downloads:
     def __init__(self, records: Records, blobs: BlobStore) -> None:
         self.records = records
         self.blobs = blobs
+        self._file_ranges = functools.lru_cache(maxsize=RANGE_CACHE_ARCHIVES)(
+            self._read_file_ranges
+        )
 
     def stream(
         self, request: pb.DownloadModelVersionArtifactRequest
@@ -39,7 +47,16 @@ class Downloads:
         _, row = self.records.resolve(ref)
         if row.state != READY:
             raise not_ready(request.name)
-        descriptor = self.records.stored_version(row).artifact.descriptor
+        version = self.records.stored_version(row)
+        descriptor = version.artifact.descriptor
+        path = request.file_path
+        if path:
+            listed = next((file for file in version.files if file.path == path), None)
+            if listed is None:
+                raise invalid_field("file_path", f"{path!r} is not a file of {request.name}")
+            descriptor = artifact_pb2.ArtifactDescriptor(
+                size_bytes=listed.size_bytes, digest=listed.digest
+            )
         if request.offset > descriptor.size_bytes:
             raise OutOfRange(
                 reason="OFFSET_OUT_OF_RANGE",
@@ -50,7 +67,7 @@ class Downloads:
         if request.length_bytes:
             end = min(end, request.offset + request.length_bytes)
         chunk = min(request.chunk_size_bytes or DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES)
-        return self._responses(descriptor, row.sha256, request.offset, end, chunk)
+        return self._responses(descriptor, row.sha256, request.offset, end, path=path, chunk=chunk)
 
     async def _responses(
         self,
@@ -58,12 +75,16 @@ class Downloads:
         sha256: str,
         offset: int,
         end: int,
+        *,
+        path: str,
         chunk: int,
     ) -> AsyncIterator[pb.DownloadModelVersionArtifactResponse]:
         yield pb.DownloadModelVersionArtifactResponse(artifact=descriptor)
         if offset >= end:
             return
         loop = asyncio.get_running_loop()
+        # Where the requested bytes start in the blob: 0, or where the file lies in the tar.
+        base = (await loop.run_in_executor(None, self._file_ranges, sha256))[path][0] if path else 0
         blob = self.blobs.open(sha256)
         # Read several chunks per trip to the executor: the hop, not the disk, is what a
         # chunk-sized read costs.
@@ -71,7 +92,7 @@ class Downloads:
         try:
             while offset < end:
                 data = await loop.run_in_executor(
-                    None, blob.read_at, min(block, end - offset), offset
+                    None, blob.read_at, min(block, end - offset), base + offset
                 )
                 if not data:
                     break
@@ -83,3 +104,7 @@ class Downloads:
                 offset += len(data)
         finally:
             blob.close()
+
+    def _read_file_ranges(self, sha256: str) -> dict[str, tuple[int, int]]:
+        with self.blobs.open(sha256) as blob:
+            return file_ranges(blob)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import tarfile
 import uuid
 
 import grpc
@@ -120,3 +122,35 @@ def watched_to_end(responses, field: str):
     for response in responses:
         last = getattr(response, field)
     return last
+
+
+def tar_of(entries: list[tuple[str, bytes | str | None]]) -> bytes:
+    """A pax tar of (path, content) entries: bytes a file, None a directory, str a symlink."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for path, content in entries:
+            info = tarfile.TarInfo(path)
+            if content is None:
+                info.type = tarfile.DIRTYPE
+                archive.addfile(info)
+            elif isinstance(content, str):
+                info.type, info.linkname = tarfile.SYMTYPE, content
+                archive.addfile(info)
+            else:
+                info.size = len(content)
+                archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def archive_version(stub, model: str, data: bytes, entry: str, model_format=None):
+    return create_version(
+        stub,
+        model,
+        data,
+        artifact=artifact(
+            data,
+            media_type="application/x-tar",
+            entry_path=entry,
+            model_format=model_format or model_format_pb2.MODEL_FORMAT_ONNX,
+        ),
+    )

@@ -16,13 +16,14 @@ import grpc
 import pytest
 from registry_calls import (
     CHUNK,
-    artifact,
+    archive_version,
     create_model,
     create_version,
     descriptor,
     download,
     expect_error,
     ready_version,
+    tar_of,
     upload,
     upload_messages,
 )
@@ -274,50 +275,18 @@ def test_a_stored_digest_is_not_uploaded_again(stub):
     assert download(stub, copy.name)[1] == data
 
 
-def _tar(entries: list[tuple[str, bytes | str | None]]) -> bytes:
-    """A pax tar of (path, content) entries: bytes a file, None a directory, str a symlink."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for path, content in entries:
-            info = tarfile.TarInfo(path)
-            if content is None:
-                info.type = tarfile.DIRTYPE
-                archive.addfile(info)
-            elif isinstance(content, str):
-                info.type, info.linkname = tarfile.SYMTYPE, content
-                archive.addfile(info)
-            else:
-                info.size = len(content)
-                archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
-
-
-def _archive_version(stub, model: str, data: bytes, entry: str, model_format=None):
-    return create_version(
-        stub,
-        model,
-        data,
-        artifact=artifact(
-            data,
-            media_type="application/x-tar",
-            entry_path=entry,
-            model_format=model_format or model_format_pb2.MODEL_FORMAT_ONNX,
-        ),
-    )
-
-
 def test_a_ready_archive_lists_its_files(stub):
     model = create_model(stub)
-    data = _tar([("weights", None), ("weights/b.bin", b"bb"), ("model.onnx", b"graph")])
-    version = _archive_version(stub, model, data, "model.onnx")
+    data = tar_of([("weights", None), ("weights/b.bin", b"bb"), ("model.onnx", b"graph")])
+    version = archive_version(stub, model, data, "model.onnx")
     ready = upload(stub, version.name, data).model_version
     assert ready.state == READY
     assert [(f.path, f.size_bytes, f.digest.hex) for f in ready.files] == [
         ("model.onnx", 5, hashlib.sha256(b"graph").hexdigest()),
         ("weights/b.bin", 2, hashlib.sha256(b"bb").hexdigest()),
     ]
-    saved = _tar([("export/saved_model.pb", b"pb"), ("export/variables/v", b"v")])
-    saved_version = _archive_version(
+    saved = tar_of([("export/saved_model.pb", b"pb"), ("export/variables/v", b"v")])
+    saved_version = archive_version(
         stub, model, saved, "export", model_format_pb2.MODEL_FORMAT_SAVED_MODEL
     )
     assert upload(stub, saved_version.name, saved).model_version.state == READY
@@ -336,13 +305,27 @@ def test_a_ready_archive_lists_its_files(stub):
     ids=["link", "absolute", "dotdot", "duplicate", "no-entry", "not-a-tar"],
 )
 def test_an_archive_that_breaks_a_rule_fails_registration(stub, entries):
-    data = _tar(entries) if entries is not None else b"this is not a tar archive" * 40
-    version = _archive_version(stub, create_model(stub), data, "model.onnx")
+    data = tar_of(entries) if entries is not None else b"this is not a tar archive" * 40
+    version = archive_version(stub, create_model(stub), data, "model.onnx")
     expect_error(lambda: upload(stub, version.name, data), INVALID, "INVALID_ARCHIVE")
     failed = stub.GetModelVersion(pb.GetModelVersionRequest(name=version.name)).model_version
     assert failed.state == FAILED
     assert failed.registration_error.reason == "INVALID_ARCHIVE"
     assert not failed.files
+
+
+def test_a_sparse_entry_breaks_the_archive_rules(stub):
+    # A GNU sparse entry's bytes are not one range of the tar, so no single file download
+    # could serve it (REG-057); it counts as an entry that is not a regular file.
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        for path, kind in (("model.onnx", tarfile.REGTYPE), ("holes.bin", tarfile.GNUTYPE_SPARSE)):
+            info = tarfile.TarInfo(path)
+            info.type, info.size = kind, 1
+            archive.addfile(info, io.BytesIO(b"m"))
+    data = buffer.getvalue()
+    version = archive_version(stub, create_model(stub), data, "model.onnx")
+    expect_error(lambda: upload(stub, version.name, data), INVALID, "INVALID_ARCHIVE")
 
 
 def test_deleting_a_version_stops_its_open_upload(stub, data):

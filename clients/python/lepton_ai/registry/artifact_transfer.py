@@ -108,16 +108,21 @@ def download(
     artifact: artifact_pb2.ArtifactDescriptor,
     destination: Path,
     bar: ProgressBar,
+    *,
+    file_path: str = "",
 ) -> Path:
-    """The READY `version`'s artifact in `destination`, continuing a partial download of the
-    same artifact and verifying the SHA-256 before the file takes its name."""
+    """The READY `version`'s artifact (or its archive's file `file_path`, which `artifact`
+    then describes) in `destination`, continuing a partial download of the same bytes and
+    verifying the SHA-256 before the file takes its name."""
     partial = destination.with_name(f"{destination.name}.{artifact.digest.hex[:16]}.part")
     for _ in range(ATTEMPTS):
         offset = partial.stat().st_size if partial.exists() else 0
         bar.update(offset, artifact.size_bytes, "bytes")
         if offset >= artifact.size_bytes:
             break
-        request = pb.DownloadModelVersionArtifactRequest(name=version, offset=offset)
+        request = pb.DownloadModelVersionArtifactRequest(
+            name=version, offset=offset, file_path=file_path
+        )
         try:
             _append(stub.DownloadModelVersionArtifact(request), artifact, partial, bar)
         except grpc.RpcError as error:

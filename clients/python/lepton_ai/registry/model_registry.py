@@ -24,10 +24,10 @@ import grpc
 from lepton.registry.v1 import conversion_job_pb2, model_pb2, model_version_pb2
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc
-from lepton.type.v1 import model_artifact_pb2, model_signature_pb2
+from lepton.type.v1 import artifact_pb2, model_artifact_pb2, model_signature_pb2
 from lepton.type.v1 import model_format_pb2 as formats
 from lepton_ai.client import JobMethods, ServiceClient
-from lepton_ai.errors import AlreadyExistsError
+from lepton_ai.errors import AlreadyExistsError, InvalidArgumentError
 from lepton_ai.registry import artifact_transfer
 from lepton_ai.registry.model_packaging import estimator_signature, package
 
@@ -167,20 +167,34 @@ class ModelRegistry(ServiceClient):
 
     # --- bytes ------------------------------------------------------------------------------
 
-    def download(self, version: str, destination: str | Path) -> Path:
+    def download(self, version: str, destination: str | Path, *, file: str = "") -> Path:
         """The artifact of `version` (a version or alias name) in `destination` (a file, or
         a directory to hold `<model>-<version>`), resumed if an earlier call was cut, and
-        verified against its SHA-256."""
+        verified against its SHA-256. With `file`, only that file of an archive version (a
+        path of its `files`; a directory then holds it under its base name)."""
         concrete = self.version(version)
         path = Path(destination)
+        descriptor = concrete.artifact.descriptor
+        if file:
+            listed = next((f for f in concrete.files if f.path == file), None)
+            if listed is None:
+                raise InvalidArgumentError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "INVALID_FIELD",
+                    f"{concrete.name} holds no file {file!r}",
+                    field_violations=[("file_path", "not a path of the version's files")],
+                )
+            descriptor = artifact_pb2.ArtifactDescriptor(
+                size_bytes=listed.size_bytes, digest=listed.digest
+            )
         if path.is_dir():
             model_id, number = concrete.name.split("/")[1], concrete.name.rsplit("/", 1)[1]
-            path = path / f"{model_id}-{number}"
-        descriptor = concrete.artifact.descriptor
-        with self.progress_bar(
-            f"downloading {concrete.name}", descriptor.size_bytes, "bytes"
-        ) as bar:
-            return artifact_transfer.download(self._registry, concrete.name, descriptor, path, bar)
+            path = path / (file.rsplit("/", 1)[-1] if file else f"{model_id}-{number}")
+        shown = f"{concrete.name} {file}".rstrip()
+        with self.progress_bar(f"downloading {shown}", descriptor.size_bytes, "bytes") as bar:
+            return artifact_transfer.download(
+                self._registry, concrete.name, descriptor, path, bar, file_path=file
+            )
 
     def load(self, version: str, *, trusted: bool = False) -> Any:
         """`version` ready to use: an onnxruntime InferenceSession for ONNX, the booster for

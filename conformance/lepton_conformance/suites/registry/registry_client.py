@@ -52,12 +52,14 @@ def descriptor(data: bytes, media_type: str = "application/octet-stream") -> Any
 
 
 def version_of(data: bytes, model_format: int = OTHER, **fields: Any) -> Any:
-    """A ModelVersion declaring `data` as its single-file artifact."""
-    media = "application/onnx" if model_format == ONNX else "application/octet-stream"
-    artifact = model_artifact_pb2.ModelArtifact(
-        descriptor=descriptor(data, media), format=model_format
-    )
-    return model_version_pb2.ModelVersion(artifact=artifact, **fields)
+    """A ModelVersion declaring `data` as its single-file artifact (unless `fields` holds
+    another `artifact`)."""
+    if "artifact" not in fields:
+        media = "application/onnx" if model_format == ONNX else "application/octet-stream"
+        fields["artifact"] = model_artifact_pb2.ModelArtifact(
+            descriptor=descriptor(data, media), format=model_format
+        )
+    return model_version_pb2.ModelVersion(**fields)
 
 
 def chunks(data: bytes, size: int, start: int = 0) -> list[Any]:
@@ -173,11 +175,16 @@ class RegistryClient:
         return answer.model_version
 
     def download(
-        self, name: str, offset: int = 0, length: int = 0, chunk_size: int = 0
+        self, name: str, offset: int = 0, length: int = 0, chunk_size: int = 0, file_path: str = ""
     ) -> tuple[Any, list[Any]]:
-        """The descriptor and the chunks of a download."""
+        """The descriptor and the chunks of a download (of one file of an archive with
+        `file_path`)."""
         request = pb.DownloadModelVersionArtifactRequest(
-            name=name, offset=offset, length_bytes=length, chunk_size_bytes=chunk_size
+            name=name,
+            offset=offset,
+            length_bytes=length,
+            chunk_size_bytes=chunk_size,
+            file_path=file_path,
         )
         first, *rest = list(self.stream("DownloadModelVersionArtifact", request))
         expect.equal(first.WhichOneof("payload"), "artifact", "first message of a download")

@@ -4,6 +4,8 @@ verify and supersede, deduplication of known content, and downloads from any off
 
 from __future__ import annotations
 
+import io
+import tarfile
 import threading
 import time
 from collections.abc import Callable
@@ -11,7 +13,7 @@ from collections.abc import Callable
 import grpc
 
 from lepton.registry.v1 import model_registry_service_pb2 as pb
-from lepton.type.v1 import artifact_pb2
+from lepton.type.v1 import artifact_pb2, model_artifact_pb2
 from lepton_conformance.harness import expect
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
@@ -19,10 +21,12 @@ from lepton_conformance.suites.registry.profiles import CORE
 from lepton_conformance.suites.registry.registry_client import (
     FAILED,
     MAX_CHUNK,
+    OTHER,
     PENDING,
     READY,
     RegistryClient,
     assembled,
+    descriptor,
     header,
     random_bytes,
     upload_messages,
@@ -321,3 +325,63 @@ def ranges(ctx: CaseContext) -> None:
         expect.holds(
             all(len(p.data) <= MAX_CHUNK for p in parts), "chunks of at most 3 MiB", "larger"
         )
+
+
+def _archive(files: dict[str, bytes]) -> bytes:
+    """A pax tar holding `files`, in the given order."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path, content in files.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+@CASES.case(CORE, "downloads.one-file-of-an-archive", "REG-057")
+def archive_file(ctx: CaseContext) -> None:
+    """Each file of a READY archive downloads alone: the file's descriptor first, then
+    exactly its bytes, also from an offset and for a length counted within the file; a path
+    not in `files`, or any path on a single-file version, is INVALID_FIELD."""
+    client = RegistryClient(ctx)
+    files = {
+        "model.onnx": random_bytes(200 * KIB + 3),
+        "tokenizer/config.json": b'{"vocab_size": 3}',
+        "weights/extra.bin": random_bytes(70 * KIB),
+    }
+    data = _archive(files)
+    artifact = model_artifact_pb2.ModelArtifact(
+        descriptor=descriptor(data, "application/x-tar"), format=OTHER, entry_path="model.onnx"
+    )
+    with client.scratch() as name:
+        version = client.register(name, data, artifact=artifact)
+        listed = {f.path: f for f in client.version(version.name).files}
+        expect.equal(sorted(listed), sorted(files), "the archive's files")
+        for path, content in files.items():
+            described, parts = client.download(version.name, chunk_size=64 * KIB, file_path=path)
+            expect.equal(
+                (described.size_bytes, described.digest.hex),
+                (listed[path].size_bytes, listed[path].digest.hex),
+                f"the descriptor of {path}",
+            )
+            got = assembled(parts)
+            expect.holds(got == content, f"the bytes of {path}", f"{len(got)} other bytes")
+        weights = files["weights/extra.bin"]
+        offset, length = 10 * KIB + 1, 20 * KIB
+        _, parts = client.download(version.name, offset, length, file_path="weights/extra.bin")
+        got = assembled(parts, start=offset)
+        expect.holds(got == weights[offset : offset + length], "a range of a file", "other bytes")
+        _, parts = client.download(version.name, len(weights), file_path="weights/extra.bin")
+        expect.equal(parts, [], "a download from the end of a file")
+        single = client.register(name, random_bytes(KIB))
+        for target, path in (
+            (version.name, "absent.bin"),
+            (version.name, "tokenizer"),
+            (single.name, "model.onnx"),
+        ):
+            expect.rejects(
+                lambda target=target, path=path: client.download(target, file_path=path),
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "INVALID_FIELD",
+                field="file_path",
+            )

@@ -209,16 +209,18 @@ class GetModelVersionUploadStatusResponse(_message.Message):
     def __init__(self, state: _Optional[_Union[_model_version_pb2.ModelVersionState, str]] = ..., committed_offset: _Optional[int] = ..., artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ...) -> None: ...
 
 class DownloadModelVersionArtifactRequest(_message.Message):
-    __slots__ = ("name", "offset", "length_bytes", "chunk_size_bytes")
+    __slots__ = ("name", "offset", "length_bytes", "chunk_size_bytes", "file_path")
     NAME_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LENGTH_BYTES_FIELD_NUMBER: _ClassVar[int]
     CHUNK_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    FILE_PATH_FIELD_NUMBER: _ClassVar[int]
     name: str
     offset: int
     length_bytes: int
     chunk_size_bytes: int
-    def __init__(self, name: _Optional[str] = ..., offset: _Optional[int] = ..., length_bytes: _Optional[int] = ..., chunk_size_bytes: _Optional[int] = ...) -> None: ...
+    file_path: str
+    def __init__(self, name: _Optional[str] = ..., offset: _Optional[int] = ..., length_bytes: _Optional[int] = ..., chunk_size_bytes: _Optional[int] = ..., file_path: _Optional[str] = ...) -> None: ...
 
 class DownloadModelVersionArtifactResponse(_message.Message):
     __slots__ = ("artifact", "chunk")
