@@ -4,6 +4,7 @@ estimators, aliases, resumable uploads and downloads, and loading models back.""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 
@@ -29,13 +30,29 @@ def registry(server_factory):
         yield client
 
 
+def _onnx_model(size: int) -> bytes:
+    """A real ONNX model of about `size` bytes: Y = X + W with random weights W."""
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    count = size // 4
+    weights = helper.make_tensor("W", TensorProto.FLOAT, [count], os.urandom(count * 4), raw=True)
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["X", "W"], ["Y"])],
+        "add",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [count])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [count])],
+        [weights],
+    )
+    return helper.make_model(graph).SerializeToString()
+
+
 def _bar() -> ProgressBar:
     return ProgressBar("test", None, "bytes", enabled=False)
 
 
 def test_register_a_file_set_an_alias_and_download_through_it(registry, tmp_path):
     source = tmp_path / "model.onnx"
-    source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))  # more than one chunk
+    source.write_bytes(_onnx_model(3 * 1024 * 1024 + 17))  # more than one chunk
     version = registry.register(source, "fraud", alias="prod", metrics={"auc": 0.91})
     assert version.name == "models/fraud/versions/1"
     assert version.artifact.format == formats.MODEL_FORMAT_ONNX
@@ -46,8 +63,12 @@ def test_register_a_file_set_an_alias_and_download_through_it(registry, tmp_path
 
 
 def test_the_same_content_registers_again_without_moving_bytes(registry, tmp_path):
+    weights = os.urandom(256 * 1024)
+    header = json.dumps(
+        {"w": {"dtype": "U8", "shape": [len(weights)], "data_offsets": [0, len(weights)]}}
+    )
     source = tmp_path / "weights.safetensors"
-    source.write_bytes(os.urandom(256 * 1024))
+    source.write_bytes(len(header).to_bytes(8, "little") + header.encode() + weights)
     registry.register(source, "twins")
     second = registry.register(source, "twins")
     assert second.name == "models/twins/versions/2"

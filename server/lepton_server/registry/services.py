@@ -36,8 +36,9 @@ from lepton_server.runtime.hosted_service import HostedService
 
 SERVICE = pb.DESCRIPTOR.services_by_name["ModelRegistryService"].full_name
 WATCH = "registry.watch"
-# Implemented always: conversion to ONNX (REG-051) and import of model files (REG-053).
-JOB_FEATURES = ("registry.conversion", "registry.import")
+# Implemented always: content checks of declared formats (REG-028), conversion to ONNX
+# (REG-051) and import of model files (REG-053).
+ALWAYS_FEATURES = ("registry.format_validation", "registry.conversion", "registry.import")
 
 
 def build(server: ServerConfig, config: RegistryConfig) -> list[HostedService]:
@@ -95,7 +96,7 @@ def build(server: ServerConfig, config: RegistryConfig) -> list[HostedService]:
             lambda grpc_server: pb_grpc.add_ModelRegistryServiceServicer_to_server(
                 servicer, grpc_server
             ),
-            features=((WATCH,) if config.watch else ()) + JOB_FEATURES,
+            features=((WATCH,) if config.watch else ()) + ALWAYS_FEATURES,
             start=expiry.start,
             close=lambda: (expiry.close(), store.close()),
         )

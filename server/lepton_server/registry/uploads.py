@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import grpc
 
@@ -29,6 +29,7 @@ from lepton_server.registry import model_names
 from lepton_server.registry.archives import ArchiveError, list_archive
 from lepton_server.registry.blob_store import BlobStore, sha256_of_file
 from lepton_server.registry.events import EventLog
+from lepton_server.registry.format_checks import FormatMismatchError, check_content
 from lepton_server.registry.model_names import VersionRef
 from lepton_server.registry.records import FAILED, PENDING, READY, Records
 from lepton_server.registry.version_checks import ARCHIVE_MEDIA_TYPE
@@ -253,6 +254,10 @@ class Uploads:
                 files = await loop.run_in_executor(None, self._list_files, session, artifact)
             except ArchiveError as exc:
                 self._fail(session, None, "INVALID_ARCHIVE", str(exc))
+        try:
+            await loop.run_in_executor(None, self._check_content, session, artifact, files)
+        except FormatMismatchError as exc:
+            self._fail(session, None, "FORMAT_MISMATCH", str(exc))
         if staged:
             await self._flush(session.key)
             await loop.run_in_executor(None, self.blobs.adopt, path, session.sha256)
@@ -261,10 +266,25 @@ class Uploads:
     def _list_files(
         self, session: UploadSession, artifact: model_artifact_pb2.ModelArtifact
     ) -> list[mv.ArtifactFile]:
-        """The archive's files, from the staging file or, for a dedupe, the shared blob."""
-        staged = self.blobs.staged(session.key)
-        with staged.open("rb") if staged.exists() else self.blobs.open(session.sha256) as source:
+        """The archive's files."""
+        with self._content(session) as source:
             return list_archive(source, artifact.entry_path, artifact.format)
+
+    def _check_content(
+        self,
+        session: UploadSession,
+        artifact: model_artifact_pb2.ModelArtifact,
+        files: list[mv.ArtifactFile],
+    ) -> None:
+        """REG-028: the content against its declared format (also for a dedupe, whose bytes
+        may have been registered before under another format)."""
+        with self._content(session) as source:
+            check_content(source, session.size, artifact, files)
+
+    def _content(self, session: UploadSession) -> BinaryIO:
+        """The version's bytes: the staging file or, for a dedupe, the shared blob."""
+        staged = self.blobs.staged(session.key)
+        return staged.open("rb") if staged.exists() else self.blobs.open(session.sha256)
 
     def _ready(self, session: UploadSession, files: list[mv.ArtifactFile]) -> None:
         ready = mv.ModelVersion(state=READY, files=files)

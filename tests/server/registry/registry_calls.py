@@ -38,8 +38,10 @@ def artifact(
     data: bytes,
     media_type: str = "application/octet-stream",
     entry_path: str = "",
-    model_format: int = model_format_pb2.MODEL_FORMAT_ONNX,
+    model_format: int = model_format_pb2.MODEL_FORMAT_OTHER,
 ) -> model_artifact_pb2.ModelArtifact:
+    """A declared artifact of `data`: OTHER by default, whose content is never checked
+    (REG-028), so random bytes register."""
     return model_artifact_pb2.ModelArtifact(
         descriptor=descriptor(data, media_type), format=model_format, entry_path=entry_path
     )
@@ -151,6 +153,20 @@ def archive_version(stub, model: str, data: bytes, entry: str, model_format=None
             data,
             media_type="application/x-tar",
             entry_path=entry,
-            model_format=model_format or model_format_pb2.MODEL_FORMAT_ONNX,
+            model_format=model_format or model_format_pb2.MODEL_FORMAT_OTHER,
         ),
     )
+
+
+def onnx_model_bytes(producer: str = "tests") -> bytes:
+    """A real, tiny ONNX model (Y = Identity(X)), unique per `producer`, so its content
+    passes the format check of REG-028."""
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["X"], ["Y"])],
+        "identity",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1])],
+    )
+    return helper.make_model(graph, producer_name=producer).SerializeToString()

@@ -27,6 +27,7 @@ def _features(address: str) -> dict[str, list[str]]:
 def test_discovery_lists_the_registry_with_the_watch_and_job_features(registry_server):
     assert _features(registry_server.address)[SERVICE] == [
         "registry.conversion",
+        "registry.format_validation",
         "registry.import",
         "registry.watch",
     ]
@@ -38,7 +39,11 @@ def test_every_layer_is_hosted_by_default(server):
 
 def test_without_watch_the_feature_is_absent_and_watching_is_unimplemented(server_factory):
     server = server_factory("--services", "registry", "--registry-no-watch")
-    assert _features(server.address)[SERVICE] == ["registry.conversion", "registry.import"]
+    assert _features(server.address)[SERVICE] == [
+        "registry.conversion",
+        "registry.format_validation",
+        "registry.import",
+    ]
     with grpc.insecure_channel(server.address) as channel:
         stub = pb_grpc.ModelRegistryServiceStub(channel)
         expect_error(

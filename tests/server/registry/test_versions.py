@@ -15,6 +15,7 @@ from registry_calls import (
     create_version,
     descriptor,
     expect_error,
+    onnx_model_bytes,
     ready_version,
 )
 
@@ -226,10 +227,12 @@ def test_list_is_newest_first_and_searches_all_models(stub):
     names = [create_version(stub, one, bytes([i])).name for i in range(3)]
     assert [v.name for v in _all(stub, one, page_size=2)] == names[::-1]
     assert [v.name for v in _all(stub, one, order_by="create_time")] == names
+    model = onnx_model_bytes(job)
     ready = ready_version(
         stub,
         two,
-        b"onnx",
+        model,
+        artifact=artifact(model, model_format=model_format_pb2.MODEL_FORMAT_ONNX),
         labels={"stage": "eval"},
         framework="PyTorch",
         lineage=mv.ModelLineage(
