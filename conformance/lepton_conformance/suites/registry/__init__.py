@@ -7,6 +7,7 @@ from __future__ import annotations
 from lepton_conformance.harness.suite import Suite
 from lepton_conformance.suites.registry import (
     aliases,
+    attestations,
     discovery,
     events,
     feature_probes,
@@ -30,6 +31,7 @@ SUITE = Suite(
         aliases.CASES,
         events.CASES,
         serving.CASES,
+        attestations.CASES,
     ),
     probes=feature_probes.SERVICE_PROBES,
     probe_features=feature_probes.probe_features,

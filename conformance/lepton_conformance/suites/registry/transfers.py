@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 
@@ -15,6 +16,7 @@ from lepton.type.v1 import artifact_pb2
 from lepton_conformance.harness import expect
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
+from lepton_conformance.suites.registry import registry_archives
 from lepton_conformance.suites.registry.profiles import CORE
 from lepton_conformance.suites.registry.registry_client import (
     FAILED,
@@ -321,3 +323,57 @@ def ranges(ctx: CaseContext) -> None:
         expect.holds(
             all(len(p.data) <= MAX_CHUNK for p in parts), "chunks of at most 3 MiB", "larger"
         )
+
+
+def _create(client: RegistryClient, model: str, version: Any) -> Any:
+    request = pb.CreateModelVersionRequest(parent=model, model_version=version)
+    return client.call("CreateModelVersion", request).model_version
+
+
+@CASES.case(CORE, "archives.ready-archive-lists-its-files", "REG-027", "REG-023")
+def archive_files(ctx: CaseContext) -> None:
+    """A valid tar archive becomes READY and lists every regular file (not directories) in
+    `files`, sorted by path, with its size and SHA-256; it downloads byte for byte."""
+    client = RegistryClient(ctx)
+    data, files = registry_archives.valid_archive()
+    with client.scratch() as name:
+        version = _create(client, name, registry_archives.archive_version(data))
+        answer = client.upload(upload_messages(version.name, data, 2 * KIB))
+        expect.equal(answer.model_version.state, READY, "state after the upload")
+        got = client.version(version.name)
+        expect.equal(
+            [(f.path, f.size_bytes, f.digest.hex) for f in got.files],
+            registry_archives.file_listing(files),
+            "files (path, size_bytes, sha256)",
+        )
+        expect.holds(assembled(client.download(version.name)[1]) == data, "the bytes", "others")
+
+
+def _register_broken_archives() -> None:
+    for kind, make in registry_archives.BROKEN.items():
+
+        def body(ctx: CaseContext, make=make) -> None:
+            client = RegistryClient(ctx)
+            data = make()
+            with client.scratch() as name:
+                version = _create(client, name, registry_archives.archive_version(data))
+                expect.fails_with(
+                    lambda: client.upload(upload_messages(version.name, data, 2 * KIB)),
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "INVALID_ARCHIVE",
+                )
+                failed = client.version(version.name)
+                expect.equal(
+                    (failed.state, failed.registration_error.reason),
+                    (FAILED, "INVALID_ARCHIVE"),
+                    "(state, registration_error.reason)",
+                )
+
+        body.__doc__ = (
+            f"An archive with {kind.replace('-', ' ')} fails the completing upload with "
+            "INVALID_ARGUMENT [INVALID_ARCHIVE] and the version FAILED_REGISTRATION."
+        )
+        CASES.case(CORE, f"archives.broken.{kind}", "REG-027")(body)
+
+
+_register_broken_archives()
