@@ -8,6 +8,7 @@ from lepton_conformance.harness.suite import Suite
 from lepton_conformance.suites.registry import (
     aliases,
     attestations,
+    conversions,
     discovery,
     events,
     feature_probes,
@@ -32,6 +33,7 @@ SUITE = Suite(
         events.CASES,
         serving.CASES,
         attestations.CASES,
+        conversions.CASES,
     ),
     probes=feature_probes.SERVICE_PROBES,
     probe_features=feature_probes.probe_features,
