@@ -11,7 +11,6 @@ from typing import Any
 import grpc
 
 from lepton.registry.v1 import conversion_job_pb2
-from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.type.v1 import model_format_pb2, model_signature_pb2, tensor_pb2
 from lepton_conformance.harness import expect, job_lifecycle
 from lepton_conformance.harness.case import Skipped
@@ -26,11 +25,11 @@ from lepton_conformance.suites.registry.registry_client import (
     RegistryClient,
     random_bytes,
 )
+from lepton_conformance.suites.registry.registry_jobs import CONVERSION, failed_with, refused
 
 CASES = CaseList()
 FEATURE = "registry.conversion"
 SKOPS = model_format_pb2.MODEL_FORMAT_SKOPS
-FAILED_PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION.value[0]
 # A LinearRegression over 4 features: one float input [rows, 4], one output per row.
 SIGNATURE = model_signature_pb2.ModelSignature(
     inputs=[
@@ -55,34 +54,17 @@ def _source(client: RegistryClient, model: str, **fields: Any) -> Any:
     return client.register(model, regressor_bytes(), **fields)
 
 
+def _job(**fields: Any) -> Any:
+    return conversion_job_pb2.ConversionJob(**{"target_format": ONNX, **fields})
+
+
 def _create(client: RegistryClient, model: str, **fields: Any) -> Any:
-    job = conversion_job_pb2.ConversionJob(**{"target_format": ONNX, **fields})
-    request = pb.CreateConversionJobRequest(parent=model, conversion_job=job)
-    return client.call("CreateConversionJob", request).conversion_job
+    return CONVERSION.create(client, model, _job(**fields))
 
 
 def _run(client: RegistryClient, model: str, **fields: Any) -> Any:
     """Create a conversion job and wait for its end; the last observation."""
-    job = _create(client, model, **fields)
-
-    def get() -> Any:
-        request = pb.GetConversionJobRequest(name=job.name)
-        return client.call("GetConversionJob", request).conversion_job
-
-    return job_lifecycle.wait(get, job.name, client.ctx.timeout * 6)
-
-
-def _failed_with(job: Any, reason: str) -> None:
-    expect.equal(
-        (job_lifecycle.name_of(job.status.state), job.status.error.code, job.status.error.reason),
-        ("JOB_STATE_FAILED", FAILED_PRECONDITION, reason),
-        "(state, status.error.code, status.error.reason) of the job",
-    )
-
-
-def _jobs(client: RegistryClient, model: str) -> list[str]:
-    request = pb.ListConversionJobsRequest(parent=model, page_size=100)
-    return [j.name for j in client.call("ListConversionJobs", request).conversion_jobs]
+    return CONVERSION.run(client, model, _job(**fields))
 
 
 @CASES.case(CORE, "conversions.skops-model-becomes-an-equivalent-onnx-version", "REG-051")
@@ -147,7 +129,7 @@ def not_equivalent(ctx: CaseContext) -> None:
                 "the target's ONNX model reproduced the source bit for bit, so a tolerance of 0 "
                 "could not force a non-equivalent conversion"
             )
-        _failed_with(job, "CONVERSION_NOT_EQUIVALENT")
+        failed_with(job, grpc.StatusCode.FAILED_PRECONDITION, "CONVERSION_NOT_EQUIVALENT")
         expect.holds(
             report.equivalent is False and any(o.mismatched_elements for o in report.outputs),
             "the kept equivalence report, not equivalent, with mismatched elements",
@@ -166,7 +148,7 @@ def unsupported(ctx: CaseContext) -> None:
     with client.scratch() as model:
         source = client.register(model, random_bytes(256), model_format=OTHER, signature=SIGNATURE)
         job = _run(client, model, source_model_version=source.name)
-        _failed_with(job, "CONVERSION_UNSUPPORTED")
+        failed_with(job, grpc.StatusCode.FAILED_PRECONDITION, "CONVERSION_UNSUPPORTED")
         expect.equal(client.model(model).version_count, 1, "version_count after the job")
 
 
@@ -189,7 +171,7 @@ def creation(ctx: CaseContext) -> None:
             grpc.StatusCode.FAILED_PRECONDITION,
             "VERSION_NOT_READY",
         )
-        expect.equal(_jobs(client, model), [], "the model's conversion jobs")
+        expect.equal(CONVERSION.listed(client, model), [], "the model's conversion jobs")
 
 
 @CASES.case(CORE, "conversions.source-without-signature-input", "REG-052")
@@ -201,11 +183,13 @@ def without_signature(ctx: CaseContext) -> None:
     with client.scratch() as model:
         bare = model_signature_pb2.ModelSignature(outputs=SIGNATURE.outputs)
         source = _source(client, model, signature=bare)
-        try:
-            job = _run(client, model, source_model_version=source.name)
-        except grpc.RpcError as error:
-            expect.equal(error.code(), grpc.StatusCode.FAILED_PRECONDITION, "the refusal's code")
-            expect.check_error_info(error, "SIGNATURE_REQUIRED")
-        else:
-            _failed_with(job, "SIGNATURE_REQUIRED")
+        job = _job(source_model_version=source.name)
+        refused(
+            CONVERSION,
+            client,
+            model,
+            job,
+            code=grpc.StatusCode.FAILED_PRECONDITION,
+            reason="SIGNATURE_REQUIRED",
+        )
         expect.equal(client.model(model).version_count, 1, "version_count after the attempt")
