@@ -68,21 +68,26 @@ MLMODEL = yaml.safe_dump(
 )
 
 
-def _files(ctx: CaseContext) -> tuple[Path, str]:
-    """A fresh local directory below --file-root and its file:// URI (ending in "/");
-    Skipped without a file root the suite can write to."""
+def _local_root(ctx: CaseContext) -> Path:
+    """The local directory of --file-root; Skipped without one the suite can write to."""
     ctx.require_feature(SERVICE, FEATURE)
     root = ctx.options.file_root
-    if root is None or not Path(url2pathname(urlparse(root).path)).is_dir():
+    local = Path(url2pathname(urlparse(root).path)) if root is not None else None
+    if local is None or not local.is_dir():
         raise Skipped(
             "no directory to write model files to: pass --file-root file:///DIR/ naming a "
             "directory the target serves and this machine shares",
             needs=NEEDS,
         )
+    return local
+
+
+def _files(ctx: CaseContext) -> tuple[Path, str]:
+    """A fresh directory below --file-root and its file:// URI (ending in "/")."""
     name = unique_id()
-    directory = Path(url2pathname(urlparse(root).path)) / name
+    directory = _local_root(ctx) / name
     directory.mkdir()
-    return directory, f"{root}{name}/"
+    return directory, f"{ctx.options.file_root}{name}/"
 
 
 def _job(uri: str, **fields: Any) -> Any:
@@ -168,23 +173,21 @@ def mlflow(ctx: CaseContext) -> None:
         )
 
 
+def _registers_nothing(ctx: CaseContext, uri: str, code: grpc.StatusCode, reason: str) -> None:
+    """An import of `uri` is refused with `code` [`reason`] and registers no version."""
+    client = RegistryClient(ctx)
+    with client.scratch() as model:
+        refused(IMPORT, client, model, _job(uri), code=code, reason=reason)
+        expect.equal(client.model(model).version_count, 0, "version_count after the import")
+
+
 @CASES.case(CORE, "imports.path-outside-the-roots-is-not-allowed", "REG-054")
 def outside(ctx: CaseContext) -> None:
     """A file:// path outside the served directory (beside --file-root) fails, at creation or
     as the job's failure, with PERMISSION_DENIED [PATH_NOT_ALLOWED] and registers nothing."""
-    _files(ctx)
-    outside_uri = f"{ctx.options.file_root}../{unique_id('conf-outside')}/model.onnx"
-    client = RegistryClient(ctx)
-    with client.scratch() as model:
-        refused(
-            IMPORT,
-            client,
-            model,
-            _job(outside_uri),
-            code=grpc.StatusCode.PERMISSION_DENIED,
-            reason="PATH_NOT_ALLOWED",
-        )
-        expect.equal(client.model(model).version_count, 0, "version_count after the import")
+    _local_root(ctx)
+    uri = f"{ctx.options.file_root}../{unique_id('conf-outside')}/model.onnx"
+    _registers_nothing(ctx, uri, grpc.StatusCode.PERMISSION_DENIED, "PATH_NOT_ALLOWED")
 
 
 @CASES.case(CORE, "imports.undetectable-format-is-unknown", "REG-054")
@@ -193,17 +196,7 @@ def unknown(ctx: CaseContext) -> None:
     without a format fails with INVALID_ARGUMENT [FORMAT_UNKNOWN] and registers nothing."""
     directory, uri = _files(ctx)
     (directory / "blob.dat").write_bytes(b"\x00LEPTON" + random_bytes(500))
-    client = RegistryClient(ctx)
-    with client.scratch() as model:
-        refused(
-            IMPORT,
-            client,
-            model,
-            _job(f"{uri}blob.dat"),
-            code=grpc.StatusCode.INVALID_ARGUMENT,
-            reason="FORMAT_UNKNOWN",
-        )
-        expect.equal(client.model(model).version_count, 0, "version_count after the import")
+    _registers_nothing(ctx, f"{uri}blob.dat", grpc.StatusCode.INVALID_ARGUMENT, "FORMAT_UNKNOWN")
 
 
 @CASES.case(CORE, "imports.uri-with-credentials-is-invalid", "REG-048")
