@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from urllib.parse import urlparse
 
@@ -137,6 +138,17 @@ def _lineage_drops_dataset_uris(original):
 def _dot_dot_allowed(original):
     def mutated(name):
         return name if ".." in name.split("/") else original(name)
+
+    return mutated
+
+
+def _files_with_the_paths_digest(original):
+    """An archive's files are listed with the SHA-256 of their path, not of their bytes."""
+
+    def mutated(archive, member, path):
+        listed = original(archive, member, path)
+        listed.digest.hex = hashlib.sha256(path.encode()).hexdigest()
+        return listed
 
     return mutated
 
@@ -346,6 +358,16 @@ MUTANTS: dict[str, Mutant] = {
         frozenset(
             {
                 "registry-core.archives.broken.dot-dot-segment",
+            }
+        ),
+    ),
+    "archive-files-listed-with-wrong-digests": Mutant(
+        "REG-027: a READY archive lists its files with digests that are not their bytes'",
+        replace(archives, "_file", _files_with_the_paths_digest),
+        frozenset(
+            {
+                "registry-core.archives.ready-archive-lists-its-files",
+                "registry-core.imports.file-and-directory-become-ready-versions",
             }
         ),
     ),

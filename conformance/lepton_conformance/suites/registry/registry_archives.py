@@ -24,7 +24,8 @@ def _add_file(tar: tarfile.TarFile, path: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def _add_link(tar: tarfile.TarFile, path: str, target: str, kind: bytes) -> None:
+def _add_special(tar: tarfile.TarFile, path: str, kind: bytes, target: str = "") -> None:
+    """A link (to `target`), device or FIFO entry."""
     info = tarfile.TarInfo(path)
     info.type = kind
     info.linkname = target
@@ -76,10 +77,12 @@ BROKEN: dict[str, Callable[[], bytes]] = {
     "dot-dot-segment": lambda: build(lambda t: _add_file(t, "model/../../x.bin", b"x")),
     "absolute-path": lambda: build(lambda t: _add_file(t, "/etc/x.bin", b"x")),
     "symbolic-link": lambda: build(
-        lambda t: _add_link(t, "model/l.bin", "weights.bin", tarfile.SYMTYPE)
+        lambda t: _add_special(t, "model/l.bin", tarfile.SYMTYPE, "weights.bin")
     ),
-    "hard-link": lambda: build(lambda t: _add_link(t, "model/h.bin", ENTRY, tarfile.LNKTYPE)),
+    "hard-link": lambda: build(lambda t: _add_special(t, "model/h.bin", tarfile.LNKTYPE, ENTRY)),
     "duplicate-path": lambda: build(lambda t: _add_file(t, ENTRY, random_bytes(8))),
     "entry-path-missing": lambda: build(lambda t: None, entry="model/other.bin"),
     "not-a-tar": lambda: random_bytes(3000),
+    "fifo-entry": lambda: build(lambda t: _add_special(t, "model/pipe", tarfile.FIFOTYPE)),
+    "device-entry": lambda: build(lambda t: _add_special(t, "model/dev", tarfile.CHRTYPE)),
 }
