@@ -36,8 +36,8 @@ class TargetOptions:
     # the target serves (INF-001, INF-002).
     inference_service: str | None = None
     # A `file://` directory URI the target serves for imports and exports and lets the suite
-    # write below (spec/data.md §5.1), e.g. "file:///srv/conformance/"; None skips the
-    # import and export cases that need files.
+    # write below (spec/data.md §5.1; registry import jobs, spec/registry.md "Import"), e.g.
+    # "file:///srv/conformance/"; None skips the import and export cases that need files.
     file_root: str | None = None
     # Services the vendor states the target serves (`--service`, repeatable): taken as served
     # whatever reflection, DiscoveryService or a probe finds.

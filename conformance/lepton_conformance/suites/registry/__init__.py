@@ -7,9 +7,12 @@ from __future__ import annotations
 from lepton_conformance.harness.suite import Suite
 from lepton_conformance.suites.registry import (
     aliases,
+    attestations,
+    conversions,
     discovery,
     events,
     feature_probes,
+    imports,
     models,
     registry_tables,
     serving,
@@ -30,6 +33,9 @@ SUITE = Suite(
         aliases.CASES,
         events.CASES,
         serving.CASES,
+        attestations.CASES,
+        conversions.CASES,
+        imports.CASES,
     ),
     probes=feature_probes.SERVICE_PROBES,
     probe_features=feature_probes.probe_features,

@@ -4,29 +4,27 @@ verify and supersede, deduplication of known content, and downloads from any off
 
 from __future__ import annotations
 
-import io
-import tarfile
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 
 from lepton.registry.v1 import model_registry_service_pb2 as pb
-from lepton.type.v1 import artifact_pb2, model_artifact_pb2
+from lepton.type.v1 import artifact_pb2
 from lepton_conformance.harness import expect
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
+from lepton_conformance.suites.registry import registry_archives
 from lepton_conformance.suites.registry.profiles import CORE
 from lepton_conformance.suites.registry.registry_client import (
     FAILED,
     MAX_CHUNK,
-    OTHER,
     PENDING,
     READY,
     RegistryClient,
     assembled,
-    descriptor,
     header,
     random_bytes,
     upload_messages,
@@ -327,15 +325,58 @@ def ranges(ctx: CaseContext) -> None:
         )
 
 
-def _archive(files: dict[str, bytes]) -> bytes:
-    """A pax tar holding `files`, in the given order."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path, content in files.items():
-            info = tarfile.TarInfo(path)
-            info.size = len(content)
-            tar.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
+def _create(client: RegistryClient, model: str, version: Any) -> Any:
+    request = pb.CreateModelVersionRequest(parent=model, model_version=version)
+    return client.call("CreateModelVersion", request).model_version
+
+
+@CASES.case(CORE, "archives.ready-archive-lists-its-files", "REG-027", "REG-023")
+def archive_files(ctx: CaseContext) -> None:
+    """A valid tar archive becomes READY and lists every regular file (not directories) in
+    `files`, sorted by path, with its size and SHA-256; it downloads byte for byte."""
+    client = RegistryClient(ctx)
+    data, files = registry_archives.valid_archive()
+    with client.scratch() as name:
+        version = _create(client, name, registry_archives.archive_version(data))
+        answer = client.upload(upload_messages(version.name, data, 2 * KIB))
+        expect.equal(answer.model_version.state, READY, "state after the upload")
+        got = client.version(version.name)
+        expect.equal(
+            [(f.path, f.size_bytes, f.digest.hex) for f in got.files],
+            registry_archives.file_listing(files),
+            "files (path, size_bytes, sha256)",
+        )
+        expect.holds(assembled(client.download(version.name)[1]) == data, "the bytes", "others")
+
+
+def _register_broken_archives() -> None:
+    for kind, make in registry_archives.BROKEN.items():
+
+        def body(ctx: CaseContext, make=make) -> None:
+            client = RegistryClient(ctx)
+            data = make()
+            with client.scratch() as name:
+                version = _create(client, name, registry_archives.archive_version(data))
+                expect.fails_with(
+                    lambda: client.upload(upload_messages(version.name, data, 2 * KIB)),
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "INVALID_ARCHIVE",
+                )
+                failed = client.version(version.name)
+                expect.equal(
+                    (failed.state, failed.registration_error.reason),
+                    (FAILED, "INVALID_ARCHIVE"),
+                    "(state, registration_error.reason)",
+                )
+
+        body.__doc__ = (
+            f"An archive with {kind.replace('-', ' ')} fails the completing upload with "
+            "INVALID_ARGUMENT [INVALID_ARCHIVE] and the version FAILED_REGISTRATION."
+        )
+        CASES.case(CORE, f"archives.broken.{kind}", "REG-027")(body)
+
+
+_register_broken_archives()
 
 
 @CASES.case(CORE, "downloads.one-file-of-an-archive", "REG-057")
@@ -344,17 +385,11 @@ def archive_file(ctx: CaseContext) -> None:
     exactly its bytes, also from an offset and for a length counted within the file; a path
     not in `files`, or any path on a single-file version, is INVALID_FIELD."""
     client = RegistryClient(ctx)
-    files = {
-        "model.onnx": random_bytes(200 * KIB + 3),
-        "tokenizer/config.json": b'{"vocab_size": 3}',
-        "weights/extra.bin": random_bytes(70 * KIB),
-    }
-    data = _archive(files)
-    artifact = model_artifact_pb2.ModelArtifact(
-        descriptor=descriptor(data, "application/x-tar"), format=OTHER, entry_path="model.onnx"
-    )
+    data, files = registry_archives.valid_archive(extra={"weights/extra.bin": 70 * KIB})
     with client.scratch() as name:
-        version = client.register(name, data, artifact=artifact)
+        version = client.register(
+            name, data, artifact=registry_archives.archive_version(data).artifact
+        )
         listed = {f.path: f for f in client.version(version.name).files}
         expect.equal(sorted(listed), sorted(files), "the archive's files")
         for path, content in files.items():

@@ -10,9 +10,16 @@ from google.protobuf import field_mask_pb2
 
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_version_pb2
+from lepton.type.v1 import (
+    dataset_reference_pb2,
+    model_artifact_pb2,
+    model_signature_pb2,
+    tensor_pb2,
+)
 from lepton_conformance.harness import expect
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
+from lepton_conformance.suites.registry import registry_archives
 from lepton_conformance.suites.registry.profiles import CORE
 from lepton_conformance.suites.registry.registry_client import (
     PENDING,
@@ -20,6 +27,7 @@ from lepton_conformance.suites.registry.registry_client import (
     RegistryClient,
     random_bytes,
     unique_id,
+    upload_messages,
 )
 
 CASES = CaseList()
@@ -154,3 +162,95 @@ def metrics(ctx: CaseContext) -> None:
             grpc.StatusCode.INVALID_ARGUMENT,
             "INVALID_FIELD",
         )
+
+
+def _lineage() -> model_version_pb2.ModelLineage:
+    """Lineage naming resources that do not exist: stored as given, never checked."""
+    missing = unique_id("conf-missing")
+    return model_version_pb2.ModelLineage(
+        datasets=[
+            dataset_reference_pb2.DatasetReference(
+                dataset_version=f"datasets/{missing}/versions/v3",
+                role=dataset_reference_pb2.DATASET_ROLE_TRAIN,
+            ),
+            dataset_reference_pb2.DatasetReference(
+                uri="s3://bucket/eval/part-0.parquet",
+                role=dataset_reference_pb2.DATASET_ROLE_TEST,
+            ),
+        ],
+        training_job=f"trainingJobs/{missing}",
+        source_uri="https://models.example.com/fraud/model.bin",
+        parent_model_version=f"models/{missing}/versions/7",
+    )
+
+
+# UpdateModelVersion masks naming an immutable field, each with a changed value.
+_IMMUTABLE_CHANGES = {
+    "framework": {"framework": "changed"},
+    "framework_version": {"framework_version": "9.9"},
+    "format_version": {"format_version": "changed"},
+    "metadata": {"metadata": {"changed": "yes"}},
+    "lineage": {"lineage": model_version_pb2.ModelLineage(training_job="trainingJobs/other")},
+    "signature": {"signature": model_signature_pb2.ModelSignature()},
+    "artifact.entry_path": {
+        "artifact": model_artifact_pb2.ModelArtifact(entry_path="model/config.json")
+    },
+    "files": {"files": [model_version_pb2.ArtifactFile(path="x", size_bytes=1)]},
+}
+
+
+@CASES.case(CORE, "versions.lineage-and-immutable-fields-are-kept", "REG-014")
+def immutable(ctx: CaseContext) -> None:
+    """Lineage naming resources that do not exist is stored exactly as given; an
+    UpdateModelVersion whose mask names an immutable field is INVALID_ARGUMENT
+    [INVALID_FIELD], and the version's artifact, format_version, framework(_version),
+    signature, lineage, metadata and files stay as they were."""
+    client = RegistryClient(ctx)
+    data, _ = registry_archives.valid_archive()
+    signature = model_signature_pb2.ModelSignature(
+        inputs=[tensor_pb2.TensorSpec(name="x", data_type=tensor_pb2.DATA_TYPE_FP32, shape=[-1])]
+    )
+    declared = registry_archives.archive_version(
+        data,
+        lineage=_lineage(),
+        framework="sklearn",
+        framework_version="1.5.0",
+        format_version="1",
+        metadata={"origin": "conformance"},
+        signature=signature,
+    )
+    with client.scratch() as name:
+        request = pb.CreateModelVersionRequest(parent=name, model_version=declared)
+        created = client.call("CreateModelVersion", request).model_version
+        expect.equal(created.lineage, declared.lineage, "lineage as created")
+        messages = upload_messages(created.name, data, 4 * 1024)
+        expect.equal(client.upload(messages).model_version.state, READY, "state after upload")
+        ready = client.version(created.name)
+
+        def kept(version) -> tuple:
+            return (
+                version.artifact,
+                version.format_version,
+                version.framework,
+                version.framework_version,
+                version.signature,
+                version.lineage,
+                dict(version.metadata),
+                list(version.files),
+            )
+
+        wanted = (declared.artifact, "1", "sklearn", "1.5.0", signature, declared.lineage)
+        expect.equal(kept(ready)[:6], wanted, "the immutable fields as declared")
+        for path, change in _IMMUTABLE_CHANGES.items():
+            update = pb.UpdateModelVersionRequest(
+                model_version=model_version_pb2.ModelVersion(name=ready.name, **change),
+                update_mask=field_mask_pb2.FieldMask(paths=[path]),
+            )
+            expect.fails_with(
+                lambda update=update: client.call("UpdateModelVersion", update),
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "INVALID_FIELD",
+            )
+            after = client.version(ready.name)
+            expect.equal(kept(after), kept(ready), f"the immutable fields after mask {path}")
+            expect.equal(after.etag, ready.etag, f"etag after the refused mask {path}")
