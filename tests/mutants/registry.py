@@ -90,6 +90,13 @@ def _download_from_zero(original):
     return mutated
 
 
+def _never_checked(_original):
+    def mutated(self, session, artifact, files):
+        return None
+
+    return mutated
+
+
 def _file_path_ignored(original):
     """A file of an archive is served from the archive's first byte."""
 
@@ -313,6 +320,23 @@ MUTANTS: dict[str, Mutant] = {
                 "registry-core.downloads.ranges-from-any-offset",
                 "registry-core.downloads.one-file-of-an-archive",
             }
+        ),
+    ),
+    "format-never-checked": Mutant(
+        "REG-028: content is never checked against its declared format",
+        replace(uploads.Uploads, "_check_content", _never_checked),
+        frozenset(
+            f"registry-core.formats.mislabelled.{kind}"
+            for kind in (
+                "onnx-that-is-not-a-model-proto",
+                "safetensors-without-a-header",
+                "gguf-without-its-magic",
+                "tflite-without-its-identifier",
+                "torchscript-that-is-not-a-zip",
+                "torch-export-that-is-not-a-zip",
+                "saved-model-without-saved-model-pb",
+                "openvino-ir-without-its-bin",
+            )
         ),
     ),
     "archive-file-from-the-first-byte": Mutant(

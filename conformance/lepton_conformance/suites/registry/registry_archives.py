@@ -18,7 +18,7 @@ TAR_MEDIA_TYPE = "application/x-tar"
 ENTRY = "model/weights.bin"
 
 
-def _add_file(tar: tarfile.TarFile, path: str, data: bytes) -> None:
+def add_file(tar: tarfile.TarFile, path: str, data: bytes) -> None:
     info = tarfile.TarInfo(path)
     info.size = len(data)
     tar.addfile(info, io.BytesIO(data))
@@ -40,7 +40,7 @@ def build(add: Callable[[tarfile.TarFile], None], entry: str = ENTRY) -> bytes:
         directory = tarfile.TarInfo("model")
         directory.type = tarfile.DIRTYPE
         tar.addfile(directory)
-        _add_file(tar, entry, random_bytes(64))
+        add_file(tar, entry, random_bytes(64))
         add(tar)
     return buffer.getvalue()
 
@@ -54,7 +54,7 @@ def valid_archive(extra: dict[str, int] | None = None) -> tuple[bytes, dict[str,
     def add(tar: tarfile.TarFile) -> None:
         for path, data in files.items():
             if path != ENTRY:
-                _add_file(tar, path, data)
+                add_file(tar, path, data)
 
     data = build(add)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
@@ -77,13 +77,13 @@ def file_listing(files: dict[str, bytes]) -> list[tuple[str, int, str]]:
 
 # Archives that break one rule each, with entry path ENTRY (spec/registry.md, "Artifacts").
 BROKEN: dict[str, Callable[[], bytes]] = {
-    "dot-dot-segment": lambda: build(lambda t: _add_file(t, "model/../../x.bin", b"x")),
-    "absolute-path": lambda: build(lambda t: _add_file(t, "/etc/x.bin", b"x")),
+    "dot-dot-segment": lambda: build(lambda t: add_file(t, "model/../../x.bin", b"x")),
+    "absolute-path": lambda: build(lambda t: add_file(t, "/etc/x.bin", b"x")),
     "symbolic-link": lambda: build(
         lambda t: _add_special(t, "model/l.bin", tarfile.SYMTYPE, "weights.bin")
     ),
     "hard-link": lambda: build(lambda t: _add_special(t, "model/h.bin", tarfile.LNKTYPE, ENTRY)),
-    "duplicate-path": lambda: build(lambda t: _add_file(t, ENTRY, random_bytes(8))),
+    "duplicate-path": lambda: build(lambda t: add_file(t, ENTRY, random_bytes(8))),
     "entry-path-missing": lambda: build(lambda t: None, entry="model/other.bin"),
     "not-a-tar": lambda: random_bytes(3000),
     "fifo-entry": lambda: build(lambda t: _add_special(t, "model/pipe", tarfile.FIFOTYPE)),
