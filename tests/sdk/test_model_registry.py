@@ -17,7 +17,7 @@ from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc
 from lepton.type.v1 import artifact_pb2
 from lepton.type.v1 import model_format_pb2 as formats
 from lepton_ai import ModelRegistry
-from lepton_ai.errors import InvalidArgumentError
+from lepton_ai.errors import FailedPreconditionError, InvalidArgumentError
 from lepton_ai.progress import ProgressBar
 from lepton_ai.registry import artifact_transfer
 from lepton_ai.registry.model_packaging import package
@@ -191,3 +191,29 @@ def test_a_missing_model_raises_not_found(registry):
         registry.model("nope")
     assert error.value.reason == "RESOURCE_NOT_FOUND"
     assert error.value.code == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_signed_release_verifies_offline_with_the_trusted_key_only(registry, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415
+        Ed25519PrivateKey,
+    )
+    from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
+        Encoding,
+        PublicFormat,
+    )
+
+    def raw(key: Ed25519PrivateKey) -> bytes:
+        return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    source = tmp_path / "model.bin"
+    source.write_bytes(os.urandom(1000))
+    version = registry.register(source, "signed", alias="prod")
+    publisher, impostor = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    attested = registry.attest("models/signed/aliases/prod", publisher, "release-2026")
+    assert attested.name == version.name and len(attested.attestations) == 1
+    found = registry.verify_release(version.name, {"release-2026": raw(publisher)})
+    assert found.signatures[0].key_id == "release-2026"
+    for keys in ({"release-2026": raw(impostor)}, {"other": raw(publisher)}):
+        with pytest.raises(FailedPreconditionError) as untrusted:
+            registry.verify_release(version.name, keys)
+        assert untrusted.value.reason == "ATTESTATION_UNTRUSTED"

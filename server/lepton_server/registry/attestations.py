@@ -9,7 +9,7 @@ key are in `dsse_envelopes`.
 from __future__ import annotations
 
 from lepton.type.v1 import attestation_pb2
-from lepton_server.registry.dsse_envelopes import (
+from lepton_ai.registry.dsse_envelopes import (
     IN_TOTO_PAYLOAD_TYPE,
     ed25519_verifies,
     names_digest,

@@ -12,7 +12,7 @@ from registry_calls import create_model, create_version, expect_error, ready_ver
 from lepton.registry.v1 import model_event_pb2 as ev
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.type.v1 import attestation_pb2, model_format_pb2
-from lepton_server.registry import dsse_envelopes
+from lepton_ai.registry import dsse_envelopes
 
 ONNX = model_format_pb2.MODEL_FORMAT_ONNX
 INVALID = grpc.StatusCode.INVALID_ARGUMENT

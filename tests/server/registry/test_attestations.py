@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from lepton.type.v1 import attestation_pb2, model_format_pb2
-from lepton_server.registry import attestations, dsse_envelopes
+from lepton_ai.registry import dsse_envelopes
+from lepton_server.registry import attestations
 from lepton_server.runtime.errors import LeptonError
 
 ARTIFACT = hashlib.sha256(b"model bytes").hexdigest()

@@ -16,7 +16,7 @@ from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc
 from lepton.type.v1 import job_pb2, model_format_pb2
 from lepton_ai.client import BearerTokenInterceptor
-from lepton_server.registry import dsse_envelopes
+from lepton_ai.registry import dsse_envelopes
 
 TOKEN = "registry-job-token"
 ROWS = np.random.default_rng(3).standard_normal((40, 2)).astype(np.float32)

@@ -20,15 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lepton.registry.v1 import conversion_job_pb2, model_pb2, model_version_pb2
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc
-from lepton.type.v1 import artifact_pb2, model_artifact_pb2, model_signature_pb2
+from lepton.type.v1 import (
+    artifact_pb2,
+    attestation_pb2,
+    model_artifact_pb2,
+    model_signature_pb2,
+)
 from lepton.type.v1 import model_format_pb2 as formats
 from lepton_ai.client import JobMethods, ServiceClient
-from lepton_ai.errors import AlreadyExistsError, InvalidArgumentError
-from lepton_ai.registry import artifact_transfer
+from lepton_ai.errors import AlreadyExistsError, FailedPreconditionError, InvalidArgumentError
+from lepton_ai.registry import artifact_transfer, dsse_envelopes
 from lepton_ai.registry.model_packaging import estimator_signature, package
 
 
@@ -205,6 +211,42 @@ class ModelRegistry(ServiceClient):
         with tempfile.TemporaryDirectory(prefix="lepton-model-") as scratch:
             path = self.download(concrete.name, Path(scratch) / "artifact")
             return _load(path, model_format, trusted)
+
+    # --- attestations -----------------------------------------------------------------------
+
+    def attest(
+        self, version: str, private_key: Ed25519PrivateKey, key_id: str
+    ) -> model_version_pb2.ModelVersion:
+        """Sign the release of `version` (a version or alias name, resolved now) with an
+        Ed25519 key and attach the attestation; the version with it appended. Devices that
+        trust `key_id` can then check the artifact offline (`verify_release`)."""
+        concrete = self.version(version)
+        attestation = dsse_envelopes.sign_release(
+            private_key,
+            key_id,
+            concrete.artifact.descriptor.digest.hex,
+            concrete.name,
+            concrete.artifact.format,
+        )
+        request = pb.AttestModelVersionRequest(name=concrete.name, attestation=attestation)
+        return self.call(self._registry.AttestModelVersion, request).model_version
+
+    def verify_release(
+        self, version: str, trusted_keys: Mapping[str, bytes]
+    ) -> attestation_pb2.Attestation:
+        """The release attestation of `version` that a trusted key (key ID: raw 32-byte
+        Ed25519 public key) signed over its artifact's SHA-256; FailedPreconditionError
+        [ATTESTATION_UNTRUSTED] when none is. The keys attestations carry are never trusted."""
+        concrete = self.version(version)
+        digest = concrete.artifact.descriptor.digest.hex
+        found = dsse_envelopes.verify_trusted(list(concrete.attestations), digest, trusted_keys)
+        if found is None:
+            raise FailedPreconditionError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "ATTESTATION_UNTRUSTED",
+                f"no release attestation of {concrete.name} is signed by a trusted key",
+            )
+        return found
 
     # --- conversion -------------------------------------------------------------------------
 

@@ -3,8 +3,9 @@
 The format of `lepton.type.v1.Attestation` (spec/registry.md, "Signatures and attestations"):
 `pae` is what a signature covers, `sign_release` builds the release attestation a publisher
 attaches to a version, and `verify_trusted` is the offline check of an edge agent, which
-trusts keys by key ID only. The module imports nothing of the reference server, so an SDK or
-an edge agent can carry it as it is; the server's own checks are in `attestations`.
+trusts keys by key ID only. It lives in the SDK so that publishers, edge agents and the
+reference server (whose own checks are in `lepton_server.registry.attestations`) read and
+write envelopes with the same code.
 """
 
 from __future__ import annotations
