@@ -77,6 +77,9 @@ def messages(version: str, path: Path, described, start: int = 0, stop: int | No
 
 
 def timed(action: Callable[[], object]) -> float:
+    # Every transfer starts with no dirty pages: otherwise the one after a large write pays
+    # for that write's writeback, and the order of the runs decides the ratio.
+    os.sync()
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
@@ -99,18 +102,23 @@ def transfers(ours, bare, path: Path, rounds: int, size: int) -> None:
     uploads = {"registry": [], "bare stream": [], "file copy": []}
     downloads = {"registry": [], "bare stream": [], "file copy": []}
     copy_target = path.with_suffix(".copy")
-    for _ in range(rounds):
+    for round_ in range(rounds):
         # Fresh bytes each round, so the registry never deduplicates them.
         with path.open("r+b") as sink:
             sink.write(os.urandom(16))
         described = artifact(path)
         version = new_version(stub, "models/bench", described)
-        uploads["registry"].append(
-            timed(partial(stub.UploadModelVersionArtifact, messages(version, path, described)))
-        )
-        uploads["bare stream"].append(
-            timed(partial(plain.UploadModelVersionArtifact, messages("x", path, described)))
-        )
+        runs = {
+            "registry": partial(
+                stub.UploadModelVersionArtifact, messages(version, path, described)
+            ),
+            "bare stream": partial(
+                plain.UploadModelVersionArtifact, messages("x", path, described)
+            ),
+        }
+        # Alternate which stream goes first, so neither always finds a warmer cache.
+        for what in sorted(runs, reverse=bool(round_ % 2)):
+            uploads[what].append(timed(runs[what]))
         uploads["file copy"].append(timed(lambda: shutil.copyfile(path, copy_target)))
         request = pb.DownloadModelVersionArtifactRequest(name=version, chunk_size_bytes=CHUNK)
         downloads["registry"].append(timed(partial(drain_download, stub, request)))

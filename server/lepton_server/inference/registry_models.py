@@ -221,8 +221,9 @@ class RegistryModels:
                 request, metadata=self._metadata
             ):
                 if message.WhichOneof("payload") == "chunk":
-                    sink.write(message.chunk.data)
-                    hasher.update(message.chunk.data)
+                    data = message.chunk.data  # upb copies bytes at every access
+                    sink.write(data)
+                    hasher.update(data)
         if hasher.hexdigest() != digest:
             partial.unlink(missing_ok=True)
             raise ValueError(f"{version.name}: downloaded bytes do not match sha256 {digest}")

@@ -148,8 +148,9 @@ def _append(
                 if response.artifact.digest.hex != artifact.digest.hex:
                     raise _data_loss("the artifact changed during the download")
                 continue
-            sink.write(response.chunk.data)
-            bar.update(response.chunk.offset + len(response.chunk.data))
+            data = response.chunk.data  # upb copies bytes at every access
+            sink.write(data)
+            bar.update(response.chunk.offset + len(data))
 
 
 def _data_loss(message: str, reason: str = "") -> DataLossError:
