@@ -1,5 +1,5 @@
 """The baseline of benchmarks/registry.py: a grpc.aio ModelRegistryService whose upload only
-writes the chunks it receives to a file and whose download only streams a file back, in
+writes the chunks it receives to a new file and whose download only streams it back, in
 3 MiB chunks — what a user would write instead of a registry, with no digest, no resume and
 no metadata.
 
@@ -24,9 +24,18 @@ LIMIT = 8 * 1024 * 1024
 
 class BareArtifacts(pb_grpc.ModelRegistryServiceServicer):
     def __init__(self, directory: Path) -> None:
-        self.path = directory / "bare-artifact.bin"
+        self.directory = directory
+        self.uploads = 0
+
+    @property
+    def path(self) -> Path:
+        """The file of the latest upload."""
+        return self.directory / f"bare-artifact-{self.uploads}.bin"
 
     async def UploadModelVersionArtifact(self, requests, context):
+        # A new file per upload, as a store keeps every artifact: overwriting one file would
+        # reuse its cached pages and spare the page-cache reclaim the registry pays.
+        self.uploads += 1
         size = 0
         with self.path.open("wb") as sink:
             async for message in requests:
