@@ -62,15 +62,6 @@ class UploadSession:
     result: pb.UploadModelVersionArtifactResponse | None = field(default=None)
 
 
-def _append_hashing(blobs: BlobStore, key: str, data: bytes, digest: Any) -> int:
-    """Append `data` to staging file `key` and feed `digest` (when given); both release the
-    GIL, so other calls go on meanwhile."""
-    committed = blobs.append(key, data)
-    if digest is not None:
-        digest.update(data)
-    return committed
-
-
 class Uploads:
     """Upload streams, upload status, and the end of a version's bytes."""
 
@@ -140,8 +131,8 @@ class Uploads:
             await self._finish(session, staged=True)
 
     async def _append(self, session: UploadSession, chunk: artifact_pb2.ArtifactChunk) -> int:
-        """Append the chunk off the event loop, hashing it on the way; the new
-        committed offset."""
+        """Append the chunk off the event loop, hashing it meanwhile; the new committed
+        offset."""
         _, row = self.records.resolve(session.ref)  # NOT_FOUND once the version is deleted
         self._check_owner(session)
         # Read once: upb copies a bytes field at every access, and a 3 MiB copy costs more
@@ -172,9 +163,12 @@ class Uploads:
         digest = hashed[1] if hashed is not None and hashed[0] == committed else None
         if digest is None and committed == 0:
             digest = hashlib.sha256()
-        appended = await asyncio.get_running_loop().run_in_executor(
-            None, _append_hashing, self.blobs, session.key, data, digest
-        )
+        # Write and hash at once, on two executor threads: both release the GIL.
+        loop = asyncio.get_running_loop()
+        writing = loop.run_in_executor(None, self.blobs.append, session.key, data)
+        if digest is not None:
+            await loop.run_in_executor(None, digest.update, data)
+        appended = await writing
         if digest is not None:
             self._hashes[session.key] = (appended, digest)
         return appended
