@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-import grpc
-
 from lepton.type.v1 import model_artifact_pb2
 from lepton.type.v1 import model_format_pb2 as formats
 from lepton_conformance.harness import expect
@@ -18,13 +16,11 @@ from lepton_conformance.harness.suite import CaseList
 from lepton_conformance.suites.registry import registry_archives
 from lepton_conformance.suites.registry.profiles import CORE
 from lepton_conformance.suites.registry.registry_client import (
-    FAILED,
     READY,
     SERVICE,
     RegistryClient,
     descriptor,
     random_bytes,
-    upload_messages,
 )
 
 CASES = CaseList()
@@ -95,17 +91,7 @@ def _register_mislabelled() -> None:
             data, declared = make()
             with client.scratch() as name:
                 version = client.create_version(name, data, artifact=declared)
-                expect.fails_with(
-                    lambda: client.upload(upload_messages(version.name, data)),
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    "FORMAT_MISMATCH",
-                )
-                failed = client.version(version.name)
-                expect.equal(
-                    (failed.state, failed.registration_error.reason),
-                    (FAILED, "FORMAT_MISMATCH"),
-                    "(state, registration_error.reason)",
-                )
+                client.upload_fails_registration(version.name, data, "FORMAT_MISMATCH")
 
         body.__doc__ = (
             f"Content declared as {kind.replace('-', ' ')} fails the completing upload with "

@@ -174,6 +174,23 @@ class RegistryClient:
         expect.equal(answer.model_version.state, READY, "state after a complete upload")
         return answer.model_version
 
+    def upload_fails_registration(
+        self, version: str, data: bytes, reason: str, chunk_size: int = MAX_CHUNK
+    ) -> None:
+        """The upload of all of `data` fails with INVALID_ARGUMENT [`reason`], and the version
+        is then FAILED_REGISTRATION with that reason (REG-027, REG-028)."""
+        expect.fails_with(
+            lambda: self.upload(upload_messages(version, data, chunk_size)),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            reason,
+        )
+        failed = self.version(version)
+        expect.equal(
+            (failed.state, failed.registration_error.reason),
+            (FAILED, reason),
+            "(state, registration_error.reason)",
+        )
+
     def download(
         self, name: str, offset: int = 0, length: int = 0, chunk_size: int = 0, file_path: str = ""
     ) -> tuple[Any, list[Any]]:

@@ -357,17 +357,7 @@ def _register_broken_archives() -> None:
             data = make()
             with client.scratch() as name:
                 version = _create(client, name, registry_archives.archive_version(data))
-                expect.fails_with(
-                    lambda: client.upload(upload_messages(version.name, data, 2 * KIB)),
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    "INVALID_ARCHIVE",
-                )
-                failed = client.version(version.name)
-                expect.equal(
-                    (failed.state, failed.registration_error.reason),
-                    (FAILED, "INVALID_ARCHIVE"),
-                    "(state, registration_error.reason)",
-                )
+                client.upload_fails_registration(version.name, data, "INVALID_ARCHIVE", 2 * KIB)
 
         body.__doc__ = (
             f"An archive with {kind.replace('-', ' ')} fails the completing upload with "
