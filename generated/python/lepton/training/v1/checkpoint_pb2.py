@@ -24,9 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from lepton.type.v1 import artifact_pb2 as lepton_dot_type_dot_v1_dot_artifact__pb2
+from lepton.type.v1 import model_artifact_pb2 as lepton_dot_type_dot_v1_dot_model__artifact__pb2
+from lepton.type.v1 import model_signature_pb2 as lepton_dot_type_dot_v1_dot_model__signature__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#lepton/training/v1/checkpoint.proto\x12\x12lepton.training.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dlepton/type/v1/artifact.proto\"\xd7\x02\n\nCheckpoint\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\x05\x12\x36\n\x07trigger\x18\x04 \x01(\x0e\x32%.lepton.training.v1.CheckpointTrigger\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12<\n\x07metrics\x18\x06 \x03(\x0b\x32+.lepton.training.v1.Checkpoint.MetricsEntry\x12\x34\n\x08\x61rtifact\x18\x07 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptor\x12\x0f\n\x07trainer\x18\x08 \x01(\t\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\xb4\x01\n\x11\x43heckpointTrigger\x12\"\n\x1e\x43HECKPOINT_TRIGGER_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43HECKPOINT_TRIGGER_PERIODIC\x10\x01\x12\x1c\n\x18\x43HECKPOINT_TRIGGER_PAUSE\x10\x02\x12\x1c\n\x18\x43HECKPOINT_TRIGGER_FINAL\x10\x03\x12\x1e\n\x1a\x43HECKPOINT_TRIGGER_TRAINER\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#lepton/training/v1/checkpoint.proto\x12\x12lepton.training.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dlepton/type/v1/artifact.proto\x1a#lepton/type/v1/model_artifact.proto\x1a$lepton/type/v1/model_signature.proto\"\xb8\x03\n\nCheckpoint\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\x05\x12\x36\n\x07trigger\x18\x04 \x01(\x0e\x32%.lepton.training.v1.CheckpointTrigger\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12<\n\x07metrics\x18\x06 \x03(\x0b\x32+.lepton.training.v1.Checkpoint.MetricsEntry\x12\x34\n\x08\x61rtifact\x18\x07 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptor\x12\x0f\n\x07trainer\x18\x08 \x01(\t\x12,\n\x05model\x18\t \x01(\x0b\x32\x1d.lepton.type.v1.ModelArtifact\x12\x31\n\tsignature\x18\n \x01(\x0b\x32\x1e.lepton.type.v1.ModelSignature\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\xd3\x01\n\x11\x43heckpointTrigger\x12\"\n\x1e\x43HECKPOINT_TRIGGER_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43HECKPOINT_TRIGGER_PERIODIC\x10\x01\x12\x1c\n\x18\x43HECKPOINT_TRIGGER_PAUSE\x10\x02\x12\x1c\n\x18\x43HECKPOINT_TRIGGER_FINAL\x10\x03\x12\x1e\n\x1a\x43HECKPOINT_TRIGGER_TRAINER\x10\x04\x12\x1d\n\x19\x43HECKPOINT_TRIGGER_OUTPUT\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,10 +37,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CHECKPOINT_METRICSENTRY']._loaded_options = None
   _globals['_CHECKPOINT_METRICSENTRY']._serialized_options = b'8\001'
-  _globals['_CHECKPOINTTRIGGER']._serialized_start=470
-  _globals['_CHECKPOINTTRIGGER']._serialized_end=650
-  _globals['_CHECKPOINT']._serialized_start=124
-  _globals['_CHECKPOINT']._serialized_end=467
-  _globals['_CHECKPOINT_METRICSENTRY']._serialized_start=421
-  _globals['_CHECKPOINT_METRICSENTRY']._serialized_end=467
+  _globals['_CHECKPOINTTRIGGER']._serialized_start=642
+  _globals['_CHECKPOINTTRIGGER']._serialized_end=853
+  _globals['_CHECKPOINT']._serialized_start=199
+  _globals['_CHECKPOINT']._serialized_end=639
+  _globals['_CHECKPOINT_METRICSENTRY']._serialized_start=593
+  _globals['_CHECKPOINT_METRICSENTRY']._serialized_end=639
 # @@protoc_insertion_point(module_scope)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flepton/training/v1/metric.proto\x12\x12lepton.training.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x01\n\x0bMetricPoint\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\r\n\x05value\x18\x04 \x01(\x01\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\x05\"\x89\x01\n\rMetricSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x06latest\x18\x02 \x01(\x0b\x32\x1f.lepton.training.v1.MetricPoint\x12\x11\n\tmin_value\x18\x03 \x01(\x01\x12\x11\n\tmax_value\x18\x04 \x01(\x01\x12\x13\n\x0bpoint_count\x18\x05 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flepton/training/v1/metric.proto\x12\x12lepton.training.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x01\n\x0bMetricPoint\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\r\n\x05value\x18\x04 \x01(\x01\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\x05\x12\x14\n\x0cworker_index\x18\x07 \x01(\x05\"\x89\x01\n\rMetricSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x06latest\x18\x02 \x01(\x0b\x32\x1f.lepton.training.v1.MetricPoint\x12\x11\n\tmin_value\x18\x03 \x01(\x01\x12\x11\n\tmax_value\x18\x04 \x01(\x01\x12\x13\n\x0bpoint_count\x18\x05 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,7 +33,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lepton.training.v1.metric_p
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_METRICPOINT']._serialized_start=89
-  _globals['_METRICPOINT']._serialized_end=222
-  _globals['_METRICSUMMARY']._serialized_start=225
-  _globals['_METRICSUMMARY']._serialized_end=362
+  _globals['_METRICPOINT']._serialized_end=244
+  _globals['_METRICSUMMARY']._serialized_start=247
+  _globals['_METRICSUMMARY']._serialized_end=384
 # @@protoc_insertion_point(module_scope)

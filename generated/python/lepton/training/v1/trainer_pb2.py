@@ -25,25 +25,25 @@ _sym_db = _symbol_database.Default()
 from lepton.type.v1 import model_format_pb2 as lepton_dot_type_dot_v1_dot_model__format__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n lepton/training/v1/trainer.proto\x12\x12lepton.training.v1\x1a!lepton/type/v1/model_format.proto\"\xa7\x02\n\x0bTrainerInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0c\n\x04task\x18\x03 \x01(\t\x12?\n\x0fhyperparameters\x18\x04 \x03(\x0b\x32&.lepton.training.v1.HyperparameterSpec\x12\x32\n\rmodel_formats\x18\x05 \x03(\x0e\x32\x1b.lepton.type.v1.ModelFormat\x12\x1d\n\x15requires_label_column\x18\x06 \x01(\x08\x12\x1c\n\x14supports_checkpoints\x18\x07 \x01(\x08\x12\x18\n\x10max_worker_count\x18\x08 \x01(\x03\x12\x1d\n\x15supports_accelerators\x18\t \x01(\x08\"\xcf\x02\n\x12HyperparameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x34\n\x04type\x18\x02 \x01(\x0e\x32&.lepton.training.v1.HyperparameterType\x12>\n\rdefault_value\x18\x03 \x01(\x0b\x32\'.lepton.training.v1.HyperparameterValue\x12\x10\n\x08required\x18\x04 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x16\n\x0e\x61llowed_values\x18\x06 \x03(\t\x12:\n\tmin_value\x18\x07 \x01(\x0b\x32\'.lepton.training.v1.HyperparameterValue\x12:\n\tmax_value\x18\x08 \x01(\x0b\x32\'.lepton.training.v1.HyperparameterValue\"\x9d\x02\n\x13HyperparameterValue\x12\x14\n\nbool_value\x18\x01 \x01(\x08H\x00\x12\x15\n\x0bint64_value\x18\x02 \x01(\x03H\x00\x12\x16\n\x0c\x64ouble_value\x18\x03 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x04 \x01(\tH\x00\x12\x33\n\nint64_list\x18\x05 \x01(\x0b\x32\x1d.lepton.training.v1.Int64ListH\x00\x12\x35\n\x0b\x64ouble_list\x18\x06 \x01(\x0b\x32\x1e.lepton.training.v1.DoubleListH\x00\x12\x35\n\x0bstring_list\x18\x07 \x01(\x0b\x32\x1e.lepton.training.v1.StringListH\x00\x42\x06\n\x04kind\"\x1b\n\tInt64List\x12\x0e\n\x06values\x18\x01 \x03(\x03\"\x1c\n\nDoubleList\x12\x0e\n\x06values\x18\x01 \x03(\x01\"\x1c\n\nStringList\x12\x0e\n\x06values\x18\x01 \x03(\t*\xa4\x02\n\x12HyperparameterType\x12#\n\x1fHYPERPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18HYPERPARAMETER_TYPE_BOOL\x10\x01\x12\x1d\n\x19HYPERPARAMETER_TYPE_INT64\x10\x02\x12\x1e\n\x1aHYPERPARAMETER_TYPE_DOUBLE\x10\x03\x12\x1e\n\x1aHYPERPARAMETER_TYPE_STRING\x10\x04\x12\"\n\x1eHYPERPARAMETER_TYPE_INT64_LIST\x10\x05\x12#\n\x1fHYPERPARAMETER_TYPE_DOUBLE_LIST\x10\x06\x12#\n\x1fHYPERPARAMETER_TYPE_STRING_LIST\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n lepton/training/v1/trainer.proto\x12\x12lepton.training.v1\x1a!lepton/type/v1/model_format.proto\"\xeb\x02\n\x0bTrainerInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0c\n\x04task\x18\x03 \x01(\t\x12?\n\x0fhyperparameters\x18\x04 \x03(\x0b\x32&.lepton.training.v1.HyperparameterSpec\x12\x32\n\rmodel_formats\x18\x05 \x03(\x0e\x32\x1b.lepton.type.v1.ModelFormat\x12\x1d\n\x15requires_label_column\x18\x06 \x01(\x08\x12\x1c\n\x14supports_checkpoints\x18\x07 \x01(\x08\x12\x18\n\x10max_worker_count\x18\x08 \x01(\x03\x12\x1d\n\x15supports_accelerators\x18\t \x01(\x08\x12\x14\n\x0cmetric_names\x18\n \x03(\t\x12\x11\n\tframework\x18\x0b \x01(\t\x12\x19\n\x11\x66ramework_version\x18\x0c \x01(\t\"\xcf\x02\n\x12HyperparameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x34\n\x04type\x18\x02 \x01(\x0e\x32&.lepton.training.v1.HyperparameterType\x12>\n\rdefault_value\x18\x03 \x01(\x0b\x32\'.lepton.training.v1.HyperparameterValue\x12\x10\n\x08required\x18\x04 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x16\n\x0e\x61llowed_values\x18\x06 \x03(\t\x12:\n\tmin_value\x18\x07 \x01(\x0b\x32\'.lepton.training.v1.HyperparameterValue\x12:\n\tmax_value\x18\x08 \x01(\x0b\x32\'.lepton.training.v1.HyperparameterValue\"\x9d\x02\n\x13HyperparameterValue\x12\x14\n\nbool_value\x18\x01 \x01(\x08H\x00\x12\x15\n\x0bint64_value\x18\x02 \x01(\x03H\x00\x12\x16\n\x0c\x64ouble_value\x18\x03 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x04 \x01(\tH\x00\x12\x33\n\nint64_list\x18\x05 \x01(\x0b\x32\x1d.lepton.training.v1.Int64ListH\x00\x12\x35\n\x0b\x64ouble_list\x18\x06 \x01(\x0b\x32\x1e.lepton.training.v1.DoubleListH\x00\x12\x35\n\x0bstring_list\x18\x07 \x01(\x0b\x32\x1e.lepton.training.v1.StringListH\x00\x42\x06\n\x04kind\"\x1b\n\tInt64List\x12\x0e\n\x06values\x18\x01 \x03(\x03\"\x1c\n\nDoubleList\x12\x0e\n\x06values\x18\x01 \x03(\x01\"\x1c\n\nStringList\x12\x0e\n\x06values\x18\x01 \x03(\t*\xa4\x02\n\x12HyperparameterType\x12#\n\x1fHYPERPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18HYPERPARAMETER_TYPE_BOOL\x10\x01\x12\x1d\n\x19HYPERPARAMETER_TYPE_INT64\x10\x02\x12\x1e\n\x1aHYPERPARAMETER_TYPE_DOUBLE\x10\x03\x12\x1e\n\x1aHYPERPARAMETER_TYPE_STRING\x10\x04\x12\"\n\x1eHYPERPARAMETER_TYPE_INT64_LIST\x10\x05\x12#\n\x1fHYPERPARAMETER_TYPE_DOUBLE_LIST\x10\x06\x12#\n\x1fHYPERPARAMETER_TYPE_STRING_LIST\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lepton.training.v1.trainer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_HYPERPARAMETERTYPE']._serialized_start=1105
-  _globals['_HYPERPARAMETERTYPE']._serialized_end=1397
+  _globals['_HYPERPARAMETERTYPE']._serialized_start=1173
+  _globals['_HYPERPARAMETERTYPE']._serialized_end=1465
   _globals['_TRAINERINFO']._serialized_start=92
-  _globals['_TRAINERINFO']._serialized_end=387
-  _globals['_HYPERPARAMETERSPEC']._serialized_start=390
-  _globals['_HYPERPARAMETERSPEC']._serialized_end=725
-  _globals['_HYPERPARAMETERVALUE']._serialized_start=728
-  _globals['_HYPERPARAMETERVALUE']._serialized_end=1013
-  _globals['_INT64LIST']._serialized_start=1015
-  _globals['_INT64LIST']._serialized_end=1042
-  _globals['_DOUBLELIST']._serialized_start=1044
-  _globals['_DOUBLELIST']._serialized_end=1072
-  _globals['_STRINGLIST']._serialized_start=1074
-  _globals['_STRINGLIST']._serialized_end=1102
+  _globals['_TRAINERINFO']._serialized_end=455
+  _globals['_HYPERPARAMETERSPEC']._serialized_start=458
+  _globals['_HYPERPARAMETERSPEC']._serialized_end=793
+  _globals['_HYPERPARAMETERVALUE']._serialized_start=796
+  _globals['_HYPERPARAMETERVALUE']._serialized_end=1081
+  _globals['_INT64LIST']._serialized_start=1083
+  _globals['_INT64LIST']._serialized_end=1110
+  _globals['_DOUBLELIST']._serialized_start=1112
+  _globals['_DOUBLELIST']._serialized_end=1140
+  _globals['_STRINGLIST']._serialized_start=1142
+  _globals['_STRINGLIST']._serialized_end=1170
 # @@protoc_insertion_point(module_scope)

@@ -28,7 +28,7 @@ HYPERPARAMETER_TYPE_DOUBLE_LIST: HyperparameterType
 HYPERPARAMETER_TYPE_STRING_LIST: HyperparameterType
 
 class TrainerInfo(_message.Message):
-    __slots__ = ("id", "description", "task", "hyperparameters", "model_formats", "requires_label_column", "supports_checkpoints", "max_worker_count", "supports_accelerators")
+    __slots__ = ("id", "description", "task", "hyperparameters", "model_formats", "requires_label_column", "supports_checkpoints", "max_worker_count", "supports_accelerators", "metric_names", "framework", "framework_version")
     ID_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,9 @@ class TrainerInfo(_message.Message):
     SUPPORTS_CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
     MAX_WORKER_COUNT_FIELD_NUMBER: _ClassVar[int]
     SUPPORTS_ACCELERATORS_FIELD_NUMBER: _ClassVar[int]
+    METRIC_NAMES_FIELD_NUMBER: _ClassVar[int]
+    FRAMEWORK_FIELD_NUMBER: _ClassVar[int]
+    FRAMEWORK_VERSION_FIELD_NUMBER: _ClassVar[int]
     id: str
     description: str
     task: str
@@ -47,7 +50,10 @@ class TrainerInfo(_message.Message):
     supports_checkpoints: bool
     max_worker_count: int
     supports_accelerators: bool
-    def __init__(self, id: _Optional[str] = ..., description: _Optional[str] = ..., task: _Optional[str] = ..., hyperparameters: _Optional[_Iterable[_Union[HyperparameterSpec, _Mapping]]] = ..., model_formats: _Optional[_Iterable[_Union[_model_format_pb2.ModelFormat, str]]] = ..., requires_label_column: _Optional[bool] = ..., supports_checkpoints: _Optional[bool] = ..., max_worker_count: _Optional[int] = ..., supports_accelerators: _Optional[bool] = ...) -> None: ...
+    metric_names: _containers.RepeatedScalarFieldContainer[str]
+    framework: str
+    framework_version: str
+    def __init__(self, id: _Optional[str] = ..., description: _Optional[str] = ..., task: _Optional[str] = ..., hyperparameters: _Optional[_Iterable[_Union[HyperparameterSpec, _Mapping]]] = ..., model_formats: _Optional[_Iterable[_Union[_model_format_pb2.ModelFormat, str]]] = ..., requires_label_column: _Optional[bool] = ..., supports_checkpoints: _Optional[bool] = ..., max_worker_count: _Optional[int] = ..., supports_accelerators: _Optional[bool] = ..., metric_names: _Optional[_Iterable[str]] = ..., framework: _Optional[str] = ..., framework_version: _Optional[str] = ...) -> None: ...
 
 class HyperparameterSpec(_message.Message):
     __slots__ = ("name", "type", "default_value", "required", "description", "allowed_values", "min_value", "max_value")

@@ -24,6 +24,7 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from lepton.registry.v1 import conversion_job_pb2 as lepton_dot_registry_dot_v1_dot_conversion__job__pb2
 from lepton.training.v1 import metric_pb2 as lepton_dot_training_dot_v1_dot_metric__pb2
 from lepton.training.v1 import trainer_pb2 as lepton_dot_training_dot_v1_dot_trainer__pb2
 from lepton.type.v1 import accelerator_pb2 as lepton_dot_type_dot_v1_dot_accelerator__pb2
@@ -34,7 +35,7 @@ from lepton.type.v1 import model_format_pb2 as lepton_dot_type_dot_v1_dot_model_
 from lepton.type.v1 import model_signature_pb2 as lepton_dot_type_dot_v1_dot_model__signature__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%lepton/training/v1/training_job.proto\x12\x12lepton.training.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1flepton/training/v1/metric.proto\x1a lepton/training/v1/trainer.proto\x1a lepton/type/v1/accelerator.proto\x1a&lepton/type/v1/dataset_reference.proto\x1a\x18lepton/type/v1/job.proto\x1a#lepton/type/v1/model_artifact.proto\x1a!lepton/type/v1/model_format.proto\x1a$lepton/type/v1/model_signature.proto\"\xcf\x04\n\x0bTrainingJob\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12;\n\x06labels\x18\x03 \x03(\x0b\x32+.lepton.training.v1.TrainingJob.LabelsEntry\x12\x31\n\x04spec\x18\x04 \x01(\x0b\x32#.lepton.training.v1.TrainingJobSpec\x12)\n\x06status\x18\x05 \x01(\x0b\x32\x19.lepton.type.v1.JobStatus\x12\x32\n\x07metrics\x18\x06 \x03(\x0b\x32!.lepton.training.v1.MetricSummary\x12\x35\n\x06output\x18\x07 \x01(\x0b\x32%.lepton.training.v1.TrainingJobOutput\x12;\n\x0fresolved_inputs\x18\x08 \x01(\x0b\x32\".lepton.training.v1.ResolvedInputs\x12\x19\n\x11latest_checkpoint\x18\t \x01(\t\x12\x15\n\rrestart_count\x18\n \x01(\x03\x12/\n\x0crun_duration\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x16\n\x0equeue_position\x18\x0c \x01(\x03\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xae\x05\n\x0fTrainingJobSpec\x12,\n\x07trainer\x18\x01 \x01(\x0b\x32\x1b.lepton.training.v1.Trainer\x12Q\n\x0fhyperparameters\x18\x02 \x03(\x0b\x32\x38.lepton.training.v1.TrainingJobSpec.HyperparametersEntry\x12.\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32 .lepton.training.v1.TrainingData\x12;\n\tresources\x18\x04 \x01(\x0b\x32(.lepton.training.v1.ResourceRequirements\x12\x33\n\x10max_run_duration\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x12max_queue_duration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12?\n\x11\x63heckpoint_policy\x18\x07 \x01(\x0b\x32$.lepton.training.v1.CheckpointPolicy\x12\x1e\n\x16resume_from_checkpoint\x18\x08 \x01(\t\x12\x1a\n\x12\x62\x61se_model_version\x18\t \x01(\t\x12\x36\n\x06output\x18\n \x01(\x0b\x32&.lepton.training.v1.TrainingOutputSpec\x12\x19\n\x11max_restart_count\x18\x0b \x01(\x03\x12\x10\n\x08priority\x18\x0c \x01(\x05\x1a_\n\x14HyperparametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x36\n\x05value\x18\x02 \x01(\x0b\x32\'.lepton.training.v1.HyperparameterValue:\x02\x38\x01\"\xc0\x01\n\x07Trainer\x12\x35\n\x07\x62uiltin\x18\x01 \x01(\x0b\x32\".lepton.training.v1.BuiltinTrainerH\x00\x12\x39\n\tcontainer\x18\x02 \x01(\x0b\x32$.lepton.training.v1.ContainerTrainerH\x00\x12;\n\nentrypoint\x18\x03 \x01(\x0b\x32%.lepton.training.v1.EntrypointTrainerH\x00\x42\x06\n\x04kind\"\x1c\n\x0e\x42uiltinTrainer\x12\n\n\x02id\x18\x01 \x01(\t\"\xa8\x01\n\x10\x43ontainerTrainer\x12\r\n\x05image\x18\x01 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x02 \x03(\t\x12\x0c\n\x04\x61rgs\x18\x03 \x03(\t\x12:\n\x03\x65nv\x18\x04 \x03(\x0b\x32-.lepton.training.v1.ContainerTrainer.EnvEntry\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xbc\x01\n\x11\x45ntrypointTrainer\x12\x0f\n\x07\x63ommand\x18\x01 \x01(\t\x12\x17\n\x0fworking_dir_uri\x18\x02 \x01(\t\x12\x14\n\x0cpip_packages\x18\x03 \x03(\t\x12;\n\x03\x65nv\x18\x04 \x03(\x0b\x32..lepton.training.v1.EntrypointTrainer.EnvEntry\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"q\n\x0cTrainingData\x12\x32\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32 .lepton.type.v1.DatasetReference\x12\x17\n\x0f\x66\x65\x61ture_columns\x18\x02 \x03(\t\x12\x14\n\x0clabel_column\x18\x03 \x01(\t\"\x91\x01\n\x14ResourceRequirements\x12\x0b\n\x03\x63pu\x18\x01 \x01(\x01\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x03\x12@\n\x0c\x61\x63\x63\x65lerators\x18\x03 \x03(\x0b\x32*.lepton.training.v1.AcceleratorRequirement\x12\x14\n\x0cworker_count\x18\x04 \x01(\x03\"u\n\x16\x41\x63\x63\x65leratorRequirement\x12-\n\x04type\x18\x01 \x01(\x0e\x32\x1f.lepton.type.v1.AcceleratorType\x12\x0e\n\x06vendor\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\r\n\x05\x63ount\x18\x04 \x01(\x03\"\x92\x01\n\x10\x43heckpointPolicy\x12\x15\n\rstep_interval\x18\x01 \x01(\x03\x12\x34\n\x11interval_duration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x17\n\x0fkeep_last_count\x18\x03 \x01(\x03\x12\x18\n\x10\x66inal_checkpoint\x18\x04 \x01(\x08\"\x84\x01\n\x12TrainingOutputSpec\x12\x31\n\x0cmodel_format\x18\x01 \x01(\x0e\x32\x1b.lepton.type.v1.ModelFormat\x12;\n\x0cregistration\x18\x02 \x01(\x0b\x32%.lepton.training.v1.ModelRegistration\"\xee\x01\n\x11ModelRegistration\x12\r\n\x05model\x18\x01 \x01(\t\x12\x14\n\x0c\x63reate_model\x18\x02 \x01(\x08\x12\x1b\n\x13version_description\x18\x03 \x01(\t\x12P\n\x0eversion_labels\x18\x04 \x03(\x0b\x32\x38.lepton.training.v1.ModelRegistration.VersionLabelsEntry\x12\x0f\n\x07\x61liases\x18\x05 \x03(\t\x1a\x34\n\x12VersionLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xbc\x01\n\x11TrainingJobOutput\x12/\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\x1d.lepton.type.v1.ModelArtifact\x12\x31\n\tsignature\x18\x02 \x01(\x0b\x32\x1e.lepton.type.v1.ModelSignature\x12\x11\n\tframework\x18\x03 \x01(\t\x12\x19\n\x11\x66ramework_version\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\"\xb3\x02\n\x0eResolvedInputs\x12\x32\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32 .lepton.type.v1.DatasetReference\x12\x1a\n\x12\x62\x61se_model_version\x18\x02 \x01(\t\x12\x1e\n\x16resume_from_checkpoint\x18\x03 \x01(\t\x12P\n\x0fhyperparameters\x18\x04 \x03(\x0b\x32\x37.lepton.training.v1.ResolvedInputs.HyperparametersEntry\x1a_\n\x14HyperparametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x36\n\x05value\x18\x02 \x01(\x0b\x32\'.lepton.training.v1.HyperparameterValue:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%lepton/training/v1/training_job.proto\x12\x12lepton.training.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\'lepton/registry/v1/conversion_job.proto\x1a\x1flepton/training/v1/metric.proto\x1a lepton/training/v1/trainer.proto\x1a lepton/type/v1/accelerator.proto\x1a&lepton/type/v1/dataset_reference.proto\x1a\x18lepton/type/v1/job.proto\x1a#lepton/type/v1/model_artifact.proto\x1a!lepton/type/v1/model_format.proto\x1a$lepton/type/v1/model_signature.proto\"\xf8\x05\n\x0bTrainingJob\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12;\n\x06labels\x18\x03 \x03(\x0b\x32+.lepton.training.v1.TrainingJob.LabelsEntry\x12\x31\n\x04spec\x18\x04 \x01(\x0b\x32#.lepton.training.v1.TrainingJobSpec\x12)\n\x06status\x18\x05 \x01(\x0b\x32\x19.lepton.type.v1.JobStatus\x12\x32\n\x07metrics\x18\x06 \x03(\x0b\x32!.lepton.training.v1.MetricSummary\x12\x35\n\x06output\x18\x07 \x01(\x0b\x32%.lepton.training.v1.TrainingJobOutput\x12;\n\x0fresolved_inputs\x18\x08 \x01(\x0b\x32\".lepton.training.v1.ResolvedInputs\x12\x19\n\x11latest_checkpoint\x18\t \x01(\t\x12\x15\n\rrestart_count\x18\n \x01(\x03\x12/\n\x0crun_duration\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x16\n\x0equeue_position\x18\x0c \x01(\x03\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63reator\x18\x0e \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x0f \x01(\x05\x12\x17\n\x0f\x62\x65st_checkpoint\x18\x10 \x01(\t\x12\x17\n\x0fpause_requested\x18\x11 \x01(\x08\x12\x30\n\x05phase\x18\x12 \x01(\x0e\x32!.lepton.training.v1.TrainingPhase\x12!\n\x19registered_model_versions\x18\x13 \x03(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xae\x05\n\x0fTrainingJobSpec\x12,\n\x07trainer\x18\x01 \x01(\x0b\x32\x1b.lepton.training.v1.Trainer\x12Q\n\x0fhyperparameters\x18\x02 \x03(\x0b\x32\x38.lepton.training.v1.TrainingJobSpec.HyperparametersEntry\x12.\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32 .lepton.training.v1.TrainingData\x12;\n\tresources\x18\x04 \x01(\x0b\x32(.lepton.training.v1.ResourceRequirements\x12\x33\n\x10max_run_duration\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x12max_queue_duration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12?\n\x11\x63heckpoint_policy\x18\x07 \x01(\x0b\x32$.lepton.training.v1.CheckpointPolicy\x12\x1e\n\x16resume_from_checkpoint\x18\x08 \x01(\t\x12\x1a\n\x12\x62\x61se_model_version\x18\t \x01(\t\x12\x36\n\x06output\x18\n \x01(\x0b\x32&.lepton.training.v1.TrainingOutputSpec\x12\x19\n\x11max_restart_count\x18\x0b \x01(\x03\x12\x10\n\x08priority\x18\x0c \x01(\x05\x1a_\n\x14HyperparametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x36\n\x05value\x18\x02 \x01(\x0b\x32\'.lepton.training.v1.HyperparameterValue:\x02\x38\x01\"\xc0\x01\n\x07Trainer\x12\x35\n\x07\x62uiltin\x18\x01 \x01(\x0b\x32\".lepton.training.v1.BuiltinTrainerH\x00\x12\x39\n\tcontainer\x18\x02 \x01(\x0b\x32$.lepton.training.v1.ContainerTrainerH\x00\x12;\n\nentrypoint\x18\x03 \x01(\x0b\x32%.lepton.training.v1.EntrypointTrainerH\x00\x42\x06\n\x04kind\"\x1c\n\x0e\x42uiltinTrainer\x12\n\n\x02id\x18\x01 \x01(\t\"\xa0\x02\n\x10\x43ontainerTrainer\x12\r\n\x05image\x18\x01 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x02 \x03(\t\x12\x0c\n\x04\x61rgs\x18\x03 \x03(\t\x12:\n\x03\x65nv\x18\x04 \x03(\x0b\x32-.lepton.training.v1.ContainerTrainer.EnvEntry\x12\x34\n\nsecret_env\x18\x05 \x03(\x0b\x32 .lepton.training.v1.SecretEnvVar\x12@\n\x12metric_definitions\x18\x06 \x03(\x0b\x32$.lepton.training.v1.MetricDefinition\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb4\x02\n\x11\x45ntrypointTrainer\x12\x0f\n\x07\x63ommand\x18\x01 \x01(\t\x12\x17\n\x0fworking_dir_uri\x18\x02 \x01(\t\x12\x14\n\x0cpip_packages\x18\x03 \x03(\t\x12;\n\x03\x65nv\x18\x04 \x03(\x0b\x32..lepton.training.v1.EntrypointTrainer.EnvEntry\x12\x34\n\nsecret_env\x18\x05 \x03(\x0b\x32 .lepton.training.v1.SecretEnvVar\x12@\n\x12metric_definitions\x18\x06 \x03(\x0b\x32$.lepton.training.v1.MetricDefinition\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\",\n\x0cSecretEnvVar\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06secret\x18\x02 \x01(\t\"/\n\x10MetricDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05regex\x18\x02 \x01(\t\"q\n\x0cTrainingData\x12\x32\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32 .lepton.type.v1.DatasetReference\x12\x17\n\x0f\x66\x65\x61ture_columns\x18\x02 \x03(\t\x12\x14\n\x0clabel_column\x18\x03 \x01(\t\"\x91\x01\n\x14ResourceRequirements\x12\x0b\n\x03\x63pu\x18\x01 \x01(\x01\x12\x14\n\x0cmemory_bytes\x18\x02 \x01(\x03\x12@\n\x0c\x61\x63\x63\x65lerators\x18\x03 \x03(\x0b\x32*.lepton.training.v1.AcceleratorRequirement\x12\x14\n\x0cworker_count\x18\x04 \x01(\x03\"u\n\x16\x41\x63\x63\x65leratorRequirement\x12-\n\x04type\x18\x01 \x01(\x0e\x32\x1f.lepton.type.v1.AcceleratorType\x12\x0e\n\x06vendor\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\r\n\x05\x63ount\x18\x04 \x01(\x03\"\x90\x02\n\x10\x43heckpointPolicy\x12\x15\n\rstep_interval\x18\x01 \x01(\x03\x12\x34\n\x11interval_duration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x17\n\x0fkeep_last_count\x18\x03 \x01(\x03\x12\x18\n\x10\x66inal_checkpoint\x18\x04 \x01(\x08\x12\x13\n\x0b\x62\x65st_metric\x18\x05 \x01(\t\x12\x38\n\x10\x62\x65st_metric_goal\x18\x06 \x01(\x0e\x32\x1e.lepton.training.v1.MetricGoal\x12\x17\n\x0fkeep_best_count\x18\x07 \x01(\x03\x12\x14\n\x0c\x65xport_model\x18\x08 \x01(\x08\"\xcc\x01\n\x12TrainingOutputSpec\x12\x31\n\x0cmodel_format\x18\x01 \x01(\x0e\x32\x1b.lepton.type.v1.ModelFormat\x12;\n\x0cregistration\x18\x02 \x01(\x0b\x32%.lepton.training.v1.ModelRegistration\x12\x46\n\x14\x63onversion_tolerance\x18\x03 \x01(\x0b\x32(.lepton.registry.v1.EquivalenceTolerance\"\xee\x01\n\x11ModelRegistration\x12\r\n\x05model\x18\x01 \x01(\t\x12\x14\n\x0c\x63reate_model\x18\x02 \x01(\x08\x12\x1b\n\x13version_description\x18\x03 \x01(\t\x12P\n\x0eversion_labels\x18\x04 \x03(\x0b\x32\x38.lepton.training.v1.ModelRegistration.VersionLabelsEntry\x12\x0f\n\x07\x61liases\x18\x05 \x03(\t\x1a\x34\n\x12VersionLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb0\x02\n\x11TrainingJobOutput\x12/\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\x1d.lepton.type.v1.ModelArtifact\x12\x31\n\tsignature\x18\x02 \x01(\x0b\x32\x1e.lepton.type.v1.ModelSignature\x12\x11\n\tframework\x18\x03 \x01(\t\x12\x19\n\x11\x66ramework_version\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x36\n\x0fsource_artifact\x18\x06 \x01(\x0b\x32\x1d.lepton.type.v1.ModelArtifact\x12:\n\x0b\x65quivalence\x18\x07 \x01(\x0b\x32%.lepton.registry.v1.EquivalenceReport\"\xf0\x02\n\x0eResolvedInputs\x12\x32\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32 .lepton.type.v1.DatasetReference\x12\x1a\n\x12\x62\x61se_model_version\x18\x02 \x01(\t\x12\x1e\n\x16resume_from_checkpoint\x18\x03 \x01(\t\x12P\n\x0fhyperparameters\x18\x04 \x03(\x0b\x32\x37.lepton.training.v1.ResolvedInputs.HyperparametersEntry\x12;\n\tresources\x18\x05 \x01(\x0b\x32(.lepton.training.v1.ResourceRequirements\x1a_\n\x14HyperparametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x36\n\x05value\x18\x02 \x01(\x0b\x32\'.lepton.training.v1.HyperparameterValue:\x02\x38\x01*\xa8\x01\n\rTrainingPhase\x12\x1e\n\x1aTRAINING_PHASE_UNSPECIFIED\x10\x00\x12\x1c\n\x18TRAINING_PHASE_PREPARING\x10\x01\x12\x1b\n\x17TRAINING_PHASE_TRAINING\x10\x02\x12\x1c\n\x18TRAINING_PHASE_EXPORTING\x10\x03\x12\x1e\n\x1aTRAINING_PHASE_REGISTERING\x10\x04*]\n\nMetricGoal\x12\x1b\n\x17METRIC_GOAL_UNSPECIFIED\x10\x00\x12\x18\n\x14METRIC_GOAL_MINIMIZE\x10\x01\x12\x18\n\x14METRIC_GOAL_MAXIMIZE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -53,44 +54,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODELREGISTRATION_VERSIONLABELSENTRY']._serialized_options = b'8\001'
   _globals['_RESOLVEDINPUTS_HYPERPARAMETERSENTRY']._loaded_options = None
   _globals['_RESOLVEDINPUTS_HYPERPARAMETERSENTRY']._serialized_options = b'8\001'
-  _globals['_TRAININGJOB']._serialized_start=404
-  _globals['_TRAININGJOB']._serialized_end=995
-  _globals['_TRAININGJOB_LABELSENTRY']._serialized_start=950
-  _globals['_TRAININGJOB_LABELSENTRY']._serialized_end=995
-  _globals['_TRAININGJOBSPEC']._serialized_start=998
-  _globals['_TRAININGJOBSPEC']._serialized_end=1684
-  _globals['_TRAININGJOBSPEC_HYPERPARAMETERSENTRY']._serialized_start=1589
-  _globals['_TRAININGJOBSPEC_HYPERPARAMETERSENTRY']._serialized_end=1684
-  _globals['_TRAINER']._serialized_start=1687
-  _globals['_TRAINER']._serialized_end=1879
-  _globals['_BUILTINTRAINER']._serialized_start=1881
-  _globals['_BUILTINTRAINER']._serialized_end=1909
-  _globals['_CONTAINERTRAINER']._serialized_start=1912
-  _globals['_CONTAINERTRAINER']._serialized_end=2080
-  _globals['_CONTAINERTRAINER_ENVENTRY']._serialized_start=2038
-  _globals['_CONTAINERTRAINER_ENVENTRY']._serialized_end=2080
-  _globals['_ENTRYPOINTTRAINER']._serialized_start=2083
-  _globals['_ENTRYPOINTTRAINER']._serialized_end=2271
-  _globals['_ENTRYPOINTTRAINER_ENVENTRY']._serialized_start=2038
-  _globals['_ENTRYPOINTTRAINER_ENVENTRY']._serialized_end=2080
-  _globals['_TRAININGDATA']._serialized_start=2273
-  _globals['_TRAININGDATA']._serialized_end=2386
-  _globals['_RESOURCEREQUIREMENTS']._serialized_start=2389
-  _globals['_RESOURCEREQUIREMENTS']._serialized_end=2534
-  _globals['_ACCELERATORREQUIREMENT']._serialized_start=2536
-  _globals['_ACCELERATORREQUIREMENT']._serialized_end=2653
-  _globals['_CHECKPOINTPOLICY']._serialized_start=2656
-  _globals['_CHECKPOINTPOLICY']._serialized_end=2802
-  _globals['_TRAININGOUTPUTSPEC']._serialized_start=2805
-  _globals['_TRAININGOUTPUTSPEC']._serialized_end=2937
-  _globals['_MODELREGISTRATION']._serialized_start=2940
-  _globals['_MODELREGISTRATION']._serialized_end=3178
-  _globals['_MODELREGISTRATION_VERSIONLABELSENTRY']._serialized_start=3126
-  _globals['_MODELREGISTRATION_VERSIONLABELSENTRY']._serialized_end=3178
-  _globals['_TRAININGJOBOUTPUT']._serialized_start=3181
-  _globals['_TRAININGJOBOUTPUT']._serialized_end=3369
-  _globals['_RESOLVEDINPUTS']._serialized_start=3372
-  _globals['_RESOLVEDINPUTS']._serialized_end=3679
-  _globals['_RESOLVEDINPUTS_HYPERPARAMETERSENTRY']._serialized_start=1589
-  _globals['_RESOLVEDINPUTS_HYPERPARAMETERSENTRY']._serialized_end=1684
+  _globals['_TRAININGPHASE']._serialized_start=4602
+  _globals['_TRAININGPHASE']._serialized_end=4770
+  _globals['_METRICGOAL']._serialized_start=4772
+  _globals['_METRICGOAL']._serialized_end=4865
+  _globals['_TRAININGJOB']._serialized_start=445
+  _globals['_TRAININGJOB']._serialized_end=1205
+  _globals['_TRAININGJOB_LABELSENTRY']._serialized_start=1160
+  _globals['_TRAININGJOB_LABELSENTRY']._serialized_end=1205
+  _globals['_TRAININGJOBSPEC']._serialized_start=1208
+  _globals['_TRAININGJOBSPEC']._serialized_end=1894
+  _globals['_TRAININGJOBSPEC_HYPERPARAMETERSENTRY']._serialized_start=1799
+  _globals['_TRAININGJOBSPEC_HYPERPARAMETERSENTRY']._serialized_end=1894
+  _globals['_TRAINER']._serialized_start=1897
+  _globals['_TRAINER']._serialized_end=2089
+  _globals['_BUILTINTRAINER']._serialized_start=2091
+  _globals['_BUILTINTRAINER']._serialized_end=2119
+  _globals['_CONTAINERTRAINER']._serialized_start=2122
+  _globals['_CONTAINERTRAINER']._serialized_end=2410
+  _globals['_CONTAINERTRAINER_ENVENTRY']._serialized_start=2368
+  _globals['_CONTAINERTRAINER_ENVENTRY']._serialized_end=2410
+  _globals['_ENTRYPOINTTRAINER']._serialized_start=2413
+  _globals['_ENTRYPOINTTRAINER']._serialized_end=2721
+  _globals['_ENTRYPOINTTRAINER_ENVENTRY']._serialized_start=2368
+  _globals['_ENTRYPOINTTRAINER_ENVENTRY']._serialized_end=2410
+  _globals['_SECRETENVVAR']._serialized_start=2723
+  _globals['_SECRETENVVAR']._serialized_end=2767
+  _globals['_METRICDEFINITION']._serialized_start=2769
+  _globals['_METRICDEFINITION']._serialized_end=2816
+  _globals['_TRAININGDATA']._serialized_start=2818
+  _globals['_TRAININGDATA']._serialized_end=2931
+  _globals['_RESOURCEREQUIREMENTS']._serialized_start=2934
+  _globals['_RESOURCEREQUIREMENTS']._serialized_end=3079
+  _globals['_ACCELERATORREQUIREMENT']._serialized_start=3081
+  _globals['_ACCELERATORREQUIREMENT']._serialized_end=3198
+  _globals['_CHECKPOINTPOLICY']._serialized_start=3201
+  _globals['_CHECKPOINTPOLICY']._serialized_end=3473
+  _globals['_TRAININGOUTPUTSPEC']._serialized_start=3476
+  _globals['_TRAININGOUTPUTSPEC']._serialized_end=3680
+  _globals['_MODELREGISTRATION']._serialized_start=3683
+  _globals['_MODELREGISTRATION']._serialized_end=3921
+  _globals['_MODELREGISTRATION_VERSIONLABELSENTRY']._serialized_start=3869
+  _globals['_MODELREGISTRATION_VERSIONLABELSENTRY']._serialized_end=3921
+  _globals['_TRAININGJOBOUTPUT']._serialized_start=3924
+  _globals['_TRAININGJOBOUTPUT']._serialized_end=4228
+  _globals['_RESOLVEDINPUTS']._serialized_start=4231
+  _globals['_RESOLVEDINPUTS']._serialized_end=4599
+  _globals['_RESOLVEDINPUTS_HYPERPARAMETERSENTRY']._serialized_start=1799
+  _globals['_RESOLVEDINPUTS_HYPERPARAMETERSENTRY']._serialized_end=1894
 # @@protoc_insertion_point(module_scope)

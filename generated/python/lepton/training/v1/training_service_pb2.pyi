@@ -249,3 +249,21 @@ class DownloadTrainingJobOutputResponse(_message.Message):
     artifact: _artifact_pb2.ArtifactDescriptor
     chunk: _artifact_pb2.ArtifactChunk
     def __init__(self, artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ..., chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
+
+class RegisterTrainingJobOutputRequest(_message.Message):
+    __slots__ = ("name", "checkpoint", "registration", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    REGISTRATION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    checkpoint: str
+    registration: _training_job_pb2.ModelRegistration
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., checkpoint: _Optional[str] = ..., registration: _Optional[_Union[_training_job_pb2.ModelRegistration, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RegisterTrainingJobOutputResponse(_message.Message):
+    __slots__ = ("model_version",)
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    def __init__(self, model_version: _Optional[str] = ...) -> None: ...

@@ -117,6 +117,11 @@ class TrainingServiceStub:
                 request_serializer=lepton_dot_training_dot_v1_dot_training__service__pb2.DownloadTrainingJobOutputRequest.SerializeToString,
                 response_deserializer=lepton_dot_training_dot_v1_dot_training__service__pb2.DownloadTrainingJobOutputResponse.FromString,
                 _registered_method=True)
+        self.RegisterTrainingJobOutput = channel.unary_unary(
+                '/lepton.training.v1.TrainingService/RegisterTrainingJobOutput',
+                request_serializer=lepton_dot_training_dot_v1_dot_training__service__pb2.RegisterTrainingJobOutputRequest.SerializeToString,
+                response_deserializer=lepton_dot_training_dot_v1_dot_training__service__pb2.RegisterTrainingJobOutputResponse.FromString,
+                _registered_method=True)
 
 
 class TrainingServiceServicer:
@@ -276,6 +281,21 @@ class TrainingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterTrainingJobOutput(self, request, context):
+        """Registers a finished job's model, or the model of one of its
+        checkpoints, as a new model version, after the fact: a job that ran
+        without registration, a job whose registration failed (its model is
+        kept as a CHECKPOINT_TRIGGER_OUTPUT checkpoint), or an earlier, better
+        checkpoint. Answers once the version is READY and its aliases point at
+        it. Feature "training.late_registration". Errors: INVALID_ARGUMENT
+        (INVALID_NAME, INVALID_FIELD, RESERVED_ALIAS), NOT_FOUND,
+        FAILED_PRECONDITION (JOB_NOT_SUCCEEDED, CHECKPOINT_HAS_NO_MODEL), and the
+        failure reasons of automatic registration (TRN-054).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrainingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -353,6 +373,11 @@ def add_TrainingServiceServicer_to_server(servicer, server):
                     servicer.DownloadTrainingJobOutput,
                     request_deserializer=lepton_dot_training_dot_v1_dot_training__service__pb2.DownloadTrainingJobOutputRequest.FromString,
                     response_serializer=lepton_dot_training_dot_v1_dot_training__service__pb2.DownloadTrainingJobOutputResponse.SerializeToString,
+            ),
+            'RegisterTrainingJobOutput': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterTrainingJobOutput,
+                    request_deserializer=lepton_dot_training_dot_v1_dot_training__service__pb2.RegisterTrainingJobOutputRequest.FromString,
+                    response_serializer=lepton_dot_training_dot_v1_dot_training__service__pb2.RegisterTrainingJobOutputResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -768,6 +793,33 @@ class TrainingService:
             '/lepton.training.v1.TrainingService/DownloadTrainingJobOutput',
             lepton_dot_training_dot_v1_dot_training__service__pb2.DownloadTrainingJobOutputRequest.SerializeToString,
             lepton_dot_training_dot_v1_dot_training__service__pb2.DownloadTrainingJobOutputResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterTrainingJobOutput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.training.v1.TrainingService/RegisterTrainingJobOutput',
+            lepton_dot_training_dot_v1_dot_training__service__pb2.RegisterTrainingJobOutputRequest.SerializeToString,
+            lepton_dot_training_dot_v1_dot_training__service__pb2.RegisterTrainingJobOutputResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,17 +22,18 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from lepton.type.v1 import digest_pb2 as lepton_dot_type_dot_v1_dot_digest__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&lepton/type/v1/dataset_reference.proto\x12\x0elepton.type.v1\"q\n\x10\x44\x61tasetReference\x12\x19\n\x0f\x64\x61taset_version\x18\x01 \x01(\tH\x00\x12\r\n\x03uri\x18\x02 \x01(\tH\x00\x12)\n\x04role\x18\x03 \x01(\x0e\x32\x1b.lepton.type.v1.DatasetRoleB\x08\n\x06source*\x8f\x01\n\x0b\x44\x61tasetRole\x12\x1c\n\x18\x44\x41TASET_ROLE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44\x41TASET_ROLE_TRAIN\x10\x01\x12\x1b\n\x17\x44\x41TASET_ROLE_VALIDATION\x10\x02\x12\x15\n\x11\x44\x41TASET_ROLE_TEST\x10\x03\x12\x16\n\x12\x44\x41TASET_ROLE_OTHER\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&lepton/type/v1/dataset_reference.proto\x12\x0elepton.type.v1\x1a\x1blepton/type/v1/digest.proto\"\xa1\x01\n\x10\x44\x61tasetReference\x12\x19\n\x0f\x64\x61taset_version\x18\x01 \x01(\tH\x00\x12\r\n\x03uri\x18\x02 \x01(\tH\x00\x12)\n\x04role\x18\x03 \x01(\x0e\x32\x1b.lepton.type.v1.DatasetRole\x12.\n\x0e\x63ontent_digest\x18\x04 \x01(\x0b\x32\x16.lepton.type.v1.DigestB\x08\n\x06source*\x8f\x01\n\x0b\x44\x61tasetRole\x12\x1c\n\x18\x44\x41TASET_ROLE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44\x41TASET_ROLE_TRAIN\x10\x01\x12\x1b\n\x17\x44\x41TASET_ROLE_VALIDATION\x10\x02\x12\x15\n\x11\x44\x41TASET_ROLE_TEST\x10\x03\x12\x16\n\x12\x44\x41TASET_ROLE_OTHER\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lepton.type.v1.dataset_reference_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DATASETROLE']._serialized_start=174
-  _globals['_DATASETROLE']._serialized_end=317
-  _globals['_DATASETREFERENCE']._serialized_start=58
-  _globals['_DATASETREFERENCE']._serialized_end=171
+  _globals['_DATASETROLE']._serialized_start=252
+  _globals['_DATASETROLE']._serialized_end=395
+  _globals['_DATASETREFERENCE']._serialized_start=88
+  _globals['_DATASETREFERENCE']._serialized_end=249
 # @@protoc_insertion_point(module_scope)
