@@ -33,6 +33,7 @@ from lepton_server.data.layer import DataConfig
 from lepton_server.demo.sample_data import run_data_flow
 from lepton_server.demo.sample_models import run_model_flow
 from lepton_server.inference.layer import InferenceConfig
+from lepton_server.registry.layer import RegistryConfig
 from lepton_server.runtime.host import OVERALL, ServerHost
 from lepton_server.runtime.layer_registry import build_services
 from lepton_server.runtime.reflection import V1_SERVICE_NAME
@@ -99,6 +100,8 @@ async def _demo(console: Console, data_dir: Path) -> int:
                 flight_address="127.0.0.1:0",  # datasets over Arrow Flight too (data.flight)
             ),
             "inference": InferenceConfig(model_repository=repository if suite_installed else None),
+            # The same directory for model imports (REG-053), as --file-root gives both layers.
+            "registry": RegistryConfig(file_roots=(exchange,)),
         },
     )
     host = ServerHost(config, build_services(config))
