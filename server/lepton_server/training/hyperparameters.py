@@ -32,6 +32,13 @@ KIND_OF_TYPE = {
     T.HYPERPARAMETER_TYPE_STRING_LIST: "string_list",
 }
 _LIST_KINDS = frozenset({"int64_list", "double_list", "string_list"})
+# The type of one element: what a list's bounds and allowed values apply to, element by element
+# (trainer.proto defines bounds for INT64 and DOUBLE and allowed values for STRING only).
+ELEMENT_TYPE = {
+    T.HYPERPARAMETER_TYPE_INT64_LIST: T.HYPERPARAMETER_TYPE_INT64,
+    T.HYPERPARAMETER_TYPE_DOUBLE_LIST: T.HYPERPARAMETER_TYPE_DOUBLE,
+    T.HYPERPARAMETER_TYPE_STRING_LIST: T.HYPERPARAMETER_TYPE_STRING,
+}
 
 JsonValue = bool | int | float | str | list[bool | int | float | str]
 
@@ -135,16 +142,18 @@ def declare(
     maximum: int | float | None = None,
     allowed: tuple[str, ...] = (),
 ) -> HyperparameterSpec:
-    """A HyperparameterSpec; a `default` of None declares a required hyperparameter."""
+    """A HyperparameterSpec; a `default` of None declares a required hyperparameter. The
+    bounds of a list type are of its element type."""
     spec = HyperparameterSpec(name=name, type=kind, description=description, allowed_values=allowed)
     if default is None:
         spec.required = True
     else:
         spec.default_value.CopyFrom(typed_value(kind, default))
+    element = ELEMENT_TYPE.get(kind, kind)
     if minimum is not None:
-        spec.min_value.CopyFrom(typed_value(kind, minimum))
+        spec.min_value.CopyFrom(typed_value(element, minimum))
     if maximum is not None:
-        spec.max_value.CopyFrom(typed_value(kind, maximum))
+        spec.max_value.CopyFrom(typed_value(element, maximum))
     return spec
 
 

@@ -87,10 +87,15 @@ def test_declarations_are_well_formed(info):
         assert HYPERPARAMETER_NAME.fullmatch(spec.name), spec.name
         assert spec.type != T.HYPERPARAMETER_TYPE_UNSPECIFIED and spec.description
         assert spec.required != spec.HasField("default_value"), spec.name
-        expected_kind = hyperparameters.KIND_OF_TYPE[spec.type]
-        for field in ("default_value", "min_value", "max_value"):
+        kind = hyperparameters.KIND_OF_TYPE[spec.type]
+        element = hyperparameters.KIND_OF_TYPE[
+            hyperparameters.ELEMENT_TYPE.get(spec.type, spec.type)
+        ]
+        if spec.HasField("default_value"):
+            assert spec.default_value.WhichOneof("kind") == kind, spec.name
+        for field in ("min_value", "max_value"):
             if spec.HasField(field):
-                assert getattr(spec, field).WhichOneof("kind") == expected_kind, spec.name
+                assert getattr(spec, field).WhichOneof("kind") == element, spec.name
         if spec.allowed_values:
             assert spec.type == T.HYPERPARAMETER_TYPE_STRING
     # Every default lies in its range and allowed values: resolving nothing and resolving the
