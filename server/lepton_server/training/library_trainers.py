@@ -155,16 +155,10 @@ def _random_state(library: str, maximum: int) -> Argument:
     )
 
 
-def _max_depth(minimum_depth: int) -> Argument:
-    return Argument(
-        "max_depth",
-        INT64,
-        f"Maximum depth of a tree, at least {minimum_depth}; 0 means None (no limit)",
-        0,
-        none_as=0,
-    )
-
-
+# scikit-learn's trees take a depth of at least 1 or None.
+MAX_DEPTH = Argument(
+    "max_depth", INT64, "Maximum depth of a tree, at least 1; 0 means None (no limit)", 0, none_as=0
+)
 N_ESTIMATORS = Argument("n_estimators", INT64, "Number of trees", 1)
 MIN_SAMPLES_LEAF = Argument("min_samples_leaf", INT64, "Minimum samples in a leaf", 1)
 FIT_INTERCEPT = Argument("fit_intercept", BOOL, "Fit an intercept term")
@@ -211,45 +205,47 @@ LINEAR_REGRESSION = LibraryTrainer(
 )
 
 
-def _random_forest(kind: str, criteria: tuple[str, ...]) -> LibraryTrainer:
-    name = f"RandomForest{kind.capitalize()}"
+_LIBRARY_NAMES = {"sklearn": "scikit-learn", "xgboost": "XGBoost", "lightgbm": "LightGBM"}
+
+
+def _ensemble(
+    trainer_id: str, estimator: str, what: str, native_format: int, arguments: tuple[Argument, ...]
+) -> LibraryTrainer:
+    """A tree ensemble trainer; its task follows the estimator's class name."""
+    module, name = estimator.split(":")
     return LibraryTrainer(
-        id=f"sklearn.random_forest_{kind}",
-        description=f"Random forest (scikit-learn {name})",
-        task="classification" if kind == "classifier" else "regression",
-        estimator=f"sklearn.ensemble:{name}",
-        native_format=ModelFormat.MODEL_FORMAT_SKOPS,
-        arguments=(
-            N_ESTIMATORS,
-            Argument("criterion", STRING, "Split quality measure", allowed=criteria),
-            _max_depth(1),
-            Argument("min_samples_split", INT64, "Minimum samples to split a node (a count)", 2),
-            MIN_SAMPLES_LEAF,
-            Argument("bootstrap", BOOL, "Draw bootstrap samples for each tree"),
-            _random_state("scikit-learn", 2**32 - 1),
-        ),
+        id=trainer_id,
+        description=f"{what} ({_LIBRARY_NAMES[module.split('.')[0]]} {name})",
+        task="classification" if name.endswith("Classifier") else "regression",
+        estimator=estimator,
+        native_format=native_format,
+        arguments=arguments,
     )
 
 
-def _hist_gradient_boosting(kind: str, losses: tuple[str, ...]) -> LibraryTrainer:
-    name = f"HistGradientBoosting{kind.capitalize()}"
-    return LibraryTrainer(
-        id=f"sklearn.hist_gradient_boosting_{kind}",
-        description=f"Histogram-based gradient boosting (scikit-learn {name})",
-        task="classification" if kind == "classifier" else "regression",
-        estimator=f"sklearn.ensemble:{name}",
-        native_format=ModelFormat.MODEL_FORMAT_SKOPS,
-        arguments=(
-            Argument("loss", STRING, "Loss function to optimise", allowed=losses),
-            Argument("learning_rate", DOUBLE, "Shrinkage of each tree; positive", POSITIVE),
-            Argument("max_iter", INT64, "Number of boosting iterations", 1),
-            Argument("max_leaf_nodes", INT64, "Maximum leaves of a tree", 2),
-            _max_depth(1),
-            Argument("min_samples_leaf", INT64, "Minimum samples in a leaf", 1),
-            Argument("l2_regularization", DOUBLE, "L2 penalty on leaf values", 0.0),
-            Argument("max_bins", INT64, "Bins per feature, missing values aside", 2, 255),
-            _random_state("scikit-learn", 2**32 - 1),
-        ),
+def _forest_arguments(criteria: tuple[str, ...]) -> tuple[Argument, ...]:
+    return (
+        N_ESTIMATORS,
+        Argument("criterion", STRING, "Split quality measure", allowed=criteria),
+        MAX_DEPTH,
+        Argument("min_samples_split", INT64, "Minimum samples to split a node (a count)", 2),
+        MIN_SAMPLES_LEAF,
+        Argument("bootstrap", BOOL, "Draw bootstrap samples for each tree"),
+        _random_state("scikit-learn", 2**32 - 1),
+    )
+
+
+def _hist_gradient_boosting_arguments(losses: tuple[str, ...]) -> tuple[Argument, ...]:
+    return (
+        Argument("loss", STRING, "Loss function to optimise", allowed=losses),
+        Argument("learning_rate", DOUBLE, "Shrinkage of each tree; positive", POSITIVE),
+        Argument("max_iter", INT64, "Number of boosting iterations", 1),
+        Argument("max_leaf_nodes", INT64, "Maximum leaves of a tree", 2),
+        MAX_DEPTH,
+        MIN_SAMPLES_LEAF,
+        Argument("l2_regularization", DOUBLE, "L2 penalty on leaf values", 0.0),
+        Argument("max_bins", INT64, "Bins per feature, missing values aside", 2, 255),
+        _random_state("scikit-learn", 2**32 - 1),
     )
 
 
@@ -275,18 +271,6 @@ _BOOSTER_ARGUMENTS = (
 )
 
 
-def _xgboost(kind: str) -> LibraryTrainer:
-    name = f"XGB{kind.capitalize()}"
-    return LibraryTrainer(
-        id=f"xgboost.{kind}",
-        description=f"Gradient-boosted trees (XGBoost {name})",
-        task="classification" if kind == "classifier" else "regression",
-        estimator=f"xgboost:{name}",
-        native_format=ModelFormat.MODEL_FORMAT_XGBOOST,
-        arguments=_BOOSTER_ARGUMENTS,
-    )
-
-
 _LIGHTGBM_ARGUMENTS = (
     Argument("boosting_type", STRING, "Boosting algorithm", allowed=("gbdt", "dart", "rf")),
     Argument("n_estimators", INT64, "Number of boosting rounds", 1),
@@ -305,32 +289,68 @@ _LIGHTGBM_ARGUMENTS = (
 )
 
 
-def _lightgbm(kind: str) -> LibraryTrainer:
-    name = f"LGBM{kind.capitalize()}"
-    return LibraryTrainer(
-        id=f"lightgbm.{kind}",
-        description=f"Gradient-boosted trees (LightGBM {name})",
-        task="classification" if kind == "classifier" else "regression",
-        estimator=f"lightgbm:{name}",
-        native_format=ModelFormat.MODEL_FORMAT_LIGHTGBM,
-        arguments=_LIGHTGBM_ARGUMENTS,
-    )
-
-
+SKOPS = ModelFormat.MODEL_FORMAT_SKOPS
+FOREST, HIST = "Random forest", "Histogram-based gradient boosting"
+BOOSTED = "Gradient-boosted trees"
 LIBRARY_TRAINERS = (
     LOGISTIC_REGRESSION,
     LINEAR_REGRESSION,
-    _random_forest("classifier", ("gini", "entropy", "log_loss")),
-    # "friedman_mse" is left out: deprecated in scikit-learn 1.9 as equal to "squared_error".
-    _random_forest("regressor", ("squared_error", "absolute_error", "poisson")),
-    _hist_gradient_boosting("classifier", ("log_loss",)),
-    _hist_gradient_boosting(
-        # "quantile" is left out: it needs the `quantile` argument, which is not offered.
-        "regressor",
-        ("squared_error", "absolute_error", "gamma", "poisson"),
+    _ensemble(
+        "sklearn.random_forest_classifier",
+        "sklearn.ensemble:RandomForestClassifier",
+        FOREST,
+        SKOPS,
+        _forest_arguments(("gini", "entropy", "log_loss")),
     ),
-    _xgboost("classifier"),
-    _xgboost("regressor"),
-    _lightgbm("classifier"),
-    _lightgbm("regressor"),
+    _ensemble(
+        "sklearn.random_forest_regressor",
+        "sklearn.ensemble:RandomForestRegressor",
+        FOREST,
+        SKOPS,
+        # "friedman_mse" is left out: deprecated in scikit-learn 1.9 as equal to "squared_error".
+        _forest_arguments(("squared_error", "absolute_error", "poisson")),
+    ),
+    _ensemble(
+        "sklearn.hist_gradient_boosting_classifier",
+        "sklearn.ensemble:HistGradientBoostingClassifier",
+        HIST,
+        SKOPS,
+        _hist_gradient_boosting_arguments(("log_loss",)),
+    ),
+    _ensemble(
+        "sklearn.hist_gradient_boosting_regressor",
+        "sklearn.ensemble:HistGradientBoostingRegressor",
+        HIST,
+        SKOPS,
+        # "quantile" is left out: it needs the `quantile` argument, which is not offered.
+        _hist_gradient_boosting_arguments(("squared_error", "absolute_error", "gamma", "poisson")),
+    ),
+    _ensemble(
+        "xgboost.classifier",
+        "xgboost:XGBClassifier",
+        BOOSTED,
+        ModelFormat.MODEL_FORMAT_XGBOOST,
+        _BOOSTER_ARGUMENTS,
+    ),
+    _ensemble(
+        "xgboost.regressor",
+        "xgboost:XGBRegressor",
+        BOOSTED,
+        ModelFormat.MODEL_FORMAT_XGBOOST,
+        _BOOSTER_ARGUMENTS,
+    ),
+    _ensemble(
+        "lightgbm.classifier",
+        "lightgbm:LGBMClassifier",
+        BOOSTED,
+        ModelFormat.MODEL_FORMAT_LIGHTGBM,
+        _LIGHTGBM_ARGUMENTS,
+    ),
+    _ensemble(
+        "lightgbm.regressor",
+        "lightgbm:LGBMRegressor",
+        BOOSTED,
+        ModelFormat.MODEL_FORMAT_LIGHTGBM,
+        _LIGHTGBM_ARGUMENTS,
+    ),
 )

@@ -204,3 +204,16 @@ def test_the_catalogue_hands_out_copies():
     trainer_catalogue.catalogue()[0].id = "changed"
     assert trainer_catalogue.get("lepton.conformance").hyperparameters[0].name == "steps"
     assert trainer_catalogue.catalogue()[0].id == "lepton.conformance"
+
+
+def test_a_trainer_whose_library_does_not_import_is_not_available():
+    absent = LibraryTrainer(
+        id="absent.classifier",
+        description="",
+        task="classification",
+        estimator="lepton_absent_library:Classifier",
+        native_format=F.MODEL_FORMAT_OTHER,
+        arguments=(),
+    )
+    assert not absent.available()
+    assert all(trainer.available() for trainer in LIBRARY_TRAINERS)
