@@ -9,7 +9,7 @@ import math
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
-from lepton.training.v1 import trainer_pb2
+from lepton.training.v1 import trainer_pb2, training_job_pb2
 from lepton_server.runtime.errors import InvalidArgument
 from lepton_server.training import hyperparameters, trainer_catalogue
 from lepton_server.training.hyperparameters import HyperparameterValue as V
@@ -171,3 +171,15 @@ def test_a_stand_in_matches_only_a_value_of_its_own_type():
     resolved = {"flag": V(bool_value=False), "depth": V(int64_value=0)}
     kwargs = hyperparameters.keyword_arguments(resolved, {"flag": 0, "depth": 0})
     assert kwargs == {"flag": False, "depth": None}
+
+
+def test_a_job_specs_map_resolves_into_resolved_inputs():
+    spec = training_job_pb2.TrainingJobSpec()
+    spec.hyperparameters["steps"].int64_value = 4
+    spec.hyperparameters["step_seconds"].int64_value = 0
+    resolved = hyperparameters.resolve(spec.hyperparameters, CONFORMANCE)
+    inputs = training_job_pb2.ResolvedInputs(hyperparameters=resolved)
+    assert len(inputs.hyperparameters) == len(CONFORMANCE.hyperparameters)
+    assert inputs.hyperparameters["steps"].int64_value == 4
+    assert inputs.hyperparameters["step_seconds"] == V(double_value=0.0)
+    assert set(spec.hyperparameters) == {"steps", "step_seconds"}  # the request is untouched
