@@ -34,6 +34,7 @@ INT64, DOUBLE = T.HYPERPARAMETER_TYPE_INT64, T.HYPERPARAMETER_TYPE_DOUBLE
 BOOL, STRING = T.HYPERPARAMETER_TYPE_BOOL, T.HYPERPARAMETER_TYPE_STRING
 # The smallest double above 0: the inclusive form of "positive".
 POSITIVE = math.ulp(0.0)
+# What the trainers report, per dataset role (TRN-045): CheckpointPolicy.best_metric is one.
 _ROLES = ("train", "validation", "test")
 CLASSIFICATION_METRICS = tuple(f"{role}/{m}" for role in _ROLES for m in ("accuracy", "log_loss"))
 REGRESSION_METRICS = tuple(f"{role}/{m}" for role in _ROLES for m in ("rmse", "r2"))
@@ -93,7 +94,7 @@ class LibraryTrainer:
         """The declared default: the library's, with `none_as` for its None."""
         if argument.default is not None:
             return argument.default
-        value = self.estimator_class()().get_params()[argument.name]
+        value = _library_defaults(self.estimator)[argument.name]
         if value is None:
             if argument.none_as is None:
                 raise ValueError(f"{self.id}: {argument.name} defaults to None without none_as")
@@ -135,6 +136,12 @@ class LibraryTrainer:
         """The estimator's constructor arguments for resolved hyperparameters."""
         none_as = {a.name: a.none_as for a in self.arguments if a.none_as is not None}
         return keyword_arguments(resolved, none_as)
+
+
+@functools.cache
+def _library_defaults(estimator: str) -> dict[str, object]:
+    module, name = estimator.split(":")
+    return getattr(importlib.import_module(module), name)().get_params()
 
 
 @functools.cache
