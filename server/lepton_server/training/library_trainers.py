@@ -79,8 +79,7 @@ class LibraryTrainer:
 
     def estimator_class(self) -> type:
         """The estimator class; ImportError when its library is not installed."""
-        module, name = self.estimator.split(":")
-        return getattr(importlib.import_module(module), name)
+        return _estimator_class(self.estimator)
 
     def available(self) -> bool:
         """True when the library imports on this server."""
@@ -140,8 +139,12 @@ class LibraryTrainer:
 
 @functools.cache
 def _library_defaults(estimator: str) -> dict[str, object]:
+    return _estimator_class(estimator)().get_params()
+
+
+def _estimator_class(estimator: str) -> type:
     module, name = estimator.split(":")
-    return getattr(importlib.import_module(module), name)().get_params()
+    return getattr(importlib.import_module(module), name)
 
 
 @functools.cache
