@@ -1,8 +1,9 @@
-"""The `lepton.conformance` trainer (spec/training.md, "Conformance trainer"), run as a
-worker process under the trainer runtime contract: deterministic steps that sleep, log,
-report metrics and progress, write checkpoints, fail on request in each of the ways a real
-trainer fails, and export an identity ONNX model. It learns nothing; it lets the suite drive
-every lifecycle path on any server.
+"""The `lepton.conformance` trainer, which every server offers (spec/training.md,
+"Conformance trainer `lepton.conformance`"): its declaration, exactly the spec's table
+(TRN-004), and the worker that runs it under the trainer runtime contract (TRN-005):
+deterministic steps that sleep, log, report metrics and progress, write checkpoints, fail on
+request in each of the ways a real trainer fails, and export an identity ONNX model. It
+learns nothing; it lets the suite drive every lifecycle path on any server.
 
     python -m lepton_server.training.conformance_trainer
 """
@@ -16,38 +17,120 @@ import sys
 import time
 from typing import Any
 
-from lepton.type.v1 import model_signature_pb2, tensor_pb2
+from lepton.training.v1 import trainer_pb2
+from lepton.type.v1 import model_format_pb2, model_signature_pb2, tensor_pb2
 from lepton_ai.training import report
+from lepton_server.training.hyperparameters import declare, plain_value
+
+CONFORMANCE_TRAINER_ID = "lepton.conformance"
+T = trainer_pb2.HyperparameterType
+METRIC_NAMES = ("train/loss", "validation/loss")
+
+
+def _hyperparameters() -> list[trainer_pb2.HyperparameterSpec]:
+    int64, double = T.HYPERPARAMETER_TYPE_INT64, T.HYPERPARAMETER_TYPE_DOUBLE
+    string, boolean = T.HYPERPARAMETER_TYPE_STRING, T.HYPERPARAMETER_TYPE_BOOL
+    return [
+        declare("steps", int64, 10, "Number of steps", minimum=0, maximum=1_000_000),
+        declare("step_seconds", double, 0.1, "Seconds each step sleeps", minimum=0.0, maximum=60.0),
+        declare(
+            "log_lines_per_step", int64, 1, "Log lines written per step", minimum=0, maximum=1_000
+        ),
+        declare(
+            "fail_at_step",
+            int64,
+            0,
+            "If > 0, the attempt fails at the start of this step; 0 means never",
+            minimum=0,
+        ),
+        declare(
+            "fail_attempts",
+            int64,
+            0,
+            "How many attempts, counted from attempt 0, fail at fail_at_step; 0 means every"
+            " attempt",
+            minimum=0,
+        ),
+        declare(
+            "failure",
+            string,
+            "exit",
+            "How an attempt fails at fail_at_step: exit with exit_code (TRAINER_FAILED),"
+            " SIGKILL itself (WORKER_LOST), or allocate allocate_bytes (OUT_OF_MEMORY where"
+            " memory is enforced)",
+            allowed=("exit", "kill_self", "allocate"),
+        ),
+        declare("exit_code", int64, 1, "The exit code of failure 'exit'", minimum=1, maximum=255),
+        declare("allocate_bytes", int64, 0, "Bytes that failure 'allocate' allocates", minimum=0),
+        declare(
+            "ignore_sigterm",
+            boolean,
+            False,
+            "Ignore SIGTERM, so the SIGKILL after the grace period is exercised",
+        ),
+        declare(
+            "child_processes",
+            int64,
+            0,
+            "Sleeping child processes the trainer starts, so a stop leaving orphans is seen",
+            minimum=0,
+            maximum=16,
+        ),
+        declare(
+            "output",
+            string,
+            "onnx",
+            "The model written: a valid identity ONNX model, none (TRAINER_FAILED), or bytes"
+            " that are not ONNX",
+            allowed=("onnx", "none", "invalid"),
+        ),
+        declare(
+            "best_step",
+            int64,
+            0,
+            "The step at which validation/loss = |step - best_step| + 1 is lowest",
+            minimum=0,
+        ),
+    ]
+
+
+def conformance_trainer() -> trainer_pb2.TrainerInfo:
+    """The TrainerInfo of `lepton.conformance`."""
+    return trainer_pb2.TrainerInfo(
+        id=CONFORMANCE_TRAINER_ID,
+        description="Deterministic conformance trainer: sleeps, logs, reports metrics and"
+        " checkpoints, and outputs an identity ONNX model, without learning",
+        task="test",
+        hyperparameters=_hyperparameters(),
+        model_formats=[model_format_pb2.ModelFormat.MODEL_FORMAT_ONNX],
+        requires_label_column=False,
+        supports_checkpoints=True,
+        max_worker_count=1,
+        supports_accelerators=False,
+        metric_names=METRIC_NAMES,
+    )
+
 
 SIGNATURE = model_signature_pb2.ModelSignature(
-    inputs=[tensor_pb2.TensorSpec(name="x", data_type=tensor_pb2.DATA_TYPE_FP32, shape=[-1, 1])],
-    outputs=[tensor_pb2.TensorSpec(name="y", data_type=tensor_pb2.DATA_TYPE_FP32, shape=[-1, 1])],
+    inputs=[tensor_pb2.TensorSpec(name="input", data_type=tensor_pb2.DATA_TYPE_FP32, shape=[-1])],
+    outputs=[tensor_pb2.TensorSpec(name="output", data_type=tensor_pb2.DATA_TYPE_FP32, shape=[-1])],
 )
-DEFAULTS: dict[str, Any] = {
-    "steps": 10,
-    "step_seconds": 0.1,
-    "log_lines_per_step": 1,
-    "fail_at_step": 0,
-    "fail_attempts": 0,
-    "failure": "exit",
-    "exit_code": 1,
-    "allocate_bytes": 0,
-    "ignore_sigterm": False,
-    "child_processes": 0,
-    "output": "onnx",
-    "best_step": 0,
-}
+
+
+def defaults() -> dict[str, Any]:
+    """Every hyperparameter's declared default, for a worker given only some of them."""
+    return {spec.name: plain_value(spec.default_value) for spec in _hyperparameters()}
 
 
 def identity_model() -> bytes:
-    """Y = Identity(X), float32 [-1, 1]: the model this trainer exports."""
+    """output = Identity(input), float32 [-1] (TRN-005): the model this trainer exports."""
     from onnx import TensorProto, helper  # noqa: PLC0415  (only when exporting)
 
     graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["y"])],
+        [helper.make_node("Identity", ["input"], ["output"])],
         "lepton-conformance",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 1])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [None])],
     )
     model = helper.make_model(
         graph, producer_name="lepton.conformance", opset_imports=[helper.make_opsetid("", 17)]
@@ -60,7 +143,7 @@ class ConformanceTrainer:
     """One attempt of the trainer."""
 
     def __init__(self, params: dict[str, Any]) -> None:
-        self.params = {**DEFAULTS, **params}
+        self.params = {**defaults(), **params}
         self.attempt = int(os.environ.get("LEPTON_ATTEMPT", "0"))
         self.step = self._resumed_step()
         self.children: list[subprocess.Popen[bytes]] = []
@@ -70,7 +153,8 @@ class ConformanceTrainer:
         resume = report.resume_dir()
         if resume is None:
             return 0
-        content = resume / "step" if resume.is_dir() else resume
+        # The directory holds the checkpoint's one file, whatever its name.
+        [content] = [path for path in resume.iterdir() if path.suffix != ".onnx"]
         return int(content.read_text().strip())
 
     def run(self) -> int:
@@ -86,9 +170,9 @@ class ConformanceTrainer:
             ):
                 return self._fail(step)
             time.sleep(p["step_seconds"])
-            for line in range(p["log_lines_per_step"]):
-                _say(sys.stdout, f"attempt {self.attempt} step {step} line {line}")
-            report.metric("train/loss", 1 / (step + 1), step=step)
+            for line in range(1, p["log_lines_per_step"] + 1):
+                _say(sys.stdout, f"step {step} line {line}")
+            report.metric("train/loss", 1 / step, step=step)
             report.metric("validation/loss", abs(step - p["best_step"]) + 1, step=step)
             report.progress(step, p["steps"])
             self.step = step
@@ -110,15 +194,15 @@ class ConformanceTrainer:
         return p["exit_code"]
 
     def _checkpoint(self, trigger: str) -> None:
-        directory = report.checkpoint_dir() / f"step-{self.step}-attempt-{self.attempt}"
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "step").write_text(str(self.step))
+        # TRN-005: the checkpoint's content is the step as ASCII decimal digits.
+        content = report.checkpoint_dir() / f"step-{self.step}-attempt-{self.attempt}"
+        content.write_text(str(self.step))
         model_path = None
         if os.environ.get("LEPTON_EXPORT_CHECKPOINT_MODEL") == "true":
-            model_path = directory / "model.onnx"
+            model_path = content.with_suffix(".onnx")
             model_path.write_bytes(identity_model())
         report.checkpoint(
-            directory,
+            content,
             step=self.step,
             trigger=trigger,
             model_path=model_path,

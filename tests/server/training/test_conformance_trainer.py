@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -64,10 +65,10 @@ def test_a_run_reports_every_step_and_exports_a_model_onnxruntime_runs(tmp_path)
     )
     code, lines, reports, _ = _run(launch)
     assert code == 0
-    assert len(lines) == 8 and lines[0] == "attempt 0 step 1 line 0"
+    assert len(lines) == 8 and lines[:2] == ["step 1 line 1", "step 1 line 2"]
     metrics = [r for r in reports if isinstance(r, Metric)]
     assert [m.value for m in metrics if m.name == "validation/loss"] == [3, 2, 1, 2]
-    assert [m.value for m in metrics if m.name == "train/loss"] == [1 / 2, 1 / 3, 1 / 4, 1 / 5]
+    assert [m.value for m in metrics if m.name == "train/loss"] == [1, 1 / 2, 1 / 3, 1 / 4]
     assert [r for r in reports if isinstance(r, Progress)][-1] == Progress(4, 4, "steps")
     checkpoints = [r for r in reports if isinstance(r, CheckpointReport)]
     assert [(c.step, c.trigger) for c in checkpoints] == [
@@ -78,19 +79,21 @@ def test_a_run_reports_every_step_and_exports_a_model_onnxruntime_runs(tmp_path)
     [output] = [r for r in reports if isinstance(r, OutputReport)]
     assert (output.entry_path, output.format) == ("model.onnx", "ONNX")
     session = ort.InferenceSession(str(launch.cwd / "out" / "model.onnx"))
-    x = np.array([[1.5], [-2.0]], dtype=np.float32)
-    assert np.array_equal(session.run(None, {"x": x})[0], x)
+    x = np.array([1.5, -2.0], dtype=np.float32)
+    assert np.array_equal(session.run(None, {"input": x})[0], x)
 
 
 def test_a_resumed_attempt_continues_after_the_checkpoint(tmp_path):
     first = _launch(tmp_path, {"steps": 3, "step_seconds": 0}, LEPTON_CHECKPOINT_STEP_INTERVAL="2")
     _, _, reports, _ = _run(first)
     checkpoint = next(r for r in reports if isinstance(r, CheckpointReport))
-    resumed = _launch(
-        tmp_path, {"steps": 3, "step_seconds": 0}, 1, LEPTON_RESUME_DIR=checkpoint.path
-    )
+    # As a server restores it: a directory holding the checkpoint's content.
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    shutil.copy(checkpoint.path, restored)
+    resumed = _launch(tmp_path, {"steps": 3, "step_seconds": 0}, 1, LEPTON_RESUME_DIR=str(restored))
     code, lines, reports, _ = _run(resumed)
-    assert code == 0 and lines == ["attempt 1 step 3 line 0"]
+    assert code == 0 and lines == ["step 3 line 1"]
     assert [m.step for m in reports if isinstance(m, Metric)] == [3, 3]
 
 
@@ -100,7 +103,7 @@ def test_a_pause_writes_a_checkpoint_and_stops_the_children(tmp_path):
     assert code == 0
     [checkpoint] = [r for r in reports if isinstance(r, CheckpointReport)]
     assert checkpoint.trigger == "pause" and checkpoint.step > 0
-    assert Path(checkpoint.path, "step").read_text() == str(checkpoint.step)
+    assert Path(checkpoint.path).read_text() == str(checkpoint.step)
     assert not group_alive(worker.pgid)
 
 

@@ -47,7 +47,7 @@ def test_a_successful_attempt_has_its_model_and_every_report(tmp_path):
     assert result.failure is None and result.stop_reason is None and result.exit_code == 0
     assert isinstance(result.output, OutputReport)
     assert (result.output_dir / result.output.entry_path).is_file()
-    assert logs == [("stdout", f"attempt 0 step {s} line 0") for s in (1, 2, 3)]
+    assert logs == [("stdout", f"step {s} line 1") for s in (1, 2, 3)]
     checkpoints = [r for r in reports if isinstance(r, CheckpointReport)]
     assert [c.step for c in checkpoints] == [1, 2, 3]
     assert all(c.model_path and c.format == "ONNX" for c in checkpoints)
