@@ -27,6 +27,7 @@ from lepton_server.runtime.errors import FailedPrecondition
 
 ModelFormat = model_format_pb2.ModelFormat
 SKLEARN, XGBOOST, LIGHTGBM = "sklearn", "xgboost", "lightgbm"
+_TRUSTED_PACKAGES = frozenset({"sklearn", "numpy"})
 
 
 def unsupported(message: str) -> FailedPrecondition:
@@ -79,7 +80,7 @@ def load_native_model(data: bytes, model_format: int, *, trust_pickle: bool) -> 
 
             booster = xgboost.Booster()
             booster.load_model(bytearray(data))
-            return NativeModel(booster, XGBOOST)
+            return NativeModel(_unnamed(booster), XGBOOST)
         if model_format == ModelFormat.MODEL_FORMAT_LIGHTGBM:
             import lightgbm  # noqa: PLC0415
 
@@ -97,11 +98,21 @@ def _load_skops(data: bytes) -> Any:
     import skops.io  # noqa: PLC0415
 
     untrusted = skops.io.get_untrusted_types(data=data)
-    if untrusted:
-        # skops refuses types outside its defaults unless the caller names them: a server
-        # converting models of unknown origin trusts scikit-learn's and numpy's own only.
-        raise unsupported(f"the skops file holds types the server does not trust: {untrusted}")
-    return skops.io.loads(data)
+    # skops refuses types outside its defaults unless the caller names them: a server
+    # converting models of unknown origin trusts scikit-learn's and numpy's own types (a
+    # forest's trees, for one), and nothing else.
+    foreign = [name for name in untrusted if name.split(".", 1)[0] not in _TRUSTED_PACKAGES]
+    if foreign:
+        raise unsupported(f"the skops file holds types the server does not trust: {foreign}")
+    return skops.io.loads(data, trusted=untrusted)
+
+
+def _unnamed(booster: Any) -> Any:
+    """The booster without the column names of a DataFrame it was trained on: onnxmltools
+    accepts only its own "f0", "f1", ... and the sample rows are plain arrays. The names stay
+    in the version's signature (`feature_names`)."""
+    booster.feature_names = None
+    return booster
 
 
 def _classify(model: Any) -> NativeModel:
@@ -109,11 +120,11 @@ def _classify(model: Any) -> NativeModel:
     # The scikit-learn API of XGBoost and LightGBM (XGBClassifier, LGBMRegressor, ...) wraps a
     # booster, which onnxmltools converts; skl2onnx has no converter for the wrappers.
     if module.startswith("xgboost") and hasattr(model, "get_booster"):
-        return NativeModel(model.get_booster(), XGBOOST)
+        return NativeModel(_unnamed(model.get_booster()), XGBOOST)
     if module.startswith("lightgbm") and hasattr(model, "booster_"):
         return NativeModel(model.booster_, LIGHTGBM)
     if module.startswith("xgboost") and hasattr(model, "num_features"):
-        return NativeModel(model, XGBOOST)
+        return NativeModel(_unnamed(model), XGBOOST)
     if module.startswith("lightgbm") and hasattr(model, "num_feature"):
         return NativeModel(model, LIGHTGBM)
     return _sklearn(model)

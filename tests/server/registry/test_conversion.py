@@ -12,6 +12,7 @@ import lightgbm
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pandas as pd
 import pytest
 import skops.io
 import xgboost
@@ -63,8 +64,24 @@ def lightgbm_model(objective: str, labels: np.ndarray):
     return booster.model_to_string().encode(), infer_signature(booster)
 
 
+def skops_forest() -> tuple[bytes, model_signature_pb2.ModelSignature]:
+    # Its trees are scikit-learn types outside skops' defaults, which the server trusts.
+    model = RandomForestRegressor(n_estimators=3, max_depth=3).fit(ROWS, TARGET)
+    return skops.io.dumps(model), infer_signature(model)
+
+
+def xgboost_named_columns() -> tuple[bytes, model_signature_pb2.ModelSignature]:
+    # Trained on a DataFrame: the booster keeps its column names, which onnxmltools refuses.
+    frame = pd.DataFrame(ROWS, columns=["tenure", "spend", "calls", "age"])
+    model = xgboost.XGBClassifier(n_estimators=3, max_depth=2).fit(frame, BINARY)
+    booster = model.get_booster()
+    return bytes(booster.save_raw("json")), infer_signature(booster)
+
+
 SOURCES = {
     "sklearn-skops-pipeline": lambda: (F.MODEL_FORMAT_SKOPS, *skops_pipeline()),
+    "sklearn-skops-forest": lambda: (F.MODEL_FORMAT_SKOPS, *skops_forest()),
+    "xgboost-named-columns": lambda: (F.MODEL_FORMAT_XGBOOST, *xgboost_named_columns()),
     "sklearn-pickle-forest": lambda: (
         F.MODEL_FORMAT_PICKLE,
         *pickled(RandomForestRegressor(n_estimators=3, max_depth=3).fit(ROWS, TARGET)),
