@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import secrets
-import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -68,7 +67,6 @@ class Checkpoints(SqliteDatabase):
         self.blobs = blobs
         self.tokens = tokens
         self.in_use = in_use
-        self._lock = threading.Lock()
 
     # --- writing ----------------------------------------------------------------------------
 

@@ -505,19 +505,21 @@ class JobRun:
         elif isinstance(item, Progress):
             handle.progress(item.completed, item.total, item.unit or "steps")
         elif isinstance(item, CheckpointReport):
-            self._stores.append(asyncio.ensure_future(self._store(handle, item)))
+            previous = self._stores[-1] if self._stores else None
+            self._stores.append(asyncio.ensure_future(self._store(handle, item, previous)))
         elif isinstance(item, Malformed):
             self._system(f"warning: report line skipped: {item.why}")
         elif isinstance(item, OutputReport):
             pass  # the attempt's result carries it
 
-    async def _store(self, handle: JobHandle, item: CheckpointReport) -> None:
-        """Store one reported checkpoint, in report order, then apply retention."""
-        earlier = [task for task in self._stores if task is not asyncio.current_task()]
-        for task in earlier:
-            if not task.done():
-                with contextlib.suppress(Exception):
-                    await task
+    async def _store(
+        self, handle: JobHandle, item: CheckpointReport, previous: asyncio.Task[None] | None
+    ) -> None:
+        """Store one reported checkpoint after the one reported before it, then apply
+        retention."""
+        if previous is not None:
+            with contextlib.suppress(Exception):
+                await previous
         root = self.directory / f"attempt-{handle.job.attempt}" / "checkpoints"
         content = _inside(root, item.path)
         model = _inside(root, item.model_path) if item.model_path else None

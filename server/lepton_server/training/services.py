@@ -167,6 +167,7 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
         collection, context, store, capacity=capacity, features=features, secrets=config.secrets
     )
     context.pinned = jobs.pinned
+    checkpoints.in_use = jobs.uses_blob
     servicer = TrainingServicer(jobs, tokens)
 
     def start(loop: asyncio.AbstractEventLoop, address: str) -> None:

@@ -95,11 +95,11 @@ def _until(condition, what: str, timeout: float = 60.0):
 def _processes_of(job: str) -> list[int]:
     """Processes whose environment names the job: its workers and their children."""
     found = []
-    marker = f"LEPTON_TRAINING_JOB={job}\0".encode()
+    marker = f"LEPTON_TRAINING_JOB={job}".encode()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if marker in (entry / "environ").read_bytes():
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
                     status = (entry / "status").read_text()
                     if "State:\tZ" not in status:
                         found.append(int(entry.name))
@@ -143,7 +143,7 @@ def test_a_job_runs_to_success_with_its_streams_checkpoints_and_output(training,
 
 def test_cancel_while_running_stops_the_trainer_and_its_children(training):
     run = _fit(training, steps=10_000, step_seconds=0.05, child_processes=2)
-    _until(lambda: any(True for _ in run.logs()), "the first log line")
+    _until(lambda: any(e.stream == 1 for e in run.logs()), "the trainer's first line")
     assert len(_processes_of(run.name)) >= 3
     cancelled = run.cancel()
     assert cancelled.status.state in (S.JOB_STATE_CANCELLING, S.JOB_STATE_CANCELLED)
