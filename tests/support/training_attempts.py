@@ -1,5 +1,5 @@
-"""Attempts of the conformance trainer for the executor tests: a plan, and a run that
-collects every log line and report, optionally stopped once the trainer has started."""
+"""Attempts for the executor tests: a plan of the conformance trainer, a data file, and a run
+that collects every log line and report, optionally stopped once the trainer has started."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from lepton_server.training.attempts import AttemptPlan, AttemptResult
 from lepton_server.training.report_lines import Report
 
 TRAINER = [sys.executable, "-m", "lepton_server.training.conformance_trainer"]
+
+
+def arrow_file(path: Path, table: pa.Table) -> Path:
+    """`table` written at `path` as the runtime contract's data files are: an Arrow IPC file."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return path
 
 
 def conformance_plan(work_dir: Path, attempt: int = 0, **changes: Any) -> AttemptPlan:

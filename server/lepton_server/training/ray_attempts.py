@@ -8,8 +8,8 @@ files and the resumed checkpoint travel to the node through Ray's object store, 
 server polls the actor for new output lines, report lines, the files of each checkpoint as it
 is reported, and finally the output directory.
 
-The server must run on a node of the cluster (or reach it through a `ray://` Ray Client
-address), with one connection per process, opened by the first attempt. Each node runs this
+The server is a driver of the cluster, so it runs on one of its nodes; it opens one
+connection per process, at the first attempt. Each node runs this
 package in the same Python environment as the server. Ray is imported only when an attempt
 runs, so a server that uses local processes needs no Ray installed."""
 
@@ -161,7 +161,7 @@ class AttemptActor:
     coroutines, so a stop and the polls run while the worker does."""
 
     def __init__(self) -> None:
-        self._root = Path(tempfile.mkdtemp(prefix="lepton-attempt-"))
+        self._root = Path(tempfile.mkdtemp(prefix="lepton-attempt-")).resolve()
         self._lines: list[tuple[str, str]] = []
         self._worker: LocalWorker | None = None
         self._waiting: asyncio.Future[int] | None = None
@@ -245,7 +245,7 @@ class AttemptActor:
             value = getattr(item, name)
             if not value:
                 continue
-            path = self._checkpoint_dir / value  # an absolute value replaces the base
+            path = (self._checkpoint_dir / value).resolve()  # an absolute value replaces it
             try:
                 relative = path.relative_to(self._checkpoint_dir)
             except ValueError:

@@ -8,7 +8,7 @@ import asyncio
 import sys
 
 import pyarrow as pa
-from support.training_attempts import conformance_plan, run_attempt
+from support.training_attempts import arrow_file, conformance_plan, run_attempt
 
 from lepton_server.training.attempts import CheckpointPolicy
 from lepton_server.training.local_attempts import LocalAttempt
@@ -30,10 +30,7 @@ def test_a_successful_attempt_has_its_model_and_every_report(tmp_path):
 
 
 def test_the_trainer_sees_the_runtime_contract(tmp_path):
-    table = pa.table({"x": [1.0, 2.0]})
-    data = tmp_path / "train.arrow"
-    with pa.OSFile(str(data), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+    data = arrow_file(tmp_path / "train.arrow", pa.table({"x": [1.0, 2.0]}))
     script = (
         "import json, os\n"
         "from lepton_ai.training import report\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from support.ray_head import RAY_ENVIRONMENT, ray_head
-from support.training_attempts import conformance_plan, run_attempt
+from support.training_attempts import arrow_file, conformance_plan, run_attempt
 
 from lepton_server.training.attempts import CheckpointPolicy
 from lepton_server.training.ray_attempts import RayAttempt, disconnect
@@ -79,10 +79,7 @@ def test_a_successful_attempt_brings_back_its_logs_reports_checkpoints_and_model
 
 
 def test_the_data_reaches_the_node_through_the_object_store(tmp_path, ray_address):
-    table = pa.table({"x": [1.0, 2.0, 3.0]})
-    data = tmp_path / "train.arrow"
-    with pa.OSFile(str(data), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+    data = arrow_file(tmp_path / "train.arrow", pa.table({"x": [1.0, 2.0, 3.0]}))
     script = (
         "import os\n"
         "from lepton_ai.training import report\n"
