@@ -8,10 +8,9 @@ files and the resumed checkpoint travel to the node through Ray's object store, 
 server polls the actor for new output lines, report lines, the files of each checkpoint as it
 is reported, and finally the output directory.
 
-The server is a driver of the cluster, so it runs on one of its nodes; it opens one
-connection per process, at the first attempt. Each node runs this
-package in the same Python environment as the server. Ray is imported only when an attempt
-runs, so a server that uses local processes needs no Ray installed."""
+The server is a driver of the cluster (`runtime.ray_connection`), so it runs on one of its
+nodes, and each node runs this package in the server's Python environment. Ray is imported
+only when an attempt runs, so a server that uses local processes needs no Ray installed."""
 
 from __future__ import annotations
 
@@ -19,16 +18,13 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import ipaddress
-import logging
-import os
 import shutil
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
+from lepton_server.runtime.ray_connection import connect
 from lepton_server.training.attempts import (
     AttemptFailure,
     AttemptFollower,
@@ -261,47 +257,6 @@ def _actor_class() -> Any:
     import ray  # noqa: PLC0415
 
     return ray.remote(AttemptActor)
-
-
-_connection_lock = threading.Lock()
-_connection: dict[str, str] = {}
-
-
-def connect(address: str) -> None:
-    """Connect this process to the Ray cluster at `address`, once: every attempt of the
-    server shares the connection."""
-    with _connection_lock:
-        if "address" in _connection:
-            if _connection["address"] != address:
-                raise ValueError(f"already connected to the Ray cluster {_connection['address']}")
-            return
-        options: dict[str, Any] = {}
-        host = address.rsplit(":", 1)[0].strip("[]")
-        with contextlib.suppress(ValueError):
-            if ipaddress.ip_address(host).is_loopback:
-                # A cluster on loopback is one machine's: without this, Ray replaces a
-                # loopback address by the machine's outward one (read when Ray is imported).
-                os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-                options["_node_ip_address"] = host
-        import ray  # noqa: PLC0415
-
-        ray.init(
-            address=address,
-            namespace="lepton-training",
-            log_to_driver=False,
-            logging_level=logging.WARNING,
-            **options,
-        )
-        _connection["address"] = address
-
-
-def disconnect() -> None:
-    """Close this process's connection to the Ray cluster, if open (a server that stops)."""
-    with _connection_lock:
-        if _connection.pop("address", None) is not None:
-            import ray  # noqa: PLC0415
-
-            ray.shutdown()
 
 
 def _shipped_inputs(plan: AttemptPlan) -> dict[str, Any]:

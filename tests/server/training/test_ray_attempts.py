@@ -17,8 +17,9 @@ import pytest
 from support.ray_head import RAY_ENVIRONMENT, ray_head
 from support.training_attempts import arrow_file, conformance_plan, run_attempt
 
+from lepton_server.runtime.ray_connection import disconnect
 from lepton_server.training.attempts import CheckpointPolicy
-from lepton_server.training.ray_attempts import RayAttempt, disconnect
+from lepton_server.training.ray_attempts import RayAttempt
 from lepton_server.training.report_lines import CheckpointReport, Metric, OutputReport
 
 pytestmark = pytest.mark.slow
@@ -100,14 +101,31 @@ def test_the_data_reaches_the_node_through_the_object_store(tmp_path, ray_addres
     assert (result.output_dir / "m.bin").read_bytes() == b"model"
 
 
-def test_a_failed_trainer_is_trainer_failed_with_its_exit_code(tmp_path, ray_address):
-    params = {"steps": 3, "step_seconds": 0, "fail_at_step": 2, "exit_code": 4}
-    result, _, reports = run_attempt(
-        RayAttempt(conformance_plan(tmp_path, hyperparameters=params), ray_address)
-    )
-    assert result.failure is not None and result.failure.reason == "TRAINER_FAILED"
-    assert result.failure.metadata == {"exit_code": "4", "worker_index": "0"}
-    assert result.exit_code == 4 and result.output is None
+FAIL_AT_2 = {"steps": 3, "step_seconds": 0, "fail_at_step": 2}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ({**FAIL_AT_2, "exit_code": 4}, {}, "TRAINER_FAILED", {"exit_code": "4"}),
+        ({**FAIL_AT_2, "failure": "kill_self"}, {}, "WORKER_LOST", {}),
+        (
+            {**FAIL_AT_2, "failure": "allocate", "allocate_bytes": 1 << 30},
+            {"memory_bytes": 512 << 20},
+            "OUT_OF_MEMORY",
+            {},
+        ),
+        ({"steps": 1, "output": "none"}, {}, "TRAINER_FAILED", {"exit_code": "0"}),
+    ],
+    ids=["exit", "kill_self", "allocate", "no_model"],
+)
+def test_each_failure_on_the_node_has_its_reason(tmp_path, ray_address, case):
+    params, changes, reason, metadata = case
+    plan = conformance_plan(tmp_path, hyperparameters=params, **changes)
+    result, _, reports = run_attempt(RayAttempt(plan, ray_address))
+    assert result.failure is not None and result.failure.reason == reason, result
+    assert result.failure.metadata == {**metadata, "worker_index": "0"}
+    assert result.output is None and result.stop_reason is None
     assert max(r.step for r in reports if isinstance(r, Metric)) == 1
 
 
