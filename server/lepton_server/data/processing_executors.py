@@ -16,7 +16,7 @@ from lepton_server.data.layer import DataConfig
 
 class ProcessingExecutor(Protocol):
     """Runs a pipeline on a table; every executor returns what the local one returns
-    (the same rows in the same order, the same step reports: DAT-128)."""
+    (the same rows in the same order, the same step reports: DAT-131)."""
 
     def run(
         self,

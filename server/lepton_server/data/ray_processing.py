@@ -2,7 +2,7 @@
 chunks sized to a task's memory budget and held in Ray's object store; row-wise steps run as
 one task per chunk, global steps follow the two-pass plan of §6.6 (pass 1: per-chunk partial
 statistics, merged by this driver; pass 2: each chunk rewritten with the merged result). The
-output is row for row the local executor's, so its content digest is the same (DAT-128).
+output is row for row the local executor's, so its content digest is the same (DAT-131).
 
 Workers compile the pipeline themselves against the input schema (the same compiler the local
 executor uses), so only bytes, chunks and small statistics cross process boundaries."""
