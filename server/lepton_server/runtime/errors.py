@@ -48,7 +48,7 @@ class LeptonError(Exception):
         # that an error raised in another process (a pipeline task on Ray) arrives intact.
         return (
             type(self),
-            (self.reason, self.message, dict(self.metadata), tuple(self.violations)),
+            (self.reason, self.message, self.metadata, self.violations),
         )
 
     def to_status_proto(self) -> status_pb2.Status:
