@@ -68,7 +68,7 @@ class Checkpoints(SqliteDatabase):
         self.blobs = blobs
         self.tokens = tokens
         self.in_use = in_use
-        self._lock = threading.Lock()
+        self._blobs_lock = threading.Lock()
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -100,7 +100,7 @@ class Checkpoints(SqliteDatabase):
                 exported = model_artifact_pb2.ModelArtifact(
                     descriptor=descriptor, format=model_format, entry_path=model_entry_path
                 )
-            with self._lock:
+            with self._blobs_lock:
                 # A retention elsewhere may have deleted a blob this one shares since it was
                 # stored; then store it again.
                 if not all(self.blobs.exists(key) for key in (content_key, model_key) if key):
@@ -171,7 +171,7 @@ class Checkpoints(SqliteDatabase):
         """Delete the checkpoints `names` and the blobs nothing uses any more."""
         if not names:
             return
-        with self._lock:
+        with self._blobs_lock:
             released: set[str] = set()
             with self.transaction():
                 for name in names:
