@@ -118,7 +118,7 @@ def test_list_is_ascending_by_step_in_pages(store):
     _add(store, 5, job="trainingJobs/other")
     assert _steps(store.of_job(JOB)) == [10, 10, 20, 30, 40]
     twins = [c for c in store.of_job(JOB) if c.step == 10]
-    assert twins[0].create_time.ToNanoseconds() <= twins[1].create_time.ToNanoseconds()
+    assert twins[0].create_time.ToNanoseconds() < twins[1].create_time.ToNanoseconds()
     seen, token = [], ""
     while True:
         page, token = store.list(
