@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lepton_server.aip.artifact_chunks import (
@@ -41,6 +41,7 @@ def test_an_offset_past_the_end_is_out_of_range_and_negatives_are_invalid():
         assert [v.field for v in negative.value.violations] == [field]
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     size=st.integers(0, 5000),
     offset=st.integers(0, 5000),

@@ -111,12 +111,8 @@ def test_downloads_follow_the_range_rules(tmp_path):
     with pytest.raises(OutOfRange) as past:
         blobs.download(key, descriptor, len(data) + 1, 0, 0)
     assert past.value.reason == "OFFSET_OUT_OF_RANGE"
-    for arguments, field in (
-        ((-1, 0, 0), "offset"),
-        ((0, -1, 0), "length_bytes"),
-        ((0, 0, -1), "chunk_size_bytes"),
-    ):
-        with pytest.raises(InvalidArgument) as negative:
-            blobs.download(key, descriptor, *arguments)
-        assert negative.value.reason == "INVALID_FIELD"
-        assert [v.field for v in negative.value.violations] == [field]
+    # Every range rule is the shared one (tests/server/aip/test_artifact_chunks.py); it is
+    # checked when the download is asked for, before any chunk.
+    with pytest.raises(InvalidArgument) as negative:
+        blobs.download(key, descriptor, 0, -1, 0)
+    assert [v.field for v in negative.value.violations] == ["length_bytes"]
