@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import secrets
-import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -68,7 +67,6 @@ class Checkpoints(SqliteDatabase):
         self.blobs = blobs
         self.tokens = tokens
         self.in_use = in_use
-        self._blobs_lock = threading.Lock()
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -100,7 +98,7 @@ class Checkpoints(SqliteDatabase):
                 exported = model_artifact_pb2.ModelArtifact(
                     descriptor=descriptor, format=model_format, entry_path=model_entry_path
                 )
-            with self._blobs_lock:
+            with self._lock:
                 # A retention elsewhere may have deleted a blob this one shares since it was
                 # stored; then store it again.
                 if not all(self.blobs.exists(key) for key in (content_key, model_key) if key):
@@ -174,7 +172,7 @@ class Checkpoints(SqliteDatabase):
         """Delete the checkpoints `names` and the blobs nothing uses any more."""
         if not names:
             return
-        with self._blobs_lock:
+        with self._lock:
             released: set[str] = set()
             with self.transaction():
                 for name in names:
