@@ -49,7 +49,10 @@ def _run(launch: WorkerLaunch, stop_after: float | None = None, reason: str = "p
         if stop_after is None:
             code = await worker.wait()
         else:
+            # Stopped once it has stepped: before that it may not have set its handlers yet.
             await asyncio.sleep(stop_after)
+            while not lines:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
             code = await worker.stop(reason, 5)
         return code, lines, ReportReader(Path(launch.env["LEPTON_REPORT_FILE"])).read(), worker
 
