@@ -506,14 +506,21 @@ class JobRun:
             handle.progress(item.completed, item.total, item.unit or "steps")
         elif isinstance(item, CheckpointReport):
             previous = self._stores[-1] if self._stores else None
-            self._stores.append(asyncio.ensure_future(self._store(handle, item, previous)))
+            # The metrics as they are when the checkpoint is reported, not when it is stored.
+            metrics = self.context.records.latest_values(self.name)
+            stored = self._store(handle, item, metrics, previous)
+            self._stores.append(asyncio.ensure_future(stored))
         elif isinstance(item, Malformed):
             self._system(f"warning: report line skipped: {item.why}")
         elif isinstance(item, OutputReport):
             pass  # the attempt's result carries it
 
     async def _store(
-        self, handle: JobHandle, item: CheckpointReport, previous: asyncio.Task[None] | None
+        self,
+        handle: JobHandle,
+        item: CheckpointReport,
+        metrics: dict[str, float],
+        previous: asyncio.Task[None] | None,
     ) -> None:
         """Store one reported checkpoint after the one reported before it, then apply
         retention."""
@@ -534,7 +541,7 @@ class JobRun:
             attempt=handle.job.attempt,
             trigger=_TRIGGERS.get(item.trigger, checkpoint_pb2.CHECKPOINT_TRIGGER_TRAINER),
             trainer=self.checked.trainer,
-            metrics=self.context.records.latest_values(self.name),
+            metrics=metrics,
             model=model,
             model_format=model_output.format_of(item.format),
             signature=model_output.signature_of(item.signature) if model else None,
