@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,20 +37,21 @@ def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         disconnect()
 
 
-def _processes_of(job: str) -> list[int]:
-    """The processes whose environment names `job`: its trainer and the trainer's children."""
+def _processes_of(job: str) -> dict[int, int]:
+    """The processes whose environment names `job` (its trainer and the trainer's children),
+    each with its parent."""
     marker = f"LEPTON_TRAINING_JOB={job}".encode()
-    found = []
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             environment = (entry / "environ").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
         except OSError:
             continue
         if marker in environment and state != "Z":
-            found.append(int(entry.name))
+            found[int(entry.name)] = int(parent)
     return found
 
 
@@ -145,7 +148,31 @@ def test_a_cancel_leaves_no_process_of_the_attempt(tmp_path, ray_address):
     result, before = asyncio.run(scenario())
     assert len(before) == 4  # the trainer and its three children, on the Ray node
     assert result.stop_reason == "cancel" and result.failure is None
-    assert _processes_of(job) == []
+    assert _processes_of(job) == {}
+
+
+def test_a_worker_whose_actor_dies_is_lost_and_leaves_no_process(tmp_path, ray_address):
+    job = f"trainingJobs/lost-{os.getpid()}"
+    params = {"steps": 1000, "step_seconds": 0.05, "child_processes": 3}
+    attempt = RayAttempt(conformance_plan(tmp_path, job=job, hyperparameters=params), ray_address)
+
+    async def scenario():
+        logged = asyncio.Event()
+        running = asyncio.ensure_future(attempt.run(lambda *_: logged.set(), lambda _: None))
+        await logged.wait()
+        processes = _processes_of(job)
+        [trainer] = [pid for pid, parent in processes.items() if parent not in processes]
+        os.kill(processes[trainer], signal.SIGKILL)  # the actor, as a memory killer would
+        return await running
+
+    result = asyncio.run(scenario())
+    assert result.failure is not None and result.failure.reason == "WORKER_LOST"
+    # Ray ends the trainer; the guard its children, as soon as it sees the actor gone.
+    for _ in range(100):
+        if not _processes_of(job):
+            break
+        time.sleep(0.1)
+    assert _processes_of(job) == {}
 
 
 def test_a_pause_checkpoints_and_a_resume_continues_from_it(tmp_path, ray_address):
