@@ -202,8 +202,9 @@ class AttemptActor:
         self._server_checkpoint_dir = server_checkpoint_dir
         self._worker = await LocalWorker.start(launch, lambda *line: self._lines.append(line))
         self._waiting = asyncio.ensure_future(self._worker.wait())
-        # Should this actor die without a stop, Ray would end the trainer but not its children.
-        await guard_group(self._worker.pgid)
+        # Should this actor die without a stop, Ray would end the trainer but not its children,
+        # and nothing the attempt's files.
+        await guard_group(self._worker.pgid, self._root)
 
     async def poll(self) -> Polled:
         assert self._worker is not None and self._waiting is not None

@@ -162,17 +162,20 @@ def test_a_worker_whose_actor_dies_is_lost_and_leaves_no_process(tmp_path, ray_a
         await logged.wait()
         processes = _processes_of(job)
         [trainer] = [pid for pid, parent in processes.items() if parent not in processes]
+        node_files = Path(os.readlink(f"/proc/{trainer}/cwd")).parents[1]
         os.kill(processes[trainer], signal.SIGKILL)  # the actor, as a memory killer would
-        return await running
+        return await running, node_files
 
-    result = asyncio.run(scenario())
+    result, node_files = asyncio.run(scenario())
     assert result.failure is not None and result.failure.reason == "WORKER_LOST"
-    # Ray ends the trainer; the guard its children, as soon as it sees the actor gone.
+    # Ray ends the trainer; the guard its children and the attempt's files on the node, as
+    # soon as it sees the actor gone.
     for _ in range(100):
-        if not _processes_of(job):
+        if not _processes_of(job) and not node_files.exists():
             break
         time.sleep(0.1)
     assert _processes_of(job) == {}
+    assert node_files.name.startswith("lepton-attempt-") and not node_files.exists()
 
 
 def test_a_pause_checkpoints_and_a_resume_continues_from_it(tmp_path, ray_address):
