@@ -55,3 +55,8 @@ class LocalAttempt:
             self._stop = (reason, grace)
             return
         await self._worker.stop(reason, grace)
+
+    def kill(self) -> None:
+        """End the worker's process group at once (the server is stopping)."""
+        if self._worker is not None:
+            self._worker.kill()

@@ -127,6 +127,11 @@ class RayAttempt:
         with contextlib.suppress(ray.exceptions.RayActorError):
             await self._actor.stop.remote(reason, grace)
 
+    def kill(self) -> None:
+        """Ask the worker's node to end its processes now (the server is stopping)."""
+        if self._actor is not None and self._started:
+            self._actor.close.remote()
+
     async def _placed(self, actor: Any) -> bool:
         """Whether the cluster placed the actor before a stop was asked. Until then it runs
         nothing, so a stop simply gives up the actor."""
