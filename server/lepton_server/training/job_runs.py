@@ -37,16 +37,16 @@ from lepton_server.runtime.errors import (
     Unavailable,
 )
 from lepton_server.training import hyperparameters, model_output
-from lepton_server.training.checkpoints import Checkpoints
-from lepton_server.training.job_queue import JobQueue
-from lepton_server.training.job_records import JobRecords
-from lepton_server.training.job_specs import CheckedSpec
-from lepton_server.training.local_attempts import (
+from lepton_server.training.attempts import (
     AttemptFailure,
     AttemptPlan,
     AttemptResult,
     CheckpointPolicy,
 )
+from lepton_server.training.checkpoints import Checkpoints
+from lepton_server.training.job_queue import JobQueue
+from lepton_server.training.job_records import JobRecords
+from lepton_server.training.job_specs import CheckedSpec
 from lepton_server.training.model_registration import (
     ModelRegistration,
     hyperparameters_text,

@@ -11,30 +11,17 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from support.ray_head import RAY_ENVIRONMENT, ray_head
 from support.training_attempts import arrow_file, conformance_plan, run_attempt
 
-from lepton_server.runtime.ray_connection import disconnect
 from lepton_server.training.attempts import CheckpointPolicy
 from lepton_server.training.ray_attempts import RayAttempt
 from lepton_server.training.report_lines import CheckpointReport, Metric, OutputReport
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    for name, value in RAY_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
-    with ray_head(tmp_path_factory.mktemp("ray")) as head:
-        print(f"Ray head started in {head.started_seconds:.1f} s")
-        yield head.address
-        disconnect()
 
 
 def _processes_of(job: str) -> dict[int, int]:
