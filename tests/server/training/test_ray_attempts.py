@@ -11,7 +11,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -40,6 +42,20 @@ def _processes_of(job: str) -> dict[int, int]:
         if marker in environment and state != "Z":
             found[int(entry.name)] = int(parent)
     return found
+
+
+def _once_running(attempt: RayAttempt, action: Callable[[], Awaitable[Any]]) -> tuple:
+    """Run `attempt` and, once its trainer has logged a line, `action`; the attempt's result
+    and what `action` returned."""
+
+    async def scenario():
+        logged = asyncio.Event()
+        running = asyncio.ensure_future(attempt.run(lambda *_: logged.set(), lambda _: None))
+        await logged.wait()
+        done = await action()
+        return await running, done
+
+    return asyncio.run(scenario())
 
 
 def test_a_successful_attempt_brings_back_its_logs_reports_checkpoints_and_model(
@@ -124,15 +140,12 @@ def test_a_cancel_leaves_no_process_of_the_attempt(tmp_path, ray_address):
     params = {"steps": 1000, "step_seconds": 0.05, "child_processes": 3, "ignore_sigterm": True}
     attempt = RayAttempt(conformance_plan(tmp_path, job=job, hyperparameters=params), ray_address)
 
-    async def scenario():
-        logged = asyncio.Event()
-        running = asyncio.ensure_future(attempt.run(lambda *_: logged.set(), lambda _: None))
-        await logged.wait()
+    async def cancel():
         before = _processes_of(job)
         await attempt.stop("cancel", 1.0)  # the trainer ignores SIGTERM: SIGKILL after 1 s
-        return await running, before
+        return before
 
-    result, before = asyncio.run(scenario())
+    result, before = _once_running(attempt, cancel)
     assert len(before) == 4  # the trainer and its three children, on the Ray node
     assert result.stop_reason == "cancel" and result.failure is None
     assert _processes_of(job) == {}
@@ -143,17 +156,14 @@ def test_a_worker_whose_actor_dies_is_lost_and_leaves_no_process(tmp_path, ray_a
     params = {"steps": 1000, "step_seconds": 0.05, "child_processes": 3}
     attempt = RayAttempt(conformance_plan(tmp_path, job=job, hyperparameters=params), ray_address)
 
-    async def scenario():
-        logged = asyncio.Event()
-        running = asyncio.ensure_future(attempt.run(lambda *_: logged.set(), lambda _: None))
-        await logged.wait()
+    async def kill_the_actor():
         processes = _processes_of(job)
         [trainer] = [pid for pid, parent in processes.items() if parent not in processes]
         node_files = Path(os.readlink(f"/proc/{trainer}/cwd")).parents[1]
-        os.kill(processes[trainer], signal.SIGKILL)  # the actor, as a memory killer would
-        return await running, node_files
+        os.kill(processes[trainer], signal.SIGKILL)  # as a memory killer would
+        return node_files
 
-    result, node_files = asyncio.run(scenario())
+    result, node_files = _once_running(attempt, kill_the_actor)
     assert result.failure is not None and result.failure.reason == "WORKER_LOST"
     # Ray ends the trainer; the guard its children and the attempt's files on the node, as
     # soon as it sees the actor gone.
