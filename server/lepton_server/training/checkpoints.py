@@ -103,12 +103,15 @@ class Checkpoints(SqliteDatabase):
                 # stored; then store it again.
                 if not all(self.blobs.exists(key) for key in (content_key, model_key) if key):
                     continue
+                # Strictly after the job's previous checkpoint, so "newest" is never a tie.
+                newest = self._one("SELECT MAX(create_time) FROM checkpoints WHERE job=?", job)[0]
+                created = max(now_ns(), (newest or 0) + 1)
                 checkpoint = checkpoint_pb2.Checkpoint(
                     name=self._new_name(job, step),
                     step=step,
                     attempt=attempt,
                     trigger=trigger,
-                    create_time=timestamp(now_ns()),
+                    create_time=timestamp(created),
                     metrics=dict(metrics),
                     artifact=artifact,
                     trainer=trainer,
@@ -120,7 +123,7 @@ class Checkpoints(SqliteDatabase):
                     checkpoint.name,
                     job,
                     step,
-                    checkpoint.create_time.ToNanoseconds(),
+                    created,
                     content_key,
                     model_key,
                     checkpoint.SerializeToString(),
