@@ -39,6 +39,28 @@ class RayHead:
 
 
 @contextlib.contextmanager
+def ray_driver() -> Iterator[None]:
+    """This process set up as a driver of a loopback head: the variables above, also for a
+    Ray imported before (it read the first one then); as they were on exit."""
+    saved = {name: os.environ.get(name) for name in RAY_ENVIRONMENT}
+    os.environ.update(RAY_ENVIRONMENT)
+    constants = sys.modules.get("ray._private.ray_constants")
+    cluster = getattr(constants, "ENABLE_RAY_CLUSTER", None)
+    if constants is not None:
+        constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        if constants is not None:
+            constants.ENABLE_RAY_CLUSTER = cluster
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
 def ray_head(temp_dir: Path) -> Iterator[RayHead]:
     """A running head whose files are under `temp_dir`; ended, with every process it
     started, on exit."""
