@@ -1,10 +1,10 @@
-"""A real Ray head on loopback for the tests of the Ray executor. A child process starts a
-one-machine cluster with `ray.init` — node address 127.0.0.1, so every Ray server listens on
-loopback only, no dashboard, no usage statistics, one CPU and a small object store — prints
-its address, and shuts it down when its standard input closes. Unlike `ray start --head`, it
-takes no fixed port (the Ray client server's 10001, the dashboard's 8265), so heads of
-parallel test workers do not collide, and Ray ends the head with the process that started it.
-Run as a script, it is that child."""
+"""A real Ray head on loopback for the tests of the Ray executors, and this test process set up as
+its driver (`ray_driver`). A child process starts a one-machine cluster with `ray.init` — node
+address 127.0.0.1, so every Ray server listens on loopback only, no dashboard, no usage
+statistics, one CPU and a small object store — prints its address, and shuts it down when its
+standard input closes. Unlike `ray start --head`, it takes no fixed port (the Ray client
+server's 10001, the dashboard's 8265), so heads of parallel test workers do not collide, and
+Ray ends the head with the process that started it. Run as a script, it is that child."""
 
 from __future__ import annotations
 
@@ -36,6 +36,28 @@ _READY = "ray head at "
 class RayHead:
     address: str
     started_seconds: float
+
+
+@contextlib.contextmanager
+def ray_driver() -> Iterator[None]:
+    """This process set up as a driver of a loopback head: the variables above, also for a
+    Ray imported before (it read the first one then); as they were on exit."""
+    saved = {name: os.environ.get(name) for name in RAY_ENVIRONMENT}
+    os.environ.update(RAY_ENVIRONMENT)
+    constants = sys.modules.get("ray._private.ray_constants")
+    cluster = getattr(constants, "ENABLE_RAY_CLUSTER", None)
+    if constants is not None:
+        constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        if constants is not None:
+            constants.ENABLE_RAY_CLUSTER = cluster
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager

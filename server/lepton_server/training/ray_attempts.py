@@ -3,10 +3,11 @@
 either. The worker is a Ray actor scheduled with the attempt's CPUs and memory; on its node
 it lays out the attempt's directory and environment (`attempts.prepare`) and runs the trainer
 as a `LocalWorker` — its own process group, memory limit, stop file, SIGTERM, then SIGKILL
-after the grace period. Nothing relies on a file system shared with the server: the data
-files and the resumed checkpoint travel to the node through Ray's object store, and the
-server polls the actor for new output lines, report lines, the files of each checkpoint as it
-is reported, and finally the output directory.
+after the grace period — with a guard that ends the group should the actor die. Nothing
+relies on a file system shared with the server: the data files and the resumed checkpoint
+travel to the node through Ray's object store, and the server polls the actor for new output
+lines, report lines, the files of each checkpoint as it is reported, and finally the output
+directory.
 
 The server is a driver of the cluster (`runtime.ray_connection`), so it runs on one of its
 nodes, and each node runs this package in the server's Python environment. Ray is imported
@@ -35,6 +36,7 @@ from lepton_server.training.attempts import (
     attempt_dir,
     prepare,
 )
+from lepton_server.training.group_guards import guard_group
 from lepton_server.training.local_workers import LocalWorker
 from lepton_server.training.report_lines import CheckpointReport, Report, ReportReader
 
@@ -205,6 +207,9 @@ class AttemptActor:
         self._server_checkpoint_dir = server_checkpoint_dir
         self._worker = await LocalWorker.start(launch, lambda *line: self._lines.append(line))
         self._waiting = asyncio.ensure_future(self._worker.wait())
+        # Should this actor die without a stop, Ray would end the trainer but not its children,
+        # and nothing the attempt's files.
+        await guard_group(self._worker.pgid, self._root)
 
     async def poll(self) -> Polled:
         assert self._worker is not None and self._waiting is not None

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
-from support.ray_head import RAY_ENVIRONMENT, ray_head
 from support.training_attempts import arrow_file, conformance_plan, run_attempt
 
-from lepton_server.runtime.ray_connection import disconnect
 from lepton_server.training.attempts import CheckpointPolicy
 from lepton_server.training.ray_attempts import RayAttempt
 from lepton_server.training.report_lines import CheckpointReport, Metric, OutputReport
@@ -25,31 +26,36 @@ from lepton_server.training.report_lines import CheckpointReport, Metric, Output
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    for name, value in RAY_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
-    with ray_head(tmp_path_factory.mktemp("ray")) as head:
-        print(f"Ray head started in {head.started_seconds:.1f} s")
-        yield head.address
-        disconnect()
-
-
-def _processes_of(job: str) -> list[int]:
-    """The processes whose environment names `job`: its trainer and the trainer's children."""
+def _processes_of(job: str) -> dict[int, int]:
+    """The processes whose environment names `job` (its trainer and the trainer's children),
+    each with its parent."""
     marker = f"LEPTON_TRAINING_JOB={job}".encode()
-    found = []
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             environment = (entry / "environ").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
         except OSError:
             continue
         if marker in environment and state != "Z":
-            found.append(int(entry.name))
+            found[int(entry.name)] = int(parent)
     return found
+
+
+def _once_running(attempt: RayAttempt, action: Callable[[], Awaitable[Any]]) -> tuple:
+    """Run `attempt` and, once its trainer has logged a line, `action`; the attempt's result
+    and what `action` returned."""
+
+    async def scenario():
+        logged = asyncio.Event()
+        running = asyncio.ensure_future(attempt.run(lambda *_: logged.set(), lambda _: None))
+        await logged.wait()
+        done = await action()
+        return await running, done
+
+    return asyncio.run(scenario())
 
 
 def test_a_successful_attempt_brings_back_its_logs_reports_checkpoints_and_model(
@@ -134,18 +140,39 @@ def test_a_cancel_leaves_no_process_of_the_attempt(tmp_path, ray_address):
     params = {"steps": 1000, "step_seconds": 0.05, "child_processes": 3, "ignore_sigterm": True}
     attempt = RayAttempt(conformance_plan(tmp_path, job=job, hyperparameters=params), ray_address)
 
-    async def scenario():
-        logged = asyncio.Event()
-        running = asyncio.ensure_future(attempt.run(lambda *_: logged.set(), lambda _: None))
-        await logged.wait()
+    async def cancel():
         before = _processes_of(job)
         await attempt.stop("cancel", 1.0)  # the trainer ignores SIGTERM: SIGKILL after 1 s
-        return await running, before
+        return before
 
-    result, before = asyncio.run(scenario())
+    result, before = _once_running(attempt, cancel)
     assert len(before) == 4  # the trainer and its three children, on the Ray node
     assert result.stop_reason == "cancel" and result.failure is None
-    assert _processes_of(job) == []
+    assert _processes_of(job) == {}
+
+
+def test_a_worker_whose_actor_dies_is_lost_and_leaves_no_process(tmp_path, ray_address):
+    job = f"trainingJobs/lost-{os.getpid()}"
+    params = {"steps": 1000, "step_seconds": 0.05, "child_processes": 3}
+    attempt = RayAttempt(conformance_plan(tmp_path, job=job, hyperparameters=params), ray_address)
+
+    async def kill_the_actor():
+        processes = _processes_of(job)
+        [trainer] = [pid for pid, parent in processes.items() if parent not in processes]
+        node_files = Path(os.readlink(f"/proc/{trainer}/cwd")).parents[1]
+        os.kill(processes[trainer], signal.SIGKILL)  # as a memory killer would
+        return node_files
+
+    result, node_files = _once_running(attempt, kill_the_actor)
+    assert result.failure is not None and result.failure.reason == "WORKER_LOST"
+    # Ray ends the trainer; the guard its children and the attempt's files on the node, as
+    # soon as it sees the actor gone.
+    for _ in range(100):
+        if not _processes_of(job) and not node_files.exists():
+            break
+        time.sleep(0.1)
+    assert _processes_of(job) == {}
+    assert node_files.name.startswith("lepton-attempt-") and not node_files.exists()
 
 
 def test_a_pause_checkpoints_and_a_resume_continues_from_it(tmp_path, ray_address):
