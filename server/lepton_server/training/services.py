@@ -57,6 +57,7 @@ FILTER_FIELDS = (
     FilterField("display_name", FieldType.STRING, frozenset({"=", "!=", ":"})),
     FilterField("spec.trainer.builtin.id", FieldType.STRING, STRING_EQUALITY),
     FilterField("creator", FieldType.STRING, STRING_EQUALITY),
+    FilterField("resolved_inputs.datasets.dataset_version", FieldType.STRING, {"="}, repeated=True),
 )
 
 
@@ -142,6 +143,9 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
         values={
             "update_time": lambda job: job.update_time,
             "spec.trainer.builtin.id": lambda job: job.spec.trainer.builtin.id,
+            "resolved_inputs.datasets.dataset_version": lambda job: [
+                d.dataset_version for d in job.resolved_inputs.datasets
+            ],
         },
     )
     clients = LayerClients(server, config)

@@ -299,6 +299,10 @@ def test_versioned_data_trains_a_model_that_registers_and_serves(training, regis
     given.set_data_from_numpy(rows)
     labels = client.infer("churn", [given], model_version="prod").as_numpy("label")
     assert labels.tolist() == [1, 0]  # low spend churns
+    customers = 'resolved_inputs.datasets.dataset_version = "datasets/customers/versions/v1"'
+    assert [j.name for j in training.jobs(filter=customers)] == [run.name]
+    trainer = 'spec.trainer.builtin.id = "sklearn.logistic_regression" AND creator = ""'
+    assert run.name in [j.name for j in training.jobs(filter=trainer)]
 
 
 def _served(client) -> bool:
