@@ -6,6 +6,7 @@ the version a local run would."""
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -158,6 +159,45 @@ def test_a_table_larger_than_a_tasks_memory_budget_gives_the_local_digest(ray_ad
     executor = RayExecutor(ray_address, task_memory_bytes=budget)
     assert executor.chunk_rows(data) * data.nbytes // data.num_rows <= budget // 4
     same_run(executor, data, *EVERYTHING)
+
+
+def edges(rows: int) -> pa.Table:
+    """Values where merged statistics are delicate: signed zeros, NaN, infinities, sums that
+    overflow a double, int64 extremes, and float keys that §6.4 calls equal (-0.0 = 0.0)."""
+    cycle = [0.0, -0.0, math.nan, 1e308, 1e308, -1e308, 2.5, math.inf, None, 5e-324]
+    return pa.table(
+        {
+            "id": pa.array(np.arange(rows), pa.int64()),
+            "zeros": pa.array([(-0.0, 0.0, 1.0)[i % 3] for i in range(rows)]),
+            "wild": pa.array([cycle[i % len(cycle)] for i in range(rows)], pa.float64()),
+            "big": pa.array([(2**63 - 1, -(2**63), 7)[i % 3] for i in range(rows)], pa.int64()),
+            "key": pa.array([(0.0, -0.0, math.nan, None, 1.5)[i % 5] for i in range(rows)]),
+        }
+    )
+
+
+EDGE_STEPS = {
+    "normalize-signed-zeros": ('normalize { columns: "zeros" }',),
+    "normalize-wild": ('normalize { columns: "wild" }',),
+    "standardize-wild": ('standardize { columns: "wild" }',),
+    "standardize-finite-overflow": (
+        compare("wild", "LESS", "value { double_value: 1e300 }"),
+        'standardize { columns: "wild" }',
+    ),
+    "standardize-int64-extremes": ('standardize { columns: "big" }',),
+    "deduplicate-float-keys": ('deduplicate { columns: "key" }',),
+    "split-by-float-strata": (
+        "split { train_fraction: 0.4 validation_fraction: 0.4 test_fraction: 0.2 seed: 1"
+        ' stratify_column: "key" }',
+    ),
+}
+
+
+@pytest.mark.parametrize("steps", EDGE_STEPS.values(), ids=EDGE_STEPS.keys())
+def test_delicate_values_give_the_local_digest(ray_address, steps):
+    data = edges(3000)
+    executor = RayExecutor(ray_address, task_memory_bytes=4 * data.nbytes // 6)
+    same_run(executor, data, *steps)
 
 
 def test_an_empty_table_and_an_empty_pipeline(ray_address):
