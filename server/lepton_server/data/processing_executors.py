@@ -27,6 +27,9 @@ class ProcessingExecutor(Protocol):
         should_stop: Callable[[], bool] | None = None,
     ) -> pipelines.RunResult: ...
 
+    def close(self) -> None:
+        """Release what the executor holds (a cluster connection); runs have ended."""
+
 
 class LocalExecutor:
     """The pipeline engine in this process (pipelines.run)."""
@@ -40,6 +43,9 @@ class LocalExecutor:
         should_stop: Callable[[], bool] | None = None,
     ) -> pipelines.RunResult:
         return pipelines.run(pipeline, table, on_progress=on_progress, should_stop=should_stop)
+
+    def close(self) -> None:
+        pass
 
 
 def open_executor(config: DataConfig) -> ProcessingExecutor:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -297,7 +298,16 @@ class RayExecutor:
     def _connect(self) -> None:
         with self._lock:
             if not ray.is_initialized():
+                # Ray's driver would otherwise take over SIGTERM with a crash handler, and the
+                # server could no longer shut down gracefully (the variable is read at init).
+                os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
                 ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
+
+    def close(self) -> None:
+        """Disconnect this process from the cluster, if a run connected it."""
+        with self._lock:
+            if ray.is_initialized():
+                ray.shutdown()
 
     def _task(self, function: Callable[..., Any], **options: Any) -> Any:
         """`function` as a Ray remote function that reserves the memory budget."""

@@ -73,9 +73,11 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
     def close() -> None:
         if flight is not None:
             flight.close()  # first: its handlers use the catalog
+        executor.close()
         store.close()
 
-    processing = ProcessingServicer(Processing(catalog, runner, open_executor(config)))
+    executor = open_executor(config)
+    processing = ProcessingServicer(Processing(catalog, runner, executor))
     return [
         HostedService(
             PROCESSING_SERVICE,

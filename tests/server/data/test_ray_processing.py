@@ -229,6 +229,7 @@ def test_a_server_with_the_ray_executor_commits_the_local_runs_version(ray_addre
         assert version.content_digest.hex == content_digest(run(pipeline(*EVERYTHING), data).table)
     finally:
         server.stop()
+    assert server.process.returncode == 0, "".join(server.stderr)
 
 
 def test_the_ray_executor_needs_an_address(tmp_path: Path):
