@@ -23,7 +23,7 @@ from support.pipelines import compare, pipeline
 from support.servers import SERVE, start_server
 
 from lepton_ai.data import DataManager
-from lepton_server.data.pipelines import run
+from lepton_server.data.pipelines import PipelineCancelled, run
 from lepton_server.data.ray_processing import RayExecutor
 from lepton_server.data.table_digest import content_digest
 from lepton_server.runtime.errors import FailedPrecondition
@@ -204,6 +204,18 @@ def test_an_empty_table_and_an_empty_pipeline(ray_address):
     executor = RayExecutor(ray_address)
     same_run(executor, table(100).slice(0, 0), *EVERYTHING)
     same_run(executor, table(100))
+
+
+def test_progress_and_cancellation_between_steps_as_the_local_executor(ray_address):
+    data, steps = table(500), pipeline(*EVERYTHING)
+    local: list[tuple[int, int]] = []
+    remote: list[tuple[int, int]] = []
+    run(steps, data, on_progress=lambda *p: local.append(p))
+    RayExecutor(ray_address).run(steps, data, on_progress=lambda *p: remote.append(p))
+    assert remote == local == [(i, len(EVERYTHING)) for i in range(len(EVERYTHING) + 1)]
+    with pytest.raises(PipelineCancelled) as cancelled:
+        RayExecutor(ray_address).run(steps, data, should_stop=lambda: True)
+    assert cancelled.value.step_index == 0
 
 
 def test_a_failing_task_fails_the_run_with_the_local_error(ray_address):
