@@ -12,6 +12,7 @@ import pyarrow as pa
 from lepton.data.v1 import pipeline_pb2 as pb
 from lepton_server.data import pipelines
 from lepton_server.data.layer import DataConfig
+from lepton_server.runtime.startup_errors import StartupError
 
 
 class ProcessingExecutor(Protocol):
@@ -49,11 +50,17 @@ class LocalExecutor:
 
 
 def open_executor(config: DataConfig) -> ProcessingExecutor:
-    """The executor `--processing-executor` names; Ray's connects at its first run."""
+    """The executor `--processing-executor` names; Ray's connected to its cluster (an
+    unreachable one is a StartupError)."""
     if config.processing_executor == "ray":
         # Loaded only when configured: Ray is an optional extra of the server.
         from lepton_server.data.ray_processing import RayExecutor  # noqa: PLC0415
 
         assert config.ray_address is not None  # layer.configure requires it
-        return RayExecutor(config.ray_address)
+        executor = RayExecutor(config.ray_address)
+        try:
+            executor.connect()
+        except ConnectionError as error:
+            raise StartupError(f"--ray-address {config.ray_address}: {error}") from None
+        return executor
     return LocalExecutor()

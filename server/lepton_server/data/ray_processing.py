@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -295,12 +294,15 @@ class RayExecutor:
         self._lock = threading.Lock()
         self._tasks: dict[str, Any] = {}
 
-    def _connect(self) -> None:
+    def connect(self) -> None:
+        """Connect this process to the cluster as its driver, unless it is connected.
+
+        A server connects at startup, on its main thread: Ray's driver installs signal
+        handlers, which the host's SIGTERM and SIGINT handlers, installed afterwards,
+        replace (connecting first on a worker thread would leave Ray's crash handler on
+        SIGTERM and end graceful shutdown). A run connects if nothing did."""
         with self._lock:
             if not ray.is_initialized():
-                # Ray's driver would otherwise take over SIGTERM with a crash handler, and the
-                # server could no longer shut down gracefully (the variable is read at init).
-                os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
                 ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
 
     def close(self) -> None:
@@ -342,7 +344,7 @@ class RayExecutor:
         table = decode_dictionaries(table)
         plans = compile_pipeline(pipeline, table.schema, "pipeline")
         job = _Step(pipeline.SerializeToString(), table.schema.serialize().to_pybytes(), 0)
-        self._connect()
+        self.connect()
         chunks, counts = self._chunks(table)
         del table
         reports: list[run_pb.StepReport] = []
