@@ -12,6 +12,7 @@ import pyarrow as pa
 from lepton.data.v1 import pipeline_pb2 as pb
 from lepton_server.data import pipelines
 from lepton_server.data.layer import DataConfig
+from lepton_server.runtime import ray_connection
 from lepton_server.runtime.startup_errors import StartupError
 
 
@@ -28,9 +29,6 @@ class ProcessingExecutor(Protocol):
         should_stop: Callable[[], bool] | None = None,
     ) -> pipelines.RunResult: ...
 
-    def close(self) -> None:
-        """Release what the executor holds (a cluster connection); runs have ended."""
-
 
 class LocalExecutor:
     """The pipeline engine in this process (pipelines.run)."""
@@ -45,22 +43,21 @@ class LocalExecutor:
     ) -> pipelines.RunResult:
         return pipelines.run(pipeline, table, on_progress=on_progress, should_stop=should_stop)
 
-    def close(self) -> None:
-        pass
-
 
 def open_executor(config: DataConfig) -> ProcessingExecutor:
-    """The executor `--processing-executor` names; Ray's connected to its cluster (an
-    unreachable one is a StartupError)."""
+    """The executor `--processing-executor` names; Ray's with this process connected to its
+    cluster (an unreachable one is a StartupError)."""
     if config.processing_executor == "ray":
+        assert config.ray_address is not None  # layer.configure requires it
+        # Connected now, on the main thread before the host installs its signal handlers
+        # (which then replace those Ray's driver installs, so SIGTERM stays graceful), and
+        # before Ray is imported (the connection sets Ray's environment up first).
+        try:
+            ray_connection.connect(config.ray_address)
+        except ConnectionError as error:
+            raise StartupError(f"--ray-address {config.ray_address}: {error}") from None
         # Loaded only when configured: Ray is an optional extra of the server.
         from lepton_server.data.ray_processing import RayExecutor  # noqa: PLC0415
 
-        assert config.ray_address is not None  # layer.configure requires it
-        executor = RayExecutor(config.ray_address)
-        try:
-            executor.connect()
-        except ConnectionError as error:
-            raise StartupError(f"--ray-address {config.ray_address}: {error}") from None
-        return executor
+        return RayExecutor(config.ray_address)
     return LocalExecutor()

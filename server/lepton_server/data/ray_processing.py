@@ -294,22 +294,10 @@ class RayExecutor:
         self._lock = threading.Lock()
         self._tasks: dict[str, Any] = {}
 
-    def connect(self) -> None:
-        """Connect this process to the cluster as its driver, unless it is connected.
-
-        A server connects at startup, on its main thread: Ray's driver installs signal
-        handlers, which the host's SIGTERM and SIGINT handlers, installed afterwards,
-        replace (connecting first on a worker thread would leave Ray's crash handler on
-        SIGTERM and end graceful shutdown). A run connects if nothing did."""
+    def _connect(self) -> None:
         with self._lock:
             if not ray.is_initialized():
                 ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
-
-    def close(self) -> None:
-        """Disconnect this process from the cluster, if a run connected it."""
-        with self._lock:
-            if ray.is_initialized():
-                ray.shutdown()
 
     def _task(self, function: Callable[..., Any], **options: Any) -> Any:
         """`function` as a Ray remote function that reserves the memory budget."""
@@ -344,7 +332,7 @@ class RayExecutor:
         table = decode_dictionaries(table)
         plans = compile_pipeline(pipeline, table.schema, "pipeline")
         job = _Step(pipeline.SerializeToString(), table.schema.serialize().to_pybytes(), 0)
-        self.connect()
+        self._connect()
         chunks, counts = self._chunks(table)
         del table
         reports: list[run_pb.StepReport] = []

@@ -73,11 +73,9 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
     def close() -> None:
         if flight is not None:
             flight.close()  # first: its handlers use the catalog
-        executor.close()
         store.close()
 
-    executor = open_executor(config)
-    processing = ProcessingServicer(Processing(catalog, runner, executor))
+    processing = ProcessingServicer(Processing(catalog, runner, open_executor(config)))
     return [
         HostedService(
             PROCESSING_SERVICE,
