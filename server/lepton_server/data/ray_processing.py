@@ -35,6 +35,7 @@ from lepton_server.data.pipelines.statistics import float_sum, integer_sum
 from lepton_server.data.pipelines.steps.cleaning import Deduplicate, kept_rows, key_table
 from lepton_server.data.pipelines.steps.sampling import Sample, Split, row_draws
 from lepton_server.data.pipelines.steps.scaling import Rescale, rescale_inputs, rescaled_column
+from lepton_server.runtime import ray_connection
 
 # What one task may hold by default; chunks take a quarter of it (input, output, temporaries).
 DEFAULT_TASK_MEMORY_BYTES = 256 << 20
@@ -295,9 +296,7 @@ class RayExecutor:
         self._tasks: dict[str, Any] = {}
 
     def _connect(self) -> None:
-        with self._lock:
-            if not ray.is_initialized():
-                ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
+        ray_connection.connect(self.address)
 
     def _task(self, function: Callable[..., Any], **options: Any) -> Any:
         """`function` as a Ray remote function that reserves the memory budget."""

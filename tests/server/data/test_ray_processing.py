@@ -7,18 +7,12 @@ the version a local run would."""
 from __future__ import annotations
 
 import math
-import os
 import subprocess
-import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
-import ray
-from ray._private import ray_constants
 from support.pipelines import compare, pipeline
 from support.servers import SERVE, start_server
 
@@ -27,56 +21,6 @@ from lepton_server.data.pipelines import PipelineCancelled, run
 from lepton_server.data.ray_processing import RayExecutor
 from lepton_server.data.table_digest import content_digest
 from lepton_server.runtime.errors import FailedPrecondition
-
-# Ray binds its head and workers to 127.0.0.1 only when it believes it runs alone; tokens are
-# pointless on loopback. Both the head and this test process (the driver) read these.
-RAY_ENVIRONMENT = {
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-    "RAY_AUTH_MODE": "disabled",
-    "RAY_USAGE_STATS_ENABLED": "0",
-}
-# The head: a one-CPU local cluster that lives until its standard input closes.
-HEAD = """
-import sys, ray
-ray.init(address="local", num_cpus=1, include_dashboard=False, _temp_dir=sys.argv[1],
-         logging_level="WARNING")
-print(ray.get_runtime_context().gcs_address, flush=True)
-sys.stdin.read()
-ray.shutdown()
-"""
-
-
-@pytest.fixture(scope="session")
-def ray_address() -> Iterator[str]:
-    saved = {name: os.environ.get(name) for name in RAY_ENVIRONMENT}
-    os.environ.update(RAY_ENVIRONMENT)
-    # Ray read the first variable when it was imported; the driver in this process needs it.
-    cluster = ray_constants.ENABLE_RAY_CLUSTER
-    ray_constants.ENABLE_RAY_CLUSTER = False
-    with tempfile.TemporaryDirectory(prefix="ray") as temp:
-        head = subprocess.Popen(
-            [sys.executable, "-c", HEAD, temp],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        address = head.stdout.readline().strip()
-        assert address.startswith("127.0.0.1:"), address
-        yield address
-        ray.shutdown()  # this process's driver, if a test connected it
-        head.stdin.close()
-        try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, 9)
-            head.wait()
-    ray_constants.ENABLE_RAY_CLUSTER = cluster
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
 
 
 def table(rows: int, seed: int = 0) -> pa.Table:
