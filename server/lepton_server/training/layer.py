@@ -38,6 +38,8 @@ class TrainingConfig:
     secrets: dict[str, str] = field(default_factory=dict)
     # A following log or metric stream with nothing to send sends an empty message this often.
     keepalive_seconds: float = 30.0
+    # The most non-terminal jobs one creator may have (TRN-033, QUOTA_EXCEEDED); 0: no quota.
+    max_jobs_per_creator: int = 0
     # Directories an entrypoint trainer's file:// working_dir_uri may name, besides
     # `<data_dir>/files`. Shared with the data layer's and the registry's --file-root.
     file_roots: tuple[Path, ...] = ()
@@ -88,6 +90,12 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
         help="a JSON object of secret name to value, for secret_env references secrets/{name}",
     )
     group.add_argument(
+        "--training-max-jobs-per-creator",
+        type=int,
+        default=0,
+        help="the most unfinished jobs one principal may have (default 0: no quota)",
+    )
+    group.add_argument(
         "--training-keepalive-seconds",
         type=float,
         default=30.0,
@@ -105,6 +113,8 @@ def configure(options: argparse.Namespace) -> TrainingConfig:
         raise StartupError("--training-cpu must be positive")
     if options.training_memory_bytes is not None and options.training_memory_bytes <= 0:
         raise StartupError("--training-memory-bytes must be positive")
+    if options.training_max_jobs_per_creator < 0:
+        raise StartupError("--training-max-jobs-per-creator must not be negative")
     if options.training_keepalive_seconds <= 0:
         raise StartupError("--training-keepalive-seconds must be positive")
     return TrainingConfig(
@@ -118,6 +128,7 @@ def configure(options: argparse.Namespace) -> TrainingConfig:
         secrets=_secrets(options.training_secrets_file),
         keepalive_seconds=options.training_keepalive_seconds,
         file_roots=tuple(options.file_root),
+        max_jobs_per_creator=options.training_max_jobs_per_creator,
     )
 
 

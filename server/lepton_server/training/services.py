@@ -171,7 +171,13 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
         pinned=set,
     )
     jobs = TrainingJobs(
-        collection, context, store, capacity=capacity, features=features, secrets=config.secrets
+        collection,
+        context,
+        store,
+        capacity=capacity,
+        features=features,
+        secrets=config.secrets,
+        max_jobs_per_creator=config.max_jobs_per_creator,
     )
     context.pinned = jobs.pinned
     checkpoints.in_use = jobs.uses_blob

@@ -16,7 +16,7 @@ from lepton.type.v1 import job_pb2
 from lepton_server.aip import request_ids, resource_names
 from lepton_server.aip.jobs.collection import JobCollection
 from lepton_server.aip.jobs.runner import TERMINAL
-from lepton_server.runtime.errors import FailedPrecondition, invalid_field
+from lepton_server.runtime.errors import FailedPrecondition, ResourceExhausted, invalid_field
 from lepton_server.runtime.principals import current_principal
 from lepton_server.runtime.sqlite_database import SqliteDatabase
 from lepton_server.training import job_specs, training_data
@@ -51,6 +51,7 @@ class TrainingJobs:
         capacity: Capacity,
         features: Collection[str],
         secrets: Mapping[str, str],
+        max_jobs_per_creator: int = 0,
     ) -> None:
         self.collection = collection
         self.runner = collection.runner
@@ -59,6 +60,7 @@ class TrainingJobs:
         self.capacity = capacity
         self.features = frozenset(features)
         self.secrets = secrets
+        self.max_jobs_per_creator = max_jobs_per_creator
         self.runs: dict[str, JobRun] = {}
 
     # --- create -----------------------------------------------------------------------------
@@ -84,6 +86,7 @@ class TrainingJobs:
             return job
         job.name = self.runner.new_name(KIND, request.training_job_id, "training_job_id", "t")
         job.creator = current_principal()
+        self._check_quota(job.creator)
         job.queue_position = -1
         run = JobRun(self.context, job.name, checked)
         self.runs[job.name] = run
@@ -101,6 +104,29 @@ class TrainingJobs:
             secrets=self.secrets,
             file_roots=self.context.file_roots,
         )
+
+    def _check_quota(self, creator: str) -> None:
+        """TRN-033: RESOURCE_EXHAUSTED, QUOTA_EXCEEDED past the creator's unfinished jobs."""
+        limit = self.max_jobs_per_creator
+        if not limit:
+            return
+        active = sum(
+            1
+            for job in self.runner.list(KIND, None)
+            if job.creator == creator and job.status.state not in TERMINAL
+        )
+        if active >= limit:
+            raise ResourceExhausted(
+                reason="QUOTA_EXCEEDED",
+                message=f"{creator or 'this principal'} has {active} unfinished training jobs; "
+                f"the quota is {limit}",
+                metadata={
+                    "limit": "unfinished_jobs_per_creator",
+                    "quota": str(limit),
+                    "requested": "1",
+                    "available": str(max(0, limit - active)),
+                },
+            )
 
     async def _resolve(self, job: tj.TrainingJob, checked: job_specs.CheckedSpec) -> None:
         """TRN-014, TRN-017, TRN-056, TRN-057: what the job names, made concrete."""
