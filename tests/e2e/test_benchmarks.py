@@ -74,3 +74,28 @@ def test_data_benchmark_runs_and_reports_its_ratios():
         completed.stdout
     )
     assert all(float(ratio) > 0 for _, ratio in ratios)
+
+
+def test_training_benchmark_runs_and_reports_its_ratios():
+    """benchmarks/training.py end to end on a small table, one round."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(bench.ROOT / "benchmarks" / "training.py"),
+            "--rows",
+            "2000",
+            "--rounds",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        cwd=bench.ROOT,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    ratio = re.search(
+        r"^job, create to READY version .* = ([0-9.]+)x direct", completed.stdout, re.M
+    )
+    assert ratio and float(ratio[1]) > 0, completed.stdout
+    assert re.search(r"^cancel to CANCELLED: [0-9.]+ s", completed.stdout, re.M), completed.stdout

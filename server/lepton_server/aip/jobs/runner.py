@@ -118,12 +118,10 @@ class JobRunner:
                         message="the server stopped while the job ran",
                     )
                 )
-                # The parent it was created under: its collection, or "" for a top-level kind.
-                parent = job.name.rsplit("/", 1)[0] if job.name.count("/") >= 3 else ""
                 self._table.put(
                     job.name,
                     kind,
-                    parent,
+                    _parent_of(job.name),
                     job.status.create_time.ToNanoseconds(),
                     job.SerializeToString(),
                 )
@@ -337,10 +335,8 @@ class JobRunner:
             change(job)
             if self._on_change is not None:
                 self._on_change(job)
-            parent = job.name.rsplit("/", 1)[0] if job.name.count("/") >= 3 else ""
-            self._table.put(
-                name, kind, parent, job.status.create_time.ToNanoseconds(), job.SerializeToString()
-            )
+            created = job.status.create_time.ToNanoseconds()
+            self._table.put(name, kind, _parent_of(name), created, job.SerializeToString())
             return
         change(self._live[name])
         self._persist(name)
@@ -382,6 +378,11 @@ class JobRunner:
             self._on_change(self._live[name])
         kind, parent, created = self._meta[name]
         self._table.put(name, kind, parent, created, self._live[name].SerializeToString())
+
+
+def _parent_of(name: str) -> str:
+    """The parent a stored job was created under: its collection, or "" for a top-level kind."""
+    return name.rsplit("/", 1)[0] if name.count("/") >= 3 else ""
 
 
 def _transition(status: job_pb2.JobStatus, state: int, message: str) -> None:
