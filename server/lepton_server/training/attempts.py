@@ -163,21 +163,25 @@ class AttemptFollower:
         for item in reader.read():
             self.report(item)
 
-    def result(self, code: int, stop_reason: str | None, output_dir: Path) -> AttemptResult:
+    def result(
+        self, code: int, stop_reason: str | None, output_dir: Path, out_of_memory: bool = False
+    ) -> AttemptResult:
         """How the attempt ended, once its worker is gone and every report is passed on;
-        `output_dir` holds what the worker wrote to `LEPTON_OUTPUT_DIR`."""
+        `output_dir` holds what the worker wrote to `LEPTON_OUTPUT_DIR`; `out_of_memory`
+        says the executor ended the worker for passing its memory."""
         if stop_reason is not None:
             return AttemptResult(code, stop_reason=stop_reason)
-        failure = self._failure(code, output_dir)
+        failure = self._failure(code, output_dir, out_of_memory)
         if failure is not None:
             return AttemptResult(code, failure=failure)
         return AttemptResult(code, output=self.output, output_dir=output_dir)
 
-    def _failure(self, code: int, output_dir: Path) -> AttemptFailure | None:
+    def _failure(self, code: int, output_dir: Path, out_of_memory: bool) -> AttemptFailure | None:
         """The failure of an attempt that was not asked to stop; None for a success."""
         memory_bytes = self.plan.memory_bytes
-        out_of_memory = memory_bytes and any(
-            sign in line for line in self._tail for sign in _OUT_OF_MEMORY_SIGNS
+        out_of_memory = out_of_memory or bool(
+            memory_bytes
+            and any(sign in line for line in self._tail for sign in _OUT_OF_MEMORY_SIGNS)
         )
         if code != 0 and out_of_memory:
             return AttemptFailure(

@@ -23,6 +23,8 @@ from lepton_ai.training import report
 from lepton_server.training.hyperparameters import declare, plain_value
 
 CONFORMANCE_TRAINER_ID = "lepton.conformance"
+# How long `failure` `allocate` holds its memory before it exits.
+HOLD_SECONDS = 5.0
 T = trainer_pb2.HyperparameterType
 METRIC_NAMES = ("train/loss", "validation/loss")
 
@@ -147,6 +149,8 @@ class ConformanceTrainer:
         self.attempt = int(os.environ.get("LEPTON_ATTEMPT", "0"))
         self.step = self._resumed_step()
         self.children: list[subprocess.Popen[bytes]] = []
+        self._in_step = False
+        self._stop_pending = False
 
     def _resumed_step(self) -> int:
         """The step the attempt continues after: the resumed checkpoint's, or 0."""
@@ -170,6 +174,9 @@ class ConformanceTrainer:
             ):
                 return self._fail(step)
             time.sleep(p["step_seconds"])
+            # A step's reports are all or nothing: a stop waits until the step is complete,
+            # so a pause checkpoint holds every step whose lines were written.
+            self._in_step = True
             for line in range(1, p["log_lines_per_step"] + 1):
                 _say(sys.stdout, f"step {step} line {line}")
             report.metric("train/loss", 1 / step, step=step)
@@ -178,6 +185,9 @@ class ConformanceTrainer:
             self.step = step
             if every and step % every == 0:
                 self._checkpoint("periodic")
+            self._in_step = False
+            if self._stop_pending:
+                self._stop()
         if os.environ.get("LEPTON_FINAL_CHECKPOINT") == "true":
             self._checkpoint("final")
         self._export()
@@ -189,7 +199,10 @@ class ConformanceTrainer:
         if p["failure"] == "kill_self":
             os.kill(os.getpid(), signal.SIGKILL)
         if p["failure"] == "allocate":
-            held = bytearray(p["allocate_bytes"])  # MemoryError where memory is enforced
+            held = bytearray(p["allocate_bytes"])  # every page written: resident
+            # Held a while, so a server that watches memory sees it (one that caps
+            # allocation raised MemoryError above).
+            time.sleep(HOLD_SECONDS)
             del held
         return p["exit_code"]
 
@@ -225,7 +238,14 @@ class ConformanceTrainer:
         )
 
     def _on_sigterm(self, _signum: int, _frame: object) -> None:
-        """Stop: checkpoint first when the server pauses the job."""
+        """Stop now, or at the end of the step being reported."""
+        if self._in_step:
+            self._stop_pending = True
+        else:
+            self._stop()
+
+    def _stop(self) -> None:
+        """Checkpoint first when the server pauses the job, then end the children and exit."""
         if report.stop_requested() == "pause":
             self._checkpoint("pause")
         for child in self.children:

@@ -46,7 +46,9 @@ class LocalAttempt:
             await asyncio.wait({waiting}, timeout=REPORT_POLL_SECONDS)
         code = waiting.result()
         follower.drain(reader)
-        return follower.result(code, self._worker.stop_reason, attempt_dir(self.plan, "output"))
+        worker = self._worker
+        output = attempt_dir(self.plan, "output")
+        return follower.result(code, worker.stop_reason, output, worker.out_of_memory)
 
     async def stop(self, reason: str, grace_seconds: float | None = None) -> None:
         """Stop the attempt (pause, cancel or deadline); `run` then returns the stop."""

@@ -1,6 +1,9 @@
 """Training workers as local processes, the reference server's default executor
 (spec/training.md, "Resources and executors"): each worker is the leader of its own process
-group, with its memory capped, its output read line by line, and a stop that reaches every
+group, the resident memory of the whole group watched and the group ended when it passes the
+worker's share (as a cgroup's limit or Kubernetes would; a cap on address space instead
+breaks numerical libraries, which reserve far more than they use), its output read line by
+line, and a stop that reaches every
 process it started (TRN-063): the stop file, SIGTERM to the group, a grace period, then
 SIGKILL to whatever is left."""
 
@@ -10,7 +13,6 @@ import asyncio
 import contextlib
 import math
 import os
-import resource
 import signal
 import time
 from collections.abc import Callable
@@ -19,6 +21,9 @@ from pathlib import Path
 
 # Output lines longer than this are replaced by a note that they were cut.
 MAX_OUTPUT_LINE_BYTES = 64 * 1024
+# How often a worker's memory is measured.
+MEMORY_POLL_SECONDS = 0.05
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 # How long to wait for the last processes of a group to go after SIGKILL.
 _REAP_SECONDS = 5.0
 
@@ -34,7 +39,7 @@ class WorkerLaunch:
     cwd: Path
     env: dict[str, str]
     stop_file: Path
-    # RLIMIT_AS of the worker's processes; 0 leaves it unlimited.
+    # The resident memory the worker's processes may hold together; 0 leaves it unlimited.
     memory_bytes: int = 0
 
 
@@ -46,6 +51,8 @@ class LocalWorker:
     process: asyncio.subprocess.Process
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     stop_reason: str | None = None
+    # Set when the group was ended for holding more memory than the launch allows.
+    out_of_memory: bool = False
 
     @property
     def pgid(self) -> int:
@@ -64,18 +71,23 @@ class LocalWorker:
             start_new_session=True,
             limit=MAX_OUTPUT_LINE_BYTES,
         )
-        if launch.memory_bytes:
-            # Set from outside rather than in a preexec hook, which is unsafe in a threaded
-            # server; the child's first instants run unlimited.
-            limit = (launch.memory_bytes, launch.memory_bytes)
-            with contextlib.suppress(ProcessLookupError):
-                resource.prlimit(process.pid, resource.RLIMIT_AS, limit)
         worker = cls(launch, process)
         worker.readers = [
             asyncio.ensure_future(_read_lines(process.stdout, "stdout", sink)),
             asyncio.ensure_future(_read_lines(process.stderr, "stderr", sink)),
         ]
+        if launch.memory_bytes:
+            worker.readers.append(asyncio.ensure_future(worker._watch_memory()))
         return worker
+
+    async def _watch_memory(self) -> None:
+        """SIGKILL the group once its resident memory passes the limit (`out_of_memory`)."""
+        while self.process.returncode is None:
+            if group_resident_bytes(self.pgid) > self.launch.memory_bytes:
+                self.out_of_memory = True
+                _signal_group(self.pgid, signal.SIGKILL)
+                return
+            await asyncio.sleep(MEMORY_POLL_SECONDS)
 
     async def wait(self) -> int:
         """The leader's exit code (negative: the signal that ended it), once it and every
@@ -128,8 +140,10 @@ def _signal_group(pgid: int, signum: int) -> None:
         os.killpg(pgid, signum)
 
 
-def group_alive(pgid: int) -> bool:
-    """Whether any process of group `pgid` still runs (zombies count as gone)."""
+def _group_stats(pgid: int) -> list[list[str]]:
+    """The /proc stat fields after the command (state, ppid, pgrp, ...) of each live process
+    of group `pgid` (zombies count as gone)."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -137,10 +151,20 @@ def group_alive(pgid: int) -> bool:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        # After the command: state, ppid, pgrp.
         if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+            found.append(fields)
+    return found
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of group `pgid` still runs (zombies count as gone)."""
+    return bool(_group_stats(pgid))
+
+
+def group_resident_bytes(pgid: int) -> int:
+    """The resident memory of every process of group `pgid`, summed."""
+    # The 22nd field after the command is the resident set in pages.
+    return sum(int(fields[21]) for fields in _group_stats(pgid)) * _PAGE_BYTES
 
 
 async def _read_lines(stream: asyncio.StreamReader | None, name: str, sink: OutputSink) -> None:

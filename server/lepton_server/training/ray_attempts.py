@@ -58,6 +58,8 @@ class Polled:
     # Set once the worker and every process of its group are gone.
     exit_code: int | None
     stop_reason: str | None
+    # Whether the worker was ended for passing its memory.
+    out_of_memory: bool = False
 
 
 class RayAttempt:
@@ -101,7 +103,9 @@ class RayAttempt:
                 await stopping
             if polled.exit_code == 0 and polled.stop_reason is None:
                 _unpack(await actor.output.remote(), output_dir)
-            return follower.result(polled.exit_code, polled.stop_reason, output_dir)
+            return follower.result(
+                polled.exit_code, polled.stop_reason, output_dir, polled.out_of_memory
+            )
         except ray.exceptions.RayActorError as error:
             return AttemptResult(
                 -1,
@@ -224,7 +228,8 @@ class AttemptActor:
                 files.update(checkpoint_files)
             reports.append(item)
         code = self._waiting.result() if ended else None
-        return Polled(lines, reports, files, code, self._worker.stop_reason)
+        worker = self._worker
+        return Polled(lines, reports, files, code, worker.stop_reason, worker.out_of_memory)
 
     async def stop(self, reason: str, grace_seconds: float) -> None:
         assert self._worker is not None
