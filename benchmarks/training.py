@@ -124,6 +124,8 @@ def main() -> None:
                 data.load_data(rows, "bench")
                 data.load_data(rows.slice(0, 10), "bench-small")
             with TrainingClient.connect(server.address, progress=False) as training:
+                # The server loads the trainers' libraries on first use: before timing.
+                training.trainers()
                 directs, jobs, onnx = [], [], []
                 for i in range(args.rounds):
                     directs.append(direct(arrow, scratch / f"direct-{i}.skops"))
