@@ -28,6 +28,7 @@ from lepton_server.runtime.file_roots import FileRoots
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_registry import selected_layers
 from lepton_server.runtime.sqlite_database import SqliteDatabase
+from lepton_server.runtime.startup_errors import StartupError
 from lepton_server.training.attempts import AttemptPlan
 from lepton_server.training.capacity import Capacity
 from lepton_server.training.checkpoints import Checkpoints
@@ -117,6 +118,13 @@ class LayerClients:
 
 def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
     """Open training's stores and describe the service."""
+    if config.executor == "ray":
+        # Now, on the main thread and before the server sets its own signal handlers:
+        # connected later, Ray's SIGTERM handler would replace the server's graceful stop.
+        try:
+            ray_connection.connect(config.ray_address)
+        except ConnectionError as error:
+            raise StartupError(f"--ray-address {config.ray_address}: {error}") from None
     root = server.data_dir / "training"
     store = SqliteDatabase(root / "training.sqlite", "")
     records = JobRecords(root / "records.sqlite", keepalive_seconds=config.keepalive_seconds)
@@ -184,9 +192,6 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
     servicer = TrainingServicer(jobs, tokens)
 
     def start(loop: asyncio.AbstractEventLoop, address: str) -> None:
-        if config.executor == "ray":
-            # On the main thread: Ray connected from another thread takes over SIGTERM.
-            ray_connection.connect(config.ray_address)
         clients.connect(address)
         loop.create_task(_recover(jobs))
 
