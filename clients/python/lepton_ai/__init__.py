@@ -1,7 +1,8 @@
 """Python SDK of the Lepton AI Infrastructure Standard.
 
 `ModelRegistry` talks to its model registry (models, versions, aliases, resumable uploads
-and downloads, conversion to ONNX). `DataManager` talks to a server's data layer (datasets,
+and downloads, conversion to ONNX). `TrainingClient` trains models on dataset versions
+(`fit`, with logs, metrics and checkpoints). `DataManager` talks to a server's data layer (datasets,
 versions, tags, uploads, downloads, imports, exports, pipeline runs) and hands back pyarrow
 tables; `StorageManager` names a
 storage root for server-side imports and exports; `DataProcessor` builds pipelines from typed
@@ -53,6 +54,7 @@ from lepton_ai.errors import (
     from_rpc_error,
 )
 from lepton_ai.registry import ModelRegistry
+from lepton_ai.training import Trainer, TrainingClient, TrainingRun
 
 __all__ = [
     "AbortedError",
@@ -78,6 +80,9 @@ __all__ = [
     "ResourceExhaustedError",
     "ServiceClient",
     "StorageManager",
+    "Trainer",
+    "TrainingClient",
+    "TrainingRun",
     "UnauthenticatedError",
     "UnavailableError",
     "UnimplementedError",

@@ -98,6 +98,12 @@ class FailedPrecondition(LeptonError):
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
+class DeadlineExceeded(LeptonError):
+    """DEADLINE_EXCEEDED: a time limit the request set passed (a job's duration limits)."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
 class Aborted(LeptonError):
     """A concurrency conflict such as a stale etag; retry at a higher level (ABORTED)."""
 

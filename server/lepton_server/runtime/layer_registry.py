@@ -25,6 +25,7 @@ LAYERS: dict[str, str] = {
     "data": "lepton_server.data.layer:LAYER",
     "inference": "lepton_server.inference.layer:LAYER",
     "registry": "lepton_server.registry.layer:LAYER",
+    "training": "lepton_server.training.layer:LAYER",
 }
 
 ConfigT = TypeVar("ConfigT")

@@ -136,6 +136,11 @@ class LocalAttempt:
             return
         await self._worker.stop(reason, grace)
 
+    def kill(self) -> None:
+        """End the worker's process group at once (the server is stopping)."""
+        if self._worker is not None:
+            self._worker.kill()
+
 
 def _prepare(plan: AttemptPlan) -> WorkerLaunch:
     """The attempt's directories and files, and the worker's environment."""

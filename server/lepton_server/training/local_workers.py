@@ -98,6 +98,11 @@ class LocalWorker:
             _signal_group(self.pgid, signal.SIGKILL)
         return await self.wait()
 
+    def kill(self) -> None:
+        """SIGKILL the whole group now, without waiting (the server is stopping)."""
+        self.stop_reason = self.stop_reason or "cancel"
+        _signal_group(self.pgid, signal.SIGKILL)
+
     async def _exited(self, seconds: float) -> bool:
         """Whether the leader exited within `seconds`. Polled, because Process.wait() waits
         for the output pipes too, which children may hold long after the leader is gone."""

@@ -7,8 +7,11 @@ library imports. A BuiltinTrainer.id the catalogue does not hold is UNKNOWN_TRAI
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from lepton.training.v1 import trainer_pb2
+from lepton_server.aip.listing import Listing
+from lepton_server.aip.pagination import PageTokens
 from lepton_server.runtime.errors import InvalidArgument, invalid_argument
 from lepton_server.training.conformance_trainer import conformance_trainer
 from lepton_server.training.library_trainers import LIBRARY_TRAINERS, LibraryTrainer
@@ -46,6 +49,16 @@ def get(trainer_id: str) -> trainer_pb2.TrainerInfo:
         if info.id == trainer_id:
             return _copied(info)
     raise unknown_trainer(trainer_id)
+
+
+_LISTING = Listing((), ("id",), "id", "id")
+
+
+def list_trainers(tokens: PageTokens, request: Any) -> tuple[list[trainer_pb2.TrainerInfo], str]:
+    """The page of ListTrainers `request` asks for, by ID (TRN-004, TRN-018)."""
+    return _LISTING.page(
+        tokens, request, catalogue, lambda info: lambda path: getattr(info, path), "trainers"
+    )
 
 
 def _copied(info: trainer_pb2.TrainerInfo) -> trainer_pb2.TrainerInfo:

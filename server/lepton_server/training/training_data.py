@@ -7,7 +7,7 @@ worker (no CSV copies)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -26,11 +26,16 @@ ROLES = {
 
 
 class DatasetSource(Protocol):
-    """What training reads of the data layer (its DatasetCatalog, in the same server)."""
+    """What training reads of the data layer."""
 
-    def resolve(self, reference: str, field: str) -> tuple[Any, Any]: ...
+    def dataset_version(self, reference: str, field: str) -> dataset_pb2.DatasetVersion:
+        """The version a version or tag name names (INVALID_NAME on `field` when it is
+        neither, NOT_FOUND with `resource_name` when it does not exist)."""
+        ...
 
-    def version_table(self, dataset: Any, row: Any) -> pa.Table: ...
+    def read_table(self, version: str, columns: list[str]) -> pa.Table:
+        """The `columns` of the concrete version `version`, as Arrow."""
+        ...
 
 
 def resolve_inputs(source: DatasetSource, data: tj.TrainingData) -> list[refs.DatasetReference]:
@@ -66,8 +71,7 @@ def _resolve(
             reason="FEATURE_NOT_SUPPORTED",
             message="this server trains on dataset versions only (feature training.uri_input)",
         )
-    dataset, row = source.resolve(reference.dataset_version, f"{field}.dataset_version")
-    version = dataset_pb2.DatasetVersion.FromString(row.message)
+    version = source.dataset_version(reference.dataset_version, f"{field}.dataset_version")
     schema = pa.ipc.read_schema(pa.py_buffer(version.schema.arrow_schema))
     for column in [*data.feature_columns, *([data.label_column] if data.label_column else [])]:
         if column not in schema.names:
@@ -78,7 +82,7 @@ def _resolve(
                 f"{reference.dataset_version} has no column {column!r}",
             )
     return refs.DatasetReference(
-        dataset_version=f"datasets/{dataset.id}/versions/{row.id}",
+        dataset_version=version.name,
         role=reference.role,
         content_digest=version.content_digest,
     )
@@ -102,9 +106,9 @@ def write_role_files(
     directory.mkdir(parents=True, exist_ok=True)
     files = {}
     for reference in resolved:
-        dataset, row = source.resolve(reference.dataset_version, "dataset_version")
-        table = source.version_table(dataset, row)
-        table = table.select(selected_columns(table.schema, data))
+        version = source.dataset_version(reference.dataset_version, "dataset_version")
+        schema = pa.ipc.read_schema(pa.py_buffer(version.schema.arrow_schema))
+        table = source.read_table(version.name, selected_columns(schema, data))
         path = directory / f"{ROLES[reference.role]}.arrow"
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)

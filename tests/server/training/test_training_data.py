@@ -1,24 +1,19 @@
-"""A training job's data (TRN-017, TRN-056, TRN-057) against a real data-layer catalog in
-the same process: roles checked, tags resolved once to concrete versions with their content
-digests, columns checked, and each role's rows written as the Arrow IPC file a worker reads."""
+"""A training job's data (TRN-017, TRN-056, TRN-057) against a real data layer over gRPC
+(`DataLayerSource`): roles checked, tags resolved once to concrete versions with their
+content digests, columns checked, and each role's rows written as the Arrow IPC file a worker
+reads."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pyarrow as pa
 import pytest
-from pyarrow import fs
+from support.servers import start_server
 
-from lepton.data.v1 import dataset_pb2 as resources
-from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.training.v1 import training_job_pb2 as tj
 from lepton.type.v1 import dataset_reference_pb2 as refs
-from lepton_server.data.dataset_catalog import DatasetCatalog
-from lepton_server.data.metadata_store import MetadataStore
-from lepton_server.data.version_storage import VersionStorage
-from lepton_server.data.version_writes import Commit
+from lepton_ai.data import DataManager
 from lepton_server.runtime.errors import InvalidArgument, NotFound, Unimplemented
+from lepton_server.training.layer_clients import DataLayerSource
 from lepton_server.training.training_data import resolve_inputs, write_role_files
 
 TRAIN, VALIDATION, TEST = (
@@ -30,27 +25,14 @@ FIRST = "datasets/people/versions/v1"
 PEOPLE = pa.table({"age": [31, 45, 27], "income": [3.5, 7.25, 2.0], "churned": [0, 1, 0]})
 
 
-@pytest.fixture
-def catalog(tmp_path):
-    root = tmp_path / "data"
-    root.mkdir()
-    catalog = DatasetCatalog(
-        MetadataStore(root / "catalog.sqlite"),
-        VersionStorage(fs.LocalFileSystem(), str(root.resolve())),
-        root / "spool",
-        max_message_bytes=64 << 20,
-    )
-    catalog.create_dataset(pb.CreateDatasetRequest(dataset_id="people"))
-    dataset = catalog.dataset_row("datasets/people")
-    commit = Commit(resources.WRITE_MODE_OVERWRITE, resources.Lineage(), tags=("prod",))
-    first = asyncio.run(
-        catalog.commit_table(
-            dataset, PEOPLE, Commit(resources.WRITE_MODE_OVERWRITE, resources.Lineage())
-        )
-    )
-    asyncio.run(catalog.commit_table(dataset, PEOPLE.slice(1), commit))
-    assert first.name == FIRST, first.name
-    return catalog
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    server = start_server(["--services", "data"], tmp_path_factory.mktemp("data"))
+    with DataManager.connect(server.address) as data:
+        assert data.load_data(PEOPLE, "people").name == FIRST
+        data.load_data(PEOPLE.slice(1), "people", tags=["prod"])
+        yield DataLayerSource(data)
+    server.stop()
 
 
 def _data(*entries: tuple[str, int], **columns) -> tj.TrainingData:
@@ -63,8 +45,8 @@ def _data(*entries: tuple[str, int], **columns) -> tj.TrainingData:
 def test_tags_resolve_once_to_concrete_versions_with_digests(catalog):
     data = _data(("datasets/people/tags/prod", TEST), (FIRST, TRAIN))
     resolved = resolve_inputs(catalog, data)
-    head = catalog.get_version("datasets/people/tags/prod")
-    first = catalog.get_version(FIRST)
+    head = catalog.data.get_version("datasets/people/tags/prod")
+    first = catalog.data.get_version(FIRST)
     assert [(r.dataset_version, r.role) for r in resolved] == [
         (FIRST, TRAIN),
         (head.name, TEST),

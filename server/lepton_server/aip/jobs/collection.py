@@ -37,11 +37,11 @@ def job_filter(*extra: FilterField) -> list[FilterField]:
     ]
 
 
-def job_listing(*extra: FilterField) -> Listing:
-    """How jobs are listed: the job filter, newest first by default, ordered by create time
-    and name."""
+def job_listing(*extra: FilterField, orderable: Sequence[str] = ("status.create_time",)) -> Listing:
+    """How jobs are listed: the job filter, newest first by default, ordered by the
+    `orderable` fields and name."""
     return Listing(
-        job_filter(*extra), ("status.create_time", "name"), "status.create_time desc, name", "name"
+        job_filter(*extra), (*orderable, "name"), "status.create_time desc, name", "name"
     )
 
 
@@ -60,7 +60,8 @@ class JobCollection:
     "importJobs"), whose names are `{parent}/{kind}/{id}` with `parent` matching
     `parent_pattern` (a tuple of collection ids; empty for a top-level collection).
 
-    `extra_fields` are the kind's own filter fields; `values` reads the value of a filter
+    `extra_fields` are the kind's own filter fields, `orderable` the fields its order_by may
+    name besides `name`; `values` reads the value of a filter
     field whose value is not the attribute of that name (the standard ones are built in);
     `check_parent(parent)` raises when the parent of a List does not exist (it is not called
     for the parent of every parent, such as `datasets/-`)."""
@@ -73,6 +74,7 @@ class JobCollection:
         *,
         parent_pattern: tuple[str, ...] = (),
         extra_fields: Sequence[FilterField] = (),
+        orderable: Sequence[str] = ("status.create_time",),
         values: Mapping[str, Callable[[Any], Any]] | None = None,
         check_parent: Callable[[str], object] | None = None,
     ) -> None:
@@ -81,7 +83,7 @@ class JobCollection:
         self._tokens = tokens
         self._pattern = (*parent_pattern, kind)
         self._every_parent = "/".join(f"{c}/{EVERY_PARENT}" for c in parent_pattern)
-        self._listing = job_listing(*extra_fields)
+        self._listing = job_listing(*extra_fields, orderable=orderable)
         self._values = {**_STANDARD_VALUES, **(values or {})}
         self._check_parent = check_parent
 

@@ -64,6 +64,10 @@ class JobHandle:
         """Apply `change` to the job resource (output fields) and persist it."""
         self._runner.update(self.name, change)
 
+    async def set_state(self, state: int, message: str = "") -> None:
+        """Move the job to `state` (work that manages its own queueing: see `create`)."""
+        await self._runner.set_state(self.name, state, message)
+
     @contextmanager
     def committing(self) -> Iterator[None]:
         """The step that makes the output visible: a cancel no longer stops the job."""
@@ -78,8 +82,16 @@ class Cancelled(Exception):
 class JobRunner:
     """Runs jobs of several kinds and keeps their resources current."""
 
-    def __init__(self, table: JobTable, kinds: dict[str, type[Message]]) -> None:
+    def __init__(
+        self,
+        table: JobTable,
+        kinds: dict[str, type[Message]],
+        *,
+        on_change: Callable[[Message], None] | None = None,
+    ) -> None:
         self._table = table
+        # Called with a live job before each change is persisted (e.g. to stamp update_time).
+        self._on_change = on_change
         self._kinds = kinds
         self._live: dict[str, Message] = {}
         self._meta: dict[str, tuple[str, str, int]] = {}  # name -> (kind, parent, create ns)
@@ -136,13 +148,28 @@ class JobRunner:
             )
         return name
 
-    def create(self, kind: str, parent: str, job: Message, work: Work) -> Message:
-        """Persist `job` QUEUED and start its work; the job as created."""
+    def create(
+        self, kind: str, parent: str, job: Message, work: Work, *, queues_itself: bool = False
+    ) -> Message:
+        """Persist `job` QUEUED and start its work; the job as created. Work that
+        `queues_itself` starts while the job is QUEUED and moves it to RUNNING (and back, for
+        restarts and pauses) with `handle.set_state`; other work starts RUNNING."""
         self._admit(kind, parent, job)
         self._persist(job.name)
         created = _copy(job)
-        self._tasks[job.name] = asyncio.ensure_future(self._run(job.name, work))
+        self.start(job.name, work, queues_itself=queues_itself)
         return created
+
+    def adopt(self, kind: str, parent: str, job: Message) -> None:
+        """Take over `job`, persisted by an earlier process and not terminal, as it is; its
+        work is then started with `start`."""
+        self._live[job.name] = job
+        self._meta[job.name] = (kind, parent, job.status.create_time.ToNanoseconds())
+        self._changed[job.name] = asyncio.Condition()
+
+    def start(self, name: str, work: Work, *, queues_itself: bool = False) -> None:
+        """Run `work` for the live job `name` (see `create`)."""
+        self._tasks[name] = asyncio.ensure_future(self._run(name, work, queues_itself))
 
     def create_succeeded(
         self, kind: str, parent: str, job: Message, finish: Callable[[Message], None]
@@ -166,27 +193,31 @@ class JobRunner:
         self._meta[job.name] = (kind, parent, now)
         self._changed[job.name] = asyncio.Condition()
 
-    async def _run(self, name: str, work: Work) -> None:
+    async def _run(self, name: str, work: Work, queues_itself: bool = False) -> None:
         handle = JobHandle(self, name)
-        if self.state(name) == job_pb2.JOB_STATE_QUEUED:
+        if self.state(name) == job_pb2.JOB_STATE_QUEUED and not queues_itself:
             await self._set_state(name, job_pb2.JOB_STATE_RUNNING, "")
         try:
             if handle.stopping:
                 raise Cancelled
             await work(handle)
         except Cancelled:
-            await self._set_state(name, job_pb2.JOB_STATE_CANCELLED, "cancelled")
+            if self.state(name) not in TERMINAL:
+                await self._set_state(name, job_pb2.JOB_STATE_CANCELLED, "cancelled")
             return
         except LeptonError as error:
-            await self._fail(
-                name, error.code.value[0], error.reason, error.message, dict(error.metadata)
-            )
+            if self.state(name) not in TERMINAL:
+                await self._fail(
+                    name, error.code.value[0], error.reason, error.message, dict(error.metadata)
+                )
             return
         except Exception:
             log.exception("job %s broke", name)
-            await self._fail(name, 13, "INTERNAL_ERROR", "internal error", {})
+            if self.state(name) not in TERMINAL:
+                await self._fail(name, 13, "INTERNAL_ERROR", "internal error", {})
             return
-        await self._set_state(name, job_pb2.JOB_STATE_SUCCEEDED, "")
+        if self.state(name) not in TERMINAL:
+            await self._set_state(name, job_pb2.JOB_STATE_SUCCEEDED, "")
 
     async def close(self) -> None:
         for task in self._tasks.values():
@@ -229,6 +260,13 @@ class JobRunner:
         for name in [n for n, (_, p, _) in self._meta.items() if p == parent]:
             self._live.pop(name, None)
             self._meta.pop(name, None)
+
+    def delete(self, name: str) -> None:
+        """Forget the job `name` (a terminal job its layer deletes)."""
+        self._table.delete(name)
+        self._live.pop(name, None)
+        self._meta.pop(name, None)
+        self._tasks.pop(name, None)
 
     def running_under(self, parent: str) -> bool:
         return any(
@@ -291,13 +329,37 @@ class JobRunner:
             notice.add_done_callback(self._notices.discard)
 
     def update(self, name: str, change: Callable[[Message], None]) -> None:
+        """Apply `change` to the job `name` and persist it; a job no longer live (finished
+        before this process started) is read from the table and written back."""
+        if name not in self._live:
+            kind, raw = self._table.get(name)
+            job = self._kinds[kind].FromString(raw)
+            change(job)
+            if self._on_change is not None:
+                self._on_change(job)
+            parent = job.name.rsplit("/", 1)[0] if job.name.count("/") >= 3 else ""
+            self._table.put(
+                name, kind, parent, job.status.create_time.ToNanoseconds(), job.SerializeToString()
+            )
+            return
         change(self._live[name])
         self._persist(name)
+
+    async def set_state(self, name: str, state: int, message: str = "") -> None:
+        """Move the live job `name` to `state`, recorded in its history, and tell watchers."""
+        await self._set_state(name, state, message)
 
     async def _set_state(self, name: str, state: int, message: str) -> None:
         _transition(self._live[name].status, state, message)
         self._persist(name)
         await self._notify(name)
+
+    async def fail(self, name: str, error: LeptonError) -> None:
+        """End the live job `name` FAILED with `error` (for a layer that ends a job its
+        work does not run, such as one a restart left behind)."""
+        await self._fail(
+            name, error.code.value[0], error.reason, error.message, dict(error.metadata)
+        )
 
     async def _fail(
         self, name: str, code: int, reason: str, message: str, metadata: dict[str, str]
@@ -316,6 +378,8 @@ class JobRunner:
             condition.notify_all()
 
     def _persist(self, name: str) -> None:
+        if self._on_change is not None:
+            self._on_change(self._live[name])
         kind, parent, created = self._meta[name]
         self._table.put(name, kind, parent, created, self._live[name].SerializeToString())
 

@@ -43,6 +43,10 @@ class JobTable:
         with self._lock:
             return self._db.execute(sql + " ORDER BY name", args).fetchall()
 
+    def delete(self, name: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM jobs WHERE name=?", (name,))
+
     def delete_under(self, parent: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM jobs WHERE parent=?", (parent,))
