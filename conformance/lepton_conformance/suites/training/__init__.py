@@ -12,6 +12,7 @@ from lepton_conformance.suites.training import (
     jobs,
     lifecycle,
     pause,
+    registration,
     streams,
     training_tables,
 )
@@ -28,6 +29,7 @@ SUITE = Suite(
         pause.CASES,
         streams.CASES,
         checkpoints.CASES,
+        registration.CASES,
     ),
     probes=feature_probes.SERVICE_PROBES,
     probe_features=feature_probes.probe_features,

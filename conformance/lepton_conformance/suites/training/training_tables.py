@@ -20,7 +20,7 @@ from lepton_conformance.suites.training.training_checks import (
     request_of,
     send,
 )
-from lepton_conformance.suites.training.training_client import TrainingClient
+from lepton_conformance.suites.training.training_client import SERVICE, TrainingClient
 from lepton_conformance.suites.training.training_data import training_dataset
 
 CASES = CaseList()
@@ -32,6 +32,8 @@ def check_row(ctx: CaseContext, row: dict[str, Any]) -> None:
         "{id}": f"conf-{secrets.token_hex(4)}",
         "{long}": "a" * 257,
     }
+    if "feature" in row:
+        ctx.require_feature(SERVICE, row["feature"])
     with TrainingClient(ctx) as client:
         if row["rpc"] != "CreateTrainingJob":
             _refused(client, row, row.get("request", {}), names)
