@@ -78,6 +78,10 @@ bench: install $(GHZ)
 	$(PY) benchmarks/inference.py --ghz $(GHZ)
 	$(PY) benchmarks/data.py
 	$(PY) benchmarks/registry.py
+	$(PY) benchmarks/training.py
+
+bench-training: install
+	$(PY) benchmarks/training.py
 
 bench-registry: install
 	$(PY) benchmarks/registry.py

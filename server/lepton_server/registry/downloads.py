@@ -11,17 +11,18 @@ from collections.abc import AsyncIterator
 
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.type.v1 import artifact_pb2
+from lepton_server.aip.artifact_chunks import (
+    ByteRange,
+    byte_range,
+    check_range_fields,
+    read_chunks,
+)
 from lepton_server.registry import model_names
 from lepton_server.registry.archives import file_ranges
 from lepton_server.registry.blob_store import BlobStore
 from lepton_server.registry.records import READY, Records, not_ready
-from lepton_server.registry.uploads import MAX_CHUNK_BYTES
-from lepton_server.runtime.errors import OutOfRange, invalid_field
+from lepton_server.runtime.errors import invalid_field
 
-DEFAULT_CHUNK_BYTES = 1024 * 1024
-
-
-READ_AHEAD_CHUNKS = 8
 # Archives whose file ranges are remembered: a blob never changes, so neither do they.
 RANGE_CACHE_ARCHIVES = 64
 
@@ -41,9 +42,7 @@ class Downloads:
     ) -> AsyncIterator[pb.DownloadModelVersionArtifactResponse]:
         """Check the request now (errors before any message), then the responses."""
         ref = model_names.parse_version(request.name, "name", alias_allowed=True)
-        for field in ("offset", "length_bytes", "chunk_size_bytes"):
-            if getattr(request, field) < 0:
-                raise invalid_field(field, "must not be negative")
+        check_range_fields(request.offset, request.length_bytes, request.chunk_size_bytes)
         _, row = self.records.resolve(ref)
         if row.state != READY:
             raise not_ready(request.name)
@@ -57,17 +56,12 @@ class Downloads:
             descriptor = artifact_pb2.ArtifactDescriptor(
                 size_bytes=listed.size_bytes, digest=listed.digest
             )
-        if request.offset > descriptor.size_bytes:
-            raise OutOfRange(
-                reason="OFFSET_OUT_OF_RANGE",
-                message=f"offset {request.offset} is past the artifact's "
-                f"{descriptor.size_bytes} bytes",
-            )
-        end = descriptor.size_bytes
-        if request.length_bytes:
-            end = min(end, request.offset + request.length_bytes)
-        chunk = min(request.chunk_size_bytes or DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES)
-        return self._responses(descriptor, row.sha256, request.offset, end, path=path, chunk=chunk)
+        span = byte_range(
+            request.offset, request.length_bytes, request.chunk_size_bytes, descriptor.size_bytes
+        )
+        return self._responses(
+            descriptor, row.sha256, span.offset, span.end, path=path, chunk=span.chunk
+        )
 
     async def _responses(
         self,
@@ -86,22 +80,12 @@ class Downloads:
         # Where the requested bytes start in the blob: 0, or where the file lies in the tar.
         base = (await loop.run_in_executor(None, self._file_ranges, sha256))[path][0] if path else 0
         blob = self.blobs.open(sha256)
-        # Read several chunks per trip to the executor: the hop, not the disk, is what a
-        # chunk-sized read costs.
-        block = chunk * READ_AHEAD_CHUNKS
         try:
-            while offset < end:
-                data = await loop.run_in_executor(
-                    None, blob.read_at, min(block, end - offset), base + offset
-                )
-                if not data:
-                    break
-                for start in range(0, len(data), chunk):
-                    piece = data[start : start + chunk]
-                    yield pb.DownloadModelVersionArtifactResponse(
-                        chunk=artifact_pb2.ArtifactChunk(offset=offset + start, data=piece)
-                    )
-                offset += len(data)
+            chunks = read_chunks(
+                lambda length, at: blob.read_at(length, base + at), ByteRange(offset, end, chunk)
+            )
+            async for piece in chunks:
+                yield pb.DownloadModelVersionArtifactResponse(chunk=piece)
         finally:
             blob.close()
 

@@ -24,6 +24,7 @@ from lepton.registry.v1 import model_event_pb2 as ev
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import artifact_pb2, error_pb2, model_artifact_pb2
+from lepton_server.aip.artifact_chunks import MAX_CHUNK_BYTES
 from lepton_server.aip.standard_fields import now_ns, timestamp
 from lepton_server.registry import model_names
 from lepton_server.registry.archives import ArchiveError, list_archive
@@ -42,8 +43,6 @@ from lepton_server.runtime.errors import (
     invalid_argument,
     invalid_field,
 )
-
-MAX_CHUNK_BYTES = 3 * 1024 * 1024
 
 
 def staging_key(model_uid: str, number: int) -> str:
