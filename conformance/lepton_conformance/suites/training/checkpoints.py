@@ -78,7 +78,7 @@ def step_interval(ctx: CaseContext) -> None:
     """step_interval 2 over 6 steps gives checkpoints of steps 2, 4, 6 in that order, each
     PERIODIC by lepton.conformance, holding its step number, its download matching its
     descriptor; latest_checkpoint names the last; pages of one list them all."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         job = client.run(conformance_job(data.version, steps=6, fields=policy(step_interval=2)))
         expect.equal(state_name(job), "JOB_STATE_SUCCEEDED", "the end state")
         listed = client.checkpoints(job.name)
@@ -100,7 +100,7 @@ def step_interval(ctx: CaseContext) -> None:
 def keep_last(ctx: CaseContext) -> None:
     """With keep_last_count 2 a job never lists more than 2 checkpoints, ends with the
     newest two, and a checkpoint it deleted answers NOT_FOUND [RESOURCE_NOT_FOUND]."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         fields = policy(step_interval=1, keep_last_count=2)
         created = client.create(
             conformance_job(data.version, steps=8, step_seconds=0.1, fields=fields)
@@ -130,7 +130,7 @@ def keep_last(ctx: CaseContext) -> None:
 def keep_best(ctx: CaseContext) -> None:
     """With best_metric validation/loss (minimised), keep_best_count 1 and keep_last_count 1,
     the checkpoint of best_step survives besides the newest, and best_checkpoint names it."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         fields = policy(
             step_interval=1,
             keep_last_count=1,
@@ -154,7 +154,7 @@ def keep_best(ctx: CaseContext) -> None:
 def resume_from(ctx: CaseContext) -> None:
     """A cancelled job's checkpoints stay listable and downloadable, and a new job with
     resume_from_checkpoint naming one reports its first point at that step + 1."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         first = client.create(
             conformance_job(data.version, steps=400, fields=policy(step_interval=2))
         )
@@ -232,7 +232,7 @@ def downloads(ctx: CaseContext) -> None:
     """DownloadTrainingJobOutput and DownloadCheckpoint send the descriptor, then contiguous
     non-empty chunks within the effective chunk size, honour offset and length, send no
     chunk from the end, refuse an offset beyond it (OUT_OF_RANGE) and negative values."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         job = client.run(conformance_job(data.version, steps=2, fields=policy(step_interval=2)))
         expect.equal(state_name(job), "JOB_STATE_SUCCEEDED", "the end state")
         descriptor, chunks = client.download("DownloadTrainingJobOutput", job.name)

@@ -47,10 +47,8 @@ FEATURES = {
 }
 # feature -> the changes to a valid conformance job that make it need the feature.
 SPEC_PROBES: dict[str, dict[str, Any]] = {
-    "training.container": {
-        "spec": {"trainer": {"container": {"image": "registry.invalid/lepton/conformance:1"}}}
-    },
-    "training.entrypoint": {"spec": {"trainer": {"entrypoint": {"command": "true"}}}},
+    "training.container": {"trainer": {"container": {"image": "registry.invalid/lepton/c:1"}}},
+    "training.entrypoint": {"trainer": {"entrypoint": {"command": "true"}}},
     "training.registration": {
         "spec": {"output": {"registration": {"model": "models/{missing}", "createModel": True}}}
     },
@@ -101,11 +99,11 @@ def _spec_probes(client: TrainingClient) -> dict[str, dict[str, Any]]:
     secret = [{"name": "LEPTON_CONFORMANCE_X", "secret": "secrets/{missing}"}]
     if "training.entrypoint" in listed:
         trainer = {"entrypoint": {"command": "true", "secretEnv": secret}}
-        probes["training.secrets"] = {"spec": {"trainer": trainer}}
+        probes["training.secrets"] = {"trainer": trainer}
     elif "training.container" in listed:
         image = "registry.invalid/lepton/conformance:1"
         trainer = {"container": {"image": image, "secretEnv": secret}}
-        probes["training.secrets"] = {"spec": {"trainer": trainer}}
+        probes["training.secrets"] = {"trainer": trainer}
     native = [t for t in trainers(client) if t.model_formats and t.model_formats[0] != ONNX]
     if native:
         data = {
@@ -114,12 +112,12 @@ def _spec_probes(client: TrainingClient) -> dict[str, dict[str, Any]]:
             "labelColumn": "y",
         }
         probes["training.conversion"] = {
+            "trainer": {"builtin": {"id": native[0].id}},
             "spec": {
-                "trainer": {"builtin": {"id": native[0].id}},
                 "hyperparameters": None,
                 "data": data,
                 "output": {"modelFormat": "MODEL_FORMAT_ONNX"},
-            }
+            },
         }
     return probes
 
@@ -144,7 +142,7 @@ def features_honest(ctx: CaseContext) -> None:
         finding = ctx.info.optional_features.get(feature)
         expect.holds(finding is not None, f"the {feature} probe to have run", "no finding")
         expect.equal(finding.listed, finding.implemented, f"{feature} listed = implemented")
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         for feature, row in _spec_probes(client).items():
             names = {
                 "{train}": data.version,

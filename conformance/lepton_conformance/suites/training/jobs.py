@@ -43,7 +43,7 @@ def create_echo(ctx: CaseContext) -> None:
     """CreateTrainingJob returns trainingJobs/{id} in QUEUED with create_time and a history
     starting QUEUED; GetTrainingJob returns the same display_name, labels and spec; an empty
     ID gets a generated one of the AIP-122 syntax."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         job = conformance_job(data.version, steps=1)
         job.display_name = "conformance echo"
         job.labels["suite"] = "training"
@@ -71,7 +71,7 @@ def create_echo(ctx: CaseContext) -> None:
 def id_in_use(ctx: CaseContext) -> None:
     """A second job with the ID of an existing one is ALREADY_EXISTS [RESOURCE_ALREADY_EXISTS]
     and leaves the first as it was."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         chosen = job_id()
         first = client.create(conformance_job(data.version, steps=1), chosen)
         again = conformance_job(data.version, steps=2)
@@ -88,7 +88,7 @@ def id_in_use(ctx: CaseContext) -> None:
 def request_id(ctx: CaseContext) -> None:
     """Two identical creates with one request_id create one job and return it twice; the
     request_id with another request is ALREADY_EXISTS [REQUEST_ID_CONFLICT]."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         run = secrets.token_hex(4)
         job = conformance_job(data.version, steps=1)
         job.labels["conf_run"] = run
@@ -112,7 +112,7 @@ def request_id(ctx: CaseContext) -> None:
 def validate_only(ctx: CaseContext) -> None:
     """validate_only returns a job with an empty name and creates none (not listed, and a
     real create with the same ID succeeds); an invalid request fails as a real one would."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         run, chosen = secrets.token_hex(4), job_id()
         job = conformance_job(data.version, steps=1)
         job.labels["conf_run"] = run
@@ -145,7 +145,7 @@ def resolved_inputs(ctx: CaseContext) -> None:
     """A job naming a dataset tag records the version it pointed to with its content_digest,
     every hyperparameter (declared defaults included; an int64 accepted for a DOUBLE) and
     resources with no field at 0; none of it changes when the tag moves or the job ends."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         job = conformance_job(data.tag, steps=1)
         job.spec.hyperparameters["step_seconds"].CopyFrom(hyperparameter(0))
         created = client.create(job)
@@ -202,7 +202,7 @@ def _stamp(job: Any, field: str) -> int:
 def filters(ctx: CaseContext) -> None:
     """ListTrainingJobs with filters on labels, display_name, spec.trainer.builtin.id,
     status.state and status.create_time returns exactly the jobs that match."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         run = secrets.token_hex(4)
         jobs = _cancelled_jobs(client, data.version, run)
         pivot = jobs[2].status.create_time.ToJsonString()
@@ -236,7 +236,7 @@ def filters(ctx: CaseContext) -> None:
 def order(ctx: CaseContext) -> None:
     """Without order_by jobs come newest first; with status.create_time, update_time or
     display_name (optionally desc) in that order, jobs that compare equal by name."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         run = secrets.token_hex(4)
         jobs = _cancelled_jobs(client, data.version, run)
         scope = f'labels.conf_run = "{run}"'
@@ -258,7 +258,7 @@ def order(ctx: CaseContext) -> None:
 def pages(ctx: CaseContext) -> None:
     """Pages of one job visit every matching job exactly once; a page token used with
     another filter is INVALID_ARGUMENT [INVALID_PAGE_TOKEN]."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         run = secrets.token_hex(4)
         jobs = _cancelled_jobs(client, data.version, run)
         scope = f'labels.conf_run = "{run}"'

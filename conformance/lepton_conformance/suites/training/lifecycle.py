@@ -109,7 +109,7 @@ def runs_to_success(ctx: CaseContext) -> None:
     """A conformance job watched from creation passes QUEUED, RUNNING, SUCCEEDED; it logs
     `step s line i`, reports train/loss = 1/s and progress in steps, and outputs the identity
     ONNX model; a Watch of the ended job sends one message."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         created = client.create(conformance_job(data.version, steps=3, log_lines_per_step=2))
         job = client.finish(created.name)
         expect.equal(
@@ -142,7 +142,7 @@ def cancel_queued(ctx: CaseContext) -> None:
     """A QUEUED job refuses deletion (JOB_NOT_TERMINAL); cancelled, it is CANCELLED at once
     and never runs: no RUNNING, trainer line, metric point or checkpoint after the room it
     waited for is free; a second cancel changes nothing."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         with held_queue(client, data.version) as resources:
             held = held_job(client, data.version, resources)
             with no_change(client, held.name):
@@ -173,7 +173,7 @@ def cancel_queued(ctx: CaseContext) -> None:
 def max_queue(ctx: CaseContext) -> None:
     """A job still QUEUED after max_queue_duration ends FAILED, DEADLINE_EXCEEDED
     [MAX_QUEUE_DURATION_EXCEEDED], without ever running."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         with held_queue(client, data.version) as resources:
             fields = {"resources": resources, "max_queue_duration": Duration(seconds=1)}
             held = client.create(conformance_job(data.version, fields=fields))
@@ -199,7 +199,7 @@ def cancel_running(ctx: CaseContext) -> None:
     """A RUNNING job refuses deletion and output download; cancelled, it answers CANCELLING
     (or CANCELLED) and reaches CANCELLED within 60 s without output; cancelling it again
     changes nothing."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         created = client.create(conformance_job(data.version, steps=400))
         client.running(created.name)
         refused(
@@ -238,7 +238,7 @@ def cancel_running(ctx: CaseContext) -> None:
 def cancel_succeeded(ctx: CaseContext) -> None:
     """Cancel of a SUCCEEDED job is FAILED_PRECONDITION [JOB_ALREADY_FINISHED] and changes
     nothing."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         job = client.run(conformance_job(data.version, steps=1))
         expect.equal(state_name(job), "JOB_STATE_SUCCEEDED", "the end state")
         with no_change(client, job.name):
@@ -257,7 +257,7 @@ def cancel_succeeded(ctx: CaseContext) -> None:
 def max_run(ctx: CaseContext) -> None:
     """A job past max_run_duration ends FAILED, DEADLINE_EXCEEDED [MAX_RUN_DURATION_EXCEEDED]
     within 60 s, without a restart though restarts were allowed, keeping its checkpoints."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         fields = {
             "max_run_duration": Duration(seconds=1),
             "max_restart_count": 2,
@@ -298,7 +298,7 @@ def max_run(ctx: CaseContext) -> None:
 def restarts(ctx: CaseContext) -> None:
     """An attempt failing at step 3 with restarts left goes back to QUEUED and the next
     attempt, numbered 1, continues at step 3 from the checkpoint of step 2; restart_count 1."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         fields = {
             "max_restart_count": 2,
             "checkpoint_policy": training_job_pb2.CheckpointPolicy(step_interval=1),
@@ -342,7 +342,7 @@ def no_restart_left(ctx: CaseContext) -> None:
     """When every attempt exits with code 7 and one restart is allowed, the job ends FAILED,
     ABORTED [TRAINER_FAILED] with metadata exit_code 7 after one restart; its output cannot
     be downloaded and a cancel is JOB_ALREADY_FINISHED."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         job = client.run(
             conformance_job(
                 data.version, steps=3, fail_at_step=2, exit_code=7, fields={"max_restart_count": 1}
@@ -375,7 +375,7 @@ def no_restart_left(ctx: CaseContext) -> None:
 def delete(ctx: CaseContext) -> None:
     """Deleting an ended job removes it: Get, its checkpoints, logs, metrics and output
     download answer NOT_FOUND [RESOURCE_NOT_FOUND]."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         policy = training_job_pb2.CheckpointPolicy(step_interval=1)
         job = client.run(
             conformance_job(data.version, steps=2, fields={"checkpoint_policy": policy})

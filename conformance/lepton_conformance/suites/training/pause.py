@@ -51,7 +51,7 @@ def pause_running(ctx: CaseContext) -> None:
     PAUSE checkpoint; a second pause changes nothing; Resume returns it QUEUED, a second
     resume changes nothing, and the next attempt starts at the checkpoint's step + 1."""
     ctx.require_feature(SERVICE, PAUSE)
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         created = client.create(conformance_job(data.version, steps=60, step_seconds=0.05))
         client.running(created.name, steps=2)
         answer = pause(client, created.name)
@@ -116,8 +116,8 @@ def pause_queued(ctx: CaseContext) -> None:
     """Pause of a QUEUED job returns it PAUSED; a cancel then makes it CANCELLED at once."""
     ctx.require_feature(SERVICE, PAUSE)
     with (
-        TrainingClient(ctx) as client,
         training_dataset(ctx) as data,
+        TrainingClient(ctx) as client,
         held_queue(client, data.version) as resources,
     ):
         held = held_job(client, data.version, resources)

@@ -88,7 +88,7 @@ def registers(ctx: CaseContext) -> None:
     registry = RegistryClient(ctx)
     model = f"models/{unique_id()}"
     try:
-        with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+        with training_dataset(ctx) as data, TrainingClient(ctx) as client:
             job = client.run(registering(data.version, model, create=True, aliases=["candidate"]))
             expect.equal(state_name(job), "JOB_STATE_SUCCEEDED", "the end state")
             registered = job.output.model_version
@@ -119,8 +119,8 @@ def fails_registration(ctx: CaseContext) -> None:
     ctx.require_feature(SERVICE, REGISTRATION)
     registry = RegistryClient(ctx)
     with (
-        TrainingClient(ctx) as client,
         training_dataset(ctx) as data,
+        TrainingClient(ctx) as client,
         champion(registry) as (model, _),
     ):
         before = registry.model(model)
@@ -164,7 +164,7 @@ def model_deleted(ctx: CaseContext) -> None:
     ctx.require_service(REGISTRY)
     ctx.require_feature(SERVICE, REGISTRATION)
     registry = RegistryClient(ctx)
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         model = registry.create_model(unique_id()).name
         try:
             created = client.create(
@@ -217,7 +217,7 @@ def late(ctx: CaseContext) -> None:
     registry = RegistryClient(ctx)
     model = f"models/{unique_id()}"
     try:
-        with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+        with training_dataset(ctx) as data, TrainingClient(ctx) as client:
             job = client.run(exporting(data.version, steps=2))
             expect.equal(state_name(job), "JOB_STATE_SUCCEEDED", "the end state")
             first = expect.succeeds(
@@ -261,8 +261,8 @@ def late_refused(ctx: CaseContext) -> None:
     ctx.require_feature(SERVICE, LATE_REGISTRATION)
     registry = RegistryClient(ctx)
     with (
-        TrainingClient(ctx) as client,
         training_dataset(ctx) as data,
+        TrainingClient(ctx) as client,
         champion(registry) as (model, _),
     ):
         plain = conformance_job(

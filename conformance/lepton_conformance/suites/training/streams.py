@@ -87,7 +87,7 @@ def log_reads(ctx: CaseContext) -> None:
     """An ended job's log is numbered 1..n, reads the same twice, from any start_sequence
     and as its last lines (tail_line_count), each read ending complete; a start beyond the
     end sends nothing; negative starts are INVALID_FIELD."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         job = client.run(conformance_job(data.version, steps=3, log_lines_per_step=2))
         series = check_reads(client, "StreamTrainingJobLogs", job.name, "entries")
         tail = entries(client.logs(job.name, tail_line_count=2))
@@ -111,7 +111,7 @@ def follow(ctx: CaseContext) -> None:
     """Log and metric streams opened with follow on a new job stay open until it ends, then
     send a last message with complete and end OK, having sent every record; a read without
     follow of a job not yet ended is not complete."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         created = client.create(conformance_job(data.version, steps=6, step_seconds=0.1))
         with futures.ThreadPoolExecutor(max_workers=2) as pool:
             logs = pool.submit(client.logs, created.name, follow=True)
@@ -150,7 +150,7 @@ def follow(ctx: CaseContext) -> None:
 def metric_reads(ctx: CaseContext) -> None:
     """An ended job's metric points are numbered 1..n and read from any point; metric_names
     keeps the original sequences; each MetricSummary matches the series."""
-    with TrainingClient(ctx) as client, training_dataset(ctx) as data:
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         job = client.run(conformance_job(data.version, steps=4))
         series = check_reads(client, "StreamTrainingJobMetrics", job.name, "points")
         only = points(client.metrics(job.name, metric_names=["train/loss"]))

@@ -33,10 +33,20 @@ def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 def create_request(row: dict[str, Any]) -> dict[str, Any]:
     """A CreateTrainingJob request as JSON data with placeholders: the table's valid `base`
-    with the row's `request`, `job` and `spec` changes."""
+    with the row's `request`, `job` and `spec` changes, and its `trainer` in place of the
+    base's."""
     request = merged(TABLES["base"], row.get("request", {}))
     job = merged(request["trainingJob"], row.get("job", {}))
-    job["spec"] = merged(job["spec"], row.get("spec", {}))
+    spec = dict(row.get("spec", {}))
+    # Each hyperparameter value is replaced whole: its kind is a oneof.
+    hyperparameters = spec.pop("hyperparameters", {})
+    job["spec"] = merged(job["spec"], spec)
+    if hyperparameters is None:
+        job["spec"].pop("hyperparameters", None)
+    else:
+        job["spec"]["hyperparameters"] = {**job["spec"]["hyperparameters"], **hyperparameters}
+    if "trainer" in row:
+        job["spec"]["trainer"] = copy.deepcopy(row["trainer"])
     request["trainingJob"] = job
     return request
 

@@ -45,8 +45,11 @@ TRANSITIONS: job_lifecycle.Transitions = {
 STOP_S = 60.0
 # How long a conformance job of the suite (a few steps of 0.05 s) may take from create to end,
 # worker start-up and a queue behind the previous case's job included.
-JOB_S = 120.0
+JOB_S = 90.0
 POLL_S = 0.05
+# How long the end of a case waits for each job it cancelled before deleting it; a job that
+# has not ended by then is left behind.
+CLEANUP_S = 15.0
 
 
 def hyperparameter(value: bool | int | float | str) -> trainer_pb2.HyperparameterValue:
@@ -96,7 +99,8 @@ class TrainingClient:
                 self.call("CancelTrainingJob", pb.CancelTrainingJobRequest(name=name))
         for name in self.created:
             with contextlib.suppress(grpc.RpcError, Failed):
-                self.wait(name, lambda job: job.status.state in TERMINAL, "ended", STOP_S)
+                self.wait(name, lambda job: job.status.state in TERMINAL, "ended", CLEANUP_S)
+            with contextlib.suppress(grpc.RpcError):
                 self.call("DeleteTrainingJob", pb.DeleteTrainingJobRequest(name=name))
 
     def _method(self, name: str) -> Any:
