@@ -23,7 +23,7 @@ all: test
 $(INSTALLED): pyproject.toml $(PACKAGES)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
-	$(PY) -m pip install --quiet -e generated/python -e server -e clients/python -e conformance
+	$(PY) -m pip install --quiet -e generated/python -e "server[ray]" -e clients/python -e conformance
 	$(PY) -m pip install --quiet --group dev
 	touch $@
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,7 +13,10 @@ from pathlib import Path
 
 import pytest
 from pyarrow import fs
+from support.ray_head import ray_driver, ray_head
 from support.servers import SERVE, ServerProcess, start_server
+
+from lepton_server.runtime.ray_connection import disconnect
 
 
 @pytest.fixture
@@ -52,6 +56,21 @@ def model_repository(tmp_path_factory) -> Path:
 def inference_server(server_factory, model_repository) -> ServerProcess:
     """A server hosting the conformance model set."""
     return server_factory("--model-repository", str(model_repository))
+
+
+@pytest.fixture(scope="session")
+def ray_address() -> Iterator[str]:
+    """A Ray head on loopback for every test of a Ray executor in this test process: a
+    process has one connection to Ray (runtime.ray_connection), so one head serves them all.
+    Its files are in a short directory: Ray's socket paths under it must stay short."""
+    with (
+        ray_driver(),
+        tempfile.TemporaryDirectory(prefix="ray") as temp,
+        ray_head(Path(temp)) as head,
+    ):
+        print(f"Ray head started in {head.started_seconds:.1f} s")
+        yield head.address
+        disconnect()
 
 
 @pytest.fixture(scope="module")

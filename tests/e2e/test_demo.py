@@ -26,6 +26,8 @@ def test_demo_serves_and_certifies_the_reference_server():
     assert "Converted to ONNX as models/churn/versions/2" in completed.stdout
     assert "equivalent True" in completed.stdout
     assert "tritonclient ModelInfer churn version 'prod' (ran version 2)" in completed.stdout
+    assert "registered as models/churn-trained/versions/1, alias prod" in completed.stdout
+    assert "tritonclient ModelInfer churn-trained version 'prod'" in completed.stdout
     assert "NOT CERTIFIED" not in completed.stdout
     profiles = (
         "general",

@@ -5,6 +5,7 @@ Importing this module declares flags only; the catalog, SQLite and Arrow Flight 
 from __future__ import annotations
 
 import argparse
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,10 @@ class DataConfig:
     # Where version segments live: a local path or any pyarrow.fs URI (`file://`, `s3://`, ...).
     # None keeps them under `<data_dir>/data`. Metadata stays in SQLite under `data_dir`.
     storage_uri: str | None = None
+    # Where pipeline runs compute (spec/data.md §6.6): "local" (this process) or "ray".
+    processing_executor: str = "local"
+    # The Ray cluster's address for the "ray" executor. Shared with the training layer.
+    ray_address: str | None = None
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
@@ -49,6 +54,19 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
         "s3://bucket/prefix (credentials from the environment; default: under --data-dir). "
         "It belongs to this server: what its catalog does not refer to is removed at start",
     )
+    group.add_argument(
+        "--processing-executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where pipeline runs compute: in this process, or on the Ray cluster at "
+        "--ray-address (needs the server's `ray` extra)",
+    )
+    # Shared with the training layer: whichever layer declares it first, both read it.
+    with contextlib.suppress(argparse.ArgumentError):
+        group.add_argument(
+            "--ray-address",
+            help="HOST:PORT of the Ray cluster that Ray executors submit their tasks to",
+        )
 
 
 def configure(options: argparse.Namespace) -> DataConfig:
@@ -57,10 +75,14 @@ def configure(options: argparse.Namespace) -> DataConfig:
         _, colon, port = options.flight_address.rpartition(":")
         if not colon or not port.isdigit():
             raise StartupError("--flight-address must be HOST:PORT")
+    if options.processing_executor == "ray" and not options.ray_address:
+        raise StartupError("--processing-executor ray needs --ray-address")
     return DataConfig(
         file_roots=tuple(options.file_root),
         flight_address=options.flight_address,
         storage_uri=options.storage_uri,
+        processing_executor=options.processing_executor,
+        ray_address=options.ray_address,
     )
 
 

@@ -23,6 +23,7 @@ from lepton_server.data import pipelines
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_resources import DATASET, MAX_DESCRIPTION
 from lepton_server.data.pipelines import MAX_STEPS
+from lepton_server.data.processing_executors import LocalExecutor, ProcessingExecutor
 from lepton_server.data.version_writes import Commit, schema_message
 from lepton_server.runtime.errors import invalid_field
 
@@ -44,9 +45,15 @@ class Processing:
     """ValidatePipeline and the creation of pipeline runs over one dataset catalog; `runs`
     gets, lists, cancels and watches them."""
 
-    def __init__(self, catalog: DatasetCatalog, runner: JobRunner) -> None:
+    def __init__(
+        self,
+        catalog: DatasetCatalog,
+        runner: JobRunner,
+        executor: ProcessingExecutor | None = None,
+    ) -> None:
         self.catalog = catalog
         self.runner = runner
+        self.executor = executor or LocalExecutor()
         self.runs = JobCollection(
             runner,
             KIND,
@@ -162,7 +169,7 @@ class Processing:
         try:
             result = await loop.run_in_executor(
                 None,
-                lambda: pipelines.run(
+                lambda: self.executor.run(
                     run.pipeline, table, on_progress=progress, should_stop=lambda: handle.stopping
                 ),
             )

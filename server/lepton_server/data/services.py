@@ -24,6 +24,7 @@ from lepton_server.data.layer import DataConfig
 from lepton_server.data.metadata_store import MetadataStore
 from lepton_server.data.processing import KIND as PIPELINE_RUNS
 from lepton_server.data.processing import Processing
+from lepton_server.data.processing_executors import open_executor
 from lepton_server.data.processing_servicer import ProcessingServicer
 from lepton_server.data.servicer import DatasetServicer
 from lepton_server.data.storage_uris import StorageAccess
@@ -74,7 +75,7 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
             flight.close()  # first: its handlers use the catalog
         store.close()
 
-    processing = ProcessingServicer(Processing(catalog, runner))
+    processing = ProcessingServicer(Processing(catalog, runner, open_executor(config)))
     return [
         HostedService(
             PROCESSING_SERVICE,

@@ -17,16 +17,19 @@ DOMAINS = ["example.com", "example.org", "example.net"]
 
 
 def write_sample_csv(path: Path, rows: int = 200, seed: int = 11) -> Path:
-    """Customers with names, e-mails, ages and spend: some names missing, some rows twice."""
+    """Customers with names, e-mails, ages, spend and whether they churned (mostly those who
+    spend little): some names missing, some rows twice."""
     generator = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as sink:
         writer = csv.writer(sink)
-        writer.writerow(["customer_id", "name", "email", "age", "spend"])
+        writer.writerow(["customer_id", "name", "email", "age", "spend", "churned"])
         for i in range(rows):
             name = generator.choice(FIRST) if generator.random() > 0.05 else ""
             email = f"{(name or 'anon').lower()}.{i}@{generator.choice(DOMAINS)}"
-            row = [i, name, email, generator.randint(12, 80), round(generator.uniform(0, 500), 2)]
+            spend = round(generator.uniform(0, 500), 2)
+            churned = int((spend < 150) != (generator.random() < 0.1))
+            row = [i, name, email, generator.randint(12, 80), spend, churned]
             writer.writerow(row)
             if i % 25 == 0:
                 writer.writerow(row)  # a duplicate to clean up

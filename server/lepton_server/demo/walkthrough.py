@@ -2,8 +2,9 @@
 with the conformance suite.
 
 It serves the conformance model set through the inference layer and runs one inference,
-ingests and processes data, and registers a model, converts it to ONNX and serves it by alias;
-later layers add the rest of the end-to-end flow (annotate, train, roll out). The
+ingests and processes data, registers a model, converts it to ONNX and serves it by alias,
+and trains a model on the cleaned data that registers and serves itself; later layers add the
+rest of the end-to-end flow (annotate, roll out). The
 conformance suite runs as its own process: the server never imports it, exactly as a vendor
 would certify their implementation.
 """
@@ -32,11 +33,13 @@ from lepton_server.config import ServerConfig
 from lepton_server.data.layer import DataConfig
 from lepton_server.demo.sample_data import run_data_flow
 from lepton_server.demo.sample_models import run_model_flow
+from lepton_server.demo.sample_training import run_training_flow
 from lepton_server.inference.layer import InferenceConfig
 from lepton_server.registry.layer import RegistryConfig
 from lepton_server.runtime.host import OVERALL, ServerHost
 from lepton_server.runtime.layer_registry import build_services
 from lepton_server.runtime.reflection import V1_SERVICE_NAME
+from lepton_server.training.layer import TrainingConfig
 
 
 async def _list_services(channel: aio.Channel) -> list[str]:
@@ -102,6 +105,7 @@ async def _demo(console: Console, data_dir: Path) -> int:
             "inference": InferenceConfig(model_repository=repository if suite_installed else None),
             # The same directory for model imports (REG-053), as --file-root gives both layers.
             "registry": RegistryConfig(file_roots=(exchange,)),
+            "training": TrainingConfig(),
         },
     )
     host = ServerHost(config, build_services(config))
@@ -138,6 +142,8 @@ async def _demo(console: Console, data_dir: Path) -> int:
                 "Models: register, convert to ONNX, serve by alias (lepton_ai, tritonclient)"
             )
             await asyncio.to_thread(run_model_flow, console, running.address, token)
+            console.rule("Training: clean data to a served model (lepton_ai TrainingClient)")
+            await asyncio.to_thread(run_training_flow, console, running.address, token)
         status = await _certify(
             console, running.address, host.config.max_message_bytes, exchange, token
         )

@@ -43,6 +43,14 @@ class LeptonError(Exception):
     def __str__(self) -> str:
         return f"{self.code.name} [{self.reason}]: {self.message}"
 
+    def __reduce__(self) -> tuple:
+        # Exception pickles its args (the message alone); the fields are what rebuild it, so
+        # that an error raised in another process (a pipeline task on Ray) arrives intact.
+        return (
+            type(self),
+            (self.reason, self.message, self.metadata, self.violations),
+        )
+
     def to_status_proto(self) -> status_pb2.Status:
         """The google.rpc.Status with ErrorInfo and, when present, BadRequest details."""
         info = error_details_pb2.ErrorInfo(

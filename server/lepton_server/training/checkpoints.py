@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import secrets
-import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -68,7 +67,6 @@ class Checkpoints(SqliteDatabase):
         self.blobs = blobs
         self.tokens = tokens
         self.in_use = in_use
-        self._lock = threading.Lock()
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -105,12 +103,15 @@ class Checkpoints(SqliteDatabase):
                 # stored; then store it again.
                 if not all(self.blobs.exists(key) for key in (content_key, model_key) if key):
                     continue
+                # Strictly after the job's previous checkpoint, so "newest" is never a tie.
+                newest = self._one("SELECT MAX(create_time) FROM checkpoints WHERE job=?", job)[0]
+                created = max(now_ns(), (newest or 0) + 1)
                 checkpoint = checkpoint_pb2.Checkpoint(
                     name=self._new_name(job, step),
                     step=step,
                     attempt=attempt,
                     trigger=trigger,
-                    create_time=timestamp(now_ns()),
+                    create_time=timestamp(created),
                     metrics=dict(metrics),
                     artifact=artifact,
                     trainer=trainer,
@@ -122,7 +123,7 @@ class Checkpoints(SqliteDatabase):
                     checkpoint.name,
                     job,
                     step,
-                    checkpoint.create_time.ToNanoseconds(),
+                    created,
                     content_key,
                     model_key,
                     checkpoint.SerializeToString(),

@@ -64,15 +64,22 @@ _RECORD_OVERHEAD = 6
 
 @dataclass(frozen=True)
 class _Series:
-    """One kind of record: its table, its message type and its stream's response."""
+    """One kind of record: its table, its message type, whether the table has its `name`
+    (for the metric_names filter), and its stream's response."""
 
     table: str
+    record: type[Message]
+    named: bool
     response: Callable[..., Message]
     records_field: str
 
 
-LOGS = _Series("log_entries", pb.StreamTrainingJobLogsResponse, "entries")
-METRICS = _Series("metric_points", pb.StreamTrainingJobMetricsResponse, "points")
+LOGS = _Series(
+    "log_entries", log_entry_pb2.LogEntry, False, pb.StreamTrainingJobLogsResponse, "entries"
+)
+METRICS = _Series(
+    "metric_points", metric_pb2.MetricPoint, True, pb.StreamTrainingJobMetricsResponse, "points"
+)
 
 
 @dataclass
@@ -122,21 +129,14 @@ class JobRecords(SqliteDatabase):
 
     def add_logs(self, job: str, entries: Sequence[log_entry_pb2.LogEntry]) -> None:
         """Append `entries` to the job's log, numbered after its last line (TRN-037)."""
-        self._append(LOGS, job, entries, lambda entry: ())
+        self._append(LOGS, job, entries)
 
     def add_metrics(self, job: str, points: Sequence[metric_pb2.MetricPoint]) -> None:
         """Append `points` to the job's metric series, numbered after its last point, and
         update the summaries of their names (TRN-043, TRN-044)."""
-        self._append(METRICS, job, points, lambda point: (point.name,), self._summarize)
+        self._append(METRICS, job, points)
 
-    def _append(
-        self,
-        series: _Series,
-        job: str,
-        records: Sequence[Message],
-        columns: Callable[[Message], tuple],
-        also: Callable[[str, list[Message]], None] | None = None,
-    ) -> None:
+    def _append(self, series: _Series, job: str, records: Sequence[Message]) -> None:
         if not records:
             return
         state = self._state(job)
@@ -147,18 +147,23 @@ class JobRecords(SqliteDatabase):
         sequence = state.newest[series.table]
         for record in records:
             sequence += 1
-            copy = type(record)()
+            copy = series.record()
             copy.CopyFrom(record)
             copy.sequence = sequence
             if not copy.HasField("time"):
                 copy.time.CopyFrom(now)
             numbered.append(copy)
-        marks = ", ".join("?" * (3 + len(columns(numbered[0]))))
+        marks = "?, ?, ?, ?" if series.named else "?, ?, ?"
         with self.transaction():
             self._db.executemany(
                 f"INSERT INTO {series.table} VALUES ({marks})",
                 [
-                    (job, record.sequence, *columns(record), record.SerializeToString())
+                    (
+                        job,
+                        record.sequence,
+                        *((record.name,) if series.named else ()),
+                        record.SerializeToString(),
+                    )
                     for record in numbered
                 ],
             )
@@ -168,8 +173,8 @@ class JobRecords(SqliteDatabase):
                     job,
                     sequence - self.max_records_per_job,
                 )
-            if also is not None:
-                also(job, numbered)
+            if series is METRICS:
+                self._summarize(job, numbered)
         state.newest[series.table] = sequence
         state.wake()
 
@@ -366,14 +371,13 @@ class JobRecords(SqliteDatabase):
             f"ORDER BY sequence LIMIT {MAX_RECORDS_PER_MESSAGE}",
             *arguments,
         )
-        message_type = log_entry_pb2.LogEntry if series is LOGS else metric_pb2.MetricPoint
         records: list[Message] = []
         size = 0
         for sequence, blob in rows:
             size += len(blob) + _RECORD_OVERHEAD
             if records and size > MAX_MESSAGE_BYTES:
                 return records, sequence
-            records.append(message_type.FromString(blob))
+            records.append(series.record.FromString(blob))
         if len(rows) < MAX_RECORDS_PER_MESSAGE:
             # Every record up to `bound` was read, including those of other names.
             return records, bound + 1

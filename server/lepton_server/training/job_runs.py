@@ -37,16 +37,16 @@ from lepton_server.runtime.errors import (
     Unavailable,
 )
 from lepton_server.training import hyperparameters, model_output
-from lepton_server.training.checkpoints import Checkpoints
-from lepton_server.training.job_queue import JobQueue
-from lepton_server.training.job_records import JobRecords
-from lepton_server.training.job_specs import CheckedSpec
-from lepton_server.training.local_attempts import (
+from lepton_server.training.attempts import (
     AttemptFailure,
     AttemptPlan,
     AttemptResult,
     CheckpointPolicy,
 )
+from lepton_server.training.checkpoints import Checkpoints
+from lepton_server.training.job_queue import JobQueue
+from lepton_server.training.job_records import JobRecords
+from lepton_server.training.job_specs import CheckedSpec
 from lepton_server.training.model_registration import (
     ModelRegistration,
     hyperparameters_text,
@@ -505,19 +505,28 @@ class JobRun:
         elif isinstance(item, Progress):
             handle.progress(item.completed, item.total, item.unit or "steps")
         elif isinstance(item, CheckpointReport):
-            self._stores.append(asyncio.ensure_future(self._store(handle, item)))
+            previous = self._stores[-1] if self._stores else None
+            # The metrics as they are when the checkpoint is reported, not when it is stored.
+            metrics = self.context.records.latest_values(self.name)
+            stored = self._store(handle, item, metrics, previous)
+            self._stores.append(asyncio.ensure_future(stored))
         elif isinstance(item, Malformed):
             self._system(f"warning: report line skipped: {item.why}")
         elif isinstance(item, OutputReport):
             pass  # the attempt's result carries it
 
-    async def _store(self, handle: JobHandle, item: CheckpointReport) -> None:
-        """Store one reported checkpoint, in report order, then apply retention."""
-        earlier = [task for task in self._stores if task is not asyncio.current_task()]
-        for task in earlier:
-            if not task.done():
-                with contextlib.suppress(Exception):
-                    await task
+    async def _store(
+        self,
+        handle: JobHandle,
+        item: CheckpointReport,
+        metrics: dict[str, float],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        """Store one reported checkpoint after the one reported before it, then apply
+        retention."""
+        if previous is not None:
+            with contextlib.suppress(Exception):
+                await previous
         root = self.directory / f"attempt-{handle.job.attempt}" / "checkpoints"
         content = _inside(root, item.path)
         model = _inside(root, item.model_path) if item.model_path else None
@@ -532,7 +541,7 @@ class JobRun:
             attempt=handle.job.attempt,
             trigger=_TRIGGERS.get(item.trigger, checkpoint_pb2.CHECKPOINT_TRIGGER_TRAINER),
             trainer=self.checked.trainer,
-            metrics=self.context.records.latest_values(self.name),
+            metrics=metrics,
             model=model,
             model_format=model_output.format_of(item.format),
             signature=model_output.signature_of(item.signature) if model else None,

@@ -123,9 +123,8 @@ def export(
 def _artifact(
     blobs: TrainingBlobs, content: Path, model_format: int, entry_path: str
 ) -> tuple[model_artifact_pb2.ModelArtifact, str]:
-    descriptor, key = blobs.put(content)
-    if model_format == ONNX and content.is_file():
-        descriptor.media_type = ONNX_MEDIA_TYPE
+    onnx_file = model_format == ONNX and content.is_file()
+    descriptor, key = blobs.put(content, media_type=ONNX_MEDIA_TYPE if onnx_file else "")
     artifact = model_artifact_pb2.ModelArtifact(
         descriptor=descriptor, format=model_format, entry_path=entry_path
     )

@@ -27,6 +27,7 @@ from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_registry import selected_layers
 from lepton_server.runtime.sqlite_database import SqliteDatabase
 from lepton_server.training import job_specs
+from lepton_server.training.attempts import AttemptPlan
 from lepton_server.training.capacity import Capacity
 from lepton_server.training.checkpoints import Checkpoints
 from lepton_server.training.job_queue import JobQueue
@@ -34,7 +35,7 @@ from lepton_server.training.job_records import JobRecords
 from lepton_server.training.job_runs import Attempt, JobRun, RunContext
 from lepton_server.training.layer import TrainingConfig
 from lepton_server.training.layer_clients import DataLayerSource
-from lepton_server.training.local_attempts import AttemptPlan, LocalAttempt
+from lepton_server.training.local_attempts import LocalAttempt
 from lepton_server.training.model_registration import ModelRegistration
 from lepton_server.training.servicer import TrainingServicer
 from lepton_server.training.training_blobs import TrainingBlobs
@@ -167,6 +168,7 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
         collection, context, store, capacity=capacity, features=features, secrets=config.secrets
     )
     context.pinned = jobs.pinned
+    checkpoints.in_use = jobs.uses_blob
     servicer = TrainingServicer(jobs, tokens)
 
     def start(loop: asyncio.AbstractEventLoop, address: str) -> None:

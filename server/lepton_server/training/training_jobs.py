@@ -215,8 +215,20 @@ class TrainingJobs:
         self.context.records.delete(name)
         self.context.checkpoints.delete_job(name)
         for artifact in (job.output.artifact, job.output.source_artifact):
-            if artifact.HasField("descriptor"):
-                self.context.blobs.delete(self._output_key(artifact.descriptor))
+            key = artifact.descriptor.digest.hex
+            if key and not self.context.checkpoints.uses(key) and not self.uses_blob(key):
+                self.context.blobs.delete(key)
+
+    def uses_blob(self, key: str) -> bool:
+        """Whether a job's output (or its native source) is the blob `key`."""
+        return any(
+            key
+            in (
+                job.output.artifact.descriptor.digest.hex,
+                job.output.source_artifact.descriptor.digest.hex,
+            )
+            for job in self.runner.list(KIND, None)
+        )
 
     def _needs(self, feature: str, what: str) -> None:
         if feature not in self.features:
@@ -237,9 +249,6 @@ class TrainingJobs:
 
     # --- output -----------------------------------------------------------------------------
 
-    def _output_key(self, descriptor: Any) -> str:
-        return self.context.blobs.key_of(descriptor)
-
     def download_output(
         self, request: pb.DownloadTrainingJobOutputRequest
     ) -> AsyncIterator[pb.DownloadTrainingJobOutputResponse]:
@@ -253,7 +262,7 @@ class TrainingJobs:
             )
         descriptor = job.output.artifact.descriptor
         chunks = self.context.blobs.download(
-            self._output_key(descriptor),
+            descriptor.digest.hex,
             descriptor,
             request.offset,
             request.length_bytes,
@@ -286,7 +295,7 @@ class TrainingJobs:
                     metadata={"resource_name": request.name},
                 )
             output = job.output
-            content = self.context.blobs.path(self._output_key(output.artifact.descriptor))
+            content = self.context.blobs.path(output.artifact.descriptor.digest.hex)
             metadata = {}
         job.spec.output.registration.CopyFrom(request.registration)
         version = version_of(job, output, self.context.records.latest_values(job.name))

@@ -42,15 +42,24 @@ def _launch(tmp_path: Path, params: dict, attempt: int = 0, **env: str) -> Worke
     return WorkerLaunch(TRAINER, work, {**os.environ, **contract, **env}, work / "stop")
 
 
-def _run(launch: WorkerLaunch, stop_after: float | None = None, reason: str = "pause"):
+def _run(launch: WorkerLaunch, stop: str | None = None):
+    """Run the worker to its end; with `stop`, stop it for that reason once it has written a
+    line, so that its SIGTERM handler is in place (a fixed delay raced its start-up)."""
+
     async def scenario():
         lines: list[str] = []
-        worker = await LocalWorker.start(launch, lambda _stream, line: lines.append(line))
-        if stop_after is None:
+        logged = asyncio.Event()
+
+        def on_line(_stream: str, line: str) -> None:
+            lines.append(line)
+            logged.set()
+
+        worker = await LocalWorker.start(launch, on_line)
+        if stop is None:
             code = await worker.wait()
         else:
-            await asyncio.sleep(stop_after)
-            code = await worker.stop(reason, 5)
+            await logged.wait()
+            code = await worker.stop(stop, 5)
         return code, lines, ReportReader(Path(launch.env["LEPTON_REPORT_FILE"])).read(), worker
 
     return asyncio.run(scenario())
@@ -99,7 +108,7 @@ def test_a_resumed_attempt_continues_after_the_checkpoint(tmp_path):
 
 def test_a_pause_writes_a_checkpoint_and_stops_the_children(tmp_path):
     launch = _launch(tmp_path, {"steps": 1000, "step_seconds": 0.02, "child_processes": 2})
-    code, _, reports, worker = _run(launch, stop_after=1.0, reason="pause")
+    code, _, reports, worker = _run(launch, stop="pause")
     assert code == 0
     [checkpoint] = [r for r in reports if isinstance(r, CheckpointReport)]
     assert checkpoint.trigger == "pause" and checkpoint.step > 0

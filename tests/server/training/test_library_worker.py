@@ -17,7 +17,8 @@ import pytest
 from lepton.type.v1 import model_format_pb2
 from lepton_server.registry import conversion
 from lepton_server.training import hyperparameters, trainer_catalogue
-from lepton_server.training.local_attempts import AttemptPlan, LocalAttempt
+from lepton_server.training.attempts import AttemptPlan
+from lepton_server.training.local_attempts import LocalAttempt
 from lepton_server.training.report_lines import Metric
 
 RNG = np.random.default_rng(5)

@@ -8,42 +8,18 @@ import asyncio
 import sys
 
 import pyarrow as pa
+from support.training_attempts import arrow_file, conformance_plan, run_attempt
 
-from lepton_server.training.local_attempts import AttemptPlan, CheckpointPolicy, LocalAttempt
+from lepton_server.training.attempts import CheckpointPolicy
+from lepton_server.training.local_attempts import LocalAttempt
 from lepton_server.training.report_lines import CheckpointReport, Metric, OutputReport
-
-TRAINER = [sys.executable, "-m", "lepton_server.training.conformance_trainer"]
-
-
-def _plan(tmp_path, attempt: int = 0, **changes) -> AttemptPlan:
-    fields = {
-        "job": "trainingJobs/t1",
-        "attempt": attempt,
-        "argv": TRAINER,
-        "work_dir": tmp_path,
-        "hyperparameters": {"steps": 3, "step_seconds": 0},
-        "grace_seconds": 2.0,
-    }
-    return AttemptPlan(**{**fields, **changes})
-
-
-def _run(attempt: LocalAttempt, stop_after: float | None = None, reason: str = "cancel"):
-    async def scenario():
-        logs, reports = [], []
-        running = asyncio.ensure_future(
-            attempt.run(lambda *line: logs.append(line), reports.append)
-        )
-        if stop_after is not None:
-            await asyncio.sleep(stop_after)
-            await attempt.stop(reason)
-        return await running, logs, reports
-
-    return asyncio.run(scenario())
 
 
 def test_a_successful_attempt_has_its_model_and_every_report(tmp_path):
-    plan = _plan(tmp_path, checkpoints=CheckpointPolicy(step_interval=1, export_model=True))
-    result, logs, reports = _run(LocalAttempt(plan))
+    plan = conformance_plan(
+        tmp_path, checkpoints=CheckpointPolicy(step_interval=1, export_model=True)
+    )
+    result, logs, reports = run_attempt(LocalAttempt(plan))
     assert result.failure is None and result.stop_reason is None and result.exit_code == 0
     assert isinstance(result.output, OutputReport)
     assert (result.output_dir / result.output.entry_path).is_file()
@@ -54,10 +30,7 @@ def test_a_successful_attempt_has_its_model_and_every_report(tmp_path):
 
 
 def test_the_trainer_sees_the_runtime_contract(tmp_path):
-    table = pa.table({"x": [1.0, 2.0]})
-    data = tmp_path / "train.arrow"
-    with pa.OSFile(str(data), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+    data = arrow_file(tmp_path / "train.arrow", pa.table({"x": [1.0, 2.0]}))
     script = (
         "import json, os\n"
         "from lepton_ai.training import report\n"
@@ -67,7 +40,7 @@ def test_the_trainer_sees_the_runtime_contract(tmp_path):
         "(report.output_dir() / 'm.bin').write_bytes(b'm')\n"
         "report.output('m.bin')\n"
     )
-    plan = _plan(
+    plan = conformance_plan(
         tmp_path,
         attempt=2,
         argv=[sys.executable, "-c", script],
@@ -75,14 +48,14 @@ def test_the_trainer_sees_the_runtime_contract(tmp_path):
         feature_columns=["x"],
         cpu=1.5,
     )
-    result, logs, _ = _run(LocalAttempt(plan))
+    result, logs, _ = run_attempt(LocalAttempt(plan))
     assert result.failure is None
     assert logs == [("stdout", "3 2 trainingJobs/t1 2 2 ['x']")]
 
 
 def test_a_stop_is_a_stop_not_a_failure(tmp_path):
-    plan = _plan(tmp_path, hyperparameters={"steps": 1000, "step_seconds": 0.02})
-    result, _, reports = _run(LocalAttempt(plan), stop_after=0.8, reason="pause")
+    plan = conformance_plan(tmp_path, hyperparameters={"steps": 1000, "step_seconds": 0.02})
+    result, _, reports = run_attempt(LocalAttempt(plan), stop="pause")
     assert result.stop_reason == "pause" and result.failure is None and result.output is None
     assert any(isinstance(r, CheckpointReport) and r.trigger == "pause" for r in reports)
 
@@ -90,7 +63,7 @@ def test_a_stop_is_a_stop_not_a_failure(tmp_path):
 def test_a_stop_before_the_worker_started_still_stops_it(tmp_path):
     async def scenario():
         attempt = LocalAttempt(
-            _plan(tmp_path, hyperparameters={"steps": 1000, "step_seconds": 0.05})
+            conformance_plan(tmp_path, hyperparameters={"steps": 1000, "step_seconds": 0.05})
         )
         await attempt.stop("cancel")
         return await attempt.run(lambda *_: None, lambda _: None)
@@ -110,16 +83,18 @@ def test_each_failure_has_its_reason(tmp_path):
         ),
     }
     for reason, (params, extra) in cases.items():
-        result, _, reports = _run(
-            LocalAttempt(_plan(tmp_path / reason, hyperparameters=params, **extra))
+        result, _, reports = run_attempt(
+            LocalAttempt(conformance_plan(tmp_path / reason, hyperparameters=params, **extra))
         )
         assert result.failure is not None and result.failure.reason == reason, result
         assert max(r.step for r in reports if isinstance(r, Metric)) == 1
-    result, _, _ = _run(
-        LocalAttempt(_plan(tmp_path / "none", hyperparameters={"steps": 1, "output": "none"}))
+    result, _, _ = run_attempt(
+        LocalAttempt(
+            conformance_plan(tmp_path / "none", hyperparameters={"steps": 1, "output": "none"})
+        )
     )
     assert result.failure.reason == "TRAINER_FAILED"
     assert result.failure.metadata["exit_code"] == "0"
-    assert _run(LocalAttempt(_plan(tmp_path / "4", hyperparameters={**fail, "exit_code": 4})))[
-        0
-    ].failure.metadata == {"exit_code": "4", "worker_index": "0"}
+    assert run_attempt(
+        LocalAttempt(conformance_plan(tmp_path / "4", hyperparameters={**fail, "exit_code": 4}))
+    )[0].failure.metadata == {"exit_code": "4", "worker_index": "0"}

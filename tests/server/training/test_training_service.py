@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pyarrow as pa
 import pytest
+import tritonclient.grpc as triton
 from support.servers import start_server
 
 from lepton.registry.v1 import model_version_pb2
@@ -35,12 +37,19 @@ CONFORMANCE = "lepton.conformance"
 PEOPLE = pa.table({"age": [31.0, 45.0, 27.0, 52.0], "churned": [0, 1, 0, 1]})
 
 
+def _customers(rows: int = 300) -> pa.Table:
+    rng = np.random.default_rng(1)
+    spend = rng.uniform(0, 500, rows)
+    churned = ((spend < 150) ^ (rng.random(rows) < 0.1)).astype(np.int64)
+    return pa.table({"age": rng.integers(18, 80, rows), "spend": spend, "churned": churned})
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     server = start_server(
         [
             "--services",
-            "data,registry,training",
+            "data,registry,inference,training",
             "--training-cpu",
             "2",
             "--training-keepalive-seconds",
@@ -50,6 +59,7 @@ def server(tmp_path_factory):
     )
     with DataManager.connect(server.address) as data:
         data.load_data(PEOPLE, "people")
+        data.load_data(_customers(), "customers")
     yield server
     server.stop()
 
@@ -95,11 +105,11 @@ def _until(condition, what: str, timeout: float = 60.0):
 def _processes_of(job: str) -> list[int]:
     """Processes whose environment names the job: its workers and their children."""
     found = []
-    marker = f"LEPTON_TRAINING_JOB={job}\0".encode()
+    marker = f"LEPTON_TRAINING_JOB={job}".encode()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if marker in (entry / "environ").read_bytes():
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
                     status = (entry / "status").read_text()
                     if "State:\tZ" not in status:
                         found.append(int(entry.name))
@@ -143,7 +153,7 @@ def test_a_job_runs_to_success_with_its_streams_checkpoints_and_output(training,
 
 def test_cancel_while_running_stops_the_trainer_and_its_children(training):
     run = _fit(training, steps=10_000, step_seconds=0.05, child_processes=2)
-    _until(lambda: any(True for _ in run.logs()), "the first log line")
+    _until(lambda: any(e.stream == 1 for e in run.logs()), "the trainer's first line")
     assert len(_processes_of(run.name)) >= 3
     cancelled = run.cancel()
     assert cancelled.status.state in (S.JOB_STATE_CANCELLING, S.JOB_STATE_CANCELLED)
@@ -261,3 +271,38 @@ def test_finished_jobs_delete_and_running_ones_do_not(training, stub):
         stub.DeleteTrainingJob(pb.DeleteTrainingJobRequest(name=running.name))
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     running.cancel()
+
+
+def test_versioned_data_trains_a_model_that_registers_and_serves(training, registry, server):
+    """The seed's chain: dataset version -> training job -> ONNX model version -> inference."""
+    run = training.fit(
+        "customers",
+        "sklearn.logistic_regression",
+        label="churned",
+        model_format="onnx",
+        register="models/churn",
+        aliases=["prod"],
+    )
+    job = run.wait()
+    output = job.output
+    assert output.artifact.format == ModelFormat.MODEL_FORMAT_ONNX
+    assert output.source_artifact.format == ModelFormat.MODEL_FORMAT_SKOPS
+    assert output.equivalence.equivalent
+    version = registry.version("models/churn/aliases/prod")
+    assert version.name == output.model_version
+    assert version.metadata["lepton.trainer"] == "sklearn.logistic_regression"
+    assert version.metrics["train_accuracy"] > 0.7
+    client = triton.InferenceServerClient(server.address)
+    _until(lambda: _served(client), "the model to be served")
+    rows = np.array([[30.0, 20.0], [40.0, 480.0]], dtype=np.float32)
+    given = triton.InferInput("input", list(rows.shape), "FP32")
+    given.set_data_from_numpy(rows)
+    labels = client.infer("churn", [given], model_version="prod").as_numpy("label")
+    assert labels.tolist() == [1, 0]  # low spend churns
+
+
+def _served(client) -> bool:
+    try:
+        return client.is_model_ready("churn", "prod")
+    except Exception:  # not loaded yet
+        return False

@@ -13,6 +13,7 @@ from lepton.data.v1 import pipeline_pb2 as pb
 from lepton.data.v1 import pipeline_run_pb2 as run_pb
 from lepton_server.data.arrow_types import decode_dictionaries
 from lepton_server.data.pipelines.compilation import compile_pipeline
+from lepton_server.data.pipelines.plans import Fitted, Plan
 from lepton_server.runtime.errors import Internal
 
 
@@ -30,6 +31,27 @@ class RunResult:
 
     table: pa.Table
     step_reports: list[run_pb.StepReport]
+
+
+def check_output(table: pa.Table, plan: Plan, index: int) -> None:
+    """Raise Internal unless step `index` produced the schema it validated."""
+    if table.schema.names != plan.output_schema.names or not all(
+        a.equals(b) for a, b in zip(table.schema.types, plan.output_schema.types, strict=True)
+    ):
+        raise Internal(
+            reason="INTERNAL_ERROR",
+            message=f"step {index} produced {table.schema}, not the schema it validated",
+        )
+
+
+def step_report(index: int, input_rows: int, output_rows: int, fitted: Fitted) -> run_pb.StepReport:
+    """The report of step `index` (DAT-104)."""
+    return run_pb.StepReport(
+        step_index=index,
+        input_row_count=input_rows,
+        output_row_count=output_rows,
+        fitted_columns=fitted,
+    )
 
 
 def run(
@@ -57,21 +79,8 @@ def run(
             raise PipelineCancelled(index)
         input_rows = table.num_rows
         table, fitted = plan.apply(table)
-        if table.schema.names != plan.output_schema.names or not all(
-            a.equals(b) for a, b in zip(table.schema.types, plan.output_schema.types, strict=True)
-        ):
-            raise Internal(
-                reason="INTERNAL_ERROR",
-                message=f"step {index} produced {table.schema}, not the schema it validated",
-            )
-        reports.append(
-            run_pb.StepReport(
-                step_index=index,
-                input_row_count=input_rows,
-                output_row_count=table.num_rows,
-                fitted_columns=fitted,
-            )
-        )
+        check_output(table, plan, index)
+        reports.append(step_report(index, input_rows, table.num_rows, fitted))
         if on_progress is not None:
             on_progress(index + 1, len(plans))
     return RunResult(table, reports)

@@ -67,6 +67,12 @@ class Plan:
 
     output_schema: pa.Schema
     apply: Apply
+    # Each output row depends on its input row alone, so an executor may apply the step to
+    # row ranges separately and concatenate the results in order (spec/data.md §6.6).
+    row_wise: bool = False
+    # A global step with a two-pass plan (§6.6): its parameters, whose type names the plan.
+    # None for a global step without one, which an executor runs on the whole table.
+    global_step: object | None = None
 
 
 def column_index(schema: pa.Schema, name: str, path: FieldPath) -> int:

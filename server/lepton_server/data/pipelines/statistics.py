@@ -36,6 +36,30 @@ def _exact_sum(values: np.ndarray) -> int:
     return total
 
 
+def integer_sum(array: pa.Array) -> int:
+    """The exact sum of an integer array's non-null values."""
+    return _exact_sum(_integer_values(array))
+
+
+def float_sum(values: np.ndarray) -> Fraction:
+    """The exact sum of finite doubles: each is m·2^e with an integer |m| < 2^53, and the
+    mantissas are summed exactly per exponent, in 26-bit halves so that int64 cannot overflow."""
+    if len(values) == 0:
+        return Fraction(0)
+    fractions, exponents = np.frexp(values)
+    mantissas = (fractions * 2.0**53).astype(np.int64)
+    shifts, inverse = np.unique(exponents.astype(np.int64) - 53, return_inverse=True)
+    high = np.zeros(len(shifts), np.int64)
+    low = np.zeros(len(shifts), np.int64)
+    np.add.at(high, inverse, mantissas >> 26)
+    np.add.at(low, inverse, mantissas & ((1 << 26) - 1))
+    base = int(shifts[0])
+    total = 0
+    for shift, h, lo in zip(shifts.tolist(), high.tolist(), low.tolist(), strict=True):
+        total += ((h << 26) + lo) << (shift - base)
+    return Fraction(total) * Fraction(2) ** base
+
+
 def _float_values(array: pa.Array) -> np.ndarray:
     """The non-null, non-NaN values of a numeric array as doubles."""
     doubles = as_double(array.drop_null()).to_numpy(zero_copy_only=False)
@@ -75,8 +99,7 @@ def mean_and_stddev(array: pa.Array, usable: np.ndarray) -> tuple[float, float]:
     if len(usable) == 0:
         return math.nan, math.nan
     if pa.types.is_integer(array.type):
-        values = _integer_values(array)
-        mean = float(Fraction(_exact_sum(values), len(values)))
+        mean = float(Fraction(integer_sum(array), len(usable)))
     else:
         mean = _float_mean(usable)
     with np.errstate(all="ignore"):

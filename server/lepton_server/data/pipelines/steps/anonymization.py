@@ -54,7 +54,7 @@ def _anonymize(step: pb.AnonymizeStep, schema: pa.Schema, path: FieldPath) -> Pl
                 arrays.append(operation(column_array(table, index)))
         return pa.Table.from_arrays(arrays, schema=output), []
 
-    return Plan(output, apply)
+    return Plan(output, apply, row_wise=True)
 
 
 def _anonymizer(

@@ -4,6 +4,8 @@ deduplicate and filter."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -45,7 +47,7 @@ def _drop_nulls(step: pb.DropNullsStep, schema: pa.Schema, path: FieldPath) -> P
         nulls = functools.reduce(combine, [pc.is_null(table.column(i)) for i in indices])
         return table.filter(pc.invert(nulls)), []
 
-    return Plan(schema, apply)
+    return Plan(schema, apply, row_wise=True)
 
 
 def _fill_nulls(step: pb.FillNullsStep, schema: pa.Schema, path: FieldPath) -> Plan:
@@ -99,7 +101,8 @@ def _fill_nulls(step: pb.FillNullsStep, schema: pa.Schema, path: FieldPath) -> P
             table = table.set_column(index, table.field(index), filled)
         return table, fitted
 
-    return Plan(schema, apply)
+    # Fitted fills and directional fills look beyond the row; a constant does not.
+    return Plan(schema, apply, row_wise=constant)
 
 
 def _fill_directional(array: pa.Array, *, forward: bool) -> pa.Array:
@@ -140,19 +143,37 @@ def _deduplicate(step: pb.DeduplicateStep, schema: pa.Schema, path: FieldPath) -
         n = table.num_rows
         if n == 0:
             return table, []
-        key_columns = {f"k{i}": canonical_key(column_array(table, i)) for i in dict.fromkeys(keys)}
-        if not key_columns:  # no columns at all: every row equals every other
+        if not keys:  # no columns at all: every row equals every other
             return table.take([n - 1 if keep_last else 0]), []
-        key_columns["row"] = pa.array(np.arange(n, dtype=np.int64))
-        groups = (
-            pa.table(key_columns)
-            .group_by([name for name in key_columns if name != "row"], use_threads=False)
-            .aggregate([("row", "max" if keep_last else "min")])
-        )
-        rows = np.sort(groups.column(f"row_{'max' if keep_last else 'min'}").to_numpy())
-        return table.take(rows), []
+        return table.take(kept_rows(key_table(table, keys, 0), keep_last)), []
 
-    return Plan(schema, apply)
+    return Plan(schema, apply, global_step=Deduplicate(tuple(keys), keep_last))
+
+
+@dataclass(frozen=True)
+class Deduplicate:
+    """A deduplicate step's parameters (Plan.global_step): the key columns, which row stays."""
+
+    keys: tuple[int, ...]
+    keep_last: bool
+
+
+def key_table(table: pa.Table, keys: Sequence[int], first_row: int) -> pa.Table:
+    """The canonical key columns of `table` (§6.4 equality) and each row's number, counted
+    from `first_row`: what deduplicate groups rows by."""
+    columns = {f"k{i}": canonical_key(column_array(table, i)) for i in dict.fromkeys(keys)}
+    columns["row"] = pa.array(np.arange(first_row, first_row + table.num_rows, dtype=np.int64))
+    return pa.table(columns)
+
+
+def kept_rows(keyed: pa.Table, keep_last: bool) -> np.ndarray:
+    """The sorted row numbers of `keyed` (a key_table, or several concatenated) that
+    deduplicate keeps: the first (or last) of each group of equal keys."""
+    aggregate = "max" if keep_last else "min"
+    groups = keyed.group_by(
+        [name for name in keyed.column_names if name != "row"], use_threads=False
+    ).aggregate([("row", aggregate)])
+    return np.sort(groups.column(f"row_{aggregate}").to_numpy())
 
 
 def _filter(step: pb.FilterStep, schema: pa.Schema, path: FieldPath) -> Plan:
@@ -167,7 +188,7 @@ def _filter(step: pb.FilterStep, schema: pa.Schema, path: FieldPath) -> Plan:
         # Filter drops rows whose mask is null: unknown removes the row, as false does.
         return table.filter(predicate(table)), []
 
-    return Plan(schema, apply)
+    return Plan(schema, apply, row_wise=True)
 
 
 COMPILERS: dict[str, StepCompiler] = {

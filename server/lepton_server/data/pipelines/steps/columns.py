@@ -26,7 +26,7 @@ def _select_columns(step: pb.SelectColumnsStep, schema: pa.Schema, path: FieldPa
         step.columns, schema, path.field("columns"), required=True, unique=True
     )
     output = pa.schema([schema.field(i) for i in indices], metadata=schema.metadata)
-    return Plan(output, lambda table: (table.select(indices), []))
+    return Plan(output, lambda table: (table.select(indices), []), row_wise=True)
 
 
 def _rename_columns(step: pb.RenameColumnsStep, schema: pa.Schema, path: FieldPath) -> Plan:
@@ -53,7 +53,7 @@ def _rename_columns(step: pb.RenameColumnsStep, schema: pa.Schema, path: FieldPa
         [f.with_name(name) for f, name in zip(schema, names, strict=True)],
         metadata=schema.metadata,
     )
-    return Plan(output, lambda table: (table.rename_columns(names), []))
+    return Plan(output, lambda table: (table.rename_columns(names), []), row_wise=True)
 
 
 def _cast_columns(step: pb.CastColumnsStep, schema: pa.Schema, path: FieldPath) -> Plan:
@@ -79,7 +79,7 @@ def _cast_columns(step: pb.CastColumnsStep, schema: pa.Schema, path: FieldPath) 
             table = table.set_column(index, output.field(index), array)
         return table, []
 
-    return Plan(output, apply)
+    return Plan(output, apply, row_wise=True)
 
 
 def _derive_column(step: pb.DeriveColumnStep, schema: pa.Schema, path: FieldPath) -> Plan:
@@ -105,7 +105,7 @@ def _derive_column(step: pb.DeriveColumnStep, schema: pa.Schema, path: FieldPath
             return table.set_column(existing, field, array), []
         return table.append_column(field, array), []
 
-    return Plan(output, apply)
+    return Plan(output, apply, row_wise=True)
 
 
 COMPILERS: dict[str, StepCompiler] = {

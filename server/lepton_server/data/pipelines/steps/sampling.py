@@ -22,6 +22,7 @@ stable across releases), with these exact algorithms:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -55,14 +56,36 @@ def _sample(step: pb.SampleStep, schema: pa.Schema, path: FieldPath) -> Plan:
     fraction = step.fraction if size == "fraction" else None
     count, seed = step.count, step.seed
 
+    parameters = Sample(fraction, count, seed)
+
     def apply(table: pa.Table) -> tuple[pa.Table, Fitted]:
         n = table.num_rows
-        k = _floor_of_share(fraction, n) if fraction is not None else min(count, n)
-        draws = np.random.PCG64(seed).random_raw(n)
-        chosen = np.sort(np.argsort(draws, kind="stable")[:k])
+        draws = row_draws(seed, 0, n)
+        chosen = np.sort(np.argsort(draws, kind="stable")[: parameters.size(n)])
         return table.take(chosen), []
 
-    return Plan(schema, apply)
+    return Plan(schema, apply, global_step=parameters)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A sample step's parameters (Plan.global_step): one of fraction and count, the seed."""
+
+    fraction: float | None
+    count: int
+    seed: int
+
+    def size(self, n: int) -> int:
+        """How many of `n` rows the step keeps."""
+        return floor_of_share(self.fraction, n) if self.fraction is not None else min(self.count, n)
+
+
+def row_draws(seed: int, first_row: int, rows: int) -> np.ndarray:
+    """The raw 64-bit draws of rows first_row .. first_row + rows - 1 (one per row, in row
+    order, from PCG64(seed)): any range of rows can draw its own without the rows before it."""
+    generator = np.random.PCG64(seed)
+    generator.advance(first_row)
+    return generator.random_raw(rows)
 
 
 def _split(step: pb.SplitStep, schema: pa.Schema, path: FieldPath) -> Plan:
@@ -88,37 +111,65 @@ def _split(step: pb.SplitStep, schema: pa.Schema, path: FieldPath) -> Plan:
     field = pa.field(name, pa.string())
     seed = step.seed
 
+    parameters = Split(train, validation, stratum, field, seed)
+
     def apply(table: pa.Table) -> tuple[pa.Table, Fitted]:
         n = table.num_rows
+        key = parameters.strata_key(table)
         strata = np.zeros(n, dtype=np.int64)
-        if stratum is not None and not pa.types.is_null(table.field(stratum).type):
-            key = canonical_key(column_array(table, stratum))
+        if key is not None:
             strata = key.dictionary_encode(null_encoding="encode").indices.to_numpy()
             strata = strata.astype(np.int64)
-        draws = np.random.PCG64(seed).random_raw(n)
+        draws = row_draws(seed, 0, n)
         order = np.lexsort((draws, strata))  # by stratum, then draw; stable for equal draws
         sizes = np.bincount(strata, minlength=1)
         starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n) - starts[strata[order]]
+        train_counts, validation_counts = parameters.counts(sizes)
+        first = train_counts[strata]
+        codes = np.where(rank < first, 0, np.where(rank < first + validation_counts[strata], 1, 2))
+        return parameters.labelled(table, codes), []
+
+    return Plan(schema.append(field), apply, global_step=parameters)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A split step's parameters (Plan.global_step)."""
+
+    train: float
+    validation: float
+    stratum: int | None
+    field: pa.Field
+    seed: int
+
+    def strata_key(self, table: pa.Table) -> pa.Array | None:
+        """The canonical stratum of each row; None when all rows form one stratum."""
+        if self.stratum is None or pa.types.is_null(table.field(self.stratum).type):
+            return None
+        return canonical_key(column_array(table, self.stratum))
+
+    def counts(self, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How many rows of each stratum (of the given sizes) are train and validation."""
+        train_counts = np.array([floor_of_share(self.train, s) for s in sizes], dtype=np.int64)
         # Fractions summing to 1 within 1e-9 could give one row more than the stratum holds;
         # validation then takes what train left (§6.4 is silent).
-        train_counts = np.array([_floor_of_share(train, s) for s in sizes], dtype=np.int64)
         validation_counts = np.array(
             [
-                min(_floor_of_share(validation, s), s - t)
+                min(floor_of_share(self.validation, s), s - t)
                 for s, t in zip(sizes, train_counts, strict=True)
             ],
             dtype=np.int64,
         )
-        first = train_counts[strata]
-        codes = np.where(rank < first, 0, np.where(rank < first + validation_counts[strata], 1, 2))
-        return table.append_column(field, _SPLIT_LABELS.take(pa.array(codes))), []
+        return train_counts, validation_counts
 
-    return Plan(schema.append(field), apply)
+    def labelled(self, table: pa.Table, codes: np.ndarray) -> pa.Table:
+        """`table` with the split column: code 0 train, 1 validation, 2 test per row."""
+        return table.append_column(self.field, _SPLIT_LABELS.take(pa.array(codes, pa.int64())))
 
 
-def _floor_of_share(fraction: float, n: int) -> int:
+def floor_of_share(fraction: float, n: int) -> int:
     """floor(fraction · n) with the product in double (§6.4 does not say): 0.7 · 100 gives
     70, where exact arithmetic on the double nearest 0.7 would give 69."""
     return math.floor(fraction * n)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -56,31 +57,60 @@ def _rescale(
         fitted = []
         for index in indices:
             array = column_array(table, index)
-            x = pc.fill_null(as_double(array), 0.0).to_numpy(zero_copy_only=False)
-            valid = np.asarray(pc.is_valid(array), dtype=bool)
-            usable = valid & ~np.isnan(x)
+            x, valid, usable = rescale_inputs(array)
             report = run_pb.FittedColumn(column=table.field(index).name)
             # Without usable values there are no statistics; FittedColumn cannot leave them
             # unset, so they are reported as NaN (spec silent).
             if standardize:
-                center, spread = mean_and_stddev(array, x[usable])
-                report.mean, report.stddev = center, spread
-                constant = spread == 0
+                report.mean, report.stddev = mean_and_stddev(array, x[usable])
             else:
-                low = float(x[usable].min()) if usable.any() else math.nan
-                high = float(x[usable].max()) if usable.any() else math.nan
-                report.min, report.max = low, high
-                with np.errstate(all="ignore"):
-                    center, spread, constant = low, high - low, low == high
-            result = x.copy()
-            with np.errstate(all="ignore"):
-                result[usable] = 0.0 if constant else (x[usable] - center) / spread
+                report.min = float(x[usable].min()) if usable.any() else math.nan
+                report.max = float(x[usable].max()) if usable.any() else math.nan
             fitted.append(report)
-            rescaled = pa.array(result, pa.float64(), mask=~valid)
+            rescaled = rescaled_column(x, valid, usable, report, standardize=standardize)
             table = table.set_column(index, output.field(index), rescaled)
         return table, fitted
 
-    return Plan(output, apply)
+    return Plan(output, apply, global_step=Rescale(tuple(indices), standardize))
+
+
+@dataclass(frozen=True)
+class Rescale:
+    """A normalize or standardize step's parameters (Plan.global_step)."""
+
+    indices: tuple[int, ...]
+    standardize: bool
+
+
+def rescale_inputs(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A numeric column as doubles (nulls as 0), its validity, and which values are usable
+    (neither null nor NaN): the values the statistics are fitted on."""
+    x = pc.fill_null(as_double(array), 0.0).to_numpy(zero_copy_only=False)
+    valid = np.asarray(pc.is_valid(array), dtype=bool)
+    return x, valid, valid & ~np.isnan(x)
+
+
+def rescaled_column(
+    x: np.ndarray,
+    valid: np.ndarray,
+    usable: np.ndarray,
+    fitted: run_pb.FittedColumn,
+    *,
+    standardize: bool,
+) -> pa.Array:
+    """The column rescaled with the statistics in `fitted`: (x - mean) / stddev or
+    (x - min) / (max - min), 0.0 for a constant column; nulls and NaN stay."""
+    if standardize:
+        center, spread = fitted.mean, fitted.stddev
+        constant = spread == 0
+    else:
+        with np.errstate(all="ignore"):
+            center, spread = fitted.min, fitted.max - fitted.min
+            constant = fitted.min == fitted.max
+    result = x.copy()
+    with np.errstate(all="ignore"):
+        result[usable] = 0.0 if constant else (x[usable] - center) / spread
+    return pa.array(result, pa.float64(), mask=~valid)
 
 
 COMPILERS: dict[str, StepCompiler] = {
