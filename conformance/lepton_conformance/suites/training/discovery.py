@@ -15,7 +15,6 @@ from lepton.training.v1 import trainer_pb2
 from lepton.training.v1 import training_service_pb2 as pb
 from lepton.type.v1 import model_format_pb2
 from lepton_conformance.harness import expect
-from lepton_conformance.harness.case import Failed
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
 from lepton_conformance.suites.training.feature_probes import FEATURE_PROBES
@@ -73,22 +72,7 @@ SPEC_PROBES: dict[str, dict[str, Any]] = {
 
 def trainers(client: TrainingClient, page_size: int = 0) -> list[Any]:
     """Every trainer ListTrainers returns, following next_page_token."""
-    items: list[Any] = []
-    token = ""
-    for _ in range(1000):
-        request = pb.ListTrainersRequest(page_size=page_size, page_token=token)
-        page = expect.succeeds(lambda r=request: client.call("ListTrainers", r), "ListTrainers")
-        if page_size:
-            expect.holds(
-                len(page.trainers) <= page_size,
-                f"at most {page_size} trainers a page",
-                f"{len(page.trainers)}",
-            )
-        items += page.trainers
-        token = page.next_page_token
-        if not token:
-            return items
-    raise Failed("ListTrainers to end", "1000 pages and counting")
+    return client.walk("ListTrainers", pb.ListTrainersRequest(page_size=page_size))
 
 
 def _spec_probes(client: TrainingClient) -> dict[str, dict[str, Any]]:

@@ -50,6 +50,28 @@ def refused(call: Any, code: grpc.StatusCode, reason: str) -> None:
     expect.fails_with(call, code, reason)
 
 
+def refuses_delete(client: TrainingClient, name: str) -> None:
+    """DeleteTrainingJob of a job not yet ended is FAILED_PRECONDITION [JOB_NOT_TERMINAL]."""
+    request = pb.DeleteTrainingJobRequest(name=name)
+    refused(
+        lambda: client.call("DeleteTrainingJob", request),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "JOB_NOT_TERMINAL",
+    )
+
+
+def refuses_cancel(client: TrainingClient, name: str) -> None:
+    """CancelTrainingJob of a SUCCEEDED or FAILED job is FAILED_PRECONDITION
+    [JOB_ALREADY_FINISHED] and changes nothing (TRN-025)."""
+    request = pb.CancelTrainingJobRequest(name=name)
+    with no_change(client, name):
+        refused(
+            lambda: client.call("CancelTrainingJob", request),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "JOB_ALREADY_FINISHED",
+        )
+
+
 def output_download(client: TrainingClient, name: str) -> Any:
     """DownloadTrainingJobOutput read to its end (it may fail)."""
     request = pb.DownloadTrainingJobOutputRequest(name=name)
@@ -146,13 +168,7 @@ def cancel_queued(ctx: CaseContext) -> None:
         with held_queue(client, data.version) as resources:
             held = held_job(client, data.version, resources)
             with no_change(client, held.name):
-                refused(
-                    lambda: client.call(
-                        "DeleteTrainingJob", pb.DeleteTrainingJobRequest(name=held.name)
-                    ),
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    "JOB_NOT_TERMINAL",
-                )
+                refuses_delete(client, held.name)
             cancelled = client.cancel(held.name)
             expect.equal(state_name(cancelled), "JOB_STATE_CANCELLED", "the state Cancel returns")
         client.wait(client.created[0], lambda j: j.status.state in TERMINAL, "ended", STOP_S)
@@ -207,13 +223,7 @@ def cancel_running(ctx: CaseContext) -> None:
             grpc.StatusCode.FAILED_PRECONDITION,
             "JOB_NOT_SUCCEEDED",
         )
-        refused(
-            lambda: client.call(
-                "DeleteTrainingJob", pb.DeleteTrainingJobRequest(name=created.name)
-            ),
-            grpc.StatusCode.FAILED_PRECONDITION,
-            "JOB_NOT_TERMINAL",
-        )
+        refuses_delete(client, created.name)
         answer = client.cancel(created.name)
         expect.holds(
             answer.status.state in (CANCELLING, CANCELLED),
@@ -241,14 +251,7 @@ def cancel_succeeded(ctx: CaseContext) -> None:
     with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         job = client.run(conformance_job(data.version, steps=1))
         expect.equal(state_name(job), "JOB_STATE_SUCCEEDED", "the end state")
-        with no_change(client, job.name):
-            refused(
-                lambda: client.call(
-                    "CancelTrainingJob", pb.CancelTrainingJobRequest(name=job.name)
-                ),
-                grpc.StatusCode.FAILED_PRECONDITION,
-                "JOB_ALREADY_FINISHED",
-            )
+        refuses_cancel(client, job.name)
 
 
 @CASES.case(
@@ -361,14 +364,7 @@ def no_restart_left(ctx: CaseContext) -> None:
             grpc.StatusCode.FAILED_PRECONDITION,
             "JOB_NOT_SUCCEEDED",
         )
-        with no_change(client, job.name):
-            refused(
-                lambda: client.call(
-                    "CancelTrainingJob", pb.CancelTrainingJobRequest(name=job.name)
-                ),
-                grpc.StatusCode.FAILED_PRECONDITION,
-                "JOB_ALREADY_FINISHED",
-            )
+        refuses_cancel(client, job.name)
 
 
 @CASES.case(CORE, "lifecycle.delete-removes-the-job-and-its-records", "TRN-034")

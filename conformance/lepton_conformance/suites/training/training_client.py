@@ -20,6 +20,7 @@ from lepton.type.v1 import dataset_reference_pb2, job_pb2
 from lepton_conformance.harness import expect, job_lifecycle
 from lepton_conformance.harness.case import Failed
 from lepton_conformance.harness.context import CaseContext
+from lepton_conformance.suites.data.dataset_client import walk_pages
 
 SERVICE = pb.DESCRIPTOR.services_by_name["TrainingService"].full_name
 CONFORMANCE = "lepton.conformance"
@@ -159,16 +160,12 @@ class TrainingClient:
 
     def jobs(self, **fields: Any) -> list[Any]:
         """Every job of a listing, following next_page_token."""
-        items: list[Any] = []
-        token = ""
-        for _ in range(100):
-            request = pb.ListTrainingJobsRequest(page_token=token, **fields)
-            page = expect.succeeds(lambda r=request: self.call("ListTrainingJobs", r))
-            items += page.training_jobs
-            token = page.next_page_token
-            if not token:
-                return items
-        raise Failed("ListTrainingJobs to end", "100 pages and counting")
+        return self.walk("ListTrainingJobs", pb.ListTrainingJobsRequest(**fields))
+
+    def walk(self, rpc: str, request: Message) -> list[Any]:
+        """Every item of the listing `rpc`, following next_page_token, each page at most
+        page_size items long."""
+        return walk_pages(lambda page: self.call(rpc, page), rpc, request)
 
     def watch(self, name: str, timeout: float = JOB_S) -> list[Any]:
         """Every message of WatchTrainingJob until the job ends, checked (TRN-035, TRN-021)."""
@@ -224,18 +221,8 @@ class TrainingClient:
 
     def checkpoints(self, parent: str, page_size: int = 0) -> list[Any]:
         """Every checkpoint of a job, following next_page_token."""
-        items: list[Any] = []
-        token = ""
-        for _ in range(100):
-            request = pb.ListCheckpointsRequest(
-                parent=parent, page_size=page_size, page_token=token
-            )
-            page = expect.succeeds(lambda r=request: self.call("ListCheckpoints", r))
-            items += page.checkpoints
-            token = page.next_page_token
-            if not token:
-                return items
-        raise Failed("ListCheckpoints to end", "100 pages and counting")
+        request = pb.ListCheckpointsRequest(parent=parent, page_size=page_size)
+        return self.walk("ListCheckpoints", request)
 
     def checkpoint(self, name: str) -> Any:
         request = pb.GetCheckpointRequest(name=name)
