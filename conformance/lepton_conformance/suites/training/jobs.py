@@ -278,3 +278,23 @@ def pages(ctx: CaseContext) -> None:
             grpc.StatusCode.INVALID_ARGUMENT,
             "INVALID_PAGE_TOKEN",
         )
+
+
+@CASES.case(CORE, "create.creator-is-the-callers-principal", "TRN-061")
+def creator(ctx: CaseContext) -> None:
+    """A job's creator is empty when the run calls without a credential and, with one, the
+    filter `creator = "<creator>"` selects the job."""
+    with training_dataset(ctx) as data, TrainingClient(ctx) as client:
+        run = secrets.token_hex(4)
+        job = conformance_job(data.version, steps=1)
+        job.labels["conf_run"] = run
+        created = client.create(job)
+        if ctx.options.token is None:
+            expect.equal(created.creator, "", "creator of a job created without a credential")
+        scope = f'labels.conf_run = "{run}"'
+        for clause, wanted in (
+            (f'creator = "{created.creator}"', [created.name]),
+            (f'creator != "{created.creator}"', []),
+        ):
+            got = [j.name for j in client.jobs(filter=f"{scope} AND {clause}")]
+            expect.equal(got, wanted, f"jobs of the filter {clause!r}")

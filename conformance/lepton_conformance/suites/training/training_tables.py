@@ -32,8 +32,8 @@ def check_row(ctx: CaseContext, row: dict[str, Any]) -> None:
         "{id}": f"conf-{secrets.token_hex(4)}",
         "{long}": "a" * 257,
     }
-    if "feature" in row:
-        ctx.require_feature(SERVICE, row["feature"])
+    for feature in row.get("features", []):
+        ctx.require_feature(SERVICE, feature)
     with TrainingClient(ctx) as client:
         if row["rpc"] != "CreateTrainingJob":
             _refused(client, row, row.get("request", {}), names)
