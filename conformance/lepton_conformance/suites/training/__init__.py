@@ -8,6 +8,7 @@ from lepton_conformance.harness.suite import Suite
 from lepton_conformance.suites.training import (
     checkpoints,
     discovery,
+    entrypoint,
     feature_probes,
     jobs,
     lifecycle,
@@ -30,6 +31,7 @@ SUITE = Suite(
         streams.CASES,
         checkpoints.CASES,
         registration.CASES,
+        entrypoint.CASES,
     ),
     probes=feature_probes.SERVICE_PROBES,
     probe_features=feature_probes.probe_features,
