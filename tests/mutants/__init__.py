@@ -9,7 +9,7 @@ One module per layer holds that layer's mutants.
 
 from __future__ import annotations
 
-from mutants import data, general, inference, processing, registry
+from mutants import data, general, inference, processing, registry, training
 from mutants.mutation import Mutant
 
 MUTANTS: dict[str, Mutant] = {
@@ -18,4 +18,5 @@ MUTANTS: dict[str, Mutant] = {
     **data.MUTANTS,
     **processing.MUTANTS,
     **registry.MUTANTS,
+    **training.MUTANTS,
 }

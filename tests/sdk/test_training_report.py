@@ -136,3 +136,23 @@ def test_a_checkpoint_may_carry_an_exported_model(tmp_path, monkeypatch):
     line = json.loads((tmp_path / "r.jsonl").read_text())
     assert (line["model_path"], line["format"]) == ("c/7/model.onnx", "ONNX")
     assert line["signature"]["outputs"][0]["name"] == "y"
+
+
+def test_a_progress_bar_shows_the_latest_metrics_after_its_counts():
+    from lepton.training.v1 import metric_pb2  # noqa: PLC0415
+    from lepton.training.v1 import training_job_pb2 as tj  # noqa: PLC0415
+    from lepton_ai.progress import ProgressBar  # noqa: PLC0415
+    from lepton_ai.training.client import _latest_metrics  # noqa: PLC0415
+
+    job = tj.TrainingJob(
+        metrics=[
+            metric_pb2.MetricSummary(name="train/loss", latest=metric_pb2.MetricPoint(value=0.25)),
+            metric_pb2.MetricSummary(
+                name="validation/loss", latest=metric_pb2.MetricPoint(value=3)
+            ),
+        ]
+    )
+    bar = ProgressBar("training", 10, "steps", enabled=False)
+    bar.update(4)
+    bar.note(_latest_metrics(job))
+    assert bar._counts() == "4/10 steps  train/loss 0.25  validation/loss 3"

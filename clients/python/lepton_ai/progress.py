@@ -46,6 +46,13 @@ class ProgressBar:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._lock = threading.Lock()
+        self._note = ""
+
+    def note(self, text: str) -> None:
+        """Show `text` after the counts (e.g. the latest metric of a training job) from the
+        next update on."""
+        with self._lock:
+            self._note = text
 
     def advance(self, amount: int) -> None:
         """Record `amount` more units done."""
@@ -71,9 +78,8 @@ class ProgressBar:
             )
 
     def _counts(self) -> str:
-        if self._total:
-            return f"{self._completed:,}/{self._total:,} {self._unit}"
-        return f"{self._completed:,} {self._unit}"
+        counts = f"{self._completed:,}/{self._total:,}" if self._total else f"{self._completed:,}"
+        return f"{counts} {self._unit}" + (f"  {self._note}" if self._note else "")
 
     def _start(self) -> None:
         self._progress = Progress(

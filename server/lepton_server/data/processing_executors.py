@@ -12,6 +12,8 @@ import pyarrow as pa
 from lepton.data.v1 import pipeline_pb2 as pb
 from lepton_server.data import pipelines
 from lepton_server.data.layer import DataConfig
+from lepton_server.runtime import ray_connection
+from lepton_server.runtime.startup_errors import StartupError
 
 
 class ProcessingExecutor(Protocol):
@@ -43,11 +45,19 @@ class LocalExecutor:
 
 
 def open_executor(config: DataConfig) -> ProcessingExecutor:
-    """The executor `--processing-executor` names; Ray's connects at its first run."""
+    """The executor `--processing-executor` names; Ray's with this process connected to its
+    cluster (an unreachable one is a StartupError)."""
     if config.processing_executor == "ray":
+        assert config.ray_address is not None  # layer.configure requires it
+        # Connected now, on the main thread before the host installs its signal handlers
+        # (which then replace those Ray's driver installs, so SIGTERM stays graceful), and
+        # before Ray is imported (the connection sets Ray's environment up first).
+        try:
+            ray_connection.connect(config.ray_address)
+        except ConnectionError as error:
+            raise StartupError(f"--ray-address {config.ray_address}: {error}") from None
         # Loaded only when configured: Ray is an optional extra of the server.
         from lepton_server.data.ray_processing import RayExecutor  # noqa: PLC0415
 
-        assert config.ray_address is not None  # layer.configure requires it
         return RayExecutor(config.ray_address)
     return LocalExecutor()

@@ -29,6 +29,7 @@ from lepton.training.v1 import checkpoint_pb2, log_entry_pb2, metric_pb2
 from lepton.training.v1 import training_job_pb2 as tj
 from lepton.type.v1 import job_pb2
 from lepton_server.aip.jobs.runner import TERMINAL, Cancelled, JobHandle
+from lepton_server.registry import import_sources
 from lepton_server.runtime.errors import (
     Aborted,
     DeadlineExceeded,
@@ -36,12 +37,14 @@ from lepton_server.runtime.errors import (
     ResourceExhausted,
     Unavailable,
 )
-from lepton_server.training import hyperparameters, model_output
+from lepton_server.runtime.file_roots import FileRoots
+from lepton_server.training import hyperparameters, job_specs, model_output
 from lepton_server.training.attempts import (
     AttemptFailure,
     AttemptPlan,
     AttemptResult,
     CheckpointPolicy,
+    attempt_dir,
 )
 from lepton_server.training.checkpoints import Checkpoints
 from lepton_server.training.job_queue import JobQueue
@@ -110,6 +113,7 @@ class RunContext:
     data: Callable[[], DatasetSource]
     registration: Callable[[], ModelRegistration | None]
     work_root: Path
+    file_roots: FileRoots
     grace_seconds: float
     # Checkpoints that other non-terminal jobs resume from, which retention keeps.
     pinned: Callable[[], Collection[str]]
@@ -135,6 +139,7 @@ class JobRun:
         self._stores: list[asyncio.Task[None]] = []
         self._handle: JobHandle | None = None
         self._data_files: dict[str, Path] | None = None
+        self._attempt_plan: AttemptPlan | None = None  # the current or last attempt's
         self._queued_ns = 0  # time QUEUED before the first start (max_queue_duration)
 
     @property
@@ -290,7 +295,7 @@ class JobRun:
             job.latest_checkpoint or job.resolved_inputs.resume_from_checkpoint, attempt
         )
         policy = spec.checkpoint_policy
-        return AttemptPlan(
+        plan = AttemptPlan(
             job=self.name,
             attempt=attempt,
             argv=self.checked.argv,
@@ -312,6 +317,32 @@ class JobRun:
             env=self.checked.env,
             grace_seconds=self.context.grace_seconds,
         )
+        uri = spec.trainer.entrypoint.working_dir_uri
+        if uri:
+            await asyncio.to_thread(self._fetch_working_dir, uri, attempt_dir(plan, "work"))
+        self._attempt_plan = plan
+        return plan
+
+    def _fetch_working_dir(self, uri: str, target: Path) -> None:
+        """The entrypoint's working directory copied into the attempt's; a source that cannot
+        be read is the trainer failing to start (TRAINER_FAILED)."""
+        source = job_specs.working_dir(uri, self.context.file_roots)
+        try:
+            if source.local is not None:
+                found = import_sources.local_path(source)
+            else:
+                found = import_sources.fetch(source, self.directory / "fetched")
+        except LeptonError as error:
+            raise Aborted(
+                reason="TRAINER_FAILED",
+                message=f"the working directory could not be fetched: {error.message}",
+                metadata={"exit_code": "0", "worker_index": "0"},
+            ) from None
+        if found.is_dir():
+            shutil.copytree(found, target, dirs_exist_ok=True)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(found, target / found.name)
 
     async def _restore(self, checkpoint: str, attempt: int) -> Path | None:
         """The content of `checkpoint` in a directory of its own, for LEPTON_RESUME_DIR."""
@@ -527,7 +558,8 @@ class JobRun:
         if previous is not None:
             with contextlib.suppress(Exception):
                 await previous
-        root = self.directory / f"attempt-{handle.job.attempt}" / "checkpoints"
+        assert self._attempt_plan is not None
+        root = attempt_dir(self._attempt_plan, "checkpoints")
         content = _inside(root, item.path)
         model = _inside(root, item.model_path) if item.model_path else None
         if content is None or not content.exists() or (item.model_path and model is None):

@@ -18,12 +18,14 @@ from lepton.type.v1 import accelerator_pb2
 from lepton.type.v1.model_format_pb2 import ModelFormat
 from lepton_server.aip import resource_names
 from lepton_server.aip.labels import check_labels
+from lepton_server.registry.import_sources import ImportSource, check_source
 from lepton_server.runtime.errors import (
     NotFound,
     Unimplemented,
     invalid_argument,
     invalid_field,
 )
+from lepton_server.runtime.file_roots import FileRoots
 from lepton_server.training import hyperparameters, trainer_catalogue
 from lepton_server.training.capacity import DEFAULT_CPU, DEFAULT_MEMORY_BYTES, Capacity, Demand
 from lepton_server.training.trainer_commands import worker_argv
@@ -71,6 +73,7 @@ def check_spec(
     capacity: Capacity,
     features: Collection[str],
     secrets: Mapping[str, str],
+    file_roots: FileRoots,
 ) -> CheckedSpec:
     """The checked spec of `job`, or the error TRN-001 to TRN-016 name."""
     spec = job.spec
@@ -88,6 +91,8 @@ def check_spec(
     definitions: tuple[tj.MetricDefinition, ...] = ()
     if kind == "entrypoint":
         env = _check_entrypoint(trainer.entrypoint, secrets, features)
+        if trainer.entrypoint.working_dir_uri:
+            working_dir(trainer.entrypoint.working_dir_uri, file_roots)
         secret_values = tuple(env[s.name] for s in trainer.entrypoint.secret_env)
         definitions = _check_metric_definitions(trainer.entrypoint.metric_definitions)
     if info is not None:
@@ -178,6 +183,13 @@ def _check_uri(uri: str, field: str) -> None:
     parsed = urlparse(uri)
     if parsed.username or parsed.password or parsed.query:
         raise invalid_field(field, "a URI without user information or a query string")
+
+
+def working_dir(uri: str, roots: FileRoots) -> ImportSource:
+    """Where an entrypoint trainer's working directory comes from: a `file://` directory
+    under the server's roots (PERMISSION_DENIED, PATH_NOT_ALLOWED outside) or a remote
+    file system pyarrow reaches, checked as the registry checks an import's source."""
+    return check_source(uri, roots, f"{SPEC}.trainer.entrypoint.working_dir_uri")
 
 
 def _check_resources(

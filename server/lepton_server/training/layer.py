@@ -38,6 +38,9 @@ class TrainingConfig:
     secrets: dict[str, str] = field(default_factory=dict)
     # A following log or metric stream with nothing to send sends an empty message this often.
     keepalive_seconds: float = 30.0
+    # Directories an entrypoint trainer's file:// working_dir_uri may name, besides
+    # `<data_dir>/files`. Shared with the data layer's and the registry's --file-root.
+    file_roots: tuple[Path, ...] = ()
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
@@ -51,6 +54,14 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     # Shared with the data layer's Ray processing executor.
     with contextlib.suppress(argparse.ArgumentError):
         group.add_argument("--ray-address", help="the Ray cluster (e.g. 127.0.0.1:6379)")
+    with contextlib.suppress(argparse.ArgumentError):
+        group.add_argument(
+            "--file-root",
+            type=Path,
+            action="append",
+            default=[],
+            help="a directory file:// URIs may name (repeatable; <data-dir>/files always is one)",
+        )
     group.add_argument(
         "--training-cpu", type=float, help="CPU cores training workers may hold together"
     )
@@ -106,6 +117,7 @@ def configure(options: argparse.Namespace) -> TrainingConfig:
         registry_address=options.training_registry_address,
         secrets=_secrets(options.training_secrets_file),
         keepalive_seconds=options.training_keepalive_seconds,
+        file_roots=tuple(options.file_root),
     )
 
 

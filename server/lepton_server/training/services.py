@@ -22,11 +22,12 @@ from lepton_server.aip.jobs.runner import TERMINAL, JobRunner
 from lepton_server.aip.jobs.store import JobTable
 from lepton_server.aip.pagination import PageTokens
 from lepton_server.config import ServerConfig
+from lepton_server.runtime import ray_connection
 from lepton_server.runtime.errors import LeptonError, Unavailable
+from lepton_server.runtime.file_roots import FileRoots
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_registry import selected_layers
 from lepton_server.runtime.sqlite_database import SqliteDatabase
-from lepton_server.training import job_specs
 from lepton_server.training.attempts import AttemptPlan
 from lepton_server.training.capacity import Capacity
 from lepton_server.training.checkpoints import Checkpoints
@@ -57,6 +58,7 @@ FILTER_FIELDS = (
     FilterField("display_name", FieldType.STRING, frozenset({"=", "!=", ":"})),
     FilterField("spec.trainer.builtin.id", FieldType.STRING, STRING_EQUALITY),
     FilterField("creator", FieldType.STRING, STRING_EQUALITY),
+    FilterField("resolved_inputs.datasets.dataset_version", FieldType.STRING, {"="}, repeated=True),
 )
 
 
@@ -142,6 +144,9 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
         values={
             "update_time": lambda job: job.update_time,
             "spec.trainer.builtin.id": lambda job: job.spec.trainer.builtin.id,
+            "resolved_inputs.datasets.dataset_version": lambda job: [
+                d.dataset_version for d in job.resolved_inputs.datasets
+            ],
         },
     )
     clients = LayerClients(server, config)
@@ -161,6 +166,7 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
         data=clients.data_source,
         registration=clients.registration,
         work_root=root / "work",
+        file_roots=FileRoots([server.data_dir / "files", *config.file_roots]),
         grace_seconds=config.stop_grace_seconds,
         pinned=set,
     )
@@ -172,6 +178,9 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
     servicer = TrainingServicer(jobs, tokens)
 
     def start(loop: asyncio.AbstractEventLoop, address: str) -> None:
+        if config.executor == "ray":
+            # On the main thread: Ray connected from another thread takes over SIGTERM.
+            ray_connection.connect(config.ray_address)
         clients.connect(address)
         loop.create_task(_recover(jobs))
 
@@ -217,9 +226,7 @@ async def _recover(jobs: TrainingJobs) -> None:
             await runner.set_state(name, job_pb2.JOB_STATE_CANCELLED, "the server restarted")
             continue
         try:
-            checked = job_specs.check_spec(
-                job, capacity=jobs.capacity, features=jobs.features, secrets=jobs.secrets
-            )
+            checked = jobs.check(job)
         except LeptonError as error:
             await runner.fail(name, error)
             continue

@@ -74,9 +74,7 @@ class TrainingJobs:
         if request.training_job_id:
             resource_names.check_id(request.training_job_id, "training_job_id", "job id")
         given = request.training_job
-        checked = job_specs.check_spec(
-            given, capacity=self.capacity, features=self.features, secrets=self.secrets
-        )
+        checked = self.check(given)
         job = tj.TrainingJob(display_name=given.display_name, labels=given.labels, spec=given.spec)
         await self._resolve(job, checked)
         if request.validate_only:
@@ -93,6 +91,16 @@ class TrainingJobs:
         if request.request_id:
             request_ids.remember(self.store, CREATE, "", request, created.name)
         return created
+
+    def check(self, job: tj.TrainingJob) -> job_specs.CheckedSpec:
+        """The local checks of a job's spec (job_specs)."""
+        return job_specs.check_spec(
+            job,
+            capacity=self.capacity,
+            features=self.features,
+            secrets=self.secrets,
+            file_roots=self.context.file_roots,
+        )
 
     async def _resolve(self, job: tj.TrainingJob, checked: job_specs.CheckedSpec) -> None:
         """TRN-014, TRN-017, TRN-056, TRN-057: what the job names, made concrete."""

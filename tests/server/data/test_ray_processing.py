@@ -6,6 +6,7 @@ the version a local run would."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from support.pipelines import compare, pipeline
 from support.servers import SERVE, start_server
 
 from lepton_ai.data import DataManager
-from lepton_server.data.pipelines import run
+from lepton_server.data.pipelines import PipelineCancelled, run
 from lepton_server.data.ray_processing import RayExecutor
 from lepton_server.data.table_digest import content_digest
 from lepton_server.runtime.errors import FailedPrecondition
@@ -104,10 +105,61 @@ def test_a_table_larger_than_a_tasks_memory_budget_gives_the_local_digest(ray_ad
     same_run(executor, data, *EVERYTHING)
 
 
+def edges(rows: int) -> pa.Table:
+    """Values where merged statistics are delicate: signed zeros, NaN, infinities, sums that
+    overflow a double, int64 extremes, and float keys that §6.4 calls equal (-0.0 = 0.0)."""
+    cycle = [0.0, -0.0, math.nan, 1e308, 1e308, -1e308, 2.5, math.inf, None, 5e-324]
+    return pa.table(
+        {
+            "id": pa.array(np.arange(rows), pa.int64()),
+            "zeros": pa.array([(-0.0, 0.0, 1.0)[i % 3] for i in range(rows)]),
+            "wild": pa.array([cycle[i % len(cycle)] for i in range(rows)], pa.float64()),
+            "big": pa.array([(2**63 - 1, -(2**63), 7)[i % 3] for i in range(rows)], pa.int64()),
+            "key": pa.array([(0.0, -0.0, math.nan, None, 1.5)[i % 5] for i in range(rows)]),
+        }
+    )
+
+
+EDGE_STEPS = {
+    "normalize-signed-zeros": ('normalize { columns: "zeros" }',),
+    "normalize-wild": ('normalize { columns: "wild" }',),
+    "standardize-wild": ('standardize { columns: "wild" }',),
+    "standardize-finite-overflow": (
+        compare("wild", "LESS", "value { double_value: 1e300 }"),
+        'standardize { columns: "wild" }',
+    ),
+    "standardize-int64-extremes": ('standardize { columns: "big" }',),
+    "deduplicate-float-keys": ('deduplicate { columns: "key" }',),
+    "split-by-float-strata": (
+        "split { train_fraction: 0.4 validation_fraction: 0.4 test_fraction: 0.2 seed: 1"
+        ' stratify_column: "key" }',
+    ),
+}
+
+
+@pytest.mark.parametrize("steps", EDGE_STEPS.values(), ids=EDGE_STEPS.keys())
+def test_delicate_values_give_the_local_digest(ray_address, steps):
+    data = edges(3000)
+    executor = RayExecutor(ray_address, task_memory_bytes=4 * data.nbytes // 6)
+    same_run(executor, data, *steps)
+
+
 def test_an_empty_table_and_an_empty_pipeline(ray_address):
     executor = RayExecutor(ray_address)
     same_run(executor, table(100).slice(0, 0), *EVERYTHING)
     same_run(executor, table(100))
+
+
+def test_progress_and_cancellation_between_steps_as_the_local_executor(ray_address):
+    data, steps = table(500), pipeline(*EVERYTHING)
+    local: list[tuple[int, int]] = []
+    remote: list[tuple[int, int]] = []
+    run(steps, data, on_progress=lambda *p: local.append(p))
+    RayExecutor(ray_address).run(steps, data, on_progress=lambda *p: remote.append(p))
+    assert remote == local == [(i, len(EVERYTHING)) for i in range(len(EVERYTHING) + 1)]
+    with pytest.raises(PipelineCancelled) as cancelled:
+        RayExecutor(ray_address).run(steps, data, should_stop=lambda: True)
+    assert cancelled.value.step_index == 0
 
 
 def test_a_failing_task_fails_the_run_with_the_local_error(ray_address):
@@ -133,6 +185,7 @@ def test_a_server_with_the_ray_executor_commits_the_local_runs_version(ray_addre
         assert version.content_digest.hex == content_digest(run(pipeline(*EVERYTHING), data).table)
     finally:
         server.stop()
+    assert server.process.returncode == 0, "".join(server.stderr)
 
 
 def test_the_ray_executor_needs_an_address(tmp_path: Path):

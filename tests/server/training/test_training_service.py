@@ -5,6 +5,8 @@ streams, checkpoints, output, registration into the registry, and the errors of 
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from lepton_ai import (
     JobFailedError,
     ModelRegistry,
     NotFoundError,
+    PermissionDeniedError,
     Trainer,
     TrainingClient,
 )
@@ -44,8 +47,29 @@ def _customers(rows: int = 300) -> pa.Table:
     return pa.table({"age": rng.integers(18, 80, rows), "spend": spend, "churned": churned})
 
 
+SECRET = "hunter2-very-secret"
+SCRIPT = """
+import os, sys
+from lepton_ai.training import report
+rows = report.data("train").num_rows
+print(f"rows={rows} loss={1 / rows} token={os.environ['API_TOKEN']}", flush=True)
+report.metric("train/rows", rows, step=1)
+(report.output_dir() / "model.txt").write_text(os.environ["GREETING"])
+report.output("model.txt", framework="script")
+"""
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def data_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("training")
+    (directory / "files" / "project").mkdir(parents=True)
+    (directory / "files" / "project" / "train.py").write_text(SCRIPT)
+    (directory / "secrets.json").write_text(json.dumps({"api-token": SECRET}))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def server(data_dir):
     server = start_server(
         [
             "--services",
@@ -54,8 +78,10 @@ def server(tmp_path_factory):
             "2",
             "--training-keepalive-seconds",
             "0.5",
+            "--training-secrets-file",
+            str(data_dir / "secrets.json"),
         ],
-        tmp_path_factory.mktemp("training"),
+        data_dir,
     )
     with DataManager.connect(server.address) as data:
         data.load_data(PEOPLE, "people")
@@ -299,6 +325,10 @@ def test_versioned_data_trains_a_model_that_registers_and_serves(training, regis
     given.set_data_from_numpy(rows)
     labels = client.infer("churn", [given], model_version="prod").as_numpy("label")
     assert labels.tolist() == [1, 0]  # low spend churns
+    customers = 'resolved_inputs.datasets.dataset_version = "datasets/customers/versions/v1"'
+    assert [j.name for j in training.jobs(filter=customers)] == [run.name]
+    trainer = 'spec.trainer.builtin.id = "sklearn.logistic_regression" AND creator = ""'
+    assert run.name in [j.name for j in training.jobs(filter=trainer)]
 
 
 def _served(client) -> bool:
@@ -306,3 +336,37 @@ def _served(client) -> bool:
         return client.is_model_ready("churn", "prod")
     except Exception:  # not loaded yet
         return False
+
+
+def test_a_command_line_trainer_takes_part_through_the_report_helper(training, data_dir):
+    """An entrypoint trainer: its working directory fetched from a file:// URI, its env and
+    secret, its lines as logs and metrics (report file and metric_definitions), its output;
+    the secret's value appears nowhere (TRN-062)."""
+    trainer = Trainer.command(
+        f"{sys.executable} train.py",
+        working_dir=(data_dir / "files" / "project").as_uri(),
+        env={"GREETING": "hello"},
+    )
+    trainer.message.entrypoint.secret_env.add(name="API_TOKEN", secret="secrets/api-token")
+    trainer.message.entrypoint.metric_definitions.add(name="train/loss", regex=r"loss=([0-9.]+)")
+    run = training.fit("people", trainer)
+    job = run.wait()
+    lines = [e.text for e in run.logs() if e.stream == 1]
+    assert lines == ["rows=4 loss=0.25 token=[secret]"]
+    points = {p.name: p.value for p in run.metrics()}
+    assert points == {"train/rows": 4.0, "train/loss": 0.25}
+    assert job.output.artifact.format == ModelFormat.MODEL_FORMAT_OTHER
+    assert job.output.framework == "script"
+    assert SECRET not in str(job) and SECRET not in str(list(run.logs()))
+
+
+def test_a_secret_the_server_does_not_hold_is_not_found(training, data_dir):
+    trainer = Trainer.command("true")
+    trainer.message.entrypoint.secret_env.add(name="API_TOKEN", secret="secrets/nothing")
+    with pytest.raises(NotFoundError) as missing:
+        training.fit("people", trainer)
+    assert missing.value.metadata["resource_name"] == "secrets/nothing"
+    outside = Trainer.command("true", working_dir="file:///etc")
+    with pytest.raises(PermissionDeniedError) as refused:
+        training.fit("people", outside)
+    assert refused.value.reason == "PATH_NOT_ALLOWED"

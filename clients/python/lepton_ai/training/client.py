@@ -204,9 +204,13 @@ class TrainingRun:
             return follow(job, lambda: ())
         request = pb.WatchTrainingJobRequest(name=self.name)
         with self.client.progress_bar(f"training {self.name}", None, "steps") as bar:
-            return follow(
-                job, lambda: (m.training_job for m in self._stub.WatchTrainingJob(request)), bar
-            )
+
+            def updates() -> Iterator[tj.TrainingJob]:
+                for message in self._stub.WatchTrainingJob(request):
+                    bar.note(_latest_metrics(message.training_job))
+                    yield message.training_job
+
+            return follow(job, updates, bar)
 
     def cancel(self) -> tj.TrainingJob:
         request = pb.CancelTrainingJobRequest(name=self.name)
@@ -299,6 +303,11 @@ def _records(open_stream: Any, field: str, start: int, following: bool) -> Itera
                 )
         failures += 1
         pause_before_retry(failures)
+
+
+def _latest_metrics(job: tj.TrainingJob, most: int = 3) -> str:
+    """The latest value of a job's first metrics, for a progress bar: "train/loss 0.25"."""
+    return "  ".join(f"{m.name} {m.latest.value:.4g}" for m in job.metrics[:most])
 
 
 def _download(responses: Iterator[Any], destination: Path) -> Path:

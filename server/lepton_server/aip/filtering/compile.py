@@ -62,6 +62,13 @@ class Term:
 
     def holds(self, get: Callable[[str], Any]) -> bool:
         """Whether the item whose fields `get` returns satisfies this term (GEN-047)."""
+        if self.field.repeated:
+            return any(
+                self._compares(lambda path, value=value: value) for value in get(self.field.path)
+            )
+        return self._compares(get)
+
+    def _compares(self, get: Callable[[str], Any]) -> bool:
         actual = _ITEM_READERS[self.field.type](self, get)
         # None here is an unset timestamp or duration, or a missing metric: it satisfies no term.
         return actual is not None and _COMPARE[self.operator](actual, self.value)

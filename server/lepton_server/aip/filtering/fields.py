@@ -57,6 +57,8 @@ class FilterField:
     For LABEL, `path` is "labels" and a filter names one entry, `labels.<key>`. For ENUM,
     `enum_values` are the value names without `enum_prefix` (`SUCCEEDED` with prefix
     `JOB_STATE_`), never the `_UNSPECIFIED` one; `for_enum` derives both from a proto enum.
+    A `repeated` field holds several values; a term on it holds when it holds for any of
+    them (`resolved_inputs.datasets.dataset_version = "..."`: any of the job's datasets).
     """
 
     path: str
@@ -64,6 +66,7 @@ class FilterField:
     operators: frozenset[str]
     enum_values: frozenset[str] = frozenset()
     enum_prefix: str = ""
+    repeated: bool = False
 
     def __post_init__(self) -> None:
         # A wrong table is a server bug; fail when the table is built, not on a client's call.
