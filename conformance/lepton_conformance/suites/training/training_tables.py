@@ -53,13 +53,21 @@ def _refused(
     client: TrainingClient, row: dict[str, Any], fields: dict[str, Any], names: dict[str, str]
 ) -> None:
     request = request_of(row["rpc"], fields, names)
-    expect.rejects(
+    error = expect.rejects(
         lambda: send(client, row["rpc"], request),
         getattr(grpc.StatusCode, row["code"]),
         row["reason"],
         field=row.get("field"),
         metadata=vectors.filled(row.get("metadata", {}), names),
     )
+    if row["code"] == "INVALID_ARGUMENT":
+        # Every row's INVALID_ARGUMENT is caused by a field value: TRN-002 wants it named.
+        violations = expect.bad_request(error)
+        expect.holds(
+            violations is not None and len(violations.field_violations) > 0,
+            "a google.rpc.BadRequest naming the field (TRN-002)",
+            expect.describe(error),
+        )
 
 
 def _register() -> None:
