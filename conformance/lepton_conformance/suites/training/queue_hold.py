@@ -73,7 +73,9 @@ def held_queue(
             "(RESOURCES_UNSATISFIABLE)",
         )
     resources = training_job_pb2.ResourceRequirements(cpu=cpu)
-    blocker = client.create(conformance_job(train, steps=100_000, fields={"resources": resources}))
+    # A minute of steps: long enough for any case, and bounded on a server that ignores the
+    # cancel at the end.
+    blocker = client.create(conformance_job(train, steps=1200, fields={"resources": resources}))
     try:
         client.wait(blocker.name, lambda job: job.status.state == RUNNING, "RUNNING")
         yield resources
