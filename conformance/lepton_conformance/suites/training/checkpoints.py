@@ -156,7 +156,7 @@ def resume_from(ctx: CaseContext) -> None:
     resume_from_checkpoint naming one reports its first point at that step + 1."""
     with training_dataset(ctx) as data, TrainingClient(ctx) as client:
         first = client.create(
-            conformance_job(data.version, steps=400, fields=policy(step_interval=2))
+            conformance_job(data.version, steps=200, fields=policy(step_interval=2))
         )
         client.wait(
             first.name,

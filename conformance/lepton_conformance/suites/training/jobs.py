@@ -185,7 +185,7 @@ def _cancelled_jobs(client: TrainingClient, train: str, run: str) -> list[Any]:
     cancelled at once and watched to its end; their last observations."""
     names = []
     for display, kind in (("a", "x"), ("a", "y"), ("b", "x"), ("c", "y")):
-        job = conformance_job(train, steps=200)
+        job = conformance_job(train, steps=100)
         job.display_name = display
         job.labels.update({"conf_run": run, "kind": kind})
         names.append(client.create(job).name)

@@ -216,7 +216,7 @@ def cancel_running(ctx: CaseContext) -> None:
     (or CANCELLED) and reaches CANCELLED within 60 s without output; cancelling it again
     changes nothing."""
     with training_dataset(ctx) as data, TrainingClient(ctx) as client:
-        created = client.create(conformance_job(data.version, steps=400))
+        created = client.create(conformance_job(data.version, steps=200))
         client.running(created.name)
         refused(
             output_download(client, created.name),
@@ -234,7 +234,7 @@ def cancel_running(ctx: CaseContext) -> None:
         expect.equal(state_name(job), "JOB_STATE_CANCELLED", "the end state")
         expect.holds(not job.HasField("output"), "no output of a cancelled job", str(job.output))
         expect.holds(
-            job.status.progress.completed < 400,
+            job.status.progress.completed < 200,
             "the job stopped before its end",
             str(job.status.progress),
         )

@@ -73,9 +73,9 @@ def held_queue(
             "(RESOURCES_UNSATISFIABLE)",
         )
     resources = training_job_pb2.ResourceRequirements(cpu=cpu)
-    # A minute of steps: long enough for any case, and bounded on a server that ignores the
+    # Half a minute of steps: long enough for any case, and bounded on a server that ignores the
     # cancel at the end.
-    blocker = client.create(conformance_job(train, steps=1200, fields={"resources": resources}))
+    blocker = client.create(conformance_job(train, steps=600, fields={"resources": resources}))
     try:
         client.wait(blocker.name, lambda job: job.status.state == RUNNING, "RUNNING")
         yield resources

@@ -272,7 +272,7 @@ def late_refused(ctx: CaseContext) -> None:
         )
         without_model = client.run(plain)
         other = client.run(exporting(data.version, steps=2))
-        cancelled = client.create(conformance_job(data.version, steps=400))
+        cancelled = client.create(conformance_job(data.version, steps=200))
         client.cancel(cancelled.name)
         client.finish(cancelled.name)
         (bare,) = client.checkpoints(without_model.name)
