@@ -316,6 +316,7 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_p
             "data-processing",
             "registry-core",
             "registry-serving",
+            "training-core",
         ),
         "CERTIFIED",
     )

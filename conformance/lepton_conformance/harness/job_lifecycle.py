@@ -1,7 +1,8 @@
 """The lifecycle every job resource follows (spec/general.md §7, spec/data.md §3.4, §8.9):
 checks of one job's status, of a sequence of observations of it, of a Watch stream, a way
 to wait for a job to end, and a way to catch a job before it ends. Shared by import jobs,
-export jobs and pipeline runs; written from the spec alone."""
+export jobs, pipeline runs and training jobs, each kind with its table of transitions
+(`NEXT` for the data layer's jobs); written from the spec alone."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ NEXT = {
     RUNNING: frozenset({SUCCEEDED, FAILED, CANCELLING, CANCELLED}),
     CANCELLING: frozenset({CANCELLED, SUCCEEDED}),
 }
+Transitions = dict[int, frozenset[int]]
 # Polling for the end of a job starts fast (most jobs of the suite take milliseconds) and
 # settles at POLL_S.
 FIRST_POLL_S, POLL_S = 0.004, 0.02
@@ -59,7 +61,7 @@ def _ns(stamp: Any) -> int:
     return stamp.seconds * 1_000_000_000 + stamp.nanos
 
 
-def check_status(job: Message, what: str) -> None:
+def check_status(job: Message, what: str, transitions: Transitions = NEXT) -> None:
     """One observation of a job on its own: history from QUEUED along §3.4 to the current
     state with non-decreasing times; start_time once RUNNING was entered, end_time once
     terminal; `status.error` exactly when FAILED, well formed; progress within its total
@@ -73,8 +75,8 @@ def check_status(job: Message, what: str) -> None:
     )
     for before, after in itertools.pairwise(states):
         expect.holds(
-            after in NEXT.get(before, ()),
-            f"only the transitions of spec/data.md §3.4 in the history of {what}",
+            after in transitions.get(before, ()),
+            f"only the transitions of the job's lifecycle in the history of {what}",
             f"{name_of(before)} -> {name_of(after)} in {[name_of(s) for s in states]}",
         )
     expect.equal(name_of(states[-1]), name_of(status.state), f"last history entry of {what}")
@@ -127,12 +129,12 @@ def check_error(job: Message, what: str) -> None:
         )
 
 
-def check_observations(jobs: Sequence[Message], what: str) -> None:
+def check_observations(jobs: Sequence[Message], what: str, transitions: Transitions = NEXT) -> None:
     """Successive observations of one job (Get or Watch): each is a valid status, the state
     only moves along §3.4 and never leaves a terminal state, the history only grows, and
     progress.completed never decreases (DAT-083, DAT-085, GEN-060, GEN-064)."""
     for job in jobs:
-        check_status(job, what)
+        check_status(job, what, transitions)
     for before, after in itertools.pairwise(jobs):
         old, new = list(before.status.history), list(after.status.history)
         expect.holds(
@@ -153,21 +155,27 @@ def check_observations(jobs: Sequence[Message], what: str) -> None:
         )
 
 
-def wait(get: Callable[[], Message], what: str, timeout: float) -> Message:
+def wait(
+    get: Callable[[], Message],
+    what: str,
+    timeout: float,
+    transitions: Transitions = NEXT,
+    poll_s: float = POLL_S,
+) -> Message:
     """Poll `get` until the job is terminal (checking each observation); the last one."""
     deadline = time.monotonic() + timeout
     seen: list[Message] = []
     while True:
         job = get()
         seen.append(job)
-        check_observations(seen[-2:], what)
+        check_observations(seen[-2:], what, transitions)
         if job.status.state in TERMINAL:
             return job
         if time.monotonic() > deadline:
             raise Failed(
                 f"{what} to end within {timeout:.0f} s", f"still {name_of(job.status.state)}"
             )
-        time.sleep(min(POLL_S, FIRST_POLL_S * 2 ** (len(seen) - 1)))
+        time.sleep(min(poll_s, FIRST_POLL_S * 2 ** (len(seen) - 1)))
 
 
 def while_live(sizes: Sequence[int], attempt: Callable[[int], bool], action: str) -> None:
@@ -185,7 +193,9 @@ def while_live(sizes: Sequence[int], attempt: Callable[[int], bool], action: str
     )
 
 
-def follow(stream: Any, unwrap: Callable[[Any], Message], what: str) -> list[Message]:
+def follow(
+    stream: Any, unwrap: Callable[[Any], Message], what: str, transitions: Transitions = NEXT
+) -> list[Message]:
     """Every job a Watch stream sends, until it ends. The stream must end with OK right after
     the first message that carries a terminal state, and send nothing after it (GEN-061)."""
     jobs: list[Message] = []
@@ -224,19 +234,21 @@ def follow(stream: Any, unwrap: Callable[[Any], Message], what: str) -> list[Mes
         f"the Watch of {what} to end only after a terminal state",
         f"it ended after {name_of(jobs[-1].status.state)}",
     )
-    check_transitions_visible(jobs, what)
+    check_transitions_visible(jobs, what, transitions)
     return jobs
 
 
-def check_transitions_visible(jobs: Iterable[Message], what: str) -> None:
+def check_transitions_visible(
+    jobs: Iterable[Message], what: str, transitions: Transitions = NEXT
+) -> None:
     """Watch sends the job after every state change: consecutive messages differ by at most
-    one transition of §3.4 (GEN-061, DAT-088)."""
+    one transition of the job's lifecycle (GEN-061, DAT-088)."""
     messages = list(jobs)
-    check_observations(messages, what)
+    check_observations(messages, what, transitions)
     for before, after in itertools.pairwise(messages):
         old, new = before.status.state, after.status.state
         expect.holds(
-            old == new or new in NEXT.get(old, ()),
+            old == new or new in transitions.get(old, ()),
             f"a Watch message of {what} after every state change",
             f"{name_of(old)} then {name_of(new)}",
         )
