@@ -36,6 +36,7 @@ def test_demo_serves_and_certifies_the_reference_server():
         "inference-extended",
         "data-core",
         "data-processing",
+        "training-core",
     )
     for profile in profiles:
         # profile │ verdict │ PASS │ FAIL │ SKIP │ ERROR: certified, and no data case skipped
