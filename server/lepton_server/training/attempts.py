@@ -44,6 +44,10 @@ class AttemptPlan:
     hyperparameters: dict[str, Any]
     # Role ("train", "validation", "test") -> an Arrow IPC file of that dataset.
     data_files: dict[str, Path] = field(default_factory=dict)
+    # Role -> the resolved dataset version, and the data layer's host:port, so a trainer can
+    # stream its data from the data layer instead of reading the file.
+    datasets: dict[str, str] = field(default_factory=dict)
+    data_endpoint: str = ""
     feature_columns: list[str] = field(default_factory=list)
     label_column: str = ""
     model_format: str = ""
@@ -122,6 +126,10 @@ def prepare(plan: AttemptPlan) -> WorkerLaunch:
     }
     for role, path in plan.data_files.items():
         contract[f"LEPTON_DATA_{role.upper()}"] = str(path)
+    for role, version in plan.datasets.items():
+        contract[f"LEPTON_DATASET_{role.upper()}"] = version
+    if plan.data_endpoint:
+        contract["LEPTON_DATA_ENDPOINT"] = plan.data_endpoint
     if plan.resume_dir is not None:
         contract["LEPTON_RESUME_DIR"] = str(plan.resume_dir)
     environment = {**_inherited(), **plan.env, **contract}

@@ -84,10 +84,14 @@ class Checkpoints(SqliteDatabase):
         model_format: int = 0,
         model_entry_path: str = "",
         signature: model_signature_pb2.ModelSignature | None = None,
+        policy: training_job_pb2.CheckpointPolicy | None = None,
+        pinned: Collection[str] = (),
     ) -> checkpoint_pb2.Checkpoint:
         """Store a checkpoint of `job` ("trainingJobs/{job}"): its content (a file, or a
-        directory stored as a tar) and the model exported with it, if any. Blocking: run it
-        off the event loop. The checkpoint is listed from when this returns."""
+        directory stored as a tar) and the model exported with it, if any, and apply the
+        retention of `policy` (see `retain`) in the same step, so that no reader ever lists
+        more than it keeps (TRN-048). Blocking: run it off the event loop. The checkpoint is
+        listed from when this returns."""
         while True:
             artifact, content_key = self.blobs.put(content)
             exported, model_key = None, ""
@@ -128,6 +132,8 @@ class Checkpoints(SqliteDatabase):
                     model_key,
                     checkpoint.SerializeToString(),
                 )
+                if policy is not None:
+                    self.retain(job, policy, latest=checkpoint.name, pinned=pinned)
                 return checkpoint
 
     def _new_name(self, job: str, step: int) -> str:
@@ -160,8 +166,11 @@ class Checkpoints(SqliteDatabase):
             keep.update(c.name for c in newest_first[: policy.keep_last_count])
             keep.update(c.name for c in _ranked(checkpoints, policy)[: policy.keep_best_count])
             self._remove([c.name for c in checkpoints if c.name not in keep])
-            checkpoints = [c for c in checkpoints if c.name in keep]
-        ranked = _ranked(checkpoints, policy)
+        return self.best(job, policy)
+
+    def best(self, job: str, policy: training_job_pb2.CheckpointPolicy) -> str:
+        """The job's best checkpoint by the policy's `best_metric`, "" without one (TRN-065)."""
+        ranked = _ranked(self.of_job(job), policy)
         return ranked[0].name if ranked else ""
 
     def delete_job(self, job: str) -> None:

@@ -38,7 +38,7 @@ from lepton_server.runtime.errors import (
     Unavailable,
 )
 from lepton_server.runtime.file_roots import FileRoots
-from lepton_server.training import hyperparameters, job_specs, model_output
+from lepton_server.training import hyperparameters, job_specs, model_output, training_data
 from lepton_server.training.attempts import (
     AttemptFailure,
     AttemptPlan,
@@ -111,6 +111,8 @@ class RunContext:
     queue: JobQueue
     executor: Callable[[AttemptPlan], Attempt]
     data: Callable[[], DatasetSource]
+    # The data layer's host:port, as workers reach it (LEPTON_DATA_ENDPOINT).
+    data_endpoint: Callable[[], str]
     registration: Callable[[], ModelRegistration | None]
     work_root: Path
     file_roots: FileRoots
@@ -302,6 +304,12 @@ class JobRun:
             work_dir=self.directory,
             hyperparameters=hyperparameters.json_object(self.checked.hyperparameters),
             data_files=self._data_files,
+            datasets={
+                training_data.ROLES[d.role]: d.dataset_version
+                for d in job.resolved_inputs.datasets
+                if d.dataset_version
+            },
+            data_endpoint=self.context.data_endpoint(),
             feature_columns=list(spec.data.feature_columns),
             label_column=spec.data.label_column,
             model_format=self.checked.model_format,
@@ -577,14 +585,10 @@ class JobRun:
             model=model,
             model_format=model_output.format_of(item.format),
             signature=model_output.signature_of(item.signature) if model else None,
-        )
-        best = await asyncio.to_thread(
-            self.context.checkpoints.retain,
-            self.name,
-            handle.job.spec.checkpoint_policy,
-            latest=checkpoint.name,
+            policy=handle.job.spec.checkpoint_policy,
             pinned=self.context.pinned(),
         )
+        best = self.context.checkpoints.best(self.name, handle.job.spec.checkpoint_policy)
 
         def stored(job: tj.TrainingJob) -> None:
             job.latest_checkpoint = checkpoint.name

@@ -76,6 +76,7 @@ class LayerClients:
         self._ca = server.tls.cert_file if server.tls is not None else None
         self._data: DataManager | None = None
         self._registry: ModelRegistry | None = None
+        self.data_address = ""
 
     @property
     def has_registry(self) -> bool:
@@ -86,6 +87,7 @@ class LayerClients:
         registry = self._registry_address or (own_address if self.hosts_registry else None)
         if data is not None:
             self._data = DataManager.connect(data, **self._credentials(data == own_address))
+            self.data_address = data
         if registry is not None:
             self._registry = ModelRegistry.connect(
                 registry, **self._credentials(registry == own_address)
@@ -172,6 +174,7 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
         queue=JobQueue(capacity, positions),
         executor=_executor(config),
         data=clients.data_source,
+        data_endpoint=lambda: clients.data_address,
         registration=clients.registration,
         work_root=root / "work",
         file_roots=FileRoots([server.data_dir / "files", *config.file_roots]),
