@@ -148,66 +148,129 @@ MUTANTS: dict[str, Mutant] = {
     "log-follow-ends-early": Mutant(
         "TRN-040: a following log stream ends before the job is terminal",
         replace(job_records.JobRecords, "stream_logs", _follow_ends_early),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.streams.follow-ends-complete-after-the-last-record",
+            }
+        ),
     ),
     "metrics-lose-a-point-on-resume": Mutant(
         "TRN-043: a metric stream resumed from a sequence skips its first point",
         replace(job_records.JobRecords, "stream_metrics", _metrics_resume_one_late),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.metrics.points-are-numbered-filtered-and-summarised",
+            }
+        ),
     ),
     "cancel-leaves-the-job-running": Mutant(
         "TRN-024: CancelTrainingJob on a RUNNING job changes nothing",
         replace(training_jobs.TrainingJobs, "cancel", _cancel_ignored_while_running),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.checkpoints.a-new-job-continues-from-a-cancelled-jobs-checkpoint",
+                "training-core.late-registration.refusals-create-nothing",
+                "training-core.lifecycle.cancel-a-running-job",
+            }
+        ),
     ),
     "queued-cancel-waits-for-the-start": Mutant(
         "TRN-023: a QUEUED job cancelled is CANCELLING, not CANCELLED at once",
         replace(training_jobs.TrainingJobs, "cancel", _queued_cancel_waits),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.lifecycle.cancel-a-queued-job",
+            }
+        ),
     ),
     "restart-count-ignored": Mutant(
         "TRN-030: a failed attempt never restarts, whatever max_restart_count allows",
         replace(job_runs.JobRun, "_restarted", _never_restarts),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.lifecycle.a-failed-attempt-restarts-from-the-latest-checkpoint",
+                "training-core.lifecycle.no-restart-left-fails-with-trainer-failed",
+            }
+        ),
     ),
     "pause-writes-no-checkpoint": Mutant(
         "TRN-026: a pause stops the trainer without asking it to checkpoint",
         replace(job_runs.JobRun, "stop", _pause_without_checkpoint),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.pause.a-running-job-pauses-and-resumes-from-its-checkpoint",
+            }
+        ),
     ),
     "resume-starts-from-scratch": Mutant(
         "TRN-027: a resumed or restarted attempt ignores the latest checkpoint",
         replace(job_runs.JobRun, "_restore", _resume_from_scratch),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.checkpoints.a-new-job-continues-from-a-cancelled-jobs-checkpoint",
+                "training-core.lifecycle.a-failed-attempt-restarts-from-the-latest-checkpoint",
+                "training-core.pause.a-running-job-pauses-and-resumes-from-its-checkpoint",
+            }
+        ),
     ),
     "checkpoints-never-deleted": Mutant(
         "TRN-048: keep_last_count and keep_best_count delete nothing",
         replace(checkpoints.Checkpoints, "retain", _keeps_every_checkpoint),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.checkpoints.keep-last-count-deletes-the-oldest",
+                "training-core.checkpoints.the-best-checkpoint-is-kept",
+            }
+        ),
     ),
     "max-run-duration-ignored": Mutant(
         "TRN-028: a job runs past max_run_duration",
         replace(job_runs.JobRun, "_deadline", _no_run_deadline),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.lifecycle.max-run-duration-fails-the-job-and-keeps-checkpoints",
+            }
+        ),
     ),
     "succeeded-without-a-ready-version": Mutant(
         "TRN-053: a job is SUCCEEDED with a model version that never became READY",
         replace(registration.ModelRegistration, "register", _succeeds_before_ready),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.late-registration.registers-the-output-and-a-checkpoint-model",
+                "training-core.registration.a-job-registers-its-output",
+                "training-core.registration.a-model-deleted-before-registration-fails-the-job",
+            }
+        ),
     ),
     "aliases-moved-when-registration-failed": Mutant(
         "TRN-054: a failed registration moves the registration's aliases",
         replace(job_runs.JobRun, "_keep_output", _aliases_moved_on_failure),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.registration.a-failed-registration-moves-no-alias",
+                "training-core.registration.a-model-deleted-before-registration-fails-the-job",
+            }
+        ),
     ),
     "validate-only-creates-the-job": Mutant(
         "TRN-013: CreateTrainingJob with validate_only creates and starts the job",
         replace(training_jobs.TrainingJobs, "create", _validate_only_creates),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.create.validate-only-creates-nothing",
+            }
+        ),
     ),
     "running-jobs-delete": Mutant(
         "TRN-034: DeleteTrainingJob removes a job that is not terminal",
         replace(training_jobs.TrainingJobs, "delete", _deletes_running_jobs),
-        frozenset(),
+        frozenset(
+            {
+                "training-core.lifecycle.cancel-a-queued-job",
+                "training-core.lifecycle.cancel-a-running-job",
+                "training-core.lifecycle.delete-removes-the-job-and-its-records",
+            }
+        ),
     ),
 }
