@@ -166,6 +166,12 @@ class JobRun:
         self._handle = handle
         try:
             await self._run(handle)
+        except LeptonError:
+            # A job being cancelled ends CANCELLED, whatever else went wrong meanwhile (an
+            # input deleted during the cancel, say): TRN-021 allows nothing else.
+            if handle.job.status.state == S.JOB_STATE_CANCELLING:
+                raise Cancelled from None
+            raise
         finally:
             self.context.queue.release(self.name)
             await asyncio.to_thread(shutil.rmtree, self.directory, True)
