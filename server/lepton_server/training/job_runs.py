@@ -24,7 +24,6 @@ from typing import Protocol
 
 from google.protobuf import timestamp_pb2
 
-from lepton.registry.v1 import model_version_pb2
 from lepton.training.v1 import checkpoint_pb2, log_entry_pb2, metric_pb2
 from lepton.training.v1 import training_job_pb2 as tj
 from lepton.type.v1 import job_pb2
@@ -38,7 +37,13 @@ from lepton_server.runtime.errors import (
     Unavailable,
 )
 from lepton_server.runtime.file_roots import FileRoots
-from lepton_server.training import hyperparameters, job_specs, model_output, training_data
+from lepton_server.training import (
+    hyperparameters,
+    job_specs,
+    model_output,
+    model_registration,
+    training_data,
+)
 from lepton_server.training.attempts import (
     AttemptFailure,
     AttemptPlan,
@@ -50,11 +55,7 @@ from lepton_server.training.checkpoints import Checkpoints
 from lepton_server.training.job_queue import JobQueue
 from lepton_server.training.job_records import JobRecords
 from lepton_server.training.job_specs import CheckedSpec
-from lepton_server.training.model_registration import (
-    ModelRegistration,
-    hyperparameters_text,
-    registry_metrics,
-)
+from lepton_server.training.model_registration import ModelRegistration
 from lepton_server.training.report_lines import (
     CheckpointReport,
     Malformed,
@@ -470,7 +471,9 @@ class JobRun:
         registration = self.context.registration()
         assert registration is not None  # the feature was checked at creation
         job = handle.job
-        version = version_of(job, output, self.context.records.latest_values(self.name))
+        version = model_registration.version_of(
+            job, output, self.context.records.latest_values(self.name)
+        )
         return await asyncio.to_thread(
             registration.register,
             job.spec.output.registration,
@@ -610,45 +613,6 @@ class JobRun:
                 await task
             except Exception:
                 log.exception("storing a checkpoint of %s failed", self.name)
-
-
-def version_of(
-    job: tj.TrainingJob, output: tj.TrainingJobOutput, latest: dict[str, float]
-) -> model_version_pb2.ModelVersion:
-    """The model version a job's output registers as (spec table; TRN-053)."""
-    registration = job.spec.output.registration
-    trainer = job.spec.trainer
-    kind = trainer.WhichOneof("kind")
-    trainer_name = (
-        trainer.builtin.id
-        if kind == "builtin"
-        else (trainer.container.image if kind == "container" else "entrypoint")
-    )
-    resolved = job.resolved_inputs
-    metadata = {
-        "training_job": job.name,
-        "lepton.trainer": trainer_name,
-        "lepton.hyperparameters": hyperparameters_text(
-            hyperparameters.json_object(resolved.hyperparameters)
-        ),
-    }
-    if job.creator:
-        metadata["lepton.training_job_creator"] = job.creator
-    return model_version_pb2.ModelVersion(
-        description=registration.version_description,
-        labels=dict(registration.version_labels),
-        artifact=output.artifact,
-        signature=output.signature,
-        framework=output.framework,
-        framework_version=output.framework_version,
-        lineage=model_version_pb2.ModelLineage(
-            datasets=list(resolved.datasets),
-            training_job=job.name,
-            parent_model_version=resolved.base_model_version,
-        ),
-        metrics=registry_metrics(latest),
-        metadata=metadata,
-    )
 
 
 def _failure_error(failure: AttemptFailure) -> LeptonError:

@@ -27,6 +27,7 @@ from lepton_ai.progress import ProgressBar
 from lepton_ai.registry import ModelRegistry, artifact_transfer
 from lepton_ai.registry.model_packaging import Package
 from lepton_server.runtime.errors import FailedPrecondition, LeptonError, NotFound
+from lepton_server.training import hyperparameters
 from lepton_server.training.layer_clients import as_lepton_error
 
 READY = model_version_pb2.MODEL_VERSION_STATE_READY
@@ -212,3 +213,42 @@ class ModelRegistration:
                 if error.code != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
                     raise as_lepton_error(error) from None
                 time.sleep(1.0)
+
+
+def version_of(
+    job: tj.TrainingJob, output: tj.TrainingJobOutput, latest: dict[str, float]
+) -> model_version_pb2.ModelVersion:
+    """The model version a job's output registers as (spec table; TRN-053)."""
+    registration = job.spec.output.registration
+    trainer = job.spec.trainer
+    kind = trainer.WhichOneof("kind")
+    trainer_name = (
+        trainer.builtin.id
+        if kind == "builtin"
+        else (trainer.container.image if kind == "container" else "entrypoint")
+    )
+    resolved = job.resolved_inputs
+    metadata = {
+        "training_job": job.name,
+        "lepton.trainer": trainer_name,
+        "lepton.hyperparameters": hyperparameters_text(
+            hyperparameters.json_object(resolved.hyperparameters)
+        ),
+    }
+    if job.creator:
+        metadata["lepton.training_job_creator"] = job.creator
+    return model_version_pb2.ModelVersion(
+        description=registration.version_description,
+        labels=dict(registration.version_labels),
+        artifact=output.artifact,
+        signature=output.signature,
+        framework=output.framework,
+        framework_version=output.framework_version,
+        lineage=model_version_pb2.ModelLineage(
+            datasets=list(resolved.datasets),
+            training_job=job.name,
+            parent_model_version=resolved.base_model_version,
+        ),
+        metrics=registry_metrics(latest),
+        metadata=metadata,
+    )

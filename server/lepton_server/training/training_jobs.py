@@ -21,7 +21,8 @@ from lepton_server.runtime.principals import current_principal
 from lepton_server.runtime.sqlite_database import SqliteDatabase
 from lepton_server.training import job_specs, training_data
 from lepton_server.training.capacity import Capacity
-from lepton_server.training.job_runs import JobRun, RunContext, version_of
+from lepton_server.training.job_runs import JobRun, RunContext
+from lepton_server.training.model_registration import version_of
 
 KIND = "trainingJobs"
 S = job_pb2
