@@ -17,12 +17,12 @@ from lepton.training.v1 import training_job_pb2 as tj
 from lepton.type.v1 import model_artifact_pb2, model_signature_pb2
 from lepton.type.v1.model_format_pb2 import ModelFormat
 from lepton_server.registry import conversion, format_checks
+from lepton_server.registry.model_formats import media_type
 from lepton_server.runtime.errors import FailedPrecondition, LeptonError
 from lepton_server.training.report_lines import OutputReport
 from lepton_server.training.training_blobs import TrainingBlobs
 
 ONNX = ModelFormat.MODEL_FORMAT_ONNX
-ONNX_MEDIA_TYPE = "application/onnx"
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,7 @@ def export(
 def _artifact(
     blobs: TrainingBlobs, content: Path, model_format: int, entry_path: str
 ) -> tuple[model_artifact_pb2.ModelArtifact, str]:
-    onnx_file = model_format == ONNX and content.is_file()
-    descriptor, key = blobs.put(content, media_type=ONNX_MEDIA_TYPE if onnx_file else "")
+    descriptor, key = blobs.put(content, media_type=media_type(model_format, content.is_dir()))
     artifact = model_artifact_pb2.ModelArtifact(
         descriptor=descriptor, format=model_format, entry_path=entry_path
     )

@@ -7,7 +7,6 @@ are configured)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 
 from lepton.training.v1 import training_job_pb2 as tj
@@ -43,7 +42,6 @@ from lepton_server.training.servicer import TrainingServicer
 from lepton_server.training.training_blobs import TrainingBlobs
 from lepton_server.training.training_jobs import KIND, TrainingJobs
 
-log = logging.getLogger(__name__)
 SERVICE = pb.DESCRIPTOR.services_by_name["TrainingService"].full_name
 ALWAYS_FEATURES = (
     "training.pause",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from lepton.training.v1 import checkpoint_pb2
@@ -346,7 +347,7 @@ class TrainingJobs:
 
     def _checkpoint_model(
         self, job: tj.TrainingJob, name: str
-    ) -> tuple[Any, tj.TrainingJobOutput, dict[str, str]]:
+    ) -> tuple[Path, tj.TrainingJobOutput, dict[str, str]]:
         resource_names.parse(name, (KIND, "checkpoints"), "checkpoint")
         if not name.startswith(f"{job.name}/checkpoints/"):
             raise invalid_field("checkpoint", f"{name} is not a checkpoint of {job.name}")
