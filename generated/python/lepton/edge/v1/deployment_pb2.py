@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from lepton.edge.v1 import release_pb2 as lepton_dot_edge_dot_v1_dot_release__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flepton/edge/v1/deployment.proto\x12\x0elepton.edge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clepton/edge/v1/release.proto\"\xf0\x03\n\nDeployment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x36\n\x06labels\x18\x04 \x03(\x0b\x32&.lepton.edge.v1.Deployment.LabelsEntry\x12,\n\x06target\x18\x05 \x01(\x0b\x32\x1c.lepton.edge.v1.DeviceTarget\x12\x35\n\x0f\x63urrent_release\x18\x06 \x01(\x0b\x32\x1c.lepton.edge.v1.ModelRelease\x12\x16\n\x0elatest_rollout\x18\x07 \x01(\t\x12\x16\n\x0erollout_active\x18\x08 \x01(\x08\x12=\n\rdevice_counts\x18\t \x01(\x0b\x32&.lepton.edge.v1.DeploymentDeviceCounts\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xad\x01\n\x0c\x44\x65viceTarget\x12\x43\n\x0cmatch_labels\x18\x01 \x03(\x0b\x32-.lepton.edge.v1.DeviceTarget.MatchLabelsEntry\x12\x0f\n\x07\x64\x65vices\x18\x02 \x03(\t\x12\x13\n\x0b\x61ll_devices\x18\x03 \x01(\x08\x1a\x32\n\x10MatchLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8f\x01\n\x16\x44\x65ploymentDeviceCounts\x12\x16\n\x0etargeted_count\x18\x01 \x01(\x03\x12\x15\n\rin_sync_count\x18\x02 \x01(\x03\x12\x16\n\x0eupdating_count\x18\x03 \x01(\x03\x12\x14\n\x0c\x66\x61iled_count\x18\x04 \x01(\x03\x12\x18\n\x10unreported_count\x18\x05 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flepton/edge/v1/deployment.proto\x12\x0elepton.edge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clepton/edge/v1/release.proto\"\xb6\x04\n\nDeployment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x36\n\x06labels\x18\x04 \x03(\x0b\x32&.lepton.edge.v1.Deployment.LabelsEntry\x12,\n\x06target\x18\x05 \x01(\x0b\x32\x1c.lepton.edge.v1.DeviceTarget\x12\x35\n\x0f\x63urrent_release\x18\x06 \x01(\x0b\x32\x1c.lepton.edge.v1.ModelRelease\x12\x16\n\x0elatest_rollout\x18\x07 \x01(\t\x12\x16\n\x0erollout_active\x18\x08 \x01(\x08\x12=\n\rdevice_counts\x18\t \x01(\x0b\x32&.lepton.edge.v1.DeploymentDeviceCounts\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\t\x12\x44\n\x13parameter_overrides\x18\r \x03(\x0b\x32\'.lepton.edge.v1.DeviceParameterOverride\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa9\x01\n\x17\x44\x65viceParameterOverride\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12K\n\nparameters\x18\x02 \x03(\x0b\x32\x37.lepton.edge.v1.DeviceParameterOverride.ParametersEntry\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xad\x01\n\x0c\x44\x65viceTarget\x12\x43\n\x0cmatch_labels\x18\x01 \x03(\x0b\x32-.lepton.edge.v1.DeviceTarget.MatchLabelsEntry\x12\x0f\n\x07\x64\x65vices\x18\x02 \x03(\t\x12\x13\n\x0b\x61ll_devices\x18\x03 \x01(\x08\x1a\x32\n\x10MatchLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8f\x01\n\x16\x44\x65ploymentDeviceCounts\x12\x16\n\x0etargeted_count\x18\x01 \x01(\x03\x12\x15\n\rin_sync_count\x18\x02 \x01(\x03\x12\x16\n\x0eupdating_count\x18\x03 \x01(\x03\x12\x14\n\x0c\x66\x61iled_count\x18\x04 \x01(\x03\x12\x18\n\x10unreported_count\x18\x05 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,16 +35,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DEPLOYMENT_LABELSENTRY']._loaded_options = None
   _globals['_DEPLOYMENT_LABELSENTRY']._serialized_options = b'8\001'
+  _globals['_DEVICEPARAMETEROVERRIDE_PARAMETERSENTRY']._loaded_options = None
+  _globals['_DEVICEPARAMETEROVERRIDE_PARAMETERSENTRY']._serialized_options = b'8\001'
   _globals['_DEVICETARGET_MATCHLABELSENTRY']._loaded_options = None
   _globals['_DEVICETARGET_MATCHLABELSENTRY']._serialized_options = b'8\001'
   _globals['_DEPLOYMENT']._serialized_start=115
-  _globals['_DEPLOYMENT']._serialized_end=611
-  _globals['_DEPLOYMENT_LABELSENTRY']._serialized_start=566
-  _globals['_DEPLOYMENT_LABELSENTRY']._serialized_end=611
-  _globals['_DEVICETARGET']._serialized_start=614
-  _globals['_DEVICETARGET']._serialized_end=787
-  _globals['_DEVICETARGET_MATCHLABELSENTRY']._serialized_start=737
-  _globals['_DEVICETARGET_MATCHLABELSENTRY']._serialized_end=787
-  _globals['_DEPLOYMENTDEVICECOUNTS']._serialized_start=790
-  _globals['_DEPLOYMENTDEVICECOUNTS']._serialized_end=933
+  _globals['_DEPLOYMENT']._serialized_end=681
+  _globals['_DEPLOYMENT_LABELSENTRY']._serialized_start=636
+  _globals['_DEPLOYMENT_LABELSENTRY']._serialized_end=681
+  _globals['_DEVICEPARAMETEROVERRIDE']._serialized_start=684
+  _globals['_DEVICEPARAMETEROVERRIDE']._serialized_end=853
+  _globals['_DEVICEPARAMETEROVERRIDE_PARAMETERSENTRY']._serialized_start=804
+  _globals['_DEVICEPARAMETEROVERRIDE_PARAMETERSENTRY']._serialized_end=853
+  _globals['_DEVICETARGET']._serialized_start=856
+  _globals['_DEVICETARGET']._serialized_end=1029
+  _globals['_DEVICETARGET_MATCHLABELSENTRY']._serialized_start=979
+  _globals['_DEVICETARGET_MATCHLABELSENTRY']._serialized_end=1029
+  _globals['_DEPLOYMENTDEVICECOUNTS']._serialized_start=1032
+  _globals['_DEPLOYMENTDEVICECOUNTS']._serialized_end=1175
 # @@protoc_insertion_point(module_scope)

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Deployment(_message.Message):
-    __slots__ = ("name", "display_name", "description", "labels", "target", "current_release", "latest_rollout", "rollout_active", "device_counts", "create_time", "update_time", "etag")
+    __slots__ = ("name", "display_name", "description", "labels", "target", "current_release", "latest_rollout", "rollout_active", "device_counts", "create_time", "update_time", "etag", "parameter_overrides")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,7 @@ class Deployment(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     description: str
@@ -43,7 +44,23 @@ class Deployment(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., target: _Optional[_Union[DeviceTarget, _Mapping]] = ..., current_release: _Optional[_Union[_release_pb2.ModelRelease, _Mapping]] = ..., latest_rollout: _Optional[str] = ..., rollout_active: _Optional[bool] = ..., device_counts: _Optional[_Union[DeploymentDeviceCounts, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    parameter_overrides: _containers.RepeatedCompositeFieldContainer[DeviceParameterOverride]
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., target: _Optional[_Union[DeviceTarget, _Mapping]] = ..., current_release: _Optional[_Union[_release_pb2.ModelRelease, _Mapping]] = ..., latest_rollout: _Optional[str] = ..., rollout_active: _Optional[bool] = ..., device_counts: _Optional[_Union[DeploymentDeviceCounts, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., parameter_overrides: _Optional[_Iterable[_Union[DeviceParameterOverride, _Mapping]]] = ...) -> None: ...
+
+class DeviceParameterOverride(_message.Message):
+    __slots__ = ("device", "parameters")
+    class ParametersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    device: str
+    parameters: _containers.ScalarMap[str, str]
+    def __init__(self, device: _Optional[str] = ..., parameters: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class DeviceTarget(_message.Message):
     __slots__ = ("match_labels", "devices", "all_devices")

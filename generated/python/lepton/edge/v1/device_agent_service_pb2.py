@@ -24,6 +24,7 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from lepton.edge.v1 import artifact_upload_pb2 as lepton_dot_edge_dot_v1_dot_artifact__upload__pb2
 from lepton.edge.v1 import capabilities_pb2 as lepton_dot_edge_dot_v1_dot_capabilities__pb2
 from lepton.edge.v1 import command_pb2 as lepton_dot_edge_dot_v1_dot_command__pb2
 from lepton.edge.v1 import device_pb2 as lepton_dot_edge_dot_v1_dot_device__pb2
@@ -34,7 +35,7 @@ from lepton.type.v1 import digest_pb2 as lepton_dot_type_dot_v1_dot_digest__pb2
 from lepton.type.v1 import error_pb2 as lepton_dot_type_dot_v1_dot_error__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)lepton/edge/v1/device_agent_service.proto\x12\x0elepton.edge.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!lepton/edge/v1/capabilities.proto\x1a\x1clepton/edge/v1/command.proto\x1a\x1blepton/edge/v1/device.proto\x1a!lepton/edge/v1/device_state.proto\x1a\x1elepton/edge/v1/telemetry.proto\x1a\x1dlepton/type/v1/artifact.proto\x1a\x1blepton/type/v1/digest.proto\x1a\x1alepton/type/v1/error.proto\"\x9f\x02\n\x0fRegisterRequest\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x12\n\ndevice_key\x18\x02 \x01(\x0c\x12\x17\n\x0f\x62ootstrap_token\x18\x03 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x04 \x01(\t\x12\x38\n\x0c\x63\x61pabilities\x18\x05 \x01(\x0b\x32\".lepton.edge.v1.DeviceCapabilities\x12\x15\n\ragent_version\x18\x06 \x01(\t\x12;\n\x06labels\x18\x07 \x03(\x0b\x32+.lepton.edge.v1.RegisterRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc5\x02\n\x10RegisterResponse\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12;\n\x0e\x61pproval_state\x18\x02 \x01(\x0e\x32#.lepton.edge.v1.DeviceApprovalState\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x03 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0bretry_after\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x08settings\x18\x06 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettings\x12/\n\x0bserver_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x90\x01\n\rAgentSettings\x12\x32\n\x0freport_interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12(\n max_telemetry_batch_record_count\x18\x02 \x01(\x03\x12!\n\x19max_telemetry_batch_bytes\x18\x03 \x01(\x03\"\xa4\x02\n\x0bSyncRequest\x12*\n\x05hello\x18\x01 \x01(\x0b\x32\x19.lepton.edge.v1.SyncHelloH\x00\x12.\n\theartbeat\x18\x02 \x01(\x0b\x32\x19.lepton.edge.v1.HeartbeatH\x00\x12\x37\n\x0ereported_state\x18\x03 \x01(\x0b\x32\x1d.lepton.edge.v1.ReportedStateH\x00\x12<\n\x11\x64\x65sired_state_ack\x18\x04 \x01(\x0b\x32\x1f.lepton.edge.v1.DesiredStateAckH\x00\x12\x37\n\x0e\x63ommand_update\x18\x05 \x01(\x0b\x32\x1d.lepton.edge.v1.CommandUpdateH\x00\x42\t\n\x07message\"\x8b\x01\n\tSyncHello\x12\x0f\n\x07\x62oot_id\x18\x01 \x01(\t\x12\x15\n\ragent_version\x18\x02 \x01(\t\x12\x1f\n\x17\x61\x63knowledged_generation\x18\x03 \x01(\x03\x12\x35\n\x0ereported_state\x18\x04 \x01(\x0b\x32\x1d.lepton.edge.v1.ReportedState\"%\n\x0f\x44\x65siredStateAck\x12\x12\n\ngeneration\x18\x01 \x01(\x03\"\xa9\x02\n\rCommandUpdate\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x31\n\x05state\x18\x03 \x01(\x0e\x32\".lepton.edge.v1.DeviceCommandState\x12*\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x1b.lepton.type.v1.ErrorStatus\x12\x39\n\x06result\x18\x05 \x03(\x0b\x32).lepton.edge.v1.CommandUpdate.ResultEntry\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe7\x01\n\x0cSyncResponse\x12.\n\x07welcome\x18\x01 \x01(\x0b\x32\x1b.lepton.edge.v1.SyncWelcomeH\x00\x12\x35\n\rdesired_state\x18\x02 \x01(\x0b\x32\x1c.lepton.edge.v1.DesiredStateH\x00\x12\x32\n\x07\x63ommand\x18\x03 \x01(\x0b\x32\x1f.lepton.edge.v1.CommandDeliveryH\x00\x12\x31\n\x08settings\x18\x04 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettingsH\x00\x42\t\n\x07message\"\x7f\n\x0bSyncWelcome\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12/\n\x08settings\x18\x02 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettings\x12/\n\x0bserver_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa1\x02\n\x0f\x43ommandDelivery\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x43\n\nparameters\x18\x03 \x03(\x0b\x32/.lepton.edge.v1.CommandDelivery.ParametersEntry\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\rremaining_ttl\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"=\n\x13StatArtifactRequest\x12&\n\x06\x64igest\x18\x01 \x01(\x0b\x32\x16.lepton.type.v1.Digest\"L\n\x14StatArtifactResponse\x12\x34\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptor\"}\n\x13ReadArtifactRequest\x12&\n\x06\x64igest\x18\x01 \x01(\x0b\x32\x16.lepton.type.v1.Digest\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\x14\n\x0clength_bytes\x18\x03 \x01(\x03\x12\x18\n\x10\x63hunk_size_bytes\x18\x04 \x01(\x03\"\x89\x01\n\x14ReadArtifactResponse\x12\x36\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptorH\x00\x12.\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1d.lepton.type.v1.ArtifactChunkH\x00\x42\t\n\x07payload\"L\n\x16UploadTelemetryRequest\x12\x32\n\x08segments\x18\x01 \x03(\x0b\x32 .lepton.edge.v1.TelemetrySegment\"e\n\x10TelemetrySegment\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x02 \x01(\t\x12\x30\n\x07records\x18\x03 \x03(\x0b\x32\x1f.lepton.edge.v1.TelemetryRecord\"Z\n\x17UploadTelemetryResponse\x12?\n\x10\x61\x63knowledgements\x18\x01 \x03(\x0b\x32%.lepton.edge.v1.StreamAcknowledgement\"\x96\x01\n\x15StreamAcknowledgement\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x02 \x01(\t\x12\x1d\n\x15\x61\x63knowledged_sequence\x18\x03 \x01(\x03\x12\x1d\n\x15\x61\x63\x63\x65pted_record_count\x18\x04 \x01(\x03\x12\x1e\n\x16\x64uplicate_record_count\x18\x05 \x01(\x03\x32\xc6\x03\n\x12\x44\x65viceAgentService\x12M\n\x08Register\x12\x1f.lepton.edge.v1.RegisterRequest\x1a .lepton.edge.v1.RegisterResponse\x12\x45\n\x04Sync\x12\x1b.lepton.edge.v1.SyncRequest\x1a\x1c.lepton.edge.v1.SyncResponse(\x01\x30\x01\x12Y\n\x0cStatArtifact\x12#.lepton.edge.v1.StatArtifactRequest\x1a$.lepton.edge.v1.StatArtifactResponse\x12[\n\x0cReadArtifact\x12#.lepton.edge.v1.ReadArtifactRequest\x1a$.lepton.edge.v1.ReadArtifactResponse0\x01\x12\x62\n\x0fUploadTelemetry\x12&.lepton.edge.v1.UploadTelemetryRequest\x1a\'.lepton.edge.v1.UploadTelemetryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)lepton/edge/v1/device_agent_service.proto\x12\x0elepton.edge.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$lepton/edge/v1/artifact_upload.proto\x1a!lepton/edge/v1/capabilities.proto\x1a\x1clepton/edge/v1/command.proto\x1a\x1blepton/edge/v1/device.proto\x1a!lepton/edge/v1/device_state.proto\x1a\x1elepton/edge/v1/telemetry.proto\x1a\x1dlepton/type/v1/artifact.proto\x1a\x1blepton/type/v1/digest.proto\x1a\x1alepton/type/v1/error.proto\"7\n\"CreateRegistrationChallengeRequest\x12\x11\n\tdevice_id\x18\x01 \x01(\t\"i\n#CreateRegistrationChallengeResponse\x12\x11\n\tchallenge\x18\x01 \x01(\x0c\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd6\x02\n\x0fRegisterRequest\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x19\n\x11\x64\x65vice_public_key\x18\x02 \x01(\x0c\x12\x17\n\x0f\x62ootstrap_token\x18\x03 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x04 \x01(\t\x12\x38\n\x0c\x63\x61pabilities\x18\x05 \x01(\x0b\x32\".lepton.edge.v1.DeviceCapabilities\x12\x15\n\ragent_version\x18\x06 \x01(\t\x12;\n\x06labels\x18\x07 \x03(\x0b\x32+.lepton.edge.v1.RegisterRequest.LabelsEntry\x12\x11\n\tchallenge\x18\x08 \x01(\x0c\x12\x1b\n\x13\x63hallenge_signature\x18\t \x01(\x0c\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc5\x02\n\x10RegisterResponse\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12;\n\x0e\x61pproval_state\x18\x02 \x01(\x0e\x32#.lepton.edge.v1.DeviceApprovalState\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x03 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0bretry_after\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x08settings\x18\x06 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettings\x12/\n\x0bserver_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x90\x01\n\rAgentSettings\x12\x32\n\x0freport_interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12(\n max_telemetry_batch_record_count\x18\x02 \x01(\x03\x12!\n\x19max_telemetry_batch_bytes\x18\x03 \x01(\x03\"\xa4\x02\n\x0bSyncRequest\x12*\n\x05hello\x18\x01 \x01(\x0b\x32\x19.lepton.edge.v1.SyncHelloH\x00\x12.\n\theartbeat\x18\x02 \x01(\x0b\x32\x19.lepton.edge.v1.HeartbeatH\x00\x12\x37\n\x0ereported_state\x18\x03 \x01(\x0b\x32\x1d.lepton.edge.v1.ReportedStateH\x00\x12<\n\x11\x64\x65sired_state_ack\x18\x04 \x01(\x0b\x32\x1f.lepton.edge.v1.DesiredStateAckH\x00\x12\x37\n\x0e\x63ommand_update\x18\x05 \x01(\x0b\x32\x1d.lepton.edge.v1.CommandUpdateH\x00\x42\t\n\x07message\"\x8b\x01\n\tSyncHello\x12\x0f\n\x07\x62oot_id\x18\x01 \x01(\t\x12\x15\n\ragent_version\x18\x02 \x01(\t\x12\x1f\n\x17\x61\x63knowledged_generation\x18\x03 \x01(\x03\x12\x35\n\x0ereported_state\x18\x04 \x01(\x0b\x32\x1d.lepton.edge.v1.ReportedState\"%\n\x0f\x44\x65siredStateAck\x12\x12\n\ngeneration\x18\x01 \x01(\x03\"\xa9\x02\n\rCommandUpdate\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x31\n\x05state\x18\x03 \x01(\x0e\x32\".lepton.edge.v1.DeviceCommandState\x12*\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x1b.lepton.type.v1.ErrorStatus\x12\x39\n\x06result\x18\x05 \x03(\x0b\x32).lepton.edge.v1.CommandUpdate.ResultEntry\x12(\n\x04time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bResultEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe7\x01\n\x0cSyncResponse\x12.\n\x07welcome\x18\x01 \x01(\x0b\x32\x1b.lepton.edge.v1.SyncWelcomeH\x00\x12\x35\n\rdesired_state\x18\x02 \x01(\x0b\x32\x1c.lepton.edge.v1.DesiredStateH\x00\x12\x32\n\x07\x63ommand\x18\x03 \x01(\x0b\x32\x1f.lepton.edge.v1.CommandDeliveryH\x00\x12\x31\n\x08settings\x18\x04 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettingsH\x00\x42\t\n\x07message\"\x7f\n\x0bSyncWelcome\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12/\n\x08settings\x18\x02 \x01(\x0b\x32\x1d.lepton.edge.v1.AgentSettings\x12/\n\x0bserver_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa1\x02\n\x0f\x43ommandDelivery\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x43\n\nparameters\x18\x03 \x03(\x0b\x32/.lepton.edge.v1.CommandDelivery.ParametersEntry\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\rremaining_ttl\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"=\n\x13StatArtifactRequest\x12&\n\x06\x64igest\x18\x01 \x01(\x0b\x32\x16.lepton.type.v1.Digest\"L\n\x14StatArtifactResponse\x12\x34\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptor\"}\n\x13ReadArtifactRequest\x12&\n\x06\x64igest\x18\x01 \x01(\x0b\x32\x16.lepton.type.v1.Digest\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\x14\n\x0clength_bytes\x18\x03 \x01(\x03\x12\x18\n\x10\x63hunk_size_bytes\x18\x04 \x01(\x03\"\x89\x01\n\x14ReadArtifactResponse\x12\x36\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptorH\x00\x12.\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1d.lepton.type.v1.ArtifactChunkH\x00\x42\t\n\x07payload\"\x86\x01\n\x11UploadBlobRequest\x12\x36\n\x06header\x18\x01 \x01(\x0b\x32$.lepton.edge.v1.ArtifactUploadHeaderH\x00\x12.\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1d.lepton.type.v1.ArtifactChunkH\x00\x42\t\n\x07payload\"y\n\x12UploadBlobResponse\x12\x18\n\x10\x63ommitted_offset\x18\x01 \x01(\x03\x12\x30\n\x04\x62lob\x18\x02 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptor\x12\x17\n\x0f\x61lready_existed\x18\x03 \x01(\x08\"D\n\x1aGetBlobUploadStatusRequest\x12&\n\x06\x64igest\x18\x01 \x01(\x0b\x32\x16.lepton.type.v1.Digest\"i\n\x1bGetBlobUploadStatusResponse\x12\x30\n\x04\x62lob\x18\x01 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptor\x12\x18\n\x10\x63ommitted_offset\x18\x02 \x01(\x03\"L\n\x16UploadTelemetryRequest\x12\x32\n\x08segments\x18\x01 \x03(\x0b\x32 .lepton.edge.v1.TelemetrySegment\"e\n\x10TelemetrySegment\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x02 \x01(\t\x12\x30\n\x07records\x18\x03 \x03(\x0b\x32\x1f.lepton.edge.v1.TelemetryRecord\"Z\n\x17UploadTelemetryResponse\x12?\n\x10\x61\x63knowledgements\x18\x01 \x03(\x0b\x32%.lepton.edge.v1.StreamAcknowledgement\"\x96\x01\n\x15StreamAcknowledgement\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x02 \x01(\t\x12\x1d\n\x15\x61\x63knowledged_sequence\x18\x03 \x01(\x03\x12\x1d\n\x15\x61\x63\x63\x65pted_record_count\x18\x04 \x01(\x03\x12\x1e\n\x16\x64uplicate_record_count\x18\x05 \x01(\x03\x32\x96\x06\n\x12\x44\x65viceAgentService\x12\x86\x01\n\x1b\x43reateRegistrationChallenge\x12\x32.lepton.edge.v1.CreateRegistrationChallengeRequest\x1a\x33.lepton.edge.v1.CreateRegistrationChallengeResponse\x12M\n\x08Register\x12\x1f.lepton.edge.v1.RegisterRequest\x1a .lepton.edge.v1.RegisterResponse\x12\x45\n\x04Sync\x12\x1b.lepton.edge.v1.SyncRequest\x1a\x1c.lepton.edge.v1.SyncResponse(\x01\x30\x01\x12Y\n\x0cStatArtifact\x12#.lepton.edge.v1.StatArtifactRequest\x1a$.lepton.edge.v1.StatArtifactResponse\x12[\n\x0cReadArtifact\x12#.lepton.edge.v1.ReadArtifactRequest\x1a$.lepton.edge.v1.ReadArtifactResponse0\x01\x12\x62\n\x0fUploadTelemetry\x12&.lepton.edge.v1.UploadTelemetryRequest\x1a\'.lepton.edge.v1.UploadTelemetryResponse\x12U\n\nUploadBlob\x12!.lepton.edge.v1.UploadBlobRequest\x1a\".lepton.edge.v1.UploadBlobResponse(\x01\x12n\n\x13GetBlobUploadStatus\x12*.lepton.edge.v1.GetBlobUploadStatusRequest\x1a+.lepton.edge.v1.GetBlobUploadStatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,48 +48,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMMANDUPDATE_RESULTENTRY']._serialized_options = b'8\001'
   _globals['_COMMANDDELIVERY_PARAMETERSENTRY']._loaded_options = None
   _globals['_COMMANDDELIVERY_PARAMETERSENTRY']._serialized_options = b'8\001'
-  _globals['_REGISTERREQUEST']._serialized_start=376
-  _globals['_REGISTERREQUEST']._serialized_end=663
-  _globals['_REGISTERREQUEST_LABELSENTRY']._serialized_start=618
-  _globals['_REGISTERREQUEST_LABELSENTRY']._serialized_end=663
-  _globals['_REGISTERRESPONSE']._serialized_start=666
-  _globals['_REGISTERRESPONSE']._serialized_end=991
-  _globals['_AGENTSETTINGS']._serialized_start=994
-  _globals['_AGENTSETTINGS']._serialized_end=1138
-  _globals['_SYNCREQUEST']._serialized_start=1141
-  _globals['_SYNCREQUEST']._serialized_end=1433
-  _globals['_SYNCHELLO']._serialized_start=1436
-  _globals['_SYNCHELLO']._serialized_end=1575
-  _globals['_DESIREDSTATEACK']._serialized_start=1577
-  _globals['_DESIREDSTATEACK']._serialized_end=1614
-  _globals['_COMMANDUPDATE']._serialized_start=1617
-  _globals['_COMMANDUPDATE']._serialized_end=1914
-  _globals['_COMMANDUPDATE_RESULTENTRY']._serialized_start=1869
-  _globals['_COMMANDUPDATE_RESULTENTRY']._serialized_end=1914
-  _globals['_SYNCRESPONSE']._serialized_start=1917
-  _globals['_SYNCRESPONSE']._serialized_end=2148
-  _globals['_SYNCWELCOME']._serialized_start=2150
-  _globals['_SYNCWELCOME']._serialized_end=2277
-  _globals['_COMMANDDELIVERY']._serialized_start=2280
-  _globals['_COMMANDDELIVERY']._serialized_end=2569
-  _globals['_COMMANDDELIVERY_PARAMETERSENTRY']._serialized_start=2520
-  _globals['_COMMANDDELIVERY_PARAMETERSENTRY']._serialized_end=2569
-  _globals['_STATARTIFACTREQUEST']._serialized_start=2571
-  _globals['_STATARTIFACTREQUEST']._serialized_end=2632
-  _globals['_STATARTIFACTRESPONSE']._serialized_start=2634
-  _globals['_STATARTIFACTRESPONSE']._serialized_end=2710
-  _globals['_READARTIFACTREQUEST']._serialized_start=2712
-  _globals['_READARTIFACTREQUEST']._serialized_end=2837
-  _globals['_READARTIFACTRESPONSE']._serialized_start=2840
-  _globals['_READARTIFACTRESPONSE']._serialized_end=2977
-  _globals['_UPLOADTELEMETRYREQUEST']._serialized_start=2979
-  _globals['_UPLOADTELEMETRYREQUEST']._serialized_end=3055
-  _globals['_TELEMETRYSEGMENT']._serialized_start=3057
-  _globals['_TELEMETRYSEGMENT']._serialized_end=3158
-  _globals['_UPLOADTELEMETRYRESPONSE']._serialized_start=3160
-  _globals['_UPLOADTELEMETRYRESPONSE']._serialized_end=3250
-  _globals['_STREAMACKNOWLEDGEMENT']._serialized_start=3253
-  _globals['_STREAMACKNOWLEDGEMENT']._serialized_end=3403
-  _globals['_DEVICEAGENTSERVICE']._serialized_start=3406
-  _globals['_DEVICEAGENTSERVICE']._serialized_end=3860
+  _globals['_CREATEREGISTRATIONCHALLENGEREQUEST']._serialized_start=413
+  _globals['_CREATEREGISTRATIONCHALLENGEREQUEST']._serialized_end=468
+  _globals['_CREATEREGISTRATIONCHALLENGERESPONSE']._serialized_start=470
+  _globals['_CREATEREGISTRATIONCHALLENGERESPONSE']._serialized_end=575
+  _globals['_REGISTERREQUEST']._serialized_start=578
+  _globals['_REGISTERREQUEST']._serialized_end=920
+  _globals['_REGISTERREQUEST_LABELSENTRY']._serialized_start=875
+  _globals['_REGISTERREQUEST_LABELSENTRY']._serialized_end=920
+  _globals['_REGISTERRESPONSE']._serialized_start=923
+  _globals['_REGISTERRESPONSE']._serialized_end=1248
+  _globals['_AGENTSETTINGS']._serialized_start=1251
+  _globals['_AGENTSETTINGS']._serialized_end=1395
+  _globals['_SYNCREQUEST']._serialized_start=1398
+  _globals['_SYNCREQUEST']._serialized_end=1690
+  _globals['_SYNCHELLO']._serialized_start=1693
+  _globals['_SYNCHELLO']._serialized_end=1832
+  _globals['_DESIREDSTATEACK']._serialized_start=1834
+  _globals['_DESIREDSTATEACK']._serialized_end=1871
+  _globals['_COMMANDUPDATE']._serialized_start=1874
+  _globals['_COMMANDUPDATE']._serialized_end=2171
+  _globals['_COMMANDUPDATE_RESULTENTRY']._serialized_start=2126
+  _globals['_COMMANDUPDATE_RESULTENTRY']._serialized_end=2171
+  _globals['_SYNCRESPONSE']._serialized_start=2174
+  _globals['_SYNCRESPONSE']._serialized_end=2405
+  _globals['_SYNCWELCOME']._serialized_start=2407
+  _globals['_SYNCWELCOME']._serialized_end=2534
+  _globals['_COMMANDDELIVERY']._serialized_start=2537
+  _globals['_COMMANDDELIVERY']._serialized_end=2826
+  _globals['_COMMANDDELIVERY_PARAMETERSENTRY']._serialized_start=2777
+  _globals['_COMMANDDELIVERY_PARAMETERSENTRY']._serialized_end=2826
+  _globals['_STATARTIFACTREQUEST']._serialized_start=2828
+  _globals['_STATARTIFACTREQUEST']._serialized_end=2889
+  _globals['_STATARTIFACTRESPONSE']._serialized_start=2891
+  _globals['_STATARTIFACTRESPONSE']._serialized_end=2967
+  _globals['_READARTIFACTREQUEST']._serialized_start=2969
+  _globals['_READARTIFACTREQUEST']._serialized_end=3094
+  _globals['_READARTIFACTRESPONSE']._serialized_start=3097
+  _globals['_READARTIFACTRESPONSE']._serialized_end=3234
+  _globals['_UPLOADBLOBREQUEST']._serialized_start=3237
+  _globals['_UPLOADBLOBREQUEST']._serialized_end=3371
+  _globals['_UPLOADBLOBRESPONSE']._serialized_start=3373
+  _globals['_UPLOADBLOBRESPONSE']._serialized_end=3494
+  _globals['_GETBLOBUPLOADSTATUSREQUEST']._serialized_start=3496
+  _globals['_GETBLOBUPLOADSTATUSREQUEST']._serialized_end=3564
+  _globals['_GETBLOBUPLOADSTATUSRESPONSE']._serialized_start=3566
+  _globals['_GETBLOBUPLOADSTATUSRESPONSE']._serialized_end=3671
+  _globals['_UPLOADTELEMETRYREQUEST']._serialized_start=3673
+  _globals['_UPLOADTELEMETRYREQUEST']._serialized_end=3749
+  _globals['_TELEMETRYSEGMENT']._serialized_start=3751
+  _globals['_TELEMETRYSEGMENT']._serialized_end=3852
+  _globals['_UPLOADTELEMETRYRESPONSE']._serialized_start=3854
+  _globals['_UPLOADTELEMETRYRESPONSE']._serialized_end=3944
+  _globals['_STREAMACKNOWLEDGEMENT']._serialized_start=3947
+  _globals['_STREAMACKNOWLEDGEMENT']._serialized_end=4097
+  _globals['_DEVICEAGENTSERVICE']._serialized_start=4100
+  _globals['_DEVICEAGENTSERVICE']._serialized_end=4890
 # @@protoc_insertion_point(module_scope)

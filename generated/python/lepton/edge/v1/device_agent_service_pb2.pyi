@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from lepton.edge.v1 import artifact_upload_pb2 as _artifact_upload_pb2
 from lepton.edge.v1 import capabilities_pb2 as _capabilities_pb2
 from lepton.edge.v1 import command_pb2 as _command_pb2
 from lepton.edge.v1 import device_pb2 as _device_pb2
@@ -18,8 +19,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class CreateRegistrationChallengeRequest(_message.Message):
+    __slots__ = ("device_id",)
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    device_id: str
+    def __init__(self, device_id: _Optional[str] = ...) -> None: ...
+
+class CreateRegistrationChallengeResponse(_message.Message):
+    __slots__ = ("challenge", "expire_time")
+    CHALLENGE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    challenge: bytes
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, challenge: _Optional[bytes] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class RegisterRequest(_message.Message):
-    __slots__ = ("device_id", "device_key", "bootstrap_token", "boot_id", "capabilities", "agent_version", "labels")
+    __slots__ = ("device_id", "device_public_key", "bootstrap_token", "boot_id", "capabilities", "agent_version", "labels", "challenge", "challenge_signature")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -28,20 +43,24 @@ class RegisterRequest(_message.Message):
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
-    DEVICE_KEY_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     BOOTSTRAP_TOKEN_FIELD_NUMBER: _ClassVar[int]
     BOOT_ID_FIELD_NUMBER: _ClassVar[int]
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     device_id: str
-    device_key: bytes
+    device_public_key: bytes
     bootstrap_token: str
     boot_id: str
     capabilities: _capabilities_pb2.DeviceCapabilities
     agent_version: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, device_id: _Optional[str] = ..., device_key: _Optional[bytes] = ..., bootstrap_token: _Optional[str] = ..., boot_id: _Optional[str] = ..., capabilities: _Optional[_Union[_capabilities_pb2.DeviceCapabilities, _Mapping]] = ..., agent_version: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    challenge: bytes
+    challenge_signature: bytes
+    def __init__(self, device_id: _Optional[str] = ..., device_public_key: _Optional[bytes] = ..., bootstrap_token: _Optional[str] = ..., boot_id: _Optional[str] = ..., capabilities: _Optional[_Union[_capabilities_pb2.DeviceCapabilities, _Mapping]] = ..., agent_version: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., challenge: _Optional[bytes] = ..., challenge_signature: _Optional[bytes] = ...) -> None: ...
 
 class RegisterResponse(_message.Message):
     __slots__ = ("device", "approval_state", "access_token", "access_token_expire_time", "retry_after", "settings", "server_time")
@@ -202,6 +221,38 @@ class ReadArtifactResponse(_message.Message):
     artifact: _artifact_pb2.ArtifactDescriptor
     chunk: _artifact_pb2.ArtifactChunk
     def __init__(self, artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ..., chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
+
+class UploadBlobRequest(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: _artifact_upload_pb2.ArtifactUploadHeader
+    chunk: _artifact_pb2.ArtifactChunk
+    def __init__(self, header: _Optional[_Union[_artifact_upload_pb2.ArtifactUploadHeader, _Mapping]] = ..., chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
+
+class UploadBlobResponse(_message.Message):
+    __slots__ = ("committed_offset", "blob", "already_existed")
+    COMMITTED_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    BLOB_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_EXISTED_FIELD_NUMBER: _ClassVar[int]
+    committed_offset: int
+    blob: _artifact_pb2.ArtifactDescriptor
+    already_existed: bool
+    def __init__(self, committed_offset: _Optional[int] = ..., blob: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ..., already_existed: _Optional[bool] = ...) -> None: ...
+
+class GetBlobUploadStatusRequest(_message.Message):
+    __slots__ = ("digest",)
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    digest: _digest_pb2.Digest
+    def __init__(self, digest: _Optional[_Union[_digest_pb2.Digest, _Mapping]] = ...) -> None: ...
+
+class GetBlobUploadStatusResponse(_message.Message):
+    __slots__ = ("blob", "committed_offset")
+    BLOB_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    blob: _artifact_pb2.ArtifactDescriptor
+    committed_offset: int
+    def __init__(self, blob: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ..., committed_offset: _Optional[int] = ...) -> None: ...
 
 class UploadTelemetryRequest(_message.Message):
     __slots__ = ("segments",)

@@ -29,8 +29,10 @@ class DeviceAgentServiceStub:
     """The protocol an edge device's agent speaks with the fleet server. Only
     devices call it (spec/edge.md, "Device-agent protocol").
 
-    Authentication: Register authenticates with the device key (and, the first
-    time, a bootstrap token) inside the request. Every other RPC requires the
+    Authentication: Register proves possession of the device's Ed25519 private
+    key by signing a fresh server challenge (and, the first time, presents a
+    bootstrap token) inside the request; no replayable secret ever crosses the
+    wire. Every other RPC requires the
     access token that Register issued, sent as gRPC metadata
     `authorization: Bearer <access_token>`; a missing token gets
     UNAUTHENTICATED with reason MISSING_CREDENTIALS, an unknown, expired or
@@ -48,6 +50,11 @@ class DeviceAgentServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.CreateRegistrationChallenge = channel.unary_unary(
+                '/lepton.edge.v1.DeviceAgentService/CreateRegistrationChallenge',
+                request_serializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.CreateRegistrationChallengeRequest.SerializeToString,
+                response_deserializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.CreateRegistrationChallengeResponse.FromString,
+                _registered_method=True)
         self.Register = channel.unary_unary(
                 '/lepton.edge.v1.DeviceAgentService/Register',
                 request_serializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.RegisterRequest.SerializeToString,
@@ -73,14 +80,26 @@ class DeviceAgentServiceStub:
                 request_serializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadTelemetryRequest.SerializeToString,
                 response_deserializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadTelemetryResponse.FromString,
                 _registered_method=True)
+        self.UploadBlob = channel.stream_unary(
+                '/lepton.edge.v1.DeviceAgentService/UploadBlob',
+                request_serializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadBlobRequest.SerializeToString,
+                response_deserializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadBlobResponse.FromString,
+                _registered_method=True)
+        self.GetBlobUploadStatus = channel.unary_unary(
+                '/lepton.edge.v1.DeviceAgentService/GetBlobUploadStatus',
+                request_serializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.GetBlobUploadStatusRequest.SerializeToString,
+                response_deserializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.GetBlobUploadStatusResponse.FromString,
+                _registered_method=True)
 
 
 class DeviceAgentServiceServicer:
     """The protocol an edge device's agent speaks with the fleet server. Only
     devices call it (spec/edge.md, "Device-agent protocol").
 
-    Authentication: Register authenticates with the device key (and, the first
-    time, a bootstrap token) inside the request. Every other RPC requires the
+    Authentication: Register proves possession of the device's Ed25519 private
+    key by signing a fresh server challenge (and, the first time, presents a
+    bootstrap token) inside the request; no replayable secret ever crosses the
+    wire. Every other RPC requires the
     access token that Register issued, sent as gRPC metadata
     `authorization: Bearer <access_token>`; a missing token gets
     UNAUTHENTICATED with reason MISSING_CREDENTIALS, an unknown, expired or
@@ -91,6 +110,14 @@ class DeviceAgentServiceServicer:
     Devices work offline: they keep running their committed releases, queue
     telemetry in a persistent outbox and reconcile when they reconnect.
     """
+
+    def CreateRegistrationChallenge(self, request, context):
+        """Issues a single-use random challenge that the agent signs with its
+        device key in the Register call that follows. Needs no credentials.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def Register(self, request, context):
         """Identifies the device, binds its device key on first use, refreshes its
@@ -145,9 +172,34 @@ class DeviceAgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadBlob(self, request_iterator, context):
+        """Uploads a blob the device produced, e.g. an input image or a large
+        inference output, so that telemetry can reference it by digest
+        (InferenceEvent.output_blob). Resumable as EdgeService.UploadArtifact
+        (GEN-082): a header, then chunks from the committed offset. Operators
+        read blobs with EdgeService.ReadArtifact. Requires feature
+        "edge.device_blobs".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBlobUploadStatus(self, request, context):
+        """Returns how many bytes of a blob upload are committed, i.e. the offset
+        at which a resumed upload continues. Requires feature "edge.device_blobs".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DeviceAgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'CreateRegistrationChallenge': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRegistrationChallenge,
+                    request_deserializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.CreateRegistrationChallengeRequest.FromString,
+                    response_serializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.CreateRegistrationChallengeResponse.SerializeToString,
+            ),
             'Register': grpc.unary_unary_rpc_method_handler(
                     servicer.Register,
                     request_deserializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.RegisterRequest.FromString,
@@ -173,6 +225,16 @@ def add_DeviceAgentServiceServicer_to_server(servicer, server):
                     request_deserializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadTelemetryRequest.FromString,
                     response_serializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadTelemetryResponse.SerializeToString,
             ),
+            'UploadBlob': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadBlob,
+                    request_deserializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadBlobRequest.FromString,
+                    response_serializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadBlobResponse.SerializeToString,
+            ),
+            'GetBlobUploadStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBlobUploadStatus,
+                    request_deserializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.GetBlobUploadStatusRequest.FromString,
+                    response_serializer=lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.GetBlobUploadStatusResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'lepton.edge.v1.DeviceAgentService', rpc_method_handlers)
@@ -185,8 +247,10 @@ class DeviceAgentService:
     """The protocol an edge device's agent speaks with the fleet server. Only
     devices call it (spec/edge.md, "Device-agent protocol").
 
-    Authentication: Register authenticates with the device key (and, the first
-    time, a bootstrap token) inside the request. Every other RPC requires the
+    Authentication: Register proves possession of the device's Ed25519 private
+    key by signing a fresh server challenge (and, the first time, presents a
+    bootstrap token) inside the request; no replayable secret ever crosses the
+    wire. Every other RPC requires the
     access token that Register issued, sent as gRPC metadata
     `authorization: Bearer <access_token>`; a missing token gets
     UNAUTHENTICATED with reason MISSING_CREDENTIALS, an unknown, expired or
@@ -197,6 +261,33 @@ class DeviceAgentService:
     Devices work offline: they keep running their committed releases, queue
     telemetry in a persistent outbox and reconcile when they reconnect.
     """
+
+    @staticmethod
+    def CreateRegistrationChallenge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.edge.v1.DeviceAgentService/CreateRegistrationChallenge',
+            lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.CreateRegistrationChallengeRequest.SerializeToString,
+            lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.CreateRegistrationChallengeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def Register(request,
@@ -323,6 +414,60 @@ class DeviceAgentService:
             '/lepton.edge.v1.DeviceAgentService/UploadTelemetry',
             lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadTelemetryRequest.SerializeToString,
             lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadTelemetryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadBlob(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/lepton.edge.v1.DeviceAgentService/UploadBlob',
+            lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadBlobRequest.SerializeToString,
+            lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.UploadBlobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBlobUploadStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.edge.v1.DeviceAgentService/GetBlobUploadStatus',
+            lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.GetBlobUploadStatusRequest.SerializeToString,
+            lepton_dot_edge_dot_v1_dot_device__agent__service__pb2.GetBlobUploadStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

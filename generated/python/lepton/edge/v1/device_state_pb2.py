@@ -25,41 +25,46 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from lepton.edge.v1 import release_pb2 as lepton_dot_edge_dot_v1_dot_release__pb2
+from lepton.edge.v1 import update_window_pb2 as lepton_dot_edge_dot_v1_dot_update__window__pb2
 from lepton.type.v1 import digest_pb2 as lepton_dot_type_dot_v1_dot_digest__pb2
 from lepton.type.v1 import error_pb2 as lepton_dot_type_dot_v1_dot_error__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!lepton/edge/v1/device_state.proto\x12\x0elepton.edge.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clepton/edge/v1/release.proto\x1a\x1blepton/type/v1/digest.proto\x1a\x1alepton/type/v1/error.proto\"\x8b\x01\n\x0c\x44\x65siredState\x12\x12\n\ngeneration\x18\x01 \x01(\x03\x12\x36\n\x0b\x64\x65ployments\x18\x02 \x03(\x0b\x32!.lepton.edge.v1.DesiredDeployment\x12/\n\x0bupdate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"g\n\x11\x44\x65siredDeployment\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\x0f\n\x07rollout\x18\x02 \x01(\t\x12-\n\x07release\x18\x03 \x01(\x0b\x32\x1c.lepton.edge.v1.ModelRelease\"\xf4\x01\n\rReportedState\x12\x1a\n\x12\x61pplied_generation\x18\x01 \x01(\x03\x12\x37\n\x0b\x64\x65ployments\x18\x02 \x03(\x0b\x32\".lepton.edge.v1.ReportedDeployment\x12+\n\x06health\x18\x03 \x01(\x0e\x32\x1b.lepton.edge.v1.HealthState\x12/\n\x0breport_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0creceive_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbc\x01\n\x12ReportedDeployment\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\x31\n\x07running\x18\x02 \x01(\x0b\x32 .lepton.edge.v1.InstalledRelease\x12\x32\n\x0blast_update\x18\x03 \x01(\x0b\x32\x1d.lepton.edge.v1.UpdateAttempt\x12+\n\x06health\x18\x04 \x01(\x0e\x32\x1b.lepton.edge.v1.HealthState\"\x9c\x01\n\x10InstalledRelease\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12/\n\x0f\x61rtifact_digest\x18\x02 \x01(\x0b\x32\x16.lepton.type.v1.Digest\x12\x0f\n\x07rollout\x18\x03 \x01(\t\x12/\n\x0b\x63ommit_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe1\x02\n\rUpdateAttempt\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12/\n\x0f\x61rtifact_digest\x18\x02 \x01(\x0b\x32\x16.lepton.type.v1.Digest\x12\x0f\n\x07rollout\x18\x03 \x01(\t\x12\x12\n\ngeneration\x18\x04 \x01(\x03\x12*\n\x05phase\x18\x05 \x01(\x0e\x32\x1b.lepton.edge.v1.UpdatePhase\x12\x18\n\x10\x64ownloaded_bytes\x18\x06 \x01(\x03\x12\x13\n\x0btotal_bytes\x18\x07 \x01(\x03\x12*\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x1b.lepton.type.v1.ErrorStatus\x12.\n\nstart_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8a\x02\n\tHeartbeat\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x06health\x18\x02 \x01(\x0e\x32\x1b.lepton.edge.v1.HealthState\x12\x16\n\x0ehealth_message\x18\x03 \x01(\t\x12)\n\x06uptime\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x0eresource_usage\x18\x05 \x01(\x0b\x32\x1d.lepton.edge.v1.ResourceUsage\x12,\n\x06outbox\x18\x06 \x01(\x0b\x32\x1c.lepton.edge.v1.OutboxStatus\"\xa4\x02\n\rResourceUsage\x12\x13\n\x0b\x63pu_percent\x18\x01 \x01(\x01\x12\x19\n\x11memory_used_bytes\x18\x02 \x01(\x03\x12\x1a\n\x12storage_free_bytes\x18\x03 \x01(\x03\x12R\n\x13\x61\x63\x63\x65lerator_percent\x18\x04 \x03(\x0b\x32\x35.lepton.edge.v1.ResourceUsage.AcceleratorPercentEntry\x12 \n\x13temperature_celsius\x18\x05 \x01(\x01H\x00\x88\x01\x01\x1a\x39\n\x17\x41\x63\x63\x65leratorPercentEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x16\n\x14_temperature_celsius\"\xb2\x01\n\x0cOutboxStatus\x12\x1c\n\x14pending_record_count\x18\x01 \x01(\x03\x12\x15\n\rpending_bytes\x18\x02 \x01(\x03\x12\x16\n\x0e\x63\x61pacity_bytes\x18\x03 \x01(\x03\x12\x37\n\x13oldest_pending_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14\x64ropped_record_count\x18\x05 \x01(\x03*\x90\x02\n\x0bUpdatePhase\x12\x1c\n\x18UPDATE_PHASE_UNSPECIFIED\x10\x00\x12\x17\n\x13UPDATE_PHASE_QUEUED\x10\x01\x12\x1c\n\x18UPDATE_PHASE_DOWNLOADING\x10\x02\x12\x1a\n\x16UPDATE_PHASE_VERIFYING\x10\x03\x12\x1b\n\x17UPDATE_PHASE_INSTALLING\x10\x04\x12 \n\x1cUPDATE_PHASE_HEALTH_CHECKING\x10\x05\x12\x1a\n\x16UPDATE_PHASE_COMMITTED\x10\x06\x12\x17\n\x13UPDATE_PHASE_FAILED\x10\x07\x12\x1c\n\x18UPDATE_PHASE_ROLLED_BACK\x10\x08*|\n\x0bHealthState\x12\x1c\n\x18HEALTH_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14HEALTH_STATE_HEALTHY\x10\x01\x12\x19\n\x15HEALTH_STATE_DEGRADED\x10\x02\x12\x1a\n\x16HEALTH_STATE_UNHEALTHY\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!lepton/edge/v1/device_state.proto\x12\x0elepton.edge.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clepton/edge/v1/release.proto\x1a\"lepton/edge/v1/update_window.proto\x1a\x1blepton/type/v1/digest.proto\x1a\x1alepton/type/v1/error.proto\"\x8b\x01\n\x0c\x44\x65siredState\x12\x12\n\ngeneration\x18\x01 \x01(\x03\x12\x36\n\x0b\x64\x65ployments\x18\x02 \x03(\x0b\x32!.lepton.edge.v1.DesiredDeployment\x12/\n\x0bupdate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb1\x02\n\x11\x44\x65siredDeployment\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\x0f\n\x07rollout\x18\x02 \x01(\t\x12-\n\x07release\x18\x03 \x01(\x0b\x32\x1c.lepton.edge.v1.ModelRelease\x12V\n\x13parameter_overrides\x18\x04 \x03(\x0b\x32\x39.lepton.edge.v1.DesiredDeployment.ParameterOverridesEntry\x12\x35\n\x0finstall_windows\x18\x05 \x03(\x0b\x32\x1c.lepton.edge.v1.UpdateWindow\x1a\x39\n\x17ParameterOverridesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xf4\x01\n\rReportedState\x12\x1a\n\x12\x61pplied_generation\x18\x01 \x01(\x03\x12\x37\n\x0b\x64\x65ployments\x18\x02 \x03(\x0b\x32\".lepton.edge.v1.ReportedDeployment\x12+\n\x06health\x18\x03 \x01(\x0e\x32\x1b.lepton.edge.v1.HealthState\x12/\n\x0breport_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0creceive_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbc\x01\n\x12ReportedDeployment\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\x31\n\x07running\x18\x02 \x01(\x0b\x32 .lepton.edge.v1.InstalledRelease\x12\x32\n\x0blast_update\x18\x03 \x01(\x0b\x32\x1d.lepton.edge.v1.UpdateAttempt\x12+\n\x06health\x18\x04 \x01(\x0e\x32\x1b.lepton.edge.v1.HealthState\"\x9c\x01\n\x10InstalledRelease\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12/\n\x0f\x61rtifact_digest\x18\x02 \x01(\x0b\x32\x16.lepton.type.v1.Digest\x12\x0f\n\x07rollout\x18\x03 \x01(\t\x12/\n\x0b\x63ommit_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe1\x02\n\rUpdateAttempt\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12/\n\x0f\x61rtifact_digest\x18\x02 \x01(\x0b\x32\x16.lepton.type.v1.Digest\x12\x0f\n\x07rollout\x18\x03 \x01(\t\x12\x12\n\ngeneration\x18\x04 \x01(\x03\x12*\n\x05phase\x18\x05 \x01(\x0e\x32\x1b.lepton.edge.v1.UpdatePhase\x12\x18\n\x10\x64ownloaded_bytes\x18\x06 \x01(\x03\x12\x13\n\x0btotal_bytes\x18\x07 \x01(\x03\x12*\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x1b.lepton.type.v1.ErrorStatus\x12.\n\nstart_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8a\x02\n\tHeartbeat\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x06health\x18\x02 \x01(\x0e\x32\x1b.lepton.edge.v1.HealthState\x12\x16\n\x0ehealth_message\x18\x03 \x01(\t\x12)\n\x06uptime\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x0eresource_usage\x18\x05 \x01(\x0b\x32\x1d.lepton.edge.v1.ResourceUsage\x12,\n\x06outbox\x18\x06 \x01(\x0b\x32\x1c.lepton.edge.v1.OutboxStatus\"\xa4\x02\n\rResourceUsage\x12\x13\n\x0b\x63pu_percent\x18\x01 \x01(\x01\x12\x19\n\x11memory_used_bytes\x18\x02 \x01(\x03\x12\x1a\n\x12storage_free_bytes\x18\x03 \x01(\x03\x12R\n\x13\x61\x63\x63\x65lerator_percent\x18\x04 \x03(\x0b\x32\x35.lepton.edge.v1.ResourceUsage.AcceleratorPercentEntry\x12 \n\x13temperature_celsius\x18\x05 \x01(\x01H\x00\x88\x01\x01\x1a\x39\n\x17\x41\x63\x63\x65leratorPercentEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x16\n\x14_temperature_celsius\"\xb2\x01\n\x0cOutboxStatus\x12\x1c\n\x14pending_record_count\x18\x01 \x01(\x03\x12\x15\n\rpending_bytes\x18\x02 \x01(\x03\x12\x16\n\x0e\x63\x61pacity_bytes\x18\x03 \x01(\x03\x12\x37\n\x13oldest_pending_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14\x64ropped_record_count\x18\x05 \x01(\x03*\xba\x02\n\x0bUpdatePhase\x12\x1c\n\x18UPDATE_PHASE_UNSPECIFIED\x10\x00\x12\x17\n\x13UPDATE_PHASE_QUEUED\x10\x01\x12\x1c\n\x18UPDATE_PHASE_DOWNLOADING\x10\x02\x12\x1a\n\x16UPDATE_PHASE_VERIFYING\x10\x03\x12\x1b\n\x17UPDATE_PHASE_INSTALLING\x10\x04\x12 \n\x1cUPDATE_PHASE_HEALTH_CHECKING\x10\x05\x12\x1a\n\x16UPDATE_PHASE_COMMITTED\x10\x06\x12\x17\n\x13UPDATE_PHASE_FAILED\x10\x07\x12\x1c\n\x18UPDATE_PHASE_ROLLED_BACK\x10\x08\x12(\n$UPDATE_PHASE_AWAITING_INSTALL_WINDOW\x10\t*|\n\x0bHealthState\x12\x1c\n\x18HEALTH_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14HEALTH_STATE_HEALTHY\x10\x01\x12\x19\n\x15HEALTH_STATE_DEGRADED\x10\x02\x12\x1a\n\x16HEALTH_STATE_UNHEALTHY\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lepton.edge.v1.device_state_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_DESIREDDEPLOYMENT_PARAMETEROVERRIDESENTRY']._loaded_options = None
+  _globals['_DESIREDDEPLOYMENT_PARAMETEROVERRIDESENTRY']._serialized_options = b'8\001'
   _globals['_RESOURCEUSAGE_ACCELERATORPERCENTENTRY']._loaded_options = None
   _globals['_RESOURCEUSAGE_ACCELERATORPERCENTENTRY']._serialized_options = b'8\001'
-  _globals['_UPDATEPHASE']._serialized_start=2151
-  _globals['_UPDATEPHASE']._serialized_end=2423
-  _globals['_HEALTHSTATE']._serialized_start=2425
-  _globals['_HEALTHSTATE']._serialized_end=2549
-  _globals['_DESIREDSTATE']._serialized_start=206
-  _globals['_DESIREDSTATE']._serialized_end=345
-  _globals['_DESIREDDEPLOYMENT']._serialized_start=347
-  _globals['_DESIREDDEPLOYMENT']._serialized_end=450
-  _globals['_REPORTEDSTATE']._serialized_start=453
-  _globals['_REPORTEDSTATE']._serialized_end=697
-  _globals['_REPORTEDDEPLOYMENT']._serialized_start=700
-  _globals['_REPORTEDDEPLOYMENT']._serialized_end=888
-  _globals['_INSTALLEDRELEASE']._serialized_start=891
-  _globals['_INSTALLEDRELEASE']._serialized_end=1047
-  _globals['_UPDATEATTEMPT']._serialized_start=1050
-  _globals['_UPDATEATTEMPT']._serialized_end=1403
-  _globals['_HEARTBEAT']._serialized_start=1406
-  _globals['_HEARTBEAT']._serialized_end=1672
-  _globals['_RESOURCEUSAGE']._serialized_start=1675
-  _globals['_RESOURCEUSAGE']._serialized_end=1967
-  _globals['_RESOURCEUSAGE_ACCELERATORPERCENTENTRY']._serialized_start=1886
-  _globals['_RESOURCEUSAGE_ACCELERATORPERCENTENTRY']._serialized_end=1943
-  _globals['_OUTBOXSTATUS']._serialized_start=1970
-  _globals['_OUTBOXSTATUS']._serialized_end=2148
+  _globals['_UPDATEPHASE']._serialized_start=2390
+  _globals['_UPDATEPHASE']._serialized_end=2704
+  _globals['_HEALTHSTATE']._serialized_start=2706
+  _globals['_HEALTHSTATE']._serialized_end=2830
+  _globals['_DESIREDSTATE']._serialized_start=242
+  _globals['_DESIREDSTATE']._serialized_end=381
+  _globals['_DESIREDDEPLOYMENT']._serialized_start=384
+  _globals['_DESIREDDEPLOYMENT']._serialized_end=689
+  _globals['_DESIREDDEPLOYMENT_PARAMETEROVERRIDESENTRY']._serialized_start=632
+  _globals['_DESIREDDEPLOYMENT_PARAMETEROVERRIDESENTRY']._serialized_end=689
+  _globals['_REPORTEDSTATE']._serialized_start=692
+  _globals['_REPORTEDSTATE']._serialized_end=936
+  _globals['_REPORTEDDEPLOYMENT']._serialized_start=939
+  _globals['_REPORTEDDEPLOYMENT']._serialized_end=1127
+  _globals['_INSTALLEDRELEASE']._serialized_start=1130
+  _globals['_INSTALLEDRELEASE']._serialized_end=1286
+  _globals['_UPDATEATTEMPT']._serialized_start=1289
+  _globals['_UPDATEATTEMPT']._serialized_end=1642
+  _globals['_HEARTBEAT']._serialized_start=1645
+  _globals['_HEARTBEAT']._serialized_end=1911
+  _globals['_RESOURCEUSAGE']._serialized_start=1914
+  _globals['_RESOURCEUSAGE']._serialized_end=2206
+  _globals['_RESOURCEUSAGE_ACCELERATORPERCENTENTRY']._serialized_start=2125
+  _globals['_RESOURCEUSAGE_ACCELERATORPERCENTENTRY']._serialized_end=2182
+  _globals['_OUTBOXSTATUS']._serialized_start=2209
+  _globals['_OUTBOXSTATUS']._serialized_end=2387
 # @@protoc_insertion_point(module_scope)

@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from lepton.edge.v1 import release_pb2 as _release_pb2
+from lepton.edge.v1 import update_window_pb2 as _update_window_pb2
 from lepton.type.v1 import digest_pb2 as _digest_pb2
 from lepton.type.v1 import error_pb2 as _error_pb2
 from google.protobuf.internal import containers as _containers
@@ -25,6 +26,7 @@ class UpdatePhase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UPDATE_PHASE_COMMITTED: _ClassVar[UpdatePhase]
     UPDATE_PHASE_FAILED: _ClassVar[UpdatePhase]
     UPDATE_PHASE_ROLLED_BACK: _ClassVar[UpdatePhase]
+    UPDATE_PHASE_AWAITING_INSTALL_WINDOW: _ClassVar[UpdatePhase]
 
 class HealthState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -41,6 +43,7 @@ UPDATE_PHASE_HEALTH_CHECKING: UpdatePhase
 UPDATE_PHASE_COMMITTED: UpdatePhase
 UPDATE_PHASE_FAILED: UpdatePhase
 UPDATE_PHASE_ROLLED_BACK: UpdatePhase
+UPDATE_PHASE_AWAITING_INSTALL_WINDOW: UpdatePhase
 HEALTH_STATE_UNSPECIFIED: HealthState
 HEALTH_STATE_HEALTHY: HealthState
 HEALTH_STATE_DEGRADED: HealthState
@@ -57,14 +60,25 @@ class DesiredState(_message.Message):
     def __init__(self, generation: _Optional[int] = ..., deployments: _Optional[_Iterable[_Union[DesiredDeployment, _Mapping]]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DesiredDeployment(_message.Message):
-    __slots__ = ("deployment", "rollout", "release")
+    __slots__ = ("deployment", "rollout", "release", "parameter_overrides", "install_windows")
+    class ParameterOverridesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     ROLLOUT_FIELD_NUMBER: _ClassVar[int]
     RELEASE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    INSTALL_WINDOWS_FIELD_NUMBER: _ClassVar[int]
     deployment: str
     rollout: str
     release: _release_pb2.ModelRelease
-    def __init__(self, deployment: _Optional[str] = ..., rollout: _Optional[str] = ..., release: _Optional[_Union[_release_pb2.ModelRelease, _Mapping]] = ...) -> None: ...
+    parameter_overrides: _containers.ScalarMap[str, str]
+    install_windows: _containers.RepeatedCompositeFieldContainer[_update_window_pb2.UpdateWindow]
+    def __init__(self, deployment: _Optional[str] = ..., rollout: _Optional[str] = ..., release: _Optional[_Union[_release_pb2.ModelRelease, _Mapping]] = ..., parameter_overrides: _Optional[_Mapping[str, str]] = ..., install_windows: _Optional[_Iterable[_Union[_update_window_pb2.UpdateWindow, _Mapping]]] = ...) -> None: ...
 
 class ReportedState(_message.Message):
     __slots__ = ("applied_generation", "deployments", "health", "report_time", "receive_time")

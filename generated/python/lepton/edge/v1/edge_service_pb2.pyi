@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from lepton.edge.v1 import artifact_upload_pb2 as _artifact_upload_pb2
 from lepton.edge.v1 import command_pb2 as _command_pb2
 from lepton.edge.v1 import deployment_pb2 as _deployment_pb2
 from lepton.edge.v1 import device_pb2 as _device_pb2
@@ -11,12 +12,24 @@ from lepton.edge.v1 import telemetry_pb2 as _telemetry_pb2
 from lepton.type.v1 import artifact_pb2 as _artifact_pb2
 from lepton.type.v1 import digest_pb2 as _digest_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class DeviceChangeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DEVICE_CHANGE_TYPE_UNSPECIFIED: _ClassVar[DeviceChangeType]
+    DEVICE_CHANGE_TYPE_ADDED: _ClassVar[DeviceChangeType]
+    DEVICE_CHANGE_TYPE_MODIFIED: _ClassVar[DeviceChangeType]
+    DEVICE_CHANGE_TYPE_DELETED: _ClassVar[DeviceChangeType]
+DEVICE_CHANGE_TYPE_UNSPECIFIED: DeviceChangeType
+DEVICE_CHANGE_TYPE_ADDED: DeviceChangeType
+DEVICE_CHANGE_TYPE_MODIFIED: DeviceChangeType
+DEVICE_CHANGE_TYPE_DELETED: DeviceChangeType
 
 class CreateDeviceRequest(_message.Message):
     __slots__ = ("device", "device_id", "require_approval", "bootstrap_token_ttl", "request_id")
@@ -446,15 +459,9 @@ class UploadArtifactRequest(_message.Message):
     __slots__ = ("header", "chunk")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
-    header: ArtifactUploadHeader
+    header: _artifact_upload_pb2.ArtifactUploadHeader
     chunk: _artifact_pb2.ArtifactChunk
-    def __init__(self, header: _Optional[_Union[ArtifactUploadHeader, _Mapping]] = ..., chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
-
-class ArtifactUploadHeader(_message.Message):
-    __slots__ = ("artifact",)
-    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
-    artifact: _artifact_pb2.ArtifactDescriptor
-    def __init__(self, artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ...) -> None: ...
+    def __init__(self, header: _Optional[_Union[_artifact_upload_pb2.ArtifactUploadHeader, _Mapping]] = ..., chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
 
 class UploadArtifactResponse(_message.Message):
     __slots__ = ("committed_offset", "artifact", "already_existed")
@@ -479,6 +486,74 @@ class GetArtifactUploadStatusResponse(_message.Message):
     artifact: _artifact_pb2.ArtifactDescriptor
     committed_offset: int
     def __init__(self, artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ..., committed_offset: _Optional[int] = ...) -> None: ...
+
+class WatchDevicesRequest(_message.Message):
+    __slots__ = ("filter",)
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    filter: str
+    def __init__(self, filter: _Optional[str] = ...) -> None: ...
+
+class WatchDevicesResponse(_message.Message):
+    __slots__ = ("change_type", "device", "initial_state_complete")
+    CHANGE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_STATE_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    change_type: DeviceChangeType
+    device: _device_pb2.Device
+    initial_state_complete: bool
+    def __init__(self, change_type: _Optional[_Union[DeviceChangeType, str]] = ..., device: _Optional[_Union[_device_pb2.Device, _Mapping]] = ..., initial_state_complete: _Optional[bool] = ...) -> None: ...
+
+class ApproveRolloutStageRequest(_message.Message):
+    __slots__ = ("name", "stage", "message")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    stage: int
+    message: str
+    def __init__(self, name: _Optional[str] = ..., stage: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ApproveRolloutStageResponse(_message.Message):
+    __slots__ = ("rollout",)
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    rollout: _rollout_pb2.Rollout
+    def __init__(self, rollout: _Optional[_Union[_rollout_pb2.Rollout, _Mapping]] = ...) -> None: ...
+
+class RetryRolloutDevicesRequest(_message.Message):
+    __slots__ = ("name", "devices")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    devices: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RetryRolloutDevicesResponse(_message.Message):
+    __slots__ = ("rollout", "devices")
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_FIELD_NUMBER: _ClassVar[int]
+    rollout: _rollout_pb2.Rollout
+    devices: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, rollout: _Optional[_Union[_rollout_pb2.Rollout, _Mapping]] = ..., devices: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DownloadArtifactRequest(_message.Message):
+    __slots__ = ("digest", "offset", "length_bytes", "chunk_size_bytes")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    digest: _digest_pb2.Digest
+    offset: int
+    length_bytes: int
+    chunk_size_bytes: int
+    def __init__(self, digest: _Optional[_Union[_digest_pb2.Digest, _Mapping]] = ..., offset: _Optional[int] = ..., length_bytes: _Optional[int] = ..., chunk_size_bytes: _Optional[int] = ...) -> None: ...
+
+class DownloadArtifactResponse(_message.Message):
+    __slots__ = ("artifact", "chunk")
+    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    artifact: _artifact_pb2.ArtifactDescriptor
+    chunk: _artifact_pb2.ArtifactChunk
+    def __init__(self, artifact: _Optional[_Union[_artifact_pb2.ArtifactDescriptor, _Mapping]] = ..., chunk: _Optional[_Union[_artifact_pb2.ArtifactChunk, _Mapping]] = ...) -> None: ...
 
 class ListTelemetryRecordsRequest(_message.Message):
     __slots__ = ("parent", "page_size", "page_token", "filter", "order_by")

@@ -55,6 +55,11 @@ class EdgeServiceStub:
                 request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.ListDevicesRequest.SerializeToString,
                 response_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.ListDevicesResponse.FromString,
                 _registered_method=True)
+        self.WatchDevices = channel.unary_stream(
+                '/lepton.edge.v1.EdgeService/WatchDevices',
+                request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.WatchDevicesRequest.SerializeToString,
+                response_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.WatchDevicesResponse.FromString,
+                _registered_method=True)
         self.UpdateDevice = channel.unary_unary(
                 '/lepton.edge.v1.EdgeService/UpdateDevice',
                 request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.UpdateDeviceRequest.SerializeToString,
@@ -170,6 +175,16 @@ class EdgeServiceStub:
                 request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.RollbackRolloutRequest.SerializeToString,
                 response_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.RollbackRolloutResponse.FromString,
                 _registered_method=True)
+        self.ApproveRolloutStage = channel.unary_unary(
+                '/lepton.edge.v1.EdgeService/ApproveRolloutStage',
+                request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.ApproveRolloutStageRequest.SerializeToString,
+                response_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.ApproveRolloutStageResponse.FromString,
+                _registered_method=True)
+        self.RetryRolloutDevices = channel.unary_unary(
+                '/lepton.edge.v1.EdgeService/RetryRolloutDevices',
+                request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.RetryRolloutDevicesRequest.SerializeToString,
+                response_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.RetryRolloutDevicesResponse.FromString,
+                _registered_method=True)
         self.WatchRollout = channel.unary_stream(
                 '/lepton.edge.v1.EdgeService/WatchRollout',
                 request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.WatchRolloutRequest.SerializeToString,
@@ -184,6 +199,11 @@ class EdgeServiceStub:
                 '/lepton.edge.v1.EdgeService/GetArtifactUploadStatus',
                 request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusRequest.SerializeToString,
                 response_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusResponse.FromString,
+                _registered_method=True)
+        self.DownloadArtifact = channel.unary_stream(
+                '/lepton.edge.v1.EdgeService/DownloadArtifact',
+                request_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.DownloadArtifactRequest.SerializeToString,
+                response_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.DownloadArtifactResponse.FromString,
                 _registered_method=True)
         self.ListTelemetryRecords = channel.unary_unary(
                 '/lepton.edge.v1.EdgeService/ListTelemetryRecords',
@@ -222,6 +242,17 @@ class EdgeServiceServicer:
         """Lists devices, optionally filtered by labels, approval state, connection
         state, health or deployment, in name order unless order_by says
         otherwise.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchDevices(self, request, context):
+        """Streams changes to devices that match a filter, as a Kubernetes watch
+        does: first every matching device (ADDED), then one message with
+        initial_state_complete, then a message per change (ADDED when a device
+        starts matching, MODIFIED, DELETED when it is deleted or stops
+        matching). Never ends by itself.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -411,6 +442,23 @@ class EdgeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApproveRolloutStage(self, request, context):
+        """Lets a rollout that waits for manual approval before a stage
+        (RolloutStage.require_approval) dispatch that stage.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryRolloutDevices(self, request, context):
+        """Gives the devices of an active rollout that FAILED or TIMED_OUT another
+        attempt: they return to PENDING, are dispatched again in a new desired
+        generation and count as new outcomes for the gates.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchRollout(self, request, context):
         """Streams a rollout (GEN-061): the whole rollout first, again after every
         state change, and in between at most one message per second while
@@ -441,9 +489,19 @@ class EdgeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DownloadArtifact(self, request, context):
+        """Streams a stored artifact or device blob by digest from an offset
+        (GEN-080), with the rules of DeviceAgentService.ReadArtifact, e.g. to
+        read the input image an InferenceEvent references.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListTelemetryRecords(self, request, context):
-        """Lists the telemetry records a device uploaded. Requires feature
-        "edge.telemetry_query".
+        """Lists the telemetry records a device (or, with parent "devices/-", every
+        device) uploaded, optionally only those of one deployment or rollout.
+        Requires feature "edge.telemetry_query".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -466,6 +524,11 @@ def add_EdgeServiceServicer_to_server(servicer, server):
                     servicer.ListDevices,
                     request_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.ListDevicesRequest.FromString,
                     response_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.ListDevicesResponse.SerializeToString,
+            ),
+            'WatchDevices': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchDevices,
+                    request_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.WatchDevicesRequest.FromString,
+                    response_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.WatchDevicesResponse.SerializeToString,
             ),
             'UpdateDevice': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateDevice,
@@ -582,6 +645,16 @@ def add_EdgeServiceServicer_to_server(servicer, server):
                     request_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.RollbackRolloutRequest.FromString,
                     response_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.RollbackRolloutResponse.SerializeToString,
             ),
+            'ApproveRolloutStage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveRolloutStage,
+                    request_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.ApproveRolloutStageRequest.FromString,
+                    response_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.ApproveRolloutStageResponse.SerializeToString,
+            ),
+            'RetryRolloutDevices': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryRolloutDevices,
+                    request_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.RetryRolloutDevicesRequest.FromString,
+                    response_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.RetryRolloutDevicesResponse.SerializeToString,
+            ),
             'WatchRollout': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchRollout,
                     request_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.WatchRolloutRequest.FromString,
@@ -596,6 +669,11 @@ def add_EdgeServiceServicer_to_server(servicer, server):
                     servicer.GetArtifactUploadStatus,
                     request_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusRequest.FromString,
                     response_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusResponse.SerializeToString,
+            ),
+            'DownloadArtifact': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadArtifact,
+                    request_deserializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.DownloadArtifactRequest.FromString,
+                    response_serializer=lepton_dot_edge_dot_v1_dot_edge__service__pb2.DownloadArtifactResponse.SerializeToString,
             ),
             'ListTelemetryRecords': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTelemetryRecords,
@@ -690,6 +768,33 @@ class EdgeService:
             '/lepton.edge.v1.EdgeService/ListDevices',
             lepton_dot_edge_dot_v1_dot_edge__service__pb2.ListDevicesRequest.SerializeToString,
             lepton_dot_edge_dot_v1_dot_edge__service__pb2.ListDevicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchDevices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/lepton.edge.v1.EdgeService/WatchDevices',
+            lepton_dot_edge_dot_v1_dot_edge__service__pb2.WatchDevicesRequest.SerializeToString,
+            lepton_dot_edge_dot_v1_dot_edge__service__pb2.WatchDevicesResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1322,6 +1427,60 @@ class EdgeService:
             _registered_method=True)
 
     @staticmethod
+    def ApproveRolloutStage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.edge.v1.EdgeService/ApproveRolloutStage',
+            lepton_dot_edge_dot_v1_dot_edge__service__pb2.ApproveRolloutStageRequest.SerializeToString,
+            lepton_dot_edge_dot_v1_dot_edge__service__pb2.ApproveRolloutStageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryRolloutDevices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.edge.v1.EdgeService/RetryRolloutDevices',
+            lepton_dot_edge_dot_v1_dot_edge__service__pb2.RetryRolloutDevicesRequest.SerializeToString,
+            lepton_dot_edge_dot_v1_dot_edge__service__pb2.RetryRolloutDevicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def WatchRollout(request,
             target,
             options=(),
@@ -1392,6 +1551,33 @@ class EdgeService:
             '/lepton.edge.v1.EdgeService/GetArtifactUploadStatus',
             lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusRequest.SerializeToString,
             lepton_dot_edge_dot_v1_dot_edge__service__pb2.GetArtifactUploadStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadArtifact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/lepton.edge.v1.EdgeService/DownloadArtifact',
+            lepton_dot_edge_dot_v1_dot_edge__service__pb2.DownloadArtifactRequest.SerializeToString,
+            lepton_dot_edge_dot_v1_dot_edge__service__pb2.DownloadArtifactResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,11 +24,13 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from lepton.type.v1 import artifact_pb2 as lepton_dot_type_dot_v1_dot_artifact__pb2
+from lepton.type.v1 import attestation_pb2 as lepton_dot_type_dot_v1_dot_attestation__pb2
+from lepton.type.v1 import digest_pb2 as lepton_dot_type_dot_v1_dot_digest__pb2
 from lepton.type.v1 import model_format_pb2 as lepton_dot_type_dot_v1_dot_model__format__pb2
 from lepton.type.v1 import tensor_pb2 as lepton_dot_type_dot_v1_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1clepton/edge/v1/release.proto\x12\x0elepton.edge.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1dlepton/type/v1/artifact.proto\x1a!lepton/type/v1/model_format.proto\x1a\x1blepton/type/v1/tensor.proto\"\x81\x03\n\x0cModelRelease\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\x34\n\x08\x61rtifact\x18\x02 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptor\x12\x35\n\x0eruntime_config\x18\x03 \x01(\x0b\x32\x1d.lepton.edge.v1.RuntimeConfig\x12\x37\n\x0chealth_check\x18\x04 \x01(\x0b\x32!.lepton.edge.v1.HealthCheckConfig\x12@\n\nparameters\x18\x05 \x03(\x0b\x32,.lepton.edge.v1.ModelRelease.ParametersEntry\x12\x12\n\nentry_path\x18\x06 \x01(\t\x12+\n\x06\x66ormat\x18\x07 \x01(\x0e\x32\x1b.lepton.type.v1.ModelFormat\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xf1\x01\n\rRuntimeConfig\x12\x0f\n\x07runtime\x18\x01 \x01(\t\x12\x1b\n\x13\x65xecution_providers\x18\x02 \x03(\t\x12+\n\tprecision\x18\x03 \x01(\x0e\x32\x18.lepton.type.v1.DataType\x12\x18\n\x10intra_op_threads\x18\x04 \x01(\x05\x12;\n\x07options\x18\x05 \x03(\x0b\x32*.lepton.edge.v1.RuntimeConfig.OptionsEntry\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x91\x01\n\x11HealthCheckConfig\x12*\n\x07timeout\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x33\n\x10stability_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1b\n\x13skip_inference_test\x18\x03 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1clepton/edge/v1/release.proto\x12\x0elepton.edge.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1dlepton/type/v1/artifact.proto\x1a lepton/type/v1/attestation.proto\x1a\x1blepton/type/v1/digest.proto\x1a!lepton/type/v1/model_format.proto\x1a\x1blepton/type/v1/tensor.proto\"\xb7\x04\n\x0cModelRelease\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\x34\n\x08\x61rtifact\x18\x02 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptor\x12\x35\n\x0eruntime_config\x18\x03 \x01(\x0b\x32\x1d.lepton.edge.v1.RuntimeConfig\x12\x37\n\x0chealth_check\x18\x04 \x01(\x0b\x32!.lepton.edge.v1.HealthCheckConfig\x12@\n\nparameters\x18\x05 \x03(\x0b\x32,.lepton.edge.v1.ModelRelease.ParametersEntry\x12\x12\n\nentry_path\x18\x06 \x01(\t\x12+\n\x06\x66ormat\x18\x07 \x01(\x0e\x32\x1b.lepton.type.v1.ModelFormat\x12*\n\x05\x66iles\x18\x08 \x03(\x0b\x32\x1b.lepton.edge.v1.ReleaseFile\x12\x1e\n\x16overridable_parameters\x18\t \x03(\t\x12.\n\x0erelease_digest\x18\n \x01(\x0b\x32\x16.lepton.type.v1.Digest\x12\x38\n\nsignatures\x18\x0b \x03(\x0b\x32$.lepton.type.v1.AttestationSignature\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x80\x01\n\x0bReleaseFile\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x34\n\x08\x61rtifact\x18\x02 \x01(\x0b\x32\".lepton.type.v1.ArtifactDescriptor\x12-\n\x04role\x18\x03 \x01(\x0e\x32\x1f.lepton.edge.v1.ReleaseFileRole\"\xf1\x01\n\rRuntimeConfig\x12\x0f\n\x07runtime\x18\x01 \x01(\t\x12\x1b\n\x13\x65xecution_providers\x18\x02 \x03(\t\x12+\n\tprecision\x18\x03 \x01(\x0e\x32\x18.lepton.type.v1.DataType\x12\x18\n\x10intra_op_threads\x18\x04 \x01(\x05\x12;\n\x07options\x18\x05 \x03(\x0b\x32*.lepton.edge.v1.RuntimeConfig.OptionsEntry\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa7\x01\n\x11HealthCheckConfig\x12*\n\x07timeout\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x33\n\x10stability_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1b\n\x13skip_inference_test\x18\x03 \x01(\x08\x12\x14\n\x0cvectors_path\x18\x04 \x01(\t\"H\n\x12HealthCheckVectors\x12\x32\n\x07vectors\x18\x01 \x03(\x0b\x32!.lepton.edge.v1.HealthCheckVector\"\xaf\x01\n\x11HealthCheckVector\x12+\n\x06inputs\x18\x01 \x03(\x0b\x32\x1b.lepton.edge.v1.TensorValue\x12\x35\n\x10\x65xpected_outputs\x18\x02 \x03(\x0b\x32\x1b.lepton.edge.v1.TensorValue\x12\x1a\n\x12\x61\x62solute_tolerance\x18\x03 \x01(\x01\x12\x1a\n\x12relative_tolerance\x18\x04 \x01(\x01\"m\n\x0bTensorValue\x12\x0c\n\x04name\x18\x01 \x01(\t\x12+\n\tdata_type\x18\x02 \x01(\x0e\x32\x18.lepton.type.v1.DataType\x12\r\n\x05shape\x18\x03 \x03(\x03\x12\x14\n\x0craw_contents\x18\x04 \x01(\x0c*\xc3\x01\n\x0fReleaseFileRole\x12!\n\x1dRELEASE_FILE_ROLE_UNSPECIFIED\x10\x00\x12\x1b\n\x17RELEASE_FILE_ROLE_MODEL\x10\x01\x12\x1f\n\x1bRELEASE_FILE_ROLE_TOKENIZER\x10\x02\x12#\n\x1fRELEASE_FILE_ROLE_CONFIGURATION\x10\x03\x12*\n&RELEASE_FILE_ROLE_HEALTH_CHECK_VECTORS\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,14 +41,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODELRELEASE_PARAMETERSENTRY']._serialized_options = b'8\001'
   _globals['_RUNTIMECONFIG_OPTIONSENTRY']._loaded_options = None
   _globals['_RUNTIMECONFIG_OPTIONSENTRY']._serialized_options = b'8\001'
-  _globals['_MODELRELEASE']._serialized_start=176
-  _globals['_MODELRELEASE']._serialized_end=561
-  _globals['_MODELRELEASE_PARAMETERSENTRY']._serialized_start=512
-  _globals['_MODELRELEASE_PARAMETERSENTRY']._serialized_end=561
-  _globals['_RUNTIMECONFIG']._serialized_start=564
-  _globals['_RUNTIMECONFIG']._serialized_end=805
-  _globals['_RUNTIMECONFIG_OPTIONSENTRY']._serialized_start=759
-  _globals['_RUNTIMECONFIG_OPTIONSENTRY']._serialized_end=805
-  _globals['_HEALTHCHECKCONFIG']._serialized_start=808
-  _globals['_HEALTHCHECKCONFIG']._serialized_end=953
+  _globals['_RELEASEFILEROLE']._serialized_start=1717
+  _globals['_RELEASEFILEROLE']._serialized_end=1912
+  _globals['_MODELRELEASE']._serialized_start=239
+  _globals['_MODELRELEASE']._serialized_end=806
+  _globals['_MODELRELEASE_PARAMETERSENTRY']._serialized_start=757
+  _globals['_MODELRELEASE_PARAMETERSENTRY']._serialized_end=806
+  _globals['_RELEASEFILE']._serialized_start=809
+  _globals['_RELEASEFILE']._serialized_end=937
+  _globals['_RUNTIMECONFIG']._serialized_start=940
+  _globals['_RUNTIMECONFIG']._serialized_end=1181
+  _globals['_RUNTIMECONFIG_OPTIONSENTRY']._serialized_start=1135
+  _globals['_RUNTIMECONFIG_OPTIONSENTRY']._serialized_end=1181
+  _globals['_HEALTHCHECKCONFIG']._serialized_start=1184
+  _globals['_HEALTHCHECKCONFIG']._serialized_end=1351
+  _globals['_HEALTHCHECKVECTORS']._serialized_start=1353
+  _globals['_HEALTHCHECKVECTORS']._serialized_end=1425
+  _globals['_HEALTHCHECKVECTOR']._serialized_start=1428
+  _globals['_HEALTHCHECKVECTOR']._serialized_end=1603
+  _globals['_TENSORVALUE']._serialized_start=1605
+  _globals['_TENSORVALUE']._serialized_end=1714
 # @@protoc_insertion_point(module_scope)

@@ -4,6 +4,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from lepton.edge.v1 import device_state_pb2 as _device_state_pb2
 from lepton.edge.v1 import release_pb2 as _release_pb2
+from lepton.edge.v1 import update_window_pb2 as _update_window_pb2
 from lepton.type.v1 import error_pb2 as _error_pb2
 from lepton.type.v1 import job_pb2 as _job_pb2
 from google.protobuf.internal import containers as _containers
@@ -43,6 +44,7 @@ class RolloutStageState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ROLLOUT_STAGE_STATE_SUCCEEDED: _ClassVar[RolloutStageState]
     ROLLOUT_STAGE_STATE_FAILED: _ClassVar[RolloutStageState]
     ROLLOUT_STAGE_STATE_SKIPPED: _ClassVar[RolloutStageState]
+    ROLLOUT_STAGE_STATE_AWAITING_APPROVAL: _ClassVar[RolloutStageState]
 
 class RolloutDeviceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -77,6 +79,7 @@ ROLLOUT_STAGE_STATE_VERIFYING: RolloutStageState
 ROLLOUT_STAGE_STATE_SUCCEEDED: RolloutStageState
 ROLLOUT_STAGE_STATE_FAILED: RolloutStageState
 ROLLOUT_STAGE_STATE_SKIPPED: RolloutStageState
+ROLLOUT_STAGE_STATE_AWAITING_APPROVAL: RolloutStageState
 ROLLOUT_DEVICE_STATE_UNSPECIFIED: RolloutDeviceState
 ROLLOUT_DEVICE_STATE_PENDING: RolloutDeviceState
 ROLLOUT_DEVICE_STATE_DISPATCHED: RolloutDeviceState
@@ -146,7 +149,7 @@ class RolloutStateTransition(_message.Message):
     def __init__(self, state: _Optional[_Union[RolloutState, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class RolloutStrategy(_message.Message):
-    __slots__ = ("stages", "rate", "default_gate", "abort_criteria", "device_timeout", "failure_action", "update_windows")
+    __slots__ = ("stages", "rate", "default_gate", "abort_criteria", "device_timeout", "failure_action", "update_windows", "start_time", "install_windows")
     STAGES_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_GATE_FIELD_NUMBER: _ClassVar[int]
@@ -154,24 +157,30 @@ class RolloutStrategy(_message.Message):
     DEVICE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     FAILURE_ACTION_FIELD_NUMBER: _ClassVar[int]
     UPDATE_WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    INSTALL_WINDOWS_FIELD_NUMBER: _ClassVar[int]
     stages: _containers.RepeatedCompositeFieldContainer[RolloutStage]
     rate: DispatchRate
     default_gate: HealthGate
     abort_criteria: AbortCriteria
     device_timeout: _duration_pb2.Duration
     failure_action: FailureAction
-    update_windows: _containers.RepeatedCompositeFieldContainer[UpdateWindow]
-    def __init__(self, stages: _Optional[_Iterable[_Union[RolloutStage, _Mapping]]] = ..., rate: _Optional[_Union[DispatchRate, _Mapping]] = ..., default_gate: _Optional[_Union[HealthGate, _Mapping]] = ..., abort_criteria: _Optional[_Union[AbortCriteria, _Mapping]] = ..., device_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., failure_action: _Optional[_Union[FailureAction, str]] = ..., update_windows: _Optional[_Iterable[_Union[UpdateWindow, _Mapping]]] = ...) -> None: ...
+    update_windows: _containers.RepeatedCompositeFieldContainer[_update_window_pb2.UpdateWindow]
+    start_time: _timestamp_pb2.Timestamp
+    install_windows: _containers.RepeatedCompositeFieldContainer[_update_window_pb2.UpdateWindow]
+    def __init__(self, stages: _Optional[_Iterable[_Union[RolloutStage, _Mapping]]] = ..., rate: _Optional[_Union[DispatchRate, _Mapping]] = ..., default_gate: _Optional[_Union[HealthGate, _Mapping]] = ..., abort_criteria: _Optional[_Union[AbortCriteria, _Mapping]] = ..., device_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., failure_action: _Optional[_Union[FailureAction, str]] = ..., update_windows: _Optional[_Iterable[_Union[_update_window_pb2.UpdateWindow, _Mapping]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., install_windows: _Optional[_Iterable[_Union[_update_window_pb2.UpdateWindow, _Mapping]]] = ...) -> None: ...
 
 class RolloutStage(_message.Message):
-    __slots__ = ("percent", "device_count", "gate")
+    __slots__ = ("percent", "device_count", "gate", "require_approval")
     PERCENT_FIELD_NUMBER: _ClassVar[int]
     DEVICE_COUNT_FIELD_NUMBER: _ClassVar[int]
     GATE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRE_APPROVAL_FIELD_NUMBER: _ClassVar[int]
     percent: float
     device_count: int
     gate: HealthGate
-    def __init__(self, percent: _Optional[float] = ..., device_count: _Optional[int] = ..., gate: _Optional[_Union[HealthGate, _Mapping]] = ...) -> None: ...
+    require_approval: bool
+    def __init__(self, percent: _Optional[float] = ..., device_count: _Optional[int] = ..., gate: _Optional[_Union[HealthGate, _Mapping]] = ..., require_approval: _Optional[bool] = ...) -> None: ...
 
 class DispatchRate(_message.Message):
     __slots__ = ("base_per_minute", "increment_factor", "increase_after_succeeded_count", "max_per_minute")
@@ -186,14 +195,26 @@ class DispatchRate(_message.Message):
     def __init__(self, base_per_minute: _Optional[int] = ..., increment_factor: _Optional[float] = ..., increase_after_succeeded_count: _Optional[int] = ..., max_per_minute: _Optional[int] = ...) -> None: ...
 
 class HealthGate(_message.Message):
-    __slots__ = ("min_healthy_percent", "bake_duration", "timeout")
+    __slots__ = ("min_healthy_percent", "bake_duration", "timeout", "telemetry")
     MIN_HEALTHY_PERCENT_FIELD_NUMBER: _ClassVar[int]
     BAKE_DURATION_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    TELEMETRY_FIELD_NUMBER: _ClassVar[int]
     min_healthy_percent: float
     bake_duration: _duration_pb2.Duration
     timeout: _duration_pb2.Duration
-    def __init__(self, min_healthy_percent: _Optional[float] = ..., bake_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    telemetry: TelemetryGate
+    def __init__(self, min_healthy_percent: _Optional[float] = ..., bake_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., telemetry: _Optional[_Union[TelemetryGate, _Mapping]] = ...) -> None: ...
+
+class TelemetryGate(_message.Message):
+    __slots__ = ("max_error_percent", "max_latency_p95", "min_inference_count")
+    MAX_ERROR_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MAX_LATENCY_P95_FIELD_NUMBER: _ClassVar[int]
+    MIN_INFERENCE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    max_error_percent: float
+    max_latency_p95: _duration_pb2.Duration
+    min_inference_count: int
+    def __init__(self, max_error_percent: _Optional[float] = ..., max_latency_p95: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., min_inference_count: _Optional[int] = ...) -> None: ...
 
 class AbortCriteria(_message.Message):
     __slots__ = ("failure_threshold_percent", "min_completed_device_count")
@@ -203,33 +224,35 @@ class AbortCriteria(_message.Message):
     min_completed_device_count: int
     def __init__(self, failure_threshold_percent: _Optional[float] = ..., min_completed_device_count: _Optional[int] = ...) -> None: ...
 
-class UpdateWindow(_message.Message):
-    __slots__ = ("days_of_week", "start_minute", "duration", "time_zone")
-    DAYS_OF_WEEK_FIELD_NUMBER: _ClassVar[int]
-    START_MINUTE_FIELD_NUMBER: _ClassVar[int]
-    DURATION_FIELD_NUMBER: _ClassVar[int]
-    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
-    days_of_week: _containers.RepeatedScalarFieldContainer[int]
-    start_minute: int
-    duration: _duration_pb2.Duration
-    time_zone: str
-    def __init__(self, days_of_week: _Optional[_Iterable[int]] = ..., start_minute: _Optional[int] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., time_zone: _Optional[str] = ...) -> None: ...
-
 class RolloutStageStatus(_message.Message):
-    __slots__ = ("index", "state", "device_count", "start_time", "bake_start_time", "end_time")
+    __slots__ = ("index", "state", "device_count", "start_time", "bake_start_time", "end_time", "approve_time", "telemetry")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     DEVICE_COUNT_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     BAKE_START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    TELEMETRY_FIELD_NUMBER: _ClassVar[int]
     index: int
     state: RolloutStageState
     device_count: int
     start_time: _timestamp_pb2.Timestamp
     bake_start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, index: _Optional[int] = ..., state: _Optional[_Union[RolloutStageState, str]] = ..., device_count: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bake_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    approve_time: _timestamp_pb2.Timestamp
+    telemetry: TelemetrySummary
+    def __init__(self, index: _Optional[int] = ..., state: _Optional[_Union[RolloutStageState, str]] = ..., device_count: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bake_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., approve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., telemetry: _Optional[_Union[TelemetrySummary, _Mapping]] = ...) -> None: ...
+
+class TelemetrySummary(_message.Message):
+    __slots__ = ("inference_count", "error_count", "latency_p95")
+    INFERENCE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P95_FIELD_NUMBER: _ClassVar[int]
+    inference_count: int
+    error_count: int
+    latency_p95: _duration_pb2.Duration
+    def __init__(self, inference_count: _Optional[int] = ..., error_count: _Optional[int] = ..., latency_p95: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class RolloutDeviceCounts(_message.Message):
     __slots__ = ("targeted_count", "pending_count", "dispatched_count", "in_progress_count", "succeeded_count", "failed_count", "timed_out_count", "incompatible_count", "skipped_count", "rolling_back_count", "rolled_back_count", "healthy_count")

@@ -24,10 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from lepton.type.v1 import digest_pb2 as lepton_dot_type_dot_v1_dot_digest__pb2
 from lepton.type.v1 import error_pb2 as lepton_dot_type_dot_v1_dot_error__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elepton/edge/v1/telemetry.proto\x12\x0elepton.edge.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1alepton/type/v1/error.proto\"\xe5\x02\n\x0fTelemetryRecord\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x43\n\nattributes\x18\x03 \x03(\x0b\x32/.lepton.edge.v1.TelemetryRecord.AttributesEntry\x12\x31\n\x06metric\x18\x04 \x01(\x0b\x32\x1f.lepton.edge.v1.TelemetryMetricH\x00\x12\x33\n\tinference\x18\x05 \x01(\x0b\x32\x1e.lepton.edge.v1.InferenceEventH\x00\x12+\n\x03log\x18\x06 \x01(\x0b\x32\x1c.lepton.edge.v1.TelemetryLogH\x00\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07payload\"\x96\x01\n\x0fTelemetryMetric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12(\n\x04kind\x18\x03 \x01(\x0e\x32\x1a.lepton.edge.v1.MetricKind\x12\r\n\x05value\x18\x04 \x01(\x01\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd6\x01\n\x0eInferenceEvent\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12*\n\x07latency\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12*\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x1b.lepton.type.v1.ErrorStatus\x12\x0e\n\x06output\x18\x05 \x01(\x0c\x12\x19\n\x11output_media_type\x18\x06 \x01(\t\x12\x16\n\x0e\x63orrelation_id\x18\x07 \x01(\t\"[\n\x0cTelemetryLog\x12-\n\x08severity\x18\x01 \x01(\x0e\x32\x1b.lepton.edge.v1.LogSeverity\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\t\"\xab\x01\n\x15StoredTelemetryRecord\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0e\n\x06stream\x18\x02 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x03 \x01(\t\x12/\n\x06record\x18\x04 \x01(\x0b\x32\x1f.lepton.edge.v1.TelemetryRecord\x12\x30\n\x0creceive_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*s\n\nMetricKind\x12\x1b\n\x17METRIC_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11METRIC_KIND_GAUGE\x10\x01\x12\x1a\n\x16METRIC_KIND_CUMULATIVE\x10\x02\x12\x15\n\x11METRIC_KIND_DELTA\x10\x03*\xb9\x01\n\x0bLogSeverity\x12\x1c\n\x18LOG_SEVERITY_UNSPECIFIED\x10\x00\x12\x16\n\x12LOG_SEVERITY_TRACE\x10\x01\x12\x16\n\x12LOG_SEVERITY_DEBUG\x10\x02\x12\x15\n\x11LOG_SEVERITY_INFO\x10\x03\x12\x15\n\x11LOG_SEVERITY_WARN\x10\x04\x12\x16\n\x12LOG_SEVERITY_ERROR\x10\x05\x12\x16\n\x12LOG_SEVERITY_FATAL\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elepton/edge/v1/telemetry.proto\x12\x0elepton.edge.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1blepton/type/v1/digest.proto\x1a\x1alepton/type/v1/error.proto\"\x8a\x03\n\x0fTelemetryRecord\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x43\n\nattributes\x18\x03 \x03(\x0b\x32/.lepton.edge.v1.TelemetryRecord.AttributesEntry\x12\x31\n\x06metric\x18\x04 \x01(\x0b\x32\x1f.lepton.edge.v1.TelemetryMetricH\x00\x12\x33\n\tinference\x18\x05 \x01(\x0b\x32\x1e.lepton.edge.v1.InferenceEventH\x00\x12+\n\x03log\x18\x06 \x01(\x0b\x32\x1c.lepton.edge.v1.TelemetryLogH\x00\x12\x12\n\ndeployment\x18\x07 \x01(\t\x12\x0f\n\x07rollout\x18\x08 \x01(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07payload\"\x96\x01\n\x0fTelemetryMetric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12(\n\x04kind\x18\x03 \x01(\x0e\x32\x1a.lepton.edge.v1.MetricKind\x12\r\n\x05value\x18\x04 \x01(\x01\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xfc\x01\n\x0eInferenceEvent\x12\x12\n\ndeployment\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12*\n\x07latency\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12*\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x1b.lepton.type.v1.ErrorStatus\x12\x0e\n\x06output\x18\x05 \x01(\x0c\x12\x19\n\x11output_media_type\x18\x06 \x01(\t\x12\x16\n\x0e\x63orrelation_id\x18\x07 \x01(\t\x12$\n\x04\x62lob\x18\x08 \x01(\x0b\x32\x16.lepton.type.v1.Digest\"[\n\x0cTelemetryLog\x12-\n\x08severity\x18\x01 \x01(\x0e\x32\x1b.lepton.edge.v1.LogSeverity\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\t\"\xab\x01\n\x15StoredTelemetryRecord\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0e\n\x06stream\x18\x02 \x01(\t\x12\x0f\n\x07\x62oot_id\x18\x03 \x01(\t\x12/\n\x06record\x18\x04 \x01(\x0b\x32\x1f.lepton.edge.v1.TelemetryRecord\x12\x30\n\x0creceive_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*s\n\nMetricKind\x12\x1b\n\x17METRIC_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11METRIC_KIND_GAUGE\x10\x01\x12\x1a\n\x16METRIC_KIND_CUMULATIVE\x10\x02\x12\x15\n\x11METRIC_KIND_DELTA\x10\x03*\xb9\x01\n\x0bLogSeverity\x12\x1c\n\x18LOG_SEVERITY_UNSPECIFIED\x10\x00\x12\x16\n\x12LOG_SEVERITY_TRACE\x10\x01\x12\x16\n\x12LOG_SEVERITY_DEBUG\x10\x02\x12\x15\n\x11LOG_SEVERITY_INFO\x10\x03\x12\x15\n\x11LOG_SEVERITY_WARN\x10\x04\x12\x16\n\x12LOG_SEVERITY_ERROR\x10\x05\x12\x16\n\x12LOG_SEVERITY_FATAL\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,20 +37,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TELEMETRYRECORD_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_TELEMETRYRECORD_ATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_METRICKIND']._serialized_start=1140
-  _globals['_METRICKIND']._serialized_end=1255
-  _globals['_LOGSEVERITY']._serialized_start=1258
-  _globals['_LOGSEVERITY']._serialized_end=1443
-  _globals['_TELEMETRYRECORD']._serialized_start=144
-  _globals['_TELEMETRYRECORD']._serialized_end=501
-  _globals['_TELEMETRYRECORD_ATTRIBUTESENTRY']._serialized_start=441
-  _globals['_TELEMETRYRECORD_ATTRIBUTESENTRY']._serialized_end=490
-  _globals['_TELEMETRYMETRIC']._serialized_start=504
-  _globals['_TELEMETRYMETRIC']._serialized_end=654
-  _globals['_INFERENCEEVENT']._serialized_start=657
-  _globals['_INFERENCEEVENT']._serialized_end=871
-  _globals['_TELEMETRYLOG']._serialized_start=873
-  _globals['_TELEMETRYLOG']._serialized_end=964
-  _globals['_STOREDTELEMETRYRECORD']._serialized_start=967
-  _globals['_STOREDTELEMETRYRECORD']._serialized_end=1138
+  _globals['_METRICKIND']._serialized_start=1244
+  _globals['_METRICKIND']._serialized_end=1359
+  _globals['_LOGSEVERITY']._serialized_start=1362
+  _globals['_LOGSEVERITY']._serialized_end=1547
+  _globals['_TELEMETRYRECORD']._serialized_start=173
+  _globals['_TELEMETRYRECORD']._serialized_end=567
+  _globals['_TELEMETRYRECORD_ATTRIBUTESENTRY']._serialized_start=507
+  _globals['_TELEMETRYRECORD_ATTRIBUTESENTRY']._serialized_end=556
+  _globals['_TELEMETRYMETRIC']._serialized_start=570
+  _globals['_TELEMETRYMETRIC']._serialized_end=720
+  _globals['_INFERENCEEVENT']._serialized_start=723
+  _globals['_INFERENCEEVENT']._serialized_end=975
+  _globals['_TELEMETRYLOG']._serialized_start=977
+  _globals['_TELEMETRYLOG']._serialized_end=1068
+  _globals['_STOREDTELEMETRYRECORD']._serialized_start=1071
+  _globals['_STOREDTELEMETRYRECORD']._serialized_end=1242
 # @@protoc_insertion_point(module_scope)

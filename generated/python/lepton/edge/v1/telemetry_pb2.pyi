@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from lepton.type.v1 import digest_pb2 as _digest_pb2
 from lepton.type.v1 import error_pb2 as _error_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -41,7 +42,7 @@ LOG_SEVERITY_ERROR: LogSeverity
 LOG_SEVERITY_FATAL: LogSeverity
 
 class TelemetryRecord(_message.Message):
-    __slots__ = ("sequence", "time", "attributes", "metric", "inference", "log")
+    __slots__ = ("sequence", "time", "attributes", "metric", "inference", "log", "deployment", "rollout")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -55,13 +56,17 @@ class TelemetryRecord(_message.Message):
     METRIC_FIELD_NUMBER: _ClassVar[int]
     INFERENCE_FIELD_NUMBER: _ClassVar[int]
     LOG_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     time: _timestamp_pb2.Timestamp
     attributes: _containers.ScalarMap[str, str]
     metric: TelemetryMetric
     inference: InferenceEvent
     log: TelemetryLog
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attributes: _Optional[_Mapping[str, str]] = ..., metric: _Optional[_Union[TelemetryMetric, _Mapping]] = ..., inference: _Optional[_Union[InferenceEvent, _Mapping]] = ..., log: _Optional[_Union[TelemetryLog, _Mapping]] = ...) -> None: ...
+    deployment: str
+    rollout: str
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attributes: _Optional[_Mapping[str, str]] = ..., metric: _Optional[_Union[TelemetryMetric, _Mapping]] = ..., inference: _Optional[_Union[InferenceEvent, _Mapping]] = ..., log: _Optional[_Union[TelemetryLog, _Mapping]] = ..., deployment: _Optional[str] = ..., rollout: _Optional[str] = ...) -> None: ...
 
 class TelemetryMetric(_message.Message):
     __slots__ = ("name", "unit", "kind", "value", "start_time")
@@ -78,7 +83,7 @@ class TelemetryMetric(_message.Message):
     def __init__(self, name: _Optional[str] = ..., unit: _Optional[str] = ..., kind: _Optional[_Union[MetricKind, str]] = ..., value: _Optional[float] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class InferenceEvent(_message.Message):
-    __slots__ = ("deployment", "model_version", "latency", "error", "output", "output_media_type", "correlation_id")
+    __slots__ = ("deployment", "model_version", "latency", "error", "output", "output_media_type", "correlation_id", "blob")
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     LATENCY_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +91,7 @@ class InferenceEvent(_message.Message):
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
     CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
+    BLOB_FIELD_NUMBER: _ClassVar[int]
     deployment: str
     model_version: str
     latency: _duration_pb2.Duration
@@ -93,7 +99,8 @@ class InferenceEvent(_message.Message):
     output: bytes
     output_media_type: str
     correlation_id: str
-    def __init__(self, deployment: _Optional[str] = ..., model_version: _Optional[str] = ..., latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., output: _Optional[bytes] = ..., output_media_type: _Optional[str] = ..., correlation_id: _Optional[str] = ...) -> None: ...
+    blob: _digest_pb2.Digest
+    def __init__(self, deployment: _Optional[str] = ..., model_version: _Optional[str] = ..., latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., error: _Optional[_Union[_error_pb2.ErrorStatus, _Mapping]] = ..., output: _Optional[bytes] = ..., output_media_type: _Optional[str] = ..., correlation_id: _Optional[str] = ..., blob: _Optional[_Union[_digest_pb2.Digest, _Mapping]] = ...) -> None: ...
 
 class TelemetryLog(_message.Message):
     __slots__ = ("severity", "source", "body")
