@@ -1,0 +1,1 @@
+"""The edge layer (spec/edge.md)."""
