@@ -342,3 +342,12 @@ def test_writing_a_bad_trust_root_writes_nothing(tmp_path):
 
 def test_payload_type_is_the_edge_release_type():
     assert releases.RELEASE_PAYLOAD_TYPE == "application/vnd.lepton.edge.release.v1+json"
+
+
+def test_a_release_without_a_json_mapping_has_no_canonical_form(key):
+    """A Duration out of range cannot be expressed in the proto3 JSON mapping."""
+    signed = sign_release(make_release(), key, "k1")
+    signed.health_check.timeout.nanos = 1_000_000_000
+    with pytest.raises(ValueError):
+        canonical_form(signed)
+    assert trusted_signer(signed, {"k1": raw_public_key(key)}) is None

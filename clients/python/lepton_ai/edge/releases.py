@@ -48,12 +48,17 @@ MAX_KEY_ID = 256
 def canonical_form(release: ModelRelease) -> bytes:
     """The bytes a release's digest and signatures cover (EDG-103): JCS canonical JSON of
     the proto3 JSON mapping of a copy without `release_digest` and `signatures` (default
-    values omitted, lowerCamelCase names, enums by name, int64 as strings)."""
+    values omitted, lowerCamelCase names, enums by name, int64 as strings). ValueError for
+    a release the JSON mapping cannot express (a Duration out of range)."""
     unsigned = ModelRelease()
     unsigned.CopyFrom(release)
     unsigned.ClearField("release_digest")
     unsigned.ClearField("signatures")
-    return rfc8785.dumps(json_format.MessageToDict(unsigned))
+    try:
+        mapped = json_format.MessageToDict(unsigned)
+    except json_format.Error as error:
+        raise ValueError(f"the release has no canonical form: {error}") from error
+    return rfc8785.dumps(mapped)
 
 
 def release_digest(release: ModelRelease) -> digest_pb2.Digest:
@@ -115,7 +120,8 @@ def verify_release_signatures(release: ModelRelease) -> list[SignatureProblem]:
     """The problems of a release's signatures (EDG-104); empty when it has at least one and
     every one is an Ed25519 signature (1-256 character key ID, 32-byte public key, 64-byte
     signature) that verifies over `signed_bytes(release)` with its own public key. Says
-    nothing about trust: see `trusted_signer`."""
+    nothing about trust: see `trusted_signer`. ValueError for a release without a canonical
+    form (see `canonical_form`)."""
     if not release.signatures:
         return [SignatureProblem(None, "", "signatures", "a release needs a signature")]
     signed = signed_bytes(release)
@@ -164,8 +170,11 @@ def trusted_signer(release: ModelRelease, trust_roots: Mapping[str, bytes]) -> s
     a signature counts only when its key ID is in `trust_roots` (key ID -> raw 32-byte
     public key), its public key equals the trusted one and it verifies with that key. A
     release whose release_digest is unset or differs from `release_digest(release)` has no
-    trusted signer."""
-    if release.release_digest != release_digest(release):
+    trusted signer, and so has one without a canonical form."""
+    try:
+        if release.release_digest != release_digest(release):
+            return None
+    except ValueError:
         return None
     signed = signed_bytes(release)
     for signature in release.signatures:
