@@ -156,6 +156,8 @@ def _check_entry_path(release: ModelRelease, field: str) -> None:
         return
     if not release.entry_path:
         raise invalid_field(path_field, f"required for an archive ({ARCHIVE_MEDIA_TYPE})")
+    if release.entry_path == ".":  # the archive's root directory, e.g. a SavedModel's
+        return
     problem = relative_path_problem(release.entry_path)
     if problem:
         raise invalid_field(path_field, problem)

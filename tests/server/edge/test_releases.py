@@ -112,10 +112,13 @@ def test_skip_inference_test_needs_no_vectors():
     validate(modified(change))
 
 
-def test_an_archive_with_an_entry_path_is_accepted():
+@pytest.mark.parametrize("entry_path", ["model/model.onnx", "MLmodel", "."])
+def test_an_archive_with_an_entry_path_is_accepted(entry_path):
+    """ "." names the archive's root, as the registry's entry path of a SavedModel."""
+
     def change(release):
         release.artifact.CopyFrom(REGISTRY_ARTIFACT)
-        release.entry_path = "model/model.onnx"
+        release.entry_path = entry_path
 
     validate(modified(change))
 
@@ -287,6 +290,7 @@ def _file_path(path):
         (_archive_entry_path("/model.onnx"), "entry_path"),
         (_archive_entry_path("a/../model.onnx"), "entry_path"),
         (_archive_entry_path(".."), "entry_path"),
+        (_archive_entry_path("./model"), "entry_path"),
         # runtime_config
         (lambda r: r.ClearField("runtime_config"), "runtime_config.runtime"),
         (lambda r: setattr(r.runtime_config, "runtime", ""), "runtime_config.runtime"),
