@@ -158,6 +158,8 @@ class LocalInference:
             ServerConfig(address=address, data_dir=state_dir, services=("inference",)), services
         )
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Outbox writes under way, awaited at stop so none outlives the outbox.
+        self._writes: set[asyncio.Future] = set()
 
     async def start(self) -> RunningServer:
         self._loop = asyncio.get_running_loop()
@@ -166,6 +168,7 @@ class LocalInference:
 
     async def stop(self) -> None:
         await self.host.stop()
+        await asyncio.gather(*self._writes, return_exceptions=True)
         self.engine.close()
 
     def serve(
@@ -219,6 +222,8 @@ class LocalInference:
         # Written off the event loop and not awaited: the outbox never delays an answer
         # (EDG-100).
         if self._loop is not None:
-            self._loop.run_in_executor(None, self._append_event, INFERENCE_STREAM, record)
+            write = self._loop.run_in_executor(None, self._append_event, INFERENCE_STREAM, record)
+            self._writes.add(write)
+            write.add_done_callback(self._writes.discard)
         else:
             self._append_event(INFERENCE_STREAM, record)
