@@ -1,2 +1,2 @@
-"""The edge layer (lepton.edge.v1): the fleet server behind EdgeService and
-DeviceAgentService."""
+"""The edge layer (spec/edge.md): the fleet server of devices, deployments, rollouts, their
+artifacts and telemetry (lepton.edge.v1)."""
