@@ -3,7 +3,8 @@ rollout controller will use), and its EdgeService and DeviceAgentService stubs."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import grpc
@@ -33,9 +34,10 @@ def serve_fleet(tmp_path, config: EdgeConfig | None = None, **server: object):
     return fleet, hosted(server_config, hosted_services(fleet))
 
 
-@pytest.fixture(scope="module")
-def fleet_server(tmp_path_factory) -> Iterator[FleetServer]:
-    fleet, hosting = serve_fleet(tmp_path_factory.mktemp("edge"))
+@contextmanager
+def running_fleet(tmp_path, config: EdgeConfig | None = None, **server: object):
+    """A running fleet server (serve_fleet) with a channel and stubs."""
+    fleet, hosting = serve_fleet(tmp_path, config, **server)
     with hosting as address, grpc.insecure_channel(address) as channel:
         yield FleetServer(
             address,
@@ -44,6 +46,18 @@ def fleet_server(tmp_path_factory) -> Iterator[FleetServer]:
             pb_grpc.EdgeServiceStub(channel),
             agent_grpc.DeviceAgentServiceStub(channel),
         )
+
+
+@pytest.fixture(scope="module")
+def fleet_server(tmp_path_factory) -> Iterator[FleetServer]:
+    with running_fleet(tmp_path_factory.mktemp("edge")) as server:
+        yield server
+
+
+@pytest.fixture
+def start_fleet(tmp_path) -> Callable[..., AbstractContextManager[FleetServer]]:
+    """`start_fleet(config, **server_config)`: a fleet server of a test's own settings."""
+    return lambda config=None, **server: running_fleet(tmp_path, config, **server)
 
 
 @pytest.fixture(scope="module")
