@@ -4,6 +4,7 @@ wait for one with a timeout or check that none came."""
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 import uuid
@@ -17,9 +18,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from lepton.edge.v1 import device_agent_service_pb2 as agent_pb
 from lepton.edge.v1 import device_agent_service_pb2_grpc as agent_grpc
-from lepton.edge.v1 import device_pb2, device_state_pb2
+from lepton.edge.v1 import device_pb2, device_state_pb2, release_pb2
 from lepton.edge.v1 import edge_service_pb2 as pb
 from lepton.edge.v1 import edge_service_pb2_grpc as pb_grpc
+from lepton.type.v1 import artifact_pb2, digest_pb2
 from support.status_details import bad_request, error_info
 
 # How long a test waits for a message the server must send promptly (spec/edge.md 4: 5 s).
@@ -221,3 +223,19 @@ class SyncStream:
         self._requests.put(None)
         self.call.cancel()
         self._reader.join(5)
+
+
+def a_release(
+    model_version: str = "models/m/versions/1", runtime: str = "onnxruntime"
+) -> release_pb2.ModelRelease:
+    """A ModelRelease as a rollout would hand it to devices (unsigned: the fleet's
+    assignments take releases the rollouts already checked)."""
+    digest = digest_pb2.Digest(
+        algorithm=digest_pb2.DIGEST_ALGORITHM_SHA256,
+        hex=hashlib.sha256(model_version.encode()).hexdigest(),
+    )
+    return release_pb2.ModelRelease(
+        model_version=model_version,
+        artifact=artifact_pb2.ArtifactDescriptor(digest=digest, size_bytes=10),
+        runtime_config=release_pb2.RuntimeConfig(runtime=runtime),
+    )
