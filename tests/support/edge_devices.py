@@ -7,9 +7,11 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
 import pytest
@@ -23,6 +25,8 @@ from lepton.edge.v1 import edge_service_pb2 as pb
 from lepton.edge.v1 import edge_service_pb2_grpc as pb_grpc
 from lepton.type.v1 import artifact_pb2, digest_pb2
 from support.status_details import bad_request, error_info
+
+T = TypeVar("T")
 
 # How long a test waits for a message the server must send promptly (spec/edge.md 4: 5 s).
 PROMPTLY = 5.0
@@ -239,3 +243,13 @@ def a_release(
         artifact=artifact_pb2.ArtifactDescriptor(digest=digest, size_bytes=10),
         runtime_config=release_pb2.RuntimeConfig(runtime=runtime),
     )
+
+
+def eventually(condition: Callable[[], T], timeout: float = PROMPTLY) -> T:
+    """`condition()` once it is truthy, polled until `timeout` (spec/edge.md 4, promptly);
+    fails with its last value otherwise."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert value, f"still {value!r} after {timeout} s"
+    return value
