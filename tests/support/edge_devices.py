@@ -207,13 +207,15 @@ class SyncStream:
         self._responses.queue.appendleft(item)
         return False
 
-    def error(self, timeout: float = PROMPTLY) -> grpc.RpcError:
-        """The error that ended the stream, skipping responses before it."""
+    def error(self, timeout: float = PROMPTLY, skip_responses: bool = True) -> grpc.RpcError:
+        """The error that ended the stream, skipping responses before it (or, without
+        `skip_responses`, failing on one)."""
         while True:
             item = self._responses.get(timeout=timeout)
             if isinstance(item, grpc.RpcError):
                 return item
             assert item is not None, "the stream ended OK"
+            assert skip_responses, f"expected the end of the stream, got {item}"
 
     def open(self) -> tuple[agent_pb.SyncResponse, agent_pb.SyncResponse]:
         """The welcome and the first desired state."""

@@ -98,11 +98,6 @@ class Registration:
             name = self._resolve(request, key, now)
             row = self.devices.row(name)
             device = row.device
-            changes = [Change.REGISTERED, *self.devices.seen(row, now)]
-            if request.HasField("capabilities"):
-                device.capabilities.CopyFrom(request.capabilities)
-            device.boot_id = request.boot_id
-            device.agent_version = request.agent_version
             if row.public_key != key:
                 # Bound now (step 4): the old key's access tokens go (EDG-023).
                 self.tokens.revoke(name)
@@ -110,12 +105,22 @@ class Registration:
                 row.public_key = key
                 if not device.HasField("register_time"):
                     device.register_time.CopyFrom(timestamp(now))
+            state = device.approval_state
+            # Step 9 only for an admitted device: a refused Register is no successful call,
+            # so it leaves capabilities, boot id and last-seen time alone (EDG-015).
+            admitted = state not in (REJECTED, DECOMMISSIONED)
+            changes = []
+            if admitted:
+                changes = [Change.REGISTERED, *self.devices.seen(row, now)]
+                if request.HasField("capabilities"):
+                    device.capabilities.CopyFrom(request.capabilities)
+                device.boot_id = request.boot_id
+                device.agent_version = request.agent_version
             self.db.put_device(row)
             for change in changes:
                 self.db.after_commit(lambda change=change: self.devices.events.emit(name, change))
         # Step 8 after the binding is stored: a rejected device keeps the key it proved.
-        state = device.approval_state
-        if state in (REJECTED, DECOMMISSIONED):
+        if not admitted:
             reason = "DEVICE_REJECTED" if state == REJECTED else "DEVICE_DECOMMISSIONED"
             raise PermissionDenied(
                 reason=reason, message=f"{name} is not admitted", metadata={"device": name}

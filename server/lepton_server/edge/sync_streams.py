@@ -130,7 +130,8 @@ class SyncStreams:
                 metadata={"device": device},
             )
         found = self.db.device(device)
-        if item in (Change.DECOMMISSIONED, Change.DELETED) or found is None:
+        # Decommissioning also empties the desired state; the stream ends without sending it.
+        if found is None or found.device.approval_state == DECOMMISSIONED:
             raise _decommissioned(device)
         return device_message(found, now_ns())
 

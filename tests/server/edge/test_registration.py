@@ -288,13 +288,34 @@ def test_a_rejected_device_is_refused(edge, agent):
     assert metadata["device"] == name
 
 
+def test_a_rejected_device_is_refused_before_anything_of_the_request_is_stored(edge, agent):
+    device_id, token = _new(edge, require_approval=True)
+    name = f"devices/{device_id}"
+    edge.RejectDevice(pb.RejectDeviceRequest(name=name))
+    key = DeviceKey()
+    capabilities = capabilities_pb2.DeviceCapabilities(os="linux")
+    refused(
+        lambda: key.register(agent, device_id, token, capabilities=capabilities),
+        DENIED,
+        "DEVICE_REJECTED",
+    )
+    device = _get(edge, name)
+    assert device.connection_state == D.DEVICE_CONNECTION_STATE_NEVER_CONNECTED
+    assert not device.HasField("capabilities") and not device.boot_id
+    # The key was bound all the same (resolution step 4 comes before step 8).
+    refused(lambda: DeviceKey().register(agent, device_id), DENIED, "DEVICE_KEY_MISMATCH")
+
+
 def test_a_decommissioned_device_is_refused(edge, agent):
     device = enroll(edge, agent)
     edge.DecommissionDevice(pb.DecommissionDeviceRequest(name=device.name))
     metadata = refused(
-        lambda: device.key.register(agent, device.device_id), DENIED, "DEVICE_DECOMMISSIONED"
+        lambda: device.key.register(agent, device.device_id, boot_id="boot-2"),
+        DENIED,
+        "DEVICE_DECOMMISSIONED",
     )
     assert metadata["device"] == device.name
+    assert _get(edge, device.name).boot_id == "boot-1"
 
 
 def test_register_ignores_authorization_metadata(edge, agent):

@@ -284,11 +284,14 @@ def test_a_newer_stream_supersedes_the_older(edge, agent, device):
             assert newer.receive().settings.report_interval.seconds == 8
 
 
-def test_decommissioning_ends_the_stream(edge, agent, device):
+def test_decommissioning_ends_the_stream_without_sending_anything_more(
+    edge, agent, device, assignments
+):
+    _deploy(edge, assignments, device)
     with _sync(agent, device) as stream:
         stream.open()
         edge.DecommissionDevice(pb.DecommissionDeviceRequest(name=device.name))
-        error = stream.error()
+        error = stream.error(skip_responses=False)
     assert (error.code(), error_info(error).reason) == (
         grpc.StatusCode.PERMISSION_DENIED,
         "DEVICE_DECOMMISSIONED",
