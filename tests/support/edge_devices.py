@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Self, TypeVar
 
 import grpc
 import pytest
@@ -159,27 +159,16 @@ def hello(
     )
 
 
-class SyncStream:
-    """One Sync call: `send` puts a message on the stream, `receive` waits for the next
-    response, `error` for the status that ended the call."""
+class ResponseStream:
+    """The responses of a streaming call, read on a thread of their own: `receive` waits for
+    the next one, `nothing_within` checks that none comes, `error` waits for the status that
+    ended the call."""
 
-    def __init__(
-        self,
-        agent: agent_grpc.DeviceAgentServiceStub,
-        metadata: tuple[tuple[str, str], ...],
-        first: agent_pb.SyncRequest | None = None,
-    ) -> None:
-        self._requests: queue.Queue = queue.Queue()
+    def __init__(self, call: grpc.Call) -> None:
+        self.call = call
         self._responses: queue.Queue = queue.Queue()
-        if first is not None:
-            self.send(first)
-        self.call = agent.Sync(self._outgoing(), metadata=metadata, timeout=60)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-
-    def _outgoing(self) -> Iterator[agent_pb.SyncRequest]:
-        while (message := self._requests.get()) is not None:
-            yield message
 
     def _read(self) -> None:
         try:
@@ -189,13 +178,12 @@ class SyncStream:
         except grpc.RpcError as error:
             self._responses.put(error)
 
-    def send(self, message: agent_pb.SyncRequest) -> None:
-        self._requests.put(message)
-
-    def receive(self, timeout: float = PROMPTLY) -> agent_pb.SyncResponse:
+    def receive(self, timeout: float = PROMPTLY):
         """The next response; fails when the stream ended or nothing came in time."""
         item = self._responses.get(timeout=timeout)
-        assert isinstance(item, agent_pb.SyncResponse), f"expected a response, got {item!r}"
+        assert item is not None and not isinstance(item, grpc.RpcError), (
+            f"expected a response, got {item!r}"
+        )
         return item
 
     def nothing_within(self, seconds: float) -> bool:
@@ -217,6 +205,38 @@ class SyncStream:
             assert item is not None, "the stream ended OK"
             assert skip_responses, f"expected the end of the stream, got {item}"
 
+    def close(self) -> None:
+        self.call.cancel()
+        self._reader.join(5)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class SyncStream(ResponseStream):
+    """One Sync call: `send` puts a message on the stream."""
+
+    def __init__(
+        self,
+        agent: agent_grpc.DeviceAgentServiceStub,
+        metadata: tuple[tuple[str, str], ...],
+        first: agent_pb.SyncRequest | None = None,
+    ) -> None:
+        self._requests: queue.Queue = queue.Queue()
+        if first is not None:
+            self.send(first)
+        super().__init__(agent.Sync(self._outgoing(), metadata=metadata, timeout=60))
+
+    def _outgoing(self) -> Iterator[agent_pb.SyncRequest]:
+        while (message := self._requests.get()) is not None:
+            yield message
+
+    def send(self, message: agent_pb.SyncRequest) -> None:
+        self._requests.put(message)
+
     def open(self) -> tuple[agent_pb.SyncResponse, agent_pb.SyncResponse]:
         """The welcome and the first desired state."""
         welcome = self.receive()
@@ -227,8 +247,7 @@ class SyncStream:
 
     def close(self) -> None:
         self._requests.put(None)
-        self.call.cancel()
-        self._reader.join(5)
+        super().close()
 
 
 def a_release(

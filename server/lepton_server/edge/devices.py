@@ -6,13 +6,13 @@ connection state is derived on every read."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from lepton.edge.v1 import device_pb2, device_state_pb2
+from lepton.edge.v1 import deployment_pb2, device_pb2, device_state_pb2
 from lepton.edge.v1 import edge_service_pb2 as pb
 from lepton_server.aip import request_ids
 from lepton_server.aip.filtering.fields import EQUALITY, FieldType, FilterField
@@ -222,19 +222,11 @@ class Devices:
         return device_message(self.row(name), now_ns())
 
     def list(self, request: pb.ListDevicesRequest) -> tuple[list[device_pb2.Device], str]:
-        now = now_ns()
-        deployments = self.db.deployments()
+        def items() -> list[FilteredDevice]:
+            now, deployments = now_ns(), self.db.deployments()
+            return [filtered_device(row, deployments, now) for row in self.db.devices()]
 
-        def items() -> list[tuple[device_pb2.Device, frozenset[str]]]:
-            result = []
-            for row in self.db.devices():
-                targeted = frozenset(
-                    d.name for d in deployments if is_targeted(d.target, row.device)
-                )
-                result.append((device_message(row, now), targeted))
-            return result
-
-        page, token = DEVICES.page(self.page_tokens, request, items, _getter, "devices")
+        page, token = DEVICES.page(self.page_tokens, request, items, device_fields, "devices")
         return [device for device, _ in page], token
 
     # --- update ------------------------------------------------------------------------------
@@ -400,7 +392,21 @@ def _check_operator_fields(device: device_pb2.Device, paths: Any, prefix: str) -
         )
 
 
-def _getter(item: tuple[device_pb2.Device, frozenset[str]]) -> Callable[[str], Any]:
+# A device as the device filter sees it: the Device as read now and the names of the
+# deployments that target it (the derived term `deployment`).
+FilteredDevice = tuple[device_pb2.Device, frozenset[str]]
+
+
+def filtered_device(
+    row: DeviceRow, deployments: Sequence[deployment_pb2.Deployment], now: int
+) -> FilteredDevice:
+    """`row` as ListDevices and WatchDevices filter it at `now`."""
+    targeted = frozenset(d.name for d in deployments if is_targeted(d.target, row.device))
+    return device_message(row, now), targeted
+
+
+def device_fields(item: FilteredDevice) -> Callable[[str], Any]:
+    """The getter of DEVICE_FILTER's fields (and the orderable ones) of a filtered device."""
     device, targeted = item
     derived: dict[str, Callable[[], Any]] = {
         "deployment": lambda: _TargetedBy(targeted),

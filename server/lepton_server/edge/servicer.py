@@ -18,6 +18,7 @@ from lepton.edge.v1 import device_agent_service_pb2_grpc as agent_grpc
 from lepton.edge.v1 import edge_service_pb2 as pb
 from lepton.edge.v1 import edge_service_pb2_grpc as pb_grpc
 from lepton_server.edge.deployments import Deployments
+from lepton_server.edge.device_watch import DeviceWatches
 from lepton_server.edge.devices import Devices
 from lepton_server.edge.registration import Registration
 from lepton_server.edge.sync_streams import SyncStreams
@@ -40,7 +41,6 @@ AGENT_FEATURE_RPCS = {
 }
 # Core RPCs whose domain is not wired into this servicer yet.
 EDGE_UNWIRED_RPCS = (
-    "WatchDevices",
     "CreateRollout",
     "GetRollout",
     "ListRollouts",
@@ -76,11 +76,12 @@ def _unwired(method: str) -> Callable[..., Any]:
 
 
 class EdgeServicer(pb_grpc.EdgeServiceServicer):
-    """EdgeService requests to Devices and Deployments."""
+    """EdgeService requests to Devices, DeviceWatches and Deployments."""
 
-    def __init__(self, devices: Devices, deployments: Deployments) -> None:
+    def __init__(self, devices: Devices, deployments: Deployments, watches: DeviceWatches) -> None:
         self.devices = devices
         self.deployments = deployments
+        self.watches = watches
 
     async def CreateDevice(self, request, context: aio.ServicerContext):
         return self.devices.create(request)
@@ -111,6 +112,12 @@ class EdgeServicer(pb_grpc.EdgeServiceServicer):
 
     async def IssueBootstrapToken(self, request, context: aio.ServicerContext):
         return self.devices.issue_bootstrap_token(request)
+
+    async def WatchDevices(
+        self, request, context: aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchDevicesResponse]:
+        async for response in self.watches.watch(request.filter):
+            yield response
 
     async def CreateDeployment(self, request, context: aio.ServicerContext):
         return pb.CreateDeploymentResponse(deployment=self.deployments.create(request))

@@ -19,6 +19,7 @@ from lepton_server.edge.deployments import Deployments
 from lepton_server.edge.desired_states import DesiredStates, FleetAssignments
 from lepton_server.edge.device_events import DeviceEvents
 from lepton_server.edge.device_tokens import DeviceTokens
+from lepton_server.edge.device_watch import DeviceWatches
 from lepton_server.edge.devices import Devices
 from lepton_server.edge.fleet_database import FleetDatabase
 from lepton_server.edge.layer import EdgeConfig
@@ -81,7 +82,7 @@ def build(server: ServerConfig, config: EdgeConfig) -> list[HostedService]:
 
 def hosted_services(fleet: Fleet) -> list[HostedService]:
     """EdgeService and DeviceAgentService over `fleet`."""
-    edge = EdgeServicer(fleet.devices, fleet.deployments)
+    edge = EdgeServicer(fleet.devices, fleet.deployments, DeviceWatches(fleet.devices))
     agent = DeviceAgentServicer(fleet.registration, fleet.streams)
 
     def start(loop: asyncio.AbstractEventLoop, _address: str) -> None:
