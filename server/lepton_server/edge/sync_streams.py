@@ -22,7 +22,6 @@ from lepton_server.edge.registration import agent_settings
 from lepton_server.runtime.errors import (
     Aborted,
     InvalidArgument,
-    LeptonError,
     PermissionDenied,
     invalid_field,
 )
@@ -121,7 +120,7 @@ class SyncStreams:
 
     def _current(self, device: str, item: object) -> device_pb2.Device:
         """The device after a queued change; raises the error that ends the stream."""
-        if isinstance(item, LeptonError):
+        if isinstance(item, Exception):
             raise item
         if item == _SUPERSEDED:
             raise Aborted(
@@ -136,11 +135,12 @@ class SyncStreams:
         return device_message(found, now_ns())
 
     async def _read(self, stream: _Stream, requests: AsyncIterator[pb.SyncRequest]) -> None:
-        """Store what the agent sends; an invalid message ends the stream with its error."""
+        """Store what the agent sends; an invalid message (or a failure to store one) ends the
+        stream with its error."""
         try:
             async for message in requests:
                 self._apply(stream.device, message)
-        except LeptonError as error:
+        except Exception as error:  # a failure to store ends the stream rather than hang it
             stream.queue.put_nowait(error)
             return
         stream.queue.put_nowait(_CLIENT_CLOSED)

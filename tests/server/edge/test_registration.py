@@ -72,6 +72,21 @@ def test_register_with_the_bootstrap_token_binds_the_key_and_issues_an_access_to
     assert device.capabilities == capabilities
 
 
+def test_registering_leaves_the_etag_and_goes_offline_after_three_silent_intervals(edge, agent):
+    device_id, token = _new(edge, device=D.Device(report_interval={"seconds": 1}))
+    before = _get(edge, f"devices/{device_id}")
+    DeviceKey().register(agent, device_id, token)
+    after = _get(edge, before.name)
+    assert after.connection_state == D.DEVICE_CONNECTION_STATE_ONLINE
+    assert (after.etag, after.update_time) == (before.etag, before.update_time)
+    time.sleep(3.1)
+    assert _get(edge, before.name).connection_state == D.DEVICE_CONNECTION_STATE_OFFLINE
+    offline = edge.ListDevices(
+        pb.ListDevicesRequest(filter="connection_state = OFFLINE", page_size=1000)
+    ).devices
+    assert before.name in [d.name for d in offline]
+
+
 def test_register_is_idempotent_for_the_bound_key_and_consumes_no_token(edge, agent):
     device_id, token = _new(edge)
     key = DeviceKey()

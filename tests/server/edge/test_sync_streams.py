@@ -297,3 +297,13 @@ def test_decommissioning_ends_the_stream_without_sending_anything_more(
         "DEVICE_DECOMMISSIONED",
     )
     assert error_info(error).metadata["device"] == device.name
+
+
+def test_list_devices_filters_on_the_last_heartbeat_health(edge, agent, device):
+    site = _device(edge, device.name).labels["site"]
+    query = f'labels.site = "{site}" AND last_heartbeat.health = UNHEALTHY'
+    with _sync(agent, device) as stream:
+        stream.open()
+        stream.send(agent_pb.SyncRequest(heartbeat=S.Heartbeat(health=S.HEALTH_STATE_UNHEALTHY)))
+        listed = eventually(lambda: edge.ListDevices(pb.ListDevicesRequest(filter=query)).devices)
+    assert [d.name for d in listed] == [device.name]
