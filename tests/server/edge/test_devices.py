@@ -10,7 +10,7 @@ import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.field_mask_pb2 import FieldMask
-from support.edge_devices import create_device, new_id, refused
+from support.edge_devices import create_device, enroll, new_id, refused
 
 from lepton.edge.v1 import deployment_pb2, device_pb2
 from lepton.edge.v1 import edge_service_pb2 as pb
@@ -360,3 +360,12 @@ def test_list_devices_pages_in_name_order_and_orders_by_create_time(edge):
         INVALID,
         "INVALID_PAGE_TOKEN",
     )
+
+
+def test_list_devices_orders_by_last_seen_time_unset_first(edge, agent):
+    site = new_id("site")
+    never = create_device(edge, device=D.Device(labels={"site": site})).device.name
+    seen = enroll(edge, agent, labels={"site": site}).name
+    query = f'labels.site = "{site}"'
+    assert _names(edge, filter=query, order_by="last_seen_time") == [never, seen]
+    assert _names(edge, filter=query, order_by="last_seen_time desc") == [seen, never]
