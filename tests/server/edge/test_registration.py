@@ -13,6 +13,7 @@ from support.edge_devices import DeviceKey, create_device, enroll, new_id, proof
 from lepton.edge.v1 import capabilities_pb2, device_pb2
 from lepton.edge.v1 import device_agent_service_pb2 as agent_pb
 from lepton.edge.v1 import edge_service_pb2 as pb
+from lepton_server.edge.layer import EdgeConfig
 
 D = device_pb2
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
@@ -338,3 +339,15 @@ def test_register_ignores_authorization_metadata(edge, agent):
     request = DeviceKey().register_request(agent, device_id, token)
     answer = agent.Register(request, metadata=(("authorization", "Bearer not-a-token"),))
     assert answer.access_token
+
+
+def test_an_expired_challenge_is_invalid(start_fleet):
+    with start_fleet(EdgeConfig(challenge_ttl_seconds=0.3)) as server:
+        device_id, token = _new(server.edge)
+        request = DeviceKey().register_request(server.agent, device_id, token)
+        time.sleep(0.4)
+        refused(
+            lambda: server.agent.Register(request),
+            UNAUTHENTICATED,
+            "REGISTRATION_CHALLENGE_INVALID",
+        )
