@@ -254,8 +254,12 @@ def test_device_counts_follow_what_devices_report(edge, agent, device, assignmen
     assert counts().unreported_count == 1
     with _sync(agent, device) as stream:
         stream.open()
+        failed = S.UpdateAttempt()
+        failed.CopyFrom(attempt)
+        failed.phase = S.UPDATE_PHASE_ROLLED_BACK
         for reported, field in (
             (S.ReportedDeployment(deployment=deployment, last_update=attempt), "updating_count"),
+            (S.ReportedDeployment(deployment=deployment, last_update=failed), "failed_count"),
             (S.ReportedDeployment(deployment=deployment, running=running), "in_sync_count"),
         ):
             stream.send(
