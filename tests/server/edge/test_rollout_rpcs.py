@@ -15,10 +15,15 @@ from support.edge_fleet import (
     sync_once,
     uploaded_release,
 )
+from support.hosting import hosted
 from support.status_details import error_info
 
 from lepton.edge.v1 import device_state_pb2, rollout_pb2
 from lepton.edge.v1 import edge_service_pb2 as pb
+from lepton.edge.v1 import edge_service_pb2_grpc as pb_grpc
+from lepton_server.config import ServerConfig
+from lepton_server.edge.layer import EdgeConfig
+from lepton_server.edge.services import hosted_services, open_fleet
 
 R = rollout_pb2
 U = device_state_pb2
@@ -330,3 +335,23 @@ def test_deleting_a_deployment_forgets_its_rollouts(edge):
     assert reason(error) == (grpc.StatusCode.NOT_FOUND, "RESOURCE_NOT_FOUND")
     everything = edge.ListRollouts(pb.ListRolloutsRequest(parent="deployments/-")).rollouts
     assert rollout.name not in [r.name for r in everything]
+
+
+def test_a_rollout_continues_after_a_restart(tmp_path):
+    """The rollouts live in <data-dir>/edge/rollouts.db; the controller of a restarted server
+    picks up an active one."""
+    config = ServerConfig(data_dir=tmp_path, services=())
+
+    def serve():
+        return hosted(config, hosted_services(open_fleet(config, EdgeConfig())))
+
+    with serve() as address, grpc.insecure_channel(address) as channel:
+        edge = pb_grpc.EdgeServiceStub(channel)
+        deployment, (device,) = fleet_of(edge, "restart", 1)
+        rollout = create_rollout(edge, deployment, approval_first(100))
+    with serve() as address, grpc.insecure_channel(address) as channel:
+        edge = pb_grpc.EdgeServiceStub(channel)
+        assert state_of(edge, rollout.name) == "QUEUED"
+        edge.ApproveRolloutStage(pb.ApproveRolloutStageRequest(name=rollout.name, stage=0))
+        eventually(lambda: device_states(edge, rollout.name) == {device: "DISPATCHED"})
+        assert desired(edge, device, deployment).rollout == rollout.name
