@@ -9,16 +9,12 @@ from dataclasses import dataclass, field
 
 import grpc
 import numpy as np
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from onnx import TensorProto, helper
 
 from lepton.edge.v1 import device_agent_service_pb2 as agent_pb
 from lepton.edge.v1 import device_agent_service_pb2_grpc as agent_grpc
 from lepton.edge.v1 import release_pb2
-from lepton.type.v1 import artifact_pb2, attestation_pb2, digest_pb2, tensor_pb2
-from lepton_ai.registry.dsse_envelopes import pae
-from lepton_server.agent.release_trust import RELEASE_PAYLOAD_TYPE, canonical_form
+from lepton.type.v1 import artifact_pb2, digest_pb2, tensor_pb2
 
 TRUSTED_KEY_ID = "release-key-1"
 
@@ -68,25 +64,6 @@ def descriptor(data: bytes, media_type: str = "application/octet-stream"):
             algorithm=digest_pb2.DIGEST_ALGORITHM_SHA256, hex=hashlib.sha256(data).hexdigest()
         ),
         media_type=media_type,
-    )
-
-
-def sign(release: release_pb2.ModelRelease, key: Ed25519PrivateKey, key_id: str) -> None:
-    """Set the release digest and add a signature by `key`."""
-    canonical = canonical_form(release)
-    release.release_digest.CopyFrom(
-        digest_pb2.Digest(
-            algorithm=digest_pb2.DIGEST_ALGORITHM_SHA256,
-            hex=hashlib.sha256(canonical).hexdigest(),
-        )
-    )
-    release.signatures.append(
-        attestation_pb2.AttestationSignature(
-            key_id=key_id,
-            scheme=attestation_pb2.SIGNATURE_SCHEME_ED25519,
-            public_key=key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-            signature=key.sign(pae(RELEASE_PAYLOAD_TYPE, canonical)),
-        )
     )
 
 
