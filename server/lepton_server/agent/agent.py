@@ -16,6 +16,7 @@ from grpc import aio
 
 from lepton.edge.v1 import device_agent_service_pb2_grpc as agent_grpc
 from lepton.edge.v1 import device_state_pb2, telemetry_pb2
+from lepton_ai.edge.releases import load_trust_roots
 from lepton_server import __version__
 from lepton_server.agent.agent_state import AgentState
 from lepton_server.agent.capabilities import device_capabilities
@@ -25,7 +26,6 @@ from lepton_server.agent.installs import Installer
 from lepton_server.agent.local_inference import LocalInference
 from lepton_server.agent.options import AgentConfig, configure
 from lepton_server.agent.outbox import Outbox
-from lepton_server.agent.release_trust import load_trust_roots
 from lepton_server.agent.telemetry_upload import TelemetryUploader
 from lepton_server.runtime.startup_errors import StartupError
 
