@@ -89,12 +89,14 @@ def test_a_release_failing_its_golden_vectors_is_rolled_back_on_the_device(
     np.testing.assert_allclose(infer(agent.address, "cameras"), [[2, 4, 6, 8]])
     bad = signed_release(fleet, release_key, factor=3.0, expected=2.0, version="2")
 
+    rollout = fleet.create_rollout(DEPLOYMENT, bad)
     with pytest.raises(JobFailedError):
-        fleet.watch_rollout(fleet.create_rollout(DEPLOYMENT, bad))
+        fleet.watch_rollout(rollout)
 
+    [outcome] = fleet.rollout_devices(rollout.name)
+    assert outcome.device == "devices/cam-1"
+    assert outcome.phase == device_state_pb2.UPDATE_PHASE_ROLLED_BACK
+    assert outcome.error.reason == "HEALTH_CHECK_FAILED"
     np.testing.assert_allclose(infer(agent.address, "cameras"), [[2, 4, 6, 8]])
     [running] = fleet.device("devices/cam-1").reported_state.deployments
     assert running.running.model_version == "models/scale/versions/1"
-    assert running.last_update.model_version == "models/scale/versions/2"
-    assert running.last_update.phase == device_state_pb2.UPDATE_PHASE_ROLLED_BACK
-    assert running.last_update.error.reason == "HEALTH_CHECK_FAILED"
