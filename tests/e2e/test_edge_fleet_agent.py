@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from support.edge_devices import infer, new_device_agent, signed_release, wait_for
 from support.servers import ServerProcess, start_server
 
-from lepton.edge.v1 import device_state_pb2
+from lepton.edge.v1 import device_state_pb2, rollout_pb2
 from lepton_ai import EdgeFleet
 from lepton_ai.errors import JobFailedError
 
@@ -90,13 +90,17 @@ def test_a_release_failing_its_golden_vectors_is_rolled_back_on_the_device(
     bad = signed_release(fleet, release_key, factor=3.0, expected=2.0, version="2")
 
     rollout = fleet.create_rollout(DEPLOYMENT, bad)
-    with pytest.raises(JobFailedError):
+    with pytest.raises(JobFailedError) as failed:
         fleet.watch_rollout(rollout)
 
+    # The stage's gate failed, and the rollout's default failure action rolled it back.
+    assert failed.value.reason == "ROLLOUT_HEALTH_GATE_FAILED"
+    assert failed.value.state == "ROLLOUT_STATE_ROLLED_BACK"
     [outcome] = fleet.rollout_devices(rollout.name)
     assert outcome.device == "devices/cam-1"
+    assert outcome.state == rollout_pb2.ROLLOUT_DEVICE_STATE_ROLLED_BACK
+    # The device itself rolled the release back when its golden vectors failed.
     assert outcome.phase == device_state_pb2.UPDATE_PHASE_ROLLED_BACK
-    assert outcome.error.reason == "HEALTH_CHECK_FAILED"
     np.testing.assert_allclose(infer(agent.address, "cameras"), [[2, 4, 6, 8]])
     [running] = fleet.device("devices/cam-1").reported_state.deployments
     assert running.running.model_version == "models/scale/versions/1"
