@@ -36,6 +36,9 @@ class Device:
     args: list
     state_dir: object
 
+    def log(self) -> str:
+        return "".join(self.process.stderr)[-4000:]
+
     def kill_and_restart(self) -> None:
         self.process.stop(signal.SIGKILL)
         self.process = start_agent(self.args, self.state_dir)
@@ -105,6 +108,7 @@ def test_offline_inference_across_a_kill_reaches_the_fleet_once_reconnected(flee
     stored = wait_for(
         lambda: (found := inference_sequences(fleet)) and len(found) >= before + 8 and found,
         "the offline events in the fleet",
+        explain=device.log,
     )
     assert len(stored) == before + 8
     assert len(set(stored)) == len(stored)  # none twice
