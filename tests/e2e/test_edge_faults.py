@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from support.edge_devices import infer, new_device_agent, signed_release, wait_for
-from support.link_faults import FaultyLink, faulty_link
 from support.servers import ServerProcess, start_agent, start_server
 
 from lepton.edge.v1 import rollout_pb2
 from lepton_ai import EdgeFleet
+from lepton_server.demo.faulty_link import FaultyLink, faulty_link
 
 DEPLOYMENT = "deployments/line"
 # 6 MB of model: several ReadArtifact chunks, so a cut lands midway.

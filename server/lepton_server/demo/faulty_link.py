@@ -1,8 +1,9 @@
-"""A fault-injecting TCP link between an edge agent and its fleet server, for the tests of
-spec/edge.md's offline and resume behaviour: the agent dials the link's loopback address and
-the link forwards to the fleet, counting the bytes each way. A test can take the link down
-(open connections are cut and new ones are closed at once), bring it up again, and cut it
-once a number of further bytes has flowed towards the device (mid-download)."""
+"""A fault-injecting TCP link between an edge agent and its fleet server, for the demo's
+offline scene and the tests of spec/edge.md's offline and resume behaviour: the agent dials
+the link's loopback address and the link forwards to the fleet, counting the bytes each way.
+The link can be taken down (open connections are cut and new ones are closed at once),
+brought up again, and cut once a number of further bytes has flowed towards the device
+(mid-download). It runs its own event loop on a thread, so blocking code can drive it."""
 
 from __future__ import annotations
 
