@@ -119,14 +119,20 @@ class FaultyLink:
         self._ready.wait(10)
 
     def close(self) -> None:
-        def stop() -> None:
+        async def stop() -> None:
             self._cut_all()
             self._server.close()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
             self._loop.stop()
 
         with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(stop)
+            asyncio.run_coroutine_threadsafe(stop(), self._loop)
         self._thread.join(10)
+        if not self._thread.is_alive():
+            self._loop.close()
 
 
 @contextmanager
