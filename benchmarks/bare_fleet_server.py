@@ -1,5 +1,5 @@
-"""A grpc.aio DeviceAgentService that approves every device, keeps each Sync stream open and
-acknowledges every telemetry record without checking or storing it: the floor of
+"""A grpc.aio DeviceAgentService that approves every device, hands each one deployment on
+its Sync stream and acknowledges every telemetry record without checking or storing it: the floor of
 benchmarks/edge.py's ingest, what receiving telemetry through Python gRPC costs before any
 validation, deduplication or disk write.
 
@@ -17,9 +17,20 @@ from grpc import aio
 
 from lepton.edge.v1 import device_agent_service_pb2 as pb
 from lepton.edge.v1 import device_agent_service_pb2_grpc as pb_grpc
-from lepton.edge.v1 import device_pb2
+from lepton.edge.v1 import device_pb2, device_state_pb2, release_pb2
 
 TOKEN_SECONDS = 3600
+# What every device runs, so that its simulated inferences have a deployment.
+DESIRED = device_state_pb2.DesiredState(
+    generation=1,
+    deployments=[
+        device_state_pb2.DesiredDeployment(
+            deployment="deployments/sim",
+            rollout="deployments/sim/rollouts/bare",
+            release=release_pb2.ModelRelease(model_version="models/sim/versions/1"),
+        )
+    ],
+)
 
 
 def _timestamp(seconds_from_now: float = 0.0) -> timestamp_pb2.Timestamp:
@@ -48,6 +59,7 @@ class BareFleet(pb_grpc.DeviceAgentServiceServicer):
         yield pb.SyncResponse(
             welcome=pb.SyncWelcome(device=hello.hello.boot_id, server_time=_timestamp())
         )
+        yield pb.SyncResponse(desired_state=DESIRED)
         async for _ in requests:
             pass
 
