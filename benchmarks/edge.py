@@ -144,7 +144,8 @@ def all_uploaded(devices: Devices) -> bool:
 
 
 def register_all(devices: Devices, ids: list[str], timeout: float) -> float:
-    """Connect every device; seconds until each has registered and holds a token."""
+    """Connect every device (not yet uploading); seconds until each has registered and holds
+    a token."""
     devices.command("connect", ids)
     return wait_until(
         lambda: all(s["registered"] for s in devices.status().values()),
@@ -154,10 +155,11 @@ def register_all(devices: Devices, ids: list[str], timeout: float) -> float:
 
 
 def ingest_rate(devices: Devices, ids: list[str], events: int, timeout: float) -> float:
-    """Records per second from `events` new records in each device's outbox until every
-    outbox is empty (each record acknowledged by the fleet)."""
-    started = time.perf_counter()
+    """Records per second from `events` records waiting in each device's outbox until every
+    outbox is empty (each record acknowledged by the fleet); the devices upload from then on."""
     devices.command("infer", ids, events, time.time_ns(), 10**6)
+    started = time.perf_counter()
+    devices.command("upload", ids)
     wait_until(lambda: all_uploaded(devices), "telemetry upload", timeout)
     return len(ids) * events / (time.perf_counter() - started)
 
@@ -215,6 +217,7 @@ def offline_day(
     second = release(fleet, key, 2)
     rollout = roll_out(fleet, second, [100])
     devices.command("connect", offline)
+    devices.command("upload", offline)
     wait_until(lambda: finished(fleet, rollout.name), "the second rollout", args.timeout)
     wait_until(lambda: all_uploaded(devices), "the offline backlog", args.timeout)
     status = devices.status()
@@ -233,7 +236,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--events", type=int, default=20, help="per device, for the ingest rate")
+    parser.add_argument("--events", type=int, default=200, help="per device, for the ingest rate")
     parser.add_argument("--offline-percent", type=float, default=20.0)
     parser.add_argument("--day-minutes", type=int, default=DAY_MINUTES)
     parser.add_argument("--timeout", type=float, default=900.0)

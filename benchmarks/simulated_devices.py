@@ -106,7 +106,7 @@ class SimulatedDevice:
                 self.appended += 1
 
     def connect(self, channel: aio.Channel, bootstrap_token: str) -> None:
-        """Open the link to the fleet and start uploading the outbox."""
+        """Open the link to the fleet (registration and the Sync stream)."""
         self.link = FleetLink(
             channel=channel,
             state=self.state,
@@ -120,10 +120,11 @@ class SimulatedDevice:
             device_id=self.device_id,
             agent_version="simulated-device/1",
         )
-        self.tasks = [
-            asyncio.ensure_future(self.link.run()),
-            asyncio.ensure_future(TelemetryUploader(self.outbox, self.link).run()),
-        ]
+        self.tasks.append(asyncio.ensure_future(self.link.run()))
+
+    def upload(self) -> None:
+        """Start uploading the outbox over the link."""
+        self.tasks.append(asyncio.ensure_future(TelemetryUploader(self.outbox, self.link).run()))
 
     async def disconnect(self) -> None:
         """Cut the device off the fleet; it keeps its state and outbox."""
@@ -137,8 +138,9 @@ class SimulatedDevice:
 
 class Worker:
     """The devices of one process and the commands the driver sends:
-    ("start", fleet, [(device_id, bootstrap_token)], state_root), ("connect", ids),
-    ("disconnect", ids), ("infer", ids, count, start_ns, step_ns), ("status",), ("stop",).
+    ("start", fleet, [(device_id, bootstrap_token)], state_root), ("connect", ids) (the link
+    only), ("upload", ids) (start uploading), ("disconnect", ids) (both stop),
+    ("infer", ids, count, start_ns, step_ns), ("status",), ("stop",).
     Each answers one message: a count or, for status, a dict per device."""
 
     def __init__(self) -> None:
@@ -165,6 +167,10 @@ class Worker:
         if kind == "connect":
             for device_id in args[0]:
                 self.devices[device_id].connect(self.channel, self.tokens[device_id])
+            return len(args[0])
+        if kind == "upload":
+            for device_id in args[0]:
+                self.devices[device_id].upload()
             return len(args[0])
         if kind == "disconnect":
             await asyncio.gather(*(self.devices[d].disconnect() for d in args[0]))
