@@ -137,11 +137,13 @@ class SimulatedDevice:
 
 
 class Worker:
-    """The devices of one process and the commands the driver sends:
+    """The devices of one process and the commands the driver sends, each a tuple of a
+    method name of this class and its arguments, answered with the method's result:
     ("start", fleet, [(device_id, bootstrap_token)], state_root), ("connect", ids) (the link
     only), ("upload", ids) (start uploading), ("disconnect", ids) (both stop),
-    ("infer", ids, count, start_ns, step_ns), ("status",), ("stop",).
-    Each answers one message: a count or, for status, a dict per device."""
+    ("infer", ids, count, start_ns, step_ns), ("status",), ("stop",)."""
+
+    COMMANDS = ("start", "connect", "upload", "disconnect", "infer", "status", "stop")
 
     def __init__(self) -> None:
         self.devices: dict[str, SimulatedDevice] = {}
@@ -150,58 +152,64 @@ class Worker:
 
     async def handle(self, command: tuple) -> object:
         kind, *args = command
-        if kind == "start":
-            fleet, devices, state_root = args
-            # One channel per process: a device fleet shares no connection, but a simulated
-            # one needs not open a thousand sockets to measure the server.
-            self.channel = aio.insecure_channel(fleet)
-            for device_id, token in devices:
-                directory = Path(state_root) / device_id
-                directory.mkdir(parents=True, exist_ok=True)
-                state = AgentState(directory)
-                self.devices[device_id] = SimulatedDevice(
-                    device_id, state, Outbox(directory / "outbox.db", state.boot_id)
-                )
-                self.tokens[device_id] = token
-            return len(self.devices)
-        if kind == "connect":
-            for device_id in args[0]:
-                self.devices[device_id].connect(self.channel, self.tokens[device_id])
-            return len(args[0])
-        if kind == "upload":
-            for device_id in args[0]:
-                self.devices[device_id].upload()
-            return len(args[0])
-        if kind == "disconnect":
-            await asyncio.gather(*(self.devices[d].disconnect() for d in args[0]))
-            return len(args[0])
-        if kind == "infer":
-            ids, count, start_ns, step_ns = args
-            for device_id in ids:
-                self.devices[device_id].infer(count, start_ns, step_ns)
-                await asyncio.sleep(0)
-            return sum(self.devices[d].appended for d in ids)
-        if kind == "status":
-            return {
-                device_id: {
-                    "pending": device.outbox.pending_count(),
-                    "appended": device.appended,
-                    "registered": bool(device.link and device.link.token_ready.is_set()),
-                    "releases": {
-                        name: d.running.model_version for name, d in device.running.items()
-                    },
-                }
-                for device_id, device in self.devices.items()
+        if kind not in self.COMMANDS:
+            raise ValueError(f"unknown command {kind!r}")
+        result = getattr(self, kind)(*args)
+        return await result if asyncio.iscoroutine(result) else result
+
+    def start(self, fleet: str, devices: list[tuple[str, str]], state_root: str) -> int:
+        # One channel per process: a real fleet's devices share no connection, but a
+        # simulated one need not open a thousand sockets to load the server.
+        self.channel = aio.insecure_channel(fleet)
+        for device_id, token in devices:
+            directory = Path(state_root) / device_id
+            directory.mkdir(parents=True, exist_ok=True)
+            state = AgentState(directory)
+            self.devices[device_id] = SimulatedDevice(
+                device_id, state, Outbox(directory / "outbox.db", state.boot_id)
+            )
+            self.tokens[device_id] = token
+        return len(self.devices)
+
+    def connect(self, ids: list[str]) -> int:
+        for device_id in ids:
+            self.devices[device_id].connect(self.channel, self.tokens[device_id])
+        return len(ids)
+
+    def upload(self, ids: list[str]) -> int:
+        for device_id in ids:
+            self.devices[device_id].upload()
+        return len(ids)
+
+    async def disconnect(self, ids: list[str]) -> int:
+        await asyncio.gather(*(self.devices[d].disconnect() for d in ids))
+        return len(ids)
+
+    async def infer(self, ids: list[str], count: int, start_ns: int, step_ns: int) -> int:
+        for device_id in ids:
+            self.devices[device_id].infer(count, start_ns, step_ns)
+            await asyncio.sleep(0)
+        return sum(self.devices[d].appended for d in ids)
+
+    def status(self) -> dict[str, dict]:
+        return {
+            device_id: {
+                "pending": device.outbox.pending_count(),
+                "appended": device.appended,
+                "registered": bool(device.link and device.link.token_ready.is_set()),
+                "releases": {name: d.running.model_version for name, d in device.running.items()},
             }
-        if kind == "stop":
-            await asyncio.gather(*(d.disconnect() for d in self.devices.values()))
-            for device in self.devices.values():
-                device.outbox.close()
-                device.state.close()
-            if self.channel is not None:
-                await self.channel.close()
-            return 0
-        raise ValueError(f"unknown command {kind!r}")
+            for device_id, device in self.devices.items()
+        }
+
+    async def stop(self) -> int:
+        await asyncio.gather(*(d.disconnect() for d in self.devices.values()))
+        for device in self.devices.values():
+            device.outbox.close()
+            device.state.close()
+        if self.channel is not None:
+            await self.channel.close()
+        return 0
 
 
 def serve(connection: Connection) -> None:
