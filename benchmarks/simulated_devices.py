@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -225,9 +224,3 @@ def serve(connection: Connection) -> None:
                 return
 
     asyncio.run(main())
-
-
-def day_start_ns() -> int:
-    """Midnight UTC of today, where simulated days begin."""
-    today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    return int(today.timestamp() * 1e9)
