@@ -3,7 +3,6 @@ ReadArtifact, a trusted release key with its trust-roots file, and signed releas
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Iterator
 from concurrent import futures
@@ -11,18 +10,17 @@ from concurrent import futures
 import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from support.agent_releases import (
     TRUSTED_KEY_ID,
     ArtifactServer,
     ArtifactServicer,
     golden_vectors,
     scale_model,
-    sign,
 )
 
 from lepton.edge.v1 import device_agent_service_pb2_grpc as agent_grpc
 from lepton.edge.v1 import release_pb2
+from lepton_ai.edge.releases import raw_public_key, sign_release, write_trust_roots
 
 
 @pytest.fixture
@@ -44,13 +42,8 @@ def trusted_key() -> Ed25519PrivateKey:
 
 @pytest.fixture
 def trust_roots_file(tmp_path, trusted_key):
-    public = trusted_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     path = tmp_path / "trust-roots.json"
-    path.write_text(
-        json.dumps(
-            {"keys": [{"key_id": TRUSTED_KEY_ID, "public_key": base64.b64encode(public).decode()}]}
-        )
-    )
+    write_trust_roots(path, {TRUSTED_KEY_ID: raw_public_key(trusted_key)})
     return path
 
 
@@ -92,7 +85,6 @@ def make_release(artifact_server, trusted_key) -> ReleaseFactory:
             parameters={"threshold": "0.5", "camera": "left"},
             overridable_parameters=["threshold"],
         )
-        sign(release, key or trusted_key, TRUSTED_KEY_ID)
-        return release
+        return sign_release(release, key or trusted_key, TRUSTED_KEY_ID)
 
     return make

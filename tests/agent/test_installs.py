@@ -20,13 +20,13 @@ from tritonclient.utils import InferenceServerException
 
 from lepton.edge.v1 import device_agent_service_pb2_grpc as agent_grpc
 from lepton.edge.v1 import device_state_pb2, update_window_pb2
+from lepton_ai.edge.releases import load_trust_roots
 from lepton_server.agent.agent_state import AgentState
 from lepton_server.agent.backoff import Backoff
 from lepton_server.agent.downloads import Downloads
 from lepton_server.agent.installs import Installer
 from lepton_server.agent.local_inference import LocalInference
 from lepton_server.agent.outbox import Outbox
-from lepton_server.agent.release_trust import load_trust_roots
 
 Phase = device_state_pb2.UpdatePhase
 DEPLOYMENT = "deployments/cam"

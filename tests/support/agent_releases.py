@@ -9,28 +9,38 @@ from dataclasses import dataclass, field
 
 import grpc
 import numpy as np
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from onnx import TensorProto, helper
 
 from lepton.edge.v1 import device_agent_service_pb2 as agent_pb
 from lepton.edge.v1 import device_agent_service_pb2_grpc as agent_grpc
 from lepton.edge.v1 import release_pb2
-from lepton.type.v1 import artifact_pb2, attestation_pb2, digest_pb2, tensor_pb2
-from lepton_ai.registry.dsse_envelopes import pae
-from lepton_server.agent.release_trust import RELEASE_PAYLOAD_TYPE, canonical_form
+from lepton.type.v1 import artifact_pb2, digest_pb2, tensor_pb2
 
 TRUSTED_KEY_ID = "release-key-1"
 
 
-def scale_model(factor: float) -> bytes:
-    """An ONNX model y = x * factor over FP32 [1, 4]."""
+def scale_model(factor: float, padding_floats: int = 0) -> bytes:
+    """An ONNX model y = x * factor over FP32 [1, 4], made larger by an unused initializer of
+    `padding_floats` values (for tests of large downloads)."""
+    padding = (
+        [
+            helper.make_tensor(
+                "padding",
+                TensorProto.FLOAT,
+                [padding_floats],
+                bytes(4 * padding_floats),
+                raw=True,
+            )
+        ]
+        if padding_floats
+        else []
+    )
     graph = helper.make_graph(
         [helper.make_node("Mul", ["x", "factor"], ["y"])],
         "scale",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
-        initializer=[helper.make_tensor("factor", TensorProto.FLOAT, [1], [factor])],
+        initializer=[helper.make_tensor("factor", TensorProto.FLOAT, [1], [factor]), *padding],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
@@ -68,25 +78,6 @@ def descriptor(data: bytes, media_type: str = "application/octet-stream"):
             algorithm=digest_pb2.DIGEST_ALGORITHM_SHA256, hex=hashlib.sha256(data).hexdigest()
         ),
         media_type=media_type,
-    )
-
-
-def sign(release: release_pb2.ModelRelease, key: Ed25519PrivateKey, key_id: str) -> None:
-    """Set the release digest and add a signature by `key`."""
-    canonical = canonical_form(release)
-    release.release_digest.CopyFrom(
-        digest_pb2.Digest(
-            algorithm=digest_pb2.DIGEST_ALGORITHM_SHA256,
-            hex=hashlib.sha256(canonical).hexdigest(),
-        )
-    )
-    release.signatures.append(
-        attestation_pb2.AttestationSignature(
-            key_id=key_id,
-            scheme=attestation_pb2.SIGNATURE_SCHEME_ED25519,
-            public_key=key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-            signature=key.sign(pae(RELEASE_PAYLOAD_TYPE, canonical)),
-        )
     )
 
 

@@ -16,6 +16,7 @@ from grpc import aio
 
 from lepton.edge.v1 import device_agent_service_pb2_grpc as agent_grpc
 from lepton.edge.v1 import device_state_pb2, telemetry_pb2
+from lepton_ai.edge.releases import load_trust_roots
 from lepton_server import __version__
 from lepton_server.agent.agent_state import AgentState
 from lepton_server.agent.capabilities import device_capabilities
@@ -25,12 +26,14 @@ from lepton_server.agent.installs import Installer
 from lepton_server.agent.local_inference import LocalInference
 from lepton_server.agent.options import AgentConfig, configure
 from lepton_server.agent.outbox import Outbox
-from lepton_server.agent.release_trust import load_trust_roots
 from lepton_server.agent.telemetry_upload import TelemetryUploader
 from lepton_server.runtime.startup_errors import StartupError
 
 log = logging.getLogger(__name__)
 AGENT_VERSION = f"lepton-agent/{__version__}"
+# The link's own backoff paces retries (EDG-102); the channel's reconnect backoff (up to two
+# minutes by default) must not add to it once the fleet is back.
+CHANNEL_OPTIONS = [("grpc.max_reconnect_backoff_ms", 5000)]
 
 
 class Agent:
@@ -55,7 +58,7 @@ class Agent:
         """Serve the committed releases, then connect to the fleet; the serve address."""
         config = self.config
         running = await self.serving.start()
-        self.channel = aio.insecure_channel(config.fleet)
+        self.channel = aio.insecure_channel(config.fleet, options=CHANNEL_OPTIONS)
         self.link = FleetLink(
             channel=self.channel,
             state=self.state,

@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from google.protobuf.message import DecodeError
 
 from lepton.edge.v1 import release_pb2
-from lepton.type.v1 import tensor_pb2
-from lepton_server.inference import tensor_codec
+from lepton_ai.edge import health_vectors
 from lepton_server.inference.onnx_model import OnnxModel, UnsupportedModelError
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
@@ -45,58 +43,26 @@ def load_model(model_path: Path, runtime: release_pb2.RuntimeConfig) -> OnnxMode
         raise HealthCheckError("MODEL_LOAD_FAILED", str(error)) from error
 
 
-def tensor_array(tensor: release_pb2.TensorValue) -> np.ndarray:
-    """A TensorValue as a numpy array (raw contents as OIP encodes them)."""
-    name = tensor_pb2.DataType.Name(tensor.data_type).removeprefix("DATA_TYPE_")
-    if name not in tensor_codec.DATATYPES:
-        raise HealthCheckError("HEALTH_CHECK_FAILED", f"{tensor.name}: no data type")
-    return tensor_codec.decode_raw(
-        tensor.raw_contents, tensor_codec.DATATYPES[name], tuple(tensor.shape), tensor.name
-    )
-
-
-def output_matches(actual: np.ndarray, expected: np.ndarray, absolute: float, relative: float):
-    """|actual - expected| <= absolute + relative * |expected| element-wise; exact for
-    integer, boolean and BYTES outputs (EDG-109)."""
-    if actual.shape != expected.shape:
-        return False
-    if expected.dtype.kind in "fc":
-        actual = actual.astype(np.float64)
-        wanted = expected.astype(np.float64)
-        return bool(np.all(np.abs(actual - wanted) <= absolute + relative * np.abs(wanted)))
-    return bool(np.array_equal(actual, expected))
-
-
 def check_vectors(model: OnnxModel, vectors: release_pb2.HealthCheckVectors) -> None:
-    """Run every vector; HEALTH_CHECK_FAILED at the first mismatch or error."""
-    if not vectors.vectors:
-        raise HealthCheckError("HEALTH_CHECK_FAILED", "the golden vectors file holds none")
-    for index, vector in enumerate(vectors.vectors):
-        try:
-            feeds = {t.name: model.prepare_input(t.name, tensor_array(t)) for t in vector.inputs}
-            names = [t.name for t in vector.expected_outputs]
-            actual = model.run(feeds, names)
-        except HealthCheckError:
-            raise
-        except Exception as error:  # onnxruntime raises its own exception types
-            raise HealthCheckError(
-                "HEALTH_CHECK_FAILED", f"vector {index}: inference failed: {error}"
-            ) from error
-        for tensor, output in zip(vector.expected_outputs, actual, strict=True):
-            expected = tensor_array(tensor)
-            if not output_matches(
-                np.asarray(output), expected, vector.absolute_tolerance, vector.relative_tolerance
-            ):
-                raise HealthCheckError(
-                    "HEALTH_CHECK_FAILED",
-                    f"vector {index}: output {tensor.name!r} is not within tolerance",
-                )
+    """Run every vector and compare its outputs (lepton_ai.edge.health_vectors, the same
+    comparison a publisher runs when it builds the vectors); HEALTH_CHECK_FAILED naming the
+    first mismatch."""
+    names = [output.name for output in model.outputs]
+
+    def run(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feeds = {name: model.prepare_input(name, array) for name, array in inputs.items()}
+        return dict(zip(names, model.run(feeds, names), strict=True))
+
+    mismatches = health_vectors.check_vectors(run, vectors)
+    if mismatches:
+        more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+        raise HealthCheckError("HEALTH_CHECK_FAILED", f"{mismatches[0]}{more}")
 
 
 def read_vectors(path: Path) -> release_pb2.HealthCheckVectors:
     try:
-        return release_pb2.HealthCheckVectors.FromString(path.read_bytes())
-    except (OSError, DecodeError) as error:
+        return health_vectors.parse_vectors(path.read_bytes())
+    except (OSError, ValueError) as error:
         raise HealthCheckError("HEALTH_CHECK_FAILED", f"golden vectors: {error}") from error
 
 

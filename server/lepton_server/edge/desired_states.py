@@ -9,10 +9,7 @@ bumping its generation only when the serialized list of desired deployments diff
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-
-from google.protobuf.timestamp_pb2 import Timestamp
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from lepton.edge.v1 import (
     capabilities_pb2,
@@ -20,11 +17,11 @@ from lepton.edge.v1 import (
     device_pb2,
     device_state_pb2,
     release_pb2,
-    update_window_pb2,
 )
 from lepton_server.aip.standard_fields import new_etag, now_ns, timestamp
 from lepton_server.edge.device_events import Change, DeviceEvents
 from lepton_server.edge.fleet_database import DeviceRow, FleetDatabase
+from lepton_server.edge.rollouts import AssignedRelease, DeviceProgress, TargetedDevice
 
 APPROVED = device_pb2.DEVICE_APPROVAL_STATE_APPROVED
 ONLINE = device_pb2.DEVICE_CONNECTION_STATE_ONLINE
@@ -75,9 +72,11 @@ class DesiredStates:
 
     # --- desired state -----------------------------------------------------------------------
 
-    def recompute(self, device: str) -> int:
+    def recompute(self, device: str, *, redispatch: bool = False) -> int:
         """Recompute `device`'s desired state from its assignments; returns its generation,
-        raised only when the list of desired deployments changed (EDG-033)."""
+        raised only when the list of desired deployments changed (EDG-033), or with
+        `redispatch` also when it did not: a retried device gets its release again in a new
+        generation, so that its agent tries once more (EDG-114)."""
         with self.db.atomic():
             row = self.db.device(device)
             if row is None:
@@ -95,7 +94,7 @@ class DesiredStates:
                             desired.parameter_overrides.update(entry.parameters)
                     wanted.append(desired)
             state = row.device.desired_state
-            if _serialized(wanted) == _serialized(state.deployments):
+            if not redispatch and _serialized(wanted) == _serialized(state.deployments):
                 return state.generation
             state.generation += 1
             del state.deployments[:]
@@ -161,51 +160,6 @@ def _serialized(deployments: Sequence[device_state_pb2.DesiredDeployment]) -> li
 # --- the rollout controller's view ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TargetedDevice:
-    """A device a deployment targets now."""
-
-    # "devices/{device}".
-    name: str
-    # Its reported capabilities (empty before the first Register that carried them); see
-    # `is_compatible`.
-    capabilities: capabilities_pb2.DeviceCapabilities
-    # Whether its connection state is ONLINE now.
-    online: bool
-
-
-@dataclass(frozen=True)
-class AssignedRelease:
-    """What a rollout hands one device for a deployment."""
-
-    release: release_pb2.ModelRelease
-    # The rollout that assigns it, "deployments/{d}/rollouts/{r}"; empty for none (e.g. a
-    # rollback to the previous release).
-    rollout: str = ""
-    install_windows: Sequence[update_window_pb2.UpdateWindow] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class DeviceProgress:
-    """Where one device stands for one deployment."""
-
-    # The device's current desired generation.
-    desired_generation: int
-    # The highest generation the agent acknowledged (DesiredStateAck or hello).
-    acknowledged_generation: int
-    # When the agent last raised acknowledged_generation (server clock); None before.
-    acknowledge_time: Timestamp | None
-    # ReportedState.applied_generation of its latest report (0 before any).
-    applied_generation: int
-    # The deployment's entry of the latest reported state; None when the agent reports none.
-    reported: device_state_pb2.ReportedDeployment | None
-    # The device's assignment for the deployment (parameter_overrides not filled in); None
-    # when it has none.
-    assigned: device_state_pb2.DesiredDeployment | None
-    # Whether its connection state is ONLINE now.
-    online: bool
-
-
 class FleetAssignments:
     """The fleet as the rollout controller sees and changes it. Deployments are named
     "deployments/{deployment}", devices "devices/{device}". Every method may be called from
@@ -231,9 +185,9 @@ class FleetAssignments:
         self, deployment: str, releases: Mapping[str, AssignedRelease | None]
     ) -> dict[str, int]:
         """Set (or, with None, remove) each named device's assignment for `deployment` and
-        recompute its desired state; returns each device's desired generation afterwards
-        (raised when its list changed). Devices that do not exist are left out of the result.
-        The caller checks compatibility (`is_compatible` on TargetedDevice.capabilities); an
+        recompute its desired state; returns each device's desired generation afterwards,
+        raised also when the assignment is the one it had (a retry, EDG-114). Devices that
+        do not exist are left out of the result. The caller checks compatibility; an
         assignment to a device that is not APPROVED is stored but never desired."""
         generations: dict[str, int] = {}
         with self._db.atomic():
@@ -249,13 +203,14 @@ class FleetAssignments:
                     entry.release.CopyFrom(assigned.release)
                     entry.install_windows.extend(assigned.install_windows)
                     self._db.put_assignment(device, entry)
-                generations[device] = self._desired.recompute(device)
+                generations[device] = self._desired.recompute(device, redispatch=True)
         return generations
 
-    def device_progress(self, deployment: str, devices: Sequence[str]) -> dict[str, DeviceProgress]:
+    def device_progress(
+        self, deployment: str, devices: Collection[str]
+    ) -> dict[str, DeviceProgress]:
         """Each named device's progress for `deployment`; devices that do not exist are left
         out."""
-        assignments = self._db.assignments_of_deployment(deployment)
         now = now_ns()
         progress: dict[str, DeviceProgress] = {}
         for name in devices:
@@ -269,12 +224,7 @@ class FleetAssignments:
             progress[name] = DeviceProgress(
                 desired_generation=device.desired_state.generation,
                 acknowledged_generation=device.acknowledged_generation,
-                acknowledge_time=(
-                    None if row.acknowledge_time is None else timestamp(row.acknowledge_time)
-                ),
-                applied_generation=device.reported_state.applied_generation,
                 reported=reported,
-                assigned=assignments.get(name),
                 online=_online(row, now),
             )
         return progress
