@@ -81,13 +81,16 @@ def test_edge_service_refuses_a_device_access_token(edge, agent):
         )
 
 
-def test_discovery_lists_both_services_without_optional_features(fleet_server):
+def test_discovery_lists_both_services_with_the_features_served(fleet_server):
     info = discovery_service_pb2_grpc.DiscoveryServiceStub(fleet_server.channel).GetServerInfo(
         discovery_service_pb2.GetServerInfoRequest()
     )
     features = {s.name: list(s.features) for s in info.services}
-    assert features["lepton.edge.v1.EdgeService"] == []
-    assert features["lepton.edge.v1.DeviceAgentService"] == []
+    assert sorted(features["lepton.edge.v1.EdgeService"]) == [
+        "edge.artifact_upload",
+        "edge.telemetry_query",
+    ]
+    assert features["lepton.edge.v1.DeviceAgentService"] == ["edge.device_blobs"]
 
 
 def test_an_expired_access_token_is_invalid_credentials(start_fleet):

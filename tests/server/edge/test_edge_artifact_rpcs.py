@@ -10,8 +10,6 @@ import pytest
 from support.edge_fleet import create_device, descriptor, device_metadata
 from support.status_details import bad_request, error_info
 
-from lepton.discovery.v1 import discovery_service_pb2 as discovery_pb
-from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
 from lepton.edge.v1 import artifact_upload_pb2
 from lepton.edge.v1 import device_agent_service_pb2 as agent_pb
 from lepton.edge.v1 import edge_service_pb2 as pb
@@ -45,15 +43,6 @@ def device(edge, fleet_server) -> tuple[tuple[str, str], ...]:
     """The call metadata of a registered device."""
     name = create_device(edge, "artifact-reader").name
     return device_metadata(fleet_server.fleet, name)
-
-
-def test_the_server_lists_the_artifact_features(fleet_server):
-    # EDG-001, GEN-032
-    discovery = discovery_grpc.DiscoveryServiceStub(fleet_server.channel)
-    info = discovery.GetServerInfo(discovery_pb.GetServerInfoRequest())
-    features = {service.name: set(service.features) for service in info.services}
-    assert "edge.artifact_upload" in features["lepton.edge.v1.EdgeService"]
-    assert "edge.device_blobs" in features["lepton.edge.v1.DeviceAgentService"]
 
 
 def test_an_upload_resumes_and_is_then_downloadable(edge):
