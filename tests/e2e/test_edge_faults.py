@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from support.edge_devices import infer, new_device_agent, signed_release, wait_for
+from support.edge_agents import infer, new_device_agent, signed_release, wait_for
 from support.servers import ServerProcess, start_agent, start_server
 
 from lepton.edge.v1 import rollout_pb2

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from support.edge_devices import infer, new_device_agent, signed_release, wait_for
+from support.edge_agents import infer, new_device_agent, signed_release, wait_for
 from support.servers import ServerProcess, start_server
 
 from lepton.edge.v1 import device_state_pb2, rollout_pb2
