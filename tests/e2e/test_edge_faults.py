@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from support.edge_agents import infer, new_device_agent, signed_release, wait_for
+from support.edge_agents import infer, new_device_agent, signed_release
+from support.polling import eventually
 from support.servers import ServerProcess, start_agent, start_server
 
 from lepton.edge.v1 import rollout_pb2
@@ -105,9 +106,10 @@ def test_offline_inference_across_a_kill_reaches_the_fleet_once_reconnected(flee
 
     device.link.up()
 
-    stored = wait_for(
+    stored = eventually(
         lambda: (found := inference_sequences(fleet)) and len(found) >= before + 8 and found,
-        "the offline events in the fleet",
+        60,
+        what="the offline events in the fleet:",
         explain=device.log,
     )
     assert len(stored) == before + 8
@@ -140,7 +142,7 @@ def test_a_download_killed_midway_resumes_after_the_restart(fleet, device, relea
     size = large.artifact.size_bytes
     start = device.link.to_device
     rollout = fleet.create_rollout(DEPLOYMENT, large)
-    wait_for(lambda: device.link.to_device - start > size // 2, "half the download", 60)
+    eventually(lambda: device.link.to_device - start > size // 2, 60, what="half the download:")
 
     device.kill_and_restart()
 
@@ -152,13 +154,14 @@ def test_a_download_killed_midway_resumes_after_the_restart(fleet, device, relea
 def test_a_link_cut_while_the_device_reports_does_not_stop_the_rollout(fleet, device, release_key):
     release = signed_release(fleet, release_key, factor=6.0, expected=6.0, version="4")
     rollout = fleet.create_rollout(DEPLOYMENT, release)
-    wait_for(
+    eventually(
         lambda: [
             status
             for status in fleet.rollout_devices(rollout.name)
             if status.state != rollout_pb2.ROLLOUT_DEVICE_STATE_PENDING
         ],
-        "the dispatch",
+        60,
+        what="the dispatch:",
     )
     device.link.down()
     assert infer(device.process.address, "line").shape == (1, 4)  # serving all along

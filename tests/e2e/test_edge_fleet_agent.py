@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from support.edge_agents import infer, new_device_agent, signed_release, wait_for
+from support.edge_agents import infer, new_device_agent, signed_release
+from support.polling import eventually
 from support.servers import ServerProcess, start_server
 
 from lepton.edge.v1 import device_state_pb2, rollout_pb2
@@ -57,7 +58,7 @@ def agent(fleet_server, fleet, release_key, tmp_path_factory) -> Iterator[Server
 
 
 def test_a_signed_release_rolls_out_serves_and_reports_telemetry(fleet, agent, release_key):
-    wait_for(lambda: fleet.device("devices/cam-1").HasField("last_seen_time"), "registration")
+    eventually(lambda: fleet.device("devices/cam-1").HasField("last_seen_time"), 60)
     fleet.create_deployment("cameras", match_labels={"site": "plant-7"})
     good = signed_release(fleet, release_key, factor=2.0, expected=2.0, version="1")
 
@@ -70,13 +71,14 @@ def test_a_signed_release_rolls_out_serves_and_reports_telemetry(fleet, agent, r
     assert running.running.artifact_digest == good.artifact.digest
     assert running.running.rollout == rollout.name
     assert running.last_update.phase == device_state_pb2.UPDATE_PHASE_COMMITTED
-    events = wait_for(
+    events = eventually(
         lambda: [
             stored
             for stored in fleet.telemetry(filter=f'record.rollout = "{rollout.name}"')
             if stored.record.HasField("inference")
         ],
-        "the inference event in the fleet's telemetry",
+        60,
+        what="the inference event in the fleet's telemetry:",
     )
     assert events[0].record.deployment == DEPLOYMENT
     assert events[0].device == "devices/cam-1"

@@ -4,8 +4,6 @@ model, inference on the agent with tritonclient, and waiting for the fleet to sh
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,23 +19,6 @@ from support.servers import ServerProcess, start_agent
 
 KEY_ID = "release-key-1"
 T = TypeVar("T")
-
-
-def wait_for(
-    condition: Callable[[], T],
-    what: str,
-    timeout: float = 60,
-    explain: Callable[[], str] = str,
-) -> T:
-    """The first truthy value of `condition`, polled; AssertionError after `timeout`, with
-    what `explain` tells (e.g. an agent's log)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n{explain()}")
 
 
 def agent_args(fleet_address: str, home: Path, key: Ed25519PrivateKey, device_id: str) -> list:

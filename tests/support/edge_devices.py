@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,12 +23,10 @@ from lepton.edge.v1 import device_pb2, device_state_pb2, release_pb2
 from lepton.edge.v1 import edge_service_pb2 as pb
 from lepton.edge.v1 import edge_service_pb2_grpc as pb_grpc
 from lepton.type.v1 import artifact_pb2, digest_pb2
+from support.polling import PROMPTLY
 from support.status_details import bad_request, error_info
 
 T = TypeVar("T")
-
-# How long a test waits for a message the server must send promptly (spec/edge.md 4: 5 s).
-PROMPTLY = 5.0
 
 
 def refused(
@@ -264,13 +261,3 @@ def a_release(
         artifact=artifact_pb2.ArtifactDescriptor(digest=digest, size_bytes=10),
         runtime_config=release_pb2.RuntimeConfig(runtime=runtime),
     )
-
-
-def eventually(condition: Callable[[], T], timeout: float = PROMPTLY) -> T:
-    """`condition()` once it is truthy, polled until `timeout` (spec/edge.md 4, promptly);
-    fails with its last value otherwise."""
-    deadline = time.monotonic() + timeout
-    while not (value := condition()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert value, f"still {value!r} after {timeout} s"
-    return value

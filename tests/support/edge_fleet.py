@@ -6,9 +6,9 @@ uses), so these tests need no registration handshake."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
-from collections.abc import Callable
 from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -27,6 +27,7 @@ from lepton.type.v1 import artifact_pb2, digest_pb2
 from lepton_ai.edge.releases import sign_release
 from lepton_server.aip.standard_fields import now_ns
 from lepton_server.edge.services import Fleet
+from support import polling
 
 KEY = Ed25519PrivateKey.generate()
 SHA256 = digest_pb2.DIGEST_ALGORITHM_SHA256
@@ -119,13 +120,5 @@ def sync_once(
     return next(r.desired_state for r in responses if r.HasField("desired_state"))
 
 
-def eventually(probe: Callable[[], T | None], timeout: float = 10.0) -> T:
-    """The first non-None, truthy result of `probe()`, polled until `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {probe}")
-        time.sleep(0.05)
+# Rollouts move on the controller's ticks: a longer wait than PROMPTLY.
+eventually = functools.partial(polling.eventually, timeout=10.0)
