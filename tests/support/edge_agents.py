@@ -26,7 +26,16 @@ def agent_args(fleet_address: str, home: Path, key: Ed25519PrivateKey, device_id
     `home`."""
     trust_roots = home / "trust-roots.json"
     write_trust_roots(trust_roots, {KEY_ID: raw_public_key(key)})
-    return ["--fleet", fleet_address, "--trust-roots", str(trust_roots), "--device-id", device_id]
+    return [
+        "--fleet",
+        fleet_address,
+        "--trust-roots",
+        str(trust_roots),
+        "--device-id",
+        device_id,
+        "--log-level",
+        "INFO",
+    ]
 
 
 def new_device_agent(

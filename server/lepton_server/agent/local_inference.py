@@ -10,8 +10,9 @@ release (EDG-119)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from lepton_server.runtime.host import RunningServer, ServerHost
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.method_handlers import method_handlers, mounter
 
+log = logging.getLogger(__name__)
 VERSION = "1"
 INFERENCE_STREAM = "inference"
 DEPLOYMENTS = "deployments/"
@@ -100,7 +102,9 @@ class RecordingServicer(InferenceServicer):
     """The inference layer's servicer, recording the outcome of every inference."""
 
     def __init__(
-        self, engine: InferenceEngine, record: Callable[[str, str, int, LeptonError | None], None]
+        self,
+        engine: InferenceEngine,
+        record: Callable[[str, str, int, LeptonError | None], Awaitable[None]],
     ) -> None:
         super().__init__(engine)
         self._record = record
@@ -111,9 +115,9 @@ class RecordingServicer(InferenceServicer):
         try:
             response = await super().ModelInfer(request, context)
         except LeptonError as error:
-            self._record(message.model_name, message.id, time.perf_counter_ns() - started, error)
+            await self._record(message.model_name, message.id, _since(started), error)
             raise
-        self._record(message.model_name, message.id, time.perf_counter_ns() - started, None)
+        await self._record(message.model_name, message.id, _since(started), None)
         return response
 
     async def _stream_one(self, request: wire.InferRequest) -> bytes:
@@ -122,10 +126,14 @@ class RecordingServicer(InferenceServicer):
         try:
             answer = await self.engine.infer(message, request.raw)
         except LeptonError as error:
-            self._record(message.model_name, message.id, time.perf_counter_ns() - started, error)
+            await self._record(message.model_name, message.id, _since(started), error)
             return await super()._stream_one(request)
-        self._record(message.model_name, message.id, time.perf_counter_ns() - started, None)
+        await self._record(message.model_name, message.id, _since(started), None)
         return wire.stream_response(answer)
+
+
+def _since(started_ns: int) -> int:
+    return time.perf_counter_ns() - started_ns
 
 
 class LocalInference:
@@ -157,18 +165,13 @@ class LocalInference:
         self.host = ServerHost(
             ServerConfig(address=address, data_dir=state_dir, services=("inference",)), services
         )
-        self._loop: asyncio.AbstractEventLoop | None = None
-        # Outbox writes under way, awaited at stop so none outlives the outbox.
-        self._writes: set[asyncio.Future] = set()
 
     async def start(self) -> RunningServer:
-        self._loop = asyncio.get_running_loop()
         self.engine.start()  # an empty repository: ready at once; releases come with serve()
         return await self.host.start()
 
     async def stop(self) -> None:
         await self.host.stop()
-        await asyncio.gather(*self._writes, return_exceptions=True)
         self.engine.close()
 
     def serve(
@@ -190,7 +193,7 @@ class LocalInference:
         self.repository.remove(name)
         self._served.pop(name, None)
 
-    def _record(
+    async def _record(
         self, model: str, correlation_id: str, latency_ns: int, error: LeptonError | None
     ) -> None:
         served = self._served.get(model)
@@ -219,11 +222,12 @@ class LocalInference:
         record = telemetry_pb2.TelemetryRecord(
             time=now, inference=event, deployment=served.deployment, rollout=served.rollout
         )
-        # Written off the event loop and not awaited: the outbox never delays an answer
-        # (EDG-100).
-        if self._loop is not None:
-            write = self._loop.run_in_executor(None, self._append_event, INFERENCE_STREAM, record)
-            self._writes.add(write)
-            write.add_done_callback(self._writes.discard)
-        else:
-            self._append_event(INFERENCE_STREAM, record)
+        # In the outbox before the answer leaves (a kill right after an answer loses no
+        # event, EDG-099), written off the event loop; a failing outbox never fails the
+        # inference (EDG-100).
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, self._append_event, INFERENCE_STREAM, record
+            )
+        except Exception:
+            log.exception("the inference event of %s could not be written", served.deployment)

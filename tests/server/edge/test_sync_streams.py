@@ -16,10 +16,10 @@ from support.edge_devices import (
     SyncStream,
     a_release,
     enroll,
-    eventually,
     hello,
     new_id,
 )
+from support.polling import eventually
 from support.status_details import bad_request, error_info
 
 from lepton.edge.v1 import deployment_pb2, device_pb2, device_state_pb2
