@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import grpc
 import numpy as np
@@ -39,16 +40,23 @@ def test_inference_events_carry_deployment_and_rollout(tmp_path):
     InferenceEvent in the outbox with the deployment and the rollout of its release."""
     outbox = Outbox(tmp_path / "outbox.db", "boot-1")
 
+    def slow_append(stream, record):
+        time.sleep(0.2)  # a slow disk: an answer that did not wait would come first
+        return outbox.append(stream, record)
+
     async def scenario():
-        serving = LocalInference("127.0.0.1:0", tmp_path, outbox.append)
+        serving = LocalInference("127.0.0.1:0", tmp_path, slow_append)
         address = (await serving.start()).address
         path = model_file(tmp_path, 2.0)
         serving.serve("deployments/cam", OnnxModel(path), path, ROLLOUT, "models/m/versions/4")
         client = triton.InferenceServerClient(address)
         try:
             np.testing.assert_allclose(await infer(client), X * 2)
+            # In the outbox before the answer arrived (EDG-099: a kill now loses nothing).
+            assert outbox.pending_count() == 1
             with pytest.raises(InferenceServerException):
                 await infer(client, shape=(1, 3))
+            assert outbox.pending_count() == 2
         finally:
             await client.close()
             await serving.stop()
