@@ -46,13 +46,16 @@ def new_device_agent(
     key: Ed25519PrivateKey,
     device_id: str,
     labels: dict[str, str],
+    env: dict[str, str] | None = None,
 ) -> tuple[ServerProcess, list]:
-    """Create `devices/{device_id}` and start its agent (state in home/state) dialling
-    `fleet_address`; the agent process and the flags that restart it."""
+    """Create `devices/{device_id}` and start its agent (state in home/state, `env` added to
+    its environment) dialling `fleet_address`; the agent process and the flags that restart
+    it."""
     created = fleet.create_device(device_id, labels=labels)
     home.mkdir(parents=True, exist_ok=True)
     args = agent_args(fleet_address, home, key, device_id)
-    process = start_agent([*args, "--bootstrap-token", created.bootstrap_token], home / "state")
+    token = ["--bootstrap-token", created.bootstrap_token]
+    process = start_agent([*args, *token], home / "state", env=env)
     return process, args
 
 

@@ -56,25 +56,33 @@ def start_server(
     return ServerProcess(process, announced[0], stderr, *announced[1:])
 
 
-def start_agent(args: list[str], state_dir: Path, timeout: float = 30) -> ServerProcess:
-    """Start `lepton agent` serving inference on 127.0.0.1:0 with its state in `state_dir`;
-    wait for its serving line (`args` name the fleet, trust roots and the rest)."""
+def start_agent(
+    args: list[str], state_dir: Path, timeout: float = 30, env: dict[str, str] | None = None
+) -> ServerProcess:
+    """Start `lepton agent` serving inference on 127.0.0.1:0 with its state in `state_dir`
+    (and `env` added to its environment); wait for its serving line (`args` name the fleet,
+    trust roots and the rest)."""
     command = [*SERVE, "agent", "--serve", "127.0.0.1:0", "--state-dir", str(state_dir), *args]
-    process, stderr, announced = launch(command, [AGENT_SERVING], timeout, "lepton agent")
+    process, stderr, announced = launch(command, [AGENT_SERVING], timeout, "lepton agent", env)
     return ServerProcess(process, announced[0], stderr)
 
 
 def launch(
-    command: list[str], patterns: list[re.Pattern[str]], timeout: float, what: str
+    command: list[str],
+    patterns: list[re.Pattern[str]],
+    timeout: float,
+    what: str,
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[str], list[str], list[str]]:
-    """Start `command`; wait until its stdout has printed a line matching each of `patterns`.
-    The process, its stderr lines (collected as they come) and each pattern's first group."""
+    """Start `command` (with `env` added to this environment); wait until its stdout has
+    printed a line matching each of `patterns`. The process, its stderr lines (collected as
+    they come) and each pattern's first group."""
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     stderr: list[str] = []
     threading.Thread(target=lambda: stderr.extend(process.stderr), daemon=True).start()
