@@ -15,7 +15,7 @@ GHZ := .tools/bin/ghz
 GHZ_VERSION := v0.120.0
 
 .PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench bench-data \
-        bench-registry clean \
+        bench-registry bench-training bench-edge clean \
         interop interop-install
 
 all: test
@@ -79,6 +79,10 @@ bench: install $(GHZ)
 	$(PY) benchmarks/data.py
 	$(PY) benchmarks/registry.py
 	$(PY) benchmarks/training.py
+	$(PY) benchmarks/edge.py
+
+bench-edge: install
+	$(PY) benchmarks/edge.py
 
 bench-training: install
 	$(PY) benchmarks/training.py
