@@ -120,12 +120,13 @@ class FaultyLink:
 
     def close(self) -> None:
         async def stop() -> None:
-            self._cut_all()
             self._server.close()
+            self._cut_all()
+            # Cut connections end their tasks on their own; cancelling them instead would
+            # make asyncio's stream callbacks log the cancellation.
             others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in others:
-                task.cancel()
-            await asyncio.gather(*others, return_exceptions=True)
+            if others:
+                await asyncio.wait(others, timeout=5)
             self._loop.stop()
 
         with contextlib.suppress(RuntimeError):

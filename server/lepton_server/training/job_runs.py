@@ -236,7 +236,12 @@ class JobRun:
             woken.cancel()
             if waiting in done:
                 waiting.result()
-                return
+                if handle.job.status.state == S.JOB_STATE_QUEUED:
+                    return
+                # A cancel or a pause came with the grant: give the capacity back and let
+                # the loop's first check end the job or hold it paused.
+                self.context.queue.release(self.name)
+                continue
             waiting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await waiting
