@@ -142,10 +142,12 @@ def test_a_download_killed_midway_resumes_after_the_restart(fleet, device, relea
     )
     size = large.artifact.size_bytes
     start = device.link.to_device
+    device.link.throttle(4 * 1024 * 1024)  # still under way when half of it is through
     rollout = fleet.create_rollout(DEPLOYMENT, large)
     eventually(lambda: device.link.to_device - start > size // 2, 60, what="half the download:")
 
     device.kill_and_restart()
+    device.link.throttle(None)
     # What the killed agent had stored (the reference agent's partial file), and the bytes
     # sent from the restart on: what the killed process was still being sent is not in it.
     stored = (device.state_dir / "downloads" / "partial" / large.artifact.digest.hex).stat()

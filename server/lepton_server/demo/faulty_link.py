@@ -2,8 +2,9 @@
 offline scene and the tests of spec/edge.md's offline and resume behaviour: the agent dials
 the link's loopback address and the link forwards to the fleet, counting the bytes each way.
 The link can be taken down (open connections are cut and new ones are closed at once),
-brought up again, and cut once a number of further bytes has flowed towards the device
-(mid-download). It runs its own event loop on a thread, so blocking code can drive it."""
+brought up again, cut once a number of further bytes has flowed towards the device
+(mid-download), and throttled. It runs its own event loop on a thread, so blocking code can
+drive it."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class FaultyLink:
         self.cuts = 0  # connections cut by the link
         self._up = True
         self._cut_at: int | None = None
+        self._rate: float | None = None  # bytes per second towards the device
         self._writers: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -41,6 +43,11 @@ class FaultyLink:
 
     def up(self) -> None:
         self._call(self._set_up)
+
+    def throttle(self, to_device_bytes_per_second: float | None) -> None:
+        """Forward at most this many bytes a second towards the device (None: no limit), a
+        slow link that keeps a download under way long enough to break it."""
+        self._call(lambda: setattr(self, "_rate", to_device_bytes_per_second))
 
     def cut_after(self, to_device_bytes: int) -> None:
         """Cut every open connection once `to_device_bytes` more bytes have been forwarded
@@ -113,6 +120,8 @@ class FaultyLink:
                 self.to_fleet += len(data)
             writer.write(data)
             await writer.drain()
+            if towards_device and self._rate:
+                await asyncio.sleep(len(data) / self._rate)
 
     def start(self) -> None:
         self._thread.start()
