@@ -1,0 +1,34 @@
+"""The edge suite: the edge-fleet profile, which certifies a fleet server hosting
+lepton.edge.v1 EdgeService and DeviceAgentService (spec/edge.md sections 5.1 to 5.9): the
+device registry and approval, registration and device authentication, the Sync twin,
+deployments and WatchDevices, with its clients (an agent that registers with an Ed25519
+device key and drives a Sync stream)."""
+
+from __future__ import annotations
+
+from lepton_conformance.harness.suite import Suite
+from lepton_conformance.suites.edge import (
+    deployments,
+    device_watch,
+    devices,
+    discovery,
+    feature_probes,
+    registration,
+    sync,
+)
+from lepton_conformance.suites.edge.profiles import FLEET
+
+SUITE = Suite(
+    "edge",
+    profiles=(FLEET,),
+    case_lists=(
+        discovery.CASES,
+        devices.CASES,
+        registration.CASES,
+        sync.CASES,
+        deployments.CASES,
+        device_watch.CASES,
+    ),
+    probes=feature_probes.SERVICE_PROBES,
+    probe_features=feature_probes.probe_features,
+)
