@@ -1,4 +1,5 @@
-"""`lepton`: run the reference server (`serve`) or the end-to-end demonstration (`demo`).
+"""`lepton`: run the reference server (`serve`), the device agent (`agent`) or the end-to-end
+demonstration (`demo`).
 
 `lepton serve` knows the host's flags only; each layer declares its own (its `layer` module).
 The command line is read twice: a first look finds which layers `--services` selects, whose
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from lepton_server import __version__
+from lepton_server.agent import options as agent_options
 from lepton_server.config import DEFAULT_MAX_MESSAGE_BYTES, ServerConfig, TlsConfig
 from lepton_server.runtime.host import RunningServer, ServerHost
 from lepton_server.runtime.layer_registry import LAYERS, Layer, build_services, load_layer
@@ -59,6 +61,9 @@ def _parser(layers: Mapping[str, Layer[Any]]) -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="WARNING")
     for name, layer in layers.items():
         layer.add_arguments(serve.add_argument_group(f"{name} layer"))
+
+    agent = commands.add_parser("agent", help="run the edge device agent")
+    agent_options.add_arguments(agent)
 
     commands.add_parser("demo", help="start a server on loopback and walk through the standard")
     return parser
@@ -139,6 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lepton_server.demo import run_demo  # noqa: PLC0415
 
         return run_demo()
+    if options.command == "agent":
+        # Imported here: the agent loads onnxruntime, which `serve` may not need.
+        from lepton_server.agent.agent import main as run_agent  # noqa: PLC0415
+
+        return run_agent(options)
     logging.basicConfig(level=options.log_level.upper(), stream=sys.stderr)
     try:
         config = _config(options, layers)

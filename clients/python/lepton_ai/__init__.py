@@ -7,7 +7,9 @@ versions, tags, uploads, downloads, imports, exports, pipeline runs) and hands b
 tables; `StorageManager` names a
 storage root for server-side imports and exports; `DataProcessor` builds pipelines from typed
 steps, with `col`/`lit` for filter predicates and derived columns. Failed calls raise
-`LeptonAIError` subclasses carrying the server's ErrorInfo reason.
+`LeptonAIError` subclasses carrying the server's ErrorInfo reason. `EdgeFleet` manages an
+edge fleet (devices, deployments, signed releases, rollouts, telemetry); `lepton_ai.edge`
+also holds release signing and verification and the golden vectors of health checks.
 
 `ServiceClient` (client.py) is the base of every layer's client: the channel (TLS, bearer
 token), typed errors, pagers over List RPCs and job watching. Each layer's client lives in its
@@ -32,6 +34,7 @@ from lepton_ai.data import (
     concat,
     lit,
 )
+from lepton_ai.edge import EdgeFleet, ReleaseFileSource
 from lepton_ai.errors import (
     AbortedError,
     AlreadyExistsError,
@@ -65,6 +68,7 @@ __all__ = [
     "DataProcessor",
     "DeadlineExceededError",
     "Drop",
+    "EdgeFleet",
     "FailedPreconditionError",
     "Hash",
     "InternalError",
@@ -77,6 +81,7 @@ __all__ = [
     "OutOfRangeError",
     "PermissionDeniedError",
     "Redact",
+    "ReleaseFileSource",
     "ResourceExhaustedError",
     "ServiceClient",
     "StorageManager",

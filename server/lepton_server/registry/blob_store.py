@@ -1,6 +1,8 @@
-"""Artifact bytes: content-addressed blobs under `<base>/registry/blobs/<sha256>` on any
-pyarrow.fs filesystem (the data directory by default, or `--storage-uri`), and the staging
-files of uploads in progress on the local disk (`<data-dir>/registry/uploads/`).
+"""Artifact bytes: content-addressed blobs under `<root>/<sha256>` on any pyarrow.fs
+filesystem, and the staging files of uploads in progress on the local disk. The registry's
+blobs are under `<base>/registry/blobs/` (the data directory by default, or `--storage-uri`)
+with staging files in `<data-dir>/registry/uploads/`; the edge layer's artifact store keeps its
+own under `<data-dir>/edge/artifacts/`.
 
 A staging file grows by appending each chunk; its length is the committed offset (REG-021,
 REG-022). It is flushed to disk before that offset is reported and before it is verified, not
@@ -33,10 +35,10 @@ class UnusableBlobStorageError(StartupError):
 class BlobStore:
     """Verified blobs by sha256, and the staging files uploads append to."""
 
-    def __init__(self, filesystem: fs.FileSystem, base: str, staging: Path) -> None:
+    def __init__(self, filesystem: fs.FileSystem, root: str, staging: Path) -> None:
         self.filesystem = filesystem
         self.local = isinstance(filesystem, fs.LocalFileSystem)
-        self.root = f"{base.rstrip('/')}/registry/blobs"
+        self.root = root.rstrip("/")
         filesystem.create_dir(self.root, recursive=True)
         self.staging = staging
         staging.mkdir(parents=True, exist_ok=True)
@@ -48,8 +50,12 @@ class BlobStore:
 
     def has(self, sha256: str, size: int) -> bool:
         """Whether the blob `sha256` of `size` bytes is stored."""
+        return self.size(sha256) == size
+
+    def size(self, sha256: str) -> int | None:
+        """The size of the blob `sha256`; None when it is not stored."""
         info = self.filesystem.get_file_info(self._path(sha256))
-        return info.type == fs.FileType.File and info.size == size
+        return info.size if info.type == fs.FileType.File else None
 
     def open(self, sha256: str) -> pa.NativeFile:
         """The blob, for random reads."""
@@ -149,13 +155,19 @@ def open_blob_store(storage_uri: str | None, data_dir: Path) -> BlobStore:
     always under `data_dir`. UnusableBlobStorageError when the storage cannot be used."""
     staging = data_dir / "registry" / "uploads"
     if storage_uri is None:
-        return BlobStore(fs.LocalFileSystem(), str(data_dir.resolve()), staging)
+        return BlobStore(fs.LocalFileSystem(), _registry_blobs(str(data_dir.resolve())), staging)
     parsed = urlparse(storage_uri)
     shown = f"{parsed.scheme}://{parsed.netloc.rpartition('@')[2]}{parsed.path}"
     try:
         if not parsed.scheme:
-            return BlobStore(fs.LocalFileSystem(), str(Path(storage_uri).resolve()), staging)
+            base = str(Path(storage_uri).resolve())
+            return BlobStore(fs.LocalFileSystem(), _registry_blobs(base), staging)
         filesystem, base = fs.FileSystem.from_uri(storage_uri)
-        return BlobStore(filesystem, base, staging)
+        return BlobStore(filesystem, _registry_blobs(base), staging)
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise UnusableBlobStorageError(f"storage URI {shown} is unusable") from exc
+
+
+def _registry_blobs(base: str) -> str:
+    """Where the registry's blobs live under a storage base."""
+    return f"{base.rstrip('/')}/registry/blobs"

@@ -1,0 +1,118 @@
+"""The persistent telemetry outbox (spec/edge.md 2.8, EDG-090, EDG-099, EDG-100)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+from google.protobuf import timestamp_pb2
+
+from lepton.edge.v1 import telemetry_pb2
+from lepton_server.agent.outbox import Outbox
+
+BOOT = "boot-a"
+
+
+def log_record(body: str, seconds: int = 1) -> telemetry_pb2.TelemetryRecord:
+    return telemetry_pb2.TelemetryRecord(
+        time=timestamp_pb2.Timestamp(seconds=seconds), log=telemetry_pb2.TelemetryLog(body=body)
+    )
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from google.protobuf import timestamp_pb2
+    from lepton.edge.v1 import telemetry_pb2
+    from lepton_server.agent.outbox import Outbox
+
+    outbox = Outbox(Path(sys.argv[1]), "boot-a")
+    while True:
+        record = telemetry_pb2.TelemetryRecord(
+            time=timestamp_pb2.Timestamp(seconds=1), log=telemetry_pb2.TelemetryLog(body="x" * 100)
+        )
+        sequence = outbox.append("logs", record)
+        # Printed only after append returned, i.e. after the record's transaction committed.
+        print(sequence, flush=True)
+    """
+)
+
+
+def test_records_survive_a_sigkill_of_the_writer(tmp_path):
+    """EDG-099: every record whose append returned is in the outbox after the writing
+    process is killed without warning, and numbering continues after the last one."""
+    path = tmp_path / "outbox.db"
+    child = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        committed = [int(child.stdout.readline()) for _ in range(200)]
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert committed == list(range(1, 201))
+    outbox = Outbox(path, BOOT)
+    (segment,) = outbox.pending_segments(100_000, 1 << 30)
+    stored = [r.sequence for r in segment.records]
+    # What the child committed is there; it may have committed more before the kill.
+    assert stored[: len(committed)] == committed
+    assert stored == list(range(1, len(stored) + 1))
+    assert outbox.append("logs", log_record("after")) == len(stored) + 1
+
+
+def test_full_outbox_drops_the_oldest_and_counts_them(tmp_path):
+    """EDG-100: appending to a full outbox never fails; the oldest records go first and
+    are counted in dropped_record_count."""
+    size = len(log_record("y" * 100, 1).SerializeToString()) + 2  # with its sequence
+    outbox = Outbox(tmp_path / "outbox.db", BOOT, capacity_bytes=size * 5)
+    for index in range(12):
+        outbox.append("logs", log_record("y" * 100, index + 1))
+    status = outbox.status()
+    (segment,) = outbox.pending_segments(1000, 1 << 30)
+    kept = [r.sequence for r in segment.records]
+    assert kept == list(range(12 - len(kept) + 1, 13))
+    assert status.dropped_record_count == 12 - len(kept)
+    assert status.pending_record_count == len(kept)
+    assert 0 < status.pending_bytes <= status.capacity_bytes == size * 5
+    assert status.oldest_pending_time.seconds == kept[0]
+
+
+def test_acknowledgement_deletes_at_or_below_the_mark_only(tmp_path):
+    """EDG-099: records at or below the acknowledged sequence go; the rest stay and are
+    offered again, oldest pair first, each pair ascending."""
+    outbox = Outbox(tmp_path / "outbox.db", BOOT)
+    for index in range(5):
+        outbox.append("logs", log_record(f"log {index}"))
+    for index in range(3):
+        outbox.append("metrics", log_record(f"metric {index}"))
+    assert outbox.acknowledge("logs", BOOT, 3) == 3
+    assert outbox.acknowledge("metrics", "another-boot", 3) == 0
+    segments = outbox.pending_segments(1000, 1 << 30)
+    assert [(s.stream, s.boot_id, [r.sequence for r in s.records]) for s in segments] == [
+        ("logs", BOOT, [4, 5]),
+        ("metrics", BOOT, [1, 2, 3]),
+    ]
+    assert outbox.status().pending_record_count == 5
+    # A batch limit keeps the oldest records.
+    (first,) = outbox.pending_segments(1, 1 << 30)
+    assert [r.sequence for r in first.records] == [4]
+
+
+def test_a_new_boot_numbers_from_one_and_keeps_older_boots_pending(tmp_path):
+    """EDG-090: sequence numbering restarts at 1 under a new boot id; records of the
+    earlier boot stay pending under their own boot id."""
+    path = tmp_path / "outbox.db"
+    first = Outbox(path, "boot-1")
+    assert [first.append("logs", log_record("a")) for _ in range(3)] == [1, 2, 3]
+    first.close()
+    second = Outbox(path, "boot-2")
+    assert second.append("logs", log_record("b")) == 1
+    segments = second.pending_segments(1000, 1 << 30)
+    assert [(s.boot_id, len(s.records)) for s in segments] == [("boot-1", 3), ("boot-2", 1)]
