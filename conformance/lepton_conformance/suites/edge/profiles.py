@@ -1,4 +1,5 @@
-"""The profile of the edge suite's fleet side and when it applies to a target."""
+"""The profiles of the edge suite: the fleet side and when it applies to a target, and the
+device agent, which the agent harness starts itself."""
 
 from __future__ import annotations
 
@@ -17,4 +18,14 @@ FLEET = Profile(
     "Edge fleet: devices and approval, registration, the Sync twin, deployments and "
     "WatchDevices, of a server hosting EdgeService and DeviceAgentService",
     applies=_serves_fleet,
+)
+
+
+AGENT = Profile(
+    "edge-agent",
+    "Edge agent: registration, the Sync twin, signed and verified updates with golden-vector "
+    "health checks and rollback, resumable downloads, the offline outbox and local inference, "
+    "of a device agent driven by the agent harness",
+    applies=lambda _info: None,
+    agent=True,
 )
