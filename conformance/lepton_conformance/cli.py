@@ -44,6 +44,7 @@ from lepton_conformance.harness.target import (
     free_loopback_address,
 )
 from lepton_conformance.harness.verify import verify_reports
+from lepton_conformance.suites.edge.agent_process import check_template
 from lepton_conformance.suites.inference.model_set import write_model_set
 
 OUTCOME_STYLE = {"PASS": "green", "FAIL": "red", "SKIP": "yellow", "ERROR": "magenta"}
@@ -213,6 +214,8 @@ def _run(console: Console, options: argparse.Namespace) -> int:
     if options.target is None and options.agent_command is None:
         console.print("[red]run needs --target or --agent-command[/]")
         return 2
+    if options.agent_command is not None:
+        check_template(options.agent_command)
     target = TargetOptions(
         address=options.target or free_loopback_address(),
         tls=options.tls,
