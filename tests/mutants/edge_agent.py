@@ -131,6 +131,35 @@ def _device_clock_for_windows() -> None:
     FleetLink._measure_skew = lambda self, server_time: None
 
 
+def _no_second_download() -> None:
+    """A download whose bytes do not match fails at once, without fetching it again."""
+    from lepton_server.agent.downloads import DigestMismatch, Downloads  # noqa: PLC0415
+
+    original = Downloads._download
+
+    async def mutated(self, descriptor, partial, on_progress):
+        tried = self.__dict__.setdefault("_tried", set())
+        if descriptor.digest.hex in tried:
+            raise DigestMismatch("the first download did not match")
+        tried.add(descriptor.digest.hex)
+        return await original(self, descriptor, partial, on_progress)
+
+    Downloads._download = mutated
+
+
+def _keep_absent_deployments() -> None:
+    from lepton_server.agent.installs import Installer  # noqa: PLC0415
+
+    Installer._remove = lambda self, deployment: None
+
+
+def _ignore_unauthenticated() -> None:
+    """A refused access token is kept: the agent never registers again while it runs."""
+    from lepton_server.agent.fleet_link import FleetLink  # noqa: PLC0415
+
+    FleetLink.credentials_rejected = lambda self: None
+
+
 def _agent(breaks: str, apply, *cases: str) -> Mutant:
     return Mutant(breaks, apply, frozenset(P + case for case in cases), agent=True)
 
@@ -156,6 +185,23 @@ MUTANTS: dict[str, Mutant] = {
         "EDG-099: records leave the outbox when an upload reads them, not when acknowledged",
         _delete_records_on_read,
         "telemetry.outbox-survives-sigkill",
+    ),
+    "agent-fails-on-first-mismatch": _agent(
+        "EDG-093: a download that does not match its digest is not fetched again from 0",
+        _no_second_download,
+        "downloads.digest-mismatch",
+    ),
+    "agent-keeps-absent-deployments": _agent(
+        "EDG-096: a deployment absent from the desired state stays installed and served",
+        _keep_absent_deployments,
+        "updates.absent-deployment-removed",
+    ),
+    "agent-ignores-unauthenticated": _agent(
+        "EDG-088: after UNAUTHENTICATED the agent keeps its token and never registers again",
+        _ignore_unauthenticated,
+        "registration.after-unauthenticated",
+        "registration.pending-retry-after",
+        "registration.decommissioned-stops",
     ),
     "agent-downloads-from-zero": _agent(
         "EDG-094: a cut download starts again at offset 0",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lepton_conformance.harness.suite import Suite
 from lepton_conformance.suites.edge import (
-    agent_approval,
+    agent_reregistration,
     agent_sync,
     agent_telemetry,
     agent_updates,
@@ -37,7 +37,7 @@ SUITE = Suite(
         agent_sync.CASES,
         agent_updates.CASES,
         agent_telemetry.CASES,
-        agent_approval.CASES,
+        agent_reregistration.CASES,
     ),
     probes=feature_probes.SERVICE_PROBES,
     probe_features=feature_probes.probe_features,

@@ -10,11 +10,13 @@ baseline release first, so one case's failure does not fail the next."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import shutil
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -229,6 +231,30 @@ class AgentRig:
         )
         response = method(request, timeout=self.timeout, wait_for_ready=True)
         return oip.decode_outputs(response)["y"].array
+
+    @contextlib.contextmanager
+    def inferring(self) -> Iterator[tuple[list[np.ndarray], list[str]]]:
+        """Infer without pause from a thread while the block runs: (the answers, the
+        failures as "CODE: details")."""
+        answers: list[np.ndarray] = []
+        failures: list[str] = []
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.is_set():
+                try:
+                    answers.append(self.infer())
+                except grpc.RpcError as error:
+                    failures.append(f"{error.code().name}: {error.details()}")
+                stop.wait(0.005)
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        try:
+            yield answers, failures
+        finally:
+            stop.set()
+            thread.join()
 
     def answers(self, factor: float) -> bool:
         try:

@@ -14,13 +14,14 @@ import datetime as dt
 import time
 
 import grpc
+import numpy as np
 from google.protobuf import duration_pb2
 
 from lepton.edge.v1 import device_state_pb2, update_window_pb2
 from lepton_conformance.harness.case import Failed
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
-from lepton_conformance.suites.edge.agent_releases import LABELS_PATH, Release
+from lepton_conformance.suites.edge.agent_releases import INPUT, LABELS_PATH, Release
 from lepton_conformance.suites.edge.agent_rig import (
     BASELINE_FACTOR,
     CLOCK_OFFSET,
@@ -39,6 +40,8 @@ from lepton_conformance.suites.edge.profiles import AGENT
 
 CASES = CaseList()
 QUIET_S = 2.0
+# How long requests go on after the commit is reported.
+SWAP_MARGIN_S = 0.3
 # Codes of the in-band reasons (spec/edge.md 6.2).
 CODES = {
     "RELEASE_SIGNATURE_INVALID": grpc.StatusCode.PERMISSION_DENIED,
@@ -90,17 +93,25 @@ def expect_unchanged(r: AgentRig, reported, base: Release, what: str) -> None:
 @CASES.case(AGENT, "updates.commit", "EDG-095", "EDG-096", "EDG-108", "EDG-120")
 def trusted_release_is_committed_and_served(ctx: CaseContext) -> None:
     """A trusted release is downloaded with all its files, committed after its health check
-    and served as the deployment's model; its generation counts as applied only then"""
+    and served as the deployment's model, no request failing during the swap; its
+    generation counts as applied only then"""
     r = rig(ctx)
     r.ensure_baseline()
     since = r.fleet.mark()
     release = r.release(3.0)
-    generation, _ = r.deploy(release)
-    reported = r.outcome(release, since)
+    with r.inferring() as (answers, failures):
+        generation, _ = r.deploy(release)
+        reported = r.outcome(release, since)
+        time.sleep(SWAP_MARGIN_S)
     if reported.last_update.phase != Phase.UPDATE_PHASE_COMMITTED:
         raise Failed(
             "a trusted, intact, healthy release COMMITTED", describe_attempt(reported.last_update)
         )
+    if failures:
+        raise Failed("every request during the install and swap answered", failures[0])
+    expected = (INPUT * BASELINE_FACTOR, INPUT * 3.0)
+    if wrong := [a for a in answers if not any(np.allclose(a, e) for e in expected)]:
+        raise Failed("answers of the previous or the new release during the swap", str(wrong[0]))
     expect_running(reported, release, "after the commit")
     fetched = {e.message.digest.hex for e in r.fleet.since(since, "ReadArtifact")}
     if missing := release.digests - fetched:

@@ -1,7 +1,8 @@
-"""edge-agent cases of the answers Register gives a device that is not (or no longer)
-approved (spec/edge.md 2.1, EDG-089): a PENDING device calls again no sooner than
-`retry_after`; a DECOMMISSIONED one stops contacting the fleet. They run last: after the
-decommissioning the agent must stay silent."""
+"""edge-agent cases of an agent whose access token the fleet refuses (spec/edge.md 2.1): it
+registers again with a fresh proof, its release serving throughout (EDG-088, EDG-098); a
+device then answered PENDING calls again no sooner than `retry_after`, and a DECOMMISSIONED
+one stops contacting the fleet (EDG-089). They run last: after the decommissioning the agent
+must stay silent, and an agent that never registers again could not be driven further."""
 
 from __future__ import annotations
 
@@ -10,12 +11,29 @@ import time
 from lepton_conformance.harness.case import Failed
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
-from lepton_conformance.suites.edge.agent_rig import rig
+from lepton_conformance.suites.edge.agent_rig import BASELINE_FACTOR, rig
+from lepton_conformance.suites.edge.agent_sync import check_registration
 from lepton_conformance.suites.edge.profiles import AGENT
 
 CASES = CaseList()
 # How long a decommissioned agent is watched for calling the fleet.
 SILENCE_S = 3.0
+
+
+@CASES.case(AGENT, "registration.after-unauthenticated", "EDG-088", "EDG-098")
+def registers_again_after_unauthenticated(ctx: CaseContext) -> None:
+    """After UNAUTHENTICATED the agent registers again with a fresh proof and reconnects
+    with the new token, its release serving throughout"""
+    r = rig(ctx)
+    r.ensure_baseline()
+    since = r.fleet.mark()
+    r.fleet.revoke_tokens()
+    register = check_registration(r, since, "after its access token was refused")
+    challenge = r.fleet.since(since, "CreateRegistrationChallenge")
+    if not challenge or challenge[0].time > register.time:
+        raise Failed("a new challenge before the new Register", "none")
+    r.wait_for_stream(since)
+    r.expect_answers(BASELINE_FACTOR, "the committed release after the token was refused")
 
 
 @CASES.case(AGENT, "registration.pending-retry-after", "EDG-089")
