@@ -107,7 +107,6 @@ def make_release(
     *,
     expected: float | None = None,
     padding: int = 0,
-    public_key: bytes | None = None,
 ) -> Release:
     """Release `name` of scale_model(factor) whose golden vectors expect `expected` (default
     `factor`), signed by `key` under `key_id`. `name` makes its files and digests unique."""
@@ -135,4 +134,4 @@ def make_release(
         overridable_parameters=["threshold"],
     )
     blobs = {hashlib.sha256(data).hexdigest(): data for data in (model, vectors, labels)}
-    return Release(sign(release, key, key_id, public_key), blobs, factor)
+    return Release(sign(release, key, key_id), blobs, factor)

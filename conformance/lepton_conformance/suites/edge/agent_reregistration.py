@@ -85,4 +85,3 @@ def decommissioned_device_stops_contacting(ctx: CaseContext) -> None:
     ]
     if calls:
         raise Failed("no call to the fleet after DEVICE_DECOMMISSIONED", calls[0])
-    r.fleet.register_answers = []

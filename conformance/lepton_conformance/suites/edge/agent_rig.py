@@ -150,15 +150,23 @@ class AgentRig:
 
     # --- releases ---------------------------------------------------------------------
 
-    def release(self, factor: float, **options: object) -> Release:
-        """A new release (unique name, files and digests), trusted unless `key` says
-        otherwise; the fleet serves its artifacts."""
+    def release(
+        self,
+        factor: float,
+        *,
+        expected: float | None = None,
+        padding: int = 0,
+        key: Ed25519PrivateKey | None = None,
+    ) -> Release:
+        """A new release (unique name, files and digests) signed under the trusted key ID
+        by `key` (default: the trusted key); the fleet serves its artifacts."""
         release = make_release(
             f"r{next(self._names)}",
             factor,
-            options.pop("key", self.trusted_key),  # type: ignore[arg-type]
-            str(options.pop("key_id", TRUSTED_KEY_ID)),
-            **options,  # type: ignore[arg-type]
+            key or self.trusted_key,
+            TRUSTED_KEY_ID,
+            expected=expected,
+            padding=padding,
         )
         self.fleet.add_blobs(release.blobs)
         return release

@@ -35,7 +35,7 @@ from lepton_conformance.suites.edge.agent_rig import (
     describe_state,
     rig,
 )
-from lepton_conformance.suites.edge.fake_fleet import ArtifactFault
+from lepton_conformance.suites.edge.fake_fleet import ArtifactFault, Event
 from lepton_conformance.suites.edge.profiles import AGENT
 
 CASES = CaseList()
@@ -53,7 +53,7 @@ LARGE_MODEL_PADDING = 256 * 1024
 CUT_AFTER = 128 * 1024
 
 
-def reads(r: AgentRig, since: int, digests: set[str]) -> list:
+def reads(r: AgentRig, since: int, digests: set[str]) -> list[Event]:
     """ReadArtifact and StatArtifact calls for `digests` after `since`."""
     return [
         e
@@ -84,7 +84,9 @@ def expect_running(
         )
 
 
-def expect_unchanged(r: AgentRig, reported, base: Release, what: str) -> None:
+def expect_unchanged(
+    r: AgentRig, reported: device_state_pb2.ReportedDeployment, base: Release, what: str
+) -> None:
     """The baseline release still runs and serves."""
     expect_running(reported, base, what)
     r.expect_answers(BASELINE_FACTOR, f"the running release after {what}")

@@ -40,13 +40,10 @@ def release_digest(release: release_pb2.ModelRelease) -> digest_pb2.Digest:
 
 
 def sign(
-    release: release_pb2.ModelRelease,
-    key: Ed25519PrivateKey,
-    key_id: str,
-    public_key: bytes | None = None,
+    release: release_pb2.ModelRelease, key: Ed25519PrivateKey, key_id: str
 ) -> release_pb2.ModelRelease:
     """A copy of `release` with its digest set and `key`'s signature under `key_id`, with
-    `public_key` (by default `key`'s own) beside it."""
+    `key`'s public key beside it."""
     signed = release_pb2.ModelRelease()
     signed.CopyFrom(release)
     signed.release_digest.CopyFrom(release_digest(release))
@@ -54,7 +51,7 @@ def sign(
         attestation_pb2.AttestationSignature(
             key_id=key_id,
             scheme=attestation_pb2.SIGNATURE_SCHEME_ED25519,
-            public_key=raw_public_key(key) if public_key is None else public_key,
+            public_key=raw_public_key(key),
             signature=key.sign(pae(RELEASE_PAYLOAD_TYPE, canonical_form(release))),
         )
     )
