@@ -4,6 +4,10 @@
                            [--profile NAME ...] [--case REGEX] [--known-failing FILE]
                            [--report-dir DIR] [--message-limit BYTES] [--file-root URI]
                            [--inference-service oip|lepton] [--service NAME ...]
+    lepton-conformance run --agent-command TEMPLATE [--target HOST:PORT] [--profile edge-agent]
+                           [--case REGEX] [--known-failing FILE] [--report-dir DIR]
+        certifies a device agent (the edge-agent profile): the suite plays its fleet server,
+        starts, kills and restarts it with TEMPLATE, and calls its inference endpoint
     lepton-conformance verify REPORT_DIR   re-check a published report (exit 0 when it holds up)
     lepton-conformance list     profiles and cases with their requirement IDs
     lepton-conformance trace    every requirement of the spec and the cases that check it
@@ -34,8 +38,13 @@ from lepton_conformance.harness.case import Outcome
 from lepton_conformance.harness.report import write_reports
 from lepton_conformance.harness.requirements import load_requirements
 from lepton_conformance.harness.runner import RunResult, Standing, Verdict, run
-from lepton_conformance.harness.target import DEFAULT_TIMEOUT_S, TargetOptions
+from lepton_conformance.harness.target import (
+    DEFAULT_TIMEOUT_S,
+    TargetOptions,
+    free_loopback_address,
+)
 from lepton_conformance.harness.verify import verify_reports
+from lepton_conformance.suites.edge.agent_process import check_template
 from lepton_conformance.suites.inference.model_set import write_model_set
 
 OUTCOME_STYLE = {"PASS": "green", "FAIL": "red", "SKIP": "yellow", "ERROR": "magenta"}
@@ -59,7 +68,20 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     runner = commands.add_parser("run", help="run the suite against a target")
-    runner.add_argument("--target", required=True, help="HOST:PORT of the implementation")
+    runner.add_argument(
+        "--target",
+        help="HOST:PORT of the implementation; with --agent-command, where the agent serves "
+        "the Open Inference Protocol (default: a free loopback port)",
+    )
+    runner.add_argument(
+        "--agent-command",
+        metavar="TEMPLATE",
+        help="certify a device agent instead of a server: the command that starts it, with the "
+        "placeholders {fleet} (the suite's fleet server, HOST:PORT), {state_dir}, {serve} "
+        "(--target), {trust_roots} (a JSON trust-root file), {bootstrap_token} and {device_id}, "
+        'e.g. "lepton agent --fleet {fleet} --state-dir {state_dir} --serve {serve} '
+        '--trust-roots {trust_roots} --bootstrap-token {bootstrap_token} --device-id {device_id}"',
+    )
     runner.add_argument("--tls", action="store_true", help="connect with TLS")
     runner.add_argument("--ca", type=Path, help="CA certificate that signed the server's (PEM)")
     runner.add_argument("--cert", type=Path, help="client certificate for mutual TLS (PEM)")
@@ -189,8 +211,13 @@ def _run(console: Console, options: argparse.Namespace) -> int:
     if (options.cert is None) != (options.key is None):
         console.print("[red]--cert and --key go together[/]")
         return 2
+    if options.target is None and options.agent_command is None:
+        console.print("[red]run needs --target or --agent-command[/]")
+        return 2
+    if options.agent_command is not None:
+        check_template(options.agent_command)
     target = TargetOptions(
-        address=options.target,
+        address=options.target or free_loopback_address(),
         tls=options.tls,
         ca_file=options.ca,
         cert_file=options.cert,
@@ -201,6 +228,7 @@ def _run(console: Console, options: argparse.Namespace) -> int:
         inference_service=options.inference_service,
         file_root=options.file_root,
         services=tuple(options.service),
+        agent_command=options.agent_command,
     )
     known = {}
     if options.known_failing is not None:
@@ -213,7 +241,8 @@ def _run(console: Console, options: argparse.Namespace) -> int:
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task(f"certifying {options.target}", total=None, last="")
+        subject = options.agent_command if options.agent_command else options.target
+        task = progress.add_task(f"certifying {subject}", total=None, last="")
         result = run(
             target,
             profiles=options.profile,

@@ -1,4 +1,4 @@
-"""What a mutant is, and the ways a mutation patches the reference server in place."""
+"""What a mutant is, and the ways a mutation patches the reference server (or agent) in place."""
 
 from __future__ import annotations
 
@@ -18,14 +18,17 @@ class Mutant:
     # Profiles it must pass although it breaks a stricter one: a Lepton addition broken is
     # still the Open Inference Protocol kept (spec/inference.md §11).
     passes: tuple[str, ...] = ()
+    # A mutated `lepton agent`, run by the edge-agent harness, rather than `lepton serve`.
+    agent: bool = False
 
     @property
     def profiles(self) -> list[str]:
-        """The profiles it faces: the general profile, those of the cases that catch it and
-        those it must pass. A mutation patches one layer's code, so the other layers' profiles
-        would only repeat the reference server's run at the cost of minutes."""
+        """The profiles it faces: the general profile (a server's; an agent faces none), those
+        of the cases that catch it and those it must pass. A mutation patches one layer's
+        code, so the other layers' profiles would only repeat the reference server's run at
+        the cost of minutes."""
         caught = {case.split(".", 1)[0] for case in self.caught_by}
-        return sorted({"general", *caught, *self.passes})
+        return sorted({*(() if self.agent else ("general",)), *caught, *self.passes})
 
 
 def after_start(action: Callable[[host.RunningServer], object]) -> Callable[[], None]:

@@ -1,4 +1,5 @@
-"""Runs `lepton serve` with one mutation applied: `python tests/mutants/serve.py MUTANT ARGS...`."""
+"""Runs `lepton serve` (or `lepton agent`) with one mutation applied:
+`python tests/mutants/serve.py MUTANT ARGS...`."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,9 @@ class CaseContext:
     # The optional features the running case needed and found; the runner clears it before
     # each case and records it in the case's result (what a certificate covers).
     features_used: set[str] = field(default_factory=set)
+    # What cases start for the whole run (an agent process, a fake fleet server); the runner
+    # closes it after the last case.
+    closing: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def uses_feature(self, feature: str) -> None:
         """Record that the running case checks optional feature `feature`."""

@@ -32,6 +32,8 @@ def command_line(result: RunResult) -> str:
     (the token, CA and key files as placeholders: a report never holds secrets or paths)."""
     target = result.target
     words = ["lepton-conformance", "run", "--target", target.address]
+    if target.agent_command is not None:
+        words += ["--agent-command", shlex.quote(target.agent_command)]
     if target.credentials() is not None:
         words += ["--tls", "--ca", "CA.pem"] if target.ca_file else ["--tls"]
         if target.cert_file:
@@ -69,6 +71,7 @@ def run_settings(result: RunResult) -> dict[str, Any]:
         "file_root": target.file_root,
         "inference_service": target.inference_service,
         "services": list(target.services),
+        "agent_command": target.agent_command,
         "timeout_s": target.timeout_s,
         "case_set_sha256": case_set_digest(result.results),
         "known_failing": [{"case": k.case_id, "message": k.message} for k in result.known_failing],

@@ -25,6 +25,7 @@ from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.discovery import discover
 from lepton_conformance.harness.expect import describe
 from lepton_conformance.harness.known_failing import KnownFailure, reconcile
+from lepton_conformance.harness.suite import Profile
 from lepton_conformance.harness.target import TargetInfo, TargetOptions
 
 log = logging.getLogger(__name__)
@@ -156,8 +157,9 @@ def run(
     if unknown:
         raise ValueError(f"unknown profile(s): {', '.join(unknown)}")
     with options.open_channel() as channel:
-        info = discover(channel, options)
-        applicability = {name: p.applies(info) for name, p in known_profiles.items()}
+        # An agent run has nothing to discover: the agent starts only when a case starts it.
+        info = TargetInfo() if options.agent_command else discover(channel, options)
+        applicability = {name: applies(p, info, options) for name, p in known_profiles.items()}
         chosen = (
             list(profiles) if profiles else [n for n, why in applicability.items() if why is None]
         )
@@ -166,18 +168,8 @@ def run(
             on_start(len(cases))
         ctx = CaseContext(options, info, channel)
         results: list[CaseResult] = []
-        for case in cases:
-            reason = applicability[case.profile]
-            if reason is not None:
-                outcome = CaseResult(case, Outcome.SKIP, got=f"profile does not apply: {reason}")
-            else:
-                ctx.features_used.clear()
-                outcome = dataclasses.replace(
-                    run_case(case, ctx), features=tuple(sorted(ctx.features_used))
-                )
-            results.append(outcome)
-            if on_result is not None:
-                on_result(outcome)
+        with ctx.closing:
+            _run_cases(cases, ctx, applicability, results, on_result)
     run_result = RunResult(
         options,
         info,
@@ -191,6 +183,37 @@ def run(
         run_result.results, chosen, applicability, filtered=case_pattern is not None
     )
     return run_result
+
+
+def applies(profile: Profile, info: TargetInfo, options: TargetOptions) -> str | None:
+    """Why `profile` does not apply to this run's target, or None when it does: an agent
+    profile needs a run given --agent-command, every other profile a server at --target."""
+    if profile.agent and options.agent_command is None:
+        return "it certifies a device agent: run it with --agent-command"
+    if not profile.agent and options.agent_command is not None:
+        return "it certifies a server at --target; this run certifies a device agent"
+    return profile.applies(info)
+
+
+def _run_cases(
+    cases: Sequence[Case],
+    ctx: CaseContext,
+    applicability: dict[str, str | None],
+    results: list[CaseResult],
+    on_result: Callable[[CaseResult], None] | None,
+) -> None:
+    for case in cases:
+        reason = applicability[case.profile]
+        if reason is not None:
+            outcome = CaseResult(case, Outcome.SKIP, got=f"profile does not apply: {reason}")
+        else:
+            ctx.features_used.clear()
+            outcome = dataclasses.replace(
+                run_case(case, ctx), features=tuple(sorted(ctx.features_used))
+            )
+        results.append(outcome)
+        if on_result is not None:
+            on_result(outcome)
 
 
 def verdicts(

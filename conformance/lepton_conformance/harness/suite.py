@@ -47,6 +47,9 @@ class Profile:
     name: str
     title: str
     applies: Callable[[TargetInfo], str | None]
+    # Certifies a device agent that the suite starts from `--agent-command` and serves as
+    # its fleet server, rather than a server at `--target`.
+    agent: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,11 @@ class TargetOptions:
     # Services the vendor states the target serves (`--service`, repeatable): taken as served
     # whatever reflection, DiscoveryService or a probe finds.
     services: tuple[str, ...] = ()
+    # The command that starts the device agent under test (`--agent-command`), with
+    # placeholders the agent harness fills in (suites/edge/agent_process.py). A run given one
+    # certifies that agent, not a server: the harness plays its fleet server and `address` is
+    # where the agent serves the Open Inference Protocol.
+    agent_command: str | None = None
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
@@ -72,6 +78,13 @@ class TargetOptions:
         if credentials is None:
             return grpc.insecure_channel(self.address, options=options)
         return grpc.secure_channel(self.address, credentials, options=options)
+
+
+def free_loopback_address() -> str:
+    """127.0.0.1 with a port nothing listens on now, for a process the suite starts."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
 # How a service was found: listed by reflection, listed by DiscoveryService, answering a

@@ -9,7 +9,7 @@ import importlib
 
 from lepton_conformance.harness.suite import Suite
 
-SUITE_NAMES: tuple[str, ...] = ("general", "inference", "data", "registry", "training")
+SUITE_NAMES: tuple[str, ...] = ("general", "inference", "data", "registry", "training", "edge")
 
 
 def all_suites() -> tuple[Suite, ...]:
