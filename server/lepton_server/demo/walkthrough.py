@@ -167,7 +167,7 @@ async def _certify(
         console.print("[yellow]lepton-conformance is not installed; skipping certification[/]")
         return 0
     console.rule("Conformance: lepton-conformance run")
-    return await _suite(
+    server = await _suite(
         "run",
         "--target",
         address,
@@ -178,6 +178,17 @@ async def _certify(
         "--token",
         token,
     )
+    console.rule("Conformance: lepton-conformance run --agent-command (the device agent)")
+    agent = await _suite("run", "--agent-command", AGENT_COMMAND)
+    return server or agent
+
+
+# The device agent as the edge-agent profile starts it: the suite fills in the placeholders.
+AGENT_COMMAND = (
+    f"{sys.executable} -m lepton_server.cli agent --fleet {{fleet}} --state-dir {{state_dir}} "
+    "--serve {serve} --trust-roots {trust_roots} --bootstrap-token {bootstrap_token} "
+    "--device-id {device_id}"
+)
 
 
 def run_demo() -> int:
