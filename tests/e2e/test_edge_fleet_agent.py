@@ -11,35 +11,15 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from support.edge_agents import infer, new_device_agent, signed_release
 from support.polling import eventually
-from support.servers import ServerProcess, start_server
+from support.servers import ServerProcess
 
-from lepton.edge.v1 import device_state_pb2, rollout_pb2
-from lepton_ai import EdgeFleet
+from lepton.edge.v1 import device_state_pb2, release_pb2, rollout_pb2
 from lepton_ai.errors import JobFailedError
 
 DEPLOYMENT = "deployments/cameras"
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture(scope="module")
-def fleet_server(tmp_path_factory) -> Iterator[ServerProcess]:
-    server = start_server(["--services", "edge"], tmp_path_factory.mktemp("fleet"))
-    yield server
-    assert server.stop() == 0, "".join(server.stderr)
-
-
-@pytest.fixture(scope="module")
-def fleet(fleet_server) -> Iterator[EdgeFleet]:
-    with EdgeFleet.connect(fleet_server.address, progress=False) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def release_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +37,17 @@ def agent(fleet_server, fleet, release_key, tmp_path_factory) -> Iterator[Server
     assert process.stop() == 0, "".join(process.stderr)
 
 
-def test_a_signed_release_rolls_out_serves_and_reports_telemetry(fleet, agent, release_key):
+@pytest.fixture(scope="module")
+def good(fleet, agent, release_key) -> tuple[release_pb2.ModelRelease, rollout_pb2.Rollout]:
+    """A good release rolled out to the device (each test of the module may run first)."""
     eventually(lambda: fleet.device("devices/cam-1").HasField("last_seen_time"), 60)
     fleet.create_deployment("cameras", match_labels={"site": "plant-7"})
-    good = signed_release(fleet, release_key, factor=2.0, expected=2.0, version="1")
+    release = signed_release(fleet, release_key, factor=2.0, expected=2.0, version="1")
+    return release, fleet.watch_rollout(fleet.create_rollout(DEPLOYMENT, release))
 
-    rollout = fleet.watch_rollout(fleet.create_rollout(DEPLOYMENT, good))
+
+def test_a_signed_release_rolls_out_serves_and_reports_telemetry(fleet, agent, good):
+    good, rollout = good
 
     assert rollout.device_counts.succeeded_count == 1
     np.testing.assert_allclose(infer(agent.address, "cameras"), [[2, 4, 6, 8]])
@@ -85,9 +70,8 @@ def test_a_signed_release_rolls_out_serves_and_reports_telemetry(fleet, agent, r
 
 
 def test_a_release_failing_its_golden_vectors_is_rolled_back_on_the_device(
-    fleet, agent, release_key
+    fleet, agent, release_key, good
 ):
-    # Runs after the first test: the good release serves.
     np.testing.assert_allclose(infer(agent.address, "cameras"), [[2, 4, 6, 8]])
     bad = signed_release(fleet, release_key, factor=3.0, expected=2.0, version="2")
 
