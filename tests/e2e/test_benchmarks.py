@@ -99,3 +99,30 @@ def test_training_benchmark_runs_and_reports_its_ratios():
     )
     assert ratio and float(ratio[1]) > 0, completed.stdout
     assert re.search(r"^cancel to CANCELLED: [0-9.]+ s", completed.stdout, re.M), completed.stdout
+
+
+def test_edge_benchmark_runs_its_scenarios_at_small_scale():
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(bench.ROOT / "benchmarks" / "edge.py"),
+            "--devices",
+            "12",
+            "--workers",
+            "2",
+            "--events",
+            "5",
+            "--day-minutes",
+            "30",
+            "--timeout",
+            "90",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "staged rollout 1/10/50/100% to 12 devices" in completed.stdout
+    assert "ROLLOUT_STATE_SUCCEEDED" in completed.stdout
+    assert "0 lost, 0 duplicated, 0 devices not on the new release" in completed.stdout

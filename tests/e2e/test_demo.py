@@ -28,6 +28,11 @@ def test_demo_serves_and_certifies_the_reference_server():
     assert "tritonclient ModelInfer churn version 'prod' (ran version 2)" in completed.stdout
     assert "registered as models/churn-trained/versions/1, alias prod" in completed.stdout
     assert "tritonclient ModelInfer churn-trained version 'prod'" in completed.stdout
+    assert "Device agent registered as devices/demo-camera" in completed.stdout
+    assert "with a health gate: ROLLOUT_STATE_SUCCEEDED, 1 device on it" in completed.stdout
+    assert "the device inferred 5 times offline" in completed.stdout
+    assert "the fleet holds 0 of its inference events" in completed.stdout
+    assert "Link back: 5 inference events arrived" in completed.stdout
     assert "NOT CERTIFIED" not in completed.stdout
     profiles = (
         "general",

@@ -19,14 +19,28 @@ from lepton.type.v1 import artifact_pb2, digest_pb2, tensor_pb2
 TRUSTED_KEY_ID = "release-key-1"
 
 
-def scale_model(factor: float) -> bytes:
-    """An ONNX model y = x * factor over FP32 [1, 4]."""
+def scale_model(factor: float, padding_floats: int = 0) -> bytes:
+    """An ONNX model y = x * factor over FP32 [1, 4], made larger by an unused initializer of
+    `padding_floats` values (for tests of large downloads)."""
+    padding = (
+        [
+            helper.make_tensor(
+                "padding",
+                TensorProto.FLOAT,
+                [padding_floats],
+                bytes(4 * padding_floats),
+                raw=True,
+            )
+        ]
+        if padding_floats
+        else []
+    )
     graph = helper.make_graph(
         [helper.make_node("Mul", ["x", "factor"], ["y"])],
         "scale",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
-        initializer=[helper.make_tensor("factor", TensorProto.FLOAT, [1], [factor])],
+        initializer=[helper.make_tensor("factor", TensorProto.FLOAT, [1], [factor]), *padding],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8

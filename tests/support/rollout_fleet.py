@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+
+from google.protobuf import timestamp_pb2
 
 from lepton.edge.v1 import (
     capabilities_pb2,
@@ -16,13 +19,14 @@ from lepton.edge.v1 import (
     rollout_pb2,
 )
 from lepton.type.v1 import artifact_pb2, digest_pb2, error_pb2
-from lepton_server.edge.rollout_controller import RolloutController
+from lepton_server.edge.rollout_controller import RolloutController, incompatibility
 from lepton_server.edge.rollouts import (
     AssignedRelease,
     DeviceProgress,
     Rollouts,
     TargetedDevice,
 )
+from lepton_server.edge.telemetry_store import InferenceSummary
 
 DEPLOYMENT = "deployments/cameras"
 START_NS = 1_800_000_000 * 10**9
@@ -104,12 +108,21 @@ class FakeFleet:
         self, deployment: str, release: release_pb2.ModelRelease | None
     ) -> None:
         self.current[deployment] = release
+        if release is None:
+            return
+        for device in self.targeted_devices(deployment):
+            held = self.desired(device.name, deployment)
+            if held is not None and held.release == release:
+                continue
+            if incompatibility(release, device) is None:
+                self.assign(deployment, {device.name: AssignedRelease(release, "")})
 
     def set_rollout_state(self, deployment: str, latest_rollout: str, active: bool) -> None:
         self.rollout_state[deployment] = (latest_rollout, active)
 
-    def subscribe(self, callback: Callable[[str], None]) -> None:
+    def subscribe(self, callback: Callable[[str], None]) -> Callable[[], None]:
         self.callbacks.append(callback)
+        return lambda: self.callbacks.remove(callback)
 
     # --- what the test does --------------------------------------------------------------------
 
@@ -220,17 +233,19 @@ def validate_release(given: release_pb2.ModelRelease) -> release_pb2.ModelReleas
 
 
 class Summary:
-    """An inference_summary double: the test sets what telemetry shows."""
+    """An inference_summary double: the test sets what telemetry shows, as (count, errors,
+    p95 latency in seconds or None)."""
 
     def __init__(self) -> None:
         self.result: tuple[int, int, float | None] = (0, 0, None)
         self.calls: list[tuple[str, list[str], int]] = []
 
     def __call__(
-        self, rollout: str, devices: Collection[str], since: object
-    ) -> tuple[int, int, float | None]:
-        self.calls.append((rollout, sorted(devices), since.ToNanoseconds()))  # type: ignore[attr-defined]
-        return self.result
+        self, rollout: str, devices: Collection[str], since: timestamp_pb2.Timestamp
+    ) -> InferenceSummary:
+        self.calls.append((rollout, sorted(devices), since.ToNanoseconds()))
+        count, errors, p95 = self.result
+        return InferenceSummary(count, errors, None if p95 is None else timedelta(seconds=p95))
 
 
 class Harness:

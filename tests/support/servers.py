@@ -1,5 +1,6 @@
-"""`lepton serve` as a child process on a loopback port the kernel picks, and the addresses it
-announces; the fixtures in conftest.py and the tests that need a server of their own use it."""
+"""`lepton serve` and `lepton agent` as child processes on loopback ports the kernel picks, and
+the addresses they announce; the fixtures in conftest.py and the tests that need a server of
+their own use it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 LISTENING = re.compile(r"^lepton: listening on (\S+)$")
 FLIGHT_LISTENING = re.compile(r"^lepton: flight listening on (\S+)$")
+AGENT_SERVING = re.compile(r"^lepton agent: serving on (\S+)$")
 
 
 @dataclass
@@ -49,6 +51,24 @@ def start_server(
         str(data_dir),
         *args,
     ]
+    patterns = [LISTENING] + ([FLIGHT_LISTENING] if "--flight-address" in args else [])
+    process, stderr, announced = launch(command, patterns, timeout, "lepton serve")
+    return ServerProcess(process, announced[0], stderr, *announced[1:])
+
+
+def start_agent(args: list[str], state_dir: Path, timeout: float = 30) -> ServerProcess:
+    """Start `lepton agent` serving inference on 127.0.0.1:0 with its state in `state_dir`;
+    wait for its serving line (`args` name the fleet, trust roots and the rest)."""
+    command = [*SERVE, "agent", "--serve", "127.0.0.1:0", "--state-dir", str(state_dir), *args]
+    process, stderr, announced = launch(command, [AGENT_SERVING], timeout, "lepton agent")
+    return ServerProcess(process, announced[0], stderr)
+
+
+def launch(
+    command: list[str], patterns: list[re.Pattern[str]], timeout: float, what: str
+) -> tuple[subprocess.Popen[str], list[str], list[str]]:
+    """Start `command`; wait until its stdout has printed a line matching each of `patterns`.
+    The process, its stderr lines (collected as they come) and each pattern's first group."""
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -58,30 +78,24 @@ def start_server(
     )
     stderr: list[str] = []
     threading.Thread(target=lambda: stderr.extend(process.stderr), daemon=True).start()
-    announced: queue.Queue[str | None] = queue.Queue()
-    flight_announced: queue.Queue[str | None] = queue.Queue()
+    announced: list[queue.Queue[str | None]] = [queue.Queue() for _ in patterns]
 
     def read_stdout() -> None:
         for line in process.stdout:
-            match = LISTENING.match(line.strip())
-            if match:
-                announced.put(match.group(1))
-            match = FLIGHT_LISTENING.match(line.strip())
-            if match:
-                flight_announced.put(match.group(1))
-        announced.put(None)  # stdout closed: the process ended
-        flight_announced.put(None)
+            for pattern, found in zip(patterns, announced, strict=True):
+                match = pattern.match(line.strip())
+                if match:
+                    found.put(match.group(1))
+        for found in announced:
+            found.put(None)  # stdout closed: the process ended
 
     threading.Thread(target=read_stdout, daemon=True).start()
     try:
-        address = announced.get(timeout=timeout)
-        flight_location = (
-            flight_announced.get(timeout=timeout) if "--flight-address" in args else None
-        )
+        values = [found.get(timeout=timeout) for found in announced]
     except queue.Empty:
-        address = None
-    if address is None or ("--flight-address" in args and flight_location is None):
+        values = [None]
+    if None in values:
         process.kill()
         process.wait()
-        raise RuntimeError(f"lepton serve did not start: {''.join(stderr)}")
-    return ServerProcess(process, address, stderr, flight_location)
+        raise RuntimeError(f"{what} did not start: {''.join(stderr)}")
+    return process, stderr, values

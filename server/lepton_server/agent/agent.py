@@ -31,6 +31,9 @@ from lepton_server.runtime.startup_errors import StartupError
 
 log = logging.getLogger(__name__)
 AGENT_VERSION = f"lepton-agent/{__version__}"
+# The link's own backoff paces retries (EDG-102); the channel's reconnect backoff (up to two
+# minutes by default) must not add to it once the fleet is back.
+CHANNEL_OPTIONS = [("grpc.max_reconnect_backoff_ms", 5000)]
 
 
 class Agent:
@@ -55,7 +58,7 @@ class Agent:
         """Serve the committed releases, then connect to the fleet; the serve address."""
         config = self.config
         running = await self.serving.start()
-        self.channel = aio.insecure_channel(config.fleet)
+        self.channel = aio.insecure_channel(config.fleet, options=CHANNEL_OPTIONS)
         self.link = FleetLink(
             channel=self.channel,
             state=self.state,

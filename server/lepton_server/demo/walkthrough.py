@@ -3,8 +3,9 @@ with the conformance suite.
 
 It serves the conformance model set through the inference layer and runs one inference,
 ingests and processes data, registers a model, converts it to ONNX and serves it by alias,
-and trains a model on the cleaned data that registers and serves itself; later layers add the
-rest of the end-to-end flow (annotate, roll out). The
+trains a model on the cleaned data that registers and serves itself, and rolls the served
+model out to a device agent that keeps inferring while cut off from the fleet; later layers
+add the rest of the end-to-end flow (annotate). The
 conformance suite runs as its own process: the server never imports it, exactly as a vendor
 would certify their implementation.
 """
@@ -32,8 +33,10 @@ from lepton.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from lepton_server.config import ServerConfig
 from lepton_server.data.layer import DataConfig
 from lepton_server.demo.sample_data import run_data_flow
+from lepton_server.demo.sample_edge import run_edge_flow
 from lepton_server.demo.sample_models import run_model_flow
 from lepton_server.demo.sample_training import run_training_flow
+from lepton_server.edge.layer import EdgeConfig
 from lepton_server.inference.layer import InferenceConfig
 from lepton_server.registry.layer import RegistryConfig
 from lepton_server.runtime.host import OVERALL, ServerHost
@@ -106,6 +109,7 @@ async def _demo(console: Console, data_dir: Path) -> int:
             # The same directory for model imports (REG-053), as --file-root gives both layers.
             "registry": RegistryConfig(file_roots=(exchange,)),
             "training": TrainingConfig(),
+            "edge": EdgeConfig(),
         },
     )
     host = ServerHost(config, build_services(config))
@@ -144,6 +148,8 @@ async def _demo(console: Console, data_dir: Path) -> int:
             await asyncio.to_thread(run_model_flow, console, running.address, token)
             console.rule("Training: clean data to a served model (lepton_ai TrainingClient)")
             await asyncio.to_thread(run_training_flow, console, running.address, token)
+            console.rule("Edge: roll out to a device, infer offline, reconnect (EdgeFleet)")
+            await asyncio.to_thread(run_edge_flow, console, running.address, token)
         status = await _certify(
             console, running.address, host.config.max_message_bytes, exchange, token
         )

@@ -19,7 +19,7 @@ from google.protobuf import timestamp_pb2
 
 from lepton.edge.v1 import capabilities_pb2, device_state_pb2, release_pb2, rollout_pb2
 from lepton.type.v1 import tensor_pb2
-from lepton_server.edge import rollout_strategies
+from lepton_server.edge import rollout_strategies, telemetry_store
 from lepton_server.edge.rollouts import (
     AssignedRelease,
     DeviceEntry,
@@ -55,10 +55,9 @@ NOT_ELIGIBLE = frozenset({R.ROLLOUT_DEVICE_STATE_INCOMPATIBLE, R.ROLLOUT_DEVICE_
 ENDED_ATTEMPT = frozenset({U.UPDATE_PHASE_FAILED, U.UPDATE_PHASE_ROLLED_BACK})
 
 # inference_summary(rollout, devices, since): the InferenceEvent records attributed to
-# `rollout` from `devices` received since `since`, as (count, errors, p95 latency in seconds
-# or None without events) (EDG-115).
-InferenceSummary = Callable[
-    [str, Collection[str], timestamp_pb2.Timestamp], tuple[int, int, float | None]
+# `rollout` from `devices` received since `since` (EDG-115): TelemetryStore.inference_summary.
+SummarizeInferences = Callable[
+    [str, Collection[str], timestamp_pb2.Timestamp], telemetry_store.InferenceSummary
 ]
 
 
@@ -67,7 +66,7 @@ class RolloutController:
     directly, with the clock of `rollouts`), `start()` runs passes on the event loop until
     `close()`."""
 
-    def __init__(self, rollouts: Rollouts, inference_summary: InferenceSummary) -> None:
+    def __init__(self, rollouts: Rollouts, inference_summary: SummarizeInferences) -> None:
         self._rollouts = rollouts
         self._fleet = rollouts.fleet
         self._clock = rollouts.clock
@@ -76,7 +75,7 @@ class RolloutController:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         rollouts.wake = self.wake
-        self._fleet.subscribe(lambda _device: self.wake())
+        self._unsubscribe = self._fleet.subscribe(lambda _device: self.wake())
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -86,11 +85,12 @@ class RolloutController:
         self._event = asyncio.Event()
         self._task = self._loop.create_task(self._run())
 
-    async def close(self) -> None:
+    def close(self) -> None:
+        """Stop the loop (on the loop's thread) and listening to the fleet."""
+        self._unsubscribe()
+        self._loop = None
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
             self._task = None
 
     def wake(self) -> None:
@@ -428,18 +428,18 @@ class RolloutController:
     ) -> bool | str:
         """Whether enough inference events exist, or why the limits failed the gate."""
         devices = [entry.status.device for entry in eligible]
-        count, errors, p95 = self._inference_summary(record.name, devices, stage.start_time)
-        summary = R.TelemetrySummary(inference_count=count, error_count=errors)
-        if p95 is not None:
-            summary.latency_p95.FromNanoseconds(round(p95 * 1e9))
+        found = self._inference_summary(record.name, devices, stage.start_time)
+        summary = found.to_proto()
         stage.telemetry.CopyFrom(summary)
+        count, errors = found.count, found.error_count
         if count < max(1, limits.min_inference_count):
             return False
         if limits.HasField("max_error_percent") and 100 * errors / count > limits.max_error_percent:
             return f"{errors} of {count} inferences failed, above {limits.max_error_percent}%"
         limit = rollout_strategies.duration_ns(limits.max_latency_p95)
-        if limit and p95 is not None and round(p95 * 1e9) > limit:
-            return f"p95 latency {p95:.3f}s above {limit / 1e9:.3f}s"
+        p95 = summary.latency_p95.ToNanoseconds()
+        if limit and found.latency_p95 is not None and p95 > limit:
+            return f"p95 latency {p95 / 1e9:.3f}s above {limit / 1e9:.3f}s"
         return True
 
     def _abort_criteria_met(self, record: RolloutRecord) -> bool:
@@ -493,17 +493,9 @@ class RolloutController:
             self._rollouts.enter_rollback(record, message)
 
     def _succeed(self, record: RolloutRecord) -> None:
-        """EDG-075: the release becomes current; targeted devices outside the rollout that
-        can run it (they joined the target meanwhile) get it, without a rollout name."""
-        release = record.rollout.release
-        self._fleet.set_current_release(record.deployment, release)
-        joined = {
-            device.name: AssignedRelease(release, "")
-            for device in self._targets(record)
-            if device.name not in record.devices and incompatibility(release, device) is None
-        }
-        if joined:
-            self._fleet.assign(record.deployment, joined)
+        """EDG-075: the release becomes current; the fleet gives it, without a rollout name,
+        to targeted devices outside the rollout that can run it (they joined meanwhile)."""
+        self._fleet.set_current_release(record.deployment, record.rollout.release)
         self._rollouts.finish(record, R.ROLLOUT_STATE_SUCCEEDED, "every stage passed its gate")
 
 

@@ -167,21 +167,23 @@ class RolloutFleet(Protocol):
     def device_progress(
         self, deployment: str, devices: Collection[str]
     ) -> dict[str, DeviceProgress]:
-        """How each of `devices` stands for `deployment` (every named device is in the
-        result)."""
+        """How each of `devices` stands for `deployment`; a device that no longer exists is
+        left out."""
         ...
 
     def set_current_release(self, deployment: str, release: ModelRelease | None) -> None:
-        """The deployment's current_release, which newly targeted devices get (EDG-061)."""
+        """The deployment's current_release (EDG-075), which targeted devices that can run
+        it and do not hold it get without a rollout name, and newly targeted ones later
+        (EDG-061); None clears it and changes no assignment."""
         ...
 
     def set_rollout_state(self, deployment: str, latest_rollout: str, active: bool) -> None:
         """The deployment's latest_rollout and rollout_active."""
         ...
 
-    def subscribe(self, callback: Callable[[str], None]) -> None:
+    def subscribe(self, callback: Callable[[str], None]) -> Callable[[], None]:
         """Call `callback(device)` whenever a device's ack, report, connection or targeting
-        changes."""
+        changes, from any thread; returns how to unsubscribe."""
         ...
 
 

@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from google.protobuf import timestamp_pb2
+
 from lepton.edge.v1 import device_agent_service_pb2 as agent_pb
 from lepton.edge.v1 import edge_service_pb2 as edge_pb
 from lepton.edge.v1 import rollout_pb2, telemetry_pb2
@@ -280,7 +282,10 @@ class TelemetryStore(SqliteDatabase):
     # --- rollout health gates ---------------------------------------------------------------
 
     def inference_summary(
-        self, rollout: str, devices: Collection[str] | None, since: datetime
+        self,
+        rollout: str,
+        devices: Collection[str] | None,
+        since: datetime | timestamp_pb2.Timestamp,
     ) -> InferenceSummary:
         """EDG-115: the InferenceEvent records whose TelemetryRecord.rollout is `rollout`,
         received (server clock) at or after `since`, from `devices` ("devices/{id}" names;

@@ -46,13 +46,19 @@ def credentials_rejection(
 
 
 class BearerTokenInterceptor(aio.ServerInterceptor):
-    """Requires `authorization: Bearer <token>` on every method outside OPEN_SERVICE_PREFIXES."""
+    """Requires `authorization: Bearer <token>` on every method outside OPEN_SERVICE_PREFIXES
+    and the services named in `self_authenticating` (which check their callers themselves,
+    see runtime/service_credentials.py)."""
 
     def __init__(
-        self, tokens: Collection[str], principals: Mapping[str, str] | None = None
+        self,
+        tokens: Collection[str],
+        principals: Mapping[str, str] | None = None,
+        self_authenticating: Iterable[str] = (),
     ) -> None:
         if not tokens:
             raise ValueError("the token file holds no tokens")
+        self._open = OPEN_SERVICE_PREFIXES + tuple(f"/{name}/" for name in self_authenticating)
         self._tokens = [t.encode() for t in tokens]
         principals = principals or {}
         # bytes of the token -> its principal (GEN-014), for the creator of what a call makes.
@@ -68,7 +74,7 @@ class BearerTokenInterceptor(aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
         handler = await continuation(handler_call_details)
-        if handler is None or handler_call_details.method.startswith(OPEN_SERVICE_PREFIXES):
+        if handler is None or handler_call_details.method.startswith(self._open):
             return handler
         metadata = handler_call_details.invocation_metadata or ()
         rejection = self._rejection(metadata)
@@ -76,7 +82,7 @@ class BearerTokenInterceptor(aio.ServerInterceptor):
             # The interceptor runs in the call's own task: the handler sees the principal.
             set_principal(self._principals[_bearer_token(metadata)])
             return handler
-        return replace_behavior(handler, lambda _behavior, _streams: _rejecting(rejection))
+        return replace_behavior(handler, lambda _behavior, _streams: rejecting(rejection))
 
 
 def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> bytes:
@@ -87,7 +93,9 @@ def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> bytes:
     return value.partition(" ")[2].strip().encode()
 
 
-def _rejecting(error: LeptonError) -> Behavior:
+def rejecting(error: LeptonError) -> Behavior:
+    """A behaviour that ends the call with `error` (whatever the call's kind)."""
+
     async def reject(_request: Any, context: aio.ServicerContext) -> None:
         await abort_with(context, error)
 

@@ -21,6 +21,7 @@ from lepton_server.runtime.discovery import discovery_service
 from lepton_server.runtime.error_mapping import ErrorMappingServer
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.reflection import enable_reflection
+from lepton_server.runtime.service_credentials import ServiceCredentialsInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,14 @@ class ServerHost:
         """Bind, mount every service and mark them SERVING. Returns the bound address."""
         config = self.config
         interceptors: list[aio.ServerInterceptor] = []
+        own_checks = [s for s in self.services if s.authenticate or s.refuse]
+        if own_checks:
+            interceptors.append(ServiceCredentialsInterceptor(own_checks))
         if config.auth_tokens:
-            interceptors.append(BearerTokenInterceptor(config.auth_tokens, config.principals))
+            self_authenticating = [s.name for s in self.services if s.authenticate]
+            interceptors.append(
+                BearerTokenInterceptor(config.auth_tokens, config.principals, self_authenticating)
+            )
         limit = config.max_message_bytes
         server = aio.server(
             interceptors=interceptors,

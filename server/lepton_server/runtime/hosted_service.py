@@ -8,6 +8,12 @@ from dataclasses import dataclass
 
 from grpc import aio
 
+# Called with a call's full method name ("/package.Service/Method") and its `authorization`
+# metadata value (None when absent); returns the caller's principal or raises a LeptonError.
+Authenticate = Callable[[str, str | None], str]
+# Called with a call's `authorization` metadata value; raises a LeptonError to refuse the call.
+Refuse = Callable[[str | None], None]
+
 
 @dataclass(frozen=True)
 class HostedService:
@@ -28,3 +34,11 @@ class HostedService:
     # Other endpoints the service listens on besides the gRPC server, as (protocol, location)
     # pairs, e.g. ("flight", "grpc+tcp://127.0.0.1:8815"); `lepton serve` announces each one.
     endpoints: tuple[tuple[str, str], ...] = ()
+    # For a service whose callers prove who they are with credentials of its own rather than
+    # the host's operator tokens (--auth-tokens), e.g. devices with their access tokens: it
+    # checks every call to the service, and the operator-token check skips the service.
+    authenticate: Authenticate | None = None
+    # Runs on every call to the service before the operator-token check, whether or not the
+    # server requires credentials: refuses credentials that must never reach the service
+    # (a device access token on the fleet service, EDG-010).
+    refuse: Refuse | None = None

@@ -1,6 +1,7 @@
 """The edge artifact store (spec/edge.md 2.7): resumable uploads of artifacts and device blobs
 (GEN-082, EDG-048, EDG-049, EDG-116), upload status, stat and ranged reads (GEN-080, GEN-081,
-EDG-044, EDG-046, EDG-047), directly and through a real gRPC server on loopback."""
+EDG-044, EDG-046, EDG-047), on the store itself; test_edge_artifact_rpcs.py calls them
+through the fleet server."""
 
 from __future__ import annotations
 
@@ -9,15 +10,11 @@ import hashlib
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
-import grpc
 import pytest
-from support.hosting import hosted
-from support.status_details import bad_request, error_info
 
-from lepton.edge.v1 import artifact_upload_pb2, edge_service_pb2, edge_service_pb2_grpc
+from lepton.edge.v1 import artifact_upload_pb2, edge_service_pb2
 from lepton.type.v1 import artifact_pb2, digest_pb2
 from lepton_server.aip.artifact_chunks import DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES
-from lepton_server.config import ServerConfig
 from lepton_server.edge.artifact_store import ArtifactStore
 from lepton_server.runtime.errors import (
     DataLoss,
@@ -27,7 +24,6 @@ from lepton_server.runtime.errors import (
     OutOfRange,
     ResourceExhausted,
 )
-from lepton_server.runtime.hosted_service import HostedService
 
 Request = edge_service_pb2.UploadArtifactRequest
 MEDIA = "application/octet-stream"
@@ -362,89 +358,3 @@ def test_concurrent_streams_of_one_digest_never_interleave_bytes(store: Artifact
     for result in results:
         assert not isinstance(result, LeptonError) or result.reason == "OFFSET_OUT_OF_RANGE"
     assert b"".join(p.data for p in read_all(store, digest_of(CONTENT))[1]) == CONTENT
-
-
-# --- through gRPC -----------------------------------------------------------------------------
-
-
-class _ArtifactServicer(edge_service_pb2_grpc.EdgeServiceServicer):
-    """The artifact RPCs of EdgeService on the store, as thin as the layer's servicer."""
-
-    def __init__(self, store: ArtifactStore) -> None:
-        self.store = store
-
-    async def UploadArtifact(self, request_iterator, context):
-        outcome = await self.store.upload(request_iterator)
-        return edge_service_pb2.UploadArtifactResponse(
-            committed_offset=outcome.committed_offset,
-            artifact=outcome.artifact,
-            already_existed=outcome.already_existed,
-        )
-
-    async def GetArtifactUploadStatus(self, request, context):
-        artifact, committed = await self.store.status(request.digest)
-        return edge_service_pb2.GetArtifactUploadStatusResponse(
-            artifact=artifact, committed_offset=committed
-        )
-
-    async def DownloadArtifact(self, request, context):
-        descriptor, pieces = self.store.read(
-            request.digest, request.offset, request.length_bytes, request.chunk_size_bytes
-        )
-        yield edge_service_pb2.DownloadArtifactResponse(artifact=descriptor)
-        async for piece in pieces:
-            yield edge_service_pb2.DownloadArtifactResponse(chunk=piece)
-
-
-def test_uploads_and_downloads_over_grpc(tmp_path: Path):
-    """GEN-082 and GEN-080 on the wire: statuses and ErrorInfo come through the host's one
-    error mapping."""
-    store = ArtifactStore(tmp_path / "artifacts")
-    service = HostedService(
-        name="lepton.edge.v1.EdgeService",
-        register=lambda server: edge_service_pb2_grpc.add_EdgeServiceServicer_to_server(
-            _ArtifactServicer(store), server
-        ),
-    )
-    config = ServerConfig(data_dir=tmp_path, services=())
-    with hosted(config, [service]) as address, grpc.insecure_channel(address) as channel:
-        stub = edge_service_pb2_grpc.EdgeServiceStub(channel)
-        partial = stub.UploadArtifact(iter([header(CONTENT), *chunks(CONTENT, 0, 512)[:1]]))
-        assert partial.committed_offset == 512
-        state = stub.GetArtifactUploadStatus(
-            edge_service_pb2.GetArtifactUploadStatusRequest(digest=digest_of(CONTENT))
-        )
-        assert state.committed_offset == 512
-        with pytest.raises(grpc.RpcError) as gap:
-            stub.UploadArtifact(iter([header(CONTENT), chunk(CONTENT[600:700], 600)]))
-        assert gap.value.code() == grpc.StatusCode.OUT_OF_RANGE
-        assert error_info(gap.value).metadata["committed_offset"] == "512"
-        done = stub.UploadArtifact(iter([header(CONTENT), *chunks(CONTENT, 512, 512)]))
-        assert done.committed_offset == len(CONTENT)
-        assert stub.UploadArtifact(iter([header(CONTENT)])).already_existed
-        responses = list(
-            stub.DownloadArtifact(
-                edge_service_pb2.DownloadArtifactRequest(
-                    digest=digest_of(CONTENT), offset=7, chunk_size_bytes=200
-                )
-            )
-        )
-        assert responses[0].artifact.size_bytes == len(CONTENT)
-        assert b"".join(r.chunk.data for r in responses[1:]) == CONTENT[7:]
-        with pytest.raises(grpc.RpcError) as empty:
-            stub.UploadArtifact(iter([Request()]))
-        assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert bad_request(empty.value).field_violations[0].field == "payload"
-        wrong = bytes(len(CONTENT))
-        with pytest.raises(grpc.RpcError) as mismatch:
-            stub.UploadArtifact(iter([header(CONTENT[:-1] + b"!"), *chunks(wrong, 0, 512)]))
-        assert mismatch.value.code() == grpc.StatusCode.DATA_LOSS
-        assert error_info(mismatch.value).reason == "DIGEST_MISMATCH"
-        with pytest.raises(grpc.RpcError) as missing:
-            list(
-                stub.DownloadArtifact(
-                    edge_service_pb2.DownloadArtifactRequest(digest=digest_of(b"nothing"))
-                )
-            )
-        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
-        assert error_info(missing.value).reason == "ARTIFACT_NOT_FOUND"

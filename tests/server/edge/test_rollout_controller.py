@@ -654,6 +654,6 @@ def test_the_loop_wakes_on_fleet_events(h):
                     break
             return state(h.get(rollout.name))
         finally:
-            await h.controller.close()
+            h.controller.close()
 
     assert asyncio.run(scenario()) == "SUCCEEDED"

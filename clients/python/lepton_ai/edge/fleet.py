@@ -333,6 +333,16 @@ class EdgeFleet(ServiceClient):
         request = pb.ListRolloutsRequest(parent=deployment, page_size=PAGE_SIZE, filter=filter)
         return self.paginate(self._edge.ListRollouts, request, "rollouts")
 
+    def rollout_devices(
+        self, rollout: str, filter: str = ""
+    ) -> Iterator[rollout_pb2.RolloutDeviceStatus]:
+        """Each device's outcome in `rollout`: its state, stage, update phase and error
+        (filter on `state`, `stage`), in device name order, page after page."""
+        request = pb.ListRolloutDeviceStatusesRequest(
+            parent=rollout, page_size=PAGE_SIZE, filter=filter
+        )
+        return self.paginate(self._edge.ListRolloutDeviceStatuses, request, "device_statuses")
+
     def watch_rollout(self, rollout: str | rollout_pb2.Rollout) -> rollout_pb2.Rollout:
         """Follow a rollout through WatchRollout to its end and return it; a progress view
         shows its devices' outcomes and stage. A stream broken by the network is reopened
