@@ -20,6 +20,7 @@ from lepton_conformance.suites.edge import (
     discovery,
     feature_probes,
     registration,
+    rollouts,
     sync,
 )
 from lepton_conformance.suites.edge.profiles import AGENT, FLEET
@@ -34,6 +35,7 @@ SUITE = Suite(
         sync.CASES,
         deployments.CASES,
         device_watch.CASES,
+        rollouts.CASES,
         agent_sync.CASES,
         agent_updates.CASES,
         agent_telemetry.CASES,
