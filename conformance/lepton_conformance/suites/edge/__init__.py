@@ -20,8 +20,10 @@ from lepton_conformance.suites.edge import (
     discovery,
     feature_probes,
     registration,
+    releases,
     rollouts,
     sync,
+    telemetry,
 )
 from lepton_conformance.suites.edge.profiles import AGENT, FLEET
 
@@ -35,7 +37,9 @@ SUITE = Suite(
         sync.CASES,
         deployments.CASES,
         device_watch.CASES,
+        releases.CASES,
         rollouts.CASES,
+        telemetry.CASES,
         agent_sync.CASES,
         agent_updates.CASES,
         agent_telemetry.CASES,
