@@ -539,13 +539,14 @@ def rollback_finished(ctx: CaseContext) -> None:
 
 @CASES.case(FLEET, "rollouts.approval-and-retry", "EDG-112", "EDG-114", "EDG-111")
 def approval_retry(ctx: CaseContext) -> None:
-    """A first stage requiring approval waits AWAITING_APPROVAL (QUEUED, nothing dispatched)
+    """A first stage requiring approval (gate: 2 of 3 devices healthy) waits
+    AWAITING_APPROVAL (QUEUED, nothing dispatched)
     until ApproveRolloutStage sets approve_time; an index out of range is INVALID_FIELD, a
     stage that needs no approval ROLLOUT_STAGE_NOT_AWAITING_APPROVAL. RetryRolloutDevices
     refuses a device that is not FAILED (ROLLOUT_DEVICE_NOT_RETRYABLE), then returns the
     FAILED one, which is dispatched again in a higher generation and can still succeed. A
     start_time an hour ahead keeps a rollout QUEUED with nothing dispatched."""
-    with Fleet(ctx, devices=2) as fleet:
+    with Fleet(ctx, devices=3) as fleet:
         artifact = servable(ctx, fleet.client)
         strategy = R.RolloutStrategy(
             stages=[R.RolloutStage(percent=100, require_approval=True)],
@@ -571,9 +572,10 @@ def approval_retry(ctx: CaseContext) -> None:
             "ApproveRolloutStage", pb.ApproveRolloutStageRequest(name=name, stage=0)
         ).rollout
         expect.holds(approved.stages[0].HasField("approve_time"), "approve_time set", "unset")
-        a, b = fleet.devices
-        b.take_rollout(deployment, name)
-        b.ack()
+        a, b, c = fleet.devices
+        for waiting in (b, c):
+            waiting.take_rollout(deployment, name)
+            waiting.ack()
         a.fail(deployment, name)
         before = a.desired.generation
         fleet.devices_reach(name, {a.name: DS.ROLLOUT_DEVICE_STATE_FAILED}, "A FAILED")
@@ -590,8 +592,12 @@ def approval_retry(ctx: CaseContext) -> None:
         a.take(lambda s: s.generation > before, "a desired generation above the failed one")
         a.install(deployment, name)
         b.report(deployment, U.UPDATE_PHASE_COMMITTED)
-        done = fleet.reaches(name, R.ROLLOUT_STATE_SUCCEEDED)
-        expect.equal(done.device_counts.succeeded_count, 2, "succeeded_count after the retry")
+        fleet.reaches(name, R.ROLLOUT_STATE_SUCCEEDED)
+        expect.equal(
+            fleet.statuses(name)[a.name].state,
+            DS.ROLLOUT_DEVICE_STATE_SUCCEEDED,
+            "the retried device's state",
+        )
         expect.rejects(
             lambda: fleet.client.call(
                 "ApproveRolloutStage", pb.ApproveRolloutStageRequest(name=name, stage=0)
