@@ -750,3 +750,53 @@ def watch(ctx: CaseContext) -> None:
         again = list(fleet.client.call("WatchRollout", pb.WatchRolloutRequest(name=rollout.name)))
         expect.equal(len(again), 1, "messages watching a SUCCEEDED rollout")
         expect.holds(again[0].rollout.status.state in TERMINAL, "a terminal state", str(again[0]))
+
+
+@CASES.case(
+    FLEET,
+    "rollouts.the-current-release-follows-targeting",
+    "EDG-061",
+    "EDG-033",
+    "EDG-034",
+)
+def current_release(ctx: CaseContext) -> None:
+    """After a rollout SUCCEEDED, a device whose labels come to match the deployment is sent
+    a desired state of a higher generation with the current release and no rollout; when its
+    labels stop matching, and again when the deployment is deleted, it is sent one of a
+    higher generation without the deployment."""
+    with Fleet(ctx, devices=1) as fleet:
+        done = _succeed_once(fleet, 1, servable(ctx, fleet.client))
+        deployment = fleet.deployment
+        other = fleet.add_device(labels={"conf-run": "outside"})
+
+        def relabel(run: str) -> None:
+            changed = device_pb2.Device(name=other.name, labels={"conf-run": run})
+            fleet.client.update_device(changed, "labels")
+
+        def gains() -> None:
+            before = other.desired.generation
+            state = other.take(
+                lambda s: any(d.deployment == deployment for d in s.deployments),
+                "a desired state with the current release once targeted",
+            )
+            entry = other.assigned(deployment)
+            expect.equal(
+                (entry.release, entry.rollout), (done.release, ""), "(release, rollout) assigned"
+            )
+            expect.holds(state.generation > before, "a higher generation", str(state.generation))
+
+        def loses(what: str) -> None:
+            before = other.desired.generation
+            state = other.take(
+                lambda s: all(d.deployment != deployment for d in s.deployments), what
+            )
+            expect.holds(state.generation > before, "a higher generation", str(state.generation))
+
+        relabel(fleet.run)
+        gains()
+        relabel("outside")
+        loses("a desired state without the deployment once untargeted")
+        relabel(fleet.run)
+        gains()
+        fleet.client.ok("DeleteDeployment", pb.DeleteDeploymentRequest(name=deployment))
+        loses("a desired state without the deleted deployment")
