@@ -9,7 +9,7 @@ One module per layer holds that layer's mutants.
 
 from __future__ import annotations
 
-from mutants import data, general, inference, processing, registry, training
+from mutants import data, edge_fleet, general, inference, processing, registry, training
 from mutants.mutation import Mutant
 
 MUTANTS: dict[str, Mutant] = {
@@ -19,4 +19,5 @@ MUTANTS: dict[str, Mutant] = {
     **processing.MUTANTS,
     **registry.MUTANTS,
     **training.MUTANTS,
+    **edge_fleet.MUTANTS,
 }
