@@ -427,9 +427,11 @@ def pause_abort(ctx: CaseContext) -> None:
         artifact = servable(ctx, fleet.client)
         rollout = fleet.create(signed_release(artifact), R.RolloutStrategy(stages=stages(33, 100)))
         name, deployment = rollout.name, fleet.deployment
-        (first,) = eventually(
+        handed = eventually(
             lambda: fleet.handed(deployment, name), bool, "a device handed the release"
         )
+        expect.equal(len(handed), 1, "devices the first stage (33 percent of 3) hands it")
+        first = handed[0]
         for _ in range(2):
             paused = fleet.client.ok("PauseRollout", pb.PauseRolloutRequest(name=name)).rollout
             expect.equal(state_name(paused.status.state), "PAUSED", "after PauseRollout")
@@ -545,7 +547,8 @@ def approval_retry(ctx: CaseContext) -> None:
     stage that needs no approval ROLLOUT_STAGE_NOT_AWAITING_APPROVAL. RetryRolloutDevices
     refuses a device that is not FAILED (ROLLOUT_DEVICE_NOT_RETRYABLE), then returns the
     FAILED one, which is dispatched again in a higher generation and can still succeed. A
-    start_time an hour ahead keeps a rollout QUEUED with nothing dispatched."""
+    start_time an hour ahead keeps a rollout QUEUED with nothing dispatched; one a minute ago
+    starts at once."""
     with Fleet(ctx, devices=3) as fleet:
         artifact = servable(ctx, fleet.client)
         strategy = R.RolloutStrategy(
@@ -619,6 +622,10 @@ def approval_retry(ctx: CaseContext) -> None:
         expect.equal(
             state_name(fleet.rollout(rollout.name).status.state), "QUEUED", "before start_time"
         )
+        fleet.client.ok("AbortRollout", pb.AbortRolloutRequest(name=rollout.name))
+        earlier = timestamp_pb2.Timestamp(seconds=int(time.time()) - 60)
+        started = fleet.create(signed_release(artifact, 2), R.RolloutStrategy(start_time=earlier))
+        fleet.devices[0].take_rollout(fleet.deployment, started.name)
 
 
 def _events(device, deployment: str, rollout: str, *, errors: int, count: int, first: int) -> None:
