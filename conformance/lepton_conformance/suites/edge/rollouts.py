@@ -181,6 +181,8 @@ def create(ctx: CaseContext) -> None:
     "EDG-081",
     "EDG-103",
     "EDG-113",
+    "EDG-063",
+    "EDG-007",
 )
 def staged(ctx: CaseContext) -> None:
     """With 5 devices and stages of 20 and 100 percent (gate: every device healthy, a bake
@@ -264,6 +266,24 @@ def staged(ctx: CaseContext) -> None:
             "the deployment's current_release",
         )
         expect.equal(len(fleet.statuses(name)), 5, "the rollout's device statuses")
+        for where, wanted in (
+            ("stage = 0", [device.name]),
+            ("stage != 0 AND state = SUCCEEDED", sorted(set(fleet.statuses(name)) - {device.name})),
+            ("state = FAILED", []),
+        ):
+            request = pb.ListRolloutDeviceStatusesRequest(parent=name, filter=where, page_size=2)
+            listed = fleet.client.walk("ListRolloutDeviceStatuses", request)
+            expect.equal([s.device for s in listed], wanted, f"device statuses with {where!r}")
+        counts = eventually(
+            lambda: fleet.client.deployment(deployment).device_counts,
+            lambda c: c.in_sync_count == 5,
+            "every device in sync with the current release",
+        )
+        expect.equal(
+            (counts.targeted_count, counts.updating_count, counts.failed_count),
+            (5, 0, 0),
+            "the deployment's device_counts (targeted, updating, failed)",
+        )
         late = fleet.add_device()
         late.take(
             lambda s: any(d.deployment == deployment for d in s.deployments),
