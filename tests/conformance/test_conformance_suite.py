@@ -130,6 +130,16 @@ def test_a_case_filtered_run_is_never_a_certificate(reference, files):
     assert result.exit_status == 3
 
 
+def test_reference_edge_fleet_without_auth_is_certified(server_factory):
+    # A fleet server alone, requiring no operator token: device tokens still guard the agent
+    # side, and the suite plays its devices itself.
+    server = server_factory("--services", "edge")
+    result = run(TargetOptions(server.address), profiles=["edge-fleet"])
+    assert _failed(result) == set()
+    (verdict,) = result.verdicts
+    assert verdict.standing is Standing.CERTIFIED
+
+
 def test_reference_server_with_auth_and_tls_passes(
     server_factory, model_repository, tmp_path, files
 ):
@@ -218,6 +228,7 @@ def test_stub_answering_empty_messages_passes_under_ten_percent_of_each_profile(
         "inference-extended",
         "data-core",
         "training-core",
+        "edge-fleet",
     } <= ran
     for profile in ran:
         mine = [r for r in result.results if r.case.profile == profile]
@@ -326,6 +337,7 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_p
             "registry-core",
             "registry-serving",
             "training-core",
+            "edge-fleet",
         ),
         "CERTIFIED",
     )

@@ -11,7 +11,16 @@ One module per layer holds that layer's mutants.
 
 from __future__ import annotations
 
-from mutants import data, edge_agent, general, inference, processing, registry, training
+from mutants import (
+    data,
+    edge_agent,
+    edge_fleet,
+    general,
+    inference,
+    processing,
+    registry,
+    training,
+)
 from mutants.mutation import Mutant
 
 MUTANTS: dict[str, Mutant] = {
@@ -22,4 +31,5 @@ MUTANTS: dict[str, Mutant] = {
     **registry.MUTANTS,
     **training.MUTANTS,
     **edge_agent.MUTANTS,
+    **edge_fleet.MUTANTS,
 }

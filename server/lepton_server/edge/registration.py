@@ -25,15 +25,13 @@ from lepton_server.edge.devices import (
     device_message,
 )
 from lepton_server.edge.fleet_database import FleetDatabase
+from lepton_server.edge.telemetry_store import DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_RECORDS
 from lepton_server.runtime.errors import PermissionDenied, Unauthenticated, invalid_field
 
 PROOF_CONTEXT = b"lepton.edge.v1.Register"
 PUBLIC_KEY_BYTES = 32
 MAX_BOOT_ID = 128
 MAX_AGENT_VERSION = 128
-# AgentSettings the server imposes (EDG-020: at least 1000 records and 4 MiB).
-MAX_TELEMETRY_BATCH_RECORDS = 1000
-MAX_TELEMETRY_BATCH_BYTES = 4 * 1024 * 1024
 
 
 def registration_proof(challenge: bytes, device_id: str, boot_id: str) -> bytes:
@@ -44,8 +42,10 @@ def registration_proof(challenge: bytes, device_id: str, boot_id: str) -> bytes:
 def agent_settings(device: device_pb2.Device) -> pb.AgentSettings:
     """The settings an agent must use; report_interval as the device reads it."""
     settings = pb.AgentSettings(
-        max_telemetry_batch_record_count=MAX_TELEMETRY_BATCH_RECORDS,
-        max_telemetry_batch_bytes=MAX_TELEMETRY_BATCH_BYTES,
+        # The limits UploadTelemetry enforces (EDG-051), announced so an agent's batches
+        # fit them (EDG-020: at least 1000 records and 4 MiB).
+        max_telemetry_batch_record_count=DEFAULT_MAX_BATCH_RECORDS,
+        max_telemetry_batch_bytes=DEFAULT_MAX_BATCH_BYTES,
     )
     settings.report_interval.CopyFrom(device.report_interval)
     return settings

@@ -8,6 +8,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf import duration_pb2, timestamp_pb2
+from support.edge_devices import DeviceKey
 from support.edge_fleet import (
     create_deployment,
     create_device,
@@ -109,6 +110,23 @@ def test_uploads_need_a_device_token_and_valid_records(agent, fleet_server, edge
         "INVALID_FIELD",
     )
     assert listed(edge, device) == []  # EDG-054: nothing of a refused request
+
+
+def test_the_batch_limit_a_device_is_told_is_the_one_enforced(edge, agent):
+    # EDG-051 with EDG-020: Register announced 1000 records while uploads were refused only
+    # above 10000, so a batch one over the announced limit was stored.
+    created = edge.CreateDevice(pb.CreateDeviceRequest(device_id="telemetry-limit"))
+    answer = DeviceKey().register(agent, "telemetry-limit", created.bootstrap_token)
+    limit = answer.settings.max_telemetry_batch_record_count
+    metadata = (("authorization", f"Bearer {answer.access_token}"),)
+    records = [metric(s) for s in range(1, limit + 2)]
+    error = failed(upload, agent, metadata, "metrics", *records)
+    assert (error.code(), error_info(error).reason) == (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "MESSAGE_TOO_LARGE",
+    )
+    stored = upload(agent, metadata, "metrics", *records[:-1]).acknowledgements[0]
+    assert stored.accepted_record_count == limit
 
 
 def test_listing_every_device_with_filters(edge, agent, fleet_server):

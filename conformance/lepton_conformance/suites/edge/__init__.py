@@ -1,8 +1,9 @@
 """The edge suite: the edge-fleet profile, which certifies a fleet server hosting
 lepton.edge.v1 EdgeService and DeviceAgentService (spec/edge.md sections 5.1 to 5.9): the
 device registry and approval, registration and device authentication, the Sync twin,
-deployments and WatchDevices, with its clients (an agent that registers with an Ed25519
-device key and drives a Sync stream); and the edge-agent profile, which certifies a device
+deployments, WatchDevices, rollouts with their release checks, artifacts and telemetry, with
+its clients (devices the suite plays itself, each registering with an Ed25519 device key and
+driving a Sync stream); and the edge-agent profile, which certifies a device
 agent (section 5.10) with the agent harness (agent_rig.py): a fake fleet server and the
 agent's process, started from the run's --agent-command."""
 
@@ -14,13 +15,17 @@ from lepton_conformance.suites.edge import (
     agent_sync,
     agent_telemetry,
     agent_updates,
+    artifacts,
     deployments,
     device_watch,
     devices,
     discovery,
     feature_probes,
     registration,
+    releases,
+    rollouts,
     sync,
+    telemetry,
 )
 from lepton_conformance.suites.edge.profiles import AGENT, FLEET
 
@@ -34,6 +39,10 @@ SUITE = Suite(
         sync.CASES,
         deployments.CASES,
         device_watch.CASES,
+        releases.CASES,
+        rollouts.CASES,
+        telemetry.CASES,
+        artifacts.CASES,
         agent_sync.CASES,
         agent_updates.CASES,
         agent_telemetry.CASES,

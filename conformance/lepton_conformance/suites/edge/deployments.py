@@ -27,7 +27,9 @@ Override = deployment_pb2.DeviceParameterOverride
 
 
 def _create_request(target: Target | None = None, **fields: Any) -> pb.CreateDeploymentRequest:
-    deployment_id = fields.pop("deployment_id", None) or unique_id()
+    deployment_id = fields.pop("deployment_id", None)
+    if deployment_id is None:  # "" is a case of its own: a missing ID is INVALID_NAME
+        deployment_id = unique_id()
     request_id = fields.pop("request_id", "")
     return pb.CreateDeploymentRequest(
         deployment=deployment_pb2.Deployment(target=target, **fields),

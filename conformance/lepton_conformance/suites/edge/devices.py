@@ -269,7 +269,7 @@ def filters(ctx: CaseContext) -> None:
         a = fleet.create_device("", labels={"conf-run": value, "site": "x"})
         b = fleet.create_device("", labels={"conf-run": value, "site": "y"}, require_approval=True)
         c = fleet.create_device("", labels={"conf-run": value, "site": "x"})
-        c_id = c.device.name.split("/")[1]
+        c_id = c.device.name.removeprefix("devices/")
         AgentClient(ctx).register(DeviceKey.generate(), c_id, c.bootstrap_token)
         na, nb, nc = a.device.name, b.device.name, c.device.name
         for extra, wanted in (

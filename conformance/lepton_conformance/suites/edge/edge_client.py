@@ -325,13 +325,16 @@ class Enrolled:
     registered: agent_pb.RegisterResponse
 
 
-def enrol(fleet: FleetClient, agent: AgentClient, **fields: Any) -> Enrolled:
-    """Create an APPROVED device (with `fields`) and register it with its bootstrap token."""
+def enrol(
+    fleet: FleetClient, agent: AgentClient, runtime: str = "onnxruntime", **fields: Any
+) -> Enrolled:
+    """Create an APPROVED device (with `fields`) and register it with its bootstrap token,
+    reporting one `runtime`."""
     device_id = unique_id()
     created = fleet.create_device(device_id, **fields)
     key = DeviceKey.generate()
     registered = agent.register(
-        key, device_id, created.bootstrap_token, capabilities=capabilities()
+        key, device_id, created.bootstrap_token, capabilities=capabilities(runtime)
     )
     expect.holds(
         bool(registered.access_token), "Register of an APPROVED device to issue a token", "none"

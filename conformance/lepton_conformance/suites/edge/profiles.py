@@ -15,8 +15,9 @@ def _serves_fleet(info: TargetInfo) -> str | None:
 
 FLEET = Profile(
     "edge-fleet",
-    "Edge fleet: devices and approval, registration, the Sync twin, deployments and "
-    "WatchDevices, of a server hosting EdgeService and DeviceAgentService",
+    "Edge fleet: devices and approval, registration, the Sync twin, deployments, "
+    "WatchDevices, rollouts and their release checks, artifacts and telemetry, of a server "
+    "hosting EdgeService and DeviceAgentService",
     applies=_serves_fleet,
 )
 

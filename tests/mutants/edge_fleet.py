@@ -1,0 +1,240 @@
+"""Mutants of the edge fleet server (spec/edge.md 5.1 to 5.9): the reference server with one
+MUST of registration, the device twin, rollouts, release checks, artifact uploads, telemetry
+or WatchDevices broken."""
+
+from __future__ import annotations
+
+from lepton.edge.v1 import edge_service_pb2 as pb
+from lepton_server.aip.filtering.compile import Filter
+from lepton_server.edge import (
+    artifact_store,
+    desired_states,
+    device_watch,
+    fleet_database,
+    registration,
+    releases,
+    rollout_controller,
+    rollouts,
+    telemetry_store,
+)
+from mutants.mutation import Mutant, replace, set_attribute
+
+FLEET = "edge-fleet"
+
+
+def _bake_ignored(original):
+    """A gate passes as soon as its healthy share is reached: the bake is skipped."""
+
+    def mutated(self, record, index):
+        verdict = original(self, record, index)
+        baking = record.rollout.stages[index].HasField("bake_start_time")
+        return True if verdict is None and baking else verdict
+
+    return mutated
+
+
+def _share_ignored(original):
+    """A gate that is still waiting passes: the next stage starts before the share is met."""
+
+    def mutated(self, record, index):
+        verdict = original(self, record, index)
+        return True if verdict is None else verdict
+
+    return mutated
+
+
+def _rollback_keeps_assignments(original):
+    """ROLLING_BACK is entered but no device's assignment is set back."""
+
+    def mutated(self, record, message):
+        self.fleet.assign = lambda deployment, releases: {}
+        try:
+            original(self, record, message)
+        finally:
+            del self.fleet.assign
+
+    return mutated
+
+
+def _challenge_kept(original):
+    """A challenge survives the Register that presents it: a captured request replays."""
+
+    def mutated(self, challenge):
+        issued = original(self, challenge)
+        if issued is not None:
+            self.add_challenge(challenge, *issued)
+        return issued
+
+    return mutated
+
+
+def _digest_unchecked(original):
+    """CreateRollout recomputes the release digest without comparing the client's."""
+
+    def mutated(release, *args, **kwargs):
+        cleared = type(release)()
+        cleared.CopyFrom(release)
+        cleared.ClearField("release_digest")
+        return original(cleared, *args, **kwargs)
+
+    return mutated
+
+
+def _generation_kept(original):
+    """A targeting change (not a rollout's dispatch) changes the desired deployments but
+    keeps the generation."""
+
+    def mutated(self, device, *, redispatch=False):
+        row = self.db.device(device)
+        before = row.device.desired_state.generation if row is not None else 0
+        after = original(self, device, redispatch=redispatch)
+        if after > before and not redispatch:
+            row = self.db.device(device)
+            row.device.desired_state.generation = before
+            self.db.put_device(row)
+            return before
+        return after
+
+    return mutated
+
+
+def _upload_restarts(original):
+    """Every new upload stream of an unfinished upload starts again at 0."""
+
+    async def mutated(self, header, *, max_bytes=None):
+        sha256 = header.artifact.digest.hex
+        if sha256 and self.stored(sha256) is None:
+            self._discard(sha256)
+        return await original(self, header, max_bytes=max_bytes)
+
+    return mutated
+
+
+class _ClaimsTheDigest:
+    def __init__(self, hex_digest: str) -> None:
+        self.hex_digest = hex_digest
+
+    def hexdigest(self) -> str:
+        return self.hex_digest
+
+
+def _digest_trusted(original):
+    """A complete upload is stored under its declared digest whatever its bytes hash to."""
+
+    async def mutated(self, session):
+        hashed = self._hashes.get(session.sha256)
+        if hashed is not None:
+            self._hashes[session.sha256] = (hashed[0], _ClaimsTheDigest(session.sha256))
+        return await original(self, session)
+
+    return mutated
+
+
+def _rollout_filter_ignored(original):
+    """ListTelemetryRecords drops the record.rollout terms of its filter."""
+
+    def mutated(text, fields, *args, **kwargs):
+        compiled = original(text, fields, *args, **kwargs)
+        kept = [t for t in compiled.terms if t.field.path not in ("record.rollout", "rollout")]
+        return Filter(tuple(kept))
+
+    return mutated
+
+
+def _deleted_not_sent(original):
+    """WatchDevices never sends DELETED."""
+
+    def mutated(self, *args, **kwargs):
+        message = original(self, *args, **kwargs)
+        if message is not None and message.change_type == pb.DEVICE_CHANGE_TYPE_DELETED:
+            return None
+        return message
+
+    return mutated
+
+
+def _cases(*ids: str) -> frozenset[str]:
+    return frozenset(f"{FLEET}.{case}" for case in ids)
+
+
+MUTANTS: dict[str, Mutant] = {
+    "edge-gate-skips-its-bake": Mutant(
+        "EDG-072: a health gate passes when its healthy share is reached, without the bake",
+        replace(rollout_controller.RolloutController, "_gate", _bake_ignored),
+        _cases("rollouts.stages-wait-for-their-gate-and-its-bake"),
+    ),
+    "edge-gate-passes-before-its-share": Mutant(
+        "EDG-069, EDG-072: a waiting health gate passes, so the next stage is dispatched "
+        "before the share is reached",
+        replace(rollout_controller.RolloutController, "_gate", _share_ignored),
+        _cases(
+            "rollouts.a-failed-gate-rolls-the-devices-back",
+            "rollouts.approval-and-retry",
+            "rollouts.failure-actions-pause-or-stop",
+            "rollouts.pause-resume-and-abort-follow-the-table",
+            "rollouts.stages-wait-for-their-gate-and-its-bake",
+            "rollouts.telemetry-gates-judge-inference-events",
+        ),
+    ),
+    "edge-rollback-leaves-the-release": Mutant(
+        "EDG-078: a rollout rolling back leaves its devices assigned the bad release",
+        replace(rollouts.Rollouts, "enter_rollback", _rollback_keeps_assignments),
+        _cases("rollouts.a-failed-gate-rolls-the-devices-back"),
+    ),
+    "edge-register-accepts-any-proof": Mutant(
+        "EDG-106: Register does not verify the challenge signature",
+        set_attribute(registration, "_verify_proof", lambda request: None),
+        _cases("registration.challenges-are-fresh-and-single-use"),
+    ),
+    "edge-register-challenge-reusable": Mutant(
+        "EDG-106: a challenge stays valid after a Register presented it",
+        replace(fleet_database.FleetDatabase, "take_challenge", _challenge_kept),
+        _cases("registration.challenges-are-fresh-and-single-use"),
+    ),
+    "edge-rollout-accepts-unsigned-releases": Mutant(
+        "EDG-104: CreateRollout checks no release signature",
+        set_attribute(releases, "_check_signatures", lambda release, field: None),
+        _cases("releases.create-rollout-checks-digest-signatures-and-files"),
+    ),
+    "edge-rollout-ignores-the-release-digest": Mutant(
+        "EDG-103: CreateRollout accepts a release_digest that is not the canonical one",
+        replace(releases, "validate_release", _digest_unchecked),
+        _cases("releases.create-rollout-checks-digest-signatures-and-files"),
+    ),
+    "edge-desired-generation-not-bumped": Mutant(
+        "EDG-033, EDG-061: a device's desired deployments change under the same generation",
+        replace(desired_states.DesiredStates, "recompute", _generation_kept),
+        _cases("rollouts.the-current-release-follows-targeting"),
+    ),
+    "edge-upload-resume-restarts-at-zero": Mutant(
+        "EDG-048, EDG-116: a new upload stream discards the committed bytes",
+        replace(artifact_store.ArtifactStore, "begin", _upload_restarts),
+        _cases(
+            "artifacts.device-blobs-upload-resumably-and-download",
+            "artifacts.upload-resumes-at-the-committed-offset",
+        ),
+    ),
+    "edge-upload-trusts-the-declared-digest": Mutant(
+        "EDG-048, EDG-116: an upload whose bytes hash to another digest is stored",
+        replace(artifact_store.ArtifactStore, "_complete", _digest_trusted),
+        _cases(
+            "artifacts.device-blobs-upload-resumably-and-download",
+            "artifacts.upload-resumes-at-the-committed-offset",
+        ),
+    ),
+    "edge-telemetry-ignores-the-mark": Mutant(
+        "EDG-052, EDG-053: every resent record counts as accepted, none as a duplicate",
+        set_attribute(telemetry_store, "bisect_right", lambda sequences, mark: 0),
+        _cases("telemetry.high-water-marks-make-resends-duplicates"),
+    ),
+    "edge-telemetry-list-ignores-the-rollout": Mutant(
+        "EDG-118: ListTelemetryRecords ignores a record.rollout filter",
+        replace(telemetry_store, "compile_filter", _rollout_filter_ignored),
+        _cases("telemetry.list-records-with-filters-across-devices"),
+    ),
+    "edge-watch-devices-without-deleted": Mutant(
+        "EDG-117: WatchDevices never says DELETED",
+        replace(device_watch._Watch, "change", _deleted_not_sent),
+        _cases("watch.devices-then-a-marker-then-every-change"),
+    ),
+}
