@@ -42,6 +42,7 @@ def test_demo_serves_and_certifies_the_reference_server():
         "data-core",
         "data-processing",
         "training-core",
+        "edge-fleet",
         "edge-agent",
     )
     for profile in profiles:
