@@ -178,7 +178,9 @@ def digest_signatures(ctx: CaseContext) -> None:
         del unsigned.signatures[:]
         expect.rejects(_create(fleet, unsigned), INVALID, "RELEASE_SIGNATURE_INVALID")
         other = Ed25519PrivateKey.generate()
-        forged = sign(base, other, "forged-key", public_key=signed.signatures[0].public_key)
+        # Made by another key, but naming the signing key's public key: it cannot verify.
+        forged = sign(base, other, "forged-key")
+        forged.signatures[0].public_key = signed.signatures[0].public_key
         expect.rejects(
             _create(fleet, forged),
             INVALID,
