@@ -78,8 +78,6 @@ class InferenceEngine:
         self._loaded = True
 
     def close(self) -> None:
-        if self.repository.registry is not None:
-            self.repository.registry.close()
         for version in self.repository.loaded_versions():
             _close_batcher(version)
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -31,6 +31,7 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
     repository = ModelRepository(config.model_repository)
     own_registry = "registry" in (server.services or LAYERS)
     follow: Callable[[asyncio.AbstractEventLoop, str], None] | None = None
+    unfollow: Callable[[], None] | None = None
     if config.model_registry is not None or own_registry:
         # A token of this server's own list, for a registry that wants one (the same holds
         # for a remote registry behind the same tokens).
@@ -42,6 +43,7 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
             gates_readiness=config.model_registry is not None,
         )
         repository.registry = registry
+        unfollow = registry.close
 
         def follow(_loop: asyncio.AbstractEventLoop, address: str) -> None:
             if config.model_registry is not None:
@@ -68,6 +70,7 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
             EXTENSIONS,
             close=engine.close,
             start=follow,
+            stopping=unfollow,
         ),
         HostedService(oip_name, mounter(oip_name, handlers), EXTENSIONS, mirrors=lepton_name),
     ]

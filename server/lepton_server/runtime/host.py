@@ -114,6 +114,9 @@ class ServerHost:
         if running is None:
             return
         await running.health.enter_graceful_shutdown()
+        for service in running.services:
+            if service.stopping is not None:
+                service.stopping()
         await running.server.stop(self.config.shutdown_grace_seconds)
         for service in running.services:
             if service.close is not None:

@@ -25,6 +25,10 @@ class HostedService:
     register: Callable[[aio.Server], None]
     features: tuple[str, ...] = ()
     close: Callable[[], None] | None = None
+    # Called as the host begins to stop, before in-flight calls drain: for a service that
+    # holds a stream to this same server, which would otherwise hold the shutdown for the
+    # whole grace period.
+    stopping: Callable[[], None] | None = None
     # For a service mounted under a second name: the service whose descriptor it mirrors.
     mirrors: str | None = None
     # Called with the host's event loop and the address it listens on once the gRPC server

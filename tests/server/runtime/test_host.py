@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import signal
+import threading
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from support.hosting import ECHO_SERVICE, echo_service, hosted
 from support.reflection_client import list_services
 from support.status_details import error_info
 
 from lepton.discovery.v1 import discovery_service_pb2, discovery_service_pb2_grpc
+from lepton_server.config import ServerConfig
+from lepton_server.runtime.layer_registry import build_services
 
 DISCOVERY = "lepton.discovery.v1.DiscoveryService"
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -158,3 +164,47 @@ def test_undecodable_message_on_a_stream_is_invalid_argument(server):
         list(responses)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_info(error.value).reason == "MALFORMED_REQUEST"
+
+
+def test_a_service_streaming_from_its_own_server_does_not_hold_the_shutdown(tmp_path):
+    """A service that follows a stream of the same server (the inference layer following
+    the registry) lets go of it as the host begins to stop; otherwise every stop would wait
+    out the whole grace period for that stream."""
+    opened = threading.Event()
+    channels: list[grpc.Channel] = []
+
+    async def endless(_request: bytes, context: grpc.aio.ServicerContext):
+        opened.set()
+        await asyncio.Event().wait()
+        yield b""
+
+    def follow(_loop: asyncio.AbstractEventLoop, address: str) -> None:
+        channel = grpc.insecure_channel(address)
+        channels.append(channel)
+        stream = channel.unary_stream(f"/{ECHO_SERVICE}/Stream")(b"")
+        threading.Thread(target=_ended, args=(stream,), daemon=True).start()
+
+    def let_go() -> None:
+        for channel in channels:
+            channel.close()
+
+    service = dataclasses.replace(
+        echo_service(lambda request, context: request, endless), start=follow, stopping=let_go
+    )
+    config = ServerConfig(data_dir=tmp_path, services=(), shutdown_grace_seconds=600)
+    # `hosted` allows the stop 30 s: without the hook it would last the 600 s grace.
+    with hosted(config, [service]):
+        assert opened.wait(10)
+
+
+def test_the_inference_layer_lets_go_of_its_own_registry_when_the_host_stops(tmp_path):
+    config = ServerConfig(data_dir=tmp_path, services=("inference", "registry"))
+    follows = [s for s in build_services(config) if s.start is not None and "inference" in s.name]
+    assert follows and all(s.stopping is not None for s in follows)
+
+
+def _ended(stream) -> list:
+    try:
+        return list(stream)
+    except grpc.RpcError:
+        return []

@@ -764,19 +764,30 @@ def watch(ctx: CaseContext) -> None:
         entered = [s for i, s in enumerate(states) if i == 0 or s != states[i - 1]]
         expect.equal(entered, ["QUEUED", "RUNNING", "SUCCEEDED"], "the states watched, in order")
         expect.equal(seen[-1][1].status.state, R.ROLLOUT_STATE_SUCCEEDED, "the last message")
-        same = [
-            seen[i][0] - seen[i - 1][0]
-            for i in range(1, len(seen))
-            if seen[i][1].status.state == seen[i - 1][1].status.state
-        ]
-        expect.holds(
-            all(gap >= 0.9 for gap in same),
-            "messages without a state change at most once per second",
-            f"gaps {[round(g, 2) for g in same]}",
-        )
+        # Counted per state over the time it lasted, not as gaps between arrivals: a loaded
+        # client reads two messages sent a second apart back to back.
+        for state, (count, lasted) in _progress_per_state(seen).items():
+            expect.holds(
+                count <= lasted + 1,
+                "messages without a state change at most once per second",
+                f"{count} more message(s) in {state} over {lasted:.2f} s",
+            )
         again = list(fleet.client.call("WatchRollout", pb.WatchRolloutRequest(name=rollout.name)))
         expect.equal(len(again), 1, "messages watching a SUCCEEDED rollout")
         expect.holds(again[0].rollout.status.state in TERMINAL, "a terminal state", str(again[0]))
+
+
+def _progress_per_state(seen: list[tuple[float, R.Rollout]]) -> dict[str, tuple[int, float]]:
+    """For each state watched: the messages after the one that entered it, and the seconds
+    from its entry to the entry of the next state (or to its last message)."""
+    runs: dict[str, tuple[int, float]] = {}
+    start = 0
+    for i in range(1, len(seen) + 1):
+        if i == len(seen) or seen[i][1].status.state != seen[start][1].status.state:
+            end = seen[i][0] if i < len(seen) else seen[i - 1][0]
+            runs[state_name(seen[start][1].status.state)] = (i - start - 1, end - seen[start][0])
+            start = i
+    return runs
 
 
 @CASES.case(
