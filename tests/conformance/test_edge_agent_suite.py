@@ -23,6 +23,7 @@ AGENT_ARGUMENTS = (
 )
 REFERENCE = f"{sys.executable} -m lepton_server.cli {AGENT_ARGUMENTS}"
 MUTANT_LAUNCHER = Path(__file__).resolve().parents[1] / "mutants" / "serve.py"
+STUB = Path(__file__).resolve().parents[1] / "support" / "stub_server.py"
 AGENT_MUTANTS = sorted(name for name, mutant in MUTANTS.items() if mutant.agent)
 PROFILE = "edge-agent"
 
@@ -105,3 +106,14 @@ def test_cli_certifies_the_reference_agent_and_its_report_holds_up(tmp_path):
     assert results["run"]["agent_command"] == REFERENCE
     assert "--agent-command" in results["run"]["command"]
     assert _cli("verify", str(tmp_path)).returncode == 0
+
+
+@pytest.mark.timeout(900)
+def test_stub_agent_passes_under_ten_percent_of_the_edge_agent_profile():
+    """An agent that serves empty OIP answers and never talks to the fleet."""
+    result = run(_options(f"{sys.executable} {STUB} {{serve}}"))
+    mine = [r for r in result.results if r.case.profile == PROFILE]
+    passed = [r.case.id for r in mine if r.outcome == Outcome.PASS]
+    assert mine and len(passed) / len(mine) < 0.10, passed
+    assert result.verdicts[0].standing is not Standing.CERTIFIED
+    assert result.exit_status == 1

@@ -12,6 +12,7 @@ from lepton_server.edge import (
     device_watch,
     fleet_database,
     registration,
+    registry_releases,
     releases,
     rollout_controller,
     rollouts,
@@ -157,7 +158,22 @@ def _cases(*ids: str) -> frozenset[str]:
     return frozenset(f"{FLEET}.{case}" for case in ids)
 
 
+def _bytes_left_behind(original):
+    """The release is filled from the registry, but its artifact stays in the registry."""
+
+    def mutated(self, version):
+        return None
+
+    return mutated
+
+
 MUTANTS: dict[str, Mutant] = {
+    "edge-registry-bytes-left-behind": Mutant(
+        "EDG-123: a release resolved in the hosted registry, whose artifact the fleet does "
+        "not bring into its store (CreateRollout: ARTIFACT_NOT_AVAILABLE)",
+        replace(registry_releases.RegistryReleases, "_import_artifact", _bytes_left_behind),
+        _cases("releases.a-hosted-registry-resolves-the-release"),
+    ),
     "edge-gate-skips-its-bake": Mutant(
         "EDG-072: a health gate passes when its healthy share is reached, without the bake",
         replace(rollout_controller.RolloutController, "_gate", _bake_ignored),

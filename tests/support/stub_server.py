@@ -6,6 +6,8 @@ proves nothing."""
 from __future__ import annotations
 
 import importlib
+import sys
+import threading
 from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager
@@ -57,15 +59,23 @@ def _handler(method) -> grpc.RpcMethodHandler:
 
 
 @contextmanager
-def serve_stub() -> Iterator[str]:
-    """Run the stub on a loopback port; yield its address."""
+def serve_stub(address: str = "127.0.0.1:0") -> Iterator[str]:
+    """Run the stub on `address` (a loopback port of its own by default); yield the address."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     for name, service in _service_descriptors():
         handlers = {m.name: _handler(m) for m in service.methods}
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
-    port = server.add_insecure_port("127.0.0.1:0")
+    host = address.rpartition(":")[0]
+    port = server.add_insecure_port(address)
     server.start()
     try:
-        yield f"127.0.0.1:{port}"
+        yield f"{host}:{port}"
     finally:
         server.stop(0)
+
+
+if __name__ == "__main__":
+    # `stub_server.py HOST:PORT`: a stub device agent for the edge-agent profile; it serves
+    # OIP on the address it is given and never talks to the fleet.
+    with serve_stub(sys.argv[1]):
+        threading.Event().wait()

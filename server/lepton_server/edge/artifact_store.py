@@ -356,6 +356,14 @@ class ArtifactStore:
     def _forget(self, sha256: str) -> None:
         self._hashes.pop(sha256, None)
 
+    def adopt_file(self, path: Path, descriptor: artifact_pb2.ArtifactDescriptor) -> None:
+        """Store the file at `path`, already verified against `descriptor`'s SHA-256 and on
+        the store's file system, as that artifact; the file is moved (blocking: call it from
+        a thread)."""
+        sha256 = descriptor.digest.hex
+        self._declare(sha256, descriptor)
+        self.blobs.adopt(path, sha256)
+
     # --- declared descriptors ---------------------------------------------------------------
 
     def _descriptor_path(self, sha256: str) -> Path:

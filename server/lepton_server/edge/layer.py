@@ -28,6 +28,9 @@ class EdgeConfig:
     pending_retry_after_seconds: float = 30.0
     # How long a registration challenge stays valid (EDG-106: at least 60 seconds).
     challenge_ttl_seconds: float = 300.0
+    # The registry whose model versions releases name (HOST:PORT); None: the registry this
+    # server hosts, if it hosts one (registry_releases.py).
+    registry_address: str | None = None
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
@@ -46,6 +49,12 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
         metavar="SECONDS",
         help="how long a device awaiting approval waits before registering again (10 to 3600)",
     )
+    group.add_argument(
+        "--edge-registry-address",
+        metavar="HOST:PORT",
+        help="the model registry whose versions releases name, when this server hosts none "
+        "(default: its own registry, if it hosts one)",
+    )
 
 
 def configure(options: argparse.Namespace) -> EdgeConfig:
@@ -56,7 +65,11 @@ def configure(options: argparse.Namespace) -> EdgeConfig:
     retry = options.edge_pending_retry_after
     if not MIN_RETRY_AFTER_SECONDS <= retry <= MAX_RETRY_AFTER_SECONDS:
         raise StartupError("--edge-pending-retry-after must be between 10 and 3600 seconds")
-    return EdgeConfig(access_token_ttl_seconds=ttl, pending_retry_after_seconds=retry)
+    return EdgeConfig(
+        access_token_ttl_seconds=ttl,
+        pending_retry_after_seconds=retry,
+        registry_address=options.edge_registry_address,
+    )
 
 
 def build(server: ServerConfig, config: EdgeConfig) -> list[HostedService]:

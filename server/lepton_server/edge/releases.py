@@ -2,14 +2,12 @@
 EDG-103, EDG-104, EDG-107), and the release it then stores.
 
 `validate_release` checks every field rule of release.proto in this order: the model version
-name (INVALID_NAME); with a co-hosted registry, its resolution (NOT_FOUND, and an unset
-artifact, entry path or format filled from the version); the fields (INVALID_FIELD); a
-client-supplied release digest against the canonical one (INVALID_FIELD); the signatures
-(RELEASE_SIGNATURE_INVALID, or FEATURE_NOT_SUPPORTED for a sigstore bundle); and last
-whether the server can serve every artifact (FAILED_PRECONDITION ARTIFACT_NOT_AVAILABLE).
-It returns a copy with `release_digest` set. The signatures are checked over the release as
-stored, after registry filling: a publisher signs the filled release. Trust is not decided
-here; agents decide it (EDG-105).
+name (INVALID_NAME; a concrete version, since a server with a registry has resolved an alias
+before, registry_releases.py); the fields (INVALID_FIELD); a client-supplied release digest
+against the canonical one (INVALID_FIELD); the signatures (RELEASE_SIGNATURE_INVALID, or
+FEATURE_NOT_SUPPORTED for a sigstore bundle); and last whether the server can serve every
+artifact (FAILED_PRECONDITION ARTIFACT_NOT_AVAILABLE). It returns a copy with
+`release_digest` set. Trust is not decided here; agents decide it (EDG-105).
 
 The canonical form, the digest and signature verification are the SDK's
 (`lepton_ai.edge.releases`), so server, publishers and agents compute the same bytes.
@@ -19,12 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
 
 from google.protobuf import duration_pb2
 
 from lepton.edge.v1 import release_pb2
-from lepton.type.v1 import artifact_pb2, digest_pb2, model_format_pb2
+from lepton.type.v1 import artifact_pb2, digest_pb2
 from lepton_ai.edge.releases import release_digest, verify_release_signatures
 from lepton_server.registry.model_names import parse_version
 from lepton_server.runtime.errors import (
@@ -53,20 +50,6 @@ _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _MAX_NANOS = 999_999_999
 
 
-class ResolvedVersion(NamedTuple):
-    """A registry model version as a release takes it: its concrete name
-    ("models/{model}/versions/{version}", also for an alias), its artifact, the entry path
-    inside an archive artifact ("" for a single file) and its format."""
-
-    model_version: str
-    artifact: artifact_pb2.ArtifactDescriptor
-    entry_path: str
-    format: model_format_pb2.ModelFormat.ValueType
-
-
-# Resolves a version or alias name of a co-hosted registry; raises NotFound
-# (RESOURCE_NOT_FOUND) when it does not exist.
-ResolveVersion = Callable[[str], ResolvedVersion]
 # Whether the server can serve the artifact with this SHA-256 (lowercase hex) to devices.
 HasArtifact = Callable[[str], bool]
 
@@ -74,22 +57,14 @@ HasArtifact = Callable[[str], bool]
 def validate_release(
     release: ModelRelease,
     has_artifact: HasArtifact,
-    resolve_version: ResolveVersion | None = None,
     field: str = "rollout.release",
 ) -> ModelRelease:
-    """The release CreateRollout stores: a copy of `release`, filled from the registry when
-    `resolve_version` is given, with its release digest set; or the LeptonError of the first
-    rule it breaks (see the module docstring). `field` is the release's path in the request,
-    the prefix of every field violation."""
+    """The release CreateRollout stores: a copy of `release` with its release digest set;
+    or the LeptonError of the first rule it breaks (see the module docstring). `field` is
+    the release's path in the request, the prefix of every field violation."""
     checked = ModelRelease()
     checked.CopyFrom(release)
-    parse_version(
-        checked.model_version,
-        f"{field}.model_version",
-        alias_allowed=resolve_version is not None,
-    )
-    if resolve_version is not None:
-        _fill_from_registry(checked, resolve_version(checked.model_version))
+    parse_version(checked.model_version, f"{field}.model_version")
     _check_fields(checked, field)
     digest = release_digest(checked)
     if checked.HasField("release_digest") and checked.release_digest != digest:
@@ -107,15 +82,6 @@ def validate_release(
                 metadata={"digest": descriptor.digest.hex},
             )
     return checked
-
-
-def _fill_from_registry(release: ModelRelease, resolved: ResolvedVersion) -> None:
-    release.model_version = resolved.model_version
-    if not release.HasField("artifact"):
-        release.artifact.CopyFrom(resolved.artifact)
-        release.entry_path = resolved.entry_path
-    if release.format == model_format_pb2.ModelFormat.MODEL_FORMAT_UNSPECIFIED:
-        release.format = resolved.format
 
 
 def _check_fields(release: ModelRelease, field: str) -> None:

@@ -513,8 +513,13 @@ class Rollouts:
 
     # --- creating -----------------------------------------------------------------------------
 
-    def create(self, request: edge_service_pb2.CreateRolloutRequest) -> Rollout:
-        """CreateRollout (EDG-064 to EDG-066), once per request_id."""
+    def create(
+        self,
+        request: edge_service_pb2.CreateRolloutRequest,
+        filled: ModelRelease | None = None,
+    ) -> Rollout:
+        """CreateRollout (EDG-064 to EDG-066), once per request_id; `filled` is the request's
+        release as a registry filled it (registry_releases.py), checked in its place."""
         deployment = self._deployment(request.parent, "parent")
         if request.rollout_id:
             resource_names.check_id(request.rollout_id, "rollout_id", "rollout id")
@@ -530,7 +535,7 @@ class Rollouts:
         strategy = rollout_strategies.normalise_strategy(
             given.strategy, field="rollout.strategy", now_ns=self.clock(), features=self._features
         )
-        release = self._validate_release(given.release)
+        release = self._validate_release(filled if filled is not None else given.release)
         rollout = self._admit(
             deployment,
             request.rollout_id,

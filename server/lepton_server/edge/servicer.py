@@ -20,6 +20,7 @@ from lepton_server.edge.deployments import Deployments
 from lepton_server.edge.device_watch import DeviceWatches
 from lepton_server.edge.devices import Devices
 from lepton_server.edge.registration import Registration
+from lepton_server.edge.registry_releases import RegistryReleases
 from lepton_server.edge.rollouts import Rollouts
 from lepton_server.edge.sync_streams import SyncStreams
 from lepton_server.edge.telemetry_store import ALL_DEVICES, TelemetryStore
@@ -74,8 +75,10 @@ class EdgeServicer(pb_grpc.EdgeServiceServicer):
         rollouts: Rollouts,
         artifacts: ArtifactStore,
         telemetry: TelemetryStore,
+        registry: RegistryReleases | None = None,
     ) -> None:
         self.devices = devices
+        self.registry = registry
         self.deployments = deployments
         self.watches = watches
         self.rollouts = rollouts
@@ -136,7 +139,10 @@ class EdgeServicer(pb_grpc.EdgeServiceServicer):
         return pb.DeleteDeploymentResponse()
 
     async def CreateRollout(self, request, context: aio.ServicerContext):
-        return pb.CreateRolloutResponse(rollout=self.rollouts.create(request))
+        filled = None
+        if self.registry is not None and request.rollout.HasField("release"):
+            filled = await self.registry.fill(request.rollout.release)
+        return pb.CreateRolloutResponse(rollout=self.rollouts.create(request, filled))
 
     async def GetRollout(self, request, context: aio.ServicerContext):
         return pb.GetRolloutResponse(rollout=self.rollouts.get(request.name))

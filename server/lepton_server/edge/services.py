@@ -28,12 +28,14 @@ from lepton_server.edge.devices import Devices
 from lepton_server.edge.fleet_database import FleetDatabase
 from lepton_server.edge.layer import EdgeConfig
 from lepton_server.edge.registration import Registration, RegistrationTimes
+from lepton_server.edge.registry_releases import RegistryReleases
 from lepton_server.edge.rollout_controller import RolloutController
 from lepton_server.edge.rollouts import Rollouts
 from lepton_server.edge.servicer import DeviceAgentServicer, EdgeServicer
 from lepton_server.edge.sync_streams import SyncStreams
 from lepton_server.edge.telemetry_store import TelemetryStore
 from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.layer_registry import selected_layers
 
 EDGE_SERVICE = pb.DESCRIPTOR.services_by_name["EdgeService"].full_name
 AGENT_SERVICE = agent_pb.DESCRIPTOR.services_by_name["DeviceAgentService"].full_name
@@ -60,9 +62,13 @@ class Fleet:
     controller: RolloutController
     artifacts: ArtifactStore
     telemetry: TelemetryStore
+    # The registry releases name, when the server has one (registry_releases.py).
+    registry: RegistryReleases | None = None
 
     def close(self) -> None:
         """Stop the rollout controller and close the stores."""
+        if self.registry is not None:
+            self.registry.close()
         self.controller.close()
         self.rollouts.close()
         self.telemetry.close()
@@ -113,7 +119,16 @@ def open_fleet(server: ServerConfig, config: EdgeConfig) -> Fleet:
         controller=RolloutController(rollouts, telemetry.inference_summary),
         artifacts=artifacts,
         telemetry=telemetry,
+        registry=_registry(server, config, artifacts),
     )
+
+
+def _registry(
+    server: ServerConfig, config: EdgeConfig, artifacts: ArtifactStore
+) -> RegistryReleases | None:
+    if config.registry_address is None and "registry" not in selected_layers(server):
+        return None
+    return RegistryReleases(server, artifacts, config.registry_address)
 
 
 def build(server: ServerConfig, config: EdgeConfig) -> list[HostedService]:
@@ -130,10 +145,13 @@ def hosted_services(fleet: Fleet) -> list[HostedService]:
         rollouts=fleet.rollouts,
         artifacts=fleet.artifacts,
         telemetry=fleet.telemetry,
+        registry=fleet.registry,
     )
     agent = DeviceAgentServicer(fleet.registration, fleet.streams, fleet.artifacts, fleet.telemetry)
 
-    def start(loop: asyncio.AbstractEventLoop, _address: str) -> None:
+    def start(loop: asyncio.AbstractEventLoop, address: str) -> None:
+        if fleet.registry is not None:
+            fleet.registry.connect(address)
         fleet.streams.start(loop)
         fleet.controller.start()  # runs on `loop`: the host calls start from it
 

@@ -1,42 +1,15 @@
-"""The other layers training calls, over gRPC, so a training server works beside a data
-layer and a registry in the same process or elsewhere: the data layer for datasets
-(`DataLayerSource`) and the registry for models. Their calls block, so the async code runs
-them in threads (`asyncio.to_thread`); a call into the same server on the event loop would
-wait for itself. A failed call becomes the LeptonError of the same code and reason, so the
-error a client of training sees is the one the other layer gave."""
+"""The data layer as training reads it, over gRPC (runtime/layer_calls.py): datasets
+(`DataLayerSource`)."""
 
 from __future__ import annotations
 
-import grpc
 import pyarrow as pa
 
 from lepton.data.v1 import dataset_pb2
 from lepton_ai.data import DataManager
 from lepton_ai.errors import LeptonAIError
 from lepton_server.aip import resource_names
-from lepton_server.runtime import errors
-
-_ERRORS: dict[grpc.StatusCode, type[errors.LeptonError]] = {
-    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
-    grpc.StatusCode.NOT_FOUND: errors.NotFound,
-    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
-    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
-    grpc.StatusCode.ABORTED: errors.Aborted,
-    grpc.StatusCode.OUT_OF_RANGE: errors.OutOfRange,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.ResourceExhausted,
-    grpc.StatusCode.UNIMPLEMENTED: errors.Unimplemented,
-    grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
-    grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
-    grpc.StatusCode.DATA_LOSS: errors.DataLoss,
-}
-
-
-def as_lepton_error(error: LeptonAIError) -> errors.LeptonError:
-    """The server-side error for what another layer answered; an answer that is no client
-    mistake (UNAVAILABLE, INTERNAL, a refused connection) is UNAVAILABLE."""
-    kind = _ERRORS.get(error.code, errors.Unavailable)
-    reason = error.reason or "SERVICE_UNAVAILABLE"
-    return kind(reason=reason, message=error.message, metadata=dict(error.metadata))
+from lepton_server.runtime.layer_calls import as_lepton_error
 
 
 class DataLayerSource:

@@ -27,8 +27,8 @@ from lepton_ai.progress import ProgressBar
 from lepton_ai.registry import ModelRegistry, artifact_transfer
 from lepton_ai.registry.model_packaging import Package
 from lepton_server.runtime.errors import FailedPrecondition, LeptonError, NotFound
+from lepton_server.runtime.layer_calls import as_lepton_error
 from lepton_server.training import hyperparameters
-from lepton_server.training.layer_clients import as_lepton_error
 
 READY = model_version_pb2.MODEL_VERSION_STATE_READY
 FAILED = model_version_pb2.MODEL_VERSION_STATE_FAILED_REGISTRATION

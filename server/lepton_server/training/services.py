@@ -25,6 +25,7 @@ from lepton_server.runtime import ray_connection
 from lepton_server.runtime.errors import LeptonError, Unavailable
 from lepton_server.runtime.file_roots import FileRoots
 from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.layer_calls import client_options
 from lepton_server.runtime.layer_registry import selected_layers
 from lepton_server.runtime.sqlite_database import SqliteDatabase
 from lepton_server.runtime.startup_errors import StartupError
@@ -70,8 +71,7 @@ class LayerClients:
         self._registry_address = config.registry_address
         self.hosts_data = "data" in hosted
         self.hosts_registry = "registry" in hosted
-        self._token = min(server.auth_tokens) if server.auth_tokens else None
-        self._ca = server.tls.cert_file if server.tls is not None else None
+        self._server = server
         self._data: DataManager | None = None
         self._registry: ModelRegistry | None = None
         self.data_address = ""
@@ -84,18 +84,12 @@ class LayerClients:
         data = self._data_address or (own_address if self.hosts_data else None)
         registry = self._registry_address or (own_address if self.hosts_registry else None)
         if data is not None:
-            self._data = DataManager.connect(data, **self._credentials(data == own_address))
+            options = client_options(self._server, data == own_address)
+            self._data = DataManager.connect(data, **options)
             self.data_address = data
         if registry is not None:
-            self._registry = ModelRegistry.connect(
-                registry, **self._credentials(registry == own_address)
-            )
-
-    def _credentials(self, own: bool) -> dict[str, object]:
-        """This server's own token and certificate for calls to itself."""
-        if own:
-            return {"token": self._token, "ca": self._ca, "progress": False}
-        return {"progress": False}
+            options = client_options(self._server, registry == own_address)
+            self._registry = ModelRegistry.connect(registry, **options)
 
     def data_source(self) -> DataLayerSource:
         if self._data is None:

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from lepton.edge.v1 import release_pb2
 from lepton.type.v1 import artifact_pb2, digest_pb2, model_format_pb2
 from lepton_ai.edge.releases import release_digest, sign_release
-from lepton_server.edge.releases import ResolvedVersion, check_parameters, validate_release
-from lepton_server.runtime.errors import LeptonError, NotFound
+from lepton_server.edge.releases import check_parameters, validate_release
+from lepton_server.runtime.errors import LeptonError
 
 SHA256 = digest_pb2.DigestAlgorithm.DIGEST_ALGORITHM_SHA256
 VECTORS = release_pb2.ReleaseFileRole.RELEASE_FILE_ROLE_HEALTH_CHECK_VECTORS
@@ -156,83 +156,6 @@ def test_malformed_or_alias_model_version_without_a_registry(name):
 def test_field_prefix_can_be_chosen():
     error = rejected(modified(lambda r: setattr(r, "model_version", "x")), field="release")
     assert [v.field for v in error.violations] == ["release.model_version"]
-
-
-# --------------------------------------------------------------------- registry filling
-
-
-def resolver(calls: list[str]):
-    def resolve(name: str) -> ResolvedVersion:
-        calls.append(name)
-        if name.startswith("models/missing/"):
-            raise NotFound(reason="RESOURCE_NOT_FOUND", message=f"{name} does not exist")
-        if "/versions/" in name:
-            return ResolvedVersion(name, REGISTRY_ARTIFACT, "m.onnx", ONNX)
-        return ResolvedVersion(
-            "models/defect-detector/versions/7", REGISTRY_ARTIFACT, "m.onnx", ONNX
-        )
-
-    return resolve
-
-
-def test_registry_fills_artifact_entry_path_and_format_and_resolves_an_alias():
-    """release.proto: an alias is stored as its concrete version; an unset artifact, entry
-    path and format come from the version. The signature covers the filled release."""
-    release = unsigned()
-    release.model_version = "models/defect-detector/versions/7"
-    release.ClearField("artifact")
-    filled = unsigned()
-    filled.model_version = "models/defect-detector/versions/7"
-    filled.artifact.CopyFrom(REGISTRY_ARTIFACT)
-    filled.entry_path = "m.onnx"
-    filled.format = ONNX
-    release = signed(filled)
-    release.model_version = "models/defect-detector/aliases/prod"
-    release.ClearField("artifact")
-    release.ClearField("release_digest")
-    release.entry_path = ""
-    release.format = 0
-    calls: list[str] = []
-    stored = validate(release, resolve_version=resolver(calls))
-    assert calls == ["models/defect-detector/aliases/prod"]
-    assert stored.model_version == "models/defect-detector/versions/7"
-    assert stored.artifact == REGISTRY_ARTIFACT
-    assert (stored.entry_path, stored.format) == ("m.onnx", ONNX)
-    assert stored.release_digest == release_digest(filled)
-
-
-def test_registry_keeps_a_set_artifact_and_format():
-    calls: list[str] = []
-    stored = validate(modified(lambda r: setattr(r, "format", 3)), resolve_version=resolver(calls))
-    assert calls == ["models/defect-detector/versions/3"]
-    assert (stored.artifact, stored.entry_path, stored.format) == (MODEL, "", 3)
-
-
-def test_registry_fills_an_unset_format():
-    """The client signs the release as the server will store it: with the filled format."""
-    release = modified(lambda r: setattr(r, "format", ONNX))
-    release.format = 0
-    release.ClearField("release_digest")
-    stored = validate(release, resolve_version=resolver([]))
-    assert stored.format == ONNX
-
-
-def test_signature_over_the_unfilled_release_fails_after_filling():
-    """The server checks signatures over what it stores (EDG-104)."""
-    release = unsigned()
-    release.ClearField("artifact")
-    release = signed(release)
-    error = rejected(release, resolve_version=resolver([]))
-    assert error.reason == "INVALID_FIELD"  # the digest the client sent differs too
-    release.ClearField("release_digest")
-    error = rejected(release, resolve_version=resolver([]))
-    assert error.reason == "RELEASE_SIGNATURE_INVALID"
-
-
-def test_unknown_version_in_the_registry_is_not_found():
-    release = modified(lambda r: setattr(r, "model_version", "models/missing/aliases/prod"))
-    error = rejected(release, resolve_version=resolver([]))
-    assert (error.code, error.reason) == (grpc.StatusCode.NOT_FOUND, "RESOURCE_NOT_FOUND")
 
 
 def test_missing_artifact_without_a_registry():

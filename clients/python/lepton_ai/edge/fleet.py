@@ -40,6 +40,7 @@ from lepton_ai.edge.health_vectors import VECTORS_MEDIA_TYPE
 from lepton_ai.edge.releases import sign_release
 from lepton_ai.errors import UnknownError, from_rpc_error, job_failed
 from lepton_ai.progress import ProgressBar
+from lepton_ai.registry import ModelRegistry
 from lepton_ai.registry.artifact_transfer import ATTEMPTS, BROKEN, CHUNK_BYTES, descriptor_of
 from lepton_ai.registry.model_packaging import OCTET_STREAM, Package, package
 from lepton_ai.retries import STREAM_RETRIES, pause_before_retry
@@ -220,7 +221,7 @@ class EdgeFleet(ServiceClient):
     def create_release(
         self,
         model_version: str,
-        model: Source,
+        model: Source | None = None,
         *,
         sign_with: Signer | Iterable[Signer],
         runtime: str = "onnxruntime",
@@ -236,11 +237,16 @@ class EdgeFleet(ServiceClient):
         model_format: formats.ModelFormat.ValueType | None = None,
         entry_path: str | None = None,
         runtime_options: Mapping[str, str] | None = None,
+        registry: ModelRegistry | None = None,
     ) -> release_pb2.ModelRelease:
         """A release of `model_version` ("models/{model}/versions/{n}") signed by every
         (private key, key ID) of `sign_with`, its artifacts uploaded. `model` is a file or
         directory (a directory travels as a tar archive; format and entry path are detected
-        as the registry SDK does), bytes, or the descriptor of an uploaded artifact.
+        as the registry SDK does), bytes, or the descriptor of an uploaded artifact. Without
+        `model`, the release takes the version's artifact from the registry (`registry`, by
+        default the one on the same server; `model_version` may then be an alias, and the
+        release names the version it resolves to), and the fleet serves the registry's
+        bytes: nothing is uploaded.
         `files` maps a path in the release directory to its source. `vectors` (see
         `lepton_ai.edge.health_vectors.build_vectors`) are uploaded as the file
         `vectors_path` the health check runs (EDG-109); without them, pass
@@ -260,7 +266,10 @@ class EdgeFleet(ServiceClient):
             parameters=dict(parameters or {}),
             overridable_parameters=list(overridable_parameters),
         )
-        self._add_model(release, model, model_format, entry_path)
+        if model is None:
+            self._add_registry_model(release, registry, model_format, entry_path)
+        else:
+            self._add_model(release, model, model_format, entry_path)
         for path, file in (files or {}).items():
             spec = file if isinstance(file, ReleaseFileSource) else ReleaseFileSource(file)
             release.files.add(
@@ -301,6 +310,23 @@ class EdgeFleet(ServiceClient):
             detected, detected_entry = content.format, content.entry_path
         release.format = model_format if model_format is not None else detected
         release.entry_path = entry_path if entry_path is not None else detected_entry
+
+    def _add_registry_model(
+        self,
+        release: release_pb2.ModelRelease,
+        registry: ModelRegistry | None,
+        model_format: formats.ModelFormat.ValueType | None,
+        entry_path: str | None,
+    ) -> None:
+        """The release as the fleet server fills it from its registry (spec/edge.md §2.6),
+        so the signatures cover what the server stores."""
+        if registry is None:
+            registry = ModelRegistry(self.channel, progress=False, timeout=self.timeout)
+        version = registry.version(release.model_version)
+        release.model_version = version.name
+        release.artifact.CopyFrom(version.artifact.descriptor)
+        release.format = model_format if model_format is not None else version.artifact.format
+        release.entry_path = entry_path if entry_path is not None else version.artifact.entry_path
 
     # ------------------------------------------------------------------------ rollouts
 

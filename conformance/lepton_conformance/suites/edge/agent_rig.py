@@ -82,6 +82,9 @@ class AgentRig:
         self._names = itertools.count(1)
         self._rollouts = itertools.count(1)
         self.baseline: Release | None = None
+        # How the first attempt at a baseline failed: an agent that cannot install a valid
+        # release fails every later case at once instead of waiting out each one's timeout.
+        self._baseline_failure: Failed | None = None
         self._channel: grpc.Channel | None = None
 
     def close(self) -> None:
@@ -222,10 +225,17 @@ class AgentRig:
             self.start()
         if self.baseline is not None and self.answers(BASELINE_FACTOR):
             return self.baseline
+        if self._baseline_failure is not None:
+            failure = self._baseline_failure
+            raise Failed(failure.wanted, f"{failure.got} (in an earlier case)")
         release = self.release(BASELINE_FACTOR)
-        self.install(release)
+        try:
+            self.install(release)
+            self.expect_answers(BASELINE_FACTOR, "the committed baseline release")
+        except Failed as failure:
+            self._baseline_failure = failure
+            raise
         self.baseline = release
-        self.expect_answers(BASELINE_FACTOR, "the committed baseline release")
         return release
 
     # --- inference --------------------------------------------------------------------

@@ -1,21 +1,24 @@
 """edge-fleet cases of the checks CreateRollout makes of a release and a strategy before it
 stores anything: field rules of release.proto and rollout.proto, the release digest of the
 canonical form, Ed25519 signatures, release files and servable artifacts (spec/edge.md
-sections 2.5, 2.7 and 2.9; EDG-064, EDG-065, EDG-103, EDG-104, EDG-107)."""
+sections 2.5, 2.7 and 2.9; EDG-064, EDG-065, EDG-103, EDG-104, EDG-107), and releases a
+hosted registry resolves (EDG-123)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import grpc
+import onnx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lepton.edge.v1 import edge_service_pb2 as pb
 from lepton.edge.v1 import release_pb2
-from lepton.type.v1 import attestation_pb2, digest_pb2
+from lepton.type.v1 import attestation_pb2, digest_pb2, model_format_pb2
 from lepton_conformance.harness import expect
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
+from lepton_conformance.suites.edge.edge_client import unique_id
 from lepton_conformance.suites.edge.fleet_rig import (
     KEY_ID,
     SIGNING_KEY,
@@ -29,12 +32,16 @@ from lepton_conformance.suites.edge.fleet_rig import (
 )
 from lepton_conformance.suites.edge.profiles import FLEET
 from lepton_conformance.suites.edge.release_signatures import release_digest, sign
+from lepton_conformance.suites.inference.model_set import identity
+from lepton_conformance.suites.registry.registry_client import SERVICE as REGISTRY
+from lepton_conformance.suites.registry.registry_client import RegistryClient
 
 CASES = CaseList()
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 Release = release_pb2.ModelRelease
 File = release_pb2.ReleaseFile
 VECTORS = release_pb2.RELEASE_FILE_ROLE_HEALTH_CHECK_VECTORS
+ONNX = model_format_pb2.ModelFormat.MODEL_FORMAT_ONNX
 
 
 def _create(fleet: Fleet, release: Release | None, strategy: R.RolloutStrategy | None = None):
@@ -61,17 +68,19 @@ def _edited(release: Release, edit: Callable[[Release], object]) -> Release:
 @CASES.case(FLEET, "releases.create-rollout-checks-the-release-fields", "EDG-064")
 def release_fields(ctx: CaseContext) -> None:
     """CreateRollout refuses, with INVALID_FIELD and a violation on the field, a missing
-    release, runtime or artifact, an artifact size <= 0 or a digest that is not SHA-256, an
-    entry_path for a single-file artifact, health check durations out of range; a malformed
-    model_version is INVALID_NAME; nothing is created."""
+    release, runtime or artifact (a server hosting a registry fills a missing one instead,
+    EDG-123), an artifact size <= 0 or a digest that is not SHA-256, an entry_path for a
+    single-file artifact, health check durations out of range; a malformed model_version is
+    INVALID_NAME; nothing is created."""
     with Fleet(ctx) as fleet:
         artifact = servable(ctx, fleet.client)
         base = unsigned_release(artifact)
         expect.rejects(_create(fleet, None), INVALID, "INVALID_FIELD", field="rollout.release")
         field = "rollout.release"
+        without_artifact = (lambda r: r.ClearField("artifact"), f"{field}.artifact")
         for edit, path in (
             (lambda r: r.ClearField("runtime_config"), f"{field}.runtime_config"),
-            (lambda r: r.ClearField("artifact"), f"{field}.artifact"),
+            *(() if ctx.info.serves(REGISTRY) else (without_artifact,)),
             (lambda r: setattr(r.artifact, "size_bytes", 0), f"{field}.artifact"),
             (
                 lambda r: setattr(
@@ -247,3 +256,60 @@ def digest_signatures(ctx: CaseContext) -> None:
         stored = fleet.create(vectors).release
         expect.equal(stored.release_digest, release_digest(vectors), "the stored release_digest")
         expect.equal(list(stored.signatures), list(vectors.signatures), "the stored signatures")
+
+
+@CASES.case(FLEET, "releases.a-hosted-registry-resolves-the-release", "EDG-123")
+def registry_release(ctx: CaseContext) -> None:
+    """On a server that also hosts the registry: a release naming a registry alias, without
+    artifact or format, and signed over its filled form is stored with the concrete
+    version, the version's artifact and format and the filled form's digest, and
+    DownloadArtifact serves the version's bytes though nobody uploaded them to the fleet; a
+    missing alias is NOT_FOUND and a version not READY is VERSION_NOT_READY."""
+    ctx.require_service(REGISTRY)
+    registry = RegistryClient(ctx)
+    # Bytes of this run only, so the fleet cannot hold them from an earlier upload.
+    model = identity(onnx.TensorProto.FLOAT, "identity_fp32")
+    model.doc_string = unique_id("edge-registry")
+    data = model.SerializeToString()
+    with registry.scratch("edge") as model_name, Fleet(ctx) as fleet:
+        version = registry.register(model_name, data, model_format=ONNX)
+        alias = f"{model_name}/aliases/fleet"
+        registry.set_alias(alias, version.name)
+        filled = unsigned_release(version.artifact.descriptor, format=ONNX)
+        filled.model_version = version.name
+        filled = sign(filled, SIGNING_KEY, KEY_ID)
+        sent = Release()
+        sent.CopyFrom(filled)
+        sent.model_version = alias
+        for unset in ("artifact", "format", "release_digest"):
+            sent.ClearField(unset)
+        stored = fleet.create(sent).release
+        expect.equal(
+            (stored.model_version, stored.artifact.digest.hex, stored.format),
+            (version.name, version.artifact.descriptor.digest.hex, ONNX),
+            "the stored release's (model_version, artifact digest, format)",
+        )
+        expect.equal(stored.release_digest, filled.release_digest, "release_digest")
+        request = pb.DownloadArtifactRequest(digest=stored.artifact.digest)
+        _, chunks = _download(fleet, request)
+        expect.holds(
+            b"".join(c.data for c in chunks) == data,
+            "DownloadArtifact to serve the registry version's bytes",
+            f"{sum(len(c.data) for c in chunks)} bytes that differ",
+        )
+        missing = Release()
+        missing.CopyFrom(sent)
+        missing.model_version = f"{model_name}/aliases/absent"
+        expect.rejects(_create(fleet, missing), grpc.StatusCode.NOT_FOUND, "RESOURCE_NOT_FOUND")
+        pending = registry.create_version(model_name, data, model_format=ONNX)
+        missing.model_version = pending.name
+        expect.rejects(
+            _create(fleet, missing), grpc.StatusCode.FAILED_PRECONDITION, "VERSION_NOT_READY"
+        )
+
+
+def _download(fleet: Fleet, request: pb.DownloadArtifactRequest) -> tuple[object, list]:
+    messages = expect.succeeds(
+        lambda: list(fleet.client.call("DownloadArtifact", request)), "DownloadArtifact"
+    )
+    return messages[0].artifact, [m.chunk for m in messages[1:]]
