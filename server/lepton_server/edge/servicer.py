@@ -23,6 +23,7 @@ from lepton_server.edge.registration import Registration
 from lepton_server.edge.registry_releases import RegistryReleases
 from lepton_server.edge.rollouts import Rollouts
 from lepton_server.edge.sync_streams import SyncStreams
+from lepton_server.edge.telemetry_batches import TelemetryBatches
 from lepton_server.edge.telemetry_store import ALL_DEVICES, TelemetryStore
 from lepton_server.runtime.errors import Unimplemented
 from lepton_server.runtime.principals import current_principal
@@ -208,7 +209,7 @@ class EdgeServicer(pb_grpc.EdgeServiceServicer):
 
 class DeviceAgentServicer(agent_grpc.DeviceAgentServiceServicer):
     """DeviceAgentService requests to Registration, SyncStreams, the ArtifactStore and the
-    TelemetryStore. The calling device is the call's principal, set from its access token
+    telemetry's group commit (TelemetryBatches). The calling device is the call's principal, set from its access token
     (DeviceTokens.authenticate)."""
 
     def __init__(
@@ -216,7 +217,7 @@ class DeviceAgentServicer(agent_grpc.DeviceAgentServiceServicer):
         registration: Registration,
         streams: SyncStreams,
         artifacts: ArtifactStore,
-        telemetry: TelemetryStore,
+        telemetry: TelemetryBatches,
     ) -> None:
         self.registration = registration
         self.streams = streams
@@ -247,7 +248,7 @@ class DeviceAgentServicer(agent_grpc.DeviceAgentServiceServicer):
             yield message
 
     async def UploadTelemetry(self, request, context: aio.ServicerContext):
-        return self.telemetry.ingest(current_principal(), request)
+        return await self.telemetry.ingest(current_principal(), request)
 
     async def UploadBlob(self, request_iterator, context: aio.ServicerContext):
         outcome = await self.artifacts.upload(request_iterator)

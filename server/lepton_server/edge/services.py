@@ -33,6 +33,7 @@ from lepton_server.edge.rollout_controller import RolloutController
 from lepton_server.edge.rollouts import Rollouts
 from lepton_server.edge.servicer import DeviceAgentServicer, EdgeServicer
 from lepton_server.edge.sync_streams import SyncStreams
+from lepton_server.edge.telemetry_batches import TelemetryBatches
 from lepton_server.edge.telemetry_store import TelemetryStore
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_registry import selected_layers
@@ -147,7 +148,9 @@ def hosted_services(fleet: Fleet) -> list[HostedService]:
         telemetry=fleet.telemetry,
         registry=fleet.registry,
     )
-    agent = DeviceAgentServicer(fleet.registration, fleet.streams, fleet.artifacts, fleet.telemetry)
+    agent = DeviceAgentServicer(
+        fleet.registration, fleet.streams, fleet.artifacts, TelemetryBatches(fleet.telemetry)
+    )
 
     def start(loop: asyncio.AbstractEventLoop, address: str) -> None:
         if fleet.registry is not None:

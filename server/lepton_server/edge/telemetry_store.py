@@ -157,42 +157,58 @@ class TelemetryStore(SqliteDatabase):
         self, device: str, request: agent_pb.UploadTelemetryRequest
     ) -> agent_pb.UploadTelemetryResponse:
         """UploadTelemetry for `device` ("devices/{id}"): check the whole request (EDG-050,
-        EDG-051), then store every record above its pair's mark and raise the marks in one
-        transaction (EDG-052 to EDG-056); one acknowledgement per segment, in order."""
+        EDG-051), then store it in a transaction of its own (see `store_batch`)."""
+        self.check(request)
+        return self.store_batch([(device, request)])[0]
+
+    def check(self, request: agent_pb.UploadTelemetryRequest) -> None:
+        """The checks of a whole UploadTelemetry request (EDG-050, EDG-051)."""
         self._check_limits(request)
         check_upload(request)
+
+    def store_batch(
+        self, uploads: Sequence[tuple[str, agent_pb.UploadTelemetryRequest]]
+    ) -> list[agent_pb.UploadTelemetryResponse]:
+        """Store checked UploadTelemetry requests of (device, request) in one transaction,
+        in order: every record above its pair's mark, with the marks raised as each request
+        is stored, so a later request of the batch sees an earlier one's records as
+        duplicates (EDG-052 to EDG-056); one acknowledgement per segment, in order."""
         received = now_ns()
+        with self.transaction():
+            return [self._store(device, request, received) for device, request in uploads]
+
+    def _store(
+        self, device: str, request: agent_pb.UploadTelemetryRequest, received: int
+    ) -> agent_pb.UploadTelemetryResponse:
         acknowledgements: list[agent_pb.StreamAcknowledgement] = []
         rows: list[tuple] = []
         marks: list[tuple[str, str, str, int]] = []
-        with self.transaction():
-            for segment in request.segments:
-                stream, boot_id, records = segment.stream, segment.boot_id, segment.records
-                found = self._db.execute(
-                    "SELECT sequence FROM telemetry_marks WHERE device=? AND stream=? "
-                    "AND boot_id=?",
-                    (device, stream, boot_id),
-                ).fetchone()
-                mark = found[0] if found else 0
-                # Sequences increase strictly: the new records are those after the mark.
-                sequences = [record.sequence for record in records]
-                first_new = bisect_right(sequences, mark)
-                for record in records[first_new:]:
-                    rows.append(_row(device, stream, boot_id, record, received))
-                high = max(mark, sequences[-1])
-                if high > mark:
-                    marks.append((device, stream, boot_id, high))
-                acknowledgements.append(
-                    agent_pb.StreamAcknowledgement(
-                        stream=stream,
-                        boot_id=boot_id,
-                        acknowledged_sequence=high,
-                        accepted_record_count=len(records) - first_new,
-                        duplicate_record_count=first_new,
-                    )
+        for segment in request.segments:
+            stream, boot_id, records = segment.stream, segment.boot_id, segment.records
+            found = self._db.execute(
+                "SELECT sequence FROM telemetry_marks WHERE device=? AND stream=? AND boot_id=?",
+                (device, stream, boot_id),
+            ).fetchone()
+            mark = found[0] if found else 0
+            # Sequences increase strictly: the new records are those after the mark.
+            sequences = [record.sequence for record in records]
+            first_new = bisect_right(sequences, mark)
+            for record in records[first_new:]:
+                rows.append(_row(device, stream, boot_id, record, received))
+            high = max(mark, sequences[-1])
+            if high > mark:
+                marks.append((device, stream, boot_id, high))
+            acknowledgements.append(
+                agent_pb.StreamAcknowledgement(
+                    stream=stream,
+                    boot_id=boot_id,
+                    acknowledged_sequence=high,
+                    accepted_record_count=len(records) - first_new,
+                    duplicate_record_count=first_new,
                 )
-            self._db.executemany(_INSERT_RECORD, rows)
-            self._db.executemany(_RAISE_MARK, marks)
+            )
+        self._db.executemany(_INSERT_RECORD, rows)
+        self._db.executemany(_RAISE_MARK, marks)
         return agent_pb.UploadTelemetryResponse(acknowledgements=acknowledgements)
 
     def _check_limits(self, request: agent_pb.UploadTelemetryRequest) -> None:
