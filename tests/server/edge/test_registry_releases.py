@@ -54,6 +54,15 @@ def _downloaded(address: str, descriptor) -> bytes:
         return b"".join(r.chunk.data for r in responses if r.WhichOneof("payload") == "chunk")
 
 
+def _without(release: release_pb2.ModelRelease, *fields: str) -> release_pb2.ModelRelease:
+    """A copy of `release` with `fields` cleared."""
+    copy = release_pb2.ModelRelease()
+    copy.CopyFrom(release)
+    for name in fields:
+        copy.ClearField(name)
+    return copy
+
+
 def _rolled_out(fleet: EdgeFleet, release: release_pb2.ModelRelease):
     deployment = fleet.create_deployment(f"d-{uuid.uuid4().hex[:8]}", all_devices=True)
     return fleet.create_rollout(deployment.name, release)
@@ -95,11 +104,7 @@ def test_the_server_fills_an_unset_artifact_and_format_and_checks_the_signature_
     version = _registered(server.address, model_file)
     with EdgeFleet.connect(server.address, progress=False) as fleet:
         filled = fleet.create_release(version.name, vectors=VECTORS, sign_with=(KEY, "k1"))
-        sent = release_pb2.ModelRelease()
-        sent.CopyFrom(filled)
-        sent.ClearField("artifact")
-        sent.ClearField("release_digest")
-        sent.format = model_format_pb2.ModelFormat.MODEL_FORMAT_UNSPECIFIED
+        sent = _without(filled, "artifact", "release_digest", "format")
         stored = _rolled_out(fleet, sent).release
     assert stored.artifact == version.artifact.descriptor
     assert stored.release_digest == filled.release_digest
@@ -109,11 +114,7 @@ def test_a_signature_over_the_unfilled_release_is_invalid(server, model_file):
     version = _registered(server.address, model_file)
     with EdgeFleet.connect(server.address, progress=False) as fleet:
         filled = fleet.create_release(version.name, vectors=VECTORS, sign_with=(KEY, "k1"))
-    unfilled = release_pb2.ModelRelease()
-    unfilled.CopyFrom(filled)
-    unfilled.ClearField("artifact")
-    unfilled.ClearField("release_digest")
-    del unfilled.signatures[:]
+    unfilled = _without(filled, "artifact", "release_digest", "signatures")
     error = _create_error(server.address, sign_release(unfilled, KEY, "k1"))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     # The client's release digest (of the unfilled form) differs from the stored one.
@@ -185,10 +186,8 @@ def test_a_fleet_server_reads_the_registry_at_the_address_it_is_given(
             alias, vectors=VECTORS, sign_with=(KEY, "k1"), registry=registry
         )
         assert release.model_version == version.name
-        sent = release_pb2.ModelRelease()
-        sent.CopyFrom(release)
+        sent = _without(release, "release_digest")
         sent.model_version = alias
-        sent.ClearField("release_digest")
         stored = _rolled_out(fleet, sent).release
     assert stored.model_version == version.name
     assert stored.release_digest == release.release_digest
