@@ -209,8 +209,8 @@ class EdgeServicer(pb_grpc.EdgeServiceServicer):
 
 class DeviceAgentServicer(agent_grpc.DeviceAgentServiceServicer):
     """DeviceAgentService requests to Registration, SyncStreams, the ArtifactStore and the
-    telemetry's group commit (TelemetryBatches). The calling device is the call's principal, set from its access token
-    (DeviceTokens.authenticate)."""
+    telemetry's group commit (TelemetryBatches). The calling device is the call's principal,
+    set from its access token (DeviceTokens.authenticate)."""
 
     def __init__(
         self,
