@@ -158,6 +158,15 @@ def _cases(*ids: str) -> frozenset[str]:
     return frozenset(f"{FLEET}.{case}" for case in ids)
 
 
+def _no_allowance_limit(original):
+    """No dispatch is held back for the rate."""
+
+    def mutated(self, record):
+        return None
+
+    return mutated
+
+
 def _bytes_left_behind(original):
     """The release is filled from the registry, but its artifact stays in the registry."""
 
@@ -168,6 +177,16 @@ def _bytes_left_behind(original):
 
 
 MUTANTS: dict[str, Mutant] = {
+    "edge-dispatch-rate-ignored": Mutant(
+        "EDG-085: a rollout with a dispatch rate hands every device the release at once",
+        replace(rollout_controller.RolloutController, "_rate_allowance", _no_allowance_limit),
+        _cases("rollouts.a-dispatch-rate-paces-the-devices"),
+    ),
+    "edge-update-windows-ignored": Mutant(
+        "EDG-086: a rollout dispatches while none of its update windows is open",
+        set_attribute(rollout_controller, "window_open", lambda windows, now: True),
+        _cases("rollouts.update-windows-hold-dispatch"),
+    ),
     "edge-registry-bytes-left-behind": Mutant(
         "EDG-123: a release resolved in the hosted registry, whose artifact the fleet does "
         "not bring into its store (CreateRollout: ARTIFACT_NOT_AVAILABLE)",

@@ -27,10 +27,10 @@ from google.protobuf import timestamp_pb2
 
 from lepton.edge.v1 import device_state_pb2, release_pb2
 from lepton.type.v1 import artifact_pb2, error_pb2, model_format_pb2
+from lepton_ai.edge.update_windows import window_open
 from lepton_server.agent.agent_state import AgentState, CommittedRelease
 from lepton_server.agent.downloads import ArtifactNotFound, DigestMismatch, Downloads
 from lepton_server.agent.health_checks import HealthCheckError, health_check, load_model
-from lepton_server.agent.install_windows import window_open
 from lepton_server.agent.local_inference import LocalInference
 from lepton_server.agent.release_trust import TrustRoots, UntrustedRelease, check_trusted
 from lepton_server.runtime.errors import ERROR_DOMAIN

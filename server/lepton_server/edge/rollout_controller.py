@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 import math
@@ -19,6 +20,7 @@ from google.protobuf import timestamp_pb2
 
 from lepton.edge.v1 import capabilities_pb2, device_state_pb2, release_pb2, rollout_pb2
 from lepton.type.v1 import tensor_pb2
+from lepton_ai.edge.update_windows import next_opening, window_open
 from lepton_server.edge import rollout_strategies, telemetry_store
 from lepton_server.edge.rollouts import (
     AssignedRelease,
@@ -35,6 +37,8 @@ from lepton_server.edge.rollouts import (
 log = logging.getLogger(__name__)
 R = rollout_pb2
 U = device_state_pb2
+# EDG-085: a dispatch rate is a count of devices per 60-second interval.
+RATE_INTERVAL_NS = 60 * 10**9
 WAKE_INTERVAL_S = 1.0  # spec/edge.md §8: every active rollout is walked at least once a second
 OPEN_DEVICE_STATES = frozenset(
     {
@@ -307,28 +311,18 @@ class RolloutController:
         while True:
             index = rollout.current_stage
             stage = rollout.stages[index]
-            if stage.state == R.ROLLOUT_STAGE_STATE_PENDING:
-                if (
-                    rollout.strategy.stages[index].require_approval
-                    and index not in record.approvals
-                ):
-                    stage.state = R.ROLLOUT_STAGE_STATE_AWAITING_APPROVAL  # EDG-112
-                    return
-                self._begin_stage(record, stage)
-            elif stage.state == R.ROLLOUT_STAGE_STATE_AWAITING_APPROVAL:
-                if index not in record.approvals:
-                    return
-                self._begin_stage(record, stage)
-            if stage.state not in (
-                R.ROLLOUT_STAGE_STATE_DISPATCHING,
-                R.ROLLOUT_STAGE_STATE_VERIFYING,
-            ):
+            if not self._stage_dispatches(record, stage):
                 return
-            self._dispatch(record, stage.device_count)
             if stage.state == R.ROLLOUT_STAGE_STATE_DISPATCHING:
                 stage.state = R.ROLLOUT_STAGE_STATE_VERIFYING
                 record.gate_since_ns = self._clock()
             verdict = self._gate(record, index)
+            if verdict is True and any(
+                entry.status.state == R.ROLLOUT_DEVICE_STATE_PENDING
+                and entry.track.position < stage.device_count
+                for entry in record.devices.values()
+            ):
+                verdict = None  # its devices wait for the rate or a window: not yet passed
             if verdict is None:
                 return
             if isinstance(verdict, str):
@@ -347,6 +341,35 @@ class RolloutController:
                 return
             rollout.current_stage = index + 1
 
+    def _stage_dispatches(self, record: RolloutRecord, stage: R.RolloutStageStatus) -> bool:
+        """Begin the current stage once approved (EDG-112) and dispatch its PENDING devices
+        while an update window is open (EDG-086); whether its gate is to be evaluated: the
+        stage has dispatched, now or before. A rollout waiting to dispatch its first stage
+        stays QUEUED."""
+        index = stage.index
+        if stage.state == R.ROLLOUT_STAGE_STATE_PENDING and (
+            record.rollout.strategy.stages[index].require_approval and index not in record.approvals
+        ):
+            stage.state = R.ROLLOUT_STAGE_STATE_AWAITING_APPROVAL
+        if stage.state == R.ROLLOUT_STAGE_STATE_AWAITING_APPROVAL and index not in record.approvals:
+            return False
+        closed = self._window_closed(record)
+        if stage.state in (
+            R.ROLLOUT_STAGE_STATE_PENDING,
+            R.ROLLOUT_STAGE_STATE_AWAITING_APPROVAL,
+        ):
+            if closed:
+                return False
+            self._begin_stage(record, stage)
+        if stage.state not in (R.ROLLOUT_STAGE_STATE_DISPATCHING, R.ROLLOUT_STAGE_STATE_VERIFYING):
+            return False
+        if closed:
+            # Devices already handed the release go on, and a verifying stage's gate with
+            # them; the others dispatch once a window opens.
+            return stage.state == R.ROLLOUT_STAGE_STATE_VERIFYING
+        self._dispatch(record, stage.device_count)
+        return True
+
     def _begin_stage(self, record: RolloutRecord, stage: R.RolloutStageStatus) -> None:
         now = self._clock()
         stage.state = R.ROLLOUT_STAGE_STATE_DISPATCHING
@@ -357,15 +380,35 @@ class RolloutController:
                 record, R.ROLLOUT_STATE_RUNNING, f"dispatching stage {stage.index}"
             )
 
+    def _window_closed(self, record: RolloutRecord) -> bool:
+        """Whether dispatch must wait for one of the strategy's update windows (EDG-086);
+        `next_update_window_time` then holds the next opening, and is cleared otherwise."""
+        rollout = record.rollout
+        windows = rollout.strategy.update_windows
+        now = dt.datetime.fromtimestamp(self._clock() / 1e9, dt.UTC)
+        if window_open(windows, now):
+            rollout.ClearField("next_update_window_time")
+            return False
+        opens = next_opening(windows, now)
+        assert opens is not None  # windows exist, since none is open
+        rollout.next_update_window_time.FromDatetime(opens.astimezone(dt.UTC))
+        return True
+
     def _dispatch(self, record: RolloutRecord, coverage: int) -> None:
         """Hand the release to the PENDING devices the stage covers (EDG-070, EDG-113):
         the stage's own and retried ones (EDG-114)."""
-        chosen = [
-            name
-            for name, entry in record.devices.items()
-            if entry.status.state == R.ROLLOUT_DEVICE_STATE_PENDING
-            and entry.track.position < coverage
-        ]
+        chosen = sorted(
+            (
+                name
+                for name, entry in record.devices.items()
+                if entry.status.state == R.ROLLOUT_DEVICE_STATE_PENDING
+                and entry.track.position < coverage
+            ),
+            key=lambda name: record.devices[name].track.position,
+        )
+        allowance = self._rate_allowance(record)
+        if allowance is not None:
+            chosen = chosen[:allowance]
         if not chosen:
             return
         assigned = AssignedRelease(
@@ -378,6 +421,30 @@ class RolloutController:
             entry.track.generation = generations.get(name, 0)
             entry.status.dispatch_time.CopyFrom(timestamp(now))
             self._rollouts.set_device_state(entry, R.ROLLOUT_DEVICE_STATE_DISPATCHED, now)
+
+    def _rate_allowance(self, record: RolloutRecord) -> int | None:
+        """How many more devices the strategy's dispatch rate lets this pass hand the
+        release (EDG-085): the current rate, less the devices dispatched in the last 60
+        seconds; None without a rate."""
+        strategy = record.rollout.strategy
+        if not strategy.HasField("rate"):
+            return None
+        rate = strategy.rate
+        succeeded = sum(
+            entry.status.state == R.ROLLOUT_DEVICE_STATE_SUCCEEDED
+            for entry in record.devices.values()
+        )
+        step = rate.increase_after_succeeded_count or rate.base_per_minute
+        current = rate.base_per_minute * (rate.increment_factor or 1.0) ** (succeeded // step)
+        if rate.max_per_minute:
+            current = min(current, rate.max_per_minute)
+        since = self._clock() - RATE_INTERVAL_NS
+        recent = sum(
+            entry.status.HasField("dispatch_time")
+            and entry.status.dispatch_time.ToNanoseconds() > since
+            for entry in record.devices.values()
+        )
+        return max(0, math.floor(current) - recent)
 
     def _gate(self, record: RolloutRecord, index: int) -> bool | str | None:
         """The stage's health gate (EDG-072, EDG-115): True when it passed, a reason in words

@@ -41,7 +41,12 @@ from lepton_server.runtime.layer_registry import selected_layers
 EDGE_SERVICE = pb.DESCRIPTOR.services_by_name["EdgeService"].full_name
 AGENT_SERVICE = agent_pb.DESCRIPTOR.services_by_name["DeviceAgentService"].full_name
 # Optional features (spec/edge.md 7) this server implements.
-EDGE_FEATURES: tuple[str, ...] = ("edge.artifact_upload", "edge.telemetry_query")
+EDGE_FEATURES: tuple[str, ...] = (
+    "edge.artifact_upload",
+    "edge.telemetry_query",
+    "edge.rollout_rate",
+    "edge.update_windows",
+)
 AGENT_FEATURES: tuple[str, ...] = ("edge.device_blobs",)
 SECOND_NS = 10**9
 

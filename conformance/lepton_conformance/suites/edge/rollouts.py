@@ -1,12 +1,14 @@
 """edge-fleet cases of rollouts, with devices the suite plays itself (fleet_rig.py): creation
 and normalisation, stages held back by health gates with a bake, per-device states, failure
 actions, pause, resume, abort, rollback of an active and of a finished rollout, approval,
-retry, scheduled start, telemetry gates, incompatible devices and WatchRollout (spec/edge.md
-section 2.5; EDG-064 to EDG-084, EDG-111 to EDG-115). Gates bake for fractions of a second so
+retry, scheduled start, telemetry gates, incompatible devices, WatchRollout, and the optional
+dispatch rate and update windows (spec/edge.md section 2.5; EDG-064 to EDG-086, EDG-111 to
+EDG-115). Gates bake for fractions of a second so
 that the profile stays fast."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 
@@ -21,7 +23,7 @@ from lepton_conformance.harness import expect
 from lepton_conformance.harness.case import Failed
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
-from lepton_conformance.suites.edge.edge_client import PROMPT_S, eventually
+from lepton_conformance.suites.edge.edge_client import PROMPT_S, SERVICE, eventually
 from lepton_conformance.suites.edge.fleet_rig import (
     TERMINAL,
     Fleet,
@@ -37,6 +39,8 @@ from lepton_conformance.suites.edge.fleet_rig import (
 from lepton_conformance.suites.edge.profiles import FLEET
 
 CASES = CaseList()
+WINDOWS = "edge.update_windows"
+RATE = "edge.rollout_rate"
 PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
 # One turn of a controller that walks its rollouts at least once a second (spec/edge.md 8),
 # with room: how long the suite watches for something that must not happen.
@@ -838,3 +842,58 @@ def current_release(ctx: CaseContext) -> None:
         gains()
         fleet.client.ok("DeleteDeployment", pb.DeleteDeploymentRequest(name=deployment))
         loses("a desired state without the deleted deployment")
+
+
+@CASES.case(FLEET, "rollouts.update-windows-hold-dispatch", "EDG-086")
+def update_windows(ctx: CaseContext) -> None:
+    """With edge.update_windows, a rollout whose only window (daily, in UTC) opens in three
+    hours stays QUEUED with nothing dispatched, next_update_window_time at that opening; one
+    whose window opened five minutes ago dispatches at once and SUCCEEDS, without
+    next_update_window_time."""
+    ctx.require_feature(SERVICE, WINDOWS)
+    now = dt.datetime.now(dt.UTC)
+    with Fleet(ctx, devices=1) as fleet:
+        artifact = servable(ctx, fleet.client)
+        opens = (now + dt.timedelta(hours=3)).replace(second=0, microsecond=0)
+        closed = R.RolloutStrategy(update_windows=[_daily(opens, minutes=10)])
+        rollout = fleet.create(signed_release(artifact), closed)
+        _quiet(fleet, fleet.deployment, rollout.name, 0, "outside its update windows")
+        waiting = fleet.rollout(rollout.name)
+        expect.equal(state_name(waiting.status.state), "QUEUED", "the waiting rollout's state")
+        given = waiting.next_update_window_time.ToDatetime(dt.UTC)
+        expect.holds(
+            waiting.HasField("next_update_window_time") and abs(given - opens).total_seconds() < 1,
+            f"next_update_window_time {opens.isoformat()}",
+            given.isoformat() if waiting.HasField("next_update_window_time") else "unset",
+        )
+        fleet.client.ok("AbortRollout", pb.AbortRolloutRequest(name=rollout.name))
+        opened = R.RolloutStrategy(
+            update_windows=[_daily(now - dt.timedelta(minutes=5), minutes=60)]
+        )
+        rollout = fleet.create(signed_release(artifact, 2), opened)
+        fleet.devices[0].install(fleet.deployment, rollout.name)
+        done = fleet.reaches(rollout.name, R.ROLLOUT_STATE_SUCCEEDED)
+        expect.holds(
+            not done.HasField("next_update_window_time"),
+            "no next_update_window_time while a window is open",
+            str(done.next_update_window_time),
+        )
+
+
+def _daily(opens: dt.datetime, minutes: int) -> update_window_pb2.UpdateWindow:
+    """A window every day from the UTC time of day of `opens`, lasting `minutes`."""
+    window = update_window_pb2.UpdateWindow(start_minute=opens.hour * 60 + opens.minute)
+    window.duration.FromSeconds(minutes * 60)
+    return window
+
+
+@CASES.case(FLEET, "rollouts.a-dispatch-rate-paces-the-devices", "EDG-085")
+def dispatch_rate(ctx: CaseContext) -> None:
+    """With edge.rollout_rate, a one-stage rollout of 3 devices at 1 device per minute
+    hands the release to one device promptly and to no other within the same minute."""
+    ctx.require_feature(SERVICE, RATE)
+    with Fleet(ctx, devices=3) as fleet:
+        strategy = R.RolloutStrategy(rate=R.DispatchRate(base_per_minute=1))
+        rollout = fleet.create(signed_release(servable(ctx, fleet.client)), strategy)
+        eventually(lambda: fleet.handed(fleet.deployment, rollout.name), bool, "a device handed it")
+        _quiet(fleet, fleet.deployment, rollout.name, 1, "within the first minute at 1/min")
