@@ -9,6 +9,7 @@ from lepton_server.aip.filtering.compile import Filter
 from lepton_server.edge import (
     artifact_store,
     desired_states,
+    device_commands,
     device_watch,
     fleet_database,
     registration,
@@ -158,6 +159,41 @@ def _cases(*ids: str) -> frozenset[str]:
     return frozenset(f"{FLEET}.{case}" for case in ids)
 
 
+def _key_not_defaulted(original):
+    """A command created without an idempotency key keeps an empty one."""
+
+    def mutated(self, request):
+        command = original(self, request)
+        if not request.command.idempotency_key:
+            command.idempotency_key = ""
+        return command
+
+    return mutated
+
+
+def _never_expires(original):
+    """Commands are never made EXPIRED."""
+
+    def mutated(self, command, now, device=None):
+        return command
+
+    return mutated
+
+
+def _delivered_cancellable(original):
+    """A DELIVERED command is cancelled as a PENDING one would be."""
+
+    def mutated(self, name):
+        command = self.get(name)
+        if command.state == device_commands.DELIVERED:
+            command.state = device_commands.CANCELLED
+            self.db.put_command(name.rsplit("/commands/", 1)[0], command)
+            return command
+        return original(self, name)
+
+    return mutated
+
+
 def _no_allowance_limit(original):
     """No dispatch is held back for the rate."""
 
@@ -177,6 +213,35 @@ def _bytes_left_behind(original):
 
 
 MUTANTS: dict[str, Mutant] = {
+    "edge-command-key-not-defaulted": Mutant(
+        "EDG-039: a command created without an idempotency key is returned with none",
+        replace(device_commands.DeviceCommands, "create", _key_not_defaulted),
+        # The delivery then carries a key the command as returned did not.
+        _cases(
+            "commands.create-checks-the-command-and-fills-its-defaults",
+            "commands.delivered-on-each-stream-until-taken-on",
+        ),
+    ),
+    "edge-commands-not-redelivered": Mutant(
+        "EDG-040: a DELIVERED command is not delivered again on a new Sync stream",
+        set_attribute(device_commands, "DELIVERABLE", frozenset({device_commands.PENDING})),
+        _cases("commands.delivered-on-each-stream-until-taken-on"),
+    ),
+    "edge-command-terminal-updated": Mutant(
+        "EDG-041: an update moves a command that already ended",
+        set_attribute(device_commands, "TERMINAL", frozenset()),
+        _cases("commands.updates-move-the-command-until-it-ends"),
+    ),
+    "edge-commands-never-expire": Mutant(
+        "EDG-042: a command past its expire_time stays PENDING and is still delivered",
+        replace(device_commands.DeviceCommands, "_expired", _never_expires),
+        _cases("commands.expire-and-are-never-delivered"),
+    ),
+    "edge-command-cancelled-after-delivery": Mutant(
+        "EDG-043: CancelDeviceCommand cancels a DELIVERED command",
+        replace(device_commands.DeviceCommands, "cancel", _delivered_cancellable),
+        _cases("commands.cancel-a-pending-command-only"),
+    ),
     "edge-dispatch-rate-ignored": Mutant(
         "EDG-085: a rollout with a dispatch rate hands every device the release at once",
         replace(rollout_controller.RolloutController, "_rate_allowance", _no_allowance_limit),

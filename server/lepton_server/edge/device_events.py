@@ -23,6 +23,8 @@ class Change(Enum):
     DELETED = "deleted"
     CREATED = "created"
     DESIRED_STATE = "desired_state"
+    # A command was created for the device (edge.commands).
+    COMMANDS = "commands"
     ACKNOWLEDGED = "acknowledged"
     REPORTED_STATE = "reported_state"
     HEARTBEAT = "heartbeat"

@@ -1,7 +1,8 @@
 """The fleet's metadata in `<data-dir>/edge/fleet.db`: devices (each a serialized Device
 with its bound public key), the hashes of bootstrap and access tokens, registration
-challenges, deployments and the per-(device, deployment) assignments desired states are
-computed from. Secrets are stored as SHA-256 hashes only; device public keys as they are."""
+challenges, deployments, the per-(device, deployment) assignments desired states are
+computed from, and device commands. Secrets are stored as SHA-256 hashes only; device
+public keys as they are."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from lepton.edge.v1 import deployment_pb2, device_pb2, device_state_pb2
+from lepton.edge.v1 import command_pb2, deployment_pb2, device_pb2, device_state_pb2
 from lepton_server.runtime.sqlite_database import SqliteDatabase
 
 SCHEMA = """
@@ -48,6 +49,12 @@ CREATE TABLE IF NOT EXISTS assignments (
     PRIMARY KEY (device, deployment)
 );
 CREATE INDEX IF NOT EXISTS assignments_by_deployment ON assignments (deployment);
+CREATE TABLE IF NOT EXISTS device_commands (
+    name TEXT PRIMARY KEY,
+    device TEXT NOT NULL,
+    command BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS device_commands_by_device ON device_commands (device);
 """
 
 
@@ -163,6 +170,28 @@ class FleetDatabase(SqliteDatabase):
             column = "name" if table == "devices" else "device"
             self._run(f"DELETE FROM {table} WHERE {column}=?", name)
         self._run("DELETE FROM assignments WHERE device=?", name)
+        self._run("DELETE FROM device_commands WHERE device=?", name)
+
+    # --- device commands ---------------------------------------------------------------------
+
+    def put_command(self, device: str, command: command_pb2.DeviceCommand) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO device_commands VALUES (?, ?, ?)",
+            command.name,
+            device,
+            command.SerializeToString(),
+        )
+
+    def command(self, name: str) -> command_pb2.DeviceCommand | None:
+        found = self._one("SELECT command FROM device_commands WHERE name=?", name)
+        return None if found is None else command_pb2.DeviceCommand.FromString(found[0])
+
+    def commands(self, device: str) -> list[command_pb2.DeviceCommand]:
+        """The device's commands in creation order."""
+        rows = self._all(
+            "SELECT command FROM device_commands WHERE device=? ORDER BY rowid", device
+        )
+        return [command_pb2.DeviceCommand.FromString(row[0]) for row in rows]
 
     # --- bootstrap tokens --------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from lepton.edge.v1 import edge_service_pb2 as pb
 from lepton.edge.v1 import edge_service_pb2_grpc as pb_grpc
 from lepton_server.edge.artifact_store import ArtifactStore
 from lepton_server.edge.deployments import Deployments
+from lepton_server.edge.device_commands import DeviceCommands
 from lepton_server.edge.device_watch import DeviceWatches
 from lepton_server.edge.devices import Devices
 from lepton_server.edge.registration import Registration
@@ -25,29 +26,10 @@ from lepton_server.edge.rollouts import Rollouts
 from lepton_server.edge.sync_streams import SyncStreams
 from lepton_server.edge.telemetry_batches import TelemetryBatches
 from lepton_server.edge.telemetry_store import ALL_DEVICES, TelemetryStore
-from lepton_server.runtime.errors import Unimplemented
 from lepton_server.runtime.principals import current_principal
 
-# RPCs of optional features this server does not implement (spec/edge.md 7).
-EDGE_FEATURE_RPCS = {
-    "CreateDeviceCommand": "edge.commands",
-    "GetDeviceCommand": "edge.commands",
-    "ListDeviceCommands": "edge.commands",
-    "CancelDeviceCommand": "edge.commands",
-}
 # DownloadArtifactResponse or ReadArtifactResponse: a descriptor, then chunks.
 ArtifactMessage = TypeVar("ArtifactMessage")
-
-
-def _feature_not_supported(method: str, feature: str) -> Callable[..., Any]:
-    async def handler(self: Any, request: Any, context: aio.ServicerContext) -> None:
-        raise Unimplemented(
-            reason="FEATURE_NOT_SUPPORTED",
-            message=f"{method} needs feature {feature}, which this server does not list",
-            metadata={"feature": feature},
-        )
-
-    return handler
 
 
 async def _artifact_stream(
@@ -76,9 +58,11 @@ class EdgeServicer(pb_grpc.EdgeServiceServicer):
         rollouts: Rollouts,
         artifacts: ArtifactStore,
         telemetry: TelemetryStore,
+        commands: DeviceCommands,
         registry: RegistryReleases | None = None,
     ) -> None:
         self.devices = devices
+        self.commands = commands
         self.registry = registry
         self.deployments = deployments
         self.watches = watches
@@ -121,6 +105,19 @@ class EdgeServicer(pb_grpc.EdgeServiceServicer):
     ) -> AsyncIterator[pb.WatchDevicesResponse]:
         async for response in self.watches.watch(request.filter):
             yield response
+
+    async def CreateDeviceCommand(self, request, context: aio.ServicerContext):
+        return pb.CreateDeviceCommandResponse(command=self.commands.create(request))
+
+    async def GetDeviceCommand(self, request, context: aio.ServicerContext):
+        return pb.GetDeviceCommandResponse(command=self.commands.get(request.name))
+
+    async def ListDeviceCommands(self, request, context: aio.ServicerContext):
+        commands, token = self.commands.list(request)
+        return pb.ListDeviceCommandsResponse(commands=commands, next_page_token=token)
+
+    async def CancelDeviceCommand(self, request, context: aio.ServicerContext):
+        return pb.CancelDeviceCommandResponse(command=self.commands.cancel(request.name))
 
     async def CreateDeployment(self, request, context: aio.ServicerContext):
         return pb.CreateDeploymentResponse(deployment=self.deployments.create(request))
@@ -263,7 +260,3 @@ class DeviceAgentServicer(agent_grpc.DeviceAgentServiceServicer):
         return agent_pb.GetBlobUploadStatusResponse(
             blob=status.artifact, committed_offset=status.committed_offset
         )
-
-
-for _method, _feature in EDGE_FEATURE_RPCS.items():
-    setattr(EdgeServicer, _method, _feature_not_supported(_method, _feature))

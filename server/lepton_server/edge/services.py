@@ -21,6 +21,7 @@ from lepton_server.edge import releases
 from lepton_server.edge.artifact_store import ArtifactStore
 from lepton_server.edge.deployments import Deployments
 from lepton_server.edge.desired_states import DesiredStates, FleetAssignments
+from lepton_server.edge.device_commands import DeviceCommands
 from lepton_server.edge.device_events import DeviceEvents
 from lepton_server.edge.device_tokens import DeviceTokens
 from lepton_server.edge.device_watch import DeviceWatches
@@ -42,6 +43,7 @@ EDGE_SERVICE = pb.DESCRIPTOR.services_by_name["EdgeService"].full_name
 AGENT_SERVICE = agent_pb.DESCRIPTOR.services_by_name["DeviceAgentService"].full_name
 # Optional features (spec/edge.md 7) this server implements.
 EDGE_FEATURES: tuple[str, ...] = (
+    "edge.commands",
     "edge.artifact_upload",
     "edge.telemetry_query",
     "edge.rollout_rate",
@@ -64,6 +66,7 @@ class Fleet:
     deployments: Deployments
     assignments: FleetAssignments
     streams: SyncStreams
+    commands: DeviceCommands
     rollouts: Rollouts
     controller: RolloutController
     artifacts: ArtifactStore
@@ -95,6 +98,7 @@ def open_fleet(server: ServerConfig, config: EdgeConfig) -> Fleet:
         pending_retry_after_ns=int(config.pending_retry_after_seconds * SECOND_NS),
     )
     deployments = Deployments(db, desired, page_tokens)
+    commands = DeviceCommands(db, events, page_tokens)
     assignments = FleetAssignments(desired)
     artifacts = ArtifactStore(root / "artifacts")
     telemetry = TelemetryStore(root / "telemetry.db", page_tokens)
@@ -120,7 +124,8 @@ def open_fleet(server: ServerConfig, config: EdgeConfig) -> Fleet:
         registration=Registration(db, devices, tokens, times),
         deployments=deployments,
         assignments=assignments,
-        streams=SyncStreams(db, devices, events),
+        streams=SyncStreams(db, devices, events, commands),
+        commands=commands,
         rollouts=rollouts,
         controller=RolloutController(rollouts, telemetry.inference_summary),
         artifacts=artifacts,
@@ -151,6 +156,7 @@ def hosted_services(fleet: Fleet) -> list[HostedService]:
         rollouts=fleet.rollouts,
         artifacts=fleet.artifacts,
         telemetry=fleet.telemetry,
+        commands=fleet.commands,
         registry=fleet.registry,
     )
     agent = DeviceAgentServicer(

@@ -1,9 +1,9 @@
 """The Sync stream (spec/edge.md 2.3, EDG-029 to EDG-037): the hello and its welcome, the
-desired state at once and at every new generation, settings when the report interval
-changes, and the agent's heartbeats, reported states and acknowledgements stored as they
-arrive. One stream per device is current: a newer one ends the older with ABORTED
-[SYNC_STREAM_SUPERSEDED]; decommissioning ends it with PERMISSION_DENIED
-[DEVICE_DECOMMISSIONED]."""
+desired state at once and at every new generation, the device's commands, settings when the
+report interval changes, and the agent's heartbeats, reported states, acknowledgements and
+command updates stored as they arrive. One stream per device is current: a newer one ends
+the older with ABORTED [SYNC_STREAM_SUPERSEDED]; decommissioning ends it with
+PERMISSION_DENIED [DEVICE_DECOMMISSIONED]."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from lepton.edge.v1 import device_agent_service_pb2 as pb
 from lepton.edge.v1 import device_pb2, device_state_pb2
 from lepton_server.aip.standard_fields import now_ns, timestamp
+from lepton_server.edge.device_commands import DeviceCommands
 from lepton_server.edge.device_events import Change, DeviceEvents
 from lepton_server.edge.devices import DECOMMISSIONED, Devices, device_message
 from lepton_server.edge.fleet_database import DeviceRow, FleetDatabase
@@ -35,8 +36,13 @@ _CLIENT_CLOSED = "closed"
 
 @dataclass(eq=False)
 class _Stream:
+    """One device's open stream: its queue of changes and what it has sent."""
+
     device: str
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    generation: int = 0
+    settings: pb.AgentSettings | None = None
+    delivered: set[str] = field(default_factory=set)
 
 
 def _violation(message: str) -> InvalidArgument:
@@ -54,9 +60,12 @@ def _decommissioned(device: str) -> PermissionDenied:
 class SyncStreams:
     """The open Sync streams, one current stream per device."""
 
-    def __init__(self, db: FleetDatabase, devices: Devices, events: DeviceEvents) -> None:
+    def __init__(
+        self, db: FleetDatabase, devices: Devices, events: DeviceEvents, commands: DeviceCommands
+    ) -> None:
         self.db = db
         self.devices = devices
+        self.commands = commands
         self._streams: dict[str, _Stream] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         events.listen(self._on_change)
@@ -67,7 +76,13 @@ class SyncStreams:
 
     def _on_change(self, device: str, change: Change) -> None:
         stream = self._streams.get(device)
-        relevant = (Change.DESIRED_STATE, Change.SETTINGS, Change.DECOMMISSIONED, Change.DELETED)
+        relevant = (
+            Change.DESIRED_STATE,
+            Change.SETTINGS,
+            Change.COMMANDS,
+            Change.DECOMMISSIONED,
+            Change.DELETED,
+        )
         if stream is not None and change in relevant and self._loop is not None:
             self._loop.call_soon_threadsafe(stream.queue.put_nowait, change)
 
@@ -96,20 +111,18 @@ class SyncStreams:
             welcome = pb.SyncWelcome(device=device, settings=settings)
             welcome.server_time.CopyFrom(timestamp(now_ns()))
             yield pb.SyncResponse(welcome=welcome)
-            sent = current.desired_state.generation
+            stream.generation = current.desired_state.generation
+            stream.settings = settings
             yield pb.SyncResponse(desired_state=current.desired_state)
+            for response in self._commands(stream):
+                yield response
             reader = asyncio.create_task(self._read(stream, requests))
             while True:
                 item = await stream.queue.get()
                 if item == _CLIENT_CLOSED:
                     return
-                current = self._current(device, item)
-                if item == Change.DESIRED_STATE and current.desired_state.generation > sent:
-                    sent = current.desired_state.generation
-                    yield pb.SyncResponse(desired_state=current.desired_state)
-                elif item == Change.SETTINGS and agent_settings(current) != settings:
-                    settings = agent_settings(current)
-                    yield pb.SyncResponse(settings=settings)
+                for response in self._changed(stream, item):
+                    yield response
         finally:
             if reader is not None:
                 reader.cancel()
@@ -117,6 +130,26 @@ class SyncStreams:
                     await reader
             if self._streams.get(device) is stream:
                 del self._streams[device]
+
+    def _changed(self, stream: _Stream, item: object) -> list[pb.SyncResponse]:
+        """What the stream sends after a queued change; raises the error that ends it."""
+        current = self._current(stream.device, item)
+        if item == Change.DESIRED_STATE and current.desired_state.generation > stream.generation:
+            stream.generation = current.desired_state.generation
+            return [pb.SyncResponse(desired_state=current.desired_state)]
+        if item == Change.SETTINGS and agent_settings(current) != stream.settings:
+            stream.settings = agent_settings(current)
+            return [pb.SyncResponse(settings=stream.settings)]
+        if item == Change.COMMANDS:
+            return self._commands(stream)
+        return []
+
+    def _commands(self, stream: _Stream) -> list[pb.SyncResponse]:
+        """The device's commands it has not taken on yet and this stream has not sent
+        (EDG-040)."""
+        deliveries = self.commands.deliver(stream.device, stream.delivered)
+        stream.delivered.update(delivery.name for delivery in deliveries)
+        return [pb.SyncResponse(command=delivery) for delivery in deliveries]
 
     def _current(self, device: str, item: object) -> device_pb2.Device:
         """The device after a queued change; raises the error that ends the stream."""
@@ -202,8 +235,8 @@ class SyncStreams:
                         f"exceeds the desired generation {generation}",
                     )
                 changes += _acknowledge(row, acked)
-            # command_update: this server has no commands (edge.commands is not listed), so
-            # every update names a command that does not exist and is ignored.
+            elif kind == "command_update":
+                self.commands.update(device, message.command_update)
             self._store(row, changes)
 
     def _arrived(self, device: str) -> tuple[DeviceRow, list[Change]]:

@@ -88,7 +88,10 @@ def test_discovery_lists_both_services_with_the_features_served(fleet_server):
     features = {s.name: list(s.features) for s in info.services}
     assert sorted(features["lepton.edge.v1.EdgeService"]) == [
         "edge.artifact_upload",
+        "edge.commands",
+        "edge.rollout_rate",
         "edge.telemetry_query",
+        "edge.update_windows",
     ]
     assert features["lepton.edge.v1.DeviceAgentService"] == ["edge.device_blobs"]
 

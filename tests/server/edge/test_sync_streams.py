@@ -22,6 +22,7 @@ from support.edge_devices import (
 from support.polling import eventually
 from support.status_details import bad_request, error_info
 
+from lepton.edge.v1 import command_pb2 as C
 from lepton.edge.v1 import deployment_pb2, device_pb2, device_state_pb2
 from lepton.edge.v1 import device_agent_service_pb2 as agent_pb
 from lepton.edge.v1 import edge_service_pb2 as pb
@@ -229,7 +230,9 @@ def test_a_reported_applied_generation_above_the_desired_one_ends_the_stream(age
 def test_a_command_update_for_an_unknown_command_is_ignored(edge, agent, device):
     with _sync(agent, device) as stream:
         stream.open()
-        update = agent_pb.CommandUpdate(name=f"{device.name}/commands/nope")
+        update = agent_pb.CommandUpdate(
+            name=f"{device.name}/commands/nope", state=C.DEVICE_COMMAND_STATE_SUCCEEDED
+        )
         stream.send(agent_pb.SyncRequest(command_update=update))
         change = D.Device(name=device.name, report_interval=Duration(seconds=9))
         edge.UpdateDevice(pb.UpdateDeviceRequest(device=change))
