@@ -330,6 +330,9 @@ def rolled_back(ctx: CaseContext) -> None:
         a, b = fleet.devices
         old = {d.name: d.assigned(deployment) for d in fleet.devices}
         b.install(deployment, name)
+        # B's report travels on a stream of its own: seen before A fails, B is on v2 when the
+        # rollback begins (otherwise it still reports v1 and is ROLLED_BACK at once).
+        fleet.devices_reach(name, {b.name: DS.ROLLOUT_DEVICE_STATE_SUCCEEDED}, "B SUCCEEDED")
         a.fail(deployment, name)
         back = fleet.reaches(name, R.ROLLOUT_STATE_ROLLING_BACK)
         expect.equal(back.status.error.reason, "ROLLOUT_HEALTH_GATE_FAILED", "status.error")
@@ -754,12 +757,18 @@ def watch(ctx: CaseContext) -> None:
         call = fleet.client.call(
             "WatchRollout", pb.WatchRolloutRequest(name=rollout.name), timeout=PROMPT_S * 4
         )
-        fleet.client.ok(
-            "ApproveRolloutStage", pb.ApproveRolloutStageRequest(name=rollout.name, stage=0)
-        )
-        fleet.devices[0].install(fleet.deployment, rollout.name)
         seen: list[tuple[float, R.Rollout]] = []
         try:
+            # The first message before the approval: two calls on one channel may be served
+            # in either order, and the watch must see the rollout QUEUED.
+            first = next(call, None)
+            if first is None:
+                raise Failed("WatchRollout to send the rollout first", "the stream ended")
+            seen.append((time.monotonic(), first.rollout))
+            fleet.client.ok(
+                "ApproveRolloutStage", pb.ApproveRolloutStageRequest(name=rollout.name, stage=0)
+            )
+            fleet.devices[0].install(fleet.deployment, rollout.name)
             for message in call:
                 seen.append((time.monotonic(), message.rollout))
         except grpc.RpcError as error:
