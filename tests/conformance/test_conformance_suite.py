@@ -4,14 +4,13 @@ exactly the cases expected, a do-nothing stub fails it, and every MUST is traced
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from mutants import MUTANTS
+from support.conformance_cli import conformance_cli
 from support.stub_server import serve_stub
 
 from lepton_conformance.harness import catalog, coverage
@@ -294,19 +293,8 @@ def test_known_failure_that_passes_fails_the_run(reference, files):
     assert result.exit_status == 1
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lepton_conformance.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "240"},  # rich wraps table cells at 80 otherwise
-    )
-
-
 def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_path):
-    completed = _cli(
+    completed = conformance_cli(
         "run",
         "--target",
         reference.address,
@@ -347,11 +335,11 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_p
     assert results["run"]["case_filter"] is None
     assert results["run"]["token_given"] is True
     assert len(results["run"]["case_set_sha256"]) == 64
-    assert _cli("verify", str(tmp_path)).returncode == 0
+    assert conformance_cli("verify", str(tmp_path)).returncode == 0
 
 
 def test_cli_case_filtered_run_exits_three_and_says_it_is_no_certificate(reference, tmp_path):
-    completed = _cli(
+    completed = conformance_cli(
         "run",
         "--target",
         reference.address,
@@ -371,7 +359,7 @@ def test_cli_case_filtered_run_exits_three_and_says_it_is_no_certificate(referen
 
 def test_cli_run_against_a_mutant_exits_one(lying_server):
     server = lying_server
-    completed = _cli("run", "--target", server.address)
+    completed = conformance_cli("run", "--target", server.address)
     assert completed.returncode == 1
     assert "NOT CERTIFIED" in completed.stdout
     assert CAUGHT in completed.stdout
@@ -380,14 +368,16 @@ def test_cli_run_against_a_mutant_exits_one(lying_server):
 def test_cli_rejects_a_known_failing_file_naming_an_unknown_case(reference, tmp_path):
     listing = tmp_path / "known"
     listing.write_text("general.no-such-case something\n")
-    completed = _cli("run", "--target", reference.address, "--known-failing", str(listing))
+    completed = conformance_cli(
+        "run", "--target", reference.address, "--known-failing", str(listing)
+    )
     assert completed.returncode == 2
 
 
 def test_cli_list_and_trace_name_requirements():
-    listed = _cli("list")
+    listed = conformance_cli("list")
     assert listed.returncode == 0
     assert "general.health.check-overall" in listed.stdout
-    traced = _cli("trace", "--check")
+    traced = conformance_cli("trace", "--check")
     assert traced.returncode == 0, traced.stdout
     assert "GEN-020" in traced.stdout

@@ -4,13 +4,12 @@ agent mutant is caught by exactly the cases expected, and a run names what it ce
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from mutants import MUTANTS
+from support.conformance_cli import conformance_cli
 
 from lepton_conformance.harness import catalog
 from lepton_conformance.harness.case import Outcome
@@ -72,32 +71,21 @@ def test_a_server_run_never_chooses_the_agent_profile_and_says_why_when_named():
     assert {r.outcome for r in result.results} == {Outcome.SKIP}
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lepton_conformance.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=240,
-        env={**os.environ, "COLUMNS": "240"},
-    )
-
-
 def test_cli_run_needs_a_target_or_an_agent_command():
-    completed = _cli("run")
+    completed = conformance_cli("run")
     assert completed.returncode == 2
     assert "--target or --agent-command" in completed.stdout
 
 
 def test_cli_refuses_an_agent_command_with_an_unknown_placeholder():
-    completed = _cli("run", "--agent-command", "my-agent --fleet {fleet} --home {home}")
+    completed = conformance_cli("run", "--agent-command", "my-agent --fleet {fleet} --home {home}")
     assert completed.returncode == 2
     assert "home" in completed.stdout
 
 
 @pytest.mark.timeout(300)
 def test_cli_certifies_the_reference_agent_and_its_report_holds_up(tmp_path):
-    completed = _cli("run", "--agent-command", REFERENCE, "--report-dir", str(tmp_path))
+    completed = conformance_cli("run", "--agent-command", REFERENCE, "--report-dir", str(tmp_path))
     assert completed.returncode == 0, completed.stdout + completed.stderr
     results = json.loads((tmp_path / "results.json").read_text())
     assert {name: p["verdict"] for name, p in results["summary"]["profiles"].items()} == {
@@ -105,7 +93,7 @@ def test_cli_certifies_the_reference_agent_and_its_report_holds_up(tmp_path):
     }
     assert results["run"]["agent_command"] == REFERENCE
     assert "--agent-command" in results["run"]["command"]
-    assert _cli("verify", str(tmp_path)).returncode == 0
+    assert conformance_cli("verify", str(tmp_path)).returncode == 0
 
 
 @pytest.mark.timeout(900)

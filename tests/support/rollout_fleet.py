@@ -20,12 +20,8 @@ from lepton.edge.v1 import (
 )
 from lepton.type.v1 import artifact_pb2, digest_pb2, error_pb2
 from lepton_server.edge.rollout_controller import RolloutController, incompatibility
-from lepton_server.edge.rollouts import (
-    AssignedRelease,
-    DeviceProgress,
-    Rollouts,
-    TargetedDevice,
-)
+from lepton_server.edge.rollout_records import AssignedRelease, DeviceProgress, TargetedDevice
+from lepton_server.edge.rollouts import Rollouts
 from lepton_server.edge.telemetry_store import InferenceSummary
 
 DEPLOYMENT = "deployments/cameras"

@@ -21,7 +21,7 @@ from lepton.edge.v1 import (
 from lepton_server.aip.standard_fields import new_etag, now_ns, timestamp
 from lepton_server.edge.device_events import Change, DeviceEvents
 from lepton_server.edge.fleet_database import DeviceRow, FleetDatabase
-from lepton_server.edge.rollouts import AssignedRelease, DeviceProgress, TargetedDevice
+from lepton_server.edge.rollout_records import AssignedRelease, DeviceProgress, TargetedDevice
 
 APPROVED = device_pb2.DEVICE_APPROVAL_STATE_APPROVED
 ONLINE = device_pb2.DEVICE_CONNECTION_STATE_ONLINE

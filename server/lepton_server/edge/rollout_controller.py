@@ -22,17 +22,17 @@ from lepton.edge.v1 import capabilities_pb2, device_state_pb2, release_pb2, roll
 from lepton.type.v1 import tensor_pb2
 from lepton_ai.edge.update_windows import next_opening, window_open
 from lepton_server.edge import rollout_strategies, telemetry_store
-from lepton_server.edge.rollouts import (
+from lepton_server.edge.rollout_records import (
     AssignedRelease,
     DeviceEntry,
     DeviceProgress,
     DeviceTrack,
     RolloutRecord,
-    Rollouts,
     TargetedDevice,
     error_status,
     timestamp,
 )
+from lepton_server.edge.rollouts import Rollouts
 
 log = logging.getLogger(__name__)
 R = rollout_pb2

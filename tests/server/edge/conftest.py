@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import grpc
 import pytest
 from support.hosting import hosted
+from support.rollout_fleet import Harness
 
 from lepton.edge.v1 import device_agent_service_pb2_grpc as agent_grpc
 from lepton.edge.v1 import edge_service_pb2_grpc as pb_grpc
@@ -68,3 +69,9 @@ def edge(fleet_server) -> pb_grpc.EdgeServiceStub:
 @pytest.fixture(scope="module")
 def agent(fleet_server) -> agent_grpc.DeviceAgentServiceStub:
     return fleet_server.agent
+
+
+@pytest.fixture
+def h(tmp_path) -> Harness:
+    """A rollout harness: rollouts over an in-memory fleet and a clock the test moves."""
+    return Harness(tmp_path / "rollouts.db")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,6 +27,7 @@ from lepton.edge.v1 import (
 from lepton.edge.v1 import device_agent_service_pb2 as agent_pb
 from lepton.edge.v1 import edge_service_pb2 as pb
 from lepton.type.v1 import artifact_pb2
+from lepton_conformance.harness import expect
 from lepton_conformance.harness.case import Failed, Skipped
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.suites.edge.edge_client import (
@@ -52,6 +54,8 @@ U = device_state_pb2
 R = rollout_pb2
 HEALTHY = U.HEALTH_STATE_HEALTHY
 UNHEALTHY = U.HEALTH_STATE_UNHEALTHY
+# How long a case watches for something not to happen.
+QUIET_S = 1.2
 
 
 @functools.cache
@@ -362,3 +366,21 @@ TERMINAL = (
 
 def state_name(state: int) -> str:
     return R.RolloutState.Name(state).removeprefix("ROLLOUT_STATE_")
+
+
+def hands_exactly(fleet: Fleet, deployment: str, rollout: str, handed: int, what: str) -> None:
+    """For QUIET_S, exactly `handed` devices have the rollout's release in their desired
+    state."""
+    deadline = time.monotonic() + QUIET_S
+    while time.monotonic() < deadline:
+        got = fleet.handed(deployment, rollout)
+        expect.equal(len(got), handed, f"devices handed {rollout} {what}")
+        time.sleep(0.1)
+
+
+def succeed_once(fleet: Fleet, version: int, artifact) -> R.Rollout:
+    """A rollout of `version` that every device of the fleet installs: SUCCEEDED."""
+    rollout = fleet.create(signed_release(artifact, version))
+    for device in fleet.devices:
+        device.install(fleet.deployment, rollout.name)
+    return fleet.reaches(rollout.name, R.ROLLOUT_STATE_SUCCEEDED)

@@ -1,40 +1,38 @@
 """edge-fleet cases of rollouts, with devices the suite plays itself (fleet_rig.py): creation
 and normalisation, stages held back by health gates with a bake, per-device states, failure
-actions, pause, resume, abort, rollback of an active and of a finished rollout, approval,
-retry, scheduled start, telemetry gates, incompatible devices, WatchRollout, and the optional
-dispatch rate and update windows (spec/edge.md section 2.5; EDG-064 to EDG-086, EDG-111 to
-EDG-115). Gates bake for fractions of a second so
-that the profile stays fast."""
+actions, pause, resume, abort, rollback of an active and of a finished rollout, and
+WatchRollout (spec/edge.md section 2.5; EDG-064 to EDG-084). When devices are handed the
+release is in rollout_pacing.py, telemetry gates in rollout_gates.py, which devices a
+rollout reaches in rollout_targets.py. Gates bake for fractions of a second so that the
+profile stays fast."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 import uuid
 
 import grpc
 from google.protobuf import timestamp_pb2
 
-from lepton.edge.v1 import device_agent_service_pb2 as agent_pb
-from lepton.edge.v1 import device_pb2, telemetry_pb2, update_window_pb2
+from lepton.edge.v1 import device_pb2, update_window_pb2
 from lepton.edge.v1 import edge_service_pb2 as pb
-from lepton.type.v1 import error_pb2
 from lepton_conformance.harness import expect
 from lepton_conformance.harness.case import Failed
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
-from lepton_conformance.suites.edge.edge_client import PROMPT_S, SERVICE, eventually
+from lepton_conformance.suites.edge.edge_client import PROMPT_S, eventually
 from lepton_conformance.suites.edge.fleet_rig import (
     TERMINAL,
     Fleet,
     R,
     U,
-    needs_upload,
+    hands_exactly,
     seconds,
     servable,
     signed_release,
     stages,
     state_name,
+    succeed_once,
 )
 from lepton_conformance.suites.edge.profiles import FLEET
 
@@ -44,7 +42,6 @@ RATE = "edge.rollout_rate"
 PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
 # One turn of a controller that walks its rollouts at least once a second (spec/edge.md 8),
 # with room: how long the suite watches for something that must not happen.
-QUIET_S = 1.2
 BAKE_S = 0.8
 DS = R.RolloutDeviceState
 
@@ -78,16 +75,6 @@ def _partitioned(rollout: R.Rollout) -> None:
 
 def _after(later: timestamp_pb2.Timestamp, earlier: timestamp_pb2.Timestamp) -> float:
     return (later.ToNanoseconds() - earlier.ToNanoseconds()) / 1e9
-
-
-def _quiet(fleet: Fleet, deployment: str, rollout: str, handed: int, what: str) -> None:
-    """For QUIET_S, exactly `handed` devices have the rollout's release in their desired
-    state."""
-    deadline = time.monotonic() + QUIET_S
-    while time.monotonic() < deadline:
-        got = fleet.handed(deployment, rollout)
-        expect.equal(len(got), handed, f"devices handed {rollout} {what}")
-        time.sleep(0.1)
 
 
 def _refused(fleet: Fleet, rpc: str, name: str, reason: str, state: str) -> None:
@@ -169,7 +156,9 @@ def create(ctx: CaseContext) -> None:
                 "ROLLOUT_IN_PROGRESS",
                 metadata={"rollout": created.name},
             )
-        _quiet(fleet, fleet.deployment, created.name, 0, "while its first stage awaits approval")
+        hands_exactly(
+            fleet, fleet.deployment, created.name, 0, "while its first stage awaits approval"
+        )
 
 
 @CASES.case(
@@ -209,7 +198,7 @@ def staged(ctx: CaseContext) -> None:
         first = eventually(
             lambda: fleet.handed(deployment, name), bool, "a device handed the release"
         )
-        _quiet(fleet, deployment, name, 1, "before the first gate passed")
+        hands_exactly(fleet, deployment, name, 1, "before the first gate passed")
         (device,) = [d for d in fleet.devices if d.name == first[0]]
         status = fleet.devices_reach(name, {device.name: DS.ROLLOUT_DEVICE_STATE_DISPATCHED}, "")
         expect.holds(status[device.name].HasField("dispatch_time"), "dispatch_time set", "unset")
@@ -223,7 +212,7 @@ def staged(ctx: CaseContext) -> None:
         expect.holds(
             status[device.name].HasField("acknowledge_time"), "acknowledge_time set", "unset"
         )
-        _quiet(fleet, deployment, name, 1, "while the first device is IN_PROGRESS")
+        hands_exactly(fleet, deployment, name, 1, "while the first device is IN_PROGRESS")
         device.report(deployment, U.UPDATE_PHASE_COMMITTED)
         status = fleet.devices_reach(
             name, {device.name: DS.ROLLOUT_DEVICE_STATE_SUCCEEDED}, "SUCCEEDED after COMMITTED"
@@ -298,14 +287,6 @@ def staged(ctx: CaseContext) -> None:
         expect.equal(fleet.rollout(name).device_counts, done.device_counts, "frozen counts")
 
 
-def _succeed_once(fleet: Fleet, version: int, artifact) -> R.Rollout:
-    """A rollout of `version` that every device of the fleet installs: SUCCEEDED."""
-    rollout = fleet.create(signed_release(artifact, version))
-    for device in fleet.devices:
-        device.install(fleet.deployment, rollout.name)
-    return fleet.reaches(rollout.name, R.ROLLOUT_STATE_SUCCEEDED)
-
-
 @CASES.case(
     FLEET,
     "rollouts.a-failed-gate-rolls-the-devices-back",
@@ -323,7 +304,7 @@ def rolled_back(ctx: CaseContext) -> None:
     ROLLED_BACK when it reports v1 running and the rollout ROLLED_BACK, v1 still current."""
     with Fleet(ctx, devices=2) as fleet:
         artifact = servable(ctx, fleet.client)
-        first = _succeed_once(fleet, 1, artifact)
+        first = succeed_once(fleet, 1, artifact)
         rollout = fleet.create(signed_release(artifact, 2))
         expect.equal(rollout.previous_release, first.release, "previous_release")
         deployment, name = fleet.deployment, rollout.name
@@ -465,7 +446,7 @@ def pause_abort(ctx: CaseContext) -> None:
         (device,) = [d for d in fleet.devices if d.name == first]
         device.install(deployment, name)
         fleet.devices_reach(name, {first: DS.ROLLOUT_DEVICE_STATE_SUCCEEDED}, "SUCCEEDED")
-        _quiet(fleet, deployment, name, 1, "while PAUSED")
+        hands_exactly(fleet, deployment, name, 1, "while PAUSED")
         fleet.client.ok("ResumeRollout", pb.ResumeRolloutRequest(name=name))
         eventually(
             lambda: fleet.handed(deployment, name),
@@ -530,8 +511,8 @@ def rollback_finished(ctx: CaseContext) -> None:
     them newest first, filters on status.state and refuses another filter field."""
     with Fleet(ctx, devices=1) as fleet:
         artifact = servable(ctx, fleet.client)
-        v1 = _succeed_once(fleet, 1, artifact)
-        v2 = _succeed_once(fleet, 2, artifact)
+        v1 = succeed_once(fleet, 1, artifact)
+        v2 = succeed_once(fleet, 2, artifact)
         expect.rejects(
             lambda: fleet.client.call("RollbackRollout", pb.RollbackRolloutRequest(name=v1.name)),
             PRECONDITION,
@@ -564,185 +545,6 @@ def rollback_finished(ctx: CaseContext) -> None:
             "INVALID_FILTER",
             field="filter",
         )
-
-
-@CASES.case(FLEET, "rollouts.approval-and-retry", "EDG-112", "EDG-114", "EDG-111")
-def approval_retry(ctx: CaseContext) -> None:
-    """A first stage requiring approval (gate: 2 of 3 devices healthy) waits
-    AWAITING_APPROVAL (QUEUED, nothing dispatched)
-    until ApproveRolloutStage sets approve_time; an index out of range is INVALID_FIELD, a
-    stage that needs no approval ROLLOUT_STAGE_NOT_AWAITING_APPROVAL. RetryRolloutDevices
-    refuses a device that is not FAILED (ROLLOUT_DEVICE_NOT_RETRYABLE), then returns the
-    FAILED one, which is dispatched again in a higher generation and can still succeed. A
-    start_time an hour ahead keeps a rollout QUEUED with nothing dispatched; one a minute ago
-    starts at once."""
-    with Fleet(ctx, devices=3) as fleet:
-        artifact = servable(ctx, fleet.client)
-        strategy = R.RolloutStrategy(
-            stages=[R.RolloutStage(percent=100, require_approval=True)],
-            default_gate=R.HealthGate(min_healthy_percent=50),
-        )
-        rollout = fleet.create(signed_release(artifact), strategy)
-        name, deployment = rollout.name, fleet.deployment
-        waiting = fleet.until(
-            name,
-            lambda r: r.stages and r.stages[0].state == R.ROLLOUT_STAGE_STATE_AWAITING_APPROVAL,
-            "stage 0 AWAITING_APPROVAL",
-        )
-        expect.equal(state_name(waiting.status.state), "QUEUED", "the waiting rollout's state")
-        _quiet(fleet, deployment, name, 0, "before the approval")
-        expect.rejects(
-            lambda: fleet.client.call(
-                "ApproveRolloutStage", pb.ApproveRolloutStageRequest(name=name, stage=5)
-            ),
-            grpc.StatusCode.INVALID_ARGUMENT,
-            "INVALID_FIELD",
-        )
-        approved = fleet.client.ok(
-            "ApproveRolloutStage", pb.ApproveRolloutStageRequest(name=name, stage=0)
-        ).rollout
-        expect.holds(approved.stages[0].HasField("approve_time"), "approve_time set", "unset")
-        a, b, c = fleet.devices
-        for waiting in (b, c):
-            waiting.take_rollout(deployment, name)
-            waiting.ack()
-        a.fail(deployment, name)
-        before = a.desired.generation
-        fleet.devices_reach(name, {a.name: DS.ROLLOUT_DEVICE_STATE_FAILED}, "A FAILED")
-        expect.rejects(
-            lambda: fleet.client.call(
-                "RetryRolloutDevices", pb.RetryRolloutDevicesRequest(name=name, devices=[b.name])
-            ),
-            PRECONDITION,
-            "ROLLOUT_DEVICE_NOT_RETRYABLE",
-            metadata={"device": b.name},
-        )
-        retried = fleet.client.ok("RetryRolloutDevices", pb.RetryRolloutDevicesRequest(name=name))
-        expect.equal(list(retried.devices), [a.name], "the devices RetryRolloutDevices returns")
-        a.take(lambda s: s.generation > before, "a desired generation above the failed one")
-        a.install(deployment, name)
-        b.report(deployment, U.UPDATE_PHASE_COMMITTED)
-        fleet.reaches(name, R.ROLLOUT_STATE_SUCCEEDED)
-        expect.equal(
-            fleet.statuses(name)[a.name].state,
-            DS.ROLLOUT_DEVICE_STATE_SUCCEEDED,
-            "the retried device's state",
-        )
-        expect.rejects(
-            lambda: fleet.client.call(
-                "ApproveRolloutStage", pb.ApproveRolloutStageRequest(name=name, stage=0)
-            ),
-            PRECONDITION,
-            "JOB_ALREADY_FINISHED",
-        )
-    with Fleet(ctx, devices=1) as fleet:
-        later = timestamp_pb2.Timestamp(seconds=int(time.time()) + 3600)
-        rollout = fleet.create(signed_release(artifact), R.RolloutStrategy(start_time=later))
-        expect.rejects(
-            lambda: fleet.client.call(
-                "ApproveRolloutStage", pb.ApproveRolloutStageRequest(name=rollout.name, stage=0)
-            ),
-            PRECONDITION,
-            "ROLLOUT_STAGE_NOT_AWAITING_APPROVAL",
-        )
-        _quiet(fleet, fleet.deployment, rollout.name, 0, "before its start_time")
-        expect.equal(
-            state_name(fleet.rollout(rollout.name).status.state), "QUEUED", "before start_time"
-        )
-        fleet.client.ok("AbortRollout", pb.AbortRolloutRequest(name=rollout.name))
-        earlier = timestamp_pb2.Timestamp(seconds=int(time.time()) - 60)
-        started = fleet.create(signed_release(artifact, 2), R.RolloutStrategy(start_time=earlier))
-        fleet.devices[0].take_rollout(fleet.deployment, started.name)
-
-
-def _events(device, deployment: str, rollout: str, *, errors: int, count: int, first: int) -> None:
-    """Upload `count` inference events of `rollout` (the first `errors` failed)."""
-    records = []
-    for i in range(count):
-        event = telemetry_pb2.InferenceEvent(
-            deployment=deployment, model_version="models/conformance/versions/1"
-        )
-        event.latency.FromMilliseconds(5)
-        if i < errors:
-            event.error.CopyFrom(error_pb2.ErrorStatus(code=13, reason="INTERNAL_ERROR"))
-        record = telemetry_pb2.TelemetryRecord(
-            sequence=first + i, inference=event, deployment=deployment, rollout=rollout
-        )
-        record.time.GetCurrentTime()
-        records.append(record)
-    request = agent_pb.UploadTelemetryRequest(
-        segments=[agent_pb.TelemetrySegment(stream="inference", boot_id="boot-1", records=records)]
-    )
-    expect.succeeds(
-        lambda: device.agent.call("UploadTelemetry", request, device.enrolled.token),
-        "UploadTelemetry",
-    )
-
-
-@CASES.case(FLEET, "rollouts.telemetry-gates-judge-inference-events", "EDG-115", "EDG-074")
-def telemetry_gate(ctx: CaseContext) -> None:
-    """A gate needing 3 inference events of at most 10 percent errors does not pass on a
-    committed device with 2 events, passes once a third arrives (stage telemetry 3 events, 0
-    errors); the same gate FAILS the rollout (DO_NOTHING, ROLLOUT_HEALTH_GATE_FAILED) when 2
-    of 3 events carry an error."""
-    needs_upload(ctx)
-    gate = R.HealthGate(telemetry=R.TelemetryGate(max_error_percent=10, min_inference_count=3))
-    strategy = R.RolloutStrategy(default_gate=gate, failure_action=R.FAILURE_ACTION_DO_NOTHING)
-    for errors, outcome in ((0, R.ROLLOUT_STATE_SUCCEEDED), (2, R.ROLLOUT_STATE_FAILED)):
-        with Fleet(ctx, devices=1) as fleet:
-            (device,) = fleet.devices
-            rollout = fleet.create(signed_release(servable(ctx, fleet.client)), strategy)
-            device.install(fleet.deployment, rollout.name)
-            if not errors:
-                _events(device, fleet.deployment, rollout.name, errors=0, count=2, first=1)
-                time.sleep(QUIET_S)
-                expect.equal(
-                    state_name(fleet.rollout(rollout.name).status.state),
-                    "RUNNING",
-                    "the state with 2 of 3 inference events",
-                )
-                _events(device, fleet.deployment, rollout.name, errors=0, count=1, first=3)
-            else:
-                _events(device, fleet.deployment, rollout.name, errors=errors, count=3, first=1)
-            done = fleet.reaches(rollout.name, outcome)
-            summary = done.stages[0].telemetry
-            expect.equal(
-                (summary.inference_count, summary.error_count),
-                (3, errors),
-                "stage 0's telemetry (inference_count, error_count)",
-            )
-            if errors:
-                expect.equal(done.status.error.reason, "ROLLOUT_HEALTH_GATE_FAILED", "error")
-
-
-@CASES.case(FLEET, "rollouts.incompatible-devices-are-left-alone", "EDG-068", "EDG-075")
-def incompatible(ctx: CaseContext) -> None:
-    """A device whose capabilities list only tflite is INCOMPATIBLE with an onnxruntime
-    release (error DEVICE_INCOMPATIBLE), keeps its desired state and does not hold the gate:
-    the rollout SUCCEEDS with the compatible device. A rollout of a deployment that targets
-    no device SUCCEEDS promptly."""
-    with Fleet(ctx, devices=1) as fleet:
-        artifact = servable(ctx, fleet.client)
-        other = fleet.add_device(runtime="tflite")
-        generation = fleet.client.device(other.name).desired_state.generation
-        rollout = fleet.create(signed_release(artifact))
-        fleet.devices[0].install(fleet.deployment, rollout.name)
-        done = fleet.reaches(rollout.name, R.ROLLOUT_STATE_SUCCEEDED)
-        status = fleet.statuses(rollout.name)[other.name]
-        expect.equal(
-            (status.state, status.error.reason),
-            (DS.ROLLOUT_DEVICE_STATE_INCOMPATIBLE, "DEVICE_INCOMPATIBLE"),
-            "the tflite device's (state, error reason)",
-        )
-        expect.equal(
-            fleet.client.device(other.name).desired_state.generation,
-            generation,
-            "the incompatible device's desired generation",
-        )
-        expect.equal(done.device_counts.incompatible_count, 1, "incompatible_count")
-    with Fleet(ctx) as fleet:
-        rollout = fleet.create(signed_release(artifact))
-        fleet.reaches(rollout.name, R.ROLLOUT_STATE_SUCCEEDED)
 
 
 @CASES.case(FLEET, "rollouts.watch-sends-every-state-then-ends", "EDG-082")
@@ -801,108 +603,3 @@ def _progress_per_state(seen: list[tuple[float, R.Rollout]]) -> dict[str, tuple[
             runs[state_name(seen[start][1].status.state)] = (i - start - 1, end - seen[start][0])
             start = i
     return runs
-
-
-@CASES.case(
-    FLEET,
-    "rollouts.the-current-release-follows-targeting",
-    "EDG-061",
-    "EDG-033",
-    "EDG-034",
-)
-def current_release(ctx: CaseContext) -> None:
-    """After a rollout SUCCEEDED, a device whose labels come to match the deployment is sent
-    a desired state of a higher generation with the current release and no rollout; when its
-    labels stop matching, and again when the deployment is deleted, it is sent one of a
-    higher generation without the deployment."""
-    with Fleet(ctx, devices=1) as fleet:
-        done = _succeed_once(fleet, 1, servable(ctx, fleet.client))
-        deployment = fleet.deployment
-        other = fleet.add_device(labels={"conf-run": "outside"})
-
-        def relabel(run: str) -> None:
-            changed = device_pb2.Device(name=other.name, labels={"conf-run": run})
-            fleet.client.update_device(changed, "labels")
-
-        def gains() -> None:
-            before = other.desired.generation
-            state = other.take(
-                lambda s: any(d.deployment == deployment for d in s.deployments),
-                "a desired state with the current release once targeted",
-            )
-            entry = other.assigned(deployment)
-            expect.equal(
-                (entry.release, entry.rollout), (done.release, ""), "(release, rollout) assigned"
-            )
-            expect.holds(state.generation > before, "a higher generation", str(state.generation))
-
-        def loses(what: str) -> None:
-            before = other.desired.generation
-            state = other.take(
-                lambda s: all(d.deployment != deployment for d in s.deployments), what
-            )
-            expect.holds(state.generation > before, "a higher generation", str(state.generation))
-
-        relabel(fleet.run)
-        gains()
-        relabel("outside")
-        loses("a desired state without the deployment once untargeted")
-        relabel(fleet.run)
-        gains()
-        fleet.client.ok("DeleteDeployment", pb.DeleteDeploymentRequest(name=deployment))
-        loses("a desired state without the deleted deployment")
-
-
-@CASES.case(FLEET, "rollouts.update-windows-hold-dispatch", "EDG-086")
-def update_windows(ctx: CaseContext) -> None:
-    """With edge.update_windows, a rollout whose only window (daily, in UTC) opens in three
-    hours stays QUEUED with nothing dispatched, next_update_window_time at that opening; one
-    whose window opened five minutes ago dispatches at once and SUCCEEDS, without
-    next_update_window_time."""
-    ctx.require_feature(SERVICE, WINDOWS)
-    now = dt.datetime.now(dt.UTC)
-    with Fleet(ctx, devices=1) as fleet:
-        artifact = servable(ctx, fleet.client)
-        opens = (now + dt.timedelta(hours=3)).replace(second=0, microsecond=0)
-        closed = R.RolloutStrategy(update_windows=[_daily(opens, minutes=10)])
-        rollout = fleet.create(signed_release(artifact), closed)
-        _quiet(fleet, fleet.deployment, rollout.name, 0, "outside its update windows")
-        waiting = fleet.rollout(rollout.name)
-        expect.equal(state_name(waiting.status.state), "QUEUED", "the waiting rollout's state")
-        given = waiting.next_update_window_time.ToDatetime(dt.UTC)
-        expect.holds(
-            waiting.HasField("next_update_window_time") and abs(given - opens).total_seconds() < 1,
-            f"next_update_window_time {opens.isoformat()}",
-            given.isoformat() if waiting.HasField("next_update_window_time") else "unset",
-        )
-        fleet.client.ok("AbortRollout", pb.AbortRolloutRequest(name=rollout.name))
-        opened = R.RolloutStrategy(
-            update_windows=[_daily(now - dt.timedelta(minutes=5), minutes=60)]
-        )
-        rollout = fleet.create(signed_release(artifact, 2), opened)
-        fleet.devices[0].install(fleet.deployment, rollout.name)
-        done = fleet.reaches(rollout.name, R.ROLLOUT_STATE_SUCCEEDED)
-        expect.holds(
-            not done.HasField("next_update_window_time"),
-            "no next_update_window_time while a window is open",
-            str(done.next_update_window_time),
-        )
-
-
-def _daily(opens: dt.datetime, minutes: int) -> update_window_pb2.UpdateWindow:
-    """A window every day from the UTC time of day of `opens`, lasting `minutes`."""
-    window = update_window_pb2.UpdateWindow(start_minute=opens.hour * 60 + opens.minute)
-    window.duration.FromSeconds(minutes * 60)
-    return window
-
-
-@CASES.case(FLEET, "rollouts.a-dispatch-rate-paces-the-devices", "EDG-085")
-def dispatch_rate(ctx: CaseContext) -> None:
-    """With edge.rollout_rate, a one-stage rollout of 3 devices at 1 device per minute
-    hands the release to one device promptly and to no other within the same minute."""
-    ctx.require_feature(SERVICE, RATE)
-    with Fleet(ctx, devices=3) as fleet:
-        strategy = R.RolloutStrategy(rate=R.DispatchRate(base_per_minute=1))
-        rollout = fleet.create(signed_release(servable(ctx, fleet.client)), strategy)
-        eventually(lambda: fleet.handed(fleet.deployment, rollout.name), bool, "a device handed it")
-        _quiet(fleet, fleet.deployment, rollout.name, 1, "within the first minute at 1/min")
