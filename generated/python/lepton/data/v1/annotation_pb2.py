@@ -26,13 +26,15 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flepton/data/v1/annotation.proto\x12\x0elepton.data.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\")\n\x13\x43lassificationValue\x12\x12\n\nclass_name\x18\x01 \x01(\t\"&\n\x0fMultiLabelValue\x12\x13\n\x0b\x63lass_names\x18\x01 \x03(\t\"[\n\x10\x42oundingBoxValue\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\t\n\x01x\x18\x02 \x01(\x01\x12\t\n\x01y\x18\x03 \x01(\x01\x12\r\n\x05width\x18\x04 \x01(\x01\x12\x0e\n\x06height\x18\x05 \x01(\x01\"\x1d\n\x05Point\x12\t\n\x01x\x18\x01 \x01(\x01\x12\t\n\x01y\x18\x02 \x01(\x01\"I\n\x0cPolygonValue\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12%\n\x06points\x18\x02 \x03(\x0b\x32\x15.lepton.data.v1.Point\"I\n\tSpanValue\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x03\x12\x0c\n\x04text\x18\x04 \x01(\t\"\x19\n\tTextValue\x12\x0c\n\x04text\x18\x01 \x01(\t\"\xec\x02\n\x0bLabelResult\x12\r\n\x05label\x18\x01 \x01(\t\x12=\n\x0e\x63lassification\x18\x02 \x01(\x0b\x32#.lepton.data.v1.ClassificationValueH\x00\x12\x36\n\x0bmulti_label\x18\x03 \x01(\x0b\x32\x1f.lepton.data.v1.MultiLabelValueH\x00\x12\x38\n\x0c\x62ounding_box\x18\x04 \x01(\x0b\x32 .lepton.data.v1.BoundingBoxValueH\x00\x12/\n\x07polygon\x18\x05 \x01(\x0b\x32\x1c.lepton.data.v1.PolygonValueH\x00\x12)\n\x04span\x18\x06 \x01(\x0b\x32\x19.lepton.data.v1.SpanValueH\x00\x12)\n\x04text\x18\x07 \x01(\x0b\x32\x19.lepton.data.v1.TextValueH\x00\x12\r\n\x05score\x18\x08 \x01(\x01\x42\x07\n\x05value\"\xbc\x02\n\nAnnotation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x07results\x18\x02 \x03(\x0b\x32\x1b.lepton.data.v1.LabelResult\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t\x12\x30\n\rlead_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cground_truth\x18\x05 \x01(\x08\x12\x0f\n\x07skipped\x18\x06 \x01(\x08\x12\x19\n\x11source_prediction\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\n \x01(\t\"\xda\x01\n\nPrediction\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x07results\x18\x02 \x03(\x0b\x32\x1b.lepton.data.v1.LabelResult\x12\x17\n\x0finference_model\x18\x03 \x01(\t\x12\x1f\n\x17inference_model_version\x18\x04 \x01(\t\x12\r\n\x05score\x18\x05 \x01(\x01\x12\x16\n\x0eprediction_job\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flepton/data/v1/annotation.proto\x12\x0elepton.data.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\")\n\x13\x43lassificationValue\x12\x12\n\nclass_name\x18\x01 \x01(\t\"&\n\x0fMultiLabelValue\x12\x13\n\x0b\x63lass_names\x18\x01 \x03(\t\"[\n\x10\x42oundingBoxValue\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\t\n\x01x\x18\x02 \x01(\x01\x12\t\n\x01y\x18\x03 \x01(\x01\x12\r\n\x05width\x18\x04 \x01(\x01\x12\x0e\n\x06height\x18\x05 \x01(\x01\"\x1d\n\x05Point\x12\t\n\x01x\x18\x01 \x01(\x01\x12\t\n\x01y\x18\x02 \x01(\x01\"I\n\x0cPolygonValue\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12%\n\x06points\x18\x02 \x03(\x0b\x32\x15.lepton.data.v1.Point\"I\n\tSpanValue\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x03\x12\x0c\n\x04text\x18\x04 \x01(\t\"9\n\rKeypointValue\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\t\n\x01x\x18\x02 \x01(\x01\x12\t\n\x01y\x18\x03 \x01(\x01\"\x1d\n\x0bRatingValue\x12\x0e\n\x06rating\x18\x01 \x01(\x05\"\x19\n\tTextValue\x12\x0c\n\x04text\x18\x01 \x01(\t\"\xce\x03\n\x0bLabelResult\x12\r\n\x05label\x18\x01 \x01(\t\x12=\n\x0e\x63lassification\x18\x02 \x01(\x0b\x32#.lepton.data.v1.ClassificationValueH\x00\x12\x36\n\x0bmulti_label\x18\x03 \x01(\x0b\x32\x1f.lepton.data.v1.MultiLabelValueH\x00\x12\x38\n\x0c\x62ounding_box\x18\x04 \x01(\x0b\x32 .lepton.data.v1.BoundingBoxValueH\x00\x12/\n\x07polygon\x18\x05 \x01(\x0b\x32\x1c.lepton.data.v1.PolygonValueH\x00\x12)\n\x04span\x18\x06 \x01(\x0b\x32\x19.lepton.data.v1.SpanValueH\x00\x12)\n\x04text\x18\x07 \x01(\x0b\x32\x19.lepton.data.v1.TextValueH\x00\x12\x31\n\x08keypoint\x18\t \x01(\x0b\x32\x1d.lepton.data.v1.KeypointValueH\x00\x12-\n\x06rating\x18\n \x01(\x0b\x32\x1b.lepton.data.v1.RatingValueH\x00\x12\r\n\x05score\x18\x08 \x01(\x01\x42\x07\n\x05value\"\xf4\x02\n\nAnnotation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x07results\x18\x02 \x03(\x0b\x32\x1b.lepton.data.v1.LabelResult\x12\x0f\n\x07\x63reator\x18\x03 \x01(\t\x12\x30\n\rlead_duration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cground_truth\x18\x05 \x01(\x08\x12\x0f\n\x07skipped\x18\x06 \x01(\x08\x12\x19\n\x11source_prediction\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\n \x01(\t\x12\x35\n\x0ereview_verdict\x18\x0b \x01(\x0e\x32\x1d.lepton.data.v1.ReviewVerdict\"\xeb\x01\n\nPrediction\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x07results\x18\x02 \x03(\x0b\x32\x1b.lepton.data.v1.LabelResult\x12\x17\n\x0finference_model\x18\x03 \x01(\t\x12\x1f\n\x17inference_model_version\x18\x04 \x01(\t\x12\r\n\x05score\x18\x05 \x01(\x01\x12\x16\n\x0eprediction_job\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63reator\x18\x08 \x01(\t\"\x99\x01\n\x06Review\x12\x0c\n\x04name\x18\x01 \x01(\t\x12.\n\x07verdict\x18\x02 \x01(\x0e\x32\x1d.lepton.data.v1.ReviewVerdict\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\x12\x0f\n\x07\x63reator\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*i\n\rReviewVerdict\x12\x1e\n\x1aREVIEW_VERDICT_UNSPECIFIED\x10\x00\x12\x1b\n\x17REVIEW_VERDICT_ACCEPTED\x10\x01\x12\x1b\n\x17REVIEW_VERDICT_REJECTED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lepton.data.v1.annotation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_REVIEWVERDICT']._serialized_start=1824
+  _globals['_REVIEWVERDICT']._serialized_end=1929
   _globals['_CLASSIFICATIONVALUE']._serialized_start=116
   _globals['_CLASSIFICATIONVALUE']._serialized_end=157
   _globals['_MULTILABELVALUE']._serialized_start=159
@@ -45,12 +47,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POLYGONVALUE']._serialized_end=396
   _globals['_SPANVALUE']._serialized_start=398
   _globals['_SPANVALUE']._serialized_end=471
-  _globals['_TEXTVALUE']._serialized_start=473
-  _globals['_TEXTVALUE']._serialized_end=498
-  _globals['_LABELRESULT']._serialized_start=501
-  _globals['_LABELRESULT']._serialized_end=865
-  _globals['_ANNOTATION']._serialized_start=868
-  _globals['_ANNOTATION']._serialized_end=1184
-  _globals['_PREDICTION']._serialized_start=1187
-  _globals['_PREDICTION']._serialized_end=1405
+  _globals['_KEYPOINTVALUE']._serialized_start=473
+  _globals['_KEYPOINTVALUE']._serialized_end=530
+  _globals['_RATINGVALUE']._serialized_start=532
+  _globals['_RATINGVALUE']._serialized_end=561
+  _globals['_TEXTVALUE']._serialized_start=563
+  _globals['_TEXTVALUE']._serialized_end=588
+  _globals['_LABELRESULT']._serialized_start=591
+  _globals['_LABELRESULT']._serialized_end=1053
+  _globals['_ANNOTATION']._serialized_start=1056
+  _globals['_ANNOTATION']._serialized_end=1428
+  _globals['_PREDICTION']._serialized_start=1431
+  _globals['_PREDICTION']._serialized_end=1666
+  _globals['_REVIEW']._serialized_start=1669
+  _globals['_REVIEW']._serialized_end=1822
 # @@protoc_insertion_point(module_scope)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'lepton/data/v1/annotation_project.proto\x12\x0elepton.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x7f\n\tLabelSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x04kind\x18\x02 \x01(\x0e\x32\x19.lepton.data.v1.LabelKind\x12\x15\n\rsource_column\x18\x03 \x01(\t\x12\x0f\n\x07\x63lasses\x18\x04 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\"\x80\x01\n\nTaskCounts\x12\x13\n\x0btotal_count\x18\x01 \x01(\x03\x12\x11\n\tnew_count\x18\x02 \x01(\x03\x12\x19\n\x11in_progress_count\x18\x03 \x01(\x03\x12\x17\n\x0f\x63ompleted_count\x18\x04 \x01(\x03\x12\x16\n\x0erejected_count\x18\x05 \x01(\x03\"\xba\x03\n\x11\x41nnotationProject\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x61taset_version\x18\x04 \x01(\t\x12.\n\x0blabel_specs\x18\x05 \x03(\x0b\x32\x19.lepton.data.v1.LabelSpec\x12\x14\n\x0cinstructions\x18\x06 \x01(\t\x12=\n\x06labels\x18\x07 \x03(\x0b\x32-.lepton.data.v1.AnnotationProject.LabelsEntry\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\n \x01(\t\x12/\n\x0btask_counts\x18\x0b \x01(\x0b\x32\x1a.lepton.data.v1.TaskCounts\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\xc1\x01\n\tLabelKind\x12\x1a\n\x16LABEL_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19LABEL_KIND_CLASSIFICATION\x10\x01\x12\x1a\n\x16LABEL_KIND_MULTI_LABEL\x10\x02\x12\x1b\n\x17LABEL_KIND_BOUNDING_BOX\x10\x03\x12\x16\n\x12LABEL_KIND_POLYGON\x10\x04\x12\x13\n\x0fLABEL_KIND_SPAN\x10\x05\x12\x13\n\x0fLABEL_KIND_TEXT\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'lepton/data/v1/annotation_project.proto\x12\x0elepton.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n\tLabelSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x04kind\x18\x02 \x01(\x0e\x32\x19.lepton.data.v1.LabelKind\x12\x15\n\rsource_column\x18\x03 \x01(\t\x12\x0f\n\x07\x63lasses\x18\x04 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x12\n\nmax_rating\x18\x06 \x01(\x05\"\x80\x01\n\nTaskCounts\x12\x13\n\x0btotal_count\x18\x01 \x01(\x03\x12\x11\n\tnew_count\x18\x02 \x01(\x03\x12\x19\n\x11in_progress_count\x18\x03 \x01(\x03\x12\x17\n\x0f\x63ompleted_count\x18\x04 \x01(\x03\x12\x16\n\x0erejected_count\x18\x05 \x01(\x03\"\xdd\x03\n\x11\x41nnotationProject\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x61taset_version\x18\x04 \x01(\t\x12.\n\x0blabel_specs\x18\x05 \x03(\x0b\x32\x19.lepton.data.v1.LabelSpec\x12\x14\n\x0cinstructions\x18\x06 \x01(\t\x12=\n\x06labels\x18\x07 \x03(\x0b\x32-.lepton.data.v1.AnnotationProject.LabelsEntry\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\n \x01(\t\x12/\n\x0btask_counts\x18\x0b \x01(\x0b\x32\x1a.lepton.data.v1.TaskCounts\x12!\n\x19required_annotation_count\x18\x0c \x01(\x05\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\xf1\x01\n\tLabelKind\x12\x1a\n\x16LABEL_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19LABEL_KIND_CLASSIFICATION\x10\x01\x12\x1a\n\x16LABEL_KIND_MULTI_LABEL\x10\x02\x12\x1b\n\x17LABEL_KIND_BOUNDING_BOX\x10\x03\x12\x16\n\x12LABEL_KIND_POLYGON\x10\x04\x12\x13\n\x0fLABEL_KIND_SPAN\x10\x05\x12\x13\n\x0fLABEL_KIND_TEXT\x10\x06\x12\x17\n\x13LABEL_KIND_KEYPOINT\x10\x07\x12\x15\n\x11LABEL_KIND_RATING\x10\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,14 +34,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ANNOTATIONPROJECT_LABELSENTRY']._loaded_options = None
   _globals['_ANNOTATIONPROJECT_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_LABELKIND']._serialized_start=798
-  _globals['_LABELKIND']._serialized_end=991
-  _globals['_LABELSPEC']._serialized_start=92
-  _globals['_LABELSPEC']._serialized_end=219
-  _globals['_TASKCOUNTS']._serialized_start=222
-  _globals['_TASKCOUNTS']._serialized_end=350
-  _globals['_ANNOTATIONPROJECT']._serialized_start=353
-  _globals['_ANNOTATIONPROJECT']._serialized_end=795
-  _globals['_ANNOTATIONPROJECT_LABELSENTRY']._serialized_start=750
-  _globals['_ANNOTATIONPROJECT_LABELSENTRY']._serialized_end=795
+  _globals['_LABELKIND']._serialized_start=854
+  _globals['_LABELKIND']._serialized_end=1095
+  _globals['_LABELSPEC']._serialized_start=93
+  _globals['_LABELSPEC']._serialized_end=240
+  _globals['_TASKCOUNTS']._serialized_start=243
+  _globals['_TASKCOUNTS']._serialized_end=371
+  _globals['_ANNOTATIONPROJECT']._serialized_start=374
+  _globals['_ANNOTATIONPROJECT']._serialized_end=851
+  _globals['_ANNOTATIONPROJECT_LABELSENTRY']._serialized_start=806
+  _globals['_ANNOTATIONPROJECT_LABELSENTRY']._serialized_end=851
 # @@protoc_insertion_point(module_scope)

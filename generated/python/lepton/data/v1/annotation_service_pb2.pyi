@@ -1,5 +1,10 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from lepton.data.v1 import annotation_pb2 as _annotation_pb2
+from lepton.data.v1 import annotation_agreement_pb2 as _annotation_agreement_pb2
 from lepton.data.v1 import annotation_export_job_pb2 as _annotation_export_job_pb2
 from lepton.data.v1 import annotation_project_pb2 as _annotation_project_pb2
 from lepton.data.v1 import annotation_task_pb2 as _annotation_task_pb2
@@ -117,7 +122,7 @@ class RowRange(_message.Message):
     def __init__(self, offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class BatchCreateAnnotationTasksRequest(_message.Message):
-    __slots__ = ("parent", "row_index_list", "row_range", "assignee", "labels")
+    __slots__ = ("parent", "row_index_list", "row_range", "assignee", "labels", "dataset_version")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -130,12 +135,14 @@ class BatchCreateAnnotationTasksRequest(_message.Message):
     ROW_RANGE_FIELD_NUMBER: _ClassVar[int]
     ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    DATASET_VERSION_FIELD_NUMBER: _ClassVar[int]
     parent: str
     row_index_list: RowIndexList
     row_range: RowRange
     assignee: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, parent: _Optional[str] = ..., row_index_list: _Optional[_Union[RowIndexList, _Mapping]] = ..., row_range: _Optional[_Union[RowRange, _Mapping]] = ..., assignee: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    dataset_version: str
+    def __init__(self, parent: _Optional[str] = ..., row_index_list: _Optional[_Union[RowIndexList, _Mapping]] = ..., row_range: _Optional[_Union[RowRange, _Mapping]] = ..., assignee: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., dataset_version: _Optional[str] = ...) -> None: ...
 
 class BatchCreateAnnotationTasksResponse(_message.Message):
     __slots__ = ("created_tasks", "processed_row_count", "total_row_count", "created_count", "existing_count")
@@ -500,3 +507,101 @@ class WatchAnnotationExportJobResponse(_message.Message):
     ANNOTATION_EXPORT_JOB_FIELD_NUMBER: _ClassVar[int]
     annotation_export_job: _annotation_export_job_pb2.AnnotationExportJob
     def __init__(self, annotation_export_job: _Optional[_Union[_annotation_export_job_pb2.AnnotationExportJob, _Mapping]] = ...) -> None: ...
+
+class AcquireNextTaskRequest(_message.Message):
+    __slots__ = ("parent", "lease_duration")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    LEASE_DURATION_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    lease_duration: _duration_pb2.Duration
+    def __init__(self, parent: _Optional[str] = ..., lease_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class AcquireNextTaskResponse(_message.Message):
+    __slots__ = ("annotation_task", "lease_expire_time")
+    ANNOTATION_TASK_FIELD_NUMBER: _ClassVar[int]
+    LEASE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    annotation_task: _annotation_task_pb2.AnnotationTask
+    lease_expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, annotation_task: _Optional[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]] = ..., lease_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ReleaseTaskLeaseRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ReleaseTaskLeaseResponse(_message.Message):
+    __slots__ = ("annotation_task",)
+    ANNOTATION_TASK_FIELD_NUMBER: _ClassVar[int]
+    annotation_task: _annotation_task_pb2.AnnotationTask
+    def __init__(self, annotation_task: _Optional[_Union[_annotation_task_pb2.AnnotationTask, _Mapping]] = ...) -> None: ...
+
+class AcceptPredictionsRequest(_message.Message):
+    __slots__ = ("parent", "filter", "min_score", "complete_tasks")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_TASKS_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    filter: str
+    min_score: float
+    complete_tasks: bool
+    def __init__(self, parent: _Optional[str] = ..., filter: _Optional[str] = ..., min_score: _Optional[float] = ..., complete_tasks: _Optional[bool] = ...) -> None: ...
+
+class AcceptPredictionsResponse(_message.Message):
+    __slots__ = ("accepted_count", "already_accepted_count")
+    ACCEPTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_ACCEPTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    accepted_count: int
+    already_accepted_count: int
+    def __init__(self, accepted_count: _Optional[int] = ..., already_accepted_count: _Optional[int] = ...) -> None: ...
+
+class CreateReviewRequest(_message.Message):
+    __slots__ = ("parent", "review")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    review: _annotation_pb2.Review
+    def __init__(self, parent: _Optional[str] = ..., review: _Optional[_Union[_annotation_pb2.Review, _Mapping]] = ...) -> None: ...
+
+class CreateReviewResponse(_message.Message):
+    __slots__ = ("review",)
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
+    review: _annotation_pb2.Review
+    def __init__(self, review: _Optional[_Union[_annotation_pb2.Review, _Mapping]] = ...) -> None: ...
+
+class ListReviewsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListReviewsResponse(_message.Message):
+    __slots__ = ("reviews", "next_page_token")
+    REVIEWS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    reviews: _containers.RepeatedCompositeFieldContainer[_annotation_pb2.Review]
+    next_page_token: str
+    def __init__(self, reviews: _Optional[_Iterable[_Union[_annotation_pb2.Review, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ComputeAgreementRequest(_message.Message):
+    __slots__ = ("parent", "labels", "task_filter", "iou_threshold")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    TASK_FILTER_FIELD_NUMBER: _ClassVar[int]
+    IOU_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    task_filter: str
+    iou_threshold: float
+    def __init__(self, parent: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., task_filter: _Optional[str] = ..., iou_threshold: _Optional[float] = ...) -> None: ...
+
+class ComputeAgreementResponse(_message.Message):
+    __slots__ = ("labels",)
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    labels: _containers.RepeatedCompositeFieldContainer[_annotation_agreement_pb2.LabelAgreement]
+    def __init__(self, labels: _Optional[_Iterable[_Union[_annotation_agreement_pb2.LabelAgreement, _Mapping]]] = ...) -> None: ...

@@ -95,6 +95,16 @@ class AnnotationServiceStub:
                 request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.DeleteAnnotationTaskRequest.SerializeToString,
                 response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.DeleteAnnotationTaskResponse.FromString,
                 _registered_method=True)
+        self.AcquireNextTask = channel.unary_unary(
+                '/lepton.data.v1.AnnotationService/AcquireNextTask',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcquireNextTaskRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcquireNextTaskResponse.FromString,
+                _registered_method=True)
+        self.ReleaseTaskLease = channel.unary_unary(
+                '/lepton.data.v1.AnnotationService/ReleaseTaskLease',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ReleaseTaskLeaseRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ReleaseTaskLeaseResponse.FromString,
+                _registered_method=True)
         self.CreateAnnotation = channel.unary_unary(
                 '/lepton.data.v1.AnnotationService/CreateAnnotation',
                 request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateAnnotationRequest.SerializeToString,
@@ -139,6 +149,26 @@ class AnnotationServiceStub:
                 '/lepton.data.v1.AnnotationService/DeletePrediction',
                 request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.DeletePredictionRequest.SerializeToString,
                 response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.DeletePredictionResponse.FromString,
+                _registered_method=True)
+        self.AcceptPredictions = channel.unary_unary(
+                '/lepton.data.v1.AnnotationService/AcceptPredictions',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsResponse.FromString,
+                _registered_method=True)
+        self.CreateReview = channel.unary_unary(
+                '/lepton.data.v1.AnnotationService/CreateReview',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateReviewRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateReviewResponse.FromString,
+                _registered_method=True)
+        self.ListReviews = channel.unary_unary(
+                '/lepton.data.v1.AnnotationService/ListReviews',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListReviewsRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListReviewsResponse.FromString,
+                _registered_method=True)
+        self.ComputeAgreement = channel.unary_unary(
+                '/lepton.data.v1.AnnotationService/ComputeAgreement',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ComputeAgreementRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ComputeAgreementResponse.FromString,
                 _registered_method=True)
         self.CreatePredictionJob = channel.unary_unary(
                 '/lepton.data.v1.AnnotationService/CreatePredictionJob',
@@ -283,6 +313,23 @@ class AnnotationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AcquireNextTask(self, request, context):
+        """Hands the caller the next task to annotate under a lease: one that
+        needs more annotators and that the caller has not annotated, least
+        confident first. A caller that holds a lease in the project gets the
+        same task back with the lease extended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseTaskLease(self, request, context):
+        """Ends the caller's lease on a task before it expires.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateAnnotation(self, request, context):
         """Records a human annotation of a task.
         """
@@ -341,6 +388,37 @@ class AnnotationServiceServicer:
 
     def DeletePrediction(self, request, context):
         """Deletes a prediction.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptPredictions(self, request, context):
+        """Turns predictions into annotations of the caller that keep a link to
+        their source (Annotation.source_prediction): for each selected task, its
+        best selected prediction, unless it was accepted before.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateReview(self, request, context):
+        """Records a review of an annotation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReviews(self, request, context):
+        """Lists the reviews of an annotation, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ComputeAgreement(self, request, context):
+        """Measures how annotators agree with each other and with ground truth,
+        per label and per annotator.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -491,6 +569,16 @@ def add_AnnotationServiceServicer_to_server(servicer, server):
                     request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.DeleteAnnotationTaskRequest.FromString,
                     response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.DeleteAnnotationTaskResponse.SerializeToString,
             ),
+            'AcquireNextTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcquireNextTask,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcquireNextTaskRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcquireNextTaskResponse.SerializeToString,
+            ),
+            'ReleaseTaskLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseTaskLease,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ReleaseTaskLeaseRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ReleaseTaskLeaseResponse.SerializeToString,
+            ),
             'CreateAnnotation': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateAnnotation,
                     request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateAnnotationRequest.FromString,
@@ -535,6 +623,26 @@ def add_AnnotationServiceServicer_to_server(servicer, server):
                     servicer.DeletePrediction,
                     request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.DeletePredictionRequest.FromString,
                     response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.DeletePredictionResponse.SerializeToString,
+            ),
+            'AcceptPredictions': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptPredictions,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsResponse.SerializeToString,
+            ),
+            'CreateReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateReview,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateReviewRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateReviewResponse.SerializeToString,
+            ),
+            'ListReviews': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReviews,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListReviewsRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListReviewsResponse.SerializeToString,
+            ),
+            'ComputeAgreement': grpc.unary_unary_rpc_method_handler(
+                    servicer.ComputeAgreement,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ComputeAgreementRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ComputeAgreementResponse.SerializeToString,
             ),
             'CreatePredictionJob': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePredictionJob,
@@ -901,6 +1009,60 @@ class AnnotationService:
             _registered_method=True)
 
     @staticmethod
+    def AcquireNextTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.data.v1.AnnotationService/AcquireNextTask',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcquireNextTaskRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcquireNextTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseTaskLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.data.v1.AnnotationService/ReleaseTaskLease',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ReleaseTaskLeaseRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ReleaseTaskLeaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CreateAnnotation(request,
             target,
             options=(),
@@ -1133,6 +1295,114 @@ class AnnotationService:
             '/lepton.data.v1.AnnotationService/DeletePrediction',
             lepton_dot_data_dot_v1_dot_annotation__service__pb2.DeletePredictionRequest.SerializeToString,
             lepton_dot_data_dot_v1_dot_annotation__service__pb2.DeletePredictionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptPredictions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.data.v1.AnnotationService/AcceptPredictions',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.data.v1.AnnotationService/CreateReview',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateReviewRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReviews(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.data.v1.AnnotationService/ListReviews',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListReviewsRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ListReviewsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ComputeAgreement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.data.v1.AnnotationService/ComputeAgreement',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ComputeAgreementRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ComputeAgreementResponse.FromString,
             options,
             channel_credentials,
             insecure,

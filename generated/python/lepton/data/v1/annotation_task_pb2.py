@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$lepton/data/v1/annotation_task.proto\x12\x0elepton.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x03\n\x0e\x41nnotationTask\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\trow_index\x18\x02 \x01(\x03\x12\x0b\n\x03row\x18\x03 \x01(\x0c\x12(\n\x05stage\x18\x04 \x01(\x0e\x32\x19.lepton.data.v1.TaskStage\x12(\n\x05state\x18\x05 \x01(\x0e\x32\x19.lepton.data.v1.TaskState\x12\x10\n\x08\x61ssignee\x18\x06 \x01(\t\x12\x18\n\x10\x61nnotation_count\x18\x07 \x01(\x03\x12\x18\n\x10prediction_count\x18\x08 \x01(\x03\x12:\n\x06labels\x18\t \x03(\x0b\x32*.lepton.data.v1.AnnotationTask.LabelsEntry\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*x\n\tTaskStage\x12\x1a\n\x16TASK_STAGE_UNSPECIFIED\x10\x00\x12\x19\n\x15TASK_STAGE_ANNOTATION\x10\x01\x12\x19\n\x15TASK_STAGE_VALIDATION\x10\x02\x12\x19\n\x15TASK_STAGE_ACCEPTANCE\x10\x03*\x8a\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eTASK_STATE_NEW\x10\x01\x12\x1a\n\x16TASK_STATE_IN_PROGRESS\x10\x02\x12\x18\n\x14TASK_STATE_COMPLETED\x10\x03\x12\x17\n\x13TASK_STATE_REJECTED\x10\x04*y\n\x12\x41nnotationTaskView\x12$\n ANNOTATION_TASK_VIEW_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x41NNOTATION_TASK_VIEW_BASIC\x10\x01\x12\x1d\n\x19\x41NNOTATION_TASK_VIEW_FULL\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$lepton/data/v1/annotation_task.proto\x12\x0elepton.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"C\n\rImageGeometry\x12\r\n\x05width\x18\x01 \x01(\x05\x12\x0e\n\x06height\x18\x02 \x01(\x05\x12\x13\n\x0borientation\x18\x03 \x01(\x05\"L\n\tTaskLease\x12\x0e\n\x06holder\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xfb\x04\n\x0e\x41nnotationTask\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\trow_index\x18\x02 \x01(\x03\x12\x0b\n\x03row\x18\x03 \x01(\x0c\x12(\n\x05stage\x18\x04 \x01(\x0e\x32\x19.lepton.data.v1.TaskStage\x12(\n\x05state\x18\x05 \x01(\x0e\x32\x19.lepton.data.v1.TaskState\x12\x10\n\x08\x61ssignee\x18\x06 \x01(\t\x12\x18\n\x10\x61nnotation_count\x18\x07 \x01(\x03\x12\x18\n\x10prediction_count\x18\x08 \x01(\x03\x12:\n\x06labels\x18\t \x03(\x0b\x32*.lepton.data.v1.AnnotationTask.LabelsEntry\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\t\x12\x17\n\x0f\x64\x61taset_version\x18\r \x01(\t\x12\x35\n\x0eimage_geometry\x18\x0e \x01(\x0b\x32\x1d.lepton.data.v1.ImageGeometry\x12)\n\x06leases\x18\x0f \x03(\x0b\x32\x19.lepton.data.v1.TaskLease\x12\x17\n\x0f\x61nnotator_count\x18\x10 \x01(\x03\x12\x1d\n\x10prediction_score\x18\x11 \x01(\x01H\x00\x88\x01\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x13\n\x11_prediction_score*x\n\tTaskStage\x12\x1a\n\x16TASK_STAGE_UNSPECIFIED\x10\x00\x12\x19\n\x15TASK_STAGE_ANNOTATION\x10\x01\x12\x19\n\x15TASK_STAGE_VALIDATION\x10\x02\x12\x19\n\x15TASK_STAGE_ACCEPTANCE\x10\x03*\x8a\x01\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eTASK_STATE_NEW\x10\x01\x12\x1a\n\x16TASK_STATE_IN_PROGRESS\x10\x02\x12\x18\n\x14TASK_STATE_COMPLETED\x10\x03\x12\x17\n\x13TASK_STATE_REJECTED\x10\x04*y\n\x12\x41nnotationTaskView\x12$\n ANNOTATION_TASK_VIEW_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x41NNOTATION_TASK_VIEW_BASIC\x10\x01\x12\x1d\n\x19\x41NNOTATION_TASK_VIEW_FULL\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,14 +34,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ANNOTATIONTASK_LABELSENTRY']._loaded_options = None
   _globals['_ANNOTATIONTASK_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_TASKSTAGE']._serialized_start=527
-  _globals['_TASKSTAGE']._serialized_end=647
-  _globals['_TASKSTATE']._serialized_start=650
-  _globals['_TASKSTATE']._serialized_end=788
-  _globals['_ANNOTATIONTASKVIEW']._serialized_start=790
-  _globals['_ANNOTATIONTASKVIEW']._serialized_end=911
-  _globals['_ANNOTATIONTASK']._serialized_start=90
-  _globals['_ANNOTATIONTASK']._serialized_end=525
-  _globals['_ANNOTATIONTASK_LABELSENTRY']._serialized_start=480
-  _globals['_ANNOTATIONTASK_LABELSENTRY']._serialized_end=525
+  _globals['_TASKSTAGE']._serialized_start=874
+  _globals['_TASKSTAGE']._serialized_end=994
+  _globals['_TASKSTATE']._serialized_start=997
+  _globals['_TASKSTATE']._serialized_end=1135
+  _globals['_ANNOTATIONTASKVIEW']._serialized_start=1137
+  _globals['_ANNOTATIONTASKVIEW']._serialized_end=1258
+  _globals['_IMAGEGEOMETRY']._serialized_start=89
+  _globals['_IMAGEGEOMETRY']._serialized_end=156
+  _globals['_TASKLEASE']._serialized_start=158
+  _globals['_TASKLEASE']._serialized_end=234
+  _globals['_ANNOTATIONTASK']._serialized_start=237
+  _globals['_ANNOTATIONTASK']._serialized_end=872
+  _globals['_ANNOTATIONTASK_LABELSENTRY']._serialized_start=806
+  _globals['_ANNOTATIONTASK_LABELSENTRY']._serialized_end=851
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,2 @@
+"""The annotation layer: projects, tasks, annotations, predictions, leases, reviews and
+agreement (spec/annotation.md)."""
