@@ -23,6 +23,7 @@ from lepton_server.runtime.startup_errors import StartupError
 # `lepton serve --services` with a clear message.
 LAYERS: dict[str, str] = {
     "data": "lepton_server.data.layer:LAYER",
+    "annotation": "lepton_server.annotation.layer:LAYER",
     "edge": "lepton_server.edge.layer:LAYER",
     "inference": "lepton_server.inference.layer:LAYER",
     "registry": "lepton_server.registry.layer:LAYER",
