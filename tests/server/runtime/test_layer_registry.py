@@ -75,7 +75,7 @@ def test_an_unknown_layer_is_a_startup_error_naming_the_available_ones():
     assert isinstance(error.value, StartupError)
     assert str(error.value) == (
         "unknown or unimplemented layer(s): no-such-layer, other "
-        "(available: data, edge, inference, registry, training)"
+        "(available: annotation, data, edge, inference, registry, training)"
     )
 
 
