@@ -5,7 +5,7 @@ derived on read, so they are always current (ANN-006, ANN-027, ANN-057)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +45,11 @@ CREATE TABLE IF NOT EXISTS predictions (
     project TEXT NOT NULL,
     score REAL NOT NULL,
     create_ns INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
     body BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS predictions_by_model ON predictions (model, model_version, task);
 CREATE INDEX IF NOT EXISTS predictions_by_task ON predictions (task, create_ns);
 CREATE INDEX IF NOT EXISTS predictions_by_project ON predictions (project, create_ns);
 CREATE TABLE IF NOT EXISTS reviews (
@@ -275,14 +278,34 @@ class AnnotationStore(SqliteDatabase):
 
     def put_prediction(self, task: str, prediction: annotation_pb2.Prediction) -> None:
         self._run(
-            "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             prediction.name,
             task,
             task.split("/tasks/", 1)[0],
             prediction.score,
             prediction.create_time.ToNanoseconds(),
+            prediction.inference_model,
+            prediction.inference_model_version,
             prediction.SerializeToString(deterministic=True),
         )
+
+    def predicted_tasks(self, tasks: Sequence[str], model: str, version: str) -> set[str]:
+        """Those of `tasks` holding a prediction of the model version (ANN-043)."""
+        found: set[str] = set()
+        for start in range(0, len(tasks), 500):
+            chunk = list(tasks[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self._all(
+                    f"SELECT DISTINCT task FROM predictions WHERE model=? AND model_version=? "
+                    f"AND task IN ({marks})",
+                    model,
+                    version,
+                    *chunk,
+                )
+            )
+        return found
 
     def delete_prediction(self, name: str) -> None:
         self._run("DELETE FROM predictions WHERE name=?", name)

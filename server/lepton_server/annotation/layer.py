@@ -18,6 +18,9 @@ class AnnotationConfig:
 
     # The data layer whose versions projects label (HOST:PORT); None: this server's own.
     data_address: str | None = None
+    # The inference service prediction jobs call (HOST:PORT); None: this server's own, when
+    # it hosts one (else prediction jobs are not offered).
+    inference_address: str | None = None
 
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
@@ -28,11 +31,20 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
         help="the data layer whose dataset versions projects label, when this server hosts "
         "none (default: its own)",
     )
+    group.add_argument(
+        "--annotation-inference-address",
+        metavar="HOST:PORT",
+        help="the inference service prediction jobs call (default: this server's, when it "
+        "hosts the inference layer)",
+    )
 
 
 def configure(options: argparse.Namespace) -> AnnotationConfig:
     """The annotation layer's config from parsed options."""
-    return AnnotationConfig(data_address=options.annotation_data_address)
+    return AnnotationConfig(
+        data_address=options.annotation_data_address,
+        inference_address=options.annotation_inference_address,
+    )
 
 
 def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]:

@@ -4,6 +4,8 @@ and etag (the schema only by extension), deleted with everything in them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lepton.data.v1 import annotation_project_pb2 as ap
 from lepton.data.v1 import annotation_service_pb2 as pb
 from lepton.data.v1 import annotation_task_pb2 as at
@@ -68,6 +70,10 @@ class Projects:
         self.store = store
         self.rows = rows
         self.tokens = tokens
+        # Whether a job of the project is not terminal, and what to drop with a project: set
+        # by services.py when the server runs prediction jobs.
+        self.in_use: Callable[[str], bool] = lambda name: False
+        self.on_delete: Callable[[str], None] = lambda name: None
 
     def stored(self, name: str, field: str = "name") -> ap.AnnotationProject:
         """The stored project (no task counts); NOT_FOUND when absent."""
@@ -178,8 +184,15 @@ class Projects:
                     message=f"{project.name} has tasks; delete it with force",
                     metadata={"resource_name": project.name},
                 )
+            if self.in_use(project.name):
+                raise FailedPrecondition(
+                    reason="PROJECT_IN_USE",
+                    message=f"a job of {project.name} is still running",
+                    metadata={"resource_name": project.name},
+                )
             self.store.delete_project(project.name)
             self.store.forget_requests(project.name)
+            self.on_delete(project.name)
 
 
 def _paths(mask: list[str], given: ap.AnnotationProject) -> list[str]:

@@ -15,10 +15,12 @@ from grpc import aio
 from lepton.data.v1 import annotation_service_pb2 as pb
 from lepton.data.v1 import annotation_service_pb2_grpc as pb_grpc
 from lepton.data.v1 import annotation_task_pb2 as at
+from lepton_server.aip.jobs.rpcs import job_rpcs
 from lepton_server.annotation.acceptance import Acceptance
 from lepton_server.annotation.agreement_report import AgreementReports
 from lepton_server.annotation.annotations import Annotations
 from lepton_server.annotation.leases import Leases
+from lepton_server.annotation.prediction_jobs import PredictionJobs
 from lepton_server.annotation.projects import Projects
 from lepton_server.annotation.reviews import Reviews
 from lepton_server.annotation.tasks import Tasks
@@ -38,6 +40,8 @@ class AnnotationDomain:
     leases: Leases
     reviews: Reviews
     agreement: AgreementReports
+    # None when the server reaches no inference service (no prediction jobs, ANN-001).
+    predictions: PredictionJobs | None
 
 
 async def _run(call: Callable[..., T], *args: Any) -> T:
@@ -173,16 +177,20 @@ class AnnotationServicer(pb_grpc.AnnotationServiceServicer):
     async def ComputeAgreement(self, request, context: aio.ServicerContext):
         return await _run(self.d.agreement.compute, request)
 
-    # --- jobs not offered yet (ANN-001) ------------------------------------------------------
+    # --- jobs (ANN-001: without an inference service, no prediction jobs) ----------------
+
+    def _prediction_jobs(self) -> PredictionJobs:
+        if self.d.predictions is None:
+            raise _not_served("data.annotation.prediction_jobs")
+        return self.d.predictions
 
     async def CreatePredictionJob(self, request, context: aio.ServicerContext):
-        raise _not_served("data.annotation.prediction_jobs")
+        job = await self._prediction_jobs().create(request)
+        return pb.CreatePredictionJobResponse(prediction_job=job)
 
-    GetPredictionJob = ListPredictionJobs = CancelPredictionJob = CreatePredictionJob
-
-    async def WatchPredictionJob(self, request, context: aio.ServicerContext):
-        raise _not_served("data.annotation.prediction_jobs")
-        yield  # an async generator: the method streams
+    GetPredictionJob, ListPredictionJobs, CancelPredictionJob, WatchPredictionJob = job_rpcs(
+        "PredictionJob", pb, lambda servicer: servicer._prediction_jobs().collection
+    )
 
     async def CreateAnnotationExportJob(self, request, context: aio.ServicerContext):
         raise _not_served("annotation export jobs")

@@ -5,18 +5,28 @@ the server listens (to this server, unless --annotation-data-address names anoth
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+
+import grpc
 
 from lepton.data.v1 import annotation_service_pb2 as pb
 from lepton.data.v1 import annotation_service_pb2_grpc as pb_grpc
+from lepton.data.v1.prediction_job_pb2 import PredictionJob
 from lepton_ai.data import DataManager
+from lepton_server.aip.filtering.fields import EQUALITY, FieldType, FilterField
+from lepton_server.aip.jobs.collection import JobCollection
+from lepton_server.aip.jobs.runner import JobRunner
+from lepton_server.aip.jobs.store import JobTable
 from lepton_server.aip.pagination import PageTokens
 from lepton_server.annotation.acceptance import Acceptance
 from lepton_server.annotation.agreement_report import AgreementReports
 from lepton_server.annotation.annotation_store import AnnotationStore
 from lepton_server.annotation.annotations import Annotations
 from lepton_server.annotation.dataset_rows import DatasetRows
+from lepton_server.annotation.inference_calls import InferenceModels
 from lepton_server.annotation.layer import AnnotationConfig
 from lepton_server.annotation.leases import Leases
+from lepton_server.annotation.prediction_jobs import KIND, PredictionJobs
 from lepton_server.annotation.projects import Projects
 from lepton_server.annotation.reviews import Reviews
 from lepton_server.annotation.servicer import AnnotationDomain, AnnotationServicer
@@ -29,6 +39,18 @@ from lepton_server.runtime.startup_errors import StartupError
 
 SERVICE = pb.DESCRIPTOR.services_by_name["AnnotationService"].full_name
 FEATURES = ("data.annotation",)
+PREDICTION_FEATURE = "data.annotation.prediction_jobs"
+
+
+def _channel(server: ServerConfig, target: str, own: bool) -> tuple[grpc.Channel, tuple]:
+    """A channel to an inference service, with this server's token and CA when it is this
+    server (runtime/layer_calls.py)."""
+    options = client_options(server, own)
+    metadata = (("authorization", f"Bearer {options['token']}"),) if options.get("token") else ()
+    if options.get("ca"):
+        credentials = grpc.ssl_channel_credentials(Path(options["ca"]).read_bytes())
+        return grpc.secure_channel(target, credentials), metadata
+    return grpc.insecure_channel(target), metadata
 
 
 def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]:
@@ -38,12 +60,28 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
             "the annotation layer labels dataset versions: host the data layer beside it "
             "(--services data,annotation) or name one with --annotation-data-address"
         )
-    store = AnnotationStore(server.data_dir / "annotation" / "annotation.sqlite")
+    root = server.data_dir / "annotation"
+    store = AnnotationStore(root / "annotation.sqlite")
     tokens = PageTokens()
     rows = DatasetRows()
     projects = Projects(store, rows, tokens)
     tasks = Tasks(store, projects, rows, tokens)
     annotations = Annotations(store, projects, tasks, tokens)
+    models = InferenceModels()
+    runner = JobRunner(JobTable(root / "jobs.sqlite"), {KIND: PredictionJob})
+    runner.fail_interrupted()
+    collection = JobCollection(
+        runner,
+        KIND,
+        tokens,
+        parent_pattern=("annotationProjects",),
+        extra_fields=(FilterField("inference_model", FieldType.STRING, EQUALITY),),
+        orderable=("status.create_time",),
+        check_parent=lambda parent: projects.stored(parent, "parent"),
+    )
+    predicts = config.inference_address is not None or "inference" in selected_layers(server)
+    projects.in_use = lambda name: runner.running_under(f"{name}/{KIND}")
+    projects.on_delete = lambda name: runner.forget(f"{name}/{KIND}")
     domain = AnnotationDomain(
         projects=projects,
         tasks=tasks,
@@ -52,16 +90,27 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
         leases=Leases(store, projects, tasks),
         reviews=Reviews(store, annotations, tokens, credentials_required=bool(server.auth_tokens)),
         agreement=AgreementReports(store, projects, tasks),
+        predictions=PredictionJobs(
+            store, projects=projects, tasks=tasks, rows=rows, models=models, collection=collection
+        )
+        if predicts
+        else None,
     )
     servicer = AnnotationServicer(domain)
 
     def start(loop: asyncio.AbstractEventLoop, address: str) -> None:
         target = config.data_address or address
         rows.data = DataManager.connect(target, **client_options(server, target == address))
+        if predicts:
+            inference = config.inference_address or address
+            models.channel, models.metadata_pairs = _channel(
+                server, inference, inference == address
+            )
 
     def close() -> None:
         if rows.data is not None:
             rows.data.close()
+        models.close()
         store.close()
 
     return [
@@ -70,7 +119,7 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
             lambda grpc_server: pb_grpc.add_AnnotationServiceServicer_to_server(
                 servicer, grpc_server
             ),
-            features=FEATURES,
+            features=FEATURES + ((PREDICTION_FEATURE,) if predicts else ()),
             start=start,
             close=close,
         )
