@@ -11,6 +11,12 @@ steps, with `col`/`lit` for filter predicates and derived columns. Failed calls 
 edge fleet (devices, deployments, signed releases, rollouts, telemetry); `lepton_ai.edge`
 also holds release signing and verification and the golden vectors of health checks.
 
+`AnnotationClient` labels the rows of dataset versions (projects with a label schema built
+with `Label`, tasks, leases, annotations, predictions, reviews, agreement, prediction and
+export jobs); `DataManager.annotate_data(data, Annotator(...))` opens a human project or has
+a model pre-label the data; `to_pixels` converts a normalized `box` to pixels. The rest of
+the layer (`Task`, `Decoder`, the other result builders) is in `lepton_ai.annotation`.
+
 `ServiceClient` (client.py) is the base of every layer's client: the channel (TLS, bearer
 token), typed errors, pagers over List RPCs and job watching. Each layer's client lives in its
 own package (`lepton_ai.data`, ...).
@@ -18,6 +24,14 @@ own package (`lepton_ai.data`, ...).
 
 from importlib import metadata
 
+from lepton_ai.annotation import (
+    AnnotationClient,
+    AnnotationProjectHandle,
+    Annotator,
+    Label,
+    box,
+    to_pixels,
+)
 from lepton_ai.client import ServiceClient
 from lepton_ai.data import (
     DataManager,
@@ -62,6 +76,9 @@ from lepton_ai.training import Trainer, TrainingClient, TrainingRun
 __all__ = [
     "AbortedError",
     "AlreadyExistsError",
+    "AnnotationClient",
+    "AnnotationProjectHandle",
+    "Annotator",
     "CancelledError",
     "DataLossError",
     "DataManager",
@@ -74,6 +91,7 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "JobFailedError",
+    "Label",
     "LeptonAIError",
     "Mask",
     "ModelRegistry",
@@ -94,10 +112,12 @@ __all__ = [
     "UnknownError",
     "all_of",
     "any_of",
+    "box",
     "coalesce",
     "col",
     "concat",
     "from_rpc_error",
     "lit",
+    "to_pixels",
 ]
 __version__ = metadata.version("lepton-ai")

@@ -18,6 +18,7 @@ from lepton.data.v1 import annotation_task_pb2 as at
 from lepton_server.aip.jobs.rpcs import job_rpcs
 from lepton_server.annotation.acceptance import Acceptance
 from lepton_server.annotation.agreement_report import AgreementReports
+from lepton_server.annotation.annotation_exports import AnnotationExports
 from lepton_server.annotation.annotations import Annotations
 from lepton_server.annotation.leases import Leases
 from lepton_server.annotation.prediction_jobs import PredictionJobs
@@ -42,6 +43,8 @@ class AnnotationDomain:
     agreement: AgreementReports
     # None when the server reaches no inference service (no prediction jobs, ANN-001).
     predictions: PredictionJobs | None
+    # None when the data layer is not in this process (no export jobs, ANN-001).
+    exports: AnnotationExports | None
 
 
 async def _run(call: Callable[..., T], *args: Any) -> T:
@@ -192,13 +195,18 @@ class AnnotationServicer(pb_grpc.AnnotationServiceServicer):
         "PredictionJob", pb, lambda servicer: servicer._prediction_jobs().collection
     )
 
+    def _export_jobs(self) -> AnnotationExports:
+        if self.d.exports is None:
+            raise _not_served("data.annotation.export_jobs")
+        return self.d.exports
+
     async def CreateAnnotationExportJob(self, request, context: aio.ServicerContext):
-        raise _not_served("annotation export jobs")
+        job = await self._export_jobs().create(request)
+        return pb.CreateAnnotationExportJobResponse(annotation_export_job=job)
 
-    GetAnnotationExportJob = ListAnnotationExportJobs = CancelAnnotationExportJob = (
-        CreateAnnotationExportJob
-    )
-
-    async def WatchAnnotationExportJob(self, request, context: aio.ServicerContext):
-        raise _not_served("annotation export jobs")
-        yield  # an async generator: the method streams
+    (
+        GetAnnotationExportJob,
+        ListAnnotationExportJobs,
+        CancelAnnotationExportJob,
+        WatchAnnotationExportJob,
+    ) = job_rpcs("AnnotationExportJob", pb, lambda servicer: servicer._export_jobs().collection)

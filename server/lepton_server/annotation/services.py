@@ -11,6 +11,7 @@ import grpc
 
 from lepton.data.v1 import annotation_service_pb2 as pb
 from lepton.data.v1 import annotation_service_pb2_grpc as pb_grpc
+from lepton.data.v1.annotation_export_job_pb2 import AnnotationExportJob
 from lepton.data.v1.prediction_job_pb2 import PredictionJob
 from lepton_ai.data import DataManager
 from lepton_server.aip.filtering.fields import EQUALITY, FieldType, FilterField
@@ -20,6 +21,8 @@ from lepton_server.aip.jobs.store import JobTable
 from lepton_server.aip.pagination import PageTokens
 from lepton_server.annotation.acceptance import Acceptance
 from lepton_server.annotation.agreement_report import AgreementReports
+from lepton_server.annotation.annotation_exports import KIND as EXPORT_KIND
+from lepton_server.annotation.annotation_exports import AnnotationExports
 from lepton_server.annotation.annotation_store import AnnotationStore
 from lepton_server.annotation.annotations import Annotations
 from lepton_server.annotation.dataset_rows import DatasetRows
@@ -32,6 +35,7 @@ from lepton_server.annotation.reviews import Reviews
 from lepton_server.annotation.servicer import AnnotationDomain, AnnotationServicer
 from lepton_server.annotation.tasks import Tasks
 from lepton_server.config import ServerConfig
+from lepton_server.runtime import process_services
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_calls import client_options
 from lepton_server.runtime.layer_registry import selected_layers
@@ -40,6 +44,7 @@ from lepton_server.runtime.startup_errors import StartupError
 SERVICE = pb.DESCRIPTOR.services_by_name["AnnotationService"].full_name
 FEATURES = ("data.annotation",)
 PREDICTION_FEATURE = "data.annotation.prediction_jobs"
+EXPORT_FEATURE = "data.annotation.export_jobs"
 
 
 def _channel(server: ServerConfig, target: str, own: bool) -> tuple[grpc.Channel, tuple]:
@@ -68,20 +73,28 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
     tasks = Tasks(store, projects, rows, tokens)
     annotations = Annotations(store, projects, tasks, tokens)
     models = InferenceModels()
-    runner = JobRunner(JobTable(root / "jobs.sqlite"), {KIND: PredictionJob})
-    runner.fail_interrupted()
-    collection = JobCollection(
-        runner,
-        KIND,
-        tokens,
-        parent_pattern=("annotationProjects",),
-        extra_fields=(FilterField("inference_model", FieldType.STRING, EQUALITY),),
-        orderable=("status.create_time",),
-        check_parent=lambda parent: projects.stored(parent, "parent"),
+    runner = JobRunner(
+        JobTable(root / "jobs.sqlite"), {KIND: PredictionJob, EXPORT_KIND: AnnotationExportJob}
     )
+    runner.fail_interrupted()
+
+    def jobs(kind: str, *fields: FilterField) -> JobCollection:
+        return JobCollection(
+            runner,
+            kind,
+            tokens,
+            parent_pattern=("annotationProjects",),
+            extra_fields=fields,
+            orderable=("status.create_time",),
+            check_parent=lambda parent: projects.stored(parent, "parent"),
+        )
+
     predicts = config.inference_address is not None or "inference" in selected_layers(server)
-    projects.in_use = lambda name: runner.running_under(f"{name}/{KIND}")
-    projects.on_delete = lambda name: runner.forget(f"{name}/{KIND}")
+    # The commit of an export needs the data layer's catalog in this process.
+    exports = config.data_address is None
+    kinds = (KIND, EXPORT_KIND)
+    projects.in_use = lambda name: any(runner.running_under(f"{name}/{k}") for k in kinds)
+    projects.on_delete = lambda name: [runner.forget(f"{name}/{k}") for k in kinds]
     domain = AnnotationDomain(
         projects=projects,
         tasks=tasks,
@@ -91,9 +104,27 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
         reviews=Reviews(store, annotations, tokens, credentials_required=bool(server.auth_tokens)),
         agreement=AgreementReports(store, projects, tasks),
         predictions=PredictionJobs(
-            store, projects=projects, tasks=tasks, rows=rows, models=models, collection=collection
+            store,
+            projects=projects,
+            tasks=tasks,
+            rows=rows,
+            models=models,
+            collection=jobs(KIND, FilterField("inference_model", FieldType.STRING, EQUALITY)),
         )
         if predicts
+        else None,
+        exports=AnnotationExports(
+            store,
+            projects=projects,
+            rows=rows,
+            collection=jobs(
+                EXPORT_KIND,
+                FilterField("destination_dataset", FieldType.RESOURCE_NAME, frozenset({"="})),
+                FilterField("output_version", FieldType.RESOURCE_NAME, frozenset({"="})),
+            ),
+            catalog=lambda: process_services.find(server.data_dir, "data.catalog"),
+        )
+        if exports
         else None,
     )
     servicer = AnnotationServicer(domain)
@@ -119,7 +150,9 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
             lambda grpc_server: pb_grpc.add_AnnotationServiceServicer_to_server(
                 servicer, grpc_server
             ),
-            features=FEATURES + ((PREDICTION_FEATURE,) if predicts else ()),
+            features=FEATURES
+            + ((PREDICTION_FEATURE,) if predicts else ())
+            + ((EXPORT_FEATURE,) if exports else ()),
             start=start,
             close=close,
         )

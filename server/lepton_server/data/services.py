@@ -30,6 +30,7 @@ from lepton_server.data.servicer import DatasetServicer
 from lepton_server.data.storage_uris import StorageAccess
 from lepton_server.data.storage_uris import features as storage_features
 from lepton_server.data.version_storage import VersionStorage, open_version_storage
+from lepton_server.runtime import process_services
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.method_handlers import method_handlers, mounter
 
@@ -51,6 +52,8 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
     store = MetadataStore(root / "catalog.sqlite")
     catalog = DatasetCatalog(store, storage, spool, max_message_bytes=server.max_message_bytes)
     catalog.collect_garbage()
+    # Annotation export jobs commit through the catalog (spec/annotation.md §3.6).
+    process_services.offer(server.data_dir, "data.catalog", catalog)
     runner = JobRunner(
         JobTable(root / "jobs.sqlite"),
         {IMPORT: ImportJob, EXPORT: ExportJob, PIPELINE_RUNS: PipelineRun},
@@ -73,6 +76,7 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
     def close() -> None:
         if flight is not None:
             flight.close()  # first: its handlers use the catalog
+        process_services.withdraw(server.data_dir, "data.catalog")
         store.close()
 
     processing = ProcessingServicer(Processing(catalog, runner, open_executor(config)))

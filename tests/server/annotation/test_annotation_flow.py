@@ -260,3 +260,71 @@ def test_agreement_is_chance_corrected(server):
         )
     )
     assert (code, why) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FIELD")
+
+
+def test_export_commits_human_labels_with_lineage_and_a_stable_digest(server):
+    from lepton.data.v1 import annotation_export_job_pb2 as ej  # noqa: PLC0415
+    from lepton.type.v1 import job_pb2  # noqa: PLC0415
+
+    alice, bob = server.stub("ann"), server.stub("bob-token")
+    project = make_project(server, "export")
+    batch(alice, project.name, row_range=pb.RowRange(limit=3))
+    box = an.LabelResult(
+        label="objects",
+        bounding_box=an.BoundingBoxValue(class_name="cat", x=0.1, y=0.2, width=0.3, height=0.4),
+    )
+    for row in (0, 1):
+        task = f"{project.name}/tasks/row-{row}"
+        annotate(alice, task, classify("pos"), box)
+        truth = annotate(bob, task, classify("neg"), ground_truth=True) if row == 1 else None
+        alice.UpdateAnnotationTask(
+            pb.UpdateAnnotationTaskRequest(
+                annotation_task=at.AnnotationTask(name=task, state=at.TASK_STATE_COMPLETED)
+            )
+        )
+    # A prediction is never exported.
+    alice.CreatePrediction(
+        pb.CreatePredictionRequest(
+            parent=f"{project.name}/tasks/row-0",
+            prediction=an.Prediction(
+                inference_model="m",
+                inference_model_version="1",
+                score=0.5,
+                results=[classify("neg")],
+            ),
+        )
+    )
+    server.data.create_dataset("exported", exist_ok=True)
+
+    def export() -> ej.AnnotationExportJob:
+        job = alice.CreateAnnotationExportJob(
+            pb.CreateAnnotationExportJobRequest(
+                parent=project.name,
+                annotation_export_job=ej.AnnotationExportJob(
+                    destination_dataset="datasets/exported", source_columns=["stars"]
+                ),
+            )
+        ).annotation_export_job
+        *_, last = alice.WatchAnnotationExportJob(pb.WatchAnnotationExportJobRequest(name=job.name))
+        return last.annotation_export_job
+
+    first = export()
+    assert first.status.state == job_pb2.JOB_STATE_SUCCEEDED, first.status
+    version = server.data.get_version(first.output_version)
+    assert version.lineage.source == first.name
+    assert list(version.lineage.input_versions) == [server.version]
+    table = server.data.read(first.output_version)
+    assert table.column("annotation.task").to_pylist() == [
+        f"{project.name}/tasks/row-0",
+        f"{project.name}/tasks/row-1",
+    ]
+    assert table.column("label.sentiment").to_pylist() == ["pos", "neg"]  # ground truth first
+    assert table.column("annotation.creator").to_pylist() == ["alice", "bob"]
+    assert table.column("annotation.image_width").to_pylist() == [40, 41]
+    boxes = table.column("label.objects").to_pylist()
+    assert boxes[0] == [{"class_name": "cat", "x": 0.1, "y": 0.2, "width": 0.3, "height": 0.4}]
+    assert boxes[1] == []
+    assert table.schema.field("label.objects").metadata[b"lepton.label.kind"] == b"BOUNDING_BOX"
+    second = export()
+    assert server.data.get_version(second.output_version).content_digest == version.content_digest
+    assert truth is None or truth.ground_truth

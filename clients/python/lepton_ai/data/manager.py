@@ -6,6 +6,7 @@ ProcessingService) as Python calls on pyarrow tables.
         data.load_data("s3://bucket/2024/", "sales", format="parquet", mode="append")  # imported
         table = data.read("sales", tag="raw")                       # a pyarrow.Table
         data.save_data("sales", "sales.parquet")
+        project = data.annotate_data("sales", Annotator(schema=[Label.text("comment")]))
 
 Every failed call raises a `lepton_ai.errors.LeptonAIError` subclass chosen by status code;
 a failed job raises `JobFailedError`.
@@ -38,6 +39,8 @@ from lepton_ai.data.storage import StorageManager, is_uri
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from lepton_ai.annotation import AnnotationProjectHandle, Annotator
 
 StorageJob = TypeVar("StorageJob", import_job_pb2.ImportJob, export_job_pb2.ExportJob)
 
@@ -362,3 +365,19 @@ class DataManager(DatasetCatalog):
         return self.watch_job(
             run, self._pipeline_runs, description=f"Running {run.name}", unit="steps"
         )
+
+    # --------------------------------------------------------------------------- annotation
+
+    def annotate_data(
+        self,
+        data: VersionRef,
+        annotator: Annotator,
+        *,
+        version: str | None = None,
+        tag: str | None = None,
+    ) -> AnnotationProjectHandle | resources.DatasetVersion:
+        """Label a version (by default the dataset's head) as `annotator` says, through the
+        server's AnnotationService on this channel: a human project, returned as its
+        AnnotationProjectHandle, or a model's pre-labels, accepted and, with `export_to`,
+        exported to the DatasetVersion returned (see lepton_ai.annotation.Annotator)."""
+        return annotator.run(self, self.resolve(data, version=version, tag=tag))

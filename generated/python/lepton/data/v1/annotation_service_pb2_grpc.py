@@ -31,7 +31,8 @@ class AnnotationServiceStub:
     export jobs that commit the labels as a new dataset version
     (spec/annotation.md).
     Feature "data.annotation"; prediction jobs need
-    "data.annotation.prediction_jobs".
+    "data.annotation.prediction_jobs" and export jobs
+    "data.annotation.export_jobs".
     """
 
     def __init__(self, channel):
@@ -228,7 +229,8 @@ class AnnotationServiceServicer:
     export jobs that commit the labels as a new dataset version
     (spec/annotation.md).
     Feature "data.annotation"; prediction jobs need
-    "data.annotation.prediction_jobs".
+    "data.annotation.prediction_jobs" and export jobs
+    "data.annotation.export_jobs".
     """
 
     def CreateAnnotationProject(self, request, context):
@@ -708,7 +710,8 @@ class AnnotationService:
     export jobs that commit the labels as a new dataset version
     (spec/annotation.md).
     Feature "data.annotation"; prediction jobs need
-    "data.annotation.prediction_jobs".
+    "data.annotation.prediction_jobs" and export jobs
+    "data.annotation.export_jobs".
     """
 
     @staticmethod
