@@ -45,6 +45,11 @@ def _value(annotation: an.Annotation, spec: ap.LabelSpec) -> Hashable | None:
     return result.rating.rating
 
 
+def annotator(annotation: an.Annotation) -> str:
+    """Who the annotation counts as (§3.10): its external author when imported."""
+    return annotation.external_author or annotation.creator
+
+
 def _newest(annotations: list[an.Annotation]) -> an.Annotation:
     return max(annotations, key=lambda a: (a.update_time.ToNanoseconds(), a.name))
 
@@ -83,7 +88,7 @@ class AgreementReports:
             for task, annotation in sorted(truths.items()):
                 value = _value(annotation, spec)
                 if value is not None:
-                    ratings.append(agreement.Rating(task, annotation.creator, value, True))
+                    ratings.append(agreement.Rating(task, annotator(annotation), value, True))
             measure = MEASURES.get(spec.kind)
             result = agreement.label_agreement(ratings, measure or "nominal", threshold or 0.5)
             response.labels.append(_label_message(spec, result, measured=measure is not None))
@@ -103,7 +108,7 @@ class AgreementReports:
             if annotation.ground_truth:
                 by_truth.setdefault(task, []).append(annotation)
             else:
-                by_rater.setdefault((task, annotation.creator), []).append(annotation)
+                by_rater.setdefault((task, annotator(annotation)), []).append(annotation)
         return (
             {key: _newest(group) for key, group in by_rater.items()},
             {key: _newest(group) for key, group in by_truth.items()},

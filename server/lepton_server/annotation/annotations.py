@@ -219,11 +219,7 @@ class Annotations:
             value = getattr(given, field)
             if not 1 <= len(value) <= MAX_MODEL_NAME:
                 raise invalid_field(f"prediction.{field}", "1 to 256 characters")
-        if not _unit(given.score):
-            raise invalid_field("prediction.score", "a score is in [0, 1]")
-        for i, result in enumerate(given.results):
-            if not _unit(result.score):
-                raise invalid_field(f"prediction.results[{i}].score", "a score is in [0, 1]")
+        check_prediction_scores(given, "prediction")
         prediction = an.Prediction(
             results=given.results,
             inference_model=given.inference_model,
@@ -257,6 +253,15 @@ class Annotations:
     def delete_prediction(self, name: str) -> None:
         with self.store.atomic():
             self.store.delete_prediction(self.get_prediction(name).name)
+
+
+def check_prediction_scores(prediction: an.Prediction, prefix: str) -> None:
+    """INVALID_FIELD for a prediction or result score outside [0, 1] (ANN-036)."""
+    if not _unit(prediction.score):
+        raise invalid_field(f"{prefix}.score", "a score is in [0, 1]")
+    for i, result in enumerate(prediction.results):
+        if not _unit(result.score):
+            raise invalid_field(f"{prefix}.results[{i}].score", "a score is in [0, 1]")
 
 
 def _unit(value: float) -> bool:

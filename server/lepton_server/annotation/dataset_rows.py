@@ -46,6 +46,13 @@ class DatasetRows:
         except LeptonAIError as error:
             raise as_lepton_error(error) from None
 
+    def column(self, version: str, column: str) -> list:
+        """Every value of one column of a version, in row order."""
+        try:
+            return self._client().read(version, columns=[column]).column(0).to_pylist()
+        except LeptonAIError as error:
+            raise as_lepton_error(error) from None
+
 
 def arrow_schema(version: dataset_pb2.DatasetVersion) -> pa.Schema:
     return pa.ipc.read_schema(pa.py_buffer(version.schema.arrow_schema))

@@ -19,6 +19,7 @@ from lepton_server.aip.jobs.rpcs import job_rpcs
 from lepton_server.annotation.acceptance import Acceptance
 from lepton_server.annotation.agreement_report import AgreementReports
 from lepton_server.annotation.annotation_exports import AnnotationExports
+from lepton_server.annotation.annotation_imports import AnnotationImports
 from lepton_server.annotation.annotations import Annotations
 from lepton_server.annotation.leases import Leases
 from lepton_server.annotation.prediction_jobs import PredictionJobs
@@ -41,6 +42,7 @@ class AnnotationDomain:
     leases: Leases
     reviews: Reviews
     agreement: AgreementReports
+    imports: AnnotationImports
     # None when the server reaches no inference service (no prediction jobs, ANN-001).
     predictions: PredictionJobs | None
     # None when the data layer is not in this process (no export jobs, ANN-001).
@@ -167,6 +169,9 @@ class AnnotationServicer(pb_grpc.AnnotationServiceServicer):
 
     async def AcceptPredictions(self, request, context: aio.ServicerContext):
         return await _run(self.d.acceptance.accept, request)
+
+    async def ImportAnnotations(self, request, context: aio.ServicerContext):
+        return await _run(self.d.imports.run, request)
 
     # --- reviews and agreement ---------------------------------------------------------------
 

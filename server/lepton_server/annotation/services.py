@@ -23,6 +23,7 @@ from lepton_server.annotation.acceptance import Acceptance
 from lepton_server.annotation.agreement_report import AgreementReports
 from lepton_server.annotation.annotation_exports import KIND as EXPORT_KIND
 from lepton_server.annotation.annotation_exports import AnnotationExports
+from lepton_server.annotation.annotation_imports import AnnotationImports
 from lepton_server.annotation.annotation_store import AnnotationStore
 from lepton_server.annotation.annotations import Annotations
 from lepton_server.annotation.dataset_rows import DatasetRows
@@ -103,6 +104,7 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
         leases=Leases(store, projects, tasks),
         reviews=Reviews(store, annotations, tokens, credentials_required=bool(server.auth_tokens)),
         agreement=AgreementReports(store, projects, tasks),
+        imports=AnnotationImports(store, tasks=tasks, annotations=annotations, rows=rows),
         predictions=PredictionJobs(
             store,
             projects=projects,

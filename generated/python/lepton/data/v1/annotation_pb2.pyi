@@ -121,7 +121,7 @@ class LabelResult(_message.Message):
     def __init__(self, label: _Optional[str] = ..., classification: _Optional[_Union[ClassificationValue, _Mapping]] = ..., multi_label: _Optional[_Union[MultiLabelValue, _Mapping]] = ..., bounding_box: _Optional[_Union[BoundingBoxValue, _Mapping]] = ..., polygon: _Optional[_Union[PolygonValue, _Mapping]] = ..., span: _Optional[_Union[SpanValue, _Mapping]] = ..., text: _Optional[_Union[TextValue, _Mapping]] = ..., keypoint: _Optional[_Union[KeypointValue, _Mapping]] = ..., rating: _Optional[_Union[RatingValue, _Mapping]] = ..., score: _Optional[float] = ...) -> None: ...
 
 class Annotation(_message.Message):
-    __slots__ = ("name", "results", "creator", "lead_duration", "ground_truth", "skipped", "source_prediction", "create_time", "update_time", "etag", "review_verdict")
+    __slots__ = ("name", "results", "creator", "lead_duration", "ground_truth", "skipped", "source_prediction", "create_time", "update_time", "etag", "review_verdict", "external_author")
     NAME_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     CREATOR_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +133,7 @@ class Annotation(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     REVIEW_VERDICT_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_AUTHOR_FIELD_NUMBER: _ClassVar[int]
     name: str
     results: _containers.RepeatedCompositeFieldContainer[LabelResult]
     creator: str
@@ -144,7 +145,8 @@ class Annotation(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     etag: str
     review_verdict: ReviewVerdict
-    def __init__(self, name: _Optional[str] = ..., results: _Optional[_Iterable[_Union[LabelResult, _Mapping]]] = ..., creator: _Optional[str] = ..., lead_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., ground_truth: _Optional[bool] = ..., skipped: _Optional[bool] = ..., source_prediction: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., review_verdict: _Optional[_Union[ReviewVerdict, str]] = ...) -> None: ...
+    external_author: str
+    def __init__(self, name: _Optional[str] = ..., results: _Optional[_Iterable[_Union[LabelResult, _Mapping]]] = ..., creator: _Optional[str] = ..., lead_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., ground_truth: _Optional[bool] = ..., skipped: _Optional[bool] = ..., source_prediction: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., review_verdict: _Optional[_Union[ReviewVerdict, str]] = ..., external_author: _Optional[str] = ...) -> None: ...
 
 class Prediction(_message.Message):
     __slots__ = ("name", "results", "inference_model", "inference_model_version", "score", "prediction_job", "create_time", "creator")

@@ -10,12 +10,22 @@ from lepton.data.v1 import annotation_project_pb2 as _annotation_project_pb2
 from lepton.data.v1 import annotation_task_pb2 as _annotation_task_pb2
 from lepton.data.v1 import prediction_job_pb2 as _prediction_job_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class AnnotationImportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ANNOTATION_IMPORT_FORMAT_UNSPECIFIED: _ClassVar[AnnotationImportFormat]
+    ANNOTATION_IMPORT_FORMAT_LABEL_STUDIO_JSON: _ClassVar[AnnotationImportFormat]
+    ANNOTATION_IMPORT_FORMAT_COCO_JSON: _ClassVar[AnnotationImportFormat]
+ANNOTATION_IMPORT_FORMAT_UNSPECIFIED: AnnotationImportFormat
+ANNOTATION_IMPORT_FORMAT_LABEL_STUDIO_JSON: AnnotationImportFormat
+ANNOTATION_IMPORT_FORMAT_COCO_JSON: AnnotationImportFormat
 
 class CreateAnnotationProjectRequest(_message.Message):
     __slots__ = ("annotation_project_id", "annotation_project", "request_id")
@@ -605,3 +615,37 @@ class ComputeAgreementResponse(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     labels: _containers.RepeatedCompositeFieldContainer[_annotation_agreement_pb2.LabelAgreement]
     def __init__(self, labels: _Optional[_Iterable[_Union[_annotation_agreement_pb2.LabelAgreement, _Mapping]]] = ...) -> None: ...
+
+class ImportAnnotationsRequest(_message.Message):
+    __slots__ = ("parent", "format", "content", "match_column", "match_key", "label", "as_predictions", "inference_model")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    MATCH_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    MATCH_KEY_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    AS_PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
+    INFERENCE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    format: AnnotationImportFormat
+    content: bytes
+    match_column: str
+    match_key: str
+    label: str
+    as_predictions: bool
+    inference_model: str
+    def __init__(self, parent: _Optional[str] = ..., format: _Optional[_Union[AnnotationImportFormat, str]] = ..., content: _Optional[bytes] = ..., match_column: _Optional[str] = ..., match_key: _Optional[str] = ..., label: _Optional[str] = ..., as_predictions: _Optional[bool] = ..., inference_model: _Optional[str] = ...) -> None: ...
+
+class ImportAnnotationsResponse(_message.Message):
+    __slots__ = ("annotation_count", "prediction_count", "created_task_count", "unmatched_count", "unmatched")
+    ANNOTATION_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PREDICTION_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_TASK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNMATCHED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNMATCHED_FIELD_NUMBER: _ClassVar[int]
+    annotation_count: int
+    prediction_count: int
+    created_task_count: int
+    unmatched_count: int
+    unmatched: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, annotation_count: _Optional[int] = ..., prediction_count: _Optional[int] = ..., created_task_count: _Optional[int] = ..., unmatched_count: _Optional[int] = ..., unmatched: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -156,6 +156,11 @@ class AnnotationServiceStub:
                 request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsRequest.SerializeToString,
                 response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsResponse.FromString,
                 _registered_method=True)
+        self.ImportAnnotations = channel.unary_unary(
+                '/lepton.data.v1.AnnotationService/ImportAnnotations',
+                request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ImportAnnotationsRequest.SerializeToString,
+                response_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ImportAnnotationsResponse.FromString,
+                _registered_method=True)
         self.CreateReview = channel.unary_unary(
                 '/lepton.data.v1.AnnotationService/CreateReview',
                 request_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.CreateReviewRequest.SerializeToString,
@@ -404,6 +409,14 @@ class AnnotationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportAnnotations(self, request, context):
+        """Reads annotations and predictions from a Label Studio JSON export or a
+        COCO file into the project, all or nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateReview(self, request, context):
         """Records a review of an annotation.
         """
@@ -630,6 +643,11 @@ def add_AnnotationServiceServicer_to_server(servicer, server):
                     servicer.AcceptPredictions,
                     request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsRequest.FromString,
                     response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsResponse.SerializeToString,
+            ),
+            'ImportAnnotations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportAnnotations,
+                    request_deserializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ImportAnnotationsRequest.FromString,
+                    response_serializer=lepton_dot_data_dot_v1_dot_annotation__service__pb2.ImportAnnotationsResponse.SerializeToString,
             ),
             'CreateReview': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateReview,
@@ -1325,6 +1343,33 @@ class AnnotationService:
             '/lepton.data.v1.AnnotationService/AcceptPredictions',
             lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsRequest.SerializeToString,
             lepton_dot_data_dot_v1_dot_annotation__service__pb2.AcceptPredictionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportAnnotations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lepton.data.v1.AnnotationService/ImportAnnotations',
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ImportAnnotationsRequest.SerializeToString,
+            lepton_dot_data_dot_v1_dot_annotation__service__pb2.ImportAnnotationsResponse.FromString,
             options,
             channel_credentials,
             insecure,
