@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lepton.data.v1 import annotation_pb2, annotation_project_pb2, annotation_task_pb2
+from lepton.data.v1 import annotation_pb2 as an
 from lepton_server.runtime.sqlite_database import SqliteDatabase
 
 SCHEMA = """
@@ -49,9 +50,7 @@ CREATE TABLE IF NOT EXISTS predictions (
     model_version TEXT NOT NULL,
     body BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS predictions_by_model ON predictions (model, model_version, task);
 CREATE INDEX IF NOT EXISTS predictions_by_task ON predictions (task, create_ns);
-CREATE INDEX IF NOT EXISTS predictions_by_project ON predictions (project, create_ns);
 CREATE TABLE IF NOT EXISTS reviews (
     name TEXT PRIMARY KEY,
     annotation TEXT NOT NULL,
@@ -81,6 +80,12 @@ class TaskFacts:
     prediction_score: float | None = None
     # (holder, expire ns) of its unexpired leases, oldest first.
     leases: tuple[tuple[str, int], ...] = ()
+
+
+def task_range(project: str) -> tuple[str, str]:
+    """The bounds of the task names of `project` ("/" + 1 is "0"), so the index on task names
+    serves queries over a whole project."""
+    return f"{project}/tasks/", f"{project}/tasks0"
 
 
 class AnnotationStore(SqliteDatabase):
@@ -183,8 +188,9 @@ class AnnotationStore(SqliteDatabase):
         ):
             facts.setdefault(task, {}).update(annotation_count=count, annotator_count=annotators)
         for task, count, best in self._all(
-            "SELECT task, COUNT(*), MAX(score) FROM predictions WHERE project=? GROUP BY task",
-            project,
+            "SELECT task, COUNT(*), MAX(score) FROM predictions WHERE task >= ? AND task < ? "
+            "GROUP BY task",
+            *task_range(project),
         ):
             facts.setdefault(task, {}).update(prediction_count=count, prediction_score=best)
         for task, holder, expire in self._all(
@@ -269,11 +275,16 @@ class AnnotationStore(SqliteDatabase):
         return annotation_pb2.Prediction.FromString(row[0]) if row else None
 
     def predictions(self, *, task: str = "", project: str = "") -> list[annotation_pb2.Prediction]:
-        column, value = ("task", task) if task else ("project", project)
-        rows = self._all(
-            f"SELECT body FROM predictions WHERE {column}=? ORDER BY create_ns, name",
-            value,
-        )
+        if task:
+            rows = self._all(
+                "SELECT body FROM predictions WHERE task=? ORDER BY create_ns, name", task
+            )
+        else:
+            rows = self._all(
+                "SELECT body FROM predictions WHERE task >= ? AND task < ? "
+                "ORDER BY create_ns, name",
+                *task_range(project),
+            )
         return [annotation_pb2.Prediction.FromString(r[0]) for r in rows]
 
     def put_prediction(self, task: str, prediction: annotation_pb2.Prediction) -> None:
@@ -288,6 +299,34 @@ class AnnotationStore(SqliteDatabase):
             prediction.inference_model_version,
             prediction.SerializeToString(deterministic=True),
         )
+
+    def put_predictions(self, made: Sequence[tuple[str, an.Prediction]]) -> int:
+        """Store predictions of several tasks in one transaction; how many were stored."""
+        rows = [
+            (
+                prediction.name,
+                task,
+                task.split("/tasks/", 1)[0],
+                prediction.score,
+                prediction.create_time.ToNanoseconds(),
+                prediction.inference_model,
+                prediction.inference_model_version,
+                prediction.SerializeToString(deterministic=True),
+            )
+            for task, prediction in made
+        ]
+        with self.transaction():
+            # A task deleted while the job ran gets no prediction.
+            names = sorted({row[1] for row in rows})
+            marks = ", ".join("?" * len(names))
+            query = f"SELECT name FROM tasks WHERE name IN ({marks})"
+            existing = {r[0] for r in self._all(query, *names)} if names else set()
+            kept = [row for row in rows if row[1] in existing]
+            with self._lock:
+                self._db.executemany(
+                    "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", kept
+                )
+        return len(kept)
 
     def predicted_tasks(self, tasks: Sequence[str], model: str, version: str) -> set[str]:
         """Those of `tasks` holding a prediction of the model version (ANN-043)."""

@@ -46,6 +46,13 @@ class DatasetRows:
         except LeptonAIError as error:
             raise as_lepton_error(error) from None
 
+    def columns(self, version: str, columns: list[str]) -> pa.Table:
+        """Some columns of every row of a version."""
+        try:
+            return self._client().read(version, columns=columns)
+        except LeptonAIError as error:
+            raise as_lepton_error(error) from None
+
     def column(self, version: str, column: str) -> list:
         """Every value of one column of a version, in row order."""
         try:

@@ -6,9 +6,11 @@ layer serves under the model id (spec/inference.md §12): `models/m` (its `lates
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import numpy as np
@@ -42,11 +44,15 @@ class InferResult:
 
 
 class InferenceModels:
-    """An inference service reached over gRPC (None until the server listens)."""
+    """An inference service: the engine of the inference layer in this process (called on
+    the server's event loop), or one reached over gRPC. Neither until the server listens."""
 
     def __init__(self) -> None:
         self.channel: grpc.Channel | None = None
         self.metadata_pairs: tuple[tuple[str, str], ...] = ()
+        # The in-process InferenceEngine and the loop it serves on.
+        self.engine: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def _stub(self) -> ipb_grpc.InferenceServiceStub:
         if self.channel is None:
@@ -61,26 +67,38 @@ class InferenceModels:
 
     def metadata(self, model: str, version: str) -> ipb.ModelMetadataResponse:
         request = ipb.ModelMetadataRequest(name=model, version=version)
+        if self.engine is not None:
+            return self.engine.model_metadata(request)
         try:
             return self._stub().ModelMetadata(request, metadata=self.metadata_pairs)
         except grpc.RpcError as error:
             raise self._error(error) from None
 
-    def infer(
+    def submit(
         self,
         model: str,
         version: str,
         inputs: Sequence[tuple[str, str, np.ndarray]],
         outputs: Sequence[str],
-    ) -> InferResult:
-        """One ModelInfer of (name, datatype, array) inputs; raises the call's error."""
+    ) -> Any:
+        """Start one ModelInfer of (name, datatype, array) inputs; `result` reads it."""
         request = ipb.ModelInferRequest(model_name=model, model_version=version)
         for name, datatype, array in inputs:
             request.inputs.add(name=name, datatype=datatype, shape=list(array.shape))
             request.raw_input_contents.append(bytes(encode_raw(array, DATATYPES[datatype])))
         for name in outputs:
             request.outputs.add(name=name)
-        response = self._stub().ModelInfer(request, metadata=self.metadata_pairs)
+        if self.engine is not None and self.loop is not None:
+            return asyncio.run_coroutine_threadsafe(self.engine.infer(request), self.loop)
+        return self._stub().ModelInfer.future(request, metadata=self.metadata_pairs)
+
+    def result(self, call: Any, version: str) -> InferResult:
+        """The outputs of a submitted call; raises the call's grpc.RpcError, or the engine's
+        LeptonError."""
+        answer = call.result()
+        response = (
+            ipb.ModelInferResponse.FromString(answer) if isinstance(answer, bytes) else answer
+        )
         decoded = {}
         for i, tensor in enumerate(response.outputs):
             dtype = DATATYPES[tensor.datatype]

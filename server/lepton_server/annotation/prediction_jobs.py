@@ -8,8 +8,9 @@ resolved version are skipped, so running the job again resumes it."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import math
-from collections.abc import Sequence
+import time
 from dataclasses import dataclass
 
 import grpc
@@ -19,6 +20,7 @@ import pyarrow as pa
 from lepton.data.v1 import annotation_pb2 as an
 from lepton.data.v1 import annotation_project_pb2 as ap
 from lepton.data.v1 import annotation_service_pb2 as pb
+from lepton.data.v1 import annotation_task_pb2 as at
 from lepton.data.v1 import prediction_job_pb2 as pj
 from lepton.inference.v1 import inference_service_pb2 as ipb
 from lepton_ai.errors import from_rpc_error
@@ -29,7 +31,7 @@ from lepton_server.aip.request_ids import StoredRequestIds, check_request_id
 from lepton_server.aip.standard_fields import now_ns, timestamp
 from lepton_server.annotation.annotation_store import AnnotationStore
 from lepton_server.annotation.dataset_rows import DatasetRows, arrow_schema
-from lepton_server.annotation.inference_calls import InferenceModels, served_name
+from lepton_server.annotation.inference_calls import InferenceModels, InferResult, served_name
 from lepton_server.annotation.prediction_decoders import (
     DECODER_KIND,
     decode,
@@ -37,13 +39,15 @@ from lepton_server.annotation.prediction_decoders import (
     output_mismatch,
 )
 from lepton_server.annotation.projects import Projects
-from lepton_server.annotation.resource_checks import new_id
 from lepton_server.annotation.tasks import TASK_FILTER, Tasks
 from lepton_server.runtime.errors import FieldViolation, InvalidArgument, LeptonError, invalid_field
 from lepton_server.runtime.layer_calls import as_lepton_error
 from lepton_server.runtime.principals import current_principal
 
 KIND = "predictionJobs"
+# Inference calls in flight while earlier batches are decoded and stored.
+WINDOW = 4
+REPORT_SECONDS = 1.0
 DEFAULT_BATCH, MAX_BATCH = 32, 1024
 OUTPUTS = (
     "status",
@@ -221,95 +225,172 @@ class PredictionJobs:
         selected = await asyncio.to_thread(
             self.tasks.matching, plan.project.name, job.task_filter, "task_filter"
         )
-        names = [t.name for t in sorted(selected, key=lambda t: (t.row_index, t.name))]
-        total, done = len(names), 0
-        handle.progress(0, total, "tasks")
-        resolved = ""
-        pending = names
-        while pending:
-            if handle.stopping:
-                raise Cancelled()
-            if resolved:
-                pending = await asyncio.to_thread(self._unpredicted, pending, plan.model, resolved)
-                skipped = total - done - len(pending)
-                if skipped:
-                    done += skipped
-                    handle.update(
-                        lambda j, n=skipped: setattr(
-                            j, "skipped_task_count", j.skipped_task_count + n
-                        )
-                    )
-                if not pending:
-                    break
-            batch, pending = pending[: plan.batch_size], pending[plan.batch_size :]
-            version, created = await asyncio.to_thread(
-                self._predict, job.name, plan, batch, resolved
-            )
-            if not resolved:
-                resolved = version
-                handle.update(
-                    lambda j, v=version: setattr(j, "resolved_inference_model_version", v)
-                )
-            done += len(batch)
+        tasks = sorted(selected, key=lambda t: (t.row_index, t.name))
+        handle.progress(0, len(tasks), "tasks")
+        loop = asyncio.get_running_loop()
+        run = PredictionRun(self, handle, plan, job.name, loop)
+        outcome = await asyncio.to_thread(run.predict, tasks)
 
-            def count(j: pj.PredictionJob, made: int = created, seen: int = len(batch)) -> None:
-                j.created_prediction_count += made
-                j.skipped_task_count += seen - made
+        def record(done: pj.PredictionJob) -> None:
+            done.resolved_inference_model_version = outcome.resolved
+            done.created_prediction_count = outcome.created
+            done.skipped_task_count = outcome.skipped
 
-            handle.update(count)
-            handle.progress(done, total, "tasks")
-
-    def _unpredicted(self, names: Sequence[str], model: str, version: str) -> list[str]:
-        done = self.store.predicted_tasks(names, model, version)
-        return [name for name in names if name not in done]
-
-    def _predict(self, job: str, plan: Plan, batch: list[str], resolved: str) -> tuple[str, int]:
-        """Predict one batch; (the model version that answered, predictions stored)."""
-        rows = [pa.ipc.open_stream(pa.py_buffer(self.store.task_row(n))).read_all() for n in batch]
-        tensors = [
-            (tensor, datatype, _stack([r.column(column)[0].as_py() for r in rows], datatype, shape))
-            for tensor, datatype, column, shape in plan.inputs
-        ]
-        try:
-            answer = self.models.infer(plan.model, plan.version, tensors, plan.outputs)
-        except grpc.RpcError as error:
-            raise _inference_failed(error, self._job(job).inference_model) from None
-        missing = [name for name in plan.outputs if name not in answer.outputs]
-        if missing:
-            raise output_mismatch(missing[0], "the model did not return it")
-        results = decode(self._job(job), plan.spec, answer.outputs, len(batch))
-        version = resolved or answer.model_version
-        created = 0
-        with self.store.atomic():
-            already = self.store.predicted_tasks(batch, plan.model, version)
-            for name, task_results in zip(batch, results, strict=True):
-                if name in already or self.store.task(name) is None:
-                    continue
-                scores = [r.score for r in task_results]
-                prediction = an.Prediction(
-                    name=f"{name}/predictions/{new_id('p')}",
-                    results=task_results,
-                    inference_model=plan.model,
-                    inference_model_version=version,
-                    score=max(scores) if scores else 0.0,
-                    prediction_job=job,
-                    creator=plan.creator,
-                    create_time=timestamp(now_ns()),
-                )
-                self.store.put_prediction(name, prediction)
-                created += 1
-        return version, created
+        handle.update(record)
+        handle.progress(len(tasks), len(tasks), "tasks")
 
     def _job(self, name: str) -> pj.PredictionJob:
         return self.collection.runner.resource(name)
 
 
-def _inference_failed(error: grpc.RpcError, model: str) -> LeptonError:
+@dataclass
+class Outcome:
+    resolved: str = ""
+    created: int = 0
+    skipped: int = 0
+
+
+class PredictionRun:
+    """One run of a prediction job, on a worker thread: the bound columns read once per
+    version, a window of inference calls in flight while earlier batches are decoded and
+    stored, progress and counts reported to the job about once a second."""
+
+    def __init__(
+        self,
+        jobs: PredictionJobs,
+        handle: JobHandle,
+        plan: Plan,
+        name: str,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.jobs, self.handle, self.plan, self.name, self.loop = jobs, handle, plan, name, loop
+        self.outcome = Outcome()
+        self.done = self.total = 0
+        # A job predicts a task once: its predictions take the job's id (ANN-044).
+        self.job_id = name.rsplit("/", 1)[1]
+        self.reported = 0.0
+
+    def predict(self, tasks: list[at.AnnotationTask]) -> Outcome:
+        names = [t.name for t in tasks]
+        self.total = len(names)
+        inputs = self._inputs(tasks)
+        plan = self.plan
+        batches = [
+            list(range(start, min(start + plan.batch_size, len(tasks))))
+            for start in range(0, len(tasks), plan.batch_size)
+        ]
+        if not batches:
+            return self.outcome
+        # The first batch alone: its answer names the version, and so the tasks to skip.
+        first = self._result(self._submit(inputs, batches[0]))
+        self.outcome.resolved = first.model_version
+        already = self.jobs.store.predicted_tasks(names, plan.model, first.model_version)
+        self._store(names, batches[0], first, already)
+        pending = collections.deque()
+        for batch in batches[1:]:
+            kept = [i for i in batch if names[i] not in already]
+            self.outcome.skipped += len(batch) - len(kept)
+            self.done += len(batch) - len(kept)
+            if kept:
+                pending.append(kept)
+        flying: collections.deque = collections.deque()
+        while pending or flying:
+            if self.handle.stopping:
+                raise Cancelled()
+            while pending and len(flying) < WINDOW:
+                batch = pending.popleft()
+                flying.append((batch, self._submit(inputs, batch)))
+            batch, call = flying.popleft()
+            self._store(names, batch, self._result(call), already)
+        return self.outcome
+
+    def _inputs(self, tasks: list[at.AnnotationTask]) -> dict[str, np.ndarray]:
+        """Each bound tensor's values for every task, in task order: the bound columns read
+        once per version, or the tasks' row copies when a version is gone (ANN-012)."""
+        columns = sorted({column for _, _, column, _ in self.plan.inputs})
+        values: dict[str, list] = {column: [None] * len(tasks) for column in columns}
+        by_version: dict[str, list[int]] = {}
+        for i, task in enumerate(tasks):
+            by_version.setdefault(task.dataset_version, []).append(i)
+        for version, positions in by_version.items():
+            try:
+                table = self.jobs.rows.columns(version, columns)
+                rows = [tasks[i].row_index for i in positions]
+                chosen = table.take(pa.array(rows, pa.int64()))
+            except LeptonError:
+                chosen = pa.concat_tables(
+                    pa.ipc.open_stream(pa.py_buffer(self.jobs.store.task_row(tasks[i].name)))
+                    .read_all()
+                    .select(columns)
+                    for i in positions
+                )
+            for column in columns:
+                for i, value in zip(positions, chosen.column(column).to_pylist(), strict=True):
+                    values[column][i] = value
+        return {
+            tensor: _stack(values[column], datatype, shape)
+            for tensor, datatype, column, shape in self.plan.inputs
+        }
+
+    def _submit(self, inputs: dict[str, np.ndarray], batch: list[int]) -> object:
+        tensors = [
+            (tensor, datatype, inputs[tensor][batch]) for tensor, datatype, _, _ in self.plan.inputs
+        ]
+        return self.jobs.models.submit(
+            self.plan.model, self.plan.version, tensors, self.plan.outputs
+        )
+
+    def _result(self, call: object) -> InferResult:
+        try:
+            answer = self.jobs.models.result(call, self.plan.version)
+        except (grpc.RpcError, LeptonError) as error:
+            raise _inference_failed(error, self.jobs._job(self.name).inference_model) from None
+        missing = [name for name in self.plan.outputs if name not in answer.outputs]
+        if missing:
+            raise output_mismatch(missing[0], "the model did not return it")
+        return answer
+
+    def _store(
+        self, names: list[str], batch: list[int], answer: InferResult, already: set[str]
+    ) -> None:
+        plan = self.plan
+        results = decode(self.jobs._job(self.name), plan.spec, answer.outputs, len(batch))
+        version = self.outcome.resolved
+        now = timestamp(now_ns())
+        made = []
+        for i, task_results in zip(batch, results, strict=True):
+            if names[i] in already:
+                self.outcome.skipped += 1
+                continue
+            scores = [r.score for r in task_results]
+            made.append(
+                (
+                    names[i],
+                    an.Prediction(
+                        name=f"{names[i]}/predictions/{self.job_id}",
+                        results=task_results,
+                        inference_model=plan.model,
+                        inference_model_version=version,
+                        score=max(scores) if scores else 0.0,
+                        prediction_job=self.name,
+                        creator=plan.creator,
+                        create_time=now,
+                    ),
+                )
+            )
+        self.outcome.created += self.jobs.store.put_predictions(made)
+        self.done += len(batch)
+        if time.monotonic() - self.reported >= REPORT_SECONDS:
+            self.reported = time.monotonic()
+            self.loop.call_soon_threadsafe(self.handle.progress, self.done, self.total, "tasks")
+
+
+def _inference_failed(error: grpc.RpcError | LeptonError, model: str) -> LeptonError:
     """The job's error for a failed inference call: its code, reason INFERENCE_FAILED."""
-    answered = as_lepton_error(from_rpc_error(error))
+    answered = error if isinstance(error, LeptonError) else as_lepton_error(from_rpc_error(error))
     return type(answered)(
         reason="INFERENCE_FAILED",
-        message=f"the inference service answered {error.code().name}: {answered.message}",
+        message=f"the inference service answered {answered.code.name}: {answered.message}",
         metadata={"inference_model": model},
     )
 

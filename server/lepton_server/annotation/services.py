@@ -134,7 +134,10 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
     def start(loop: asyncio.AbstractEventLoop, address: str) -> None:
         target = config.data_address or address
         rows.data = DataManager.connect(target, **client_options(server, target == address))
-        if predicts:
+        engine = process_services.find(server.data_dir, "inference.engine")
+        if predicts and config.inference_address is None and engine is not None:
+            models.engine, models.loop = engine, loop
+        elif predicts:
             inference = config.inference_address or address
             models.channel, models.metadata_pairs = _channel(
                 server, inference, inference == address

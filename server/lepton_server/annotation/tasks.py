@@ -250,6 +250,8 @@ class Tasks:
     def matching(self, project: str, task_filter: str, field: str) -> list[at.AnnotationTask]:
         """Every task of `project` that `task_filter` selects, in row order."""
         matches = compile_filter(task_filter, TASK_FILTER, field)
+        if not task_filter.strip():
+            return self.store.tasks(project)
         facts = self.store.task_facts(project, now_ns())
         rendered = [render(t, facts.get(t.name, TaskFacts())) for t in self.store.tasks(project)]
         return [t for t in rendered if matches.matches(message_fields(t))]

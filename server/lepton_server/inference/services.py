@@ -20,6 +20,7 @@ from lepton_server.inference.servicer import (
     SERVICE_NAMES,
     InferenceServicer,
 )
+from lepton_server.runtime import process_services
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_registry import LAYERS
 from lepton_server.runtime.method_handlers import method_handlers, mounter
@@ -53,6 +54,8 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
 
     engine = InferenceEngine(repository, server.max_message_bytes)
     engine.start()
+    # Annotation's prediction jobs call it in-process (no gRPC loopback under one GIL).
+    process_services.offer(server.data_dir, "inference.engine", engine)
     handlers = method_handlers(
         SERVICE,
         InferenceServicer(engine),
@@ -62,13 +65,17 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
         deserializers=dict.fromkeys(("ModelInfer", "ModelStreamInfer"), wire.parse_infer_request),
     )
 
+    def close() -> None:
+        process_services.withdraw(server.data_dir, "inference.engine")
+        engine.close()
+
     lepton_name, oip_name = SERVICE_NAMES
     return [
         HostedService(
             lepton_name,
             mounter(lepton_name, handlers),
             EXTENSIONS,
-            close=engine.close,
+            close=close,
             start=follow,
             stopping=unfollow,
         ),
