@@ -33,6 +33,7 @@ from lepton_server.runtime.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
+    LeptonError,
     invalid_field,
 )
 
@@ -122,24 +123,36 @@ class AnnotationExports:
         )
 
     def _table(self, plan: ExportPlan, selection: int) -> tuple[pa.Table, list[str], int]:
-        """The exported table, its input versions and the number of selected tasks, read in
-        one transaction: one instant of the project (ANN-047)."""
+        """The exported table, its input versions and the number of selected tasks: the
+        tasks and annotations read in one transaction (one instant of the project, ANN-047),
+        the rows from their immutable versions afterwards."""
+        rows = ExportRows(plan.project.label_specs, plan.source_columns, plan.source_schema)
         with self.store.atomic():
             tasks = [t for t in self.store.tasks(plan.project.name) if t.state in plan.states]
-            tasks.sort(key=lambda t: (t.row_index, t.name))
-            by_task: dict[str, list] = {}
-            for annotation in self.store.annotations(project=plan.project.name):
-                by_task.setdefault(annotation.name.rsplit("/annotations/", 1)[0], []).append(
-                    annotation
-                )
-            rows = ExportRows(plan.project.label_specs, plan.source_columns, plan.source_schema)
-            for task in tasks:
-                copy = pa.ipc.open_stream(pa.py_buffer(self.store.task_row(task.name))).read_all()
-                for annotation in chosen(by_task.get(task.name, []), selection):
-                    rows.add(task, copy, annotation)
+            annotations = self.store.annotations(project=plan.project.name)
+        tasks.sort(key=lambda t: (t.row_index, t.name))
+        by_task: dict[str, list] = {}
+        for annotation in annotations:
+            by_task.setdefault(annotation.name.rsplit("/annotations/", 1)[0], []).append(annotation)
+        for task in tasks:
+            for annotation in chosen(by_task.get(task.name, []), selection):
+                rows.add(task, annotation)
         versions = sorted({t.dataset_version for t in tasks} | {plan.project.dataset_version})
         versions.remove(plan.project.dataset_version)
-        return rows.table(), [plan.project.dataset_version, *versions], len(tasks)
+        return rows.table(self._source), [plan.project.dataset_version, *versions], len(tasks)
+
+    def _source(
+        self, version: str, columns: list[str], indexes: list[int], tasks: list[str]
+    ) -> pa.Table:
+        """Rows of a version, read once per export; the tasks' row copies when the version is
+        gone (ANN-012)."""
+        try:
+            return self.rows.columns(version, columns).take(pa.array(indexes, pa.int64()))
+        except LeptonError:
+            return pa.concat_tables(
+                pa.ipc.open_stream(pa.py_buffer(self.store.task_row(task))).read_all()
+                for task in tasks
+            )
 
     async def _work(self, handle: JobHandle, plan: ExportPlan) -> None:
         from lepton_server.data.version_writes import Commit  # noqa: PLC0415  (data layer)

@@ -7,7 +7,7 @@ COCO and YOLO writers) knows what they hold without the project."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -94,6 +94,9 @@ def _newest(annotations: Sequence[an.Annotation]) -> an.Annotation | None:
 def chosen(annotations: Sequence[an.Annotation], selection: int) -> list[an.Annotation | None]:
     """The annotations that become a task's rows (ANN-048): one (or None) per task, or every
     non-skipped one for ALL."""
+    if len(annotations) == 1 and selection != ej.ANNOTATION_SELECTION_ALL:
+        # The common case, without sorting: a task's single annotation.
+        return [None if annotations[0].skipped else annotations[0]]
     eligible = [a for a in annotations if not a.skipped]
     if selection == ej.ANNOTATION_SELECTION_ALL:
         return sorted(eligible, key=lambda a: (a.create_time.ToNanoseconds(), a.name))
@@ -148,24 +151,26 @@ def _value(spec: ap.LabelSpec, annotation: an.Annotation | None) -> object:
 
 @dataclass
 class ExportRows:
-    """The exported table, built one task at a time."""
+    """The exported table, built one row at a time: where each row's source values are
+    (a task's version and row index), its annotation columns and its label values."""
 
     specs: Sequence[ap.LabelSpec]
     source_columns: Sequence[str]
     source_schema: pa.Schema
 
     def __post_init__(self) -> None:
-        self.sources: list[pa.Table] = []
+        self.rows: list[tuple[str, int, str]] = []  # (version, row index, task name)
         self.columns: dict[str, list] = {name: [] for name, _ in ANNOTATION_COLUMNS}
         self.labels: dict[str, list] = {spec.name: [] for spec in self.specs}
 
-    def add(self, task: at.AnnotationTask, row: pa.Table, annotation: an.Annotation | None) -> None:
-        self.sources.append(row.select(list(self.source_columns)))
+    def add(self, task: at.AnnotationTask, annotation: an.Annotation | None) -> None:
+        name, row_index, version = task.name, task.row_index, task.dataset_version
+        self.rows.append((version, row_index, name))
         geometry = task.image_geometry if task.HasField("image_geometry") else None
         values = (
-            task.name,
-            task.row_index,
-            task.dataset_version,
+            name,
+            row_index,
+            version,
             geometry.width if geometry else None,
             geometry.height if geometry else None,
             (geometry.orientation or 1) if geometry else None,
@@ -179,18 +184,35 @@ class ExportRows:
         for spec in self.specs:
             self.labels[spec.name].append(_value(spec, annotation))
 
-    def table(self) -> pa.Table:
+    def table(self, source: Callable[[str, list[str], list[int], list[str]], pa.Table]) -> pa.Table:
+        """The table; `source(version, columns, row indexes, task names)` reads the source
+        columns of rows of one version, in the order asked."""
         fields = [self.source_schema.field(name) for name in self.source_columns]
+        source_schema = pa.schema(fields)
         fields += [pa.field(name, kind) for name, kind in ANNOTATION_COLUMNS]
         fields += [label_field(spec) for spec in self.specs]
-        schema = pa.schema(fields)
-        if self.sources:
-            source = pa.concat_tables(
-                [t.cast(pa.schema(fields[: len(self.source_columns)])) for t in self.sources]
+        by_version: dict[str, list[int]] = {}
+        for position, (version, _, _) in enumerate(self.rows):
+            by_version.setdefault(version, []).append(position)
+        parts, order = [], []
+        for version, positions in by_version.items():
+            taken = source(
+                version,
+                list(self.source_columns),
+                [self.rows[i][1] for i in positions],
+                [self.rows[i][2] for i in positions],
             )
-            arrays = list(source.columns)
+            parts.append(taken.select(list(self.source_columns)).cast(source_schema))
+            order.extend(positions)
+        if parts:
+            # Back to row order: each version's rows were read together.
+            combined = pa.concat_tables(parts)
+            inverse = [0] * len(order)
+            for taken_at, position in enumerate(order):
+                inverse[position] = taken_at
+            arrays = list(combined.take(pa.array(inverse, pa.int64())).columns)
         else:
-            arrays = [pa.array([], f.type) for f in fields[: len(self.source_columns)]]
+            arrays = [pa.array([], f.type) for f in source_schema]
         arrays += [pa.array(self.columns[name], kind) for name, kind in ANNOTATION_COLUMNS]
         arrays += [pa.array(self.labels[s.name], LABEL_TYPES[s.kind]) for s in self.specs]
-        return pa.Table.from_arrays(arrays, schema=schema)
+        return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
