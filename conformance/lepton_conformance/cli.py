@@ -1,9 +1,9 @@
 """`lepton-conformance`: certify an implementation of the Lepton standard at an address.
 
     lepton-conformance run --target HOST:PORT [--tls] [--ca F] [--cert F --key F] [--token T]
-                           [--profile NAME ...] [--case REGEX] [--known-failing FILE]
-                           [--report-dir DIR] [--message-limit BYTES] [--file-root URI]
-                           [--inference-service oip|lepton] [--service NAME ...]
+                           [--annotator-token T ...] [--profile NAME ...] [--case REGEX]
+                           [--known-failing FILE] [--report-dir DIR] [--message-limit BYTES]
+                           [--file-root URI] [--inference-service oip|lepton] [--service NAME ...]
     lepton-conformance run --agent-command TEMPLATE [--target HOST:PORT] [--profile edge-agent]
                            [--case REGEX] [--known-failing FILE] [--report-dir DIR]
         certifies a device agent (the edge-agent profile): the suite plays its fleet server,
@@ -13,11 +13,16 @@
     lepton-conformance trace    every requirement of the spec and the cases that check it
     lepton-conformance models --out DIR   the conformance model set, for the target to load
 
+`--annotator-token` (repeatable, with `--token`) gives the tokens of further principals, each
+its own and none `--token`'s: the annotation-core cases that need several annotators call with
+them (overlap and leases of two principals and reviews need 1 or 2, the agreement sets 3).
+Without enough of them those cases do not run and the profile is INCOMPLETE.
+
 `run` exits 0 when every selected profile is certified (or every MUST failure is listed in
 the known-failing file, or the profile applies to nothing the target has), 1 when not, 2 when
 the harness itself broke, 3 when nothing failed but a MUST case did not run (a token, a message
-limit or a file root was missing) or the run was filtered with --case: INCOMPLETE, not a
-certificate.
+limit, a file root or annotator tokens were missing) or the run was filtered with --case:
+INCOMPLETE, not a certificate.
 """
 
 from __future__ import annotations
@@ -87,6 +92,15 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--cert", type=Path, help="client certificate for mutual TLS (PEM)")
     runner.add_argument("--key", type=Path, help="client private key for mutual TLS (PEM)")
     runner.add_argument("--token", help="bearer token; also enables the auth cases")
+    runner.add_argument(
+        "--annotator-token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="with --token: the bearer token of a further principal, distinct from every other "
+        "token's (repeatable); annotation-core needs 3 for every case (agreement between "
+        "annotators), 2 for overlap and leases, 1 for reviews",
+    )
     runner.add_argument(
         "--profile", action="append", help="profile to run (repeatable; default: all that apply)"
     )
@@ -211,6 +225,9 @@ def _run(console: Console, options: argparse.Namespace) -> int:
     if (options.cert is None) != (options.key is None):
         console.print("[red]--cert and --key go together[/]")
         return 2
+    if options.annotator_token and options.token is None:
+        console.print("[red]--annotator-token goes with --token[/]")
+        return 2
     if options.target is None and options.agent_command is None:
         console.print("[red]run needs --target or --agent-command[/]")
         return 2
@@ -223,6 +240,7 @@ def _run(console: Console, options: argparse.Namespace) -> int:
         cert_file=options.cert,
         key_file=options.key,
         token=options.token,
+        annotator_tokens=tuple(options.annotator_token),
         timeout_s=options.timeout,
         message_limit=options.message_limit,
         inference_service=options.inference_service,

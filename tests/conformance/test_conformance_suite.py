@@ -26,6 +26,8 @@ MUTANT_LAUNCHER = [
 ]
 LIMIT = 8 * 1024 * 1024  # a small limit keeps the oversize case cheap
 TOKEN = "mutant-suite-token"
+# Principals of their own for the annotation-core cases of several annotators.
+ANNOTATOR_TOKENS = ("suite-annotator-1", "suite-annotator-2", "suite-annotator-3")
 DEFAULT_SERVER_LIMIT = 80 * 1024 * 1024  # `lepton serve` without --max-message-bytes
 # An Arrow Flight endpoint on any free port, so that the data.flight cases run (the server
 # advertises the host it was given, which the suite reaches).
@@ -53,7 +55,7 @@ def reference(server_factory, model_repository, files, tmp_path):
     """The reference server as a deployment runs it: bearer tokens required, an Arrow Flight
     endpoint, a file root, a stated message limit."""
     tokens = tmp_path / "reference-tokens"
-    tokens.write_text(f"{TOKEN}\n")
+    tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)))
     return server_factory(
         "--max-message-bytes",
         str(LIMIT * 10),
@@ -70,7 +72,11 @@ def reference(server_factory, model_repository, files, tmp_path):
 def _complete_run(reference, files) -> TargetOptions:
     """Everything the suite needs to run every case against the reference server."""
     return TargetOptions(
-        reference.address, message_limit=LIMIT * 10, file_root=_file_root(files), token=TOKEN
+        reference.address,
+        message_limit=LIMIT * 10,
+        file_root=_file_root(files),
+        token=TOKEN,
+        annotator_tokens=ANNOTATOR_TOKENS,
     )
 
 
@@ -147,7 +153,7 @@ def test_reference_server_with_auth_and_tls_passes(
     ca = CertificateAuthority(tmp_path)
     issued = ca.issue("server", server=True)
     tokens = tmp_path / "tokens"
-    tokens.write_text("suite-token\n")
+    tokens.write_text("".join(f"{token}\n" for token in ("suite-token", *ANNOTATOR_TOKENS)))
     server = server_factory(
         "--tls-cert",
         str(issued.cert),
@@ -168,6 +174,7 @@ def test_reference_server_with_auth_and_tls_passes(
         tls=True,
         ca_file=ca.cert,
         token="suite-token",
+        annotator_tokens=ANNOTATOR_TOKENS,
         message_limit=LIMIT * 10,
         file_root=_file_root(files),
     )
@@ -185,7 +192,7 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
 ):
     mutant = MUTANTS[name]
     tokens = tmp_path / "tokens"
-    tokens.write_text(f"{TOKEN}\n")
+    tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)))
     server = server_factory(
         "--max-message-bytes",
         str(LIMIT * 10),
@@ -202,7 +209,11 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
     # with a file root the import and export cases run too.
     result = run(
         TargetOptions(
-            server.address, message_limit=LIMIT * 10, token=TOKEN, file_root=_file_root(files)
+            server.address,
+            message_limit=LIMIT * 10,
+            token=TOKEN,
+            annotator_tokens=ANNOTATOR_TOKENS,
+            file_root=_file_root(files),
         ),
         profiles=mutant.profiles,
     )
@@ -226,6 +237,7 @@ def test_stub_answering_empty_messages_passes_under_ten_percent_of_each_profile(
         "inference-core",
         "inference-extended",
         "data-core",
+        "annotation-core",
         "training-core",
         "edge-fleet",
     } <= ran
@@ -304,6 +316,7 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_p
         _file_root(files),
         "--token",
         TOKEN,
+        *(word for token in ANNOTATOR_TOKENS for word in ("--annotator-token", token)),
         "--message-limit",
         str(LIMIT * 10),
     )
@@ -322,6 +335,7 @@ def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_p
             "inference-extended",
             "data-core",
             "data-processing",
+            "annotation-core",
             "registry-core",
             "registry-serving",
             "training-core",

@@ -12,6 +12,7 @@ One module per layer holds that layer's mutants.
 from __future__ import annotations
 
 from mutants import (
+    annotation,
     data,
     edge_agent,
     edge_fleet,
@@ -27,6 +28,7 @@ MUTANTS: dict[str, Mutant] = {
     **general.MUTANTS,
     **inference.MUTANTS,
     **data.MUTANTS,
+    **annotation.MUTANTS,
     **processing.MUTANTS,
     **registry.MUTANTS,
     **training.MUTANTS,

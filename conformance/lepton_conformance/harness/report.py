@@ -15,7 +15,7 @@ from lepton_conformance import SPEC_VERSION, SUITE_VERSION
 from lepton_conformance.harness.case import CaseResult, Outcome
 from lepton_conformance.harness.requirements import load_requirements
 from lepton_conformance.harness.runner import RunResult, Verdict
-from lepton_conformance.harness.target import DEFAULT_TIMEOUT_S
+from lepton_conformance.harness.target import DEFAULT_TIMEOUT_S, TargetOptions
 
 
 def case_set_digest(results: Sequence[CaseResult]) -> str:
@@ -40,6 +40,7 @@ def command_line(result: RunResult) -> str:
             words += ["--cert", "CLIENT.pem", "--key", "CLIENT.key"]
     if target.token is not None:
         words += ["--token", "TOKEN"]
+    words += _annotator_tokens(target)
     for verdict in result.verdicts:
         words += ["--profile", verdict.profile]
     if result.case_pattern is not None:
@@ -59,6 +60,14 @@ def command_line(result: RunResult) -> str:
     return " ".join(words)
 
 
+def _annotator_tokens(target: TargetOptions) -> list[str]:
+    """Placeholders of the --annotator-token options the run was given."""
+    words: list[str] = []
+    for number in range(1, len(target.annotator_tokens) + 1):
+        words += ["--annotator-token", f"ANNOTATOR-TOKEN-{number}"]
+    return words
+
+
 def run_settings(result: RunResult) -> dict[str, Any]:
     """What the run was given, so it can be reproduced and judged (never the token itself)."""
     target = result.target
@@ -67,6 +76,7 @@ def run_settings(result: RunResult) -> dict[str, Any]:
         "profiles": [v.profile for v in result.verdicts],
         "case_filter": result.case_pattern,
         "token_given": target.token is not None,
+        "annotator_tokens_given": len(target.annotator_tokens),
         "message_limit": target.message_limit,
         "file_root": target.file_root,
         "inference_service": target.inference_service,

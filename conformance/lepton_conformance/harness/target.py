@@ -30,6 +30,10 @@ class TargetOptions:
     cert_file: Path | None = None
     key_file: Path | None = None
     token: str | None = None
+    # Bearer tokens of further principals (`--annotator-token`, repeatable), each standing for
+    # a principal of its own, distinct from `token`'s: the annotation cases that need several
+    # annotators (overlap, reviews, agreement) call with them.
+    annotator_tokens: tuple[str, ...] = ()
     timeout_s: float = DEFAULT_TIMEOUT_S
     # The target's message size limit in bytes, when the vendor states it (GEN-072).
     message_limit: int | None = None
@@ -52,9 +56,7 @@ class TargetOptions:
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
         """Call metadata carrying the bearer token, when one was given."""
-        if self.token is None:
-            return ()
-        return (("authorization", f"Bearer {self.token}"),)
+        return bearer(self.token)
 
     def __post_init__(self) -> None:
         if self.file_root is not None and not self.file_root.startswith("file:///"):
@@ -78,6 +80,11 @@ class TargetOptions:
         if credentials is None:
             return grpc.insecure_channel(self.address, options=options)
         return grpc.secure_channel(self.address, credentials, options=options)
+
+
+def bearer(token: str | None) -> tuple[tuple[str, str], ...]:
+    """Call metadata carrying `token` as a bearer token; none for None."""
+    return () if token is None else (("authorization", f"Bearer {token}"),)
 
 
 def free_loopback_address() -> str:

@@ -9,7 +9,15 @@ import importlib
 
 from lepton_conformance.harness.suite import Suite
 
-SUITE_NAMES: tuple[str, ...] = ("general", "inference", "data", "registry", "training", "edge")
+SUITE_NAMES: tuple[str, ...] = (
+    "general",
+    "inference",
+    "data",
+    "annotation",
+    "registry",
+    "training",
+    "edge",
+)
 
 
 def all_suites() -> tuple[Suite, ...]:

@@ -89,8 +89,8 @@ class Annotations:
 
     # --- annotations -------------------------------------------------------------------------
 
-    def get(self, name: str) -> an.Annotation:
-        annotation = self.store.annotation(child_name(name, "annotations"))
+    def get(self, name: str, field: str = "name") -> an.Annotation:
+        annotation = self.store.annotation(child_name(name, "annotations", field))
         if annotation is None:
             raise not_found(name)
         return annotation
@@ -108,7 +108,15 @@ class Annotations:
         if annotation.source_prediction:
             self._check_source(annotation.source_prediction, task.name)
         now = now_ns()
-        for output in ("name", "creator", "create_time", "update_time", "etag", "review_verdict"):
+        for output in (
+            "name",
+            "creator",
+            "create_time",
+            "update_time",
+            "etag",
+            "review_verdict",
+            "external_author",  # set only by ImportAnnotations (§3.11)
+        ):
             annotation.ClearField(output)
         annotation.name = f"{task.name}/annotations/{new_id('a')}"
         annotation.creator = current_principal()

@@ -42,7 +42,7 @@ class Reviews:
         check_text(given.comment, "review.comment", MAX_DESCRIPTION)
         caller = current_principal()
         with self.store.atomic():
-            annotation = self.annotations.get(request.parent)
+            annotation = self.annotations.get(request.parent, "parent")
             if self.credentials_required and caller == annotation.creator:
                 raise FailedPrecondition(
                     reason="SELF_REVIEW",
@@ -68,7 +68,7 @@ class Reviews:
         return review
 
     def list(self, request: pb.ListReviewsRequest) -> tuple[list[an.Review], str]:
-        annotation = self.annotations.get(request.parent)
+        annotation = self.annotations.get(request.parent, "parent")
         return REVIEWS.page(
             self.tokens,
             request,
