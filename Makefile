@@ -14,7 +14,7 @@ PACKAGES := generated/python/pyproject.toml server/pyproject.toml \
 GHZ := .tools/bin/ghz
 GHZ_VERSION := v0.120.0
 
-.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench bench-data \
+.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench bench-data bench-annotation \
         bench-registry bench-training bench-edge clean \
         interop interop-install
 
@@ -31,7 +31,12 @@ $(BUF): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(INSTALLED) $(BUF)
+# Label Studio's SDK (a numpy older than .venv's) gets its own virtualenv, built by the
+# $(INTEROP)/%/.installed rule below from interop/requirements-interchange.txt, for the
+# Label Studio read-back in tests/server/data/test_annotation_formats.py.
+INTERCHANGE_INSTALLED := .venv-interop/interchange/.installed
+
+install: $(INSTALLED) $(BUF) $(INTERCHANGE_INSTALLED)
 
 demo: install
 	$(BIN)/lepton demo
@@ -67,7 +72,7 @@ format: $(INSTALLED) $(BUF)
 	$(BUF) format --write
 
 # Triton's virtualenv (~1 min) lets tests/interop certify a real Triton at the `oip` level.
-pytest: $(INSTALLED) .venv-interop/triton/.installed
+pytest: $(INSTALLED) .venv-interop/triton/.installed $(INTERCHANGE_INSTALLED)
 	$(BIN)/pytest -n auto --dist worksteal
 
 # Side-by-side benchmarks (not part of `make test`: shared machines are too noisy for timing).
@@ -80,6 +85,7 @@ bench: install $(GHZ)
 	$(PY) benchmarks/registry.py
 	$(PY) benchmarks/training.py
 	$(PY) benchmarks/edge.py
+	$(PY) benchmarks/annotation.py
 
 bench-edge: install
 	$(PY) benchmarks/edge.py
@@ -92,6 +98,9 @@ bench-registry: install
 
 bench-data: install
 	$(PY) benchmarks/data.py
+
+bench-annotation: install
+	$(PY) benchmarks/annotation.py
 
 # Real third-party OIP servers (Triton 2.51 from nvidia-pytriton, MLServer 1.7.1), each in its
 # own virtualenv so their pins never touch .venv (whose protobuf stays < 7 for tritonclient).

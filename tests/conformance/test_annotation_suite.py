@@ -1,7 +1,9 @@
 """The annotation-core profile against the reference server (`lepton serve --services
-data,annotation`): it passes every case with a token and three annotator tokens of principals
-of their own; the cases that need more principals than a run gives are reported as not run,
-never passed; and the CLI takes `--annotator-token` and keeps the tokens out of its reports."""
+data,annotation,inference` with the conformance model set): it passes every case with a token
+and three annotator tokens of principals of their own; the cases that need more principals
+than a run gives are reported as not run, never passed; without an inference layer the
+prediction-job cases do not apply, and without the model set they are not run; and the CLI
+takes `--annotator-token` and keeps the tokens out of its reports."""
 
 from __future__ import annotations
 
@@ -38,6 +40,11 @@ MULTI_PRINCIPAL = {
     "annotation-core.agreement.ground-truth-is-the-reference-not-a-rater": 3,
     "annotation-core.agreement.task-filter-and-schema-order": 3,
 }
+PREDICTION_JOBS = "data.annotation.prediction_jobs"
+MODEL_SET = (
+    "the conformance model set (lepton-conformance models) loaded in the inference service "
+    "the target's prediction jobs call"
+)
 # Without credentials the reviewer is the one principal there is.
 NEED_NO_CREDENTIALS = {
     "annotation-core.reviews.verdicts-mark-the-annotation-and-reject-the-task",
@@ -54,12 +61,24 @@ def _failed(result) -> set[str]:
     return {r.case.id for r in result.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)}
 
 
-@pytest.fixture
-def annotation_server(server_factory, tmp_path: Path):
-    """The reference server hosting the data and annotation layers, with four principals."""
+def _tokens(tmp_path: Path) -> Path:
     tokens = tmp_path / "annotation-tokens"
     tokens.write_text("".join(f"{token} {who}\n" for token, who in PRINCIPALS.items()))
-    return server_factory("--services", "data,annotation", "--auth-tokens", str(tokens))
+    return tokens
+
+
+@pytest.fixture
+def annotation_server(server_factory, model_repository, tmp_path: Path):
+    """The reference server hosting the data, annotation and inference layers, the last with
+    the conformance model set (for prediction jobs), with four principals."""
+    return server_factory(
+        "--services",
+        "data,annotation,inference",
+        "--model-repository",
+        str(model_repository),
+        "--auth-tokens",
+        str(_tokens(tmp_path)),
+    )
 
 
 @pytest.mark.timeout(300)
@@ -102,6 +121,41 @@ def test_a_server_without_credentials_has_one_principal(server_factory):
     }
     assert dict(verdict.missing) == wanted
     assert result.exit_status == 3
+
+
+@pytest.mark.timeout(300)
+def test_prediction_job_cases_do_not_apply_without_an_inference_layer(server_factory, tmp_path):
+    # A server without inference lists no data.annotation.prediction_jobs and answers its
+    # RPCs UNIMPLEMENTED: the cases do not apply, and the verdict says what it does not cover.
+    server = server_factory(
+        "--services", "data,annotation", "--auth-tokens", str(_tokens(tmp_path))
+    )
+    options = TargetOptions(server.address, token=TOKEN, annotator_tokens=ANNOTATORS)
+    result = run(options, profiles=[PROFILE], case_pattern=r"\.(prediction-jobs|discovery)\.")
+    assert _failed(result) == set()
+    skipped = [r for r in result.results if r.outcome == Outcome.SKIP]
+    assert skipped
+    assert {r.case.id.split(".")[1] for r in skipped} == {"prediction-jobs"}
+    assert {r.not_applicable_feature for r in skipped} == {PREDICTION_JOBS}
+    (verdict,) = result.verdicts
+    assert verdict.missing == ()
+    assert PREDICTION_JOBS in verdict.uncovered
+
+
+@pytest.mark.timeout(300)
+def test_prediction_jobs_without_the_model_set_are_not_run(server_factory, tmp_path):
+    # An inference layer without the conformance model set: the jobs the cases need cannot
+    # run, so those cases are missing from the run (INCOMPLETE), never passed or failed.
+    server = server_factory(
+        "--services", "data,annotation,inference", "--auth-tokens", str(_tokens(tmp_path))
+    )
+    options = TargetOptions(server.address, token=TOKEN, annotator_tokens=ANNOTATORS)
+    result = run(options, profiles=[PROFILE], case_pattern=r"\.prediction-jobs\.")
+    assert _failed(result) == set()
+    (verdict,) = result.verdicts
+    assert verdict.standing is Standing.INCOMPLETE
+    assert verdict.missing
+    assert {needs for _, needs in verdict.missing} == {MODEL_SET}
 
 
 @pytest.mark.timeout(300)

@@ -1,17 +1,26 @@
 """Mutants of the annotation layer (spec/annotation.md): the reference server with one MUST of
-the label schema, tasks, the separation of annotations and predictions, leases, reviews or
-agreement broken."""
+the label schema, tasks, the separation of annotations and predictions, leases, reviews,
+agreement, prediction jobs, export jobs or imports broken."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from lepton.data.v1 import annotation_pb2 as an
+from lepton.data.v1 import annotation_project_pb2 as ap
+from lepton.data.v1 import dataset_pb2 as resources
 from lepton_server.annotation import (
     acceptance,
     agreement,
+    annotation_exports,
+    annotation_imports,
     annotation_store,
     annotations,
+    export_tables,
+    interchange_formats,
     label_results,
     leases,
+    prediction_decoders,
     projects,
     reviews,
     task_states,
@@ -178,6 +187,120 @@ def _creator_from_the_request(original):
     return mutated
 
 
+def _predictions_exported(original):
+    """An export reads a task's predictions as if they were annotations."""
+
+    def mutated(self, plan, selection):
+        store = self.store
+
+        def with_predictions(*, task="", project=""):
+            found = type(store).annotations(store, task=task, project=project)
+            for prediction in store.predictions(task=task, project=project):
+                found.append(
+                    an.Annotation(
+                        name=prediction.name.replace("/predictions/", "/annotations/"),
+                        results=prediction.results,
+                        creator=prediction.creator,
+                        create_time=prediction.create_time,
+                        update_time=prediction.create_time,
+                    )
+                )
+            return found
+
+        store.annotations = with_predictions
+        try:
+            return original(self, plan, selection)
+        finally:
+            del store.annotations
+
+    return mutated
+
+
+def _boxes_in_pixels(original):
+    """An exported box is in pixels of the task's image (x and width times its width)."""
+
+    def mutated(self, task, annotation):
+        original(self, task, annotation)
+        if not task.HasField("image_geometry"):
+            return
+        geometry = task.image_geometry
+        for spec in self.specs:
+            if spec.kind != ap.LABEL_KIND_BOUNDING_BOX:
+                continue
+            for box in self.labels[spec.name][-1] or []:
+                box["x"], box["width"] = box["x"] * geometry.width, box["width"] * geometry.width
+                box["y"], box["height"] = (
+                    box["y"] * geometry.height,
+                    box["height"] * geometry.height,
+                )
+
+    return mutated
+
+
+def _commit_changed(change):
+    """An export's commit as `change` makes it."""
+
+    def make(original):
+        async def mutated(self, handle, plan):
+            catalog = self.catalog
+
+            class Changed:
+                def __getattr__(self, name):
+                    return getattr(catalog(), name)
+
+                async def commit_table(self, dataset, table, commit):
+                    return await catalog().commit_table(dataset, table, change(commit))
+
+            self.catalog = Changed
+            try:
+                return await original(self, handle, plan)
+            finally:
+                self.catalog = catalog
+
+        return mutated
+
+    return make
+
+
+def _keeps_created_tasks(original):
+    """A refused import leaves behind the tasks it created for the file's rows."""
+
+    def mutated(self, request):
+        self.store.delete_task = lambda name: None
+        try:
+            return original(self, request)
+        finally:
+            del self.store.delete_task
+
+    return mutated
+
+
+def _coco_in_pixels(original):
+    """A COCO bbox is kept in pixels, not divided by the image's width and height."""
+
+    def mutated(obj, spec, name, *, width, height, path):
+        return original(obj, spec, name, width=1.0, height=1.0, path=path)
+
+    return mutated
+
+
+def _ties_to_the_higher_index(original):
+    """The classification decoder breaks ties toward the higher class index."""
+
+    def mutated(job, spec, outputs, batch):
+        if job.WhichOneof("decoder") != "classification":
+            return original(job, spec, outputs, batch)
+        reversed_spec = ap.LabelSpec()
+        reversed_spec.CopyFrom(spec)
+        del reversed_spec.classes[:]
+        reversed_spec.classes.extend(reversed(spec.classes))
+        name = job.classification.output
+        flipped = {**outputs, name: outputs[name][:, ::-1]}
+        return original(job, reversed_spec, flipped, batch)
+
+    return mutated
+
+
 MUTANTS: dict[str, Mutant] = {
     "annotation-predictions-listed-as-annotations": Mutant(
         "ANN-037: ListAnnotations returns predictions as annotations",
@@ -192,6 +315,8 @@ MUTANTS: dict[str, Mutant] = {
                 "annotation-core.annotations.list-oldest-first-with-filters",
                 "annotation-core.annotations.source-prediction-of-the-same-task",
                 "annotation-core.predictions.never-mix-with-annotations",
+                "annotation-core.prediction-jobs.classification-takes-the-highest-score",
+                "annotation-core.imports.coco-boxes-normalized-as-annotations-or-predictions",
             }
         ),
     ),
@@ -308,6 +433,9 @@ MUTANTS: dict[str, Mutant] = {
             {
                 "annotation-core.accepting.best-prediction-becomes-an-annotation-once",
                 "annotation-core.results.boundaries-are-stored-with-span-texts",
+                "annotation-core.exports.commit-one-version-with-the-columns-of-the-spec",
+                "annotation-core.exports.selections-and-task-states-choose-the-rows",
+                "annotation-core.imports.label-studio-annotations-and-predictions",
             }
         ),
     ),
@@ -317,6 +445,8 @@ MUTANTS: dict[str, Mutant] = {
         frozenset(
             {
                 "annotation-core.geometry.read-from-the-image",
+                "annotation-core.exports.commit-one-version-with-the-columns-of-the-spec",
+                "annotation-core.exports.selections-and-task-states-choose-the-rows",
             }
         ),
     ),
@@ -327,6 +457,98 @@ MUTANTS: dict[str, Mutant] = {
             {
                 "annotation-core.annotations.create-records-the-callers-principal",
                 "annotation-core.annotations.output-only-fields-are-ignored",
+            }
+        ),
+    ),
+    "annotation-export-includes-predictions": Mutant(
+        "ANN-037: an export job exports predictions as if they were annotations",
+        replace(annotation_exports.AnnotationExports, "_table", _predictions_exported),
+        frozenset(
+            {
+                "annotation-core.exports.commit-one-version-with-the-columns-of-the-spec",
+                "annotation-core.exports.selections-and-task-states-choose-the-rows",
+            }
+        ),
+    ),
+    "annotation-prediction-job-repredicts-tasks": Mutant(
+        "ANN-043, ANN-046: a prediction job predicts tasks that hold a prediction of its model "
+        "version again",
+        set_attribute(annotation_store.AnnotationStore, "predicted_tasks", lambda self, *_: set()),
+        frozenset(
+            {
+                "annotation-core.prediction-jobs.each-model-version-predicts-once",
+                "annotation-core.prediction-jobs.rerun-predicts-only-tasks-without-a-prediction",
+                "annotation-core.prediction-jobs.cancelled-job-keeps-its-predictions-and-resumes",
+            }
+        ),
+    ),
+    "annotation-classification-ties-to-the-higher-index": Mutant(
+        "ANN-044: the classification decoder breaks ties toward the higher class index",
+        replace(prediction_decoders, "decode", _ties_to_the_higher_index),
+        frozenset(
+            {
+                "annotation-core.prediction-jobs.classification-takes-the-highest-score",
+                "annotation-core.prediction-jobs.classification-applies-softmax",
+                "annotation-core.prediction-jobs.each-model-version-predicts-once",
+            }
+        ),
+    ),
+    "annotation-export-boxes-in-pixels": Mutant(
+        "ANN-047: exported boxes are in pixels of the image, not normalized",
+        replace(export_tables.ExportRows, "add", _boxes_in_pixels),
+        frozenset(
+            {
+                "annotation-core.exports.commit-one-version-with-the-columns-of-the-spec",
+                "annotation-core.exports.selections-and-task-states-choose-the-rows",
+            }
+        ),
+    ),
+    "annotation-export-ignores-the-expected-parent": Mutant(
+        "ANN-051: an export commits although the destination's head is not expected_parent_version",
+        replace(
+            annotation_exports.AnnotationExports,
+            "_work",
+            _commit_changed(lambda commit: dataclasses.replace(commit, expected_parent=None)),
+        ),
+        frozenset(
+            {
+                "annotation-core.exports.stale-expected-parent-fails-and-commits-nothing",
+            }
+        ),
+    ),
+    "annotation-export-without-lineage": Mutant(
+        "ANN-047: an export commits a plain write, whose lineage names neither the job nor "
+        "the project's version",
+        replace(
+            annotation_exports.AnnotationExports,
+            "_work",
+            _commit_changed(
+                lambda commit: dataclasses.replace(
+                    commit, lineage=resources.Lineage(origin=resources.VERSION_ORIGIN_WRITE)
+                )
+            ),
+        ),
+        frozenset(
+            {
+                "annotation-core.exports.commit-one-version-with-the-columns-of-the-spec",
+            }
+        ),
+    ),
+    "annotation-import-keeps-partial-data": Mutant(
+        "ANN-072: a refused import keeps the tasks it created for the file's rows",
+        replace(annotation_imports.AnnotationImports, "run", _keeps_created_tasks),
+        frozenset(
+            {
+                "annotation-core.imports.schema-mismatch-stores-nothing-of-the-file",
+            }
+        ),
+    ),
+    "annotation-coco-boxes-in-pixels": Mutant(
+        "ANN-070: an imported COCO bbox is not divided by the image's width and height",
+        replace(interchange_formats, "_coco_result", _coco_in_pixels),
+        frozenset(
+            {
+                "annotation-core.imports.coco-boxes-normalized-as-annotations-or-predictions",
             }
         ),
     ),

@@ -229,14 +229,11 @@ class PredictionJobs:
         handle.progress(0, len(tasks), "tasks")
         loop = asyncio.get_running_loop()
         run = PredictionRun(self, handle, plan, job.name, loop)
-        outcome = await asyncio.to_thread(run.predict, tasks)
-
-        def record(done: pj.PredictionJob) -> None:
-            done.resolved_inference_model_version = outcome.resolved
-            done.created_prediction_count = outcome.created
-            done.skipped_task_count = outcome.skipped
-
-        handle.update(record)
+        try:
+            await asyncio.to_thread(run.predict, tasks)
+        finally:
+            # Also when cancelled or failed: what the job stored stays and is reported.
+            handle.update(run.outcome.record)
         handle.progress(len(tasks), len(tasks), "tasks")
 
     def _job(self, name: str) -> pj.PredictionJob:
@@ -248,6 +245,12 @@ class Outcome:
     resolved: str = ""
     created: int = 0
     skipped: int = 0
+
+    def record(self, job: pj.PredictionJob) -> None:
+        """Set the job's output fields to what the run did so far."""
+        job.resolved_inference_model_version = self.resolved
+        job.created_prediction_count = self.created
+        job.skipped_task_count = self.skipped
 
 
 class PredictionRun:
@@ -304,9 +307,9 @@ class PredictionRun:
             self._store(names, batch, self._result(call), already)
         return self.outcome
 
-    def _inputs(self, tasks: list[at.AnnotationTask]) -> dict[str, np.ndarray]:
-        """Each bound tensor's values for every task, in task order: the bound columns read
-        once per version, or the tasks' row copies when a version is gone (ANN-012)."""
+    def _inputs(self, tasks: list[at.AnnotationTask]) -> dict[str, list]:
+        """Each bound column's values for every task, in task order: read once per version,
+        or from the tasks' row copies when a version is gone (ANN-012)."""
         columns = sorted({column for _, _, column, _ in self.plan.inputs})
         values: dict[str, list] = {column: [None] * len(tasks) for column in columns}
         by_version: dict[str, list[int]] = {}
@@ -327,15 +330,21 @@ class PredictionRun:
             for column in columns:
                 for i, value in zip(positions, chosen.column(column).to_pylist(), strict=True):
                     values[column][i] = value
-        return {
-            tensor: _stack(values[column], datatype, shape)
-            for tensor, datatype, column, shape in self.plan.inputs
-        }
+        return values
 
-    def _submit(self, inputs: dict[str, np.ndarray], batch: list[int]) -> object:
-        tensors = [
-            (tensor, datatype, inputs[tensor][batch]) for tensor, datatype, _, _ in self.plan.inputs
-        ]
+    def _submit(self, values: dict[str, list], batch: list[int]) -> object:
+        # Stacked per batch: rows of another batch may hold lists of another length.
+        tensors = []
+        for tensor, datatype, column, shape in self.plan.inputs:
+            try:
+                array = _stack([values[column][i] for i in batch], datatype, shape)
+            except (ValueError, TypeError) as error:
+                raise InvalidArgument(
+                    reason="MODEL_SIGNATURE_MISMATCH",
+                    message=f"the values of column {column!r} do not stack into {tensor}: {error}",
+                    metadata={"column": column, "tensor": tensor},
+                ) from None
+            tensors.append((tensor, datatype, array))
         return self.jobs.models.submit(
             self.plan.model, self.plan.version, tensors, self.plan.outputs
         )
@@ -383,6 +392,8 @@ class PredictionRun:
         if time.monotonic() - self.reported >= REPORT_SECONDS:
             self.reported = time.monotonic()
             self.loop.call_soon_threadsafe(self.handle.progress, self.done, self.total, "tasks")
+            counts = Outcome(self.outcome.resolved, self.outcome.created, self.outcome.skipped)
+            self.loop.call_soon_threadsafe(self.handle.update, counts.record)
 
 
 def _inference_failed(error: grpc.RpcError | LeptonError, model: str) -> LeptonError:

@@ -20,7 +20,7 @@ from lepton_server.aip import resource_names
 from lepton_server.aip.jobs.collection import JobCollection
 from lepton_server.aip.jobs.runner import Cancelled, JobHandle, JobRunner
 from lepton_server.aip.labels import check_labels
-from lepton_server.data import arrow_types, file_formats
+from lepton_server.data import annotation_formats, arrow_types, file_formats
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_resources import DATASET, MAX_DESCRIPTION
 from lepton_server.data.storage_uris import Location, StorageAccess, list_sources, storage_errors
@@ -156,7 +156,7 @@ class DatasetJobs:
         version = self.catalog.get_version(given.version)
         schema = pa.ipc.read_schema(pa.py_buffer(version.schema.arrow_schema))
         check_columns(given.columns, schema, "export_job.columns", missing="no column {!r}")
-        file_formats.check_format(given.format, "export_job.format")
+        file_formats.check_format(given.format, "export_job.format", export=True)
         location = self.storage.locate(
             given.destination_uri, given.storage_options, "export_job.destination_uri"
         )
@@ -164,6 +164,11 @@ class DatasetJobs:
             raise invalid_field(
                 "export_job.max_rows_per_file", "non-negative, and only for a directory destination"
             )
+        annotation_formats.check_destination(
+            given.format,
+            directory=location.is_directory,
+            max_rows_per_file=given.max_rows_per_file,
+        )
         selected = pa.schema([schema.field(c) for c in given.columns]) if given.columns else schema
         file_formats.check_exportable(selected, given.format, "export_job.format")
         check_labels(given.labels, "export_job.labels")
@@ -191,24 +196,25 @@ class DatasetJobs:
         written: list[tuple[str, str]] = []  # (uri, path)
         try:
             await _off_loop(_check_destination, location, job.overwrite)
-            parts = _split(table, job.max_rows_per_file) if location.is_directory else [table]
-            total_bytes = 0
-            for index, part in enumerate(parts):
+            files = await _off_loop(_export_files, table, job, location)
+            total_bytes, folders = 0, set()
+            for index, (name, content) in enumerate(files):
                 if handle.stopping:
                     raise Cancelled
-                if location.is_directory:
-                    name = file_formats.part_name(index, job.format)
+                if name is not None:
                     uri, path = location.uri + name, location.path.rstrip("/") + "/" + name
                 else:
                     uri, path = location.uri, location.path
                 with storage_errors(uri):
-                    if location.is_directory and index == 0:
-                        location.filesystem.create_dir(location.path.rstrip("/"))
+                    folder = path.rsplit("/", 1)[0]
+                    if location.is_directory and folder not in folders:
+                        location.filesystem.create_dir(folder)
+                        folders.add(folder)
                     total_bytes += await _off_loop(
-                        file_formats.write_table, location.filesystem, path, part, job.format
+                        _write_file, location.filesystem, path, content, job.format
                     )
                 written.append((uri, path))
-                handle.progress(index + 1, len(parts), "files")
+                handle.progress(index + 1, len(files), "files")
         except BaseException:
             await _off_loop(_remove, location, [path for _, path in written])  # DAT-082
             raise
@@ -307,6 +313,34 @@ def _check_destination(location: Location, overwrite: bool) -> None:
             message=f"{location.uri} exists and overwrite is false",
             metadata={"uri": location.uri},
         )
+
+
+def _export_files(
+    table: pa.Table, job: export_job_pb2.ExportJob, location: Location
+) -> list[tuple[str | None, pa.Table | bytes]]:
+    """(name below the directory destination, or None for a file destination; the table or
+    bytes to write there), in row order."""
+    if job.format.format in annotation_formats.FORMATS:
+        return list(
+            annotation_formats.export_files(
+                table,
+                job.format,
+                directory=location.is_directory,
+                rows_per_file=job.max_rows_per_file,
+            )
+        )
+    if not location.is_directory:
+        return [(None, table)]
+    parts = _split(table, job.max_rows_per_file)
+    return [(file_formats.part_name(i, job.format), part) for i, part in enumerate(parts)]
+
+
+def _write_file(filesystem: fs.FileSystem, path: str, content: Any, spec: Any) -> int:
+    if isinstance(content, pa.Table):
+        return file_formats.write_table(filesystem, path, content, spec)
+    with filesystem.open_output_stream(path, compression=None) as sink:
+        sink.write(content)
+    return len(content)
 
 
 def _split(table: pa.Table, rows: int) -> list[pa.Table]:

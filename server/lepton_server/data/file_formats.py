@@ -1,4 +1,5 @@
-"""CSV, JSON Lines and Parquet for imports and exports (spec/data.md §5.2, §5.3)."""
+"""CSV, JSON Lines and Parquet for imports and exports (spec/data.md §5.2, §5.3); the
+export-only annotation formats are in annotation_formats."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 from pyarrow import fs
 
 from lepton.data.v1 import file_format_pb2 as ff
+from lepton_server.data import annotation_formats
 from lepton_server.runtime.errors import invalid_argument, invalid_field
 
 DEFAULT_NULLS = ["", "NA", "N/A", "NULL", "null"]
@@ -49,9 +51,13 @@ class SourceParseError(Exception):
     """A source file is not valid in its format (the job fails SOURCE_PARSE_ERROR)."""
 
 
-def check_format(spec: ff.FormatSpec, field: str) -> None:
-    """DAT-064: the format rules of an import or export, as INVALID_FIELD on `field.*`."""
-    if spec.format == ff.FILE_FORMAT_UNSPECIFIED:
+def check_format(spec: ff.FormatSpec, field: str, *, export: bool = False) -> None:
+    """DAT-064, DAT-132: the format rules of an import (or, with `export`, an export), as
+    INVALID_FIELD on `field.*`."""
+    if spec.format in annotation_formats.FORMATS:
+        annotation_formats.check_format(spec, field, export=export)
+        return
+    if spec.format not in OPTIONS_OF:
         raise invalid_field(f"{field}.format", "CSV, JSON Lines or Parquet")
     options = spec.WhichOneof("options")
     if options not in (None, OPTIONS_OF[spec.format]):
@@ -159,7 +165,11 @@ def part_name(index: int, spec: ff.FormatSpec) -> str:
 
 
 def check_exportable(schema: pa.Schema, spec: ff.FormatSpec, field: str) -> None:
-    """CSV cannot hold nested columns (DAT-077)."""
+    """CSV cannot hold nested columns (DAT-077); the annotation formats need an annotation
+    export's columns (DAT-132)."""
+    if spec.format in annotation_formats.FORMATS:
+        annotation_formats.check_exportable(schema, spec, field)
+        return
     if spec.format != ff.FILE_FORMAT_CSV:
         return
     for column in schema:

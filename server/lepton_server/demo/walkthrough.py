@@ -32,6 +32,7 @@ from lepton.inference.v1 import inference_service_pb2 as inference_pb
 from lepton.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from lepton_server.config import ServerConfig
 from lepton_server.data.layer import DataConfig
+from lepton_server.demo.sample_annotation import run_annotation_flow
 from lepton_server.demo.sample_data import run_data_flow
 from lepton_server.demo.sample_edge import run_edge_flow
 from lepton_server.demo.sample_models import run_model_flow
@@ -96,10 +97,14 @@ async def _demo(console: Console, data_dir: Path) -> int:
     # The server requires a bearer token, as a deployment would, so the suite's auth cases
     # run too and every profile can be certified rather than left incomplete.
     token = secrets.token_urlsafe(24)
+    # Annotators with principals of their own: two label in the annotation step, and the
+    # suite's annotation cases need three besides the operator (--annotator-token).
+    annotators = {name: secrets.token_urlsafe(24) for name in ("alice", "bob", "carol")}
     config = ServerConfig(
         address="127.0.0.1:0",
         data_dir=data_dir,
-        auth_tokens=frozenset({token}),
+        auth_tokens=frozenset({token, *annotators.values()}),
+        principals={token: "operator", **{t: name for name, t in annotators.items()}},
         layers={
             "data": DataConfig(
                 file_roots=(exchange,),
@@ -150,8 +155,20 @@ async def _demo(console: Console, data_dir: Path) -> int:
             await asyncio.to_thread(run_training_flow, console, running.address, token)
             console.rule("Edge: roll out to a device, infer offline, reconnect (EdgeFleet)")
             await asyncio.to_thread(run_edge_flow, console, running.address, token)
+            console.rule("Annotation: auto-annotate, label by hand, agree, export (Annotator)")
+            await asyncio.to_thread(
+                run_annotation_flow,
+                console,
+                running.address,
+                exchange,
+                {"operator": token, **annotators},
+            )
         status = await _certify(
-            console, running.address, host.config.max_message_bytes, exchange, token
+            console,
+            running.address,
+            host.config.max_message_bytes,
+            exchange,
+            [token, *annotators.values()],
         )
     finally:
         await host.stop()
@@ -160,7 +177,7 @@ async def _demo(console: Console, data_dir: Path) -> int:
 
 
 async def _certify(
-    console: Console, address: str, message_limit: int, files: Path, token: str
+    console: Console, address: str, message_limit: int, files: Path, tokens: list[str]
 ) -> int:
     """Run the conformance suite against the running server and show its verdict table."""
     if importlib.util.find_spec("lepton_conformance") is None:
@@ -176,7 +193,8 @@ async def _certify(
         "--file-root",
         files.as_uri() + "/",
         "--token",
-        token,
+        tokens[0],
+        *(argument for extra in tokens[1:] for argument in ("--annotator-token", extra)),
     )
     console.rule("Conformance: lepton-conformance run --agent-command (the device agent)")
     agent = await _suite("run", "--agent-command", AGENT_COMMAND)

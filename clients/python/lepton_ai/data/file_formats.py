@@ -1,7 +1,8 @@
 """CSV, JSON Lines and Parquet on the client: choosing a FormatSpec from a name or a file
 extension, and reading and writing local files with the semantics import and export jobs
 have on the server (spec/data.md §5.2), so that a local load and an import of the same file
-give the same table."""
+give the same table. The annotation formats (Label Studio JSON, COCO JSON, YOLO) are named
+here too, but only the server writes them, in export jobs of annotation export versions."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ FORMAT_NAMES = {
     "parquet": ff.FILE_FORMAT_PARQUET,
     "pq": ff.FILE_FORMAT_PARQUET,
 }
+# Export-only formats: by name only (never from an extension, ".json" is JSON Lines), and
+# written only by the server, e.g. save_data(version, "file:///out/coco.json", format="coco").
+EXPORT_ONLY_NAMES = {
+    "label-studio": ff.FILE_FORMAT_LABEL_STUDIO_JSON,
+    "label_studio": ff.FILE_FORMAT_LABEL_STUDIO_JSON,
+    "labelstudio": ff.FILE_FORMAT_LABEL_STUDIO_JSON,
+    "coco": ff.FILE_FORMAT_COCO_JSON,
+    "yolo": ff.FILE_FORMAT_YOLO,
+}
+EXPORT_ONLY = frozenset(EXPORT_ONLY_NAMES.values())
 COMPRESSION_SUFFIXES = {
     "gz": ff.COMPRESSION_GZIP,
     "bz2": ff.COMPRESSION_BZ2,
@@ -64,20 +75,24 @@ def _suffixes(location: str) -> tuple[str, str]:
 
 def format_spec(fmt: FormatLike, location: str | Path | None = None) -> ff.FormatSpec:
     """The FormatSpec for `fmt`: a FormatSpec as is, a FileFormat value, a name ("csv",
-    "jsonl", "json", "parquet"), or None to infer it from the extension of `location`
-    (".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq", optionally followed by ".gz",
-    ".bz2" or ".zst"). Raises ValueError when neither says."""
+    "jsonl", "json", "parquet", or the export-only "label-studio", "coco" and "yolo"), or
+    None to infer it from the extension of `location` (".csv", ".jsonl", ".ndjson", ".json",
+    ".parquet", ".pq", optionally followed by ".gz", ".bz2" or ".zst"). Raises ValueError
+    when neither says."""
     if isinstance(fmt, ff.FormatSpec):
         return fmt
     if isinstance(fmt, int):
-        if fmt not in FORMAT_NAMES.values():
+        if fmt not in FORMAT_NAMES.values() and fmt not in EXPORT_ONLY:
             raise ValueError(f"unknown file format {fmt}")
         return ff.FormatSpec(format=fmt)
     if isinstance(fmt, str):
         key = fmt.lower().lstrip(".")
-        if key not in FORMAT_NAMES:
-            raise ValueError(f"unknown file format {fmt!r}; use csv, jsonl or parquet")
-        return ff.FormatSpec(format=FORMAT_NAMES[key])
+        names = {**FORMAT_NAMES, **EXPORT_ONLY_NAMES}
+        if key not in names:
+            raise ValueError(
+                f"unknown file format {fmt!r}; use csv, jsonl, parquet, label-studio, coco or yolo"
+            )
+        return ff.FormatSpec(format=names[key])
     suffix, _ = _suffixes(str(location or ""))
     if suffix not in FORMAT_NAMES:
         raise ValueError(
@@ -94,6 +109,14 @@ def compression_of(location: str | Path, spec: ff.FormatSpec) -> int:
     return COMPRESSION_SUFFIXES.get(codec, ff.COMPRESSION_UNSPECIFIED)
 
 
+def _check_local(spec: ff.FormatSpec, verb: str) -> None:
+    if spec.format in EXPORT_ONLY:
+        raise ValueError(
+            f"{ff.FileFormat.Name(spec.format)} is export-only and cannot be {verb} locally: "
+            "save an annotation export version to a storage URI (the server writes it)"
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading
 
@@ -102,6 +125,7 @@ def read_local(path: str | Path, spec: ff.FormatSpec) -> pa.Table:
     """A local file as a table. CSV and JSON Lines may be compressed (gzip, bz2, zstd: by
     extension unless the spec names the codec)."""
     path = Path(path)
+    _check_local(spec, "read")
     if spec.format == ff.FILE_FORMAT_PARQUET:
         return pq.read_table(path)
     codec: str | None = ARROW_CODECS.get(spec.compression, "detect")
@@ -143,6 +167,7 @@ def write_local(table: pa.Table, path: str | Path, spec: ff.FormatSpec) -> None:
     """Write `table` to a local file in the spec's format. The codec is the spec's, else the
     one the extension names (".gz", ".bz2", ".zst"), else none (Snappy for Parquet)."""
     path = Path(path)
+    _check_local(spec, "written")
     codec = compression_of(path, spec)
     if spec.format == ff.FILE_FORMAT_PARQUET:
         if codec not in PARQUET_CODECS:

@@ -1,7 +1,7 @@
 """The annotation suite: projects and label schemas, tasks and their states, annotations and
-predictions kept apart, leases, accepting predictions, reviews and agreement (annotation-core),
-spec/annotation.md, with its client, datasets, images and vectors. Prediction and export jobs
-(ANN-041 to ANN-053) have no cases yet."""
+predictions kept apart, leases, accepting predictions, reviews and agreement, prediction jobs
+and annotation export jobs (each when the target has its feature) and imports
+(annotation-core), spec/annotation.md, with its client, datasets, images and vectors."""
 
 from __future__ import annotations
 
@@ -12,10 +12,17 @@ from lepton_conformance.suites.annotation import (
     annotating,
     conventions,
     discovery,
+    export_jobs,
+    exports,
     feature_probes,
     geometry,
+    import_refusals,
+    imports,
     label_schemas,
     leases,
+    prediction_job_lifecycle,
+    prediction_job_refusals,
+    prediction_jobs,
     predictions,
     projects,
     results,
@@ -43,10 +50,17 @@ SUITE = Suite(
         annotating.CASES,
         results.CASES,
         predictions.CASES,
+        prediction_jobs.CASES,
+        prediction_job_refusals.CASES,
+        prediction_job_lifecycle.CASES,
         leases.CASES,
         accepting.CASES,
         reviews.CASES,
         agreement.CASES,
+        exports.CASES,
+        export_jobs.CASES,
+        imports.CASES,
+        import_refusals.CASES,
     ),
     probes=feature_probes.SERVICE_PROBES,
     probe_features=feature_probes.probe_features,

@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n lepton/data/v1/file_format.proto\x12\x0elepton.data.v1\"\xa3\x01\n\nCsvOptions\x12\x11\n\tdelimiter\x18\x01 \x01(\t\x12\x12\n\nquote_char\x18\x02 \x01(\t\x12\x13\n\x06header\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x14\n\x0c\x63olumn_names\x18\x04 \x03(\t\x12\x11\n\tskip_rows\x18\x05 \x01(\x05\x12\x13\n\x0bnull_values\x18\x06 \x03(\t\x12\x10\n\x08\x65ncoding\x18\x07 \x01(\tB\t\n\x07_header\"/\n\x10JsonLinesOptions\x12\x1b\n\x13ignore_unknown_keys\x18\x01 \x01(\x08\"(\n\x0eParquetOptions\x12\x16\n\x0erow_group_rows\x18\x01 \x01(\x03\"\x8b\x02\n\nFormatSpec\x12*\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1a.lepton.data.v1.FileFormat\x12\x30\n\x0b\x63ompression\x18\x02 \x01(\x0e\x32\x1b.lepton.data.v1.Compression\x12)\n\x03\x63sv\x18\x03 \x01(\x0b\x32\x1a.lepton.data.v1.CsvOptionsH\x00\x12\x36\n\njson_lines\x18\x04 \x01(\x0b\x32 .lepton.data.v1.JsonLinesOptionsH\x00\x12\x31\n\x07parquet\x18\x05 \x01(\x0b\x32\x1e.lepton.data.v1.ParquetOptionsH\x00\x42\t\n\x07options\"N\n\x0eStorageOptions\x12\x0e\n\x06region\x18\x01 \x01(\t\x12\x19\n\x11\x65ndpoint_override\x18\x02 \x01(\t\x12\x11\n\tanonymous\x18\x03 \x01(\x08*s\n\nFileFormat\x12\x1b\n\x17\x46ILE_FORMAT_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x46ILE_FORMAT_CSV\x10\x01\x12\x1a\n\x16\x46ILE_FORMAT_JSON_LINES\x10\x02\x12\x17\n\x13\x46ILE_FORMAT_PARQUET\x10\x03*\xae\x01\n\x0b\x43ompression\x12\x1b\n\x17\x43OMPRESSION_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43OMPRESSION_NONE\x10\x01\x12\x14\n\x10\x43OMPRESSION_GZIP\x10\x02\x12\x13\n\x0f\x43OMPRESSION_BZ2\x10\x03\x12\x14\n\x10\x43OMPRESSION_ZSTD\x10\x04\x12\x16\n\x12\x43OMPRESSION_SNAPPY\x10\x05\x12\x13\n\x0f\x43OMPRESSION_LZ4\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n lepton/data/v1/file_format.proto\x12\x0elepton.data.v1\"\xa3\x01\n\nCsvOptions\x12\x11\n\tdelimiter\x18\x01 \x01(\t\x12\x12\n\nquote_char\x18\x02 \x01(\t\x12\x13\n\x06header\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x14\n\x0c\x63olumn_names\x18\x04 \x03(\t\x12\x11\n\tskip_rows\x18\x05 \x01(\x05\x12\x13\n\x0bnull_values\x18\x06 \x03(\t\x12\x10\n\x08\x65ncoding\x18\x07 \x01(\tB\t\n\x07_header\"/\n\x10JsonLinesOptions\x12\x1b\n\x13ignore_unknown_keys\x18\x01 \x01(\x08\"(\n\x0eParquetOptions\x12\x16\n\x0erow_group_rows\x18\x01 \x01(\x03\"\x8b\x02\n\nFormatSpec\x12*\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1a.lepton.data.v1.FileFormat\x12\x30\n\x0b\x63ompression\x18\x02 \x01(\x0e\x32\x1b.lepton.data.v1.Compression\x12)\n\x03\x63sv\x18\x03 \x01(\x0b\x32\x1a.lepton.data.v1.CsvOptionsH\x00\x12\x36\n\njson_lines\x18\x04 \x01(\x0b\x32 .lepton.data.v1.JsonLinesOptionsH\x00\x12\x31\n\x07parquet\x18\x05 \x01(\x0b\x32\x1e.lepton.data.v1.ParquetOptionsH\x00\x42\t\n\x07options\"N\n\x0eStorageOptions\x12\x0e\n\x06region\x18\x01 \x01(\t\x12\x19\n\x11\x65ndpoint_override\x18\x02 \x01(\t\x12\x11\n\tanonymous\x18\x03 \x01(\x08*\xc7\x01\n\nFileFormat\x12\x1b\n\x17\x46ILE_FORMAT_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x46ILE_FORMAT_CSV\x10\x01\x12\x1a\n\x16\x46ILE_FORMAT_JSON_LINES\x10\x02\x12\x17\n\x13\x46ILE_FORMAT_PARQUET\x10\x03\x12!\n\x1d\x46ILE_FORMAT_LABEL_STUDIO_JSON\x10\x04\x12\x19\n\x15\x46ILE_FORMAT_COCO_JSON\x10\x05\x12\x14\n\x10\x46ILE_FORMAT_YOLO\x10\x06*\xae\x01\n\x0b\x43ompression\x12\x1b\n\x17\x43OMPRESSION_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43OMPRESSION_NONE\x10\x01\x12\x14\n\x10\x43OMPRESSION_GZIP\x10\x02\x12\x13\n\x0f\x43OMPRESSION_BZ2\x10\x03\x12\x14\n\x10\x43OMPRESSION_ZSTD\x10\x04\x12\x16\n\x12\x43OMPRESSION_SNAPPY\x10\x05\x12\x13\n\x0f\x43OMPRESSION_LZ4\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lepton.data.v1.file_format_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FILEFORMAT']._serialized_start=659
-  _globals['_FILEFORMAT']._serialized_end=774
-  _globals['_COMPRESSION']._serialized_start=777
-  _globals['_COMPRESSION']._serialized_end=951
+  _globals['_FILEFORMAT']._serialized_start=660
+  _globals['_FILEFORMAT']._serialized_end=859
+  _globals['_COMPRESSION']._serialized_start=862
+  _globals['_COMPRESSION']._serialized_end=1036
   _globals['_CSVOPTIONS']._serialized_start=53
   _globals['_CSVOPTIONS']._serialized_end=216
   _globals['_JSONLINESOPTIONS']._serialized_start=218

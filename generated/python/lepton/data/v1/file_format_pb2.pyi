@@ -13,6 +13,9 @@ class FileFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FILE_FORMAT_CSV: _ClassVar[FileFormat]
     FILE_FORMAT_JSON_LINES: _ClassVar[FileFormat]
     FILE_FORMAT_PARQUET: _ClassVar[FileFormat]
+    FILE_FORMAT_LABEL_STUDIO_JSON: _ClassVar[FileFormat]
+    FILE_FORMAT_COCO_JSON: _ClassVar[FileFormat]
+    FILE_FORMAT_YOLO: _ClassVar[FileFormat]
 
 class Compression(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -27,6 +30,9 @@ FILE_FORMAT_UNSPECIFIED: FileFormat
 FILE_FORMAT_CSV: FileFormat
 FILE_FORMAT_JSON_LINES: FileFormat
 FILE_FORMAT_PARQUET: FileFormat
+FILE_FORMAT_LABEL_STUDIO_JSON: FileFormat
+FILE_FORMAT_COCO_JSON: FileFormat
+FILE_FORMAT_YOLO: FileFormat
 COMPRESSION_UNSPECIFIED: Compression
 COMPRESSION_NONE: Compression
 COMPRESSION_GZIP: Compression
