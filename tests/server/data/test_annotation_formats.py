@@ -97,6 +97,7 @@ class Exports:
     labelled: str  # the annotation export of the photos project
     links: str  # an annotation export whose images are URIs, every row with geometry
     links_partly: str  # the same with a row whose geometry is unknown
+    address: str = ""  # the server's
 
 
 def box_result(name: str, x: float, y: float, w: float, h: float) -> an.LabelResult:
@@ -230,6 +231,7 @@ def exports(tmp_path_factory) -> Iterator[Exports]:
                 "datasets/linked",
                 states=[at.TASK_STATE_COMPLETED, at.TASK_STATE_IN_PROGRESS],
             ),
+            address=process.address,
         )
     finally:
         data.close()
@@ -456,3 +458,61 @@ def test_annotation_formats_are_checked_at_creation(exports):
     )
     with pytest.raises(ValueError, match="export-only"):
         data.save_data(exports.labelled, files / "local.json", format="coco")
+
+
+def test_a_label_studio_export_imports_back_with_boxes_geometry_and_attribution(exports):
+    """The round trip: the export written as Label Studio JSON, read into a new project over
+    the same rows, holds the same results, on tasks of the same geometry, by the same
+    annotator."""
+    path = exports.files / "round-trip.json"
+    exports.data.save_data(exports.labelled, path.as_uri(), format="label-studio")
+    annotator = Annotator(exports.address)
+    project = annotator.project("photos-again", exports.photos, LABELS)
+    response = annotator.ImportAnnotations(
+        pb.ImportAnnotationsRequest(
+            parent=project,
+            format=pb.ANNOTATION_IMPORT_FORMAT_LABEL_STUDIO_JSON,
+            content=path.read_bytes(),
+            match_column="text",
+        )
+    )
+    assert (response.annotation_count, response.unmatched_count) == (3, 0)
+    original = {
+        a.name.split("/")[3]: a for a in _annotations(annotator, "annotationProjects/photos")
+    }
+    imported = {a.name.split("/")[3]: a for a in _annotations(annotator, project)}
+    assert sorted(imported) == ["row-0", "row-1", "row-2"]
+    for row, again in imported.items():
+        before = original[row]
+        assert (again.external_author, again.creator) == (before.creator, "alice")
+        assert [r.label for r in again.results] == [r.label for r in before.results]
+        for was, now in zip(before.results, again.results, strict=True):
+            if was.HasField("bounding_box"):
+                for side in ("x", "y", "width", "height"):
+                    assert getattr(now.bounding_box, side) == pytest.approx(
+                        getattr(was.bounding_box, side), abs=1e-12
+                    )
+            elif was.HasField("polygon"):
+                assert now.polygon.class_name == was.polygon.class_name
+                points = [(q.x, q.y) for q in now.polygon.points]
+                assert points == pytest.approx([(q.x, q.y) for q in was.polygon.points])
+            elif was.HasField("keypoint"):
+                assert (now.keypoint.x, now.keypoint.y) == pytest.approx(
+                    (was.keypoint.x, was.keypoint.y)
+                )
+            else:
+                assert now == was
+        task = annotator.GetAnnotationTask(
+            pb.GetAnnotationTaskRequest(name=f"{project}/tasks/{row}")
+        ).annotation_task
+        assert (
+            task.image_geometry
+            == annotator.GetAnnotationTask(
+                pb.GetAnnotationTaskRequest(name=f"annotationProjects/photos/tasks/{row}")
+            ).annotation_task.image_geometry
+        )
+
+
+def _annotations(annotator: Annotator, project: str) -> list[an.Annotation]:
+    request = pb.ListAnnotationsRequest(parent=f"{project}/tasks/-", filter="skipped = false")
+    return list(annotator.ListAnnotations(request).annotations)
