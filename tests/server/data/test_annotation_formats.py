@@ -494,8 +494,8 @@ def test_a_label_studio_export_imports_back_with_boxes_geometry_and_attribution(
                     )
             elif was.HasField("polygon"):
                 assert now.polygon.class_name == was.polygon.class_name
-                points = [(q.x, q.y) for q in now.polygon.points]
-                assert points == pytest.approx([(q.x, q.y) for q in was.polygon.points])
+                points = [c for q in now.polygon.points for c in (q.x, q.y)]
+                assert points == pytest.approx([c for q in was.polygon.points for c in (q.x, q.y)])
             elif was.HasField("keypoint"):
                 assert (now.keypoint.x, now.keypoint.y) == pytest.approx(
                     (was.keypoint.x, was.keypoint.y)
