@@ -1,4 +1,4 @@
-"""Label Studio JSON, COCO JSON and YOLO (spec/data.md §5.2, DAT-132 to DAT-137): the
+"""Label Studio JSON, COCO JSON and YOLO (spec/data.md §5.2, DAT-132 to DAT-138): the
 export-only formats of an annotation export version, whose `label.<name>` columns say what
 they hold in their Arrow field metadata (spec/annotation.md §3.6). Geometry is normalized to
 the image as displayed (after its EXIF orientation); Label Studio wants percents of it, COCO
@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from lepton.data.v1 import file_format_pb2 as ff
 from lepton_server.data import arrow_types
-from lepton_server.runtime.errors import invalid_argument, invalid_field
+from lepton_server.runtime.errors import InvalidArgument, invalid_argument, invalid_field
 
 # The field metadata keys of an annotation export's label columns, as spec/annotation.md §3.6
 # names them. Duplicated on purpose: the data layer must not import the annotation layer.
@@ -173,7 +173,7 @@ def check_exportable(schema: pa.Schema, spec: ff.FormatSpec, field: str) -> None
         raise _mismatch(field, "YOLO needs a BOUNDING_BOX label")
 
 
-def _mismatch(field: str, description: str) -> Exception:
+def _mismatch(field: str, description: str) -> InvalidArgument:
     return invalid_argument("SCHEMA_MISMATCH", field, description)
 
 
@@ -192,7 +192,7 @@ def export_files(
     table: pa.Table, spec: ff.FormatSpec, *, directory: bool, rows_per_file: int
 ) -> list[tuple[str | None, bytes]]:
     """The files to write, as (name below the directory destination, or None for the file
-    destination; content), in row order (DAT-133 to DAT-137)."""
+    destination; content), in row order (DAT-133 to DAT-138)."""
     labels = labels_of(table.schema, "export_job.format")
     rows = table.to_pylist()
     if spec.format == YOLO:

@@ -1,5 +1,5 @@
 """Label Studio JSON, COCO JSON and YOLO exports of annotation export versions on a real
-server (spec/data.md §5.2, DAT-132 to DAT-137). The versions come from real annotation export
+server (spec/data.md §5.2, DAT-132 to DAT-138). The versions come from real annotation export
 jobs; the files are read back by pycocotools, by Label Studio's own converter (run in its own
 virtualenv, .venv-interop/interchange, which `make install` builds) and line by line."""
 
