@@ -80,6 +80,8 @@ def _complete_run(reference, files) -> TargetOptions:
     )
 
 
+# Every profile of every layer in one run: longer than the default per-test limit.
+@pytest.mark.timeout(300)
 def test_reference_server_passes_every_case(reference, files):
     result = run(_complete_run(reference, files))
     assert _failed(result) == set()
@@ -145,6 +147,7 @@ def test_reference_edge_fleet_without_auth_is_certified(server_factory):
     assert verdict.standing is Standing.CERTIFIED
 
 
+@pytest.mark.timeout(300)
 def test_reference_server_with_auth_and_tls_passes(
     server_factory, model_repository, tmp_path, files
 ):
@@ -305,6 +308,7 @@ def test_known_failure_that_passes_fails_the_run(reference, files):
     assert result.exit_status == 1
 
 
+@pytest.mark.timeout(300)
 def test_cli_run_writes_the_three_reports_and_exits_zero(reference, files, tmp_path):
     completed = conformance_cli(
         "run",

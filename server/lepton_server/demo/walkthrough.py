@@ -192,9 +192,9 @@ async def _certify(
         str(message_limit),
         "--file-root",
         files.as_uri() + "/",
-        "--token",
-        tokens[0],
-        *(argument for extra in tokens[1:] for argument in ("--annotator-token", extra)),
+        # `--option=value`: a token may begin with "-", which argparse would take for an option.
+        f"--token={tokens[0]}",
+        *(f"--annotator-token={extra}" for extra in tokens[1:]),
     )
     console.rule("Conformance: lepton-conformance run --agent-command (the device agent)")
     agent = await _suite("run", "--agent-command", AGENT_COMMAND)
