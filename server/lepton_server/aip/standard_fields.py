@@ -9,7 +9,7 @@ import uuid
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from lepton_server.runtime.errors import NotFound, invalid_field
+from lepton_server.runtime.errors import Aborted, NotFound, invalid_field
 
 MAX_DISPLAY_NAME = 256
 MAX_DESCRIPTION = 16384
@@ -41,3 +41,9 @@ def check_text(value: str, field: str, limit: int) -> str:
     if len(value) > limit:
         raise invalid_field(field, f"at most {limit} characters, got {len(value)}")
     return value
+
+
+def check_etag(given: str, current: str) -> None:
+    """ABORTED [ETAG_MISMATCH] for a non-empty etag that is not the current one (GEN-055)."""
+    if given and given != current:
+        raise Aborted(reason="ETAG_MISMATCH", message="the etag is not the resource's current etag")

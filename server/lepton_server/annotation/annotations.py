@@ -5,8 +5,6 @@ end their creator's lease on it; predictions are immutable."""
 
 from __future__ import annotations
 
-import math
-
 from lepton.data.v1 import annotation_pb2 as an
 from lepton.data.v1 import annotation_service_pb2 as pb
 from lepton.data.v1 import annotation_task_pb2 as at
@@ -15,11 +13,11 @@ from lepton_server.aip.filtering.fields import COMPARISONS, EQUALITY, FieldType,
 from lepton_server.aip.listing import Listing
 from lepton_server.aip.pagination import PageTokens
 from lepton_server.aip.resource_names import parse
-from lepton_server.aip.standard_fields import new_etag, not_found, now_ns, timestamp
+from lepton_server.aip.standard_fields import check_etag, new_etag, not_found, now_ns, timestamp
 from lepton_server.annotation.annotation_store import AnnotationStore
-from lepton_server.annotation.label_results import check_results, row_text
+from lepton_server.annotation.label_results import check_results, row_text, unit_interval
 from lepton_server.annotation.projects import Projects
-from lepton_server.annotation.resource_checks import check_etag, message_fields, new_id
+from lepton_server.annotation.resource_checks import message_fields, new_id
 from lepton_server.annotation.task_states import IN_PROGRESS, NEW, REJECTED
 from lepton_server.annotation.tasks import Tasks, project_of, touch
 from lepton_server.runtime.errors import invalid_field
@@ -265,15 +263,11 @@ class Annotations:
 
 def check_prediction_scores(prediction: an.Prediction, prefix: str) -> None:
     """INVALID_FIELD for a prediction or result score outside [0, 1] (ANN-036)."""
-    if not _unit(prediction.score):
+    if not unit_interval(prediction.score):
         raise invalid_field(f"{prefix}.score", "a score is in [0, 1]")
     for i, result in enumerate(prediction.results):
-        if not _unit(result.score):
+        if not unit_interval(result.score):
             raise invalid_field(f"{prefix}.results[{i}].score", "a score is in [0, 1]")
-
-
-def _unit(value: float) -> bool:
-    return math.isfinite(value) and 0.0 <= value <= 1.0
 
 
 def _check_annotation(annotation: an.Annotation, prefix: str) -> None:

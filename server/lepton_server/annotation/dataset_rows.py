@@ -55,10 +55,7 @@ class DatasetRows:
 
     def column(self, version: str, column: str) -> list:
         """Every value of one column of a version, in row order."""
-        try:
-            return self._client().read(version, columns=[column]).column(0).to_pylist()
-        except LeptonAIError as error:
-            raise as_lepton_error(error) from None
+        return self.columns(version, [column]).column(0).to_pylist()
 
 
 def arrow_schema(version: dataset_pb2.DatasetVersion) -> pa.Schema:

@@ -121,14 +121,15 @@ def _check_value(  # noqa: PLR0912  (one branch per label kind)
             raise mismatch(f"{at}.rating", f"a rating is from 1 to {top}")
 
 
-def _unit(value: float) -> bool:
+def unit_interval(value: float) -> bool:
+    """A finite number in [0, 1]: a score or a normalized coordinate."""
     return math.isfinite(value) and 0.0 <= value <= 1.0
 
 
 def _check_point(x: float, y: float, at: str) -> None:
-    if not _unit(x):
+    if not unit_interval(x):
         raise mismatch(f"{at}.x", "must be in [0, 1]")
-    if not _unit(y):
+    if not unit_interval(y):
         raise mismatch(f"{at}.y", "must be in [0, 1]")
 
 

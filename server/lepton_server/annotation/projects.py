@@ -18,6 +18,7 @@ from lepton_server.aip.resource_names import check_id, parse
 from lepton_server.aip.standard_fields import (
     MAX_DESCRIPTION,
     MAX_DISPLAY_NAME,
+    check_etag,
     check_text,
     new_etag,
     not_found,
@@ -27,7 +28,7 @@ from lepton_server.aip.standard_fields import (
 from lepton_server.annotation.annotation_store import AnnotationStore
 from lepton_server.annotation.dataset_rows import DatasetRows, arrow_schema
 from lepton_server.annotation.label_schemas import check_extension, check_label_specs
-from lepton_server.annotation.resource_checks import check_etag, message_fields
+from lepton_server.annotation.resource_checks import message_fields
 from lepton_server.runtime.errors import AlreadyExists, FailedPrecondition, invalid_field
 
 MAX_INSTRUCTIONS = 65536

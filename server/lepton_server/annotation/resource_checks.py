@@ -1,5 +1,5 @@
-"""What every annotation resource shares: the etag rule (GEN-055), server-assigned ids, and
-field values of a message for filters and orderings."""
+"""What every annotation resource shares: server-assigned ids, and field values of a message
+for filters and orderings."""
 
 from __future__ import annotations
 
@@ -8,14 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-
-from lepton_server.runtime.errors import Aborted
-
-
-def check_etag(given: str, current: str) -> None:
-    """ABORTED [ETAG_MISMATCH] for a non-empty etag that is not the current one (GEN-055)."""
-    if given and given != current:
-        raise Aborted(reason="ETAG_MISMATCH", message="the etag is not the resource's current etag")
 
 
 def new_id(prefix: str) -> str:

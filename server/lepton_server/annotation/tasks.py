@@ -19,12 +19,19 @@ from lepton_server.aip.labels import check_labels
 from lepton_server.aip.listing import Listing
 from lepton_server.aip.pagination import PageTokens
 from lepton_server.aip.resource_names import parse
-from lepton_server.aip.standard_fields import check_text, new_etag, not_found, now_ns, timestamp
+from lepton_server.aip.standard_fields import (
+    check_etag,
+    check_text,
+    new_etag,
+    not_found,
+    now_ns,
+    timestamp,
+)
 from lepton_server.annotation.annotation_store import AnnotationStore, TaskFacts
 from lepton_server.annotation.dataset_rows import DatasetRows, arrow_schema, dataset_of, row_stream
 from lepton_server.annotation.image_geometry import check_geometry, image_columns, read_geometry
 from lepton_server.annotation.projects import Projects
-from lepton_server.annotation.resource_checks import check_etag, message_fields
+from lepton_server.annotation.resource_checks import message_fields
 from lepton_server.annotation.task_states import NEW, check_transition
 from lepton_server.runtime.errors import AlreadyExists, OutOfRange, invalid_field
 

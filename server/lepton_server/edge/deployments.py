@@ -20,6 +20,7 @@ from lepton_server.aip.pagination import PageTokens
 from lepton_server.aip.resource_names import check_id, parse
 from lepton_server.aip.standard_fields import (
     MAX_DISPLAY_NAME,
+    check_etag,
     check_text,
     new_etag,
     not_found,
@@ -27,7 +28,7 @@ from lepton_server.aip.standard_fields import (
     timestamp,
 )
 from lepton_server.edge.desired_states import DesiredStates
-from lepton_server.edge.devices import MAX_DESCRIPTION, check_etag
+from lepton_server.edge.devices import MAX_DESCRIPTION
 from lepton_server.edge.fleet_database import FleetDatabase
 from lepton_server.runtime.errors import AlreadyExists, FailedPrecondition, invalid_field
 

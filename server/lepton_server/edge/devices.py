@@ -22,6 +22,7 @@ from lepton_server.aip.pagination import PageTokens
 from lepton_server.aip.resource_names import check_id, parse
 from lepton_server.aip.standard_fields import (
     MAX_DISPLAY_NAME,
+    check_etag,
     check_text,
     new_etag,
     not_found,
@@ -37,7 +38,6 @@ from lepton_server.edge.fleet_database import (
     FleetDatabase,
 )
 from lepton_server.runtime.errors import (
-    Aborted,
     AlreadyExists,
     FailedPrecondition,
     invalid_field,
@@ -89,12 +89,6 @@ def check_duration(value: Duration, field_path: str, low_ns: int, high_ns: int, 
     if not low_ns <= ns <= high_ns:
         raise invalid_field(field_path, f"must be between {what}")
     return ns
-
-
-def check_etag(etag: str, current: str) -> None:
-    """ABORTED [ETAG_MISMATCH] for a non-empty etag that is not the current one (GEN-055)."""
-    if etag and etag != current:
-        raise Aborted(reason="ETAG_MISMATCH", message="the etag is not the resource's current etag")
 
 
 def state_conflict(device: device_pb2.Device, action: str) -> FailedPrecondition:

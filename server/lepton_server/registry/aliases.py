@@ -9,11 +9,11 @@ from dataclasses import replace
 from lepton.registry.v1 import model_event_pb2 as ev
 from lepton.registry.v1 import model_pb2
 from lepton.registry.v1 import model_registry_service_pb2 as pb
-from lepton_server.aip.standard_fields import new_etag, not_found, now_ns, timestamp
+from lepton_server.aip.standard_fields import check_etag, new_etag, not_found, now_ns, timestamp
 from lepton_server.registry import model_names
 from lepton_server.registry.events import EventLog
 from lepton_server.registry.model_names import LATEST
-from lepton_server.registry.records import READY, Records, check_etag, not_ready
+from lepton_server.registry.records import READY, Records, not_ready
 from lepton_server.registry.registry_store import ModelRow
 from lepton_server.runtime.errors import invalid_argument, invalid_field
 

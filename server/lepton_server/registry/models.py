@@ -27,13 +27,14 @@ from lepton_server.aip.pagination import PageTokens
 from lepton_server.aip.standard_fields import (
     MAX_DESCRIPTION,
     MAX_DISPLAY_NAME,
+    check_etag,
     check_text,
     new_etag,
     now_ns,
 )
 from lepton_server.registry import model_names
 from lepton_server.registry.events import EventLog
-from lepton_server.registry.records import Records, check_etag
+from lepton_server.registry.records import Records
 from lepton_server.registry.registry_store import ModelRow
 from lepton_server.runtime.errors import AlreadyExists, FailedPrecondition, invalid_field
 from lepton_server.runtime.principals import current_principal

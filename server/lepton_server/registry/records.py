@@ -12,7 +12,7 @@ from lepton_server.aip.standard_fields import not_found, timestamp
 from lepton_server.registry import model_names
 from lepton_server.registry.model_names import LATEST, VersionRef
 from lepton_server.registry.registry_store import ModelRow, RegistryStore, VersionRow
-from lepton_server.runtime.errors import Aborted, FailedPrecondition
+from lepton_server.runtime.errors import FailedPrecondition
 
 READY = mv.MODEL_VERSION_STATE_READY
 PENDING = mv.MODEL_VERSION_STATE_PENDING_REGISTRATION
@@ -26,12 +26,6 @@ def not_ready(name: str) -> FailedPrecondition:
         message=f"{name} is not READY",
         metadata={"resource_name": name},
     )
-
-
-def check_etag(given: str, current: str) -> None:
-    """ABORTED [ETAG_MISMATCH] for a non-empty etag that is not the current one (GEN-055)."""
-    if given and given != current:
-        raise Aborted(reason="ETAG_MISMATCH", message="the etag is not the resource's current etag")
 
 
 class Records:

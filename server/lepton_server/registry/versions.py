@@ -25,6 +25,7 @@ from lepton_server.aip.listing import Listing
 from lepton_server.aip.pagination import PageTokens
 from lepton_server.aip.standard_fields import (
     MAX_DESCRIPTION,
+    check_etag,
     check_text,
     new_etag,
     now_ns,
@@ -34,7 +35,7 @@ from lepton_server.registry import model_names
 from lepton_server.registry.events import EventLog
 from lepton_server.registry.model_names import ALL_MODELS
 from lepton_server.registry.models import message_getter
-from lepton_server.registry.records import PENDING, Records, check_etag
+from lepton_server.registry.records import PENDING, Records
 from lepton_server.registry.registry_store import ModelRow
 from lepton_server.registry.version_checks import check_metrics, check_new_version
 from lepton_server.runtime.errors import FailedPrecondition, invalid_field
