@@ -79,7 +79,7 @@ pytest: $(INSTALLED) .venv-interop/triton/.installed $(INTERCHANGE_INSTALLED)
 $(GHZ):
 	GOBIN=$(abspath .tools/bin) go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
 
-bench: install $(GHZ)
+bench: install interop-install $(GHZ)
 	$(PY) benchmarks/inference.py --ghz $(GHZ)
 	$(PY) benchmarks/data.py
 	$(PY) benchmarks/registry.py

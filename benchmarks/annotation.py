@@ -25,8 +25,8 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pyarrow as pa
-from inference import process  # the same process helper as benchmarks/inference.py
 from pyarrow import feather
+from server_process import process
 
 from lepton.data.v1 import annotation_export_job_pb2 as ej
 from lepton.data.v1 import annotation_project_pb2 as ap

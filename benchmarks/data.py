@@ -24,8 +24,8 @@ import grpc
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from inference import process  # the same process helper as benchmarks/inference.py
 from pyarrow import flight
+from server_process import process
 
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from inference import process  # the same process helper as benchmarks/inference.py
+from server_process import process
 from simulated_devices import serve as serve_devices
 
 from lepton.edge.v1 import rollout_pb2

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import grpc
 import numpy as np
-from inference import process  # the same process helper as benchmarks/inference.py
+from server_process import process
 
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from inference import process  # the same process helper as benchmarks/inference.py
+from server_process import process
 
 from lepton.type.v1 import job_pb2
 from lepton_ai import DataManager, Trainer, TrainingClient

@@ -36,6 +36,8 @@ REPO = HERE.parent
 LOOPBACK = "127.0.0.1"
 OIP_SERVICE = "inference.GRPCInferenceService"
 READY_TIMEOUT_S = 180.0
+# Room for the benchmark's 16 MiB tensors (MLServer's default is 100 MB, Triton's unlimited).
+MAX_MESSAGE_BYTES = 128 * 1024 * 1024
 
 # ONNX element type -> (OIP datatype, Triton config data_type).
 DATATYPES = {
@@ -104,11 +106,18 @@ def build_model_set(out: Path) -> list[Model]:
     """Write the conformance model set with the suite's own builder and describe each model."""
     builder = Path(sys.executable).parent / "lepton-conformance"
     subprocess.run([str(builder), "models", "--out", str(out)], check=True)
+    return describe_model_set(out)
+
+
+def describe_model_set(out: Path) -> list[Model]:
+    """Each model of a repository in the reference server's layout (`<model>/<version>/
+    model.onnx`, an optional `<model>/config.json`)."""
     models = []
     for model_dir in sorted(p for p in out.iterdir() if p.is_dir()):
         versions = sorted((p.name for p in model_dir.iterdir() if p.is_dir()), key=int)
         graph = onnx.load(str(model_dir / versions[0] / "model.onnx")).graph
-        config = json.loads((model_dir / "config.json").read_text())
+        config_file = model_dir / "config.json"
+        config = json.loads(config_file.read_text()) if config_file.exists() else {}
         models.append(
             Model(model_dir.name, versions, config, _tensors(graph.input), _tensors(graph.output))
         )
@@ -246,6 +255,7 @@ def mlserver_environment(port: int) -> dict[str, str]:
             "MLSERVER_METRICS_ENDPOINT": "",
             # Models run in the main process: two CPUs here, no room for worker pools.
             "MLSERVER_PARALLEL_WORKERS": "0",
+            "MLSERVER_GRPC_MAX_MESSAGE_LENGTH": str(MAX_MESSAGE_BYTES),
             "MLSERVER_LOAD_MODELS_AT_STARTUP": "true",
             "OMP_NUM_THREADS": "1",
         }
@@ -307,22 +317,27 @@ def stop(server: RunningServer) -> None:
 
 
 @contextmanager
-def running(server_name: str, venv: Path, workdir: Path) -> Iterator[RunningServer]:
-    """Build the model set, start `server_name` ("triton" or "mlserver") from `venv`, wait
-    until it is ready, yield it, and stop it."""
+def running(
+    server_name: str, venv: Path, workdir: Path, model_set: Path | None = None
+) -> Iterator[RunningServer]:
+    """Start `server_name` ("triton" or "mlserver") from `venv` serving `model_set` (by
+    default the conformance model set, built here), wait until it is ready, yield it, and
+    stop it."""
     venv = venv.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    models = build_model_set(workdir / "model-set")
+    if model_set is None:
+        model_set = workdir / "model-set"
+        models = build_model_set(model_set)
+    else:
+        models = describe_model_set(model_set)
     port = free_port()
     if server_name == "triton":
-        repository = triton_repository(
-            workdir / "model-set", models, workdir / "triton-models", venv
-        )
+        repository = triton_repository(model_set, models, workdir / "triton-models", venv)
         backends = triton_backends(venv, workdir / "triton-backends")
         command = triton_command(venv, repository, backends, port)
         env = triton_environment(venv)
     elif server_name == "mlserver":
-        repository = mlserver_repository(workdir / "model-set", models, workdir / "mlserver-models")
+        repository = mlserver_repository(model_set, models, workdir / "mlserver-models")
         command = mlserver_command(venv, repository)
         env = mlserver_environment(port)
     else:

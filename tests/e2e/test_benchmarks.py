@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lepton.inference.v1 import inference_service_pb2 as pb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -49,6 +51,39 @@ def test_protoset_describes_the_inference_service(tmp_path):
     files = descriptor_pb2.FileDescriptorSet.FromString(bench.protoset(tmp_path).read_bytes())
     services = {f"{f.package}.{s.name}" for f in files.file for s in f.service}
     assert "lepton.inference.v1.InferenceService" in services
+
+
+@pytest.mark.skipif(
+    not (bench.ROOT / ".venv-interop" / "triton" / ".installed").exists(),
+    reason="no .venv-interop/triton: `make test` installs it",
+)
+def test_inference_benchmark_reports_ratios_against_triton():
+    """benchmarks/inference.py end to end, briefly: Triton serves the same models under the
+    same tritonclient load, and every row has a ratio against echo and Triton."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(bench.ROOT / "benchmarks" / "inference.py"),
+            *("--loads", "tritonclient", "--baselines", "triton", "--concurrency", "4"),
+            *("--duration", "0.5", "--rounds", "1", "--large-requests", "2"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        cwd=bench.ROOT,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    rows = re.findall(
+        r"^(small FP32, concurrency 4|16 MiB FP32 tensor), tritonclient .* ([0-9.]+)x +([0-9.]+)x$",
+        completed.stdout,
+        re.M,
+    )
+    assert [name for name, _, _ in rows] == ["small FP32, concurrency 4", "16 MiB FP32 tensor"], (
+        completed.stdout
+    )
+    assert all(float(echo) > 0 and float(triton) > 0 for _, echo, triton in rows)
+    assert re.search(r"^idle, models loaded +\d+ +\d+ +\d+$", completed.stdout, re.M)
 
 
 def test_large_request_is_sixteen_mebibytes():
