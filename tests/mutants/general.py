@@ -164,7 +164,7 @@ SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 MUTANTS: dict[str, Mutant] = {
     "auth-lets-anyone-in": Mutant(
         "GEN-010: calls without a valid token are served",
-        set_attribute(auth.BearerTokenInterceptor, "_rejection", lambda self, metadata: None),
+        set_attribute(auth.BearerTokenCheck, "_rejection", lambda self, metadata: None),
         frozenset(
             {
                 "general.auth.missing-token-is-unauthenticated",

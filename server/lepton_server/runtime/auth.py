@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
-import grpc
-from grpc import aio
-
-from lepton_server.runtime.error_mapping import Behavior, abort_with, replace_behavior
-from lepton_server.runtime.errors import LeptonError, Unauthenticated
+from lepton_server.runtime.error_mapping import Metadata, MethodCheck
+from lepton_server.runtime.errors import Unauthenticated
 from lepton_server.runtime.principals import set_principal, token_principal
 
 # Discovery must work before a client holds credentials (GEN-011).
@@ -45,10 +41,10 @@ def credentials_rejection(
     return None
 
 
-class BearerTokenInterceptor(aio.ServerInterceptor):
+class BearerTokenCheck:
     """Requires `authorization: Bearer <token>` on every method outside OPEN_SERVICE_PREFIXES
     and the services named in `self_authenticating` (which check their callers themselves,
-    see runtime/service_credentials.py)."""
+    see runtime/service_credentials.py). A CallCheck (runtime/error_mapping.py)."""
 
     def __init__(
         self,
@@ -64,25 +60,18 @@ class BearerTokenInterceptor(aio.ServerInterceptor):
         # bytes of the token -> its principal (GEN-014), for the creator of what a call makes.
         self._principals = {t.encode(): principals.get(t) or token_principal(t) for t in tokens}
 
-    def _rejection(self, metadata: Iterable[tuple[str, str | bytes]]) -> Unauthenticated | None:
+    def _rejection(self, metadata: Metadata) -> Unauthenticated | None:
         values = [v for k, v in metadata if k == "authorization"]
         return credentials_rejection(self._tokens, values[0] if values else None)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Any],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler_call_details.method.startswith(self._open):
-            return handler
-        metadata = handler_call_details.invocation_metadata or ()
+    def for_method(self, method: str) -> MethodCheck | None:
+        return None if method.startswith(self._open) else self._check
+
+    def _check(self, metadata: Metadata) -> None:
         rejection = self._rejection(metadata)
-        if rejection is None:
-            # The interceptor runs in the call's own task: the handler sees the principal.
-            set_principal(self._principals[_bearer_token(metadata)])
-            return handler
-        return replace_behavior(handler, lambda _behavior, _streams: rejecting(rejection))
+        if rejection is not None:
+            raise rejection
+        set_principal(self._principals[_bearer_token(metadata)])
 
 
 def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> bytes:
@@ -91,12 +80,3 @@ def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> bytes:
     if isinstance(value, bytes):
         value = value.decode(errors="replace")
     return value.partition(" ")[2].strip().encode()
-
-
-def rejecting(error: LeptonError) -> Behavior:
-    """A behaviour that ends the call with `error` (whatever the call's kind)."""
-
-    async def reject(_request: Any, context: aio.ServicerContext) -> None:
-        await abort_with(context, error)
-
-    return reject

@@ -16,12 +16,12 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from lepton_server.config import ServerConfig, TlsConfig
-from lepton_server.runtime.auth import BearerTokenInterceptor
+from lepton_server.runtime.auth import BearerTokenCheck
 from lepton_server.runtime.discovery import discovery_service
-from lepton_server.runtime.error_mapping import ErrorMappingServer
+from lepton_server.runtime.error_mapping import CallCheck, ErrorMappingServer
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.reflection import enable_reflection
-from lepton_server.runtime.service_credentials import ServiceCredentialsInterceptor
+from lepton_server.runtime.service_credentials import ServiceCredentialsCheck
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +64,15 @@ class ServerHost:
     async def start(self) -> RunningServer:
         """Bind, mount every service and mark them SERVING. Returns the bound address."""
         config = self.config
-        interceptors: list[aio.ServerInterceptor] = []
-        own_checks = [s for s in self.services if s.authenticate or s.refuse]
-        if own_checks:
-            interceptors.append(ServiceCredentialsInterceptor(own_checks))
+        # Services' own credential checks first, so their refusal is the answer a caller sees.
+        checks: list[CallCheck] = [ServiceCredentialsCheck(self.services)]
         if config.auth_tokens:
             self_authenticating = [s.name for s in self.services if s.authenticate]
-            interceptors.append(
-                BearerTokenInterceptor(config.auth_tokens, config.principals, self_authenticating)
+            checks.append(
+                BearerTokenCheck(config.auth_tokens, config.principals, self_authenticating)
             )
         limit = config.max_message_bytes
         server = aio.server(
-            interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
@@ -83,7 +80,7 @@ class ServerHost:
             ],
         )
         # Every handler is registered through the error mapping, wrapped once per method.
-        registrar = ErrorMappingServer(server)
+        registrar = ErrorMappingServer(server, checks)
         for service in self.services:
             service.register(registrar)
         health_servicer = health.aio.HealthServicer()
