@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lepton_server.inference.batcher import ExecutionCost
 from lepton_server.inference.onnx_model import OnnxModel, UnsupportedModelError
 from lepton_server.inference.statistics import ModelStatistics
 from lepton_server.inference.wire import ResponseHeaders
@@ -99,6 +100,8 @@ class LoadedVersion:
     headers: ResponseHeaders = field(init=False)
     # Request layouts (names, datatypes, shapes, outputs) that passed validation before.
     layouts: dict[tuple, tuple] = field(default_factory=dict)
+    # How long executions take: cheap ones run on the event loop (inference/batcher.py).
+    cost: ExecutionCost = field(default_factory=ExecutionCost)
 
     def __post_init__(self) -> None:
         self.headers = ResponseHeaders(self.name, self.version)
