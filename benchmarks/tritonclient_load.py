@@ -3,7 +3,7 @@
     python benchmarks/tritonclient_load.py ADDRESS {small,large} --concurrency C
         (--duration SECONDS | --requests N)
 
-`concurrency` coroutines on one channel each send the benchmark request (benchmarks/
+`concurrency` coroutines over up to four connections each send the benchmark request (benchmarks/
 inference.py builds the models) as soon as their last answer arrives. Prints one JSON line:
 requests per second and the number of requests completed. Any error fails the run.
 """
@@ -21,6 +21,7 @@ import tritonclient.grpc.aio as triton
 
 LARGE_ELEMENTS = 4 * 1024 * 1024
 MESSAGE_LIMIT = 128 * 1024 * 1024
+CONNECTIONS = 4
 
 
 def inputs(kind: str) -> tuple[str, list[triton.InferInput]]:
@@ -42,25 +43,33 @@ async def run(
     options = [
         ("grpc.max_send_message_length", MESSAGE_LIMIT),
         ("grpc.max_receive_message_length", MESSAGE_LIMIT),
+        # One connection per client (channels to one address share one by default).
+        ("grpc.use_local_subchannel_pool", 1),
     ]
-    client = triton.InferenceServerClient(address, channel_args=options)
+    # As many connections as ghz opens for the same concurrency (benchmarks/inference.py).
+    clients = [
+        triton.InferenceServerClient(address, channel_args=options)
+        for _ in range(min(concurrency, CONNECTIONS))
+    ]
     model, tensors = inputs(kind)
-    await client.infer(model, tensors)  # connect and warm up outside the measured time
+    for client in clients:  # connect and warm up outside the measured time
+        await client.infer(model, tensors)
     remaining = [requests if requests is not None else -1]
     done = [0]
     started = time.perf_counter()
     deadline = started + duration if duration is not None else float("inf")
 
-    async def worker() -> None:
+    async def worker(client: triton.InferenceServerClient) -> None:
         while time.perf_counter() < deadline and remaining[0] != 0:
             remaining[0] -= 1
             await client.infer(model, tensors)
             done[0] += 1
 
     try:
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker(clients[i % len(clients)]) for i in range(concurrency)))
     finally:
-        await client.close()
+        for client in clients:
+            await client.close()
     elapsed = time.perf_counter() - started
     return done[0] / elapsed, done[0]
 

@@ -12,14 +12,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shutil
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from lepton_server import __version__
 from lepton_server.agent import options as agent_options
-from lepton_server.config import DEFAULT_MAX_MESSAGE_BYTES, ServerConfig, TlsConfig
+from lepton_server.config import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    ServerConfig,
+    TlsConfig,
+    WorkersConfig,
+)
 from lepton_server.runtime.host import RunningServer, ServerHost
 from lepton_server.runtime.layer_registry import LAYERS, Layer, build_services, load_layer
 from lepton_server.runtime.principals import load_token_file
@@ -58,6 +65,16 @@ def _parser(layers: Mapping[str, Layer[Any]]) -> argparse.ArgumentParser:
         default=DEFAULT_MAX_MESSAGE_BYTES,
         help="largest message accepted or sent (default: %(default)s)",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving the port: each added one serves inference from an engine of "
+        "its own and forwards every other call to the first (default: %(default)s)",
+    )
+    # Set by the primary on the workers it starts (runtime/worker_pool.py).
+    serve.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
+    serve.add_argument("--worker-socket-dir", type=Path, help=argparse.SUPPRESS)
     serve.add_argument("--log-level", default="WARNING")
     for name, layer in layers.items():
         layer.add_arguments(serve.add_argument_group(f"{name} layer"))
@@ -97,7 +114,23 @@ def _declared_layers(argv: Sequence[str]) -> dict[str, Layer[Any]]:
     return {name: load_layer(name) for name in names}
 
 
-def _config(options: argparse.Namespace, layers: Mapping[str, Layer[Any]]) -> ServerConfig:
+def _workers(options: argparse.Namespace, argv: Sequence[str]) -> WorkersConfig | None:
+    if options.workers < 1:
+        raise StartupError("--workers must be at least 1")
+    if options.workers == 1:
+        return None
+    if options.services is not None and "inference" not in options.services:
+        raise StartupError("--workers scales the inference layer, which --services leaves out")
+    socket_dir = options.worker_socket_dir
+    if socket_dir is None:
+        # Short (unix socket paths are limited to about 100 bytes) and private (mode 0700).
+        socket_dir = Path(tempfile.mkdtemp(prefix="lepton-"))
+    return WorkersConfig(options.workers, socket_dir, options.worker_index, tuple(argv))
+
+
+def _config(
+    options: argparse.Namespace, layers: Mapping[str, Layer[Any]], argv: Sequence[str] = ()
+) -> ServerConfig:
     if (options.tls_cert is None) != (options.tls_key is None):
         raise StartupError("--tls-cert and --tls-key go together")
     if options.tls_client_ca is not None and options.tls_cert is None:
@@ -122,6 +155,7 @@ def _config(options: argparse.Namespace, layers: Mapping[str, Layer[Any]]) -> Se
         principals=principals,
         max_message_bytes=options.max_message_bytes,
         layers=layer_configs,
+        workers=_workers(options, argv),
     )
 
 
@@ -151,12 +185,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_agent(options)
     logging.basicConfig(level=options.log_level.upper(), stream=sys.stderr)
     try:
-        config = _config(options, layers)
+        config = _config(options, layers, arguments)
+        if config.workers is not None and config.workers.index > 0:
+            return _serve_worker(config)
         host = ServerHost(config, build_services(config))
     except StartupError as exc:
         raise SystemExit(f"lepton serve: {exc}") from exc
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(host.serve_until_signalled(on_ready=_announce))
+    try:
+        asyncio.run(host.serve_until_signalled(on_ready=_announce))
+    finally:
+        if config.workers is not None:
+            shutil.rmtree(config.workers.socket_dir, ignore_errors=True)
+    return 0
+
+
+def _serve_worker(config: ServerConfig) -> int:
+    """A worker of `lepton serve --workers N` (runtime/worker_host.py)."""
+    # Imported here: only a worker needs them, and they load the inference engine.
+    from lepton_server.inference.layer import InferenceConfig  # noqa: PLC0415
+    from lepton_server.inference.services import build_worker  # noqa: PLC0415
+    from lepton_server.runtime.worker_host import WorkerHost  # noqa: PLC0415
+
+    inference = config.layers.get("inference") or InferenceConfig()
+    public, private = build_worker(config, inference)
+    asyncio.run(WorkerHost(config, public, private).serve_until_signalled())
     return 0
 
 

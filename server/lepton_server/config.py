@@ -21,6 +21,34 @@ class TlsConfig:
 
 
 @dataclass(frozen=True)
+class WorkersConfig:
+    """`lepton serve --workers N`: N processes serve the port (SO_REUSEPORT). The primary
+    hosts every layer; each worker runs an inference engine of its own for the data plane and
+    forwards every other call to the primary (runtime/workers.py)."""
+
+    count: int
+    # A private directory of the processes' unix sockets (mode 0700).
+    socket_dir: Path
+    # This process: 0 for the primary, 1..count-1 for a worker.
+    index: int = 0
+    # The primary's `lepton` arguments, which each worker is started with (plus its own).
+    argv: tuple[str, ...] = ()
+
+    @property
+    def primary_socket(self) -> str:
+        """Where workers forward calls and follow the primary's registry."""
+        return f"unix:{self.socket_dir / 'primary.sock'}"
+
+    def worker_socket(self, index: int) -> str:
+        """Where worker `index` serves its whole inference service to the primary."""
+        return f"unix:{self.socket_dir / f'worker-{index}.sock'}"
+
+    @property
+    def worker_sockets(self) -> tuple[str, ...]:
+        return tuple(self.worker_socket(i) for i in range(1, self.count))
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     """Everything one server process needs to start."""
 
@@ -35,6 +63,8 @@ class ServerConfig:
     principals: Mapping[str, str] = field(default_factory=dict)
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     shutdown_grace_seconds: float = 5.0
+    # Several processes on one port; None serves from this process alone.
+    workers: WorkersConfig | None = None
     # Layer name -> that layer's own config (its `Layer.config_type`); a hosted layer absent
     # here runs with its defaults.
     layers: Mapping[str, object] = field(default_factory=dict)

@@ -53,7 +53,8 @@ def _file_root(files: Path) -> str:
 @pytest.fixture
 def reference(server_factory, model_repository, files, tmp_path):
     """The reference server as a deployment runs it: bearer tokens required, an Arrow Flight
-    endpoint, a file root, a stated message limit."""
+    endpoint, a file root, a stated message limit, and two processes on its port (the suite's
+    connections land on either)."""
     tokens = tmp_path / "reference-tokens"
     tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)))
     return server_factory(
@@ -65,6 +66,8 @@ def reference(server_factory, model_repository, files, tmp_path):
         str(files),
         "--auth-tokens",
         str(tokens),
+        "--workers",
+        "2",
         *FLIGHT,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import logging
@@ -29,6 +30,10 @@ from lepton_conformance.harness.suite import Profile
 from lepton_conformance.harness.target import TargetInfo, TargetOptions
 
 log = logging.getLogger(__name__)
+# Cases take turns on this many connections, so a target of several processes behind one
+# address (one each connection lands on) is checked as the one server its clients see: what
+# one case leaves behind, the next reads over another connection.
+CONNECTIONS = 8
 
 
 class Standing(str, enum.Enum):
@@ -156,7 +161,13 @@ def run(
     unknown = sorted(set(profiles or ()) - set(known_profiles))
     if unknown:
         raise ValueError(f"unknown profile(s): {', '.join(unknown)}")
-    with options.open_channel() as channel:
+    with contextlib.ExitStack() as opened:
+        # A connection of its own each (channels to one address share one by default).
+        channels = [
+            opened.enter_context(options.open_channel([("grpc.use_local_subchannel_pool", 1)]))
+            for _ in range(CONNECTIONS)
+        ]
+        channel = channels[0]
         # An agent run has nothing to discover: the agent starts only when a case starts it.
         info = TargetInfo() if options.agent_command else discover(channel, options)
         applicability = {name: applies(p, info, options) for name, p in known_profiles.items()}
@@ -169,7 +180,7 @@ def run(
         ctx = CaseContext(options, info, channel)
         results: list[CaseResult] = []
         with ctx.closing:
-            _run_cases(cases, ctx, applicability, results, on_result)
+            _run_cases(cases, ctx, applicability, results, on_result, channels=channels)
     run_result = RunResult(
         options,
         info,
@@ -201,8 +212,11 @@ def _run_cases(
     applicability: dict[str, str | None],
     results: list[CaseResult],
     on_result: Callable[[CaseResult], None] | None,
+    *,
+    channels: Sequence[grpc.Channel],
 ) -> None:
-    for case in cases:
+    for index, case in enumerate(cases):
+        ctx.channel = channels[index % len(channels)]
         reason = applicability[case.profile]
         if reason is not None:
             outcome = CaseResult(case, Outcome.SKIP, got=f"profile does not apply: {reason}")

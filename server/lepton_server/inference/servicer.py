@@ -11,6 +11,7 @@ from grpc import aio
 from lepton.inference.v1 import inference_service_pb2 as pb
 from lepton_server.inference import wire
 from lepton_server.inference.engine import InferenceEngine
+from lepton_server.inference.replicas import WorkerEngines
 from lepton_server.runtime.errors import LeptonError
 
 SERVICE = pb.DESCRIPTOR.services_by_name["InferenceService"]
@@ -23,8 +24,10 @@ class InferenceServicer:
     every handler is wrapped in at registration (runtime/error_mapping.py) turns into a status,
     except on the stream, where they travel in-band (INF-050, INF-051)."""
 
-    def __init__(self, engine: InferenceEngine) -> None:
+    def __init__(self, engine: InferenceEngine, replicas: WorkerEngines | None = None) -> None:
         self.engine = engine
+        # The engines of this server's worker processes, on the primary of several.
+        self.replicas = replicas
 
     async def ServerLive(
         self, request: pb.ServerLiveRequest, context: aio.ServicerContext
@@ -84,7 +87,8 @@ class InferenceServicer:
     async def ModelStatistics(
         self, request: pb.ModelStatisticsRequest, context: aio.ServicerContext
     ) -> pb.ModelStatisticsResponse:
-        return self.engine.statistics(request)
+        own = self.engine.statistics(request)
+        return own if self.replicas is None else await self.replicas.statistics(request, own)
 
     async def RepositoryIndex(
         self, request: pb.RepositoryIndexRequest, context: aio.ServicerContext
@@ -95,10 +99,14 @@ class InferenceServicer:
         self, request: pb.RepositoryModelLoadRequest, context: aio.ServicerContext
     ) -> pb.RepositoryModelLoadResponse:
         await self.engine.load(request)
+        if self.replicas is not None:
+            await self.replicas.load(request)
         return pb.RepositoryModelLoadResponse()
 
     async def RepositoryModelUnload(
         self, request: pb.RepositoryModelUnloadRequest, context: aio.ServicerContext
     ) -> pb.RepositoryModelUnloadResponse:
         self.engine.unload(request)
+        if self.replicas is not None:
+            await self.replicas.unload(request)
         return pb.RepositoryModelUnloadResponse()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import grpc
 
@@ -14,6 +15,7 @@ from lepton_server.inference.engine import EXTENSIONS, InferenceEngine
 from lepton_server.inference.layer import InferenceConfig
 from lepton_server.inference.model_repository import ModelRepository
 from lepton_server.inference.registry_models import RegistryModels
+from lepton_server.inference.replicas import WorkerEngines
 from lepton_server.inference.servicer import (
     PRESERIALIZED,
     SERVICE,
@@ -25,45 +27,85 @@ from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_registry import LAYERS
 from lepton_server.runtime.method_handlers import method_handlers, mounter
 
+# What a worker process answers itself (runtime/worker_host.py); it forwards the rest of the
+# service (statistics, the repository) to the primary, whose answers cover every process.
+DATA_PLANE = (
+    "ServerLive",
+    "ServerReady",
+    "ServerMetadata",
+    "ModelReady",
+    "ModelMetadata",
+    "ModelInfer",
+    "ModelStreamInfer",
+)
 
-def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
-    """Load the model repository, and follow a registry when there is one to serve; the same
-    handlers serve under both service names."""
-    repository = ModelRepository(config.model_repository)
-    own_registry = "registry" in (server.services or LAYERS)
+
+@dataclass
+class _Engine:
+    """An engine over the repository, following a registry when there is one to serve."""
+
+    engine: InferenceEngine
     follow: Callable[[asyncio.AbstractEventLoop, str], None] | None = None
     unfollow: Callable[[], None] | None = None
+
+
+def _engine(server: ServerConfig, config: InferenceConfig, cache: str = "registry") -> _Engine:
+    """Load the model repository, and follow a registry when there is one to serve."""
+    repository = ModelRepository(config.model_repository)
+    own_registry = "registry" in (server.services or LAYERS)
+    built = _Engine(InferenceEngine(repository, server.max_message_bytes))
     if config.model_registry is not None or own_registry:
         # A token of this server's own list, for a registry that wants one (the same holds
         # for a remote registry behind the same tokens).
         token = min(server.auth_tokens) if server.auth_tokens else None
         registry = RegistryModels(
-            server.data_dir / "inference" / "registry",
+            server.data_dir / "inference" / cache,
             token,
             # A replica that only serves a remote registry is ready once it has read it.
             gates_readiness=config.model_registry is not None,
         )
         repository.registry = registry
-        unfollow = registry.close
+        built.unfollow = registry.close
+        # A worker reaches its own server's registry on the primary's private socket.
+        credentials = None if _is_worker(server) else _own_credentials(server)
 
         def follow(_loop: asyncio.AbstractEventLoop, address: str) -> None:
             if config.model_registry is not None:
                 registry.start(config.model_registry)
             else:
-                registry.start(address, _own_credentials(server))
+                registry.start(address, credentials)
 
-    engine = InferenceEngine(repository, server.max_message_bytes)
-    engine.start()
-    # Annotation's prediction jobs call it in-process (no gRPC loopback under one GIL).
-    process_services.offer(server.data_dir, "inference.engine", engine)
-    handlers = method_handlers(
+        built.follow = follow
+    built.engine.start()
+    return built
+
+
+def _is_worker(server: ServerConfig) -> bool:
+    return server.workers is not None and server.workers.index > 0
+
+
+def _handlers(servicer: InferenceServicer) -> dict[str, grpc.RpcMethodHandler]:
+    return method_handlers(
         SERVICE,
-        InferenceServicer(engine),
+        servicer,
         # The inference hot path encodes its own messages (wire.py); requests keep large raw
         # contents as views of the received bytes.
         preserialized=PRESERIALIZED,
         deserializers=dict.fromkeys(("ModelInfer", "ModelStreamInfer"), wire.parse_infer_request),
     )
+
+
+def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
+    """The engine's services, under both service names; on the primary of several processes
+    it drives the workers' engines too (inference/replicas.py)."""
+    built = _engine(server, config)
+    engine = built.engine
+    # Annotation's prediction jobs call it in-process (no gRPC loopback under one GIL).
+    process_services.offer(server.data_dir, "inference.engine", engine)
+    replicas = None
+    if server.workers is not None:
+        replicas = WorkerEngines(server.workers.worker_sockets)
+    handlers = _handlers(InferenceServicer(engine, replicas))
 
     def close() -> None:
         process_services.withdraw(server.data_dir, "inference.engine")
@@ -76,11 +118,36 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
             mounter(lepton_name, handlers),
             EXTENSIONS,
             close=close,
-            start=follow,
-            stopping=unfollow,
+            start=built.follow,
+            stopping=built.unfollow,
         ),
         HostedService(oip_name, mounter(oip_name, handlers), EXTENSIONS, mirrors=lepton_name),
     ]
+
+
+def build_worker(
+    server: ServerConfig, config: InferenceConfig
+) -> tuple[list[HostedService], list[HostedService]]:
+    """A worker's services: (public) the data plane under both service names, and (private)
+    the whole service over the same engine, for the primary. The worker follows the registry
+    into a cache of its own."""
+    assert server.workers is not None
+    built = _engine(server, config, cache=f"registry-worker-{server.workers.index}")
+    handlers = _handlers(InferenceServicer(built.engine))
+    data_plane = {name: handlers[name] for name in DATA_PLANE}
+    lepton_name = SERVICE_NAMES[0]
+    public = [HostedService(name, mounter(name, data_plane), EXTENSIONS) for name in SERVICE_NAMES]
+    private = [
+        HostedService(
+            lepton_name,
+            mounter(lepton_name, handlers),
+            EXTENSIONS,
+            close=built.engine.close,
+            start=built.follow,
+            stopping=built.unfollow,
+        )
+    ]
+    return public, private
 
 
 def _own_credentials(server: ServerConfig) -> grpc.ChannelCredentials | None:

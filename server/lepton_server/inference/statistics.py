@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from google.protobuf.message import Message
 
 from lepton.inference.v1 import model_statistics_pb2 as pb
 
@@ -110,3 +113,34 @@ class ModelStatistics:
                     for size, s in sorted(self.batches.items())
                 ],
             )
+
+
+def _add_durations(total: Message, part: Message) -> None:
+    """Add every StatisticDuration field of `part` into `total` (messages of one type)."""
+    for descriptor in part.DESCRIPTOR.fields:
+        if descriptor.message_type is pb.StatisticDuration.DESCRIPTOR:
+            into, add = getattr(total, descriptor.name), getattr(part, descriptor.name)
+            into.count += add.count
+            into.ns += add.ns
+
+
+def merged(parts: Sequence[pb.ModelStatistics]) -> pb.ModelStatistics:
+    """The statistics of one model version served by several processes (`lepton serve
+    --workers`), as one server's: counts and times added, the latest inference kept."""
+    total = pb.ModelStatistics(name=parts[0].name, version=parts[0].version)
+    batches: dict[int, pb.InferBatchStatistics] = {}
+    for part in parts:
+        total.last_inference = max(total.last_inference, part.last_inference)
+        total.inference_count += part.inference_count
+        total.execution_count += part.execution_count
+        _add_durations(total.inference_stats, part.inference_stats)
+        for batch in part.batch_stats:
+            into = batches.setdefault(
+                batch.batch_size, pb.InferBatchStatistics(batch_size=batch.batch_size)
+            )
+            _add_durations(into, batch)
+        for key, response in part.response_stats.items():
+            _add_durations(total.response_stats[key], response)
+        total.memory_usage.extend(part.memory_usage)
+    total.batch_stats.extend(batches[size] for size in sorted(batches))
+    return total

@@ -22,6 +22,7 @@ from lepton_server.runtime.error_mapping import CallCheck, ErrorMappingServer
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.reflection import enable_reflection
 from lepton_server.runtime.service_credentials import ServiceCredentialsCheck
+from lepton_server.runtime.worker_pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ HEALTH_SERVICE_NAME = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 OVERALL = ""  # the health service name that stands for the whole server
 
 
-def _server_credentials(tls: TlsConfig) -> grpc.ServerCredentials:
+def server_credentials(tls: TlsConfig) -> grpc.ServerCredentials:
     client_ca = tls.client_ca_file.read_bytes() if tls.client_ca_file else None
     return grpc.ssl_server_credentials(
         [(tls.key_file.read_bytes(), tls.cert_file.read_bytes())],
@@ -60,6 +61,7 @@ class ServerHost:
         self.config = config
         self.services = [*layer_services, discovery_service(layer_services)]
         self._running: RunningServer | None = None
+        self._pool: WorkerPool | None = None
 
     async def start(self) -> RunningServer:
         """Bind, mount every service and mark them SERVING. Returns the bound address."""
@@ -76,7 +78,8 @@ class ServerHost:
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
-                ("grpc.so_reuseport", 0),
+                # Only worker processes share the port; otherwise a port in use is an error.
+                ("grpc.so_reuseport", int(config.workers is not None)),
             ],
         )
         # Every handler is registered through the error mapping, wrapped once per method.
@@ -92,13 +95,19 @@ class ServerHost:
         if config.tls is None:
             port = server.add_insecure_port(config.address)
         else:
-            port = server.add_secure_port(config.address, _server_credentials(config.tls))
+            port = server.add_secure_port(config.address, server_credentials(config.tls))
+        if config.workers is not None:
+            # Where the workers forward what they do not serve (runtime/worker_host.py).
+            server.add_insecure_port(config.workers.primary_socket)
         await server.start()
         loop = asyncio.get_running_loop()
         address = f"{_host_part(config.address)}:{port}"
         for service in self.services:
             if service.start is not None:
                 service.start(loop, address)
+        if config.workers is not None:
+            self._pool = WorkerPool(config.workers)
+            await asyncio.to_thread(self._pool.start, address)
         for name in [OVERALL, *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._running = RunningServer(address, self.services, server, health_servicer)
@@ -114,6 +123,9 @@ class ServerHost:
         for service in running.services:
             if service.stopping is not None:
                 service.stopping()
+        if self._pool is not None:
+            # Workers first: their calls to this process drain while it still serves.
+            await asyncio.to_thread(self._pool.stop, self.config.shutdown_grace_seconds)
         await running.server.stop(self.config.shutdown_grace_seconds)
         for service in running.services:
             if service.close is not None:
