@@ -209,6 +209,7 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
         "--file-root",
         str(files),
         *FLIGHT,
+        *mutant.server_args,
         launcher=[*MUTANT_LAUNCHER, name],
     )
     # With a token the auth cases run too, so every mutant faces the whole general profile;

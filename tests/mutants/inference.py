@@ -11,6 +11,7 @@ from lepton_server.inference import (
     batcher,
     engine,
     model_repository,
+    replicas,
     servicer,
     statistics,
     tensor_codec,
@@ -149,7 +150,32 @@ def _error_info_dropped(original):
     return mutated
 
 
+async def _own_statistics_only(self, request, own):
+    return own
+
+
+async def _nothing(self, request):
+    return None
+
+
+WORKERS = ("--workers", "2")
+
 MUTANTS: dict[str, Mutant] = {
+    "workers-statistics-not-added": Mutant(
+        "INF-063: with --workers, statistics count the primary process's requests only",
+        set_attribute(replicas.WorkerEngines, "statistics", _own_statistics_only),
+        frozenset({"inference-extended.statistics.count-successes-and-failures"}),
+        server_args=WORKERS,
+    ),
+    "workers-miss-loads-and-unloads": Mutant(
+        "INF-074: with --workers, loads and unloads reach the primary process only",
+        lambda: (
+            setattr(replicas.WorkerEngines, "load", _nothing),
+            setattr(replicas.WorkerEngines, "unload", _nothing),
+        ),
+        frozenset({"inference-extended.repository.unload-then-load"}),
+        server_args=WORKERS,
+    ),
     "bytes-framed-big-endian": Mutant(
         "INF-021: BYTES lengths framed big-endian",
         set_attribute(tensor_codec, "LENGTH", struct.Struct(">I")),

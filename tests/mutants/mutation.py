@@ -20,6 +20,8 @@ class Mutant:
     passes: tuple[str, ...] = ()
     # A mutated `lepton agent`, run by the edge-agent harness, rather than `lepton serve`.
     agent: bool = False
+    # More `lepton serve` arguments: `--workers 2` for a mutation of how processes agree.
+    server_args: tuple[str, ...] = ()
 
     @property
     def profiles(self) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,3 +56,17 @@ class CaseContext:
                 f"the target does not claim feature {feature!r} of {service}", feature
             )
         self.uses_feature(feature)
+
+    @contextlib.contextmanager
+    def on_connections(self, count: int) -> Iterator[list[CaseContext]]:
+        """`count` contexts like this one, each on a new connection of its own to the target,
+        closed on exit: for what must hold on every connection to one address, whichever of
+        several processes behind it a connection lands on."""
+        with contextlib.ExitStack() as opened:
+            channels = [
+                opened.enter_context(
+                    self.options.open_channel([("grpc.use_local_subchannel_pool", 1)])
+                )
+                for _ in range(count)
+            ]
+            yield [dataclasses.replace(self, channel=channel) for channel in channels]

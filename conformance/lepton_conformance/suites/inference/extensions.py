@@ -28,6 +28,9 @@ from lepton_conformance.suites.inference.tensor_vectors import (
 )
 
 CASES = CaseList()
+# Connections of their own for what must hold on every connection (INF-063, INF-074): if a
+# server spreads them over two processes, all land on one with a chance of 2^-15.
+CONNECTIONS = 16
 
 
 # --- extended: streaming ------------------------------------------------------------------
@@ -137,32 +140,42 @@ def _stats(ctx: CaseContext, name: str = "", version: str = "") -> list:
     return list(response.model_stats)
 
 
-@CASES.case(EXTENDED, "statistics.count-successes-and-failures", "INF-061", "INF-062")
+@CASES.case(EXTENDED, "statistics.count-successes-and-failures", "INF-061", "INF-062", "INF-063")
 def statistics_counts(ctx: CaseContext) -> None:
-    """Successes, failures and inference_count grow by exactly what was sent; totals never
-    shrink; executions never exceed inferences."""
+    """Successes, failures and inference_count grow by exactly what was sent, over connections
+    of their own; totals never shrink; executions never exceed inferences."""
     oip.require_extension(ctx, "statistics")
-    client = oip.client(ctx)
     before = _stats(ctx, "add_sub_int32")
     vector = GOLDEN["add-sub-int32-wraps-around"]
-    for _ in range(3):
-        expect.succeeds(lambda: client.infer(golden_request(vector, raw=True)))
     broken = golden_request(vector, raw=True)
     broken.inputs[0].shape[1] = 15
-    for _ in range(2):
-        expect.fails_with(lambda: client.infer(broken), grpc.StatusCode.INVALID_ARGUMENT)
+    with ctx.on_connections(CONNECTIONS) as contexts:
+        for other in contexts:
+            client = oip.client(other)
+            expect.succeeds(lambda client=client: client.infer(golden_request(vector, raw=True)))
+        for other in contexts[:2]:
+            client = oip.client(other)
+            expect.fails_with(
+                lambda client=client: client.infer(broken), grpc.StatusCode.INVALID_ARGUMENT
+            )
+        # Every connection sees the same counters (INF-063).
+        seen = {
+            (s[0].inference_stats.success.count, s[0].inference_stats.fail.count)
+            for s in (_stats(other, "add_sub_int32") for other in contexts)
+        }
+        expect.equal(len(seen), 1, "distinct counters seen over the connections")
     after = _stats(ctx, "add_sub_int32")
     expect.equal(len(after), 1, "entries for add_sub_int32")
     old, new = before[0], after[0]
     expect.equal(
         new.inference_stats.success.count - old.inference_stats.success.count,
-        3,
+        CONNECTIONS,
         "success.count delta",
     )
     expect.equal(
         new.inference_stats.fail.count - old.inference_stats.fail.count, 2, "fail.count delta"
     )
-    expect.equal(new.inference_count - old.inference_count, 3, "inference_count delta")
+    expect.equal(new.inference_count - old.inference_count, CONNECTIONS, "inference_count delta")
     expect.holds(
         new.last_inference >= old.last_inference > 0 or new.last_inference > 0,
         "last_inference set",
@@ -233,42 +246,47 @@ def repository_index(ctx: CaseContext) -> None:
     )
 
 
-@CASES.case(EXTENDED, "repository.unload-then-load", "INF-071", "INF-072", "INF-011")
+@CASES.case(EXTENDED, "repository.unload-then-load", "INF-071", "INF-072", "INF-074", "INF-011")
 def repository_unload_load(ctx: CaseContext) -> None:
-    """After unloading, the model is not ready and inference is UNAVAILABLE [MODEL_NOT_READY];
-    after loading it serves again."""
+    """After unloading, the model is not ready and inference is UNAVAILABLE [MODEL_NOT_READY]
+    on every connection; after loading it serves again on every connection."""
     oip.require_extension(ctx, "model_repository")
     client = oip.client(ctx)
     vector = GOLDEN["scale-version-2"]
-    try:
-        expect.succeeds(
-            lambda: client.call(
+    with ctx.on_connections(CONNECTIONS) as contexts:
+        try:
+            expect.succeeds(
+                lambda: client.call(
+                    "RepositoryModelUnload",
+                    pb.RepositoryModelUnloadRequest(model_name="scale_versions"),
+                ),
                 "RepositoryModelUnload",
-                pb.RepositoryModelUnloadRequest(model_name="scale_versions"),
-            ),
-            "RepositoryModelUnload",
-        )
-        ready = expect.succeeds(
-            lambda: client.call(
-                "ModelReady", pb.ModelReadyRequest(name="scale_versions", version="2")
             )
-        )
-        expect.equal(ready.ready, False, "ready after unload")
-        expect.fails_with(
-            lambda: client.infer(golden_request(vector, raw=True)),
-            grpc.StatusCode.UNAVAILABLE,
-            "MODEL_NOT_READY",
-        )
-    finally:
-        expect.succeeds(
-            lambda: client.call(
+            for other in [ctx, *contexts]:
+                _check_unloaded(oip.client(other), vector)
+        finally:
+            expect.succeeds(
+                lambda: client.call(
+                    "RepositoryModelLoad",
+                    pb.RepositoryModelLoadRequest(model_name="scale_versions"),
+                    timeout=ctx.timeout * 3,
+                ),
                 "RepositoryModelLoad",
-                pb.RepositoryModelLoadRequest(model_name="scale_versions"),
-                timeout=ctx.timeout * 3,
-            ),
-            "RepositoryModelLoad",
-        )
-    check_golden(ctx, vector, raw=True)
+            )
+        for other in [ctx, *contexts]:
+            check_golden(other, vector, raw=True)
+
+
+def _check_unloaded(client: oip.InferenceClient, vector: dict) -> None:
+    ready = expect.succeeds(
+        lambda: client.call("ModelReady", pb.ModelReadyRequest(name="scale_versions", version="2"))
+    )
+    expect.equal(ready.ready, False, "ready after unload")
+    expect.fails_with(
+        lambda: client.infer(golden_request(vector, raw=True)),
+        grpc.StatusCode.UNAVAILABLE,
+        "MODEL_NOT_READY",
+    )
 
 
 @CASES.case(EXTENDED, "repository.unknown-model", "INF-073")
