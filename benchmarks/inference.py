@@ -51,6 +51,7 @@ LARGE_MIB = LARGE_ELEMENTS * 4 / (1024 * 1024)
 MESSAGE_LIMIT = 128 * 1024 * 1024
 THIRD_PARTY = ("triton", "mlserver")
 MIB = 1024 * 1024
+NAME_WIDTH = 52  # of the measurement column
 
 Load = Callable[[str], tuple[float, int]]  # address -> (rate, requests completed)
 
@@ -280,26 +281,28 @@ def report(results: list[Result], names: list[str], idle: dict[str, int | None])
     """The table of rates and ratios, then CPU per request and memory."""
     baselines = [n for n in names if n != "lepton"]
     lines = [
-        f"{'measurement':<44}"
+        f"{'measurement':<{NAME_WIDTH}}"
         + "".join(f"{n:>10}" for n in names)
         + "".join(f"{'vs ' + n:>12}" for n in baselines)
     ]
     for result in results:
         rates = "".join(f"{(result.median(n) or float('nan')):>10.0f}" for n in names)
         ratios = "".join(f"{(result.ratio(n) or float('nan')):>11.2f}x" for n in baselines)
-        lines.append(f"{result.name + ' (' + result.unit + ')':<44}{rates}{ratios}")
+        lines.append(f"{result.name + ' (' + result.unit + ')':<{NAME_WIDTH}}{rates}{ratios}")
     lines.append("\nserver CPU per request (us, whole process tree)")
     for result in results:
         cpu = "".join(
             f"{(result.median(n, 'cpu_us_per_request') or float('nan')):>10.0f}" for n in names
         )
-        lines.append(f"{result.name:<44}{cpu}")
+        lines.append(f"{result.name:<{NAME_WIDTH}}{cpu}")
     lines.append("\nresident memory (MiB, whole process tree)")
-    lines.append(f"{'idle, models loaded':<44}" + "".join(_mib(idle.get(n)) for n in names))
+    lines.append(
+        f"{'idle, models loaded':<{NAME_WIDTH}}" + "".join(_mib(idle.get(n)) for n in names)
+    )
     for result in results:
         if "concurrency 64" in result.name:
             peaks = "".join(_mib(result.median(n, "peak_rss")) for n in names)
-            lines.append(f"{'peak, ' + result.name:<44}{peaks}")
+            lines.append(f"{'peak, ' + result.name:<{NAME_WIDTH}}{peaks}")
     return "\n".join(lines)
 
 
