@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from pyarrow import flight
-from server_process import process
+from server_process import PeakMemory, Server, process
 
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
@@ -36,6 +36,7 @@ from lepton.data.v1 import import_job_pb2
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 2 * 1024 * 1024
 LIMIT = 64 * 1024 * 1024
+MIB = 1024 * 1024
 
 
 def make_table(rows: int) -> pa.Table:
@@ -95,6 +96,42 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def report(
+    rows_count: int,
+    rounds: int,
+    megabytes: float,
+    *,
+    results: dict[str, list[float]],
+    peaks: dict[str, list[int]],
+    idle: dict[str, int | None],
+) -> str:
+    """The ratios, then each server's resident memory (the Flight server keeps the table)."""
+    median = {k: statistics.median(v) for k, v in results.items()}
+    lines = [f"{rows_count:,} rows, {megabytes:.0f} MiB as Arrow IPC; medians of {rounds} rounds"]
+    rows = [
+        ("write (WriteVersion vs DoPut)", median["write_ours"], median["write_flight"]),
+        ("read (ReadVersion vs DoGet)", median["read_ours"], median["read_flight"]),
+        ("CSV import (job vs read_csv)", median["import_ours"], median["read_csv"]),
+        # Not a goal: how much of DoPut's speed receiving alone reaches through Python gRPC.
+        ("write floor (drain vs DoPut)", median["write_drain"], median["write_flight"]),
+    ]
+    for name, ours_s, base_s in rows:
+        lines.append(
+            f"{name:<32} lepton {ours_s:7.2f} s ({megabytes / ours_s:7.0f} MiB/s)   "
+            f"baseline {base_s:7.2f} s ({megabytes / base_s:7.0f} MiB/s)   "
+            f"ratio {base_s / ours_s:5.2f}x"
+        )
+    peak = {k: max(v) / MIB for k, v in peaks.items() if v and max(v)}
+    if idle["lepton"] and {"write_ours", "read_ours", "write_flight", "read_flight"} <= set(peak):
+        lines.append(
+            f"server RSS (MiB)                 lepton idle {idle['lepton'] / MIB:.0f}, "
+            f"writing {peak['write_ours']:.0f}, reading {peak['read_ours']:.0f}   "
+            f"flight idle {(idle['flight'] or 0) / MIB:.0f}, "
+            f"writing {peak['write_flight']:.0f}, reading {peak['read_flight']:.0f}"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000_000)
@@ -116,6 +153,14 @@ def main() -> int:
             "read_csv",
         )
     }
+    peaks: dict[str, list[int]] = {k: [] for k in results}
+
+    def record(name: str, server: Server, action: Callable[[], object]) -> None:
+        """Time `action` into results[name], and the server's peak memory meanwhile."""
+        with PeakMemory(server) as memory:
+            results[name].append(timed(action))
+        peaks[name].append(memory.peak)
+
     with tempfile.TemporaryDirectory(prefix="lepton-bench-data-") as tmp:
         work = Path(tmp)
         files = work / "data" / "files"
@@ -169,9 +214,10 @@ def main() -> int:
                 if last.status.error.reason:
                     raise RuntimeError(last.status.error.message)
 
+            idle = {"lepton": ours.rss_bytes(), "flight": plain.rss_bytes()}
             for _ in range(options.rounds):
-                results["write_flight"].append(timed(flight_put))
-                results["write_ours"].append(timed(lambda: grpc_write(stub, "bench", data)))
+                record("write_flight", plain, flight_put)
+                record("write_ours", ours, lambda: grpc_write(stub, "bench", data))
                 results["write_drain"].append(timed(lambda: grpc_write(drain_stub, "bench", data)))
                 stub.SetTag(
                     pb.SetTagRequest(
@@ -181,31 +227,14 @@ def main() -> int:
                         ).dataset.head_version,
                     )
                 )
-                results["read_flight"].append(
-                    timed(lambda: client.do_get(flight.Ticket(b"bench")).read_all())
+                record(
+                    "read_flight", plain, lambda: client.do_get(flight.Ticket(b"bench")).read_all()
                 )
-                results["read_ours"].append(timed(lambda: grpc_read(stub, "bench")))
+                record("read_ours", ours, lambda: grpc_read(stub, "bench"))
                 results["read_csv"].append(timed(lambda: pa_csv.read_csv(csv_path)))
                 results["import_ours"].append(timed(import_csv))
 
-    median = {k: statistics.median(v) for k, v in results.items()}
-    print(
-        f"{options.rows:,} rows, {megabytes:.0f} MiB as Arrow IPC; medians of "
-        f"{options.rounds} rounds"
-    )
-    rows = [
-        ("write (WriteVersion vs DoPut)", median["write_ours"], median["write_flight"]),
-        ("read (ReadVersion vs DoGet)", median["read_ours"], median["read_flight"]),
-        ("CSV import (job vs read_csv)", median["import_ours"], median["read_csv"]),
-        # Not a goal: how much of DoPut's speed receiving alone reaches through Python gRPC.
-        ("write floor (drain vs DoPut)", median["write_drain"], median["write_flight"]),
-    ]
-    for name, ours_s, base_s in rows:
-        print(
-            f"{name:<32} lepton {ours_s:7.2f} s ({megabytes / ours_s:7.0f} MiB/s)   "
-            f"baseline {base_s:7.2f} s ({megabytes / base_s:7.0f} MiB/s)   "
-            f"ratio {base_s / ours_s:5.2f}x"
-        )
+    print(report(options.rows, options.rounds, megabytes, results=results, peaks=peaks, idle=idle))
     return 0
 
 

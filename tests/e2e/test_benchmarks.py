@@ -109,6 +109,8 @@ def test_data_benchmark_runs_and_reports_its_ratios():
         completed.stdout
     )
     assert all(float(ratio) > 0 for _, ratio in ratios)
+    memory = r"^server RSS \(MiB\) +lepton idle \d+, writing \d+, reading \d+ +flight idle \d+"
+    assert re.search(memory, completed.stdout, re.M), completed.stdout
 
 
 def test_training_benchmark_runs_and_reports_its_ratios():
