@@ -14,10 +14,17 @@ from google.protobuf import json_format
 from lepton.data.v1 import dataset_pb2 as data_resources
 from lepton_server.aip.jobs import runner as job_runner
 from lepton_server.data import dataset_jobs, pipelines, processing, version_writes
-from lepton_server.data.pipelines import predicates
+from lepton_server.data.pipelines import predicates, statistics
 from lepton_server.data.pipelines.steps import STEP_COMPILERS, anonymization
 from lepton_server.runtime import errors
 from mutants.mutation import Mutant, replace, set_attribute, set_item
+
+
+def _naive_mean(values) -> float:
+    total = 0.0
+    for value in values.tolist():
+        total += value
+    return total / len(values)
 
 
 def _failed_import_commits(run_import):
@@ -256,7 +263,19 @@ MUTANTS: dict[str, Mutant] = {
                 "data-processing.golden.fill-nulls-mode-ties-to-the-smallest",
                 "data-processing.golden.normalize-min-max",
                 "data-processing.golden.standardize-population-z-scores",
+                "data-processing.golden.fill-nulls-mean-is-the-correctly-rounded-sum",
+                "data-processing.golden.standardize-sums-are-correctly-rounded",
                 "data-processing.runs.step-reports",
+            }
+        ),
+    ),
+    "sums-left-to-right": Mutant(
+        "DAT-139: means of floating-point columns sum left to right in double",
+        set_attribute(statistics, "_float_mean", _naive_mean),
+        frozenset(
+            {
+                "data-processing.golden.fill-nulls-mean-is-the-correctly-rounded-sum",
+                "data-processing.golden.standardize-sums-are-correctly-rounded",
             }
         ),
     ),

@@ -67,7 +67,7 @@ def _float_values(array: pa.Array) -> np.ndarray:
 
 
 def _float_mean(values: np.ndarray) -> float:
-    """fsum(values) / n: the correctly rounded sum, then one IEEE division (spec silent)."""
+    """fsum(values) / n: the correctly rounded sum, then one IEEE division (§6.4, DAT-139)."""
     positive, negative = bool(np.isposinf(values).any()), bool(np.isneginf(values).any())
     if positive or negative:
         return math.nan if positive and negative else (math.inf if positive else -math.inf)
@@ -94,7 +94,7 @@ def mean_and_stddev(array: pa.Array, usable: np.ndarray) -> tuple[float, float]:
 
     The mean is the correctly rounded mean for integer columns and fsum(values) / n for
     floating-point ones; the stddev is sqrt(fsum((x - mean)²) / n) with x - mean and its
-    square in double (§6.4 names no summation order; these are order-independent).
+    square in double (§6.4, DAT-139: exact sums, hence independent of order and chunking).
     """
     if len(usable) == 0:
         return math.nan, math.nan
