@@ -1,18 +1,22 @@
-"""The content digest of a table: SHA-256 of the encoding E of spec/data.md §4.3.
+"""The content digest of a table: the root of the hash tree E of spec/data.md §4.3.
 
-E depends on column names, canonical types and row values only, so the encoder reads Arrow
-buffers directly (zero-copy where it can), zeroes whatever hides under null slots and feeds
-each piece to one running hash: E itself is never materialized. Each column is encoded over
-"pieces", the arrays that hold its rows in order (chunks, cut to bounded slices); since E
-concatenates a column's validity bytes before its values, every pass walks all pieces, so
-the result does not depend on where chunk boundaries fall.
+Each leaf is SHA-256 of col() over 65,536 rows of one column; leaves are independent, so they
+are hashed on a thread pool (hashlib and numpy release the GIL for large buffers), and a
+column's digest is the hash of its leaves in order. E depends on column names, canonical
+types and row values only, so the encoder reads Arrow buffers directly (zero-copy where it
+can), zeroes whatever hides under null slots and feeds each piece to the leaf's running hash:
+no leaf's encoding is ever materialized. A leaf's rows may span chunks: it is encoded over
+"pieces", the arrays that hold its rows in order; since col() concatenates validity bytes
+before values, every pass walks all pieces, so chunk boundaries do not matter.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,9 +27,11 @@ from lepton_server.data.arrow_types import canonical_type, decode_dictionaries
 if TYPE_CHECKING:
     from hashlib import _Hash as Hash
 
-_MAGIC = b"lepton-table-v1\n"
+_MAGIC = b"lepton-table-v2\n"
 _U64 = struct.Struct("<Q")
-# Bounds the temporary numpy arrays per step to a few tens of MB whatever the chunk sizes.
+LEAF_ROWS = 1 << 16  # L of §4.3
+# Bounds the temporary numpy arrays per step to a few tens of MB whatever the chunk sizes
+# (a nested column's leaf may hold many more elements than rows).
 _PIECE_ROWS = 1 << 20
 # Memoryviews, so that slicing them for a piece's validity copies nothing.
 _VALID_BYTES = memoryview(bytes([1]) * _PIECE_ROWS)
@@ -34,6 +40,8 @@ _NULL_BYTES = memoryview(bytes(_PIECE_ROWS))
 _UINT_BY_WIDTH = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 # The one NaN of each floating-point width: (float dtype, its bit pattern).
 _QUIET_NAN = {2: (np.float16, 0x7E00), 4: (np.float32, 0x7FC00000), 8: (np.float64, 0x7FF8 << 48)}
+# Leaves of one digest hashed at once: enough to keep every core busy.
+_THREADS = max(os.cpu_count() or 1, 1)
 
 
 def content_digest(table: pa.Table) -> str:
@@ -45,15 +53,37 @@ def content_digest(table: pa.Table) -> str:
     if sys.byteorder != "little":
         raise RuntimeError("content digests are only computed on little-endian hosts")
     table = decode_dictionaries(table)
+    leaves = [
+        (column, start) for column in table.columns for start in range(0, table.num_rows, LEAF_ROWS)
+    ]
+    if len(leaves) > 1:
+        with ThreadPoolExecutor(min(_THREADS, len(leaves))) as pool:
+            hashed = list(pool.map(lambda leaf: leaf_digest(*leaf), leaves))
+    else:
+        hashed = [leaf_digest(*leaf) for leaf in leaves]
+    per_column = -(-table.num_rows // LEAF_ROWS)  # ceil
     digest = hashlib.sha256(_MAGIC)
     digest.update(_U64.pack(table.num_columns))
     for field in table.schema:
         _update_str(digest, field.name)
         _update_str(digest, canonical_type(field.type))
     digest.update(_U64.pack(table.num_rows))
-    for column in table.columns:
-        _update_col(digest, column.type, _pieces(column.chunks))
+    for i in range(table.num_columns):
+        column_leaves = hashed[i * per_column : (i + 1) * per_column]
+        digest.update(column_digest(column_leaves))
     return digest.hexdigest()
+
+
+def column_digest(leaves: list[bytes]) -> bytes:
+    """column(c) of §4.3 from the column's leaf digests in order."""
+    return hashlib.sha256(_U64.pack(len(leaves)) + b"".join(leaves)).digest()
+
+
+def leaf_digest(column: pa.ChunkedArray, start: int) -> bytes:
+    """leaf(c, i) of §4.3: SHA-256 of col() over rows [start, start + L) of `column`."""
+    digest = hashlib.sha256()
+    _update_col(digest, column.type, _pieces(column.slice(start, LEAF_ROWS).chunks))
+    return digest.digest()
 
 
 def _update_str(digest: Hash, text: str) -> None:

@@ -31,6 +31,7 @@ QUIET_NAN = {
     64: bytes.fromhex("000000000000f87f"),
 }
 FLOAT_FORMAT = {16: "<e", 32: "<f", 64: "<d"}
+LEAF = 65_536  # L of §4.3
 # Enough digits for any decimal256, so rescaling never rounds.
 EXACT = decimal.Context(prec=100)
 
@@ -50,13 +51,22 @@ def reference_encoding(columns: list[tuple[str, str, pa.DataType, list]], num_ro
     Temporal values are given as their integers in the type's unit; Python's date and time
     objects would only add a conversion to get wrong.
     """
-    e = b"lepton-table-v1\n" + u64(len(columns))
+    e = b"lepton-table-v2\n" + u64(len(columns))
     for name, type_string, _, _ in columns:
         e += utf8(name) + utf8(type_string)
     e += u64(num_rows)
     for _, _, arrow_type, values in columns:
-        e += ref_col(arrow_type, values)
+        e += ref_column(arrow_type, values)
     return e
+
+
+def ref_column(t: pa.DataType, values: list) -> bytes:
+    """column(c): the hash of the leaf count and of each leaf of LEAF rows."""
+    leaves = [
+        hashlib.sha256(ref_col(t, values[start : start + LEAF])).digest()
+        for start in range(0, len(values), LEAF)
+    ]
+    return hashlib.sha256(u64(len(leaves)) + b"".join(leaves)).digest()
 
 
 def ref_col(t: pa.DataType, values: list) -> bytes:
@@ -198,22 +208,26 @@ GOLDEN_COLUMNS: list[tuple[str, str, pa.Array]] = [
 GOLDEN_TABLE = pa.table({name: array for name, _, array in GOLDEN_COLUMNS})
 GOLDEN_TYPE_STRINGS = [type_string for _, type_string, _ in GOLDEN_COLUMNS]
 # reference_digest(GOLDEN_TABLE, GOLDEN_TYPE_STRINGS), pinned so neither side drifts unseen.
-GOLDEN_DIGEST = "012a73d78c2fdd35eaff945f819dad9a4532452fac0118383162a296413d6e49"
+GOLDEN_DIGEST = "9b39c1759d84e351ad5a8c659df8d8d70e4237dbb350b2b64da6ebe93347d912"
 
 
 def test_encoding_of_a_tiny_table_is_the_literal_bytes_of_section_4_3():
     table = pa.table({"n": pa.array([1, None], pa.int64())})
+    leaf = hashlib.sha256(
+        b"\x01\x00"  # validity
+        + (1).to_bytes(8, "little")
+        + bytes(8)  # 1, then a null slot as zero bytes
+    ).digest()
+    column = hashlib.sha256((1).to_bytes(8, "little") + leaf).digest()  # one leaf
     e = (
-        b"lepton-table-v1\n"
+        b"lepton-table-v2\n"
         + (1).to_bytes(8, "little")  # one column
         + (1).to_bytes(8, "little")
         + b"n"
         + (5).to_bytes(8, "little")
         + b"int64"
         + (2).to_bytes(8, "little")  # two rows
-        + b"\x01\x00"  # validity
-        + (1).to_bytes(8, "little")
-        + bytes(8)  # 1, then a null slot as zero bytes
+        + column
     )
     assert content_digest(table) == hashlib.sha256(e).hexdigest()
 
@@ -253,7 +267,7 @@ def test_column_without_chunks_digests_like_an_empty_one():
 
 
 def test_table_without_columns_has_a_digest():
-    e = b"lepton-table-v1\n" + u64(0) + u64(0)
+    e = b"lepton-table-v2\n" + u64(0) + u64(0)
     assert content_digest(pa.table({})) == hashlib.sha256(e).hexdigest()
 
 
@@ -492,15 +506,9 @@ def test_every_nan_payload_digests_as_the_quiet_nan(dtype, nan_bits):
 
 def test_nan_encodes_as_the_quiet_nan_bytes():
     table = pa.table({"x": pa.array(np.array([np.uint64(0xFFF0_0000_0000_0001)]).view(np.float64))})
-    e = (
-        b"lepton-table-v1\n"
-        + u64(1)
-        + utf8("x")
-        + utf8("double")
-        + u64(1)
-        + b"\x01"
-        + QUIET_NAN[64]
-    )
+    leaf = hashlib.sha256(b"\x01" + QUIET_NAN[64]).digest()
+    column = hashlib.sha256(u64(1) + leaf).digest()
+    e = b"lepton-table-v2\n" + u64(1) + utf8("x") + utf8("double") + u64(1) + column
     assert content_digest(table) == hashlib.sha256(e).hexdigest()
 
 
@@ -516,3 +524,43 @@ def test_null_float_differs_from_zero():
     assert content_digest(pa.table({"x": pa.array([None], pa.float64())})) != content_digest(
         pa.table({"x": pa.array([0.0], pa.float64())})
     )
+
+
+# --- The hash tree: leaves of L rows -----------------------------------------------------------
+
+
+def _leafy_table() -> pa.Table:
+    """2 L + 7 rows: three leaves per column, the last short, with nulls and nested values."""
+    rows = 2 * LEAF + 7
+    index = np.arange(rows)
+    return pa.table(
+        {
+            "n": pa.array(index, pa.int64(), mask=index % 5 == 0),
+            "s": pa.array([None if i % 7 == 0 else f"r{i % 13}" for i in range(rows)]),
+            "l": pa.array([[i % 3] * (i % 3) if i % 11 else None for i in range(rows)]),
+        }
+    )
+
+
+def test_a_table_of_several_leaves_matches_the_reference_and_the_suite():
+    from lepton_conformance.suites.data import table_digest as suite  # noqa: PLC0415
+
+    table = _leafy_table()
+    expected = reference_digest(table, ["int64", "string", "list<item: int64>"])
+    assert content_digest(table) == expected
+    assert suite.content_digest(table) == expected
+
+
+def test_chunks_that_straddle_leaf_boundaries_do_not_change_the_digest():
+    table = _leafy_table()
+    cuts = [0, LEAF - 1, LEAF + 1, 2 * LEAF, table.num_rows]
+    pieces = [table.slice(a, b - a) for a, b in itertools.pairwise(cuts)]
+    assert content_digest(pa.concat_tables(pieces)) == content_digest(table)
+
+
+def test_the_leaf_size_is_part_of_the_encoding(monkeypatch):
+    """A digest over other leaves is another digest: L is fixed by §4.3, not a tuning knob."""
+    table = _leafy_table()
+    digest = content_digest(table)
+    monkeypatch.setattr(table_digest, "LEAF_ROWS", LEAF // 2)
+    assert content_digest(table) != digest

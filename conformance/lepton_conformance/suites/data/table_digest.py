@@ -3,7 +3,7 @@
 A deliberately plain, slot-by-slot encoder of the byte string E, written from the spec text
 alone so that the data profile checks a server's `content_digest` against an independent
 reading of §4.3 (DAT-041). It is slow (Python per slot) and meant for the small tables of
-the suite; it builds E in memory and hashes it once.
+the suite; it builds each leaf's col() in memory and hashes it once.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import struct
 
 import pyarrow as pa
 
-MAGIC = b"lepton-table-v1\n"
+MAGIC = b"lepton-table-v2\n"
+LEAF_ROWS = 65_536  # L of §4.3
 # Floating-point widths: struct format and the one quiet NaN of §4.3.
 _FLOATS = {
     2: ("<e", bytes.fromhex("007e")),
@@ -69,8 +70,15 @@ def encode(table: pa.Table) -> bytes:
         array = (
             pa.concat_arrays(chunks) if chunks else pa.array([], type=_decoded_type(column.type))
         )
-        out += col(array)
+        out += column_hash(array)
     return bytes(out)
+
+
+def column_hash(array: pa.Array) -> bytes:
+    """column(c): SHA-256 of the leaf count and each leaf's SHA-256 of col() over L rows."""
+    starts = range(0, len(array), LEAF_ROWS)
+    leaves = [hashlib.sha256(col(array.slice(start, LEAF_ROWS))).digest() for start in starts]
+    return hashlib.sha256(u64(len(leaves)) + b"".join(leaves)).digest()
 
 
 def _decoded_type(t: pa.DataType) -> pa.DataType:
