@@ -118,7 +118,10 @@ class ModelStatistics:
 def _add_durations(total: Message, part: Message) -> None:
     """Add every StatisticDuration field of `part` into `total` (messages of one type)."""
     for descriptor in part.DESCRIPTOR.fields:
-        if descriptor.message_type is pb.StatisticDuration.DESCRIPTOR:
+        # Only those `part` sets: a duration no process reports stays absent.
+        if descriptor.message_type is pb.StatisticDuration.DESCRIPTOR and part.HasField(
+            descriptor.name
+        ):
             into, add = getattr(total, descriptor.name), getattr(part, descriptor.name)
             into.count += add.count
             into.ns += add.ns
