@@ -80,7 +80,7 @@ $(GHZ):
 	GOBIN=$(abspath .tools/bin) go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
 
 bench: install interop-install $(GHZ)
-	$(PY) benchmarks/inference.py --ghz $(GHZ)
+	$(PY) benchmarks/inference.py --ghz $(GHZ) --workers 2
 	$(PY) benchmarks/data.py
 	$(PY) benchmarks/registry.py
 	$(PY) benchmarks/training.py
