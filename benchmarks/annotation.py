@@ -26,7 +26,7 @@ import grpc
 import numpy as np
 import pyarrow as pa
 from pyarrow import feather
-from server_process import process
+from server_process import lepton_serve, process
 
 from lepton.data.v1 import annotation_export_job_pb2 as ej
 from lepton.data.v1 import annotation_project_pb2 as ap
@@ -254,11 +254,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-annotation-") as temp:
         root = Path(temp)
         classifier(root / "models")
-        command = [
-            sys.executable, "-m", "lepton_server.cli", "serve", "--address", "127.0.0.1:0",
-            "--data-dir", str(root / "data"), "--services", "data,inference,annotation",
+        command = lepton_serve(
+            root / "data", "--services", "data,inference,annotation",
             "--model-repository", str(root / "models"), "--max-message-bytes", str(256 << 20),
-        ]  # fmt: skip
+        )  # fmt: skip
         with (
             process(command) as server,
             DataManager.connect(server.address, progress=False) as data,

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from pyarrow import flight
-from server_process import PeakMemory, Server, process
+from server_process import PeakMemory, Server, lepton_serve, process
 
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
@@ -167,18 +167,7 @@ def main() -> int:
         files.mkdir(parents=True)
         csv_path = files / "table.csv"
         pa_csv.write_csv(table, csv_path)
-        serve = [
-            sys.executable,
-            "-m",
-            "lepton_server.cli",
-            "serve",
-            "--address",
-            "127.0.0.1:0",
-            "--data-dir",
-            str(work / "data"),
-            "--max-message-bytes",
-            str(LIMIT),
-        ]
+        serve = lepton_serve(work / "data", "--max-message-bytes", str(LIMIT))
         baseline = [sys.executable, str(ROOT / "benchmarks" / "flight_server.py")]
         floor = [sys.executable, str(ROOT / "benchmarks" / "drain_server.py")]
         with process(serve) as ours, process(baseline) as plain, process(floor) as drain:

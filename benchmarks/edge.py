@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from server_process import process
+from server_process import lepton_serve, process
 from simulated_devices import serve as serve_devices
 
 from lepton.edge.v1 import rollout_pb2
@@ -119,8 +119,7 @@ class Devices:
 
 @contextmanager
 def fleet_server(data_dir: Path, *extra: str) -> Iterator:
-    command = [sys.executable, "-m", "lepton_server.cli", "serve", "--address", "127.0.0.1:0"]
-    with process([*command, "--data-dir", str(data_dir), "--services", "edge", *extra]) as server:
+    with process(lepton_serve(data_dir, "--services", "edge", *extra)) as server:
         yield server
 
 

@@ -36,7 +36,7 @@ import grpc
 import numpy as np
 from grpc_tools import protoc
 from onnx import TensorProto
-from server_process import PeakMemory, Server, process
+from server_process import PeakMemory, Server, lepton_serve, process
 
 from lepton.inference.v1 import inference_service_pb2 as pb
 from lepton_conformance.suites.inference.model_set import add_sub, identity
@@ -247,21 +247,11 @@ def response_bytes(address: str, request: pb.ModelInferRequest) -> bytes:
 
 
 def serve_command(work: Path, workers: int) -> list[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "lepton_server.cli",
-        "serve",
-        "--address",
-        "127.0.0.1:0",
-        "--data-dir",
-        str(work / "data"),
-        "--model-repository",
-        str(work / "models"),
-        "--max-message-bytes",
-        str(MESSAGE_LIMIT),
-    ]
-    return [*command, "--workers", str(workers)] if workers > 1 else command
+    return lepton_serve(
+        work / "data",
+        *("--model-repository", str(work / "models")),
+        *("--max-message-bytes", str(MESSAGE_LIMIT), "--workers", str(workers)),
+    )
 
 
 @contextmanager

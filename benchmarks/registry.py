@@ -31,7 +31,7 @@ from pathlib import Path
 
 import grpc
 import numpy as np
-from server_process import process
+from server_process import lepton_serve, process
 
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc
@@ -254,18 +254,7 @@ def main() -> int:
         with path.open("wb") as sink:
             for _ in range(options.size_mib):
                 sink.write(os.urandom(1 << 20))
-        serve = [
-            sys.executable,
-            "-m",
-            "lepton_server.cli",
-            "serve",
-            "--address",
-            "127.0.0.1:0",
-            "--services",
-            "registry,inference",
-            "--data-dir",
-            str(work / "data"),
-        ]
+        serve = lepton_serve(work / "data", "--services", "registry,inference")
         bare_dir = work / "bare"
         bare_dir.mkdir()
         bare = [sys.executable, str(ROOT / "benchmarks" / "bare_artifact_server.py"), str(bare_dir)]

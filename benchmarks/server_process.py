@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,6 +97,21 @@ class PeakMemory:
         while not self._stop.is_set():
             self.peak = max(self.peak, self.server.rss_bytes() or 0)
             self._stop.wait(self.interval_s)
+
+
+def lepton_serve(data_dir: Path, *args: str) -> list[str]:
+    """The command of `lepton serve` on a free loopback port with its data in `data_dir`."""
+    return [
+        sys.executable,
+        "-m",
+        "lepton_server.cli",
+        "serve",
+        "--address",
+        "127.0.0.1:0",
+        "--data-dir",
+        str(data_dir),
+        *args,
+    ]
 
 
 @contextmanager

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from server_process import process
+from server_process import lepton_serve, process
 
 from lepton.type.v1 import job_pb2
 from lepton_ai import DataManager, Trainer, TrainingClient
@@ -90,20 +90,7 @@ def short_job(training: TrainingClient) -> float:
 
 
 def serve(data_dir: Path, *extra: str):
-    command = [
-        sys.executable,
-        "-m",
-        "lepton_server.cli",
-        "serve",
-        "--address",
-        "127.0.0.1:0",
-        "--data-dir",
-        str(data_dir),
-        "--services",
-        "data,registry,training",
-        *extra,
-    ]
-    return process(command)
+    return process(lepton_serve(data_dir, "--services", "data,registry,training", *extra))
 
 
 def main() -> None:
