@@ -52,13 +52,15 @@ class WorkerHost:
         self._servers: list[aio.Server] = []
         self._primary: aio.Channel | None = None
 
-    def _options(self, reuse_port: bool) -> list[tuple[str, int]]:
+    def _limits(self) -> list[tuple[str, int]]:
         limit = self.config.max_message_bytes
         return [
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),
-            ("grpc.so_reuseport", int(reuse_port)),
         ]
+
+    def _options(self, reuse_port: bool) -> list[tuple[str, int]]:
+        return [*self._limits(), ("grpc.so_reuseport", int(reuse_port))]
 
     async def start(self) -> None:
         config = self.config
@@ -71,9 +73,7 @@ class WorkerHost:
             service.register(registrar)
         # Registered last: consulted only for methods the services above do not serve. Not
         # through the error mapping: the primary's statuses pass through as they are.
-        self._primary = aio.insecure_channel(
-            self.workers.primary_socket, options=self._options(reuse_port=False)[:2]
-        )
+        self._primary = aio.insecure_channel(self.workers.primary_socket, options=self._limits())
         public.add_generic_rpc_handlers((Forwarder(self._primary, known_methods()),))
         if config.tls is None:
             public.add_insecure_port(config.address)

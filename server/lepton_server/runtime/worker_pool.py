@@ -50,10 +50,6 @@ class WorkerPool:
                 self.stop(0)
                 raise StartupError(f"worker {index} did not start listening")
 
-    def alive(self) -> int:
-        """How many workers are running."""
-        return sum(process.poll() is None for process in self._processes)
-
     def stop(self, grace_seconds: float) -> None:
         """SIGTERM every worker (each drains its calls within the grace period), then SIGKILL
         those still running a little after it."""
