@@ -53,13 +53,14 @@ def _file_root(files: Path) -> str:
 @pytest.fixture
 def reference(server_factory, model_repository, files, tmp_path):
     """The reference server as a deployment runs it: bearer tokens required, an Arrow Flight
-    endpoint, a file root, a stated message limit. One process for now: with `--workers 2`,
-    one of two whole-suite runs failed two cases whose calls a worker forwarded (a
-    WriteVersion refused on its header, an edge agent call without a device token);
-    tests/server/runtime/test_workers.py and the --workers mutants cover workers meanwhile."""
+    endpoint, a file root, a stated message limit, and two processes on one port (the suite's
+    connections land on both, so a worker's local data plane and its forwarding to the
+    primary pass every case too)."""
     tokens = tmp_path / "reference-tokens"
     tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)))
     return server_factory(
+        "--workers",
+        "2",
         "--max-message-bytes",
         str(LIMIT * 10),
         "--model-repository",

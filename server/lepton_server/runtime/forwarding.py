@@ -9,6 +9,7 @@ process answered."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -17,6 +18,7 @@ from typing import Any
 import grpc
 from google.protobuf.descriptor import FileDescriptor
 from grpc import aio
+from grpc._cython import cygrpc
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2 as reflection_v1alpha
 
@@ -74,6 +76,39 @@ async def _fail_like(context: aio.ServicerContext, error: aio.AioRpcError) -> No
     await context.abort(error.code(), error.details() or "", trailing)
 
 
+def _start(
+    call_method: Any, client_streams: bool, request: Any, context: aio.ServicerContext
+) -> tuple[Any, asyncio.Task[None] | None]:
+    """The forwarded call, and for a client stream the task writing the caller's requests
+    into it."""
+    metadata = _forwardable(context.invocation_metadata())
+    timeout = context.time_remaining()
+    if not client_streams:
+        return call_method(request, metadata=metadata, timeout=timeout), None
+    call = call_method(metadata=metadata, timeout=timeout)
+    return call, asyncio.get_running_loop().create_task(_pump(call, request))
+
+
+async def _pump(call: Any, requests: AsyncIterator[bytes]) -> None:
+    """Writes the caller's requests into the forwarded call, then half-closes it.
+
+    Not through `call.write()`: when a write races the other server's early end of the call
+    (a stream refused on its first message), grpc.aio replaces the status that server sent
+    by INTERNAL "Internal error from Core" (grpc/aio/_call.py, `_write`), and the caller
+    would get that rather than the refusal. Here a failed write only ends the writing, and
+    the call keeps the status the other server sent."""
+    core_call = call._cython_call  # private: see above
+    try:
+        await call.wait_for_connection()
+        async for message in requests:
+            if call.done():
+                return
+            await core_call.send_serialized_message(message)
+        await core_call.send_receive_close()
+    except (aio.AioRpcError, cygrpc.InternalError):
+        return  # the call has ended; its status is the answer
+
+
 class Forwarder(grpc.GenericRpcHandler):
     """Answers every method of `methods` by calling it on `channel`; other methods are left
     unhandled (UNIMPLEMENTED, as the other server would answer)."""
@@ -100,15 +135,14 @@ class Forwarder(grpc.GenericRpcHandler):
             call_method = factory(method)
 
             async def unary(request: Any, context: aio.ServicerContext) -> bytes:
-                call = call_method(
-                    request,
-                    metadata=_forwardable(context.invocation_metadata()),
-                    timeout=context.time_remaining(),
-                )
+                call, pump = _start(call_method, client_streams, request, context)
                 try:
                     response = await call
                 except aio.AioRpcError as error:
                     await _fail_like(context, error)
+                finally:
+                    if pump is not None:
+                        pump.cancel()
                 context.set_trailing_metadata(_forwardable(await call.trailing_metadata()))
                 return response
 
@@ -118,11 +152,7 @@ class Forwarder(grpc.GenericRpcHandler):
         call_method = factory(method)
 
         async def streaming(request: Any, context: aio.ServicerContext) -> AsyncIterator[bytes]:
-            call = call_method(
-                request,
-                metadata=_forwardable(context.invocation_metadata()),
-                timeout=context.time_remaining(),
-            )
+            call, pump = _start(call_method, client_streams, request, context)
             try:
                 async for response in call:
                     yield response
@@ -130,6 +160,8 @@ class Forwarder(grpc.GenericRpcHandler):
                 await _fail_like(context, error)
             finally:
                 call.cancel()  # the caller went away: so does the call it made
+                if pump is not None:
+                    pump.cancel()
             context.set_trailing_metadata(_forwardable(await call.trailing_metadata()))
 
         return streaming

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import grpc
 import numpy as np
+import pyarrow as pa
 import pytest
 from support.reflection_client import list_services
 from support.servers import start_server
 from support.status_details import error_info
 
+from lepton.data.v1 import dataset_pb2
 from lepton.data.v1 import dataset_service_pb2 as data_pb
 from lepton.data.v1 import dataset_service_pb2_grpc as data_grpc
 from lepton.inference.v1 import inference_service_pb2 as pb
@@ -136,6 +138,43 @@ def test_forwarded_calls_keep_the_primarys_status_and_error_info(workers):
         }
         assert len(listed) == 1
         assert "lepton.data.v1.DatasetService" in next(iter(listed))
+
+
+def _write(stub: data_grpc.DatasetServiceStub, parent: str, description: str) -> None:
+    table = pa.table({"x": pa.array(range(100), pa.int64())})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=10)
+    ipc = sink.getvalue().to_pybytes()
+    header = data_pb.WriteVersionHeader(
+        parent=parent, mode=dataset_pb2.WRITE_MODE_APPEND, description=description
+    )
+    chunks = [
+        data_pb.WriteVersionRequest(arrow_data=ipc[i : i + 256]) for i in range(0, len(ipc), 256)
+    ]
+    stub.WriteVersion(iter([data_pb.WriteVersionRequest(header=header), *chunks]), timeout=30)
+
+
+def test_forwarded_client_streams_keep_an_early_refusal_and_write_the_rest(workers):
+    # A worker forwards WriteVersion to the primary, which refuses a too-long description on
+    # the header while the worker is still sending chunks: the caller must get that refusal.
+    with channels(workers.address) as opened:
+        stub = data_grpc.DatasetServiceStub(opened[0])
+        created = stub.CreateDataset(data_pb.CreateDatasetRequest(dataset_id="forwarded"))
+        parent = created.dataset.name
+        answers = set()
+        for _ in range(8):
+            for channel in opened:
+                with pytest.raises(grpc.RpcError) as raised:
+                    _write(data_grpc.DatasetServiceStub(channel), parent, "d" * 16385)
+                info = error_info(raised.value)
+                answers.add((raised.value.code(), info.reason if info else None))
+        assert answers == {(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FIELD")}
+        for channel in opened:
+            _write(data_grpc.DatasetServiceStub(channel), parent, "accepted")
+        versions = stub.ListVersions(data_pb.ListVersionsRequest(parent=parent)).versions
+        assert len(versions) == CHANNELS
+        assert {v.row_count for v in versions} == {100 * i for i in range(1, CHANNELS + 1)}
 
 
 def test_every_process_requires_the_token(server_factory, model_repository, tmp_path):
