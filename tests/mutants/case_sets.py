@@ -75,13 +75,8 @@ JOB_ERROR_TABLES = (
         "data-processing.validate.schemas-per-step-and-fingerprint",
     }
 )
-# Golden vectors whose pipelines keep the input's schema metadata, where the mutant that digests
-# the batches as sent hides its digest: every one but those that build a new schema.
-GOLDEN_KEEPING_THE_INPUT_SCHEMA = frozenset(
-    f"data-processing.golden.{row['id']}"
-    for row in PROCESSING_TABLES["golden"]
-    if row["id"] not in ("chain-of-steps", "rename-columns-at-once")
-)
+# Every golden vector of the processing profile: each compares an output's content digest.
+GOLDEN = frozenset(f"data-processing.golden.{row['id']}" for row in PROCESSING_TABLES["golden"])
 # Every case that checks an ErrorInfo reason. Not data-core.discovery.features-are-exactly-the-
 # implemented-ones: the mutants list every feature it probes (data.flight too), so it checks none.
 REASON_CHECKS = (
@@ -119,6 +114,7 @@ REASON_CHECKS = (
         "data-core.write.expected-parent-version",
         "data-core.write.failed-streams-leave-no-trace",
         "data-core.write.header-comes-first-and-once",
+        "data-core.write.refused-before-the-stream-ends",
         "data-core.write.request-id-replay",
     }
 )

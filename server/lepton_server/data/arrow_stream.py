@@ -1,84 +1,20 @@
-"""Tables on the wire (spec/data.md §4.5, §4.6): a WriteVersion stream's Arrow IPC bytes
-spooled to disk and parsed, and a version read back as encapsulated record batches."""
+"""Tables on the wire, read side (spec/data.md §4.6): a version read back as encapsulated
+record batches. The write side is version_ingest.py."""
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO
 
 import pyarrow as pa
 
-from lepton_server.runtime.errors import invalid_argument
 from lepton_server.runtime.wire_format import length_delimited, varint_field
 
 # Field numbers of ReadVersionResponse (lepton/data/v1/dataset_service.proto).
 READ_HEADER, READ_BATCH_INDEX, READ_ROW_OFFSET, READ_ARROW_RECORD_BATCH = 1, 2, 3, 4
 # A server-chosen batch keeps each message below 4 MiB with the envelope (DAT-059).
 TARGET_BATCH_BYTES = 3 * 1024 * 1024
-
-
-class WriteSpool:
-    """The `arrow_data` of one WriteVersion stream: in memory while small, on disk beyond
-    `memory_limit`, hashed with SHA-256 only when the header asks to check it (DAT-032)."""
-
-    def __init__(
-        self, directory: Path, *, hashed: bool, memory_limit: int = 256 * 1024 * 1024
-    ) -> None:
-        self._directory = directory
-        self._memory_limit = memory_limit
-        self._chunks: list[bytes] = []
-        self._file: BinaryIO | None = None
-        self.path: Path | None = None
-        self._sha256 = hashlib.sha256() if hashed else None
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        if self._sha256 is not None:
-            self._sha256.update(data)
-        self.size += len(data)
-        if self._file is None and self.size <= self._memory_limit:
-            self._chunks.append(data)
-            return
-        if self._file is None:
-            self._directory.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(dir=self._directory, suffix=".ipc")
-            self.path, self._file = Path(name), os.fdopen(handle, "wb")
-            for chunk in self._chunks:
-                self._file.write(chunk)
-            self._chunks = []
-        self._file.write(data)
-
-    def hexdigest(self) -> str:
-        if self._sha256 is None:
-            raise RuntimeError("the spool was not asked to hash its bytes")
-        return self._sha256.hexdigest()
-
-    def table(self) -> pa.Table:
-        """The spooled bytes as one Arrow IPC stream, or INVALID_ARROW_DATA (DAT-023)."""
-        if self._file is not None:
-            self._file.flush()
-            source = pa.memory_map(str(self.path))
-        else:
-            source = pa.BufferReader(b"".join(self._chunks))
-        try:
-            table = pa.ipc.open_stream(source).read_all()
-        except (pa.ArrowException, OSError, ValueError) as exc:
-            raise _bad_data(f"not a valid Arrow IPC stream: {exc}") from None
-        if source.tell() != source.size():
-            raise _bad_data(f"{source.size() - source.tell()} bytes after the end of the stream")
-        return table
-
-    def close(self) -> None:
-        self._chunks = []
-        if self._file is not None:
-            self._file.close()
-            self.path.unlink(missing_ok=True)
 
 
 def read_response(header: bytes, batch: Batch) -> bytes:
@@ -92,10 +28,6 @@ def read_response(header: bytes, batch: Batch) -> bytes:
         batch.data,
     ]
     return b"".join(parts)
-
-
-def _bad_data(description: str) -> Exception:
-    return invalid_argument("INVALID_ARROW_DATA", "arrow_data", description)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -69,14 +68,12 @@ class DatasetCatalog(VersionWrites, VersionReads):
         self,
         store: MetadataStore,
         storage: VersionStorage,
-        spool_dir: Path,
         *,
         max_message_bytes: int,
         executor: Any = None,
     ) -> None:
         self.store = store
         self.storage = storage
-        self.spool_dir = spool_dir
         self.max_message_bytes = max_message_bytes
         self.tokens = PageTokens()
         # Whether a running job holds the dataset (DAT-019); set by whoever runs the jobs.

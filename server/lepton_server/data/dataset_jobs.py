@@ -24,8 +24,9 @@ from lepton_server.data import annotation_formats, arrow_types, file_formats
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_resources import DATASET, MAX_DESCRIPTION
 from lepton_server.data.storage_uris import Location, StorageAccess, list_sources, storage_errors
+from lepton_server.data.version_ingest import check_storable
 from lepton_server.data.version_reads import check_columns
-from lepton_server.data.version_writes import Commit, check_storable
+from lepton_server.data.version_writes import Commit
 from lepton_server.runtime.errors import AlreadyExists, invalid_argument, invalid_field
 
 IMPORT, EXPORT = "importJobs", "exportJobs"

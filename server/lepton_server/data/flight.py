@@ -58,8 +58,9 @@ from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton_server.aip import resource_names
 from lepton_server.config import TlsConfig
-from lepton_server.data.arrow_stream import WriteSpool
 from lepton_server.data.dataset_catalog import DatasetCatalog
+from lepton_server.data.version_ingest import VersionIngest
+from lepton_server.data.version_writes import WriteSession
 from lepton_server.runtime.auth import credentials_rejection
 from lepton_server.runtime.errors import (
     LeptonError,
@@ -275,15 +276,20 @@ class DatasetFlightServer(flight.FlightServerBase):
         with _flight_errors():
             dataset_id, mode = _put_target(descriptor)
             header = pb.WriteVersionHeader(parent=f"datasets/{dataset_id}", mode=mode)
-            # The stream is spooled as WriteVersion's is, then committed only once complete.
-            spool = self.catalog.spool(header)
+            # The stream is taken in as WriteVersion's is, then committed only once complete;
+            # a put that fails leaves no dataset behind it.
+            session, ingest, created = self._on_loop(lambda: self._begin_put(header))
             try:
-                with pa.ipc.new_stream(_SpoolSink(spool), reader.schema) as stream:
+                with pa.ipc.new_stream(_IngestSink(ingest), reader.schema) as stream:
                     for batch in reader.to_reader():
                         stream.write_batch(batch)
-                version = self._on_loop(lambda: self._put(header, spool))
+                version = self._on_loop(lambda: self.catalog.commit(session, ingest))
+            except BaseException:
+                if created:
+                    self._call(self._forget, header.parent)
+                raise
             finally:
-                spool.close()
+                ingest.close()
             writer.write(pb.WriteVersionResponse(version=version).SerializeToString())
 
     # --- catalog work (on the event loop) -----------------------------------------------------
@@ -347,25 +353,24 @@ class DatasetFlightServer(flight.FlightServerBase):
             table = table.select(list(selection.columns))
         return table.slice(selection.offset, header.total_row_count)
 
-    async def _put(
-        self, header: pb.WriteVersionHeader, spool: WriteSpool
-    ) -> resources.DatasetVersion:
-        name = header.parent
+    async def _begin_put(
+        self, header: pb.WriteVersionHeader
+    ) -> tuple[WriteSession, VersionIngest, bool]:
+        """The write session of a put and its ingest, creating its dataset when there is
+        none yet; and whether it did."""
         created = False
         try:
-            self.catalog.dataset_row(name)
+            self.catalog.dataset_row(header.parent)
         except NotFound:
-            (dataset_id,) = resource_names.parse(name, ("datasets",), "descriptor.path")
+            (dataset_id,) = resource_names.parse(header.parent, ("datasets",), "descriptor.path")
             self.catalog.create_dataset(pb.CreateDatasetRequest(dataset_id=dataset_id))
             created = True
         session = self.catalog.begin_write(header)
-        try:
-            return await self.catalog.commit(session, spool)
-        except LeptonError:
-            if created:  # a put that fails leaves no dataset behind it
-                with contextlib.suppress(LeptonError):
-                    self.catalog.delete_dataset(pb.DeleteDatasetRequest(name=name))
-            raise
+        return session, self.catalog.ingest(session), created
+
+    def _forget(self, name: str) -> None:
+        with contextlib.suppress(LeptonError):
+            self.catalog.delete_dataset(pb.DeleteDatasetRequest(name=name))
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -410,17 +415,17 @@ class DatasetFlightServer(flight.FlightServerBase):
                 self._pending.discard(future)
 
 
-class _SpoolSink:
-    """A WriteSpool as the file-like sink pyarrow's IPC stream writer writes to."""
+class _IngestSink:
+    """A VersionIngest as the file-like sink pyarrow's IPC stream writer writes to."""
 
     closed = False
 
-    def __init__(self, spool: WriteSpool) -> None:
-        self._spool = spool
+    def __init__(self, ingest: VersionIngest) -> None:
+        self._ingest = ingest
 
     def write(self, data: Any) -> int:
         chunk = bytes(data)  # the writer may hand out views of its own buffers
-        self._spool.write(chunk)
+        self._ingest.write(chunk)
         return len(chunk)
 
 

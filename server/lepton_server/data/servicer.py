@@ -64,16 +64,13 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
         session = self.catalog.begin_write(first.header)
         if session.replay is not None:
             return pb.WriteVersionResponse(version=session.replay)
-        spool = self.catalog.spool(first.header)
+        ingest = self.catalog.ingest(session)
         try:
-            async for message in requests:
-                if message.WhichOneof("payload") != "arrow_data":
-                    raise invalid_field("header", "only the first message may carry a header")
-                spool.write(message.arrow_data)
+            await ingest.take(_arrow_data(requests))
             await _still_live(context)
-            version = await self.catalog.commit(session, spool)
+            version = await self.catalog.commit(session, ingest)
         finally:
-            spool.close()
+            await asyncio.to_thread(ingest.close)
         return pb.WriteVersionResponse(version=version)
 
     async def GetVersion(self, request, context: aio.ServicerContext):
@@ -124,6 +121,13 @@ class DatasetServicer(pb_grpc.DatasetServiceServicer):
     GetExportJob, ListExportJobs, CancelExportJob, WatchExportJob = job_rpcs(
         "ExportJob", pb, lambda self: self.jobs.exports
     )
+
+
+async def _arrow_data(requests: AsyncIterator[pb.WriteVersionRequest]) -> AsyncIterator[bytes]:
+    async for message in requests:
+        if message.WhichOneof("payload") != "arrow_data":
+            raise invalid_field("header", "only the first message may carry a header")
+        yield message.arrow_data
 
 
 async def _still_live(context: aio.ServicerContext) -> None:

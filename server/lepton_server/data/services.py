@@ -4,8 +4,6 @@ Flight endpoint, and the two gRPC services over them."""
 
 from __future__ import annotations
 
-import shutil
-
 from pyarrow import fs
 
 from lepton.data.v1 import dataset_service_pb2 as pb
@@ -42,15 +40,12 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
     """Open the data directory's catalog, clean up after any crash, start the Flight
     endpoint when one is configured, describe the service."""
     root = server.data_dir / "data"
-    spool = root / "spool"
-    # Spooled uploads of streams that never committed (a crash mid-write) are garbage.
-    shutil.rmtree(spool, ignore_errors=True)
     if config.storage_uri is None:
         storage = VersionStorage(fs.LocalFileSystem(), str(root.resolve()))
     else:
         storage = open_version_storage(config.storage_uri)
     store = MetadataStore(root / "catalog.sqlite")
-    catalog = DatasetCatalog(store, storage, spool, max_message_bytes=server.max_message_bytes)
+    catalog = DatasetCatalog(store, storage, max_message_bytes=server.max_message_bytes)
     catalog.collect_garbage()
     # Annotation export jobs commit through the catalog (spec/annotation.md §3.6).
     process_services.offer(server.data_dir, "data.catalog", catalog)

@@ -16,7 +16,8 @@ import hashlib
 import os
 import struct
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,29 +50,81 @@ def content_digest(table: pa.Table) -> str:
 
     Dictionary-encoded columns are digested as their decoded values (DAT-025).
     """
-    # Arrow buffers are native-endian and E is little-endian; refuse rather than mis-digest.
-    if sys.byteorder != "little":
-        raise RuntimeError("content digests are only computed on little-endian hosts")
-    table = decode_dictionaries(table)
-    leaves = [
-        (column, start) for column in table.columns for start in range(0, table.num_rows, LEAF_ROWS)
-    ]
-    if len(leaves) > 1:
-        with ThreadPoolExecutor(min(_THREADS, len(leaves))) as pool:
-            hashed = list(pool.map(lambda leaf: leaf_digest(*leaf), leaves))
-    else:
-        hashed = [leaf_digest(*leaf) for leaf in leaves]
-    per_column = -(-table.num_rows // LEAF_ROWS)  # ceil
-    digest = hashlib.sha256(_MAGIC)
-    digest.update(_U64.pack(table.num_columns))
-    for field in table.schema:
-        _update_str(digest, field.name)
-        _update_str(digest, canonical_type(field.type))
-    digest.update(_U64.pack(table.num_rows))
-    for i in range(table.num_columns):
-        column_leaves = hashed[i * per_column : (i + 1) * per_column]
-        digest.update(column_digest(column_leaves))
-    return digest.hexdigest()
+    with TableDigest() as digest:
+        digest.add(table)
+        return digest.hexdigest(table.schema)
+
+
+class TableDigest:
+    """E of a table whose rows arrive in parts, in order: each leaf is hashed on a thread
+    pool as soon as its rows are all there, so a digest can be computed while a stream
+    arrives and costs little once it has. Parts must share column names and canonical types;
+    at most `max_pending` leaves wait for a thread, so memory stays bounded whatever the
+    table's size (add() blocks meanwhile)."""
+
+    def __init__(self, threads: int = _THREADS, max_pending: int = 64) -> None:
+        # Arrow buffers are native-endian and E is little-endian; refuse rather than
+        # mis-digest.
+        if sys.byteorder != "little":
+            raise RuntimeError("content digests are only computed on little-endian hosts")
+        self._pool = ThreadPoolExecutor(threads)
+        self._max_pending = max_pending
+        self._leaves: list[list[Future[bytes]]] = []  # per column, in order
+        self._pending: deque[Future[bytes]] = deque()
+        self._waiting: list[pa.Table] = []  # rows of the next leaf, fewer than LEAF_ROWS
+        self._waiting_rows = 0
+        self.rows = 0
+
+    def __enter__(self) -> TableDigest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, rows: pa.Table) -> None:
+        """The next rows of the table."""
+        rows = decode_dictionaries(rows)
+        if not self._leaves:
+            self._leaves = [[] for _ in range(rows.num_columns)]
+        self.rows += rows.num_rows
+        self._waiting.append(rows)
+        self._waiting_rows += rows.num_rows
+        if self._waiting_rows >= LEAF_ROWS:
+            waiting = pa.concat_tables(self._waiting)
+            full = self._waiting_rows - self._waiting_rows % LEAF_ROWS
+            self._hash(waiting, full)
+            self._waiting = [waiting.slice(full)]
+            self._waiting_rows -= full
+
+    def hexdigest(self, schema: pa.Schema) -> str:
+        """The root, once every row was added: E of `schema`'s names and canonical types
+        and of the rows."""
+        if not self._leaves:
+            self._leaves = [[] for _ in schema]
+        if self._waiting_rows:
+            self._hash(pa.concat_tables(self._waiting), self._waiting_rows)
+            self._waiting, self._waiting_rows = [], 0
+        digest = hashlib.sha256(_MAGIC)
+        digest.update(_U64.pack(len(schema)))
+        for field in schema:
+            _update_str(digest, field.name)
+            _update_str(digest, canonical_type(field.type))
+        digest.update(_U64.pack(self.rows))
+        for futures in self._leaves:
+            digest.update(column_digest([future.result() for future in futures]))
+        return digest.hexdigest()
+
+    def _hash(self, rows: pa.Table, count: int) -> None:
+        for start in range(0, count, LEAF_ROWS):
+            for column, futures in zip(rows.columns, self._leaves, strict=True):
+                while len(self._pending) >= self._max_pending:
+                    self._pending.popleft().result()
+                future = self._pool.submit(leaf_digest, column, start)
+                self._pending.append(future)
+                futures.append(future)
 
 
 def column_digest(leaves: list[bytes]) -> bytes:

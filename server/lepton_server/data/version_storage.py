@@ -16,6 +16,8 @@ import contextlib
 import logging
 import os
 import uuid
+from concurrent import futures
+from concurrent.futures import Future
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -28,6 +30,10 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".arrow"
 TMP_SUFFIX = ".tmp"
+# A local segment's bytes are sent to disk in steps of this size while it is written, by one
+# thread for the whole server (a flush that is still running is not queued behind).
+WRITEBACK_BYTES = 32 * 1024 * 1024
+_FLUSHER = futures.ThreadPoolExecutor(1, thread_name_prefix="lepton-segment-flush")
 
 
 class UnusableStorageError(StartupError):
@@ -45,35 +51,28 @@ class VersionStorage:
         # unreachable location or a missing bucket fail at start, not at the first write.
         filesystem.create_dir(self.root, recursive=True)
 
-    def _segments(self, dataset_uid: str) -> str:
+    def segments_dir(self, dataset_uid: str) -> str:
         return f"{self.root}/{dataset_uid}/segments"
 
-    def _path(self, dataset_uid: str, segment: str) -> str:
-        return f"{self._segments(dataset_uid)}/{segment}{SUFFIX}"
+    def segment_path(self, dataset_uid: str, segment: str) -> str:
+        return f"{self.segments_dir(dataset_uid)}/{segment}{SUFFIX}"
 
     def write_segment(self, dataset_uid: str, table: pa.Table) -> str:
         """Write `table` durably as a new segment; its id."""
-        segment = uuid.uuid4().hex
-        if self.local:
-            _write_local(Path(self._segments(dataset_uid)), segment, table)
-            return segment
-        path = self._path(dataset_uid, segment)
+        writer = SegmentWriter(self, dataset_uid, table.schema)
         try:
-            with self.filesystem.open_output_stream(path) as sink:
-                _write_ipc(sink, table)
-        except Exception:
-            # Closing the stream on the way out may have stored a partial object.
-            with contextlib.suppress(OSError):
-                self.filesystem.delete_file(path)
+            writer.write(table)
+            return writer.commit()
+        except BaseException:
+            writer.discard()
             raise
-        return segment
 
     def read(self, dataset_uid: str, segments: list[str], schema: pa.Schema) -> pa.Table:
         """The rows of `segments`, in order, as one table of `schema` (memory-mapped on a
         local disk, fetched whole from other filesystems)."""
         tables = []
         for segment in segments:
-            path = self._path(dataset_uid, segment)
+            path = self.segment_path(dataset_uid, segment)
             if self.local:
                 source = pa.memory_map(path)
             else:
@@ -86,7 +85,7 @@ class VersionStorage:
         return pa.concat_tables(tables)
 
     def size_bytes(self, dataset_uid: str, segments: list[str]) -> int:
-        paths = [self._path(dataset_uid, s) for s in segments]
+        paths = [self.segment_path(dataset_uid, s) for s in segments]
         return sum(info.size for info in self.filesystem.get_file_info(paths))
 
     def delete_dataset(self, dataset_uid: str) -> None:
@@ -107,7 +106,7 @@ class VersionStorage:
             if entry.base_name not in live_datasets:
                 removed += self._remove(entry)
         for dataset_uid in live_datasets:
-            for entry in self._files(self._segments(dataset_uid), recursive=False):
+            for entry in self._files(self.segments_dir(dataset_uid), recursive=False):
                 name = entry.base_name
                 if not (name.endswith(SUFFIX) and name.removesuffix(SUFFIX) in referenced):
                     removed += self._remove(entry)
@@ -134,6 +133,83 @@ class VersionStorage:
         return [e for e in self._list(path, recursive=recursive) if e.type == fs.FileType.File]
 
 
+class SegmentWriter:
+    """A new segment written part by part as its rows arrive. On a local disk it is a
+    temporary file until commit() flushes and renames it; on an object store it is the
+    object itself, which no version refers to until the commit that follows commit()."""
+
+    def __init__(self, storage: VersionStorage, dataset_uid: str, schema: pa.Schema) -> None:
+        self.segment = uuid.uuid4().hex
+        self._storage = storage
+        final = storage.segment_path(dataset_uid, self.segment)
+        if storage.local:
+            directory = Path(storage.segments_dir(dataset_uid))
+            directory.mkdir(parents=True, exist_ok=True)
+            self._path = f"{final[: -len(SUFFIX)]}{TMP_SUFFIX}"
+            self._final = final
+            # Arrow's own file writes without the GIL, so requests go on arriving meanwhile.
+            self._sink: pa.NativeFile = pa.OSFile(self._path, "wb")
+        else:
+            self._path = self._final = final
+            self._sink = storage.filesystem.open_output_stream(final)
+        self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(self._sink, schema)
+        self._flushed = 0
+        self._flushing: Future[None] | None = None
+
+    def write(self, table: pa.Table) -> None:
+        self._writer.write_table(table, max_chunksize=64 * 1024)
+        if self._storage.local:
+            written = self._sink.tell()
+            if written - self._flushed >= WRITEBACK_BYTES and (
+                self._flushing is None or self._flushing.done()
+            ):
+                # Flush what is here on another thread while the rest arrives: the fsync at
+                # commit is left with the tail, not the whole file, and the pages stay
+                # cached for the reads that follow a write.
+                self._flushing = _FLUSHER.submit(os.fdatasync, self._sink.fileno())
+                self._flushed = written
+
+    def close(self) -> None:
+        """Complete the file (its footer); it is not yet a segment."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            try:
+                writer.close()
+            finally:
+                if self._flushing is not None:
+                    futures.wait([self._flushing])  # before its descriptor closes
+                self._sink.close()
+
+    def commit(self) -> str:
+        """Make the file durable under its segment name; the segment id."""
+        self.close()
+        if self._storage.local:
+            # fsync, rename, directory fsync: the file is whole once it has its name.
+            _fsync(Path(self._path))
+            os.replace(self._path, self._final)
+            _fsync(Path(self._final).parent)  # the rename must survive a crash too
+        return self.segment
+
+    def rows(self) -> pa.Table:
+        """What was written, read back (memory-mapped on a local disk)."""
+        self.close()
+        if self._storage.local:
+            return pa.ipc.open_file(pa.memory_map(self._path)).read_all()
+        with self._storage.filesystem.open_input_file(self._path) as remote:
+            return pa.ipc.open_file(remote.read_buffer()).read_all()
+
+    def discard(self) -> None:
+        """Remove what was written (before commit: nothing refers to it)."""
+        with contextlib.suppress(Exception):
+            self.close()
+        with contextlib.suppress(OSError):
+            if self._storage.local:
+                os.unlink(self._path)
+            else:
+                # Closing the stream may have stored a partial object.
+                self._storage.filesystem.delete_file(self._path)
+
+
 def open_version_storage(uri: str) -> VersionStorage:
     """The version storage at `uri`: a local path, or any URI `pyarrow.fs` resolves (`file://`,
     `s3://bucket/prefix?endpoint_override=...`, `gs://`, `abfs://`, `hdfs://`), credentials
@@ -158,24 +234,6 @@ def _without_secrets(uri: str) -> str:
     if not parsed.scheme:
         return uri
     return f"{parsed.scheme}://{parsed.netloc.rpartition('@')[2]}{parsed.path}"
-
-
-def _write_ipc(sink: pa.NativeFile, table: pa.Table) -> None:
-    with pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table, max_chunksize=64 * 1024)
-
-
-def _write_local(directory: Path, segment: str, table: pa.Table) -> None:
-    # Temporary file, fsync, rename, directory fsync: the file is whole once it has its name.
-    directory.mkdir(parents=True, exist_ok=True)
-    final = directory / f"{segment}{SUFFIX}"
-    temporary = directory / f"{segment}{TMP_SUFFIX}"
-    # Arrow's own file writes without the GIL, so requests go on arriving meanwhile.
-    with pa.OSFile(str(temporary), "wb") as sink:
-        _write_ipc(sink, table)
-    _fsync(temporary)
-    os.replace(temporary, final)
-    _fsync(directory)  # the rename itself must survive a crash, not only the file's bytes
 
 
 def _fsync(path: Path) -> None:

@@ -1,12 +1,12 @@
 """Writing versions (spec/data.md §4.5, §8.3, DAT-021 to DAT-036): a WriteVersion header checked
-before any data is read, the spooled stream parsed and checked, and the one commit path through
-which writes, imports and pipeline runs add a version (and move its tags) atomically."""
+before any data is read, the stream taken in as it arrives (version_ingest.py), and the one
+commit path through which writes, imports and pipeline runs add a version (and move its tags)
+atomically."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -16,7 +16,6 @@ from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.type.v1 import digest_pb2
 from lepton_server.aip import resource_names
 from lepton_server.data import arrow_types
-from lepton_server.data.arrow_stream import WriteSpool
 from lepton_server.data.dataset_resources import (
     DATASET,
     MAX_DESCRIPTION,
@@ -29,8 +28,9 @@ from lepton_server.data.dataset_resources import (
 )
 from lepton_server.data.metadata_store import DatasetRow, MetadataStore, TagRow, VersionRow
 from lepton_server.data.table_digest import content_digest
+from lepton_server.data.version_ingest import Ingested, VersionIngest, merged_schema
 from lepton_server.data.version_storage import VersionStorage
-from lepton_server.runtime.errors import Aborted, DataLoss, invalid_argument, invalid_field
+from lepton_server.runtime.errors import Aborted, DataLoss, invalid_field
 
 
 @dataclass(frozen=True)
@@ -65,13 +65,12 @@ class WriteSession:
 
 
 class VersionWrites:
-    """The write path of DatasetCatalog, which it is mixed into: the store, storage, spool
-    directory and commit locks it uses are the catalog's, as are get_version, replayed,
+    """The write path of DatasetCatalog, which it is mixed into: the store, storage and
+    commit locks it uses are the catalog's, as are get_version, replayed,
     remember, _version_message and _off_loop."""
 
     store: MetadataStore
     storage: VersionStorage
-    spool_dir: Path
     _commit_locks: dict[str, asyncio.Lock]
 
     def begin_write(self, header: pb.WriteVersionHeader) -> WriteSession:
@@ -98,20 +97,31 @@ class VersionWrites:
                 session.replay = self.get_version(earlier)
         return session
 
-    def spool(self, header: pb.WriteVersionHeader) -> WriteSpool:
-        return WriteSpool(self.spool_dir, hashed=header.HasField("arrow_data_digest"))
-
-    async def commit(self, session: WriteSession, spool: WriteSpool) -> resources.DatasetVersion:
-        """Validate the spooled data and commit exactly one version (DAT-023..DAT-036)."""
+    def ingest(self, session: WriteSession) -> VersionIngest:
+        """Start taking in the stream's data, against the dataset's head as it is now."""
         header = session.header
+        return VersionIngest(
+            self.storage,
+            session.dataset.uid,
+            self.store.head(session.dataset.uid),
+            append=header.mode == resources.WRITE_MODE_APPEND,
+            hashed=header.HasField("arrow_data_digest"),
+        )
+
+    async def commit(
+        self, session: WriteSession, ingest: VersionIngest
+    ) -> resources.DatasetVersion:
+        """Wait for the stream's data to be taken in, then commit exactly one version
+        (DAT-023..DAT-036)."""
+        header = session.header
+        ingested = await self._off_loop(ingest.finish)
         if header.HasField("arrow_data_digest") and (
-            spool.hexdigest() != header.arrow_data_digest.hex
+            ingested.raw_sha256 != header.arrow_data_digest.hex
         ):
             raise DataLoss(
                 reason="DIGEST_MISMATCH",
                 message="the arrow_data bytes do not hash to header.arrow_data_digest",
             )
-        written = await self._off_loop(_parse_written, spool)
         commit = Commit(
             mode=header.mode,
             lineage=resources.Lineage(
@@ -124,7 +134,21 @@ class VersionWrites:
             else None,
             request=("WriteVersion", header.parent, header) if header.request_id else None,
         )
-        return await self.commit_table(session.dataset, written, commit)
+        dataset = session.dataset
+        async with self._commit_lock(dataset):
+            head = self.store.head(dataset.uid)
+            _check_expected_parent(commit.expected_parent, dataset.id, head)
+            if not ingested.append or _version_id(head) == _version_id(ingested.parent):
+                segments = list(head.segments) if ingested.append and head else []
+                if ingested.writer is not None:
+                    segments.append(await self._off_loop(ingested.writer.commit))
+                    ingest.published()
+                size = await self._off_loop(self.storage.size_bytes, dataset.uid, segments)
+                stored = StoredRows(segments, ingested.rows, size, ingested.digest)
+                return self._record_version(dataset, commit, head, ingested.schema, stored)
+        # The head moved while the stream arrived: its rows go on the new head instead.
+        written = await self._off_loop(_new_rows, ingested)
+        return await self.commit_table(dataset, written, commit)
 
     async def commit_table(
         self, dataset: DatasetRow, written: pa.Table, commit: Commit
@@ -132,16 +156,18 @@ class VersionWrites:
         """Add one version holding `written` (or the head's rows plus `written`, for APPEND)
         to `dataset`'s history, atomically. Every producer of versions commits through here:
         writes, imports, pipeline runs."""
-        lock = self._commit_locks.setdefault(dataset.uid, asyncio.Lock())
-        async with lock:
+        async with self._commit_lock(dataset):
             head = self.store.head(dataset.uid)
             _check_expected_parent(commit.expected_parent, dataset.id, head)
             append = commit.mode == resources.WRITE_MODE_APPEND and head is not None
             parent = resources.DatasetVersion.FromString(head.message) if head else None
-            schema = _merged_schema(parent, written.schema) if append else written.schema
+            schema = merged_schema(parent, written.schema) if append else written.schema
             segments = list(head.segments) if append else []
             stored = await self._store_rows(dataset.uid, segments, schema, written)
             return self._record_version(dataset, commit, head, schema, stored)
+
+    def _commit_lock(self, dataset: DatasetRow) -> asyncio.Lock:
+        return self._commit_locks.setdefault(dataset.uid, asyncio.Lock())
 
     async def _store_rows(
         self, dataset_uid: str, segments: list[str], schema: pa.Schema, written: pa.Table
@@ -232,6 +258,16 @@ def _check_digest(digest: digest_pb2.Digest, field: str) -> None:
         raise invalid_field(f"{field}.hex", "must be 64 lowercase hexadecimal characters")
 
 
+def _version_id(row: VersionRow | None) -> str | None:
+    return row.id if row is not None else None
+
+
+def _new_rows(ingested: Ingested) -> pa.Table:
+    if ingested.writer is None:
+        return ingested.schema.empty_table()
+    return ingested.writer.rows()
+
+
 def _check_expected_parent(expected: str | None, dataset_id: str, head: VersionRow | None) -> None:
     """DAT-030: a commit that names its parent fails when the head has moved."""
     if expected is None:
@@ -243,79 +279,6 @@ def _check_expected_parent(expected: str | None, dataset_id: str, head: VersionR
             message=f"the head is {current or 'empty'}, not {expected or 'empty'}",
             metadata={"head_version": current},
         )
-
-
-def _parse_written(spool: WriteSpool) -> pa.Table:
-    """The spooled stream as a table of supported, dictionary-decoded columns."""
-    table = spool.table()
-    try:
-        # Reading checks the messages, not that each batch's buffers fit the schema (DAT-023).
-        table.validate(full=True)
-    except pa.ArrowException as exc:
-        raise invalid_argument(
-            "INVALID_ARROW_DATA", "arrow_data", f"a record batch does not match the schema: {exc}"
-        ) from None
-    check_storable(
-        table.schema,
-        "arrow_data",
-        extension_note=", which is not one of the supported types of spec/data.md §4.1",
-    )
-    return arrow_types.decode_dictionaries(table)
-
-
-def check_storable(schema: pa.Schema, field: str, *, extension_note: str = "") -> None:
-    """DAT-024: a schema a version may have, its errors on `field`: UNSUPPORTED_ARROW_TYPE for
-    a type outside §4.1 or an Arrow extension type (its message ends with `extension_note`),
-    INVALID_ARROW_DATA for empty or repeated column names. A write's data and an import's
-    arrow_schema are checked here alike."""
-    try:
-        arrow_types.check_supported(schema)
-    except arrow_types.UnsupportedArrowType as exc:
-        raise invalid_argument(
-            "UNSUPPORTED_ARROW_TYPE", field, str(exc), column=exc.column
-        ) from None
-    except arrow_types.InvalidColumnNames as exc:
-        raise invalid_argument("INVALID_ARROW_DATA", field, str(exc)) from None
-    extension = next((f.name for f in schema if holds_extension(f)), None)
-    if extension is not None:
-        raise invalid_argument(
-            "UNSUPPORTED_ARROW_TYPE",
-            field,
-            f"column {extension!r} holds an Arrow extension type{extension_note}",
-            column=extension,
-        )
-
-
-def holds_extension(field: pa.Field) -> bool:
-    """Whether `field` or a child is an extension type pyarrow does not know: it reads as its
-    storage type, marked by the ARROW:extension:name field metadata (DAT-024)."""
-    if field.metadata and b"ARROW:extension:name" in field.metadata:
-        return True
-    return any(holds_extension(field.type.field(i)) for i in range(field.type.num_fields))
-
-
-def _merged_schema(parent: resources.DatasetVersion, written: pa.Schema) -> pa.Schema:
-    """§4.4: same names, order and canonical types; nullable if either side is; the
-    parent's metadata kept. Otherwise SCHEMA_MISMATCH."""
-    schema = pa.ipc.read_schema(pa.py_buffer(parent.schema.arrow_schema))
-    if len(schema) != len(written):
-        raise invalid_argument(
-            "SCHEMA_MISMATCH",
-            "arrow_data",
-            f"the parent has {len(schema)} columns, the data {len(written)}",
-        )
-    fields = []
-    for theirs, ours in zip(schema, written, strict=True):
-        same_type = arrow_types.canonical_type(theirs.type) == arrow_types.canonical_type(ours.type)
-        if theirs.name != ours.name or not same_type:
-            raise invalid_argument(
-                "SCHEMA_MISMATCH",
-                "arrow_data",
-                f"column {ours.name!r}: {arrow_types.canonical_type(ours.type)}, the parent "
-                f"has {theirs.name!r}: {arrow_types.canonical_type(theirs.type)}",
-            )
-        fields.append(theirs.with_nullable(theirs.nullable or ours.nullable))
-    return pa.schema(fields, metadata=schema.metadata)
 
 
 def schema_message(schema: pa.Schema) -> resources.Schema:

@@ -21,7 +21,7 @@ from lepton_conformance.harness import expect
 from lepton_conformance.harness.case import Skipped
 from lepton_conformance.harness.context import CaseContext
 from lepton_conformance.harness.suite import CaseList
-from lepton_conformance.suites.data.arrow_samples import rows
+from lepton_conformance.suites.data.arrow_samples import rows, unsupported_table
 from lepton_conformance.suites.data.dataset_checks import (
     ABORTED,
     ID,
@@ -165,6 +165,34 @@ def cancelled_stream(ctx: CaseContext) -> None:
         )
         if not delivered:
             raise _not_delivered("cancelled stream")
+
+
+@CASES.case(CORE, "write.refused-before-the-stream-ends", "DAT-140")
+def refused_early(ctx: CaseContext) -> None:
+    """A stream whose schema message holds a type outside §4.1 is answered INVALID_ARGUMENT
+    [UNSUPPORTED_ARROW_TYPE] while the client still holds it open, and commits nothing."""
+    client = DatasetClient(ctx)
+    with fixture(client) as names:
+        name = names["name"]
+        before = client.dataset(name)
+        schema = unsupported_table("month-day-nano-interval").schema
+        messages = [header(name, APPEND), *data([schema.serialize().to_pybytes()])]
+        write = _blocked_write(client, messages, ctx.timeout * 3)
+        try:
+            try:
+                write.call.exception(timeout=ctx.timeout)
+                answered = True
+            except grpc.FutureTimeoutError:
+                answered = False
+            expect.holds(
+                answered,
+                "an answer while the stream is still open",
+                f"none within {ctx.timeout:g} s: the target waits for the client to end it",
+            )
+            expect.rejects(write.call.result, INVALID, "UNSUPPORTED_ARROW_TYPE")
+        finally:
+            write.release.set()
+        check_unchanged(client, name, before, "the refused stream")
 
 
 # Deadlines, in seconds, a stream that must expire gets in turn, until the target has received
