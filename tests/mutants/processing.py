@@ -49,6 +49,16 @@ def _failed_import_commits(run_import):
     return mutated
 
 
+def _types_of_the_first_block(source_parts):
+    """A text file is only ever read in blocks: a later block that needs a wider type than
+    the first one inferred fails the job rather than widening the column."""
+
+    def mutated(*args, widens):
+        return source_parts(*args, widens=False)
+
+    return mutated
+
+
 def _export_columns_ignored(run_export):
     """An export writes every column whatever `columns` selects (the job still shows them)."""
 
@@ -154,6 +164,15 @@ MUTANTS: dict[str, Mutant] = {
                 "data-core.import.arrow-schema-sets-names-order-and-types",
                 "data-core.import.expected-parent-version",
                 "data-core.import.missing-source-fails-and-commits-nothing",
+            }
+        ),
+    ),
+    "import-infers-types-from-the-first-block": Mutant(
+        "DAT-141: a CSV import infers its types from the file's first block only",
+        replace(dataset_jobs, "_source_parts", _types_of_the_first_block),
+        frozenset(
+            {
+                "data-core.import.csv-types-inferred-from-every-row",
             }
         ),
     ),

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -15,7 +16,7 @@ from pyarrow import fs
 
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
-from lepton.data.v1 import export_job_pb2, import_job_pb2
+from lepton.data.v1 import export_job_pb2, file_format_pb2, import_job_pb2
 from lepton_server.aip import resource_names
 from lepton_server.aip.jobs.collection import JobCollection
 from lepton_server.aip.jobs.runner import Cancelled, JobHandle, JobRunner
@@ -23,7 +24,9 @@ from lepton_server.aip.labels import check_labels
 from lepton_server.data import annotation_formats, arrow_types, file_formats
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.dataset_resources import DATASET, MAX_DESCRIPTION
+from lepton_server.data.metadata_store import DatasetRow
 from lepton_server.data.storage_uris import Location, StorageAccess, list_sources, storage_errors
+from lepton_server.data.version_builder import VersionBuilder
 from lepton_server.data.version_ingest import check_storable
 from lepton_server.data.version_reads import check_columns
 from lepton_server.data.version_writes import Commit
@@ -31,6 +34,8 @@ from lepton_server.runtime.errors import AlreadyExists, invalid_argument, invali
 
 IMPORT, EXPORT = "importJobs", "exportJobs"
 MAX_SOURCES = 1000
+# How often a streaming import reports the bytes read within a file (each report persists).
+PROGRESS_EVERY_S = 0.5
 
 
 class DatasetJobs:
@@ -106,7 +111,7 @@ class DatasetJobs:
         for location in locations:
             for info in await _off_loop(list_sources, location):
                 files.append((location, info))
-        total = sum(info.size for _, info in files)
+        total = _total_bytes(files)
         handle.update(
             lambda j: (
                 setattr(j, "source_file_count", len(files)),
@@ -114,7 +119,84 @@ class DatasetJobs:
             )
         )
         handle.progress(0, total, "bytes")
-        tables, done = [], 0
+        dataset = self.catalog.dataset_row(f"datasets/{dataset_id}")
+        commit = Commit(
+            mode=job.mode,
+            lineage=resources.Lineage(origin=resources.VERSION_ORIGIN_IMPORT, source=job.name),
+            tags=tuple(job.tags),
+            description=job.description,
+            expected_parent=job.expected_parent_version
+            if job.HasField("expected_parent_version")
+            else None,
+        )
+        try:
+            version = await self._import_streaming(handle, dataset, files, schema, commit)
+        except _Widened:
+            version = await self._import_whole(handle, dataset, files, schema, commit)
+        handle.update(lambda j: setattr(j, "output_version", version.name))
+
+    async def _import_streaming(
+        self,
+        handle: JobHandle,
+        dataset: DatasetRow,
+        files: list[tuple[Location, fs.FileInfo]],
+        schema: pa.Schema | None,
+        commit: Commit,
+    ) -> resources.DatasetVersion:
+        """Read the files part by part into a new version's builder, so an import of any
+        size holds a bounded part of it in memory. _Widened when a text file's later block
+        needs a type its first block did not infer (read_table widens it instead)."""
+        job: import_job_pb2.ImportJob = handle.job
+        widens = schema is None and job.format.format != file_format_pb2.FILE_FORMAT_PARQUET
+        builder: VersionBuilder | None = None
+        first: pa.Schema | None = None  # the first file's, which later files take (§5.3)
+        read_rows, done, total = 0, 0, _total_bytes(files)
+        reported = time.monotonic()
+        try:
+            for location, info in files:
+                uri = _file_uri(location, info.path)
+                parts = _source_parts(location, info.path, uri, job.format, schema, widens=widens)
+                with contextlib.closing(parts):  # the file closes when the job ends early
+                    while (read := await _off_loop(next, parts, None)) is not None:
+                        part, read_bytes = read
+                        if handle.stopping:
+                            raise Cancelled
+                        if time.monotonic() - reported >= PROGRESS_EVERY_S:
+                            handle.progress(done + min(read_bytes, info.size), total, "bytes")
+                            reported = time.monotonic()
+                        if first is None:
+                            first = part.schema
+                        elif schema is None:
+                            part = _conform(part, first, uri, job.format.format)
+                        part = _supported(part)
+                        if builder is None:
+                            builder = await self.catalog.builder(dataset, job.mode, part.schema)
+                        await _off_loop(builder.add, part)
+                        read_rows += part.num_rows
+                done += info.size
+                handle.progress(done, total, "bytes")
+            handle.update(lambda j: setattr(j, "read_row_count", read_rows))
+            if handle.stopping:
+                raise Cancelled
+            assert builder is not None  # every file gives a part, and there is a file
+            ingested = await _off_loop(builder.finish)
+            with handle.committing():
+                return await self.catalog.commit_ingested(dataset, ingested, commit)
+        finally:
+            if builder is not None:
+                await _off_loop(builder.discard)
+
+    async def _import_whole(
+        self,
+        handle: JobHandle,
+        dataset: DatasetRow,
+        files: list[tuple[Location, fs.FileInfo]],
+        schema: pa.Schema | None,
+        commit: Commit,
+    ) -> resources.DatasetVersion:
+        """Read each file whole, as read_table infers and widens its types, and commit them."""
+        job: import_job_pb2.ImportJob = handle.job
+        tables, done, total = [], 0, _total_bytes(files)
         for location, info in files:
             if handle.stopping:
                 raise Cancelled
@@ -129,19 +211,8 @@ class DatasetJobs:
         handle.update(lambda j: setattr(j, "read_row_count", table.num_rows))
         if handle.stopping:
             raise Cancelled
-        dataset = self.catalog.dataset_row(f"datasets/{dataset_id}")
-        commit = Commit(
-            mode=job.mode,
-            lineage=resources.Lineage(origin=resources.VERSION_ORIGIN_IMPORT, source=job.name),
-            tags=tuple(job.tags),
-            description=job.description,
-            expected_parent=job.expected_parent_version
-            if job.HasField("expected_parent_version")
-            else None,
-        )
         with handle.committing():
-            version = await self.catalog.commit_table(dataset, table, commit)
-        handle.update(lambda j: setattr(j, "output_version", version.name))
+            return await self.catalog.commit_table(dataset, table, commit)
 
     # --- exports ------------------------------------------------------------------------
 
@@ -248,6 +319,10 @@ def _file_uri(location: Location, path: str) -> str:
     return location.uri + path[len(location.path.rstrip("/")) + 1 :]
 
 
+def _total_bytes(files: list[tuple[Location, fs.FileInfo]]) -> int:
+    return sum(info.size for _, info in files)
+
+
 def _read_source(
     location: Location, path: str, uri: str, spec: Any, schema: pa.Schema | None
 ) -> pa.Table:
@@ -255,9 +330,29 @@ def _read_source(
         try:
             return file_formats.read_table(location.filesystem, path, spec, schema)
         except file_formats.SourceParseError as exc:
-            raise invalid_argument(
-                "SOURCE_PARSE_ERROR", "import_job.source_uris", str(exc), uri=uri
-            ) from None
+            raise _parse_error(exc, uri) from None
+
+
+def _source_parts(
+    location: Location, path: str, uri: str, spec: Any, schema: pa.Schema | None, *, widens: bool
+) -> Iterator[tuple[pa.Table, int]]:
+    """file_formats.read_parts with the import's errors; _Widened for any parse error of a
+    file whose types are inferred (read whole, it may parse)."""
+    with storage_errors(uri):
+        try:
+            yield from file_formats.read_parts(location.filesystem, path, spec, schema)
+        except file_formats.SourceParseError as exc:
+            if widens:
+                raise _Widened from None
+            raise _parse_error(exc, uri) from None
+
+
+class _Widened(Exception):
+    """A part of a text file did not parse as the types inferred from its first block."""
+
+
+def _parse_error(exc: file_formats.SourceParseError, uri: str) -> Exception:
+    return invalid_argument("SOURCE_PARSE_ERROR", "import_job.source_uris", str(exc), uri=uri)
 
 
 def _conform(table: pa.Table, schema: pa.Schema, uri: str, file_format: int) -> pa.Table:

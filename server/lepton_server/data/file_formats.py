@@ -9,6 +9,7 @@ import datetime
 import io
 import json
 import math
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -95,16 +96,66 @@ def read_table(
                 parquet = pq.ParquetFile(source)
                 table = _restore_arrow_types(parquet.read(), parquet.metadata.metadata or {})
             return table.cast(schema) if schema is not None else table
-        compression = CODECS.get(spec.compression, "detect")
-        if spec.compression == ff.COMPRESSION_NONE:
-            compression = None
         # The parsers read the (decompressing) stream directly: no copy of the whole file.
-        with filesystem.open_input_stream(path, compression=compression) as stream:
+        with filesystem.open_input_stream(path, compression=_codec(spec, path)) as stream:
             if spec.format == ff.FILE_FORMAT_CSV:
                 return _read_csv(stream, spec.csv, schema, header=_header(spec))
-            return _read_json_lines(stream, spec.json_lines, schema)
+            return _read_json_lines(stream, spec, schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, ValueError) as exc:
         raise SourceParseError(str(exc)) from None
+
+
+def read_parts(
+    filesystem: fs.FileSystem, path: str, spec: ff.FormatSpec, schema: pa.Schema | None
+) -> Iterator[tuple[pa.Table, int]]:
+    """One source file as consecutive parts of its rows (of `schema`, when given), read as
+    they are taken, so a file larger than memory passes through; at least one part, empty
+    for a file without rows. With each part, about how many bytes of the file are read.
+
+    Without `schema`, a text file's types are inferred from its first block, and a later
+    block that needs a wider type fails (SourceParseError) where read_table would have
+    widened the column."""
+    try:
+        with filesystem.open_input_file(path) as source:
+            if spec.format == ff.FILE_FORMAT_PARQUET:
+                parquet = pq.ParquetFile(source)
+                stored = parquet.metadata.metadata or {}
+                rows, total = 0, max(parquet.metadata.num_rows, 1)
+                for table in _tables(parquet.iter_batches(), parquet.schema_arrow):
+                    table = _restore_arrow_types(table, stored)
+                    rows += table.num_rows
+                    read = source.size() * rows // total  # the data is spread over its rows
+                    yield (table.cast(schema) if schema is not None else table), read
+                return
+            codec = _codec(spec, path)
+            # The raw file's position counts the bytes read, compressed or not.
+            stream = pa.CompressedInputStream(source, codec) if codec else source
+            if spec.format == ff.FILE_FORMAT_CSV:
+                reader = pa_csv.open_csv(stream, *_csv_options(spec.csv, schema, _header(spec)))
+            else:
+                reader = pa_json.open_json(stream, parse_options=_json_parse(spec, schema))
+            for table in _tables(reader, reader.schema):
+                table = table.select(schema.names).cast(schema) if schema is not None else table
+                yield table, source.tell()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, ValueError) as exc:
+        raise SourceParseError(str(exc)) from None
+
+
+def _codec(spec: ff.FormatSpec, path: str) -> str | None:
+    """DAT-072: the stated codec, or for COMPRESSION_UNSPECIFIED the one the name ends in."""
+    if spec.compression != ff.COMPRESSION_UNSPECIFIED:
+        return CODECS.get(spec.compression)
+    return next((CODECS[c] for c, suffix in TEXT_SUFFIX.items() if path.endswith(suffix)), None)
+
+
+def _tables(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.Table]:
+    """Each batch as a table; an empty table of `schema` when there is none."""
+    any_batch = False
+    for batch in batches:
+        any_batch = True
+        yield pa.Table.from_batches([batch])
+    if not any_batch:
+        yield schema.empty_table()
 
 
 def _restore_arrow_types(table: pa.Table, file_metadata: dict[bytes, bytes]) -> pa.Table:
@@ -122,6 +173,13 @@ def _restore_arrow_types(table: pa.Table, file_metadata: dict[bytes, bytes]) -> 
 def _read_csv(
     source: pa.NativeFile, options: ff.CsvOptions, schema: pa.Schema | None, *, header: bool
 ) -> pa.Table:
+    table = pa_csv.read_csv(source, *_csv_options(options, schema, header))
+    return table.select(schema.names).cast(schema) if schema is not None else table
+
+
+def _csv_options(
+    options: ff.CsvOptions, schema: pa.Schema | None, header: bool
+) -> tuple[pa_csv.ReadOptions, pa_csv.ParseOptions, pa_csv.ConvertOptions]:
     names = None
     if not header:
         names = list(options.column_names) or (schema.names if schema is not None else None)
@@ -140,23 +198,23 @@ def _read_csv(
         quoted_strings_can_be_null=True,
         column_types={f.name: f.type for f in schema} if schema is not None else None,
     )
-    table = pa_csv.read_csv(source, read, parse, convert)
-    return table.select(schema.names).cast(schema) if schema is not None else table
+    return read, parse, convert
 
 
 def _read_json_lines(
-    source: pa.NativeFile, options: ff.JsonLinesOptions, schema: pa.Schema | None
+    source: pa.NativeFile, spec: ff.FormatSpec, schema: pa.Schema | None
 ) -> pa.Table:
-    parse = pa_json.ParseOptions(
-        explicit_schema=schema,
-        unexpected_field_behavior="ignore"
-        if options.ignore_unknown_keys or schema is None
-        else "error",
-    )
-    if schema is None:
-        parse = pa_json.ParseOptions()
-    table = pa_json.read_json(source, parse_options=parse)
+    table = pa_json.read_json(source, parse_options=_json_parse(spec, schema))
     return table.select(schema.names).cast(schema) if schema is not None else table
+
+
+def _json_parse(spec: ff.FormatSpec, schema: pa.Schema | None) -> pa_json.ParseOptions:
+    if schema is None:
+        return pa_json.ParseOptions()
+    ignore = spec.json_lines.ignore_unknown_keys
+    return pa_json.ParseOptions(
+        explicit_schema=schema, unexpected_field_behavior="ignore" if ignore else "error"
+    )
 
 
 def part_name(index: int, spec: ff.FormatSpec) -> str:

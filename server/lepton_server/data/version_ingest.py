@@ -1,12 +1,7 @@
 """A WriteVersion stream (or a Flight DoPut) taken in as it arrives (spec/data.md §4.5): one
-thread parses the Arrow IPC bytes batch by batch, checks each batch (DAT-023, DAT-024),
-writes it to the new segment and hands its rows to the content digest, whose leaves hash on
-other cores meanwhile. When the last chunk arrives, little is left to do; memory holds a
-bounded window of the stream, whatever its size.
-
-The rows are checked and digested against the head the dataset had when the stream began.
-The commit (version_writes.py) uses that work if the head is still the same, and otherwise
-commits the written rows again against the new head."""
+thread parses the Arrow IPC bytes batch by batch, checks each batch (DAT-023, DAT-024) and
+hands it to the new version's builder (version_builder.py), so when the last chunk arrives
+little is left to do, and memory holds a bounded window of the stream, whatever its size."""
 
 from __future__ import annotations
 
@@ -16,39 +11,19 @@ import hashlib
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 
 import pyarrow as pa
 
-from lepton.data.v1 import dataset_pb2 as resources
 from lepton_server.data import arrow_types
 from lepton_server.data.metadata_store import VersionRow
-from lepton_server.data.table_digest import TableDigest
-from lepton_server.data.version_storage import SegmentWriter, VersionStorage
+from lepton_server.data.version_builder import Ingested, VersionBuilder
+from lepton_server.data.version_storage import VersionStorage
 from lepton_server.runtime.errors import invalid_argument
 
 # Stream bytes received but not yet parsed; beyond this, the receiver waits (and gRPC flow
 # control slows the client), so a stream larger than memory passes through.
 WINDOW_BYTES = 64 * 1024 * 1024
-# Rows gathered before they go to the segment: small client batches make few file batches.
-SEGMENT_BATCH_ROWS = 64 * 1024
 _END = b""  # the stream's end in the chunk queue (a chunk is never empty there)
-
-
-@dataclass
-class Ingested:
-    """What a complete stream left: the rows' schema, their unpublished segment (None when
-    there are no rows), the digest of the version they make, and the SHA-256 of the raw
-    bytes. For APPEND, schema, rows and digest hold on `parent` only, the head when the
-    stream began."""
-
-    append: bool
-    parent: VersionRow | None
-    schema: pa.Schema
-    writer: SegmentWriter | None
-    rows: int  # of the version: the head's rows (for APPEND) and the new ones
-    digest: str
-    raw_sha256: str
 
 
 class VersionIngest:
@@ -65,14 +40,14 @@ class VersionIngest:
     ) -> None:
         self._storage = storage
         self._dataset_uid = dataset_uid
+        self._head = head
         self._append = append
-        self._parent = head if append else None
         self._raw = hashlib.sha256() if hashed else None
         self._chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._room = threading.Condition()
         self._queued = 0
         self._aborted = False
-        self._writer: SegmentWriter | None = None
+        self._builder: VersionBuilder | None = None
         self.error: BaseException | None = None
         # Resolved, on the loop that started the ingest, once the parse has failed.
         self._loop = asyncio.get_running_loop()
@@ -130,18 +105,14 @@ class VersionIngest:
         return self._result
 
     def close(self) -> None:
-        """Stop, and remove the segment unless a commit published it (see `published`)."""
+        """Stop, and remove the segment unless a commit published it."""
         self._aborted = True
         self._chunks.put(None)
         with self._room:
             self._room.notify_all()
         self._thread.join()
-        if self._writer is not None:
-            self._writer.discard()
-
-    def published(self) -> None:
-        """The segment now belongs to a version: close() must leave it."""
-        self._writer = None
+        if self._builder is not None:
+            self._builder.discard()
 
     # --- the parsing thread -------------------------------------------------------------------
 
@@ -183,47 +154,15 @@ class VersionIngest:
             "arrow_data",
             extension_note=", which is not one of the supported types of spec/data.md §4.1",
         )
-        written = arrow_types.decode_dictionaries(reader.schema.empty_table()).schema
-        head = self._parent
-        if head is not None:
-            parent = resources.DatasetVersion.FromString(head.message)
-            schema = merged_schema(parent, written)
-        else:
-            schema = written
-        with TableDigest() as digest:
-            if head is not None:  # the version's digest covers the head's rows too
-                digest.add(self._storage.read(self._dataset_uid, head.segments, schema))
-            gathered: list[pa.Table] = []
-            gathered_rows = 0
-            while (rows := _next_rows(reader, schema)) is not None:
-                digest.add(rows)
-                gathered.append(rows)
-                gathered_rows += rows.num_rows
-                if gathered_rows >= SEGMENT_BATCH_ROWS:
-                    self._to_segment(gathered, schema)
-                    gathered, gathered_rows = [], 0
-            if source.read(1):
-                extra = 1 + sum(len(chunk) for chunk in iter(lambda: source.read(1 << 30), b""))
-                raise _bad_data(f"{extra} bytes after the end of the stream")
-            if gathered_rows:
-                self._to_segment(gathered, schema)
-            if self._writer is not None:
-                self._writer.close()
-            return Ingested(
-                self._append,
-                self._parent,
-                schema,
-                self._writer,
-                digest.rows,
-                digest.hexdigest(schema),
-                self._raw.hexdigest() if self._raw is not None else "",
-            )
-
-    def _to_segment(self, gathered: list[pa.Table], schema: pa.Schema) -> None:
-        if self._writer is None:
-            self._writer = SegmentWriter(self._storage, self._dataset_uid, schema)
-        rows = pa.concat_tables(gathered)
-        self._writer.write(rows.combine_chunks() if len(gathered) > 1 else rows)
+        self._builder = VersionBuilder(
+            self._storage, self._dataset_uid, self._head, self._append, reader.schema
+        )
+        while (rows := _next_rows(reader)) is not None:
+            self._builder.add(rows)
+        if source.read(1):
+            extra = 1 + sum(len(chunk) for chunk in iter(lambda: source.read(1 << 30), b""))
+            raise _bad_data(f"{extra} bytes after the end of the stream")
+        return self._builder.finish(self._raw.hexdigest() if self._raw is not None else "")
 
 
 class _Aborted(Exception):
@@ -262,9 +201,8 @@ class _ChunkSource:
         return b"".join(parts)
 
 
-def _next_rows(reader: pa.ipc.RecordBatchStreamReader, schema: pa.Schema) -> pa.Table | None:
-    """The next batch, checked (DAT-023), dictionary-decoded (DAT-025) and in `schema`; None
-    at the end of the stream."""
+def _next_rows(reader: pa.ipc.RecordBatchStreamReader) -> pa.Table | None:
+    """The next batch, checked (DAT-023); None at the end of the stream."""
     try:
         batch = reader.read_next_batch()
     except StopIteration:
@@ -276,8 +214,7 @@ def _next_rows(reader: pa.ipc.RecordBatchStreamReader, schema: pa.Schema) -> pa.
         batch.validate(full=True)
     except pa.ArrowException as exc:
         raise _bad_data(f"a record batch does not match the schema: {exc}") from None
-    rows = arrow_types.decode_dictionaries(pa.Table.from_batches([batch]))
-    return rows if rows.schema == schema else rows.cast(schema)
+    return pa.Table.from_batches([batch])
 
 
 def _bad_data(description: str) -> Exception:
@@ -313,27 +250,3 @@ def holds_extension(field: pa.Field) -> bool:
     if field.metadata and b"ARROW:extension:name" in field.metadata:
         return True
     return any(holds_extension(field.type.field(i)) for i in range(field.type.num_fields))
-
-
-def merged_schema(parent: resources.DatasetVersion, written: pa.Schema) -> pa.Schema:
-    """§4.4: same names, order and canonical types; nullable if either side is; the
-    parent's metadata kept. Otherwise SCHEMA_MISMATCH."""
-    schema = pa.ipc.read_schema(pa.py_buffer(parent.schema.arrow_schema))
-    if len(schema) != len(written):
-        raise invalid_argument(
-            "SCHEMA_MISMATCH",
-            "arrow_data",
-            f"the parent has {len(schema)} columns, the data {len(written)}",
-        )
-    fields = []
-    for theirs, ours in zip(schema, written, strict=True):
-        same_type = arrow_types.canonical_type(theirs.type) == arrow_types.canonical_type(ours.type)
-        if theirs.name != ours.name or not same_type:
-            raise invalid_argument(
-                "SCHEMA_MISMATCH",
-                "arrow_data",
-                f"column {ours.name!r}: {arrow_types.canonical_type(ours.type)}, the parent "
-                f"has {theirs.name!r}: {arrow_types.canonical_type(theirs.type)}",
-            )
-        fields.append(theirs.with_nullable(theirs.nullable or ours.nullable))
-    return pa.schema(fields, metadata=schema.metadata)

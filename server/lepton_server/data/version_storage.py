@@ -155,6 +155,7 @@ class SegmentWriter:
         self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(self._sink, schema)
         self._flushed = 0
         self._flushing: Future[None] | None = None
+        self._committed = False
 
     def write(self, table: pa.Table) -> None:
         self._writer.write_table(table, max_chunksize=64 * 1024)
@@ -188,6 +189,7 @@ class SegmentWriter:
             _fsync(Path(self._path))
             os.replace(self._path, self._final)
             _fsync(Path(self._final).parent)  # the rename must survive a crash too
+        self._committed = True
         return self.segment
 
     def rows(self) -> pa.Table:
@@ -199,7 +201,10 @@ class SegmentWriter:
             return pa.ipc.open_file(remote.read_buffer()).read_all()
 
     def discard(self) -> None:
-        """Remove what was written (before commit: nothing refers to it)."""
+        """Remove what was written, unless commit() made it a segment (a version may refer
+        to it by now)."""
+        if self._committed:
+            return
         with contextlib.suppress(Exception):
             self.close()
         with contextlib.suppress(OSError):

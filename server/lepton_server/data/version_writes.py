@@ -1,7 +1,7 @@
 """Writing versions (spec/data.md §4.5, §8.3, DAT-021 to DAT-036): a WriteVersion header checked
 before any data is read, the stream taken in as it arrives (version_ingest.py), and the one
 commit path through which writes, imports and pipeline runs add a version (and move its tags)
-atomically."""
+atomically, their rows built by version_builder.py."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from lepton_server.data.dataset_resources import (
     timestamp,
 )
 from lepton_server.data.metadata_store import DatasetRow, MetadataStore, TagRow, VersionRow
-from lepton_server.data.table_digest import content_digest
-from lepton_server.data.version_ingest import Ingested, VersionIngest, merged_schema
+from lepton_server.data.version_builder import Ingested, VersionBuilder
+from lepton_server.data.version_ingest import VersionIngest
 from lepton_server.data.version_storage import VersionStorage
 from lepton_server.runtime.errors import Aborted, DataLoss, invalid_field
 
@@ -108,6 +108,15 @@ class VersionWrites:
             hashed=header.HasField("arrow_data_digest"),
         )
 
+    async def builder(self, dataset: DatasetRow, mode: int, written: pa.Schema) -> VersionBuilder:
+        """Start building a version's rows of schema `written` against the head as it is now
+        (an import's, as its files are read; commit_table's)."""
+        head = self.store.head(dataset.uid)
+        append = mode == resources.WRITE_MODE_APPEND
+        # Off the loop: for APPEND, the builder reads and digests the head's rows.
+        uid = dataset.uid
+        return await self._off_loop(VersionBuilder, self.storage, uid, head, append, written)
+
     async def commit(
         self, session: WriteSession, ingest: VersionIngest
     ) -> resources.DatasetVersion:
@@ -134,19 +143,20 @@ class VersionWrites:
             else None,
             request=("WriteVersion", header.parent, header) if header.request_id else None,
         )
-        dataset = session.dataset
+        return await self.commit_ingested(session.dataset, ingested, commit)
+
+    async def commit_ingested(
+        self, dataset: DatasetRow, ingested: Ingested, commit: Commit
+    ) -> resources.DatasetVersion:
+        """Commit rows a builder took in while they arrived (a write's, an import's) as one
+        version: as built, if the head is still the one the builder began with; otherwise
+        (an APPEND whose head moved meanwhile) the new rows again on the new head. The
+        caller discards the builder's segment afterwards; once published, that is a no-op."""
         async with self._commit_lock(dataset):
             head = self.store.head(dataset.uid)
             _check_expected_parent(commit.expected_parent, dataset.id, head)
             if not ingested.append or _version_id(head) == _version_id(ingested.parent):
-                segments = list(head.segments) if ingested.append and head else []
-                if ingested.writer is not None:
-                    segments.append(await self._off_loop(ingested.writer.commit))
-                    ingest.published()
-                size = await self._off_loop(self.storage.size_bytes, dataset.uid, segments)
-                stored = StoredRows(segments, ingested.rows, size, ingested.digest)
-                return self._record_version(dataset, commit, head, ingested.schema, stored)
-        # The head moved while the stream arrived: its rows go on the new head instead.
+                return await self._publish(dataset, commit, head, ingested)
         written = await self._off_loop(_new_rows, ingested)
         return await self.commit_table(dataset, written, commit)
 
@@ -154,41 +164,32 @@ class VersionWrites:
         self, dataset: DatasetRow, written: pa.Table, commit: Commit
     ) -> resources.DatasetVersion:
         """Add one version holding `written` (or the head's rows plus `written`, for APPEND)
-        to `dataset`'s history, atomically. Every producer of versions commits through here:
-        writes, imports, pipeline runs."""
+        to `dataset`'s history, atomically. Every producer of versions commits through here
+        or through commit_ingested: writes, imports, pipeline runs."""
         async with self._commit_lock(dataset):
             head = self.store.head(dataset.uid)
             _check_expected_parent(commit.expected_parent, dataset.id, head)
-            append = commit.mode == resources.WRITE_MODE_APPEND and head is not None
-            parent = resources.DatasetVersion.FromString(head.message) if head else None
-            schema = merged_schema(parent, written.schema) if append else written.schema
-            segments = list(head.segments) if append else []
-            stored = await self._store_rows(dataset.uid, segments, schema, written)
-            return self._record_version(dataset, commit, head, schema, stored)
+            builder = await self.builder(dataset, commit.mode, written.schema)
+            try:
+                ingested = await self._off_loop(_build, builder, written)
+                return await self._publish(dataset, commit, head, ingested)
+            finally:
+                await self._off_loop(builder.discard)
 
     def _commit_lock(self, dataset: DatasetRow) -> asyncio.Lock:
         return self._commit_locks.setdefault(dataset.uid, asyncio.Lock())
 
-    async def _store_rows(
-        self, dataset_uid: str, segments: list[str], schema: pa.Schema, written: pa.Table
-    ) -> StoredRows:
-        """Write the new rows as a segment and digest the version's rows, side by side off the
-        loop: hashing and writing both release the GIL, so a write costs the longer of the two."""
-        rows = written.cast(schema)
-        if segments:  # the parent's rows: memory-mapped locally, fetched from a remote store
-            earlier = await self._off_loop(self.storage.read, dataset_uid, segments, schema)
-            version_rows = pa.concat_tables([earlier, rows])
-        else:
-            version_rows = rows
-        digesting = self._off_loop(content_digest, version_rows)
-        if rows.num_rows:
-            written_segment = self._off_loop(self.storage.write_segment, dataset_uid, rows)
-            segment, digest = await asyncio.gather(written_segment, digesting)
-            segments = [*segments, segment]
-        else:
-            digest = await digesting
-        size = await self._off_loop(self.storage.size_bytes, dataset_uid, segments)
-        return StoredRows(segments, version_rows.num_rows, size, digest)
+    async def _publish(
+        self, dataset: DatasetRow, commit: Commit, head: VersionRow | None, ingested: Ingested
+    ) -> resources.DatasetVersion:
+        """Make the built segment durable and record the version (under the commit lock)."""
+        # The rows were built on `ingested.parent` (for APPEND), which is the head by now.
+        segments = list(ingested.parent.segments) if ingested.parent is not None else []
+        if ingested.writer is not None:
+            segments.append(await self._off_loop(ingested.writer.commit))
+        size = await self._off_loop(self.storage.size_bytes, dataset.uid, segments)
+        stored = StoredRows(segments, ingested.rows, size, ingested.digest)
+        return self._record_version(dataset, commit, head, ingested.schema, stored)
 
     def _record_version(
         self,
@@ -260,6 +261,11 @@ def _check_digest(digest: digest_pb2.Digest, field: str) -> None:
 
 def _version_id(row: VersionRow | None) -> str | None:
     return row.id if row is not None else None
+
+
+def _build(builder: VersionBuilder, written: pa.Table) -> Ingested:
+    builder.add(written)
+    return builder.finish()
 
 
 def _new_rows(ingested: Ingested) -> pa.Table:

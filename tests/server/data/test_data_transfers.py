@@ -179,6 +179,45 @@ def test_export_refuses_an_existing_destination_without_overwrite(served):
     assert (files / "taken.csv").read_text() == '"x"\n1\n'
 
 
+# Lines beyond the first block (1 MiB) an import reads of a text file.
+LATE = 200_000
+
+
+def test_a_json_lines_key_first_seen_late_widens_the_import(served):
+    """The import reads a file in blocks, but a later block that holds a wider type or a new
+    key changes the columns as reading the whole file would (spec/data.md §5.2)."""
+    stub, files = served
+    lines = [json.dumps({"a": i}) for i in range(LATE)] + [json.dumps({"a": 1.5, "b": "x"})]
+    (files / "late.jsonl").write_text("\n".join(lines) + "\n")
+    job = _import(stub, [f"file://{files}/late.jsonl"], JSONL)
+    assert job.status.state == job_pb2.JOB_STATE_SUCCEEDED, job.status.error
+    assert job.read_row_count == LATE + 1
+    rows = _rows(stub, job.output_version)
+    assert [str(t) for t in rows.schema.types] == ["double", "string"]
+    assert rows.column("a").to_pylist() == [*map(float, range(LATE)), 1.5]
+    assert rows.column("b").null_count == LATE
+
+
+def test_an_import_failing_in_a_late_block_commits_nothing_and_leaves_no_segment(served):
+    """Its first blocks were already written to a new segment when a value does not convert;
+    the job fails and the segment goes (DAT-069)."""
+    stub, files = served
+    (files / "fine.csv").write_text("x\n1\n")
+    first = _import(stub, [f"file://{files}/fine.csv"])
+    data_dir = next(files.parent.glob("data-*"))
+    before = sorted(p.name for p in data_dir.rglob("*") if p.is_file())
+    (files / "bad.csv").write_text("x\n" + "".join(f"{i}\n" for i in range(LATE)) + "oops\n")
+    schema = pa.schema([("x", pa.int64())]).serialize().to_pybytes()
+    job = _import(stub, [f"file://{files}/bad.csv"], arrow_schema=schema)
+    assert (job.status.error.code, job.status.error.reason) == (3, "SOURCE_PARSE_ERROR")
+    latest = stub.GetDataset(pb.GetDatasetRequest(name="datasets/table")).dataset
+    assert latest.version_count == 1
+    after = sorted(p.name for p in data_dir.rglob("*") if p.is_file())
+    segments = [name for name in after if name.endswith((".arrow", ".tmp"))]
+    assert segments == [name for name in before if name.endswith((".arrow", ".tmp"))], after
+    assert _rows(stub, first.output_version).column("x").to_pylist() == [1]
+
+
 def test_cancelling_a_finished_job_is_failed_precondition(served):
     stub, files = served
     (files / "a.csv").write_text("x\n1\n")

@@ -1,5 +1,6 @@
 """A table larger than the server's memory streams through it: a server the kernel caps at
-1 GiB takes a 2 GiB WriteVersion and reads it back, and is never killed for memory."""
+1 GiB takes a 2 GiB WriteVersion and reads it back, and imports a 2 GiB CSV file, and is
+never killed for memory."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from collections.abc import Iterator
 import grpc
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pytest
 from support.memory_cap import memory_cap
 from support.servers import SERVE
 
-from lepton.data.v1 import dataset_pb2
+from lepton.data.v1 import dataset_pb2, file_format_pb2, import_job_pb2
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
 
@@ -65,4 +67,48 @@ def test_a_2_gib_write_and_read_succeed_in_a_server_capped_at_1_gib(server_facto
         assert rows == ROWS
         assert total == ROWS * (ROWS - 1) // 2  # every row came back once, in order
         assert server.stop() == 0  # alive until now, and stops cleanly
+        assert cap.oom_kills() == 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_2_gib_csv_import_succeeds_in_a_server_capped_at_1_gib(server_factory, tmp_path):
+    files = tmp_path / "files"
+    files.mkdir()
+    source = files / "large.csv"
+    with pa_csv.CSVWriter(str(source), SCHEMA) as writer:
+        batches = 0
+        while source.stat().st_size < 2 * GIB:
+            writer.write_batch(_batch(batches))
+            batches += 1
+    rows = batches * ROWS_PER_BATCH
+    with memory_cap(GIB, "lepton-memory") as cap:
+        server = server_factory("--file-root", str(files), launcher=cap.launcher(SERVE))
+        with grpc.insecure_channel(server.address) as channel:
+            stub = pb_grpc.DatasetServiceStub(channel)
+            created = stub.CreateDataset(pb.CreateDatasetRequest(dataset_id="imported"))
+            job = import_job_pb2.ImportJob(
+                source_uris=[source.as_uri()],
+                format=file_format_pb2.FormatSpec(format=file_format_pb2.FILE_FORMAT_CSV),
+                mode=dataset_pb2.WRITE_MODE_OVERWRITE,
+            )
+            request = pb.CreateImportJobRequest(parent=created.dataset.name, import_job=job)
+            name = stub.CreateImportJob(request).import_job.name
+            for update in stub.WatchImportJob(pb.WatchImportJobRequest(name=name), timeout=500):
+                finished = update.import_job
+            assert finished.status.error.message == ""
+            assert finished.read_row_count == rows
+            version = stub.GetVersion(pb.GetVersionRequest(name=finished.output_version)).version
+            assert version.row_count == rows
+            assert [(f.name, f.type) for f in version.schema.fields] == [
+                ("a", "int64"),
+                ("b", "double"),
+                ("c", "int64"),
+            ]
+            last = pb.ReadVersionRequest(name=version.name, offset=rows - 1)
+            batch = [r for r in stub.ReadVersion(last, timeout=60) if r.arrow_record_batch]
+            schema = pa.ipc.read_schema(pa.py_buffer(version.schema.arrow_schema))
+            tail = pa.ipc.read_record_batch(pa.py_buffer(batch[0].arrow_record_batch), schema)
+            assert tail.to_pydict() == _batch(batches - 1).slice(ROWS_PER_BATCH - 1).to_pydict()
+        assert server.stop() == 0
         assert cap.oom_kills() == 0

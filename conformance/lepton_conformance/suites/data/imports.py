@@ -380,15 +380,41 @@ def csv_options(ctx: CaseContext) -> None:
             )
 
 
+# Rows of integers before the one double: ~5 MiB of CSV, beyond the first block of any
+# reader that parses a file in blocks (Arrow's is 1 MiB).
+WIDENED_AFTER = 600_000
+
+
+@CASES.case(CORE, "import.csv-types-inferred-from-every-row", "DAT-141", "DAT-070")
+def csv_types_from_every_row(ctx: CaseContext) -> None:
+    """A CSV column of integers whose last value is 1.5 imports as double, with every value:
+    the type is inferred from the whole file, not from its first block."""
+    client = DatasetClient(ctx)
+    imports = JobClient(client, IMPORT)
+    values = [str(i) for i in range(WIDENED_AFTER)] + ["1.5"]
+    table = pa.table({"n": pa.array(values), "row": pa.array(range(len(values)), pa.int64())})
+    with exported_file(client, table, CSV) as (_, _, exported), client.scratch() as target:
+        job = imports.succeeded(target, import_job(list(exported.output_uris), CSV))
+        read = client.read_table(job.output_version)
+    expect.equal(
+        [table_digest.canonical_type(t) for t in read.schema.types],
+        ["double", "int64"],
+        "the types inferred from the whole file",
+    )
+    expect.equal(read.column("n").to_pylist(), [float(v) for v in values], "every value, in order")
+
+
 @CASES.case(CORE, "import.compressed-files-by-extension", "DAT-072", "DAT-079")
 def compressed_files(ctx: CaseContext) -> None:
     """Exports compressed with gzip, bzip2 and Zstandard are named part-00000.csv.gz, .bz2
-    and .zst; imports with COMPRESSION_UNSPECIFIED read each by its extension."""
+    and .zst; imports with COMPRESSION_UNSPECIFIED read each by its extension, to the digest
+    of the rows written (one record batch per row: the digest is not the batches')."""
     root = file_root(ctx)
     client = DatasetClient(ctx)
     exports, imports = JobClient(client, EXPORT), JobClient(client, IMPORT)
     with client.scratches(2) as (source, target):
-        version = client.write(source, rows(4))
+        written = pa.Table.from_batches(rows(4).to_batches(max_chunksize=1))
+        version = client.write(source, written)
         for codec, suffix in (
             (ff.COMPRESSION_GZIP, "gz"),
             (ff.COMPRESSION_BZ2, "bz2"),
