@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Generator
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from pyarrow import fs
@@ -32,6 +32,7 @@ from lepton_server.data.version_reads import check_columns
 from lepton_server.data.version_writes import Commit
 from lepton_server.runtime.errors import AlreadyExists, invalid_argument, invalid_field
 
+T = TypeVar("T")
 IMPORT, EXPORT = "importJobs", "exportJobs"
 MAX_SOURCES = 1000
 # How often a streaming import reports the bytes read within a file (each report persists).
@@ -156,9 +157,8 @@ class DatasetJobs:
             for location, info in files:
                 uri = _file_uri(location, info.path)
                 parts = _source_parts(location, info.path, uri, job.format, schema, widens=widens)
-                with contextlib.closing(parts):  # the file closes when the job ends early
-                    while (read := await _off_loop(next, parts, None)) is not None:
-                        part, read_bytes = read
+                async with contextlib.aclosing(_read_ahead(parts)) as reading:
+                    async for part, read_bytes in reading:
                         if handle.stopping:
                             raise Cancelled
                         if time.monotonic() - reported >= PROGRESS_EVERY_S:
@@ -319,6 +319,22 @@ def _file_uri(location: Location, path: str) -> str:
     return location.uri + path[len(location.path.rstrip("/")) + 1 :]
 
 
+async def _read_ahead(items: Generator[T, None, None]) -> AsyncIterator[T]:
+    """`items`, each advanced on a worker thread while the one before is used (a file's
+    next part is parsed while this one is stored); `items` is closed at the end, once no
+    thread runs it, so its file closes even when the caller stops early."""
+    ahead = asyncio.ensure_future(_off_loop(next, items, None))
+    try:
+        while (item := await ahead) is not None:
+            ahead = asyncio.ensure_future(_off_loop(next, items, None))
+            yield item
+    finally:
+        await asyncio.wait([ahead])
+        if not ahead.cancelled():
+            ahead.exception()  # seen: the caller's own error is the one that counts
+        items.close()
+
+
 def _total_bytes(files: list[tuple[Location, fs.FileInfo]]) -> int:
     return sum(info.size for _, info in files)
 
@@ -335,7 +351,7 @@ def _read_source(
 
 def _source_parts(
     location: Location, path: str, uri: str, spec: Any, schema: pa.Schema | None, *, widens: bool
-) -> Iterator[tuple[pa.Table, int]]:
+) -> Generator[tuple[pa.Table, int], None, None]:
     """file_formats.read_parts with the import's errors; _Widened for any parse error of a
     file whose types are inferred (read whole, it may parse)."""
     with storage_errors(uri):

@@ -40,6 +40,8 @@ EXTENSIONS = {
     ff.FILE_FORMAT_JSON_LINES: "jsonl",
     ff.FILE_FORMAT_PARQUET: "parquet",
 }
+# An import parses a text file in pieces of whole lines this large (see _text_parts).
+TEXT_PIECE_BYTES = 16 * 1024 * 1024
 TEXT_SUFFIX = {ff.COMPRESSION_GZIP: ".gz", ff.COMPRESSION_BZ2: ".bz2", ff.COMPRESSION_ZSTD: ".zst"}
 OPTIONS_OF = {
     ff.FILE_FORMAT_CSV: "csv",
@@ -101,8 +103,8 @@ def read_table(
             if spec.format == ff.FILE_FORMAT_CSV:
                 return _read_csv(stream, spec.csv, schema, header=_header(spec))
             return _read_json_lines(stream, spec, schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, ValueError) as exc:
-        raise SourceParseError(str(exc)) from None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, ValueError, KeyError) as exc:
+        raise SourceParseError(_message(exc)) from None
 
 
 def read_parts(
@@ -112,8 +114,8 @@ def read_parts(
     they are taken, so a file larger than memory passes through; at least one part, empty
     for a file without rows. With each part, about how many bytes of the file are read.
 
-    Without `schema`, a text file's types are inferred from its first block, and a later
-    block that needs a wider type fails (SourceParseError) where read_table would have
+    Without `schema`, a text file's types are inferred from its first piece, and a later
+    piece that needs a wider type fails (SourceParseError) where read_table would have
     widened the column."""
     try:
         with filesystem.open_input_file(path) as source:
@@ -130,15 +132,58 @@ def read_parts(
             codec = _codec(spec, path)
             # The raw file's position counts the bytes read, compressed or not.
             stream = pa.CompressedInputStream(source, codec) if codec else source
-            if spec.format == ff.FILE_FORMAT_CSV:
-                reader = pa_csv.open_csv(stream, *_csv_options(spec.csv, schema, _header(spec)))
-            else:
-                reader = pa_json.open_json(stream, parse_options=_json_parse(spec, schema))
-            for table in _tables(reader, reader.schema):
-                table = table.select(schema.names).cast(schema) if schema is not None else table
+            for table in _text_parts(stream, spec, schema):
                 yield table, source.tell()
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, ValueError) as exc:
-        raise SourceParseError(str(exc)) from None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, ValueError, KeyError) as exc:
+        raise SourceParseError(_message(exc)) from None
+
+
+def _text_parts(
+    stream: pa.NativeFile, spec: ff.FormatSpec, schema: pa.Schema | None
+) -> Iterator[pa.Table]:
+    """A CSV or JSON Lines stream's rows, a piece of whole lines at a time. Each piece goes
+    to pyarrow's multithreaded reader (its streaming readers convert on one thread). A
+    piece may end at any line break: neither format lets a value span lines here (CSV is
+    read with newlines_in_values off). Later pieces keep the first one's columns and types."""
+    csv = spec.format == ff.FILE_FORMAT_CSV
+    read, parse, convert = _csv_options(spec.csv, schema, _header(spec))
+    json_parse = _json_parse(spec, schema)
+    first = True
+    for piece in _line_pieces(stream):
+        if csv:
+            table = pa_csv.read_csv(pa.BufferReader(piece), read, parse, convert)
+        else:
+            table = pa_json.read_json(pa.BufferReader(piece), parse_options=json_parse)
+        if first:
+            first = False
+            # No header and no rows to skip after the first piece: its columns go on.
+            read = pa_csv.ReadOptions(column_names=table.column_names, encoding=read.encoding)
+            if schema is None:
+                convert.column_types = {f.name: f.type for f in table.schema}
+                json_parse = pa_json.ParseOptions(
+                    explicit_schema=table.schema, unexpected_field_behavior="error"
+                )
+        yield table.select(schema.names).cast(schema) if schema is not None else table
+
+
+def _line_pieces(stream: pa.NativeFile) -> Iterator[bytes]:
+    """The stream in pieces of about TEXT_PIECE_BYTES that end at a line break (the last
+    piece, at the end); one empty piece for an empty stream."""
+    rest, given = b"", False
+    while data := stream.read(TEXT_PIECE_BYTES):
+        data = rest + data if rest else data
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            given = True
+            yield data[:cut]
+        rest = data[cut:]
+    if rest or not given:
+        yield rest
+
+
+def _message(exc: Exception) -> str:
+    # A KeyError's text is its key, quoted: `table.select` names a column the file lacks.
+    return exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
 def _codec(spec: ff.FormatSpec, path: str) -> str | None:

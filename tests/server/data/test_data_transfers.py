@@ -134,6 +134,15 @@ def test_malformed_source_fails_with_source_parse_error(served):
     assert job.status.error.metadata["uri"] == f"file://{files}/bad.csv"
 
 
+def test_an_arrow_schema_column_the_csv_lacks_is_a_source_parse_error(served):
+    stub, files = served
+    (files / "ab.csv").write_text("a,b\n1,2\n")
+    schema = pa.schema([("a", pa.int64()), ("c", pa.int64())]).serialize().to_pybytes()
+    job = _import(stub, [f"file://{files}/ab.csv"], arrow_schema=schema)
+    assert (job.status.error.code, job.status.error.reason) == (3, "SOURCE_PARSE_ERROR")
+    assert '"c"' in job.status.error.message
+
+
 def test_file_outside_the_roots_is_refused_before_reading(served):
     stub, _ = served
     with pytest.raises(grpc.RpcError) as error:
@@ -179,8 +188,8 @@ def test_export_refuses_an_existing_destination_without_overwrite(served):
     assert (files / "taken.csv").read_text() == '"x"\n1\n'
 
 
-# Lines beyond the first block (1 MiB) an import reads of a text file.
-LATE = 200_000
+# Lines beyond the first piece (16 MiB) an import parses of a text file.
+LATE = 2_000_000
 
 
 def test_a_json_lines_key_first_seen_late_widens_the_import(served):
@@ -206,7 +215,8 @@ def test_an_import_failing_in_a_late_block_commits_nothing_and_leaves_no_segment
     first = _import(stub, [f"file://{files}/fine.csv"])
     data_dir = next(files.parent.glob("data-*"))
     before = sorted(p.name for p in data_dir.rglob("*") if p.is_file())
-    (files / "bad.csv").write_text("x\n" + "".join(f"{i}\n" for i in range(LATE)) + "oops\n")
+    lines = "".join(f"{i}\n" for i in range(LATE * 3 // 2))  # 23 MiB: two pieces
+    (files / "bad.csv").write_text("x\n" + lines + "oops\n")
     schema = pa.schema([("x", pa.int64())]).serialize().to_pybytes()
     job = _import(stub, [f"file://{files}/bad.csv"], arrow_schema=schema)
     assert (job.status.error.code, job.status.error.reason) == (3, "SOURCE_PARSE_ERROR")
