@@ -84,6 +84,24 @@ class TableDigest:
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def resume(self, leaves: list[list[bytes]]) -> None:
+        """Start after rows whose leaves are known: `leaves[c]` are the digests of column c's
+        first leaves, all full (the same count for every column). Only the rows after them
+        are added then; an APPEND reuses its parent's leaves so."""
+        if self.rows or self._leaves:
+            raise RuntimeError("resume() comes before any rows")
+        counts = {len(column) for column in leaves}
+        if len(counts) > 1:
+            raise ValueError("every column needs as many leaves")
+        self._leaves = [[_done(leaf) for leaf in column] for column in leaves]
+        self.rows = counts.pop() * LEAF_ROWS if counts else 0
+
+    def full_leaves(self) -> list[list[bytes]]:
+        """Once hexdigest() ran: each column's digests of its full leaves (a last leaf of
+        fewer than LEAF_ROWS rows left out), for a later resume()."""
+        full = self.rows // LEAF_ROWS
+        return [[future.result() for future in column[:full]] for column in self._leaves]
+
     def add(self, rows: pa.Table) -> None:
         """The next rows of the table."""
         rows = decode_dictionaries(rows)
@@ -125,6 +143,12 @@ class TableDigest:
                 future = self._pool.submit(leaf_digest, column, start)
                 self._pending.append(future)
                 futures.append(future)
+
+
+def _done(value: bytes) -> Future[bytes]:
+    future: Future[bytes] = Future()
+    future.set_result(value)
+    return future
 
 
 def column_digest(leaves: list[bytes]) -> bytes:

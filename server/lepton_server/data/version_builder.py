@@ -17,7 +17,7 @@ import pyarrow as pa
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton_server.data import arrow_types
 from lepton_server.data.metadata_store import VersionRow
-from lepton_server.data.table_digest import TableDigest
+from lepton_server.data.table_digest import LEAF_ROWS, TableDigest
 from lepton_server.data.version_storage import SegmentWriter, VersionStorage
 from lepton_server.runtime.errors import invalid_argument
 
@@ -38,6 +38,7 @@ class Ingested:
     writer: SegmentWriter | None
     rows: int  # of the version: the head's rows (for APPEND) and the new ones
     digest: str
+    leaves: list[list[bytes]]  # the digest's full leaves, per column (VersionStorage keeps them)
     raw_sha256: str = ""
 
 
@@ -71,11 +72,24 @@ class VersionBuilder:
         self._digest = TableDigest()
         if self._parent is not None:  # the version's digest covers the head's rows too
             try:
-                rows = storage.read(dataset_uid, self._parent.segments, self.schema)
-                self._digest.add(rows)
+                self._digest_parent(self._parent)
             except BaseException:
                 self._digest.close()
                 raise
+
+    def _digest_parent(self, parent: VersionRow) -> None:
+        """The parent's rows into the digest: those its kept leaves cover are not hashed
+        again, so an APPEND costs its new rows (and at most one leaf of the parent's)."""
+        rows = self._storage.read(self._dataset_uid, parent.segments, self.schema)
+        leaves = None
+        if parent.segments:
+            leaves = self._storage.read_leaves(
+                self._dataset_uid, parent.segments[-1], len(self.schema)
+            )
+        if leaves and len(leaves[0]) * LEAF_ROWS <= rows.num_rows:
+            self._digest.resume(leaves)
+            rows = rows.slice(self._digest.rows)
+        self._digest.add(rows)
 
     def add(self, rows: pa.Table) -> None:
         """The next new rows, in `written`'s columns (dictionaries are decoded here)."""
@@ -96,6 +110,7 @@ class VersionBuilder:
             if self._writer is not None:
                 self._writer.close()
             digest = self._digest.hexdigest(self.schema)
+            leaves = self._digest.full_leaves()
         finally:
             self._digest.close()
         return Ingested(
@@ -105,6 +120,7 @@ class VersionBuilder:
             self._writer,
             self._digest.rows,
             digest,
+            leaves,
             raw_sha256,
         )
 

@@ -8,13 +8,20 @@ version refer to it (DAT-026): on a local disk it is written to a temporary file
 renamed into place; on an object store it is one object, which appears whole or not at all.
 A crash at any moment leaves at worst an unreferenced segment, which `collect_garbage`
 removes at start. The base therefore belongs to one server: whatever its catalog does not
-refer to is garbage."""
+refer to is garbage.
+
+Beside a segment, `<segment>.leaves` may keep the content digest's full leaves (§4.3) of the
+rows up to the end of that segment in the version that added it, so an APPEND hashes only
+the parent's last partial leaf and the new rows. It is a cache: checked by its own SHA-256,
+and when missing or damaged the rows are hashed again."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
+import struct
 import uuid
 from concurrent import futures
 from concurrent.futures import Future
@@ -30,6 +37,10 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".arrow"
 TMP_SUFFIX = ".tmp"
+LEAVES_SUFFIX = ".leaves"
+_LEAVES_MAGIC = b"lepton-leaves-v1\n"
+_LEAVES_HEADER = struct.Struct("<QQ")  # columns, leaves per column
+_DIGEST_BYTES = 32
 # A local segment's bytes are sent to disk in steps of this size while it is written, by one
 # thread for the whole server (a flush that is still running is not queued behind).
 WRITEBACK_BYTES = 32 * 1024 * 1024
@@ -84,6 +95,40 @@ class VersionStorage:
             return schema.empty_table()
         return pa.concat_tables(tables)
 
+    def write_leaves(self, dataset_uid: str, segment: str, leaves: list[list[bytes]]) -> None:
+        """Keep `leaves` (per column, the full leaves of the rows up to the end of `segment`)
+        beside the segment, best effort: without them an APPEND only costs more."""
+        body = [_LEAVES_MAGIC, _LEAVES_HEADER.pack(len(leaves), len(leaves[0]) if leaves else 0)]
+        body.extend(leaf for column in leaves for leaf in column)
+        content = b"".join(body)
+        path = f"{self.segments_dir(dataset_uid)}/{segment}{LEAVES_SUFFIX}"
+        try:
+            with self.filesystem.open_output_stream(path) as sink:
+                sink.write(content + hashlib.sha256(content).digest())
+        except OSError as exc:
+            log.warning("leaf digests of segment %s not kept: %s", segment, exc)
+
+    def read_leaves(self, dataset_uid: str, segment: str, columns: int) -> list[list[bytes]] | None:
+        """What write_leaves kept for `segment`, if it is there, whole, and of `columns`."""
+        path = f"{self.segments_dir(dataset_uid)}/{segment}{LEAVES_SUFFIX}"
+        try:
+            with self.filesystem.open_input_stream(path) as source:
+                data = source.read()
+        except OSError:
+            return None
+        content, check = data[:-_DIGEST_BYTES], data[-_DIGEST_BYTES:]
+        start = len(_LEAVES_MAGIC) + _LEAVES_HEADER.size
+        if not content.startswith(_LEAVES_MAGIC) or len(content) < start:
+            return None
+        if hashlib.sha256(content).digest() != check:
+            return None
+        stored_columns, count = _LEAVES_HEADER.unpack_from(content, len(_LEAVES_MAGIC))
+        if stored_columns != columns or len(content) != start + columns * count * _DIGEST_BYTES:
+            return None
+        at = [start + (c * count + i) * _DIGEST_BYTES for c in range(columns) for i in range(count)]
+        flat = [content[a : a + _DIGEST_BYTES] for a in at]
+        return [flat[c * count : (c + 1) * count] for c in range(columns)]
+
     def size_bytes(self, dataset_uid: str, segments: list[str]) -> int:
         paths = [self.segment_path(dataset_uid, s) for s in segments]
         return sum(info.size for info in self.filesystem.get_file_info(paths))
@@ -107,8 +152,8 @@ class VersionStorage:
                 removed += self._remove(entry)
         for dataset_uid in live_datasets:
             for entry in self._files(self.segments_dir(dataset_uid), recursive=False):
-                name = entry.base_name
-                if not (name.endswith(SUFFIX) and name.removesuffix(SUFFIX) in referenced):
+                stem, suffix = os.path.splitext(entry.base_name)
+                if not (suffix in (SUFFIX, LEAVES_SUFFIX) and stem in referenced):
                     removed += self._remove(entry)
         return removed
 

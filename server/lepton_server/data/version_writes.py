@@ -186,7 +186,9 @@ class VersionWrites:
         # The rows were built on `ingested.parent` (for APPEND), which is the head by now.
         segments = list(ingested.parent.segments) if ingested.parent is not None else []
         if ingested.writer is not None:
-            segments.append(await self._off_loop(ingested.writer.commit))
+            segment = await self._off_loop(ingested.writer.commit)
+            segments.append(segment)
+            await self._off_loop(self.storage.write_leaves, dataset.uid, segment, ingested.leaves)
         size = await self._off_loop(self.storage.size_bytes, dataset.uid, segments)
         stored = StoredRows(segments, ingested.rows, size, ingested.digest)
         return self._record_version(dataset, commit, head, ingested.schema, stored)

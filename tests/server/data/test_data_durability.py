@@ -113,9 +113,11 @@ def test_sigkill_during_a_write_leaves_versions_complete_or_absent(tmp_path, pau
         assert count in (1, 2)
         referenced = count  # one segment per committed write in this test
         assert len(_segments(data_dir)) == referenced
-        # What the killed write had put on disk, before its commit, is gone too.
+        # What the killed write had put on disk, before its commit, is gone too; each
+        # committed segment keeps its digest's leaves beside it.
         files = [p.name for p in (data_dir / "data" / "datasets").rglob("*") if p.is_file()]
-        assert sorted(files) == sorted(f"{segment}.arrow" for segment in _segments(data_dir))
+        kept = [f"{s}{suffix}" for s in _segments(data_dir) for suffix in (".arrow", ".leaves")]
+        assert sorted(files) == sorted(kept)
     finally:
         restarted.stop()
 

@@ -38,11 +38,14 @@ class Bucket:
     def datasets(self) -> str:
         return f"{self.name}/prefix/datasets"
 
-    def objects(self) -> list[str]:
-        """Paths of every object below the datasets prefix."""
+    def objects(self, suffix: str = ".arrow") -> list[str]:
+        """Paths of the objects below the datasets prefix whose names end in `suffix`: the
+        segments, by default (beside each, `.leaves` keeps its digest's leaves)."""
         selector = fs.FileSelector(self.datasets, recursive=True, allow_not_found=True)
         infos = self.filesystem.get_file_info(selector)
-        return sorted(i.path for i in infos if i.type == fs.FileType.File)
+        return sorted(
+            i.path for i in infos if i.type == fs.FileType.File and i.path.endswith(suffix)
+        )
 
 
 @pytest.fixture
@@ -99,6 +102,8 @@ def test_versions_survive_a_restart_on_the_same_data_dir_and_uri(bucket, serve):
         assert data.read("people").equals(pa.concat_tables([ROWS, MORE]))
         assert data.get_dataset("people").version_count == 2
     assert len(bucket.objects()) == 2  # the append added one segment, the parent's is shared
+    assert len(bucket.objects(".leaves")) == 2  # kept through the restart
+    assert len(bucket.objects("")) == 4
 
 
 def test_deleting_a_dataset_removes_its_objects(bucket, serve):
@@ -124,9 +129,11 @@ def test_an_unreferenced_object_under_a_live_dataset_is_removed_at_restart(bucke
     orphan = f"{bucket.datasets}/{uuid.uuid4().hex}/segments/{uuid.uuid4().hex}.arrow"
     with bucket.filesystem.open_output_stream(orphan) as sink:
         sink.write(b"a dataset no catalog knows")
+    with bucket.filesystem.open_output_stream(planted.replace(".arrow", ".leaves")) as sink:
+        sink.write(b"leaves of a segment that is gone")
     first.stop()
     with _connect(serve(bucket.uri())) as data:
-        assert bucket.objects() == [segment]
+        assert bucket.objects("") == [segment, segment.replace(".arrow", ".leaves")]
         assert data.read("people").equals(ROWS)
 
 
