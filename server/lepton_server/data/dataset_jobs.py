@@ -145,8 +145,8 @@ class DatasetJobs:
         commit: Commit,
     ) -> resources.DatasetVersion:
         """Read the files part by part into a new version's builder, so an import of any
-        size holds a bounded part of it in memory. _Widened when a text file's later block
-        needs a type its first block did not infer (read_table widens it instead)."""
+        size holds a bounded part of it in memory. _Widened when a text file's later piece
+        needs a type its first piece did not infer (read_table widens it instead)."""
         job: import_job_pb2.ImportJob = handle.job
         widens = schema is None and job.format.format != file_format_pb2.FILE_FORMAT_PARQUET
         builder: VersionBuilder | None = None
@@ -364,7 +364,7 @@ def _source_parts(
 
 
 class _Widened(Exception):
-    """A part of a text file did not parse as the types inferred from its first block."""
+    """A part of a text file did not parse as the types inferred from its first piece."""
 
 
 def _parse_error(exc: file_formats.SourceParseError, uri: str) -> Exception:
