@@ -61,9 +61,11 @@ class VersionBuilder:
         self._append = append
         self._parent = head if append else None
         written = arrow_types.decode_dictionaries(written.empty_table()).schema
+        parent_rows = 0
         if self._parent is not None:
             parent = resources.DatasetVersion.FromString(self._parent.message)
             self.schema = merged_schema(parent, written)
+            parent_rows = parent.row_count
         else:
             self.schema = written
         self._writer: SegmentWriter | None = None
@@ -72,24 +74,25 @@ class VersionBuilder:
         self._digest = TableDigest()
         if self._parent is not None:  # the version's digest covers the head's rows too
             try:
-                self._digest_parent(self._parent)
+                self._digest_parent(self._parent, parent_rows)
             except BaseException:
                 self._digest.close()
                 raise
 
-    def _digest_parent(self, parent: VersionRow) -> None:
-        """The parent's rows into the digest: those its kept leaves cover are not hashed
-        again, so an APPEND costs its new rows (and at most one leaf of the parent's)."""
-        rows = self._storage.read(self._dataset_uid, parent.segments, self.schema)
+    def _digest_parent(self, parent: VersionRow, rows: int) -> None:
+        """The parent's `rows` into the digest: those its kept leaves cover are neither read
+        nor hashed again, so an APPEND costs its new rows (and one leaf of the parent's)."""
         leaves = None
         if parent.segments:
             leaves = self._storage.read_leaves(
                 self._dataset_uid, parent.segments[-1], len(self.schema)
             )
-        if leaves and len(leaves[0]) * LEAF_ROWS <= rows.num_rows:
+        if leaves and len(leaves[0]) * LEAF_ROWS <= rows:
             self._digest.resume(leaves)
-            rows = rows.slice(self._digest.rows)
-        self._digest.add(rows)
+        tail = self._storage.read_from(
+            self._dataset_uid, parent.segments, self.schema, self._digest.rows, rows
+        )
+        self._digest.add(tail)
 
     def add(self, rows: pa.Table) -> None:
         """The next new rows, in `written`'s columns (dictionaries are decoded here)."""

@@ -81,19 +81,36 @@ class VersionStorage:
     def read(self, dataset_uid: str, segments: list[str], schema: pa.Schema) -> pa.Table:
         """The rows of `segments`, in order, as one table of `schema` (memory-mapped on a
         local disk, fetched whole from other filesystems)."""
-        tables = []
-        for segment in segments:
-            path = self.segment_path(dataset_uid, segment)
-            if self.local:
-                source = pa.memory_map(path)
-            else:
-                with self.filesystem.open_input_file(path) as remote:
-                    source = remote.read_buffer()
-            table = pa.ipc.open_file(source).read_all()
-            tables.append(table.cast(schema) if table.schema != schema else table)
+        tables = [self._read_segment(dataset_uid, segment, schema) for segment in segments]
         if not tables:
             return schema.empty_table()
         return pa.concat_tables(tables)
+
+    def read_from(
+        self, dataset_uid: str, segments: list[str], schema: pa.Schema, start: int, rows: int
+    ) -> pa.Table:
+        """read()'s rows from row `start` on, of the `rows` that `segments` hold: segments
+        that end before `start` are not opened (nor fetched, from an object store)."""
+        tail: list[pa.Table] = []
+        first_row = rows  # of the earliest segment read so far
+        for segment in reversed(segments):
+            if first_row <= start:
+                break
+            tail.append(self._read_segment(dataset_uid, segment, schema))
+            first_row -= tail[-1].num_rows
+        if not tail:
+            return schema.empty_table()
+        return pa.concat_tables(tail[::-1]).slice(start - first_row)
+
+    def _read_segment(self, dataset_uid: str, segment: str, schema: pa.Schema) -> pa.Table:
+        path = self.segment_path(dataset_uid, segment)
+        if self.local:
+            source = pa.memory_map(path)
+        else:
+            with self.filesystem.open_input_file(path) as remote:
+                source = remote.read_buffer()
+        table = pa.ipc.open_file(source).read_all()
+        return table.cast(schema) if table.schema != schema else table
 
     def write_leaves(self, dataset_uid: str, segment: str, leaves: list[list[bytes]]) -> None:
         """Keep `leaves` (per column, the full leaves of the rows up to the end of `segment`)

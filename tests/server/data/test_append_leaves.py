@@ -5,6 +5,8 @@ cache: missing or damaged, the parent's rows are hashed again."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import numpy as np
 import pyarrow as pa
@@ -90,6 +92,17 @@ def test_an_append_hashes_its_new_rows_and_the_parents_last_partial_leaf(tmp_pat
     version, digest = _committed(storage, parent, _table(5 * LEAF_ROWS + 100, 10))
     assert hashed[0] == 2  # one leaf per column: the parent's last 100 rows and the new 10
     assert digest == _digest_of_rows(storage, version)
+
+
+def test_an_append_does_not_read_the_segments_its_parents_leaves_cover(tmp_path):
+    """On an object store an APPEND would otherwise fetch every segment of its parent."""
+    storage = _storage(tmp_path)
+    parts = [_table(0, LEAF_ROWS + 10), _table(LEAF_ROWS + 10, LEAF_ROWS), _table(0, 10)]
+    first, _ = _committed(storage, None, parts[0])
+    second, _ = _committed(storage, first, parts[1])
+    Path(storage.segment_path("uid", first.segments[0])).unlink()  # rows 0 to 65,545
+    _, digest = _committed(storage, second, parts[2])  # needs rows 131,072 on only
+    assert digest == content_digest(pa.concat_tables(parts))
 
 
 def test_missing_or_damaged_leaves_are_hashed_again(tmp_path, monkeypatch):
