@@ -118,6 +118,15 @@ def test_directory_import_reads_files_in_path_order_and_skips_hidden_ones(served
     assert _rows(stub, job.output_version).column("x").to_pylist() == [1, 2]
 
 
+def test_only_gz_bz2_and_zst_names_are_read_as_compressed(served):
+    """DAT-072: other files are read uncompressed, whatever else their name ends in."""
+    stub, files = served
+    (files / "plain.csv.lz4").write_text("x\n7\n")
+    job = _import(stub, [f"file://{files}/plain.csv.lz4"])
+    assert job.status.state == job_pb2.JOB_STATE_SUCCEEDED, job.status.error
+    assert _rows(stub, job.output_version).column("x").to_pylist() == [7]
+
+
 def test_missing_source_fails_the_job_with_storage_object_not_found(served):
     stub, files = served
     job = _import(stub, [f"file://{files}/nope.csv"])
