@@ -10,6 +10,9 @@ INSTALLED := $(VENV)/.installed
 
 PACKAGES := generated/python/pyproject.toml server/pyproject.toml \
             clients/python/pyproject.toml conformance/pyproject.toml
+# The compiled front of the server (Rust, built by maturin with the toolchain's cargo).
+DATAPLANE := server/dataplane/pyproject.toml server/dataplane/Cargo.toml \
+             server/dataplane/Cargo.lock $(wildcard server/dataplane/src/*.rs)
 
 GHZ := .tools/bin/ghz
 GHZ_VERSION := v0.120.0
@@ -20,10 +23,11 @@ GHZ_VERSION := v0.120.0
 
 all: test
 
-$(INSTALLED): pyproject.toml $(PACKAGES)
+$(INSTALLED): pyproject.toml $(PACKAGES) $(DATAPLANE)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
-	$(PY) -m pip install --quiet -e generated/python -e "server[ray]" -e clients/python -e conformance
+	$(PY) -m pip install --quiet -e generated/python -e "server[ray]" -e clients/python -e conformance \
+		./server/dataplane
 	$(PY) -m pip install --quiet --group dev
 	touch $@
 

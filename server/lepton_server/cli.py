@@ -72,6 +72,14 @@ def _parser(layers: Mapping[str, Layer[Any]]) -> argparse.ArgumentParser:
         help="processes serving the port: each added one serves inference from an engine of "
         "its own and forwards every other call to the first (default: %(default)s)",
     )
+    serve.add_argument(
+        "--data-plane",
+        choices=("compiled", "python"),
+        default="compiled",
+        help="compiled: a compiled front owns the port and frames the inference hot path "
+        "(ModelInfer) outside Python; python: grpc.aio serves every call. TLS is always "
+        "served by grpc.aio (default: %(default)s)",
+    )
     # Set by the primary on the workers it starts (runtime/worker_pool.py).
     serve.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     serve.add_argument("--worker-socket-dir", type=Path, help=argparse.SUPPRESS)
@@ -156,6 +164,7 @@ def _config(
         max_message_bytes=options.max_message_bytes,
         layers=layer_configs,
         workers=_workers(options, argv),
+        data_plane=options.data_plane,
     )
 
 

@@ -65,6 +65,9 @@ class ServerConfig:
     shutdown_grace_seconds: float = 5.0
     # Several processes on one port; None serves from this process alone.
     workers: WorkersConfig | None = None
+    # "compiled": the compiled front owns the port and answers the hot-path methods
+    # (runtime/compiled_front.py); "python": grpc.aio serves every call.
+    data_plane: str = "compiled"
     # Layer name -> that layer's own config (its `Layer.config_type`); a hosted layer absent
     # here runs with its defaults.
     layers: Mapping[str, object] = field(default_factory=dict)

@@ -38,6 +38,8 @@ DATA_PLANE = (
     "ModelInfer",
     "ModelStreamInfer",
 )
+# What the compiled front frames itself (runtime/compiled_front.py).
+FAST_METHODS = ("ModelInfer",)
 
 
 @dataclass
@@ -120,8 +122,15 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
             close=close,
             start=built.follow,
             stopping=built.unfollow,
+            fast_methods=FAST_METHODS,
         ),
-        HostedService(oip_name, mounter(oip_name, handlers), EXTENSIONS, mirrors=lepton_name),
+        HostedService(
+            oip_name,
+            mounter(oip_name, handlers),
+            EXTENSIONS,
+            mirrors=lepton_name,
+            fast_methods=FAST_METHODS,
+        ),
     ]
 
 
@@ -136,7 +145,10 @@ def build_worker(
     handlers = _handlers(InferenceServicer(built.engine))
     data_plane = {name: handlers[name] for name in DATA_PLANE}
     lepton_name = SERVICE_NAMES[0]
-    public = [HostedService(name, mounter(name, data_plane), EXTENSIONS) for name in SERVICE_NAMES]
+    public = [
+        HostedService(name, mounter(name, data_plane), EXTENSIONS, fast_methods=FAST_METHODS)
+        for name in SERVICE_NAMES
+    ]
     private = [
         HostedService(
             lepton_name,

@@ -209,6 +209,8 @@ class ErrorMappingServer:
     def __init__(self, server: aio.Server, checks: Sequence[CallCheck] = ()) -> None:
         self._server = server
         self._checks = tuple(checks)
+        # Full method name -> the wrapped handler registered for it, for the compiled front.
+        self.handlers: dict[str, grpc.RpcMethodHandler] = {}
 
     def add_generic_rpc_handlers(self, handlers: Iterable[grpc.GenericRpcHandler]) -> None:
         self._server.add_generic_rpc_handlers(
@@ -218,13 +220,12 @@ class ErrorMappingServer:
     def add_registered_method_handlers(
         self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler]
     ) -> None:
-        self._server.add_registered_method_handlers(
-            service_name,
-            {
-                name: map_errors(h, _method_check(self._checks, f"/{service_name}/{name}"))
-                for name, h in method_handlers.items()
-            },
-        )
+        wrapped = {
+            name: map_errors(h, _method_check(self._checks, f"/{service_name}/{name}"))
+            for name, h in method_handlers.items()
+        }
+        self.handlers.update({f"/{service_name}/{name}": h for name, h in wrapped.items()})
+        self._server.add_registered_method_handlers(service_name, wrapped)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._server, name)

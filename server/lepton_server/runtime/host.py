@@ -16,7 +16,9 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from lepton_server.config import ServerConfig, TlsConfig
+from lepton_server.runtime import compiled_front
 from lepton_server.runtime.auth import BearerTokenCheck
+from lepton_server.runtime.compiled_front import CompiledFront
 from lepton_server.runtime.discovery import discovery_service
 from lepton_server.runtime.error_mapping import CallCheck, ErrorMappingServer
 from lepton_server.runtime.hosted_service import HostedService
@@ -52,6 +54,7 @@ class RunningServer:
     services: list[HostedService]
     server: aio.Server
     health: health.aio.HealthServicer
+    front: CompiledFront | None = None
 
 
 class ServerHost:
@@ -92,7 +95,12 @@ class ServerHost:
         mirrors = {s.name: s.mirrors for s in self.services if s.mirrors}
         enable_reflection(registrar, [*names, HEALTH_SERVICE_NAME], mirrors)
 
-        if config.tls is None:
+        front = None
+        if compiled_front.wanted(config, self.services):
+            socket_dir = config.workers.socket_dir if config.workers is not None else None
+            front = CompiledFront(compiled_front.fast_methods(self.services), socket_dir, "front-0")
+            server.add_insecure_port(front.backend_address)
+        elif config.tls is None:
             port = server.add_insecure_port(config.address)
         else:
             port = server.add_secure_port(config.address, server_credentials(config.tls))
@@ -101,6 +109,9 @@ class ServerHost:
             server.add_insecure_port(config.workers.primary_socket)
         await server.start()
         loop = asyncio.get_running_loop()
+        if front is not None:
+            reuse_port = config.workers is not None
+            port = front.start(config, registrar.handlers, loop, reuse_port)
         address = f"{_host_part(config.address)}:{port}"
         for service in self.services:
             if service.start is not None:
@@ -110,7 +121,7 @@ class ServerHost:
             await asyncio.to_thread(self._pool.start, address)
         for name in [OVERALL, *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        self._running = RunningServer(address, self.services, server, health_servicer)
+        self._running = RunningServer(address, self.services, server, health_servicer, front)
         log.info("serving %s on %s", ", ".join(names), address)
         return self._running
 
@@ -126,6 +137,9 @@ class ServerHost:
         if self._pool is not None:
             # Workers first: their calls to this process drain while it still serves.
             await asyncio.to_thread(self._pool.stop, self.config.shutdown_grace_seconds)
+        if running.front is not None:
+            # Its calls in flight drain while the grpc.aio server behind it still serves.
+            await running.front.stop(self.config.shutdown_grace_seconds)
         await running.server.stop(self.config.shutdown_grace_seconds)
         for service in running.services:
             if service.close is not None:

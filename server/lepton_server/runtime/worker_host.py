@@ -25,7 +25,9 @@ from collections.abc import Sequence
 from grpc import aio
 
 from lepton_server.config import ServerConfig, WorkersConfig
+from lepton_server.runtime import compiled_front
 from lepton_server.runtime.auth import BearerTokenCheck
+from lepton_server.runtime.compiled_front import CompiledFront
 from lepton_server.runtime.error_mapping import CallCheck, ErrorMappingServer
 from lepton_server.runtime.forwarding import Forwarder, known_methods
 from lepton_server.runtime.host import server_credentials
@@ -51,6 +53,7 @@ class WorkerHost:
         self.public, self.private = list(public), list(private)
         self._servers: list[aio.Server] = []
         self._primary: aio.Channel | None = None
+        self._front: CompiledFront | None = None
 
     def _limits(self) -> list[tuple[str, int]]:
         limit = self.config.max_message_bytes
@@ -71,11 +74,19 @@ class WorkerHost:
         registrar = ErrorMappingServer(public, checks)
         for service in self.public:
             service.register(registrar)
+        public_handlers = registrar.handlers
         # Registered last: consulted only for methods the services above do not serve. Not
         # through the error mapping: the primary's statuses pass through as they are.
         self._primary = aio.insecure_channel(self.workers.primary_socket, options=self._limits())
         public.add_generic_rpc_handlers((Forwarder(self._primary, known_methods()),))
-        if config.tls is None:
+        if compiled_front.wanted(config, self.public):
+            self._front = CompiledFront(
+                compiled_front.fast_methods(self.public),
+                self.workers.socket_dir,
+                f"front-{self.workers.index}",
+            )
+            public.add_insecure_port(self._front.backend_address)
+        elif config.tls is None:
             public.add_insecure_port(config.address)
         else:
             public.add_secure_port(config.address, server_credentials(config.tls))
@@ -89,6 +100,8 @@ class WorkerHost:
         await public.start()
         self._servers = [public, private]
         loop = asyncio.get_running_loop()
+        if self._front is not None:
+            self._front.start(config, public_handlers, loop, reuse_port=True)
         for service in [*self.public, *self.private]:
             if service.start is not None:
                 service.start(loop, self.workers.primary_socket)
@@ -97,6 +110,8 @@ class WorkerHost:
         for service in [*self.public, *self.private]:
             if service.stopping is not None:
                 service.stopping()
+        if self._front is not None:
+            await self._front.stop(self.config.shutdown_grace_seconds)
         for server in self._servers:
             await server.stop(self.config.shutdown_grace_seconds)
         if self._primary is not None:

@@ -1,0 +1,40 @@
+//! The public socket and the HTTP/2 settings of its connections.
+
+use std::net::ToSocketAddrs;
+
+use hyper_util::rt::TokioExecutor;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::TcpListener;
+
+const BACKLOG: i32 = 1024;
+/// Headers and metadata of one call, as grpc-core accepts by default.
+const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+
+/// A listening socket on `address` ("host:port"); with `reuse_port`, beside other processes
+/// bound to the same port (`lepton serve --workers`).
+pub(crate) fn bind(address: &str, reuse_port: bool) -> std::io::Result<TcpListener> {
+    let address = address
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other("the address resolves to nothing"))?;
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.bind(&address.into())?;
+    socket.listen(BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// The HTTP/2 server side of a client connection. The adaptive window lets a large tensor
+/// use the connection's bandwidth-delay product instead of HTTP/2's 64 KiB default.
+pub(crate) fn http2() -> hyper::server::conn::http2::Builder<TokioExecutor> {
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .adaptive_window(true)
+        .max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .max_concurrent_streams(None);
+    builder
+}
