@@ -214,7 +214,10 @@ def measure(server: Server, load: Load, *, watch_memory: bool = False) -> Sample
     """Run `load` against `server`: its rate, the server's CPU per request, its peak RSS."""
     before = server.cpu_seconds()
     with PeakMemory(server) if watch_memory else ExitStack() as memory:
-        rate, requests = load(server.address)
+        try:
+            rate, requests = load(server.address)
+        except (RuntimeError, subprocess.CalledProcessError) as error:
+            raise RuntimeError(f"{server.name}: {error}") from error
     after = server.cpu_seconds()
     cpu = (after - before) * 1e6 / requests if before is not None and requests else None
     return Sample(rate, cpu, memory.peak if watch_memory else None)
@@ -246,11 +249,12 @@ def response_bytes(address: str, request: pb.ModelInferRequest) -> bytes:
         return call(request, timeout=60)
 
 
-def serve_command(work: Path, workers: int) -> list[str]:
+def serve_command(work: Path, workers: int, data_plane: str) -> list[str]:
     return lepton_serve(
         work / "data",
         *("--model-repository", str(work / "models")),
         *("--max-message-bytes", str(MESSAGE_LIMIT), "--workers", str(workers)),
+        *("--data-plane", data_plane),
     )
 
 
@@ -312,6 +316,9 @@ def main() -> int:
     )
     parser.add_argument("--baselines", nargs="*", choices=THIRD_PARTY, default=list(THIRD_PARTY))
     parser.add_argument("--workers", type=int, default=1, help="`lepton serve --workers`")
+    parser.add_argument(
+        "--data-plane", choices=("compiled", "python"), default="compiled", help="`lepton serve`"
+    )
     options = parser.parse_args()
     if "ghz" in options.loads and not Path(options.ghz).exists():
         parser.error(f"{options.ghz} not found: `make bench` installs ghz")
@@ -321,7 +328,8 @@ def main() -> int:
         work = Path(tmp)
         build_repository(work / "models")
         descriptors = protoset(work)
-        ours = stack.enter_context(process(serve_command(work, options.workers), "lepton"))
+        command = serve_command(work, options.workers, options.data_plane)
+        ours = stack.enter_context(process(command, "lepton"))
         for name, request in (("small", small_request()), ("large", large_request())):
             (work / f"{name}.bin").write_bytes(request.SerializeToString())
             (work / f"{name}.response").write_bytes(response_bytes(ours.address, request))
@@ -358,7 +366,7 @@ def main() -> int:
     print(report(results, names, idle))
     print(
         f"(medians of {options.rounds} alternating rounds; {os.cpu_count()} CPUs;"
-        f" lepton with {options.workers} worker process(es))"
+        f" lepton with {options.workers} worker process(es), {options.data_plane} data plane)"
     )
     return 0
 

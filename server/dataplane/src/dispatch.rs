@@ -82,7 +82,11 @@ impl Call {
     /// Answer with a status: its code, message and trailing metadata ((key, bytes) pairs;
     /// a `-bin` key's value is sent base64-encoded).
     fn fail(&self, code: i32, message: String, metadata: Vec<(String, Vec<u8>)>) {
-        self.answer(Err(Status { code, message, metadata }));
+        self.answer(Err(Status {
+            code,
+            message,
+            metadata,
+        }));
     }
 }
 
@@ -139,7 +143,8 @@ pub(crate) fn spawn_thread(
                     if let Err(error) = dispatch.call1(py, (handed,)) {
                         error.print(py);
                         for call in calls {
-                            call.get().answer(Err(Status::new(INTERNAL, "internal error")));
+                            call.get()
+                                .answer(Err(Status::new(INTERNAL, "internal error")));
                         }
                     }
                 });

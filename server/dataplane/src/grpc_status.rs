@@ -28,7 +28,11 @@ pub(crate) struct Status {
 
 impl Status {
     pub(crate) fn new(code: i32, message: impl Into<String>) -> Self {
-        Status { code, message: message.into(), metadata: Vec::new() }
+        Status {
+            code,
+            message: message.into(),
+            metadata: Vec::new(),
+        }
     }
 
     /// Written into `headers`: the trailers of a response, or the headers of a
@@ -42,7 +46,9 @@ impl Status {
             }
         }
         for (key, value) in &self.metadata {
-            let Ok(name) = HeaderName::from_bytes(key.as_bytes()) else { continue };
+            let Ok(name) = HeaderName::from_bytes(key.as_bytes()) else {
+                continue;
+            };
             let value = if key.ends_with("-bin") {
                 HeaderValue::from_str(&STANDARD_NO_PAD.encode(value))
             } else {

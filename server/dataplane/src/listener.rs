@@ -17,7 +17,11 @@ pub(crate) fn bind(address: &str, reuse_port: bool) -> std::io::Result<TcpListen
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| std::io::Error::other("the address resolves to nothing"))?;
-    let socket = Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP))?;
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
     socket.set_reuse_address(true)?;
     if reuse_port {
         socket.set_reuse_port(true)?;

@@ -23,7 +23,10 @@ pub(crate) struct Backend {
 
 impl Backend {
     pub(crate) fn new(path: PathBuf) -> Self {
-        Backend { path, connection: Mutex::new(None) }
+        Backend {
+            path,
+            connection: Mutex::new(None),
+        }
     }
 
     /// The open connection, or a new one when there is none or it has closed.
@@ -47,8 +50,18 @@ impl Backend {
     pub(crate) async fn forward(&self, request: Request<Incoming>) -> Response<ResponseBody> {
         let (mut parts, body) = request.into_parts();
         if parts.uri.authority().is_none() {
-            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
-            if let Ok(uri) = Uri::builder().scheme("http").authority("localhost").path_and_query(path).build() {
+            let path = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/")
+                .to_owned();
+            if let Ok(uri) = Uri::builder()
+                .scheme("http")
+                .authority("localhost")
+                .path_and_query(path)
+                .build()
+            {
                 parts.uri = uri;
             }
         }
@@ -60,7 +73,10 @@ impl Backend {
         };
         match sent.await {
             Ok(response) => response.map(|body| body.map_err(|e| Box::new(e) as BoxError).boxed()),
-            Err(error) => trailers_only(&Status::new(UNAVAILABLE, format!("the server is unavailable: {error}"))),
+            Err(error) => trailers_only(&Status::new(
+                UNAVAILABLE,
+                format!("the server is unavailable: {error}"),
+            )),
         }
     }
 }

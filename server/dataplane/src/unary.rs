@@ -30,8 +30,14 @@ pub(crate) type ResponseBody = BoxBody<Bytes, BoxError>;
 const PREFIX_BYTES: usize = 5;
 const CANCELLED: i32 = 1;
 /// Headers gRPC keeps for itself, which `invocation_metadata()` does not list.
-const RESERVED: [&str; 6] =
-    ["content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "accept-encoding"];
+const RESERVED: [&str; 6] = [
+    "content-type",
+    "te",
+    "grpc-timeout",
+    "grpc-encoding",
+    "grpc-accept-encoding",
+    "accept-encoding",
+];
 
 /// Answer one call of a method served through the dispatcher.
 pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<ResponseBody> {
@@ -53,7 +59,11 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Result<Bytes, St
     let (parts, body) = request.into_parts();
     let limit = shared.max_message_bytes;
     let (compressed, message) = read_message(body, limit).await?;
-    let message = if compressed { decompress(&parts.headers, &message, limit)? } else { message };
+    let message = if compressed {
+        decompress(&parts.headers, &message, limit)?
+    } else {
+        message
+    };
     let (reply, answered) = oneshot::channel();
     let pending = Pending {
         method: parts.uri.path().to_owned(),
@@ -65,7 +75,9 @@ async fn answer(shared: &Shared, request: Request<Incoming>) -> Result<Bytes, St
         return Err(Status::new(UNAVAILABLE, "the server is shutting down"));
     }
     // A dropped sender means Python failed before answering (it logs why).
-    let response = answered.await.map_err(|_| Status::new(INTERNAL, "internal error"))??;
+    let response = answered
+        .await
+        .map_err(|_| Status::new(INTERNAL, "internal error"))??;
     if response.len() > limit {
         let size = response.len();
         return Err(Status::new(
@@ -83,7 +95,9 @@ async fn read_message(mut body: Incoming, limit: usize) -> Result<(bool, Bytes),
     let mut expected: Option<(bool, usize)> = None;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| Status::new(CANCELLED, format!("the request ended: {e}")))?;
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         buffer.extend_from_slice(&data);
         if expected.is_none() && buffer.len() >= PREFIX_BYTES {
             let size = u32::from_be_bytes([buffer[1], buffer[2], buffer[3], buffer[4]]) as usize;
@@ -101,17 +115,26 @@ async fn read_message(mut body: Incoming, limit: usize) -> Result<(bool, Bytes),
         Some((compressed, size)) if buffer.len() == PREFIX_BYTES + size => {
             Ok((compressed, buffer.freeze().slice(PREFIX_BYTES..)))
         }
-        _ => Err(Status::new(INVALID_ARGUMENT, "a unary call carries exactly one request message")),
+        _ => Err(Status::new(
+            INVALID_ARGUMENT,
+            "a unary call carries exactly one request message",
+        )),
     }
 }
 
 fn decompress(headers: &HeaderMap, message: &[u8], limit: usize) -> Result<Bytes, Status> {
-    let encoding = headers.get("grpc-encoding").and_then(|v| v.to_str().ok()).unwrap_or("identity");
+    let encoding = headers
+        .get("grpc-encoding")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity");
     let mut reader: Box<dyn Read> = match encoding {
         "gzip" => Box::new(flate2::read::GzDecoder::new(message)),
         "deflate" => Box::new(flate2::read::ZlibDecoder::new(message)),
         "identity" => {
-            return Err(Status::new(INVALID_ARGUMENT, "a compressed message without grpc-encoding"))
+            return Err(Status::new(
+                INVALID_ARGUMENT,
+                "a compressed message without grpc-encoding",
+            ))
         }
         other => {
             return Err(Status::new(
@@ -124,7 +147,12 @@ fn decompress(headers: &HeaderMap, message: &[u8], limit: usize) -> Result<Bytes
     (&mut reader)
         .take(limit as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| Status::new(INVALID_ARGUMENT, format!("the message does not decompress: {e}")))?;
+        .map_err(|e| {
+            Status::new(
+                INVALID_ARGUMENT,
+                format!("the message does not decompress: {e}"),
+            )
+        })?;
     if out.len() > limit {
         return Err(Status::new(
             RESOURCE_EXHAUSTED,
@@ -162,10 +190,16 @@ fn metadata(headers: &HeaderMap) -> Vec<(String, Value)> {
     pairs
 }
 
-fn grpc_response(frames: VecDeque<Frame<Bytes>>, headers: Option<HeaderMap>) -> Response<ResponseBody> {
+fn grpc_response(
+    frames: VecDeque<Frame<Bytes>>,
+    headers: Option<HeaderMap>,
+) -> Response<ResponseBody> {
     let mut response = Response::new(Frames(frames).boxed());
     let map = response.headers_mut();
-    map.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    map.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/grpc"),
+    );
     if let Some(headers) = headers {
         map.extend(headers);
     }
