@@ -10,7 +10,10 @@ INSTALLED := $(VENV)/.installed
 
 PACKAGES := generated/python/pyproject.toml server/pyproject.toml \
             clients/python/pyproject.toml conformance/pyproject.toml
-# The compiled front of the server (Rust, built by maturin with the toolchain's cargo).
+# The compiled front of the server (Rust, built by maturin with the toolchain's cargo, which
+# rustup puts in ~/.cargo/bin: on the PATH here even where no login shell set it).
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+CRATE := server/dataplane/Cargo.toml
 DATAPLANE := server/dataplane/pyproject.toml server/dataplane/Cargo.toml \
              server/dataplane/Cargo.lock $(wildcard server/dataplane/src/*.rs)
 
@@ -69,9 +72,12 @@ generate: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cargo fmt --manifest-path $(CRATE) --check
+	cargo clippy --quiet --manifest-path $(CRATE) --release --locked -- -D warnings
 
 format: $(INSTALLED) $(BUF)
 	$(BIN)/ruff format .
+	cargo fmt --manifest-path $(CRATE)
 	$(BIN)/ruff check --fix .
 	$(BUF) format --write
 

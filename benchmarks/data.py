@@ -134,11 +134,18 @@ def report(
     return "\n".join(lines)
 
 
-def main() -> int:
+def _options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000_000)
     parser.add_argument("--rounds", type=int, default=5)
-    options = parser.parse_args()
+    parser.add_argument(
+        "--data-plane", choices=("compiled", "python"), default="compiled", help="`lepton serve`"
+    )
+    return parser.parse_args()
+
+
+def main() -> int:
+    options = _options()
 
     table = make_table(options.rows)
     data = ipc_bytes(table)
@@ -169,7 +176,10 @@ def main() -> int:
         files.mkdir(parents=True)
         csv_path = files / "table.csv"
         pa_csv.write_csv(table, csv_path)
-        serve = lepton_serve(work / "data", "--max-message-bytes", str(LIMIT))
+        serve = lepton_serve(
+            work / "data",
+            *("--max-message-bytes", str(LIMIT), "--data-plane", options.data_plane),
+        )
         baseline = [sys.executable, str(ROOT / "benchmarks" / "flight_server.py")]
         floor = [sys.executable, str(ROOT / "benchmarks" / "drain_server.py")]
         with process(serve) as ours, process(baseline) as plain, process(floor) as drain:

@@ -7,6 +7,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 pub(crate) const OK: i32 = 0;
+pub(crate) const CANCELLED: i32 = 1;
 pub(crate) const INVALID_ARGUMENT: i32 = 3;
 pub(crate) const DEADLINE_EXCEEDED: i32 = 4;
 pub(crate) const RESOURCE_EXHAUSTED: i32 = 8;

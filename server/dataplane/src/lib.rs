@@ -14,6 +14,7 @@ mod proxy;
 mod unary;
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,22 +29,27 @@ use tokio::sync::watch;
 use crate::dispatch::Dispatcher;
 use crate::proxy::Backend;
 
+/// How long to wait before accepting again after accept failed.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
 /// What every connection's service shares.
 pub(crate) struct Shared {
     methods: HashSet<String>,
     max_message_bytes: usize,
+    budget: unary::Budget,
     dispatcher: Dispatcher,
-    backend: Backend,
+    backend_path: PathBuf,
 }
 
 async fn route(
     shared: Arc<Shared>,
+    backend: Arc<Backend>,
     request: http::Request<Incoming>,
 ) -> http::Response<unary::ResponseBody> {
     if request.method() == http::Method::POST && shared.methods.contains(request.uri().path()) {
         unary::handle(&shared, request).await
     } else {
-        shared.backend.forward(request).await
+        backend.forward(request).await
     }
 }
 
@@ -68,7 +74,6 @@ impl Front {
     #[new]
     #[pyo3(signature = (address, backend, methods, dispatch, max_message_bytes, reuse_port, threads=2))]
     fn new(
-        py: Python<'_>,
         address: &str,
         backend: &str,
         methods: Vec<String>,
@@ -77,7 +82,6 @@ impl Front {
         reuse_port: bool,
         threads: usize,
     ) -> PyResult<Self> {
-        let _ = py;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("lepton-front")
@@ -98,8 +102,9 @@ impl Front {
         let shared = Arc::new(Shared {
             methods: methods.into_iter().collect(),
             max_message_bytes,
+            budget: unary::Budget::for_limit(max_message_bytes),
             dispatcher,
-            backend: Backend::new(backend.into()),
+            backend_path: backend.into(),
         });
         let (shutdown, mut stopping) = watch::channel(false);
         let (done, finished) = tokio::sync::oneshot::channel();
@@ -108,12 +113,24 @@ impl Front {
             loop {
                 tokio::select! {
                     accepted = listener.accept() => {
-                        let Ok((stream, _)) = accepted else { continue };
+                        let stream = match accepted {
+                            Ok((stream, _)) => stream,
+                            // Out of descriptors, say: retrying at once would spin.
+                            Err(_) => {
+                                tokio::time::sleep(ACCEPT_RETRY).await;
+                                continue;
+                            }
+                        };
                         let _ = stream.set_nodelay(true);
                         let shared = shared.clone();
+                        // Each client connection's proxied calls get a connection of their
+                        // own to grpc.aio, so one client's flow control never stalls another's.
+                        let backend = Arc::new(Backend::new(shared.backend_path.clone()));
                         let service = service_fn(move |request| {
-                            let shared = shared.clone();
-                            async move { Ok::<_, std::convert::Infallible>(route(shared, request).await) }
+                            let (shared, backend) = (shared.clone(), backend.clone());
+                            async move {
+                                Ok::<_, std::convert::Infallible>(route(shared, backend, request).await)
+                            }
                         });
                         let connection = listener::http2()
                             .serve_connection(TokioIo::new(stream), service);

@@ -1,14 +1,15 @@
 //! The public socket and the HTTP/2 settings of its connections.
 
 use std::net::ToSocketAddrs;
+use std::time::Duration;
 
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 
 const BACKLOG: i32 = 1024;
-/// Headers and metadata of one call, as grpc-core accepts by default.
-const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+/// Headers of one call the connection accepts (gRPC's own limit is checked per call).
+const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
 /// A listening socket on `address` ("host:port"); with `reuse_port`, beside other processes
 /// bound to the same port (`lepton serve --workers`).
@@ -33,12 +34,19 @@ pub(crate) fn bind(address: &str, reuse_port: bool) -> std::io::Result<TcpListen
 }
 
 /// The HTTP/2 server side of a client connection. The adaptive window lets a large tensor
-/// use the connection's bandwidth-delay product instead of HTTP/2's 64 KiB default.
+/// use the connection's bandwidth-delay product instead of HTTP/2's 64 KiB default; the
+/// header limit is above gRPC's metadata limit, so an oversized call gets a gRPC status
+/// (unary.rs) rather than HTTP 431; keepalive pings close connections whose peer is gone,
+/// as grpc-core's do (every 2 hours, 20 seconds to answer).
 pub(crate) fn http2() -> hyper::server::conn::http2::Builder<TokioExecutor> {
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     builder
+        .timer(TokioTimer::new())
         .adaptive_window(true)
         .max_header_list_size(MAX_HEADER_LIST_BYTES)
-        .max_concurrent_streams(None);
+        .max_concurrent_streams(None)
+        .keep_alive_interval(Some(Duration::from_secs(2 * 60 * 60)))
+        .keep_alive_timeout(Duration::from_secs(20))
+        .auto_date_header(false);
     builder
 }

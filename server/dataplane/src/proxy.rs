@@ -11,7 +11,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::UnixStream;
 use tokio::sync::Mutex;
 
-use crate::grpc_status::{Status, UNAVAILABLE};
+use crate::grpc_status::{Status, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED, UNAVAILABLE};
 use crate::unary::{trailers_only, BoxError, ResponseBody};
 
 type RequestBody = http_body_util::combinators::BoxBody<bytes::Bytes, BoxError>;
@@ -73,10 +73,27 @@ impl Backend {
         };
         match sent.await {
             Ok(response) => response.map(|body| body.map_err(|e| Box::new(e) as BoxError).boxed()),
-            Err(error) => trailers_only(&Status::new(
-                UNAVAILABLE,
-                format!("the server is unavailable: {error}"),
-            )),
+            Err(error) => trailers_only(&failure(&*error)),
         }
     }
+}
+
+/// The status of a call the grpc.aio server behind could not take or answer: UNAVAILABLE
+/// (worth a retry) only where the call cannot have started there; otherwise what the
+/// stream's reset means, as a gRPC client would read it.
+fn failure(error: &(dyn std::error::Error + 'static)) -> Status {
+    let mut source = Some(error);
+    while let Some(current) = source {
+        if let Some(h2) = current.downcast_ref::<h2::Error>() {
+            let code = match h2.reason() {
+                Some(h2::Reason::REFUSED_STREAM) | None => UNAVAILABLE,
+                Some(h2::Reason::CANCEL) => CANCELLED,
+                Some(h2::Reason::ENHANCE_YOUR_CALM) => RESOURCE_EXHAUSTED,
+                Some(_) => INTERNAL,
+            };
+            return Status::new(code, format!("the call was reset: {h2}"));
+        }
+        source = current.source();
+    }
+    Status::new(UNAVAILABLE, format!("the server is unavailable: {error}"))
 }

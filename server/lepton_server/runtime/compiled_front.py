@@ -15,6 +15,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -67,17 +68,23 @@ class _Aborted(aio.AbortError):
 class _HandedCallContext:
     """The part of `aio.ServicerContext` that the wrapped hot-path handlers use."""
 
-    def __init__(self, metadata: tuple[tuple[str, str | bytes], ...]) -> None:
-        self._metadata = metadata
+    def __init__(self, call: Any) -> None:
+        self._metadata = call.metadata
+        self._deadline = None if call.timeout is None else time.monotonic() + call.timeout
 
     def invocation_metadata(self) -> tuple[tuple[str, str | bytes], ...]:
         return self._metadata
 
     def time_remaining(self) -> float | None:
-        return None  # the front enforces the deadline itself
+        return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
 
     async def abort_with_status(self, status: grpc.Status) -> None:
         raise _Aborted(status)
+
+    def __getattr__(self, name: str) -> Any:
+        # A fast method's handler may use only what is above (tests/server/runtime/
+        # test_compiled_front.py runs every fast method through both data planes).
+        raise NotImplementedError(f"ServicerContext.{name} on a call the compiled front handed")
 
 
 def _trailing(status: grpc.Status) -> list[tuple[str, bytes]]:
@@ -100,7 +107,8 @@ class CompiledFront:
         self._handlers: Mapping[str, grpc.RpcMethodHandler] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._front: Any = None
-        self._tasks: set[asyncio.Future[None]] = set()
+        # Calls handed and not yet answered, by the front's call id.
+        self._tasks: dict[int, asyncio.Future[None]] = {}
 
     @property
     def backend_address(self) -> str:
@@ -141,22 +149,27 @@ class CompiledFront:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     # Called by the front's dispatcher thread, holding the GIL: must not block.
-    def _dispatch(self, calls: list[Any]) -> None:
+    def _dispatch(self, calls: list[Any], cancels: list[int]) -> None:
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._start_calls, calls)
+        self._loop.call_soon_threadsafe(self._start_calls, calls, cancels)
 
-    def _start_calls(self, calls: list[Any]) -> None:
+    def _start_calls(self, calls: list[Any], cancels: list[int]) -> None:
         for call in calls:
-            # Held until done: the loop keeps only weak references to its tasks.
+            # Held until done (the loop keeps only weak references to its tasks), and found
+            # by id when the call's client goes, to cancel it as grpc.aio would.
             task = asyncio.ensure_future(self._answer(call))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks[call.id] = task
+            task.add_done_callback(lambda _, id_=call.id: self._tasks.pop(id_, None))
+        for id_ in cancels:
+            task = self._tasks.get(id_)
+            if task is not None:
+                task.cancel()
 
     async def _answer(self, call: Any) -> None:
         handler = self._handlers[call.method]
         try:
             request = handler.request_deserializer(call.request)
-            response = await handler.unary_unary(request, _HandedCallContext(call.metadata))
+            response = await handler.unary_unary(request, _HandedCallContext(call))
             if handler.response_serializer is not None:
                 response = handler.response_serializer(response)
         except _Aborted as aborted:

@@ -66,8 +66,7 @@ class ServerHost:
         self._running: RunningServer | None = None
         self._pool: WorkerPool | None = None
 
-    async def start(self) -> RunningServer:
-        """Bind, mount every service and mark them SERVING. Returns the bound address."""
+    def _checks(self) -> list[CallCheck]:
         config = self.config
         # Services' own credential checks first, so their refusal is the answer a caller sees.
         checks: list[CallCheck] = [ServiceCredentialsCheck(self.services)]
@@ -76,6 +75,19 @@ class ServerHost:
             checks.append(
                 BearerTokenCheck(config.auth_tokens, config.principals, self_authenticating)
             )
+        return checks
+
+    async def _start_services(self, loop: asyncio.AbstractEventLoop, address: str) -> None:
+        for service in self.services:
+            if service.start is not None:
+                service.start(loop, address)
+        if self.config.workers is not None:
+            self._pool = WorkerPool(self.config.workers)
+            await asyncio.to_thread(self._pool.start, address)
+
+    async def start(self) -> RunningServer:
+        """Bind, mount every service and mark them SERVING. Returns the bound address."""
+        config = self.config
         limit = config.max_message_bytes
         server = aio.server(
             options=[
@@ -86,7 +98,7 @@ class ServerHost:
             ],
         )
         # Every handler is registered through the error mapping, wrapped once per method.
-        registrar = ErrorMappingServer(server, checks)
+        registrar = ErrorMappingServer(server, self._checks())
         for service in self.services:
             service.register(registrar)
         health_servicer = health.aio.HealthServicer()
@@ -113,12 +125,13 @@ class ServerHost:
             reuse_port = config.workers is not None
             port = front.start(config, registrar.handlers, loop, reuse_port)
         address = f"{_host_part(config.address)}:{port}"
-        for service in self.services:
-            if service.start is not None:
-                service.start(loop, address)
-        if config.workers is not None:
-            self._pool = WorkerPool(config.workers)
-            await asyncio.to_thread(self._pool.start, address)
+        try:
+            await self._start_services(loop, address)
+        except BaseException:
+            # Nothing will stop a front the host never reports as running.
+            if front is not None:
+                await front.stop(0)
+            raise
         for name in [OVERALL, *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._running = RunningServer(address, self.services, server, health_servicer, front)

@@ -302,3 +302,31 @@ def test_a_stopping_server_finishes_the_calls_in_flight(model_repository, tmp_pa
     # Each call either finished or was refused as the server went away; none broke.
     assert len(outcomes) == 32
     assert set(outcomes) <= {grpc.StatusCode.OK, grpc.StatusCode.UNAVAILABLE}
+
+
+def test_oversized_metadata_is_resource_exhausted(servers):
+    metadata = (*AUTH, ("x-padding", "p" * 20_000))
+    for plane in ("compiled", "python"):
+        code = _outcome(servers[plane].address, SERVICES[0], _valid(), metadata)[0]
+        assert code == grpc.StatusCode.RESOURCE_EXHAUSTED, plane
+
+
+def test_a_client_that_stops_reading_stalls_no_other_client(servers):
+    """Proxied calls of different client connections do not share flow control: a stream
+    whose reader has stopped leaves another client's proxied call as fast as ever."""
+    address = servers["compiled"].address
+    large = pb.ModelInferRequest.FromString(_identity_request(256 * 1024))
+    stalled = grpc.insecure_channel(address)
+    try:
+        inference = pb_grpc.InferenceServiceStub(stalled)
+        # 64 MiB of answers, of which the client reads one.
+        answers = inference.ModelStreamInfer(iter([large] * 64), metadata=AUTH, timeout=60)
+        next(answers)
+        with grpc.insecure_channel(address) as other:
+            metadata = pb_grpc.InferenceServiceStub(other).ModelMetadata(
+                pb.ModelMetadataRequest(name="add_sub_fp32"), metadata=AUTH, timeout=5
+            )
+        assert metadata.name == "add_sub_fp32"
+        answers.cancel()
+    finally:
+        stalled.close()
