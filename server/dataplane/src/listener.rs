@@ -8,6 +8,13 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 
 const BACKLOG: i32 = 1024;
+/// HTTP/2 flow control, sized for streams of large messages (tensors, Arrow record
+/// batches): a window well above the bandwidth-delay product of a local link, and frames
+/// far larger than HTTP/2's 16 KiB default, so a large message costs few frames.
+pub(crate) const STREAM_WINDOW_BYTES: u32 = 8 * 1024 * 1024;
+pub(crate) const CONNECTION_WINDOW_BYTES: u32 = 32 * 1024 * 1024;
+pub(crate) const MAX_FRAME_BYTES: u32 = 1024 * 1024;
+pub(crate) const SEND_BUFFER_BYTES: usize = 8 * 1024 * 1024;
 /// Headers of one call the connection accepts (gRPC's own limit is checked per call).
 const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
@@ -33,16 +40,17 @@ pub(crate) fn bind(address: &str, reuse_port: bool) -> std::io::Result<TcpListen
     TcpListener::from_std(socket.into())
 }
 
-/// The HTTP/2 server side of a client connection. The adaptive window lets a large tensor
-/// use the connection's bandwidth-delay product instead of HTTP/2's 64 KiB default; the
-/// header limit is above gRPC's metadata limit, so an oversized call gets a gRPC status
+/// The HTTP/2 server side of a client connection. The header limit is above gRPC's metadata limit, so an oversized call gets a gRPC status
 /// (unary.rs) rather than HTTP 431; keepalive pings close connections whose peer is gone,
 /// as grpc-core's do (every 2 hours, 20 seconds to answer).
 pub(crate) fn http2() -> hyper::server::conn::http2::Builder<TokioExecutor> {
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     builder
         .timer(TokioTimer::new())
-        .adaptive_window(true)
+        .initial_stream_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .max_send_buf_size(SEND_BUFFER_BYTES)
         .max_header_list_size(MAX_HEADER_LIST_BYTES)
         .max_concurrent_streams(None)
         .keep_alive_interval(Some(Duration::from_secs(2 * 60 * 60)))

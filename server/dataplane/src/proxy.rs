@@ -12,6 +12,7 @@ use tokio::net::UnixStream;
 use tokio::sync::Mutex;
 
 use crate::grpc_status::{Status, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED, UNAVAILABLE};
+use crate::listener;
 use crate::unary::{trailers_only, BoxError, ResponseBody};
 
 type RequestBody = http_body_util::combinators::BoxBody<bytes::Bytes, BoxError>;
@@ -39,7 +40,10 @@ impl Backend {
         }
         let stream = UnixStream::connect(&self.path).await?;
         let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-            .adaptive_window(true)
+            .initial_stream_window_size(listener::STREAM_WINDOW_BYTES)
+            .initial_connection_window_size(listener::CONNECTION_WINDOW_BYTES)
+            .max_frame_size(listener::MAX_FRAME_BYTES)
+            .max_send_buf_size(listener::SEND_BUFFER_BYTES)
             .handshake(TokioIo::new(stream))
             .await?;
         tokio::spawn(connection);
