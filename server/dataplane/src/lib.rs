@@ -1,19 +1,21 @@
 //! The compiled gRPC front of the Lepton reference server.
 //!
-//! It owns the public port. Calls to the methods it is given (the inference hot path) are
-//! framed here and handed, as serialized bytes, to a Python callback that runs the server's
-//! own registered handler; every other call is proxied unchanged to the Python gRPC server
-//! on a private unix socket. So the answers, validation and errors stay those of the Python
+//! It owns the public port. Calls to the methods it is given (the hot paths: inference, and
+//! the data layer's streams) are framed here and handed, as serialized bytes, to a Python
+//! callback that runs the server's own registered handler; every other call is proxied
+//! unchanged to the Python gRPC server on a private unix socket. So the answers, validation and errors stay those of the Python
 //! server, and only HTTP/2 and gRPC framing, which cost grpc.aio most of its time per small
 //! call, move out of Python.
 
+mod calls;
 mod dispatch;
+mod framing;
 mod grpc_status;
 mod listener;
 mod proxy;
-mod unary;
+mod responses;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,11 +24,13 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use tokio::sync::watch;
 
+use crate::calls::Shape;
 use crate::dispatch::Dispatcher;
+use crate::framing::Budget;
 use crate::proxy::Backend;
 
 /// How long to wait before accepting again after accept failed.
@@ -34,9 +38,9 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// What every connection's service shares.
 pub(crate) struct Shared {
-    methods: HashSet<String>,
+    methods: HashMap<String, Shape>,
     max_message_bytes: usize,
-    budget: unary::Budget,
+    budget: Budget,
     dispatcher: Dispatcher,
     backend_path: PathBuf,
 }
@@ -45,11 +49,13 @@ async fn route(
     shared: Arc<Shared>,
     backend: Arc<Backend>,
     request: http::Request<Incoming>,
-) -> http::Response<unary::ResponseBody> {
-    if request.method() == http::Method::POST && shared.methods.contains(request.uri().path()) {
-        unary::handle(&shared, request).await
-    } else {
-        backend.forward(request).await
+) -> http::Response<responses::ResponseBody> {
+    let shape = shared.methods.get(request.uri().path()).copied();
+    match shape {
+        Some(shape) if request.method() == http::Method::POST => {
+            calls::handle(shared, shape, request).await
+        }
+        _ => backend.forward(request).await,
     }
 }
 
@@ -67,21 +73,33 @@ struct Front {
 
 #[pymethods]
 impl Front {
-    /// Bind `address` (SO_REUSEPORT when `reuse_port`) and serve: the `methods` (full paths,
-    /// "/package.Service/Method") through `dispatch`, which is called with lists of `Call`s,
-    /// everything else proxied to the gRPC server on the unix socket `backend`. Returns the
-    /// bound port.
+    /// Bind `address` (SO_REUSEPORT when `reuse_port`) and serve: the `methods` ((full path,
+    /// shape) pairs: "/package.Service/Method" and "unary", "client_stream" or
+    /// "server_stream") through `dispatch` (see `dispatch::spawn_thread`), everything else
+    /// proxied to the gRPC server on the unix socket `backend`. Returns the bound port.
     #[new]
     #[pyo3(signature = (address, backend, methods, dispatch, max_message_bytes, reuse_port, threads=2))]
     fn new(
         address: &str,
         backend: &str,
-        methods: Vec<String>,
+        methods: Vec<(String, String)>,
         dispatch: PyObject,
         max_message_bytes: usize,
         reuse_port: bool,
         threads: usize,
     ) -> PyResult<Self> {
+        let methods = methods
+            .into_iter()
+            .map(|(path, shape)| {
+                let shape = match shape.as_str() {
+                    "unary" => Shape::Unary,
+                    "client_stream" => Shape::ClientStream,
+                    "server_stream" => Shape::ServerStream,
+                    other => return Err(PyValueError::new_err(format!("no call shape {other:?}"))),
+                };
+                Ok((path, shape))
+            })
+            .collect::<PyResult<HashMap<_, _>>>()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .thread_name("lepton-front")
@@ -100,9 +118,9 @@ impl Front {
         let (dispatcher, receiver) = Dispatcher::new();
         let dispatcher_thread = dispatch::spawn_thread(receiver, dispatch);
         let shared = Arc::new(Shared {
-            methods: methods.into_iter().collect(),
+            methods,
             max_message_bytes,
-            budget: unary::Budget::for_limit(max_message_bytes),
+            budget: Budget::for_limit(max_message_bytes),
             dispatcher,
             backend_path: backend.into(),
         });

@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 
 use crate::grpc_status::{Status, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED, UNAVAILABLE};
 use crate::listener;
-use crate::unary::{trailers_only, BoxError, ResponseBody};
+use crate::responses::{trailers_only, BoxError, ResponseBody};
 
 type RequestBody = http_body_util::combinators::BoxBody<bytes::Bytes, BoxError>;
 

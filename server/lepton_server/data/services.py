@@ -33,6 +33,9 @@ from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.method_handlers import method_handlers, mounter
 
 SERVICE = pb.DESCRIPTOR.services_by_name["DatasetService"].full_name
+# The bulk transfers, which the compiled front frames itself when it runs: proxied to
+# grpc.aio they cross one more socket in small pieces (issue 14).
+FAST_METHODS = ("WriteVersion", "ReadVersion")
 PROCESSING_SERVICE = processing_pb.DESCRIPTOR.services_by_name["ProcessingService"].full_name
 
 
@@ -100,6 +103,7 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
                 *(("data.flight",) if flight is not None else ()),
             ),
             close=close,
+            fast_methods=FAST_METHODS,
             start=flight.start if flight is not None else None,
             endpoints=tuple(("flight", location) for location in flight.locations)
             if flight is not None

@@ -46,6 +46,7 @@ class HostedService:
     # server requires credentials: refuses credentials that must never reach the service
     # (a device access token on the fleet service, EDG-010).
     refuse: Refuse | None = None
-    # Methods of the service (unary, by name) that the compiled front answers itself when it
-    # runs (runtime/compiled_front.py): the hot path, framed outside Python.
+    # Methods of the service (by name; unary, or streaming one way) that the compiled front
+    # answers itself when it runs (runtime/compiled_front.py): the hot path, framed outside
+    # Python.
     fast_methods: tuple[str, ...] = ()
