@@ -12,13 +12,14 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, Request, Response};
 use hyper::body::Incoming;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 use crate::dispatch::{Answer, Dispatcher, Inbox, Message, Pending, Responses, Value};
 use crate::framing::{self, Budget, MessageReader};
 use crate::grpc_status::{
     self, Status, DEADLINE_EXCEEDED, INTERNAL, INVALID_ARGUMENT, RESOURCE_EXHAUSTED, UNAVAILABLE,
 };
+use crate::responses::Streamed;
 use crate::responses::{self, ResponseBody};
 use crate::Shared;
 
@@ -124,6 +125,38 @@ fn submit(
         .ok_or_else(|| Status::new(UNAVAILABLE, "the server is shutting down"))
 }
 
+/// The next request message and its share of each of `budgets`; None at the stream's end.
+/// A compressed message holds room for the largest message until it is inflated, then for
+/// what it inflated to.
+async fn next_message(
+    reader: &mut MessageReader,
+    headers: &HeaderMap,
+    limit: usize,
+    budgets: &[&Budget],
+) -> Result<Option<(Message, Vec<OwnedSemaphorePermit>)>, Status> {
+    let Some(prefix) = reader.prefix(limit).await? else {
+        return Ok(None);
+    };
+    let room = if prefix.compressed {
+        limit
+    } else {
+        prefix.size
+    };
+    let mut held = Vec::with_capacity(budgets.len());
+    for budget in budgets {
+        held.push(budget.reserve(room).await);
+    }
+    let message = reader.message(prefix.size).await?;
+    if !prefix.compressed {
+        return Ok(Some((message, held)));
+    }
+    let message = framing::decompress(headers, message, limit).await?;
+    for (budget, permit) in budgets.iter().zip(&mut held) {
+        budget.shrink(permit, message.len);
+    }
+    Ok(Some((message, held)))
+}
+
 /// The request message of a call with one, and its share of the memory budget, held
 /// until the call is answered. Reading stops at the message's end (grpc-core too answers
 /// from the first message).
@@ -131,23 +164,12 @@ async fn read_one(
     shared: &Shared,
     headers: &HeaderMap,
     body: Incoming,
-) -> Result<(Message, tokio::sync::OwnedSemaphorePermit), Status> {
-    let limit = shared.max_message_bytes;
+) -> Result<(Message, Vec<OwnedSemaphorePermit>), Status> {
     let mut reader = MessageReader::new(body);
-    let Some(prefix) = reader.prefix(limit).await? else {
-        return Err(Status::new(
-            INVALID_ARGUMENT,
-            "the request ended before its message did",
-        ));
-    };
-    let held = shared.budget.reserve(prefix.size).await;
-    let message = reader.message(prefix.size).await?;
-    let message = if prefix.compressed {
-        framing::decompress(headers, message, limit).await?
-    } else {
-        message
-    };
-    Ok((message, held))
+    let limit = shared.max_message_bytes;
+    next_message(&mut reader, headers, limit, &[&shared.budget])
+        .await?
+        .ok_or_else(|| Status::new(INVALID_ARGUMENT, "the request ended before its message did"))
 }
 
 /// The one response of a unary call or a client stream.
@@ -193,13 +215,18 @@ async fn answer(
         let mut answered = answered;
         // The handler may answer before the stream ends (a bad first message): its answer
         // ends the call, and the rest of the stream is not read.
-        let reply = tokio::select! {
-            reply = &mut answered => reply,
-            read = hand_stream(shared, &parts.headers, body, id, &inbox) => {
-                read?;
-                answered.await
-            }
+        let outcome = tokio::select! {
+            biased;
+            reply = &mut answered => Ok(reply),
+            read = hand_stream(shared, &parts.headers, body, id, &inbox) => match read {
+                Ok(()) => Ok(answered.await),
+                Err(status) => Err(status),
+            },
         };
+        // Messages the handler never took give their room back now, not when Python lets
+        // go of the call.
+        inbox.clear();
+        let reply = outcome?;
         unanswered.id = None;
         reply
     };
@@ -217,8 +244,9 @@ async fn answer(
 }
 
 /// Hand each request message of client stream `id` to Python as it arrives, then its end.
-/// Each waits for room in the front's budget and in the call's window, held until the
-/// handler takes it (`Call.took`).
+/// Each waits for room in the call's window, then in what all client streams share (apart
+/// from unary calls, which a slow stream must not hold up), held until the handler takes
+/// it (`Call.took`).
 async fn hand_stream(
     shared: &Shared,
     headers: &HeaderMap,
@@ -228,18 +256,9 @@ async fn hand_stream(
 ) -> Result<(), Status> {
     let limit = shared.max_message_bytes;
     let window = Budget::of_bytes(CLIENT_STREAM_WINDOW_BYTES);
+    let budgets = [&window, &shared.stream_budget];
     let mut reader = MessageReader::new(body);
-    while let Some(prefix) = reader.prefix(limit).await? {
-        let held = vec![
-            shared.budget.reserve(prefix.size).await,
-            window.reserve(prefix.size).await,
-        ];
-        let message = reader.message(prefix.size).await?;
-        let message = if prefix.compressed {
-            framing::decompress(headers, message, limit).await?
-        } else {
-            message
-        };
+    while let Some((message, held)) = next_message(&mut reader, headers, limit, &budgets).await? {
         inbox.hand(held);
         shared.dispatcher.message(id, Some(message));
     }
@@ -247,7 +266,9 @@ async fn hand_stream(
     Ok(())
 }
 
-/// Hand a server stream's request to Python and answer with the stream of its responses.
+/// Hand a server stream's request to Python and answer with the stream of its responses:
+/// headers go out with the first response, so a call that fails before it has one is
+/// answered trailers-only, as grpc-core does.
 async fn start_stream(
     shared: Arc<Shared>,
     parts: Parts,
@@ -260,21 +281,17 @@ async fn start_stream(
         let responses = Arc::new(Responses::new(sender));
         let answer = Answer::Stream(responses.clone());
         let id = submit(&shared, &parts, Some(message), deadline, answer, None)?;
-        Ok::<_, Status>((id, events, responses))
+        // Dropped before it answers (deadline, or the client gone), it cancels the call.
+        let mut streamed = Streamed::new(shared.clone(), id, events, responses, deadline);
+        let first = streamed.first().await;
+        Ok::<_, Status>(streamed.respond(first))
     };
-    let (id, events, responses) = match deadline {
+    match deadline {
         Some(deadline) => tokio::time::timeout_at(deadline.into(), work)
             .await
-            .unwrap_or_else(|_| Err(Status::new(DEADLINE_EXCEEDED, "Deadline Exceeded")))?,
-        None => work.await?,
-    };
-    Ok(responses::stream(
-        shared.clone(),
-        id,
-        events,
-        responses,
-        deadline.map(Into::into),
-    ))
+            .unwrap_or_else(|_| Err(Status::new(DEADLINE_EXCEEDED, "Deadline Exceeded"))),
+        None => work.await,
+    }
 }
 
 /// The call's metadata as grpc's Python API lists it: `-bin` values decoded to bytes.

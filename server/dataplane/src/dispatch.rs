@@ -120,19 +120,27 @@ impl Responses {
     fn send(&self, data: Bytes) -> bool {
         let mut flow = self.flow.lock().expect("the flow lock is never poisoned");
         let size = data.len();
-        // Once the body is gone, nothing is queued: the call is being cancelled.
+        // Once the body is gone nothing is queued, and Python is told to wait: the call is
+        // being cancelled, and the cancel, already on its way, ends the wait.
         let sent = flow
             .sender
             .as_ref()
             .is_some_and(|sender| sender.send(Event::Message(data)).is_ok());
         if !sent {
-            return true;
+            return false;
         }
         flow.queued += size;
         if flow.queued > STREAM_HIGH_WATER {
             flow.waiting = true;
         }
         !flow.waiting
+    }
+
+    /// Whether the stream's body is still there to take responses.
+    fn live(&self) -> bool {
+        self.flow
+            .lock()
+            .is_ok_and(|flow| flow.sender.as_ref().is_some_and(|s| !s.is_closed()))
     }
 
     fn end(&self, status: Status) {
@@ -175,6 +183,13 @@ impl Inbox {
     fn took(&self) {
         if let Ok(mut held) = self.held.lock() {
             held.pop_front();
+        }
+    }
+
+    /// The call is over: what its handler never took gives its room back.
+    pub(crate) fn clear(&self) {
+        if let Ok(mut held) = self.held.lock() {
+            held.clear();
         }
     }
 }
@@ -345,11 +360,33 @@ impl Call {
         Ok(())
     }
 
+    /// Whether the call's client still waits for its answer: false once it has gone or its
+    /// deadline has passed (the front has then told Python to cancel the call).
+    fn live(&self) -> bool {
+        match &self.responses {
+            Some(responses) => responses.live(),
+            None => self
+                .reply
+                .lock()
+                .is_ok_and(|slot| slot.as_ref().is_some_and(|s| !s.is_closed())),
+        }
+    }
+
     /// The handler took the oldest request message handed for this call: the front may
     /// read further.
     fn took(&self) {
         if let Some(inbox) = &self.inbox {
             inbox.took();
+        }
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        // A server stream Python let go of without ending it (a bug, logged there) must not
+        // leave its client waiting.
+        if let Some(responses) = &self.responses {
+            responses.end(Status::new(INTERNAL, "internal error"));
         }
     }
 }

@@ -144,16 +144,25 @@ impl Budget {
         }
     }
 
+    /// The units a message of `size` bytes holds: never more than the whole budget.
+    fn units_for(&self, size: usize) -> usize {
+        (size / BUDGET_UNIT + 1).min(self.units)
+    }
+
     /// Wait for room for a message of `size` bytes; the room is given back when the
     /// permit is dropped.
     pub(crate) async fn reserve(&self, size: usize) -> OwnedSemaphorePermit {
-        // A message never asks for more than the whole budget.
-        let units = (size / BUDGET_UNIT + 1).min(self.units) as u32;
         self.semaphore
             .clone()
-            .acquire_many_owned(units)
+            .acquire_many_owned(self.units_for(size) as u32)
             .await
             .expect("the budget's semaphore is never closed")
+    }
+
+    /// Give back what `permit` holds beyond a message of `size` bytes.
+    pub(crate) fn shrink(&self, permit: &mut OwnedSemaphorePermit, size: usize) {
+        let excess = permit.num_permits().saturating_sub(self.units_for(size));
+        drop(permit.split(excess));
     }
 }
 

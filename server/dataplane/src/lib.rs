@@ -40,7 +40,11 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 pub(crate) struct Shared {
     methods: HashMap<String, Shape>,
     max_message_bytes: usize,
+    /// Memory for the request messages of unary calls and server streams waiting for Python.
     budget: Budget,
+    /// The same for the messages of client streams, which their handlers take at their own
+    /// pace: kept apart so that a slow stream never holds up a unary call.
+    stream_budget: Budget,
     dispatcher: Dispatcher,
     backend_path: PathBuf,
 }
@@ -121,6 +125,7 @@ impl Front {
             methods,
             max_message_bytes,
             budget: Budget::for_limit(max_message_bytes),
+            stream_budget: Budget::for_limit(max_message_bytes),
             dispatcher,
             backend_path: backend.into(),
         });

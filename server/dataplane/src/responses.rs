@@ -13,7 +13,8 @@ use http_body::{Body, Frame};
 use http_body_util::combinators::BoxBody;
 use http_body_util::BodyExt;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, Sleep};
+use tokio::task::JoinHandle;
+use tokio::time::Sleep;
 
 use crate::dispatch::{Event, Responses};
 use crate::framing::PREFIX_BYTES;
@@ -74,26 +75,6 @@ pub(crate) fn trailers_only(status: &Status) -> Response<ResponseBody> {
     grpc_response(Frames(VecDeque::new()).boxed(), Some(headers))
 }
 
-/// A server stream's response: the messages Python sends, then its status.
-pub(crate) fn stream(
-    shared: Arc<Shared>,
-    id: u64,
-    events: mpsc::UnboundedReceiver<Event>,
-    responses: Arc<Responses>,
-    deadline: Option<Instant>,
-) -> Response<ResponseBody> {
-    let body = Streamed {
-        shared,
-        id,
-        events,
-        responses,
-        deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
-        queued: None,
-        ended: false,
-    };
-    grpc_response(body.boxed(), None)
-}
-
 /// A body of frames known in advance.
 struct Frames(VecDeque<Frame<Bytes>>);
 
@@ -113,21 +94,94 @@ impl Body for Frames {
     }
 }
 
-/// The body of a server stream. Dropped before its status (the client gone), or ended by
-/// the deadline or an oversized message, it tells Python to cancel the call's work.
-struct Streamed {
+/// The body of a server stream: the messages Python sends, then its status. Dropped before
+/// its status (the client gone), or ended by the deadline or an oversized message, it tells
+/// Python to cancel the call's work.
+pub(crate) struct Streamed {
     shared: Arc<Shared>,
     id: u64,
     events: mpsc::UnboundedReceiver<Event>,
     responses: Arc<Responses>,
     deadline: Option<Pin<Box<Sleep>>>,
-    /// A message whose prefix went first.
-    queued: Option<Bytes>,
+    /// Cancels the call at its deadline even while the client reads nothing, when HTTP/2
+    /// flow control keeps the body from being asked for more.
+    watchdog: Option<JoinHandle<()>>,
+    /// Frames ready to go: a message after its prefix.
+    ready: VecDeque<Frame<Bytes>>,
     /// The status is sent, or Python answered: nothing to cancel.
     ended: bool,
 }
 
 impl Streamed {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        id: u64,
+        events: mpsc::UnboundedReceiver<Event>,
+        responses: Arc<Responses>,
+        deadline: Option<std::time::Instant>,
+    ) -> Self {
+        Streamed {
+            shared,
+            id,
+            events,
+            responses,
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into()))),
+            watchdog: None,
+            ready: VecDeque::new(),
+            ended: false,
+        }
+    }
+
+    /// Python's first answer: a response, or the status of a call that failed before any.
+    pub(crate) async fn first(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// The response to send once `first` is known: trailers-only when it is a status.
+    pub(crate) fn respond(mut self, first: Option<Event>) -> Response<ResponseBody> {
+        let message = match first {
+            Some(Event::Message(message)) => message,
+            Some(Event::End(status)) => {
+                self.ended = true;
+                return trailers_only(&status);
+            }
+            None => {
+                self.ended = true;
+                return trailers_only(&Status::new(INTERNAL, "internal error"));
+            }
+        };
+        let frame = self.on_message(message);
+        self.ready.push_front(frame);
+        if let Some(deadline) = self.deadline.as_ref().map(|d| d.deadline()) {
+            let (shared, id) = (self.shared.clone(), self.id);
+            self.watchdog = Some(tokio::spawn(async move {
+                tokio::time::sleep_until(deadline).await;
+                shared.dispatcher.cancel(id);
+            }));
+        }
+        grpc_response(self.boxed(), None)
+    }
+
+    /// The frame that starts `message` (the message itself is queued behind it), or the
+    /// status that ends the call when the message is over the limit.
+    fn on_message(&mut self, message: Bytes) -> Frame<Bytes> {
+        if self.responses.drained(message.len()) {
+            self.shared.dispatcher.writable(self.id);
+        }
+        let limit = self.shared.max_message_bytes;
+        if message.len() > limit {
+            let size = message.len();
+            let status = Status::new(
+                RESOURCE_EXHAUSTED,
+                format!("Sent message larger than max ({size} vs. {limit})"),
+            );
+            return self.end(&status, true);
+        }
+        let frame = prefix(&message);
+        self.ready.push_back(Frame::data(message));
+        frame
+    }
+
     fn end(&mut self, status: &Status, cancel: bool) -> Frame<Bytes> {
         self.ended = true;
         if cancel {
@@ -146,8 +200,8 @@ impl Body for Streamed {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
-        if let Some(message) = this.queued.take() {
-            return Poll::Ready(Some(Ok(Frame::data(message))));
+        if let Some(frame) = this.ready.pop_front() {
+            return Poll::Ready(Some(Ok(frame)));
         }
         if this.ended {
             return Poll::Ready(None);
@@ -163,35 +217,21 @@ impl Body for Streamed {
             // Python let go of the call without ending it (it logs why).
             Poll::Ready(None) => this.end(&Status::new(INTERNAL, "internal error"), false),
             Poll::Ready(Some(Event::End(status))) => this.end(&status, false),
-            Poll::Ready(Some(Event::Message(message))) => {
-                if this.responses.drained(message.len()) {
-                    this.shared.dispatcher.writable(this.id);
-                }
-                let limit = this.shared.max_message_bytes;
-                if message.len() > limit {
-                    let size = message.len();
-                    let status = Status::new(
-                        RESOURCE_EXHAUSTED,
-                        format!("Sent message larger than max ({size} vs. {limit})"),
-                    );
-                    this.end(&status, true)
-                } else {
-                    let frame = prefix(&message);
-                    this.queued = Some(message);
-                    frame
-                }
-            }
+            Poll::Ready(Some(Event::Message(message))) => this.on_message(message),
         };
         Poll::Ready(Some(Ok(frame)))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.ended && self.queued.is_none()
+        self.ended && self.ready.is_empty()
     }
 }
 
 impl Drop for Streamed {
     fn drop(&mut self) {
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.abort();
+        }
         if !self.ended {
             self.shared.dispatcher.cancel(self.id);
         }

@@ -80,6 +80,7 @@ class _HandedCallContext:
     """The part of `aio.ServicerContext` that the wrapped hot-path handlers use."""
 
     def __init__(self, call: Any) -> None:
+        self._call = call
         self._metadata = call.metadata
         self._deadline = None if call.timeout is None else time.monotonic() + call.timeout
 
@@ -94,10 +95,13 @@ class _HandedCallContext:
 
     async def send_initial_metadata(self, metadata: Sequence[tuple[str, str | bytes]]) -> None:
         # The front sends the headers with the answer. Asked with none, this is the check a
-        # client stream's handler makes that its call is still live before it commits: a
-        # call whose client has gone is cancelled here, so reaching this means it is live.
+        # client stream's handler makes that its call is still live before it commits
+        # (data/servicer.py): it fails, as grpc.aio's does, once the client has gone or the
+        # deadline has passed, even before the cancel the front sent has arrived.
         if metadata:
             raise NotImplementedError("initial metadata on a call the compiled front handed")
+        if not self._call.live() or self.time_remaining() == 0.0:
+            raise aio.UsageError("the call has ended")
 
     def __getattr__(self, name: str) -> Any:
         # A fast method's handler may use only what is above (tests/server/runtime/
