@@ -19,6 +19,14 @@ DATAPLANE := server/dataplane/pyproject.toml server/dataplane/Cargo.toml \
 
 GHZ := .tools/bin/ghz
 GHZ_VERSION := v0.120.0
+# The Go code generators buf.gen.yaml runs, pinned (TypeScript's, protoc-gen-es, is in
+# package.json).
+PROTOC_GEN_GO := .tools/bin/protoc-gen-go
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC := .tools/bin/protoc-gen-go-grpc
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+CODEGEN := $(INSTALLED) $(BUF) $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
+GO_CLIENT := clients/go
 
 .PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench bench-data bench-annotation \
         bench-registry bench-training bench-edge clean \
@@ -63,21 +71,30 @@ buf-breaking: $(BUF)
 		$(BUF) breaking --against ".git#tag=$$tag"; \
 	fi
 
-check-generated: $(INSTALLED)
+check-generated: $(CODEGEN)
 	$(PY) tools/codegen.py --check
 
-generate: $(INSTALLED)
+generate: $(CODEGEN)
 	$(PY) tools/codegen.py
+
+$(PROTOC_GEN_GO):
+	GOBIN=$(abspath .tools/bin) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+
+$(PROTOC_GEN_GO_GRPC):
+	GOBIN=$(abspath .tools/bin) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cargo fmt --manifest-path $(CRATE) --check
 	cargo clippy --quiet --manifest-path $(CRATE) --release --locked -- -D warnings
+	@test -z "$$(gofmt -l $(GO_CLIENT))" || { gofmt -l $(GO_CLIENT); echo "gofmt: the files above are not formatted"; exit 1; }
+	cd $(GO_CLIENT) && go vet ./...
 
 format: $(INSTALLED) $(BUF)
 	$(BIN)/ruff format .
 	cargo fmt --manifest-path $(CRATE)
+	gofmt -w $(GO_CLIENT)
 	$(BIN)/ruff check --fix .
 	$(BUF) format --write
 
