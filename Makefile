@@ -27,6 +27,8 @@ PROTOC_GEN_GO_GRPC := .tools/bin/protoc-gen-go-grpc
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 CODEGEN := $(INSTALLED) $(BUF) $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
 GO_CLIENT := clients/go
+TS_CLIENT := clients/typescript
+TS_INSTALLED := $(TS_CLIENT)/node_modules/.installed
 
 .PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench bench-data bench-annotation \
         bench-registry bench-training bench-edge clean \
@@ -51,7 +53,11 @@ $(BUF): package.json package-lock.json
 # Label Studio read-back in tests/server/data/test_annotation_formats.py.
 INTERCHANGE_INSTALLED := .venv-interop/interchange/.installed
 
-install: $(INSTALLED) $(BUF) $(INTERCHANGE_INSTALLED)
+$(TS_INSTALLED): $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	cd $(TS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(INSTALLED) $(BUF) $(INTERCHANGE_INSTALLED) $(TS_INSTALLED)
 
 demo: install
 	$(BIN)/lepton demo
@@ -99,7 +105,7 @@ format: $(INSTALLED) $(BUF)
 	$(BUF) format --write
 
 # Triton's virtualenv (~1 min) lets tests/interop certify a real Triton at the `oip` level.
-pytest: $(INSTALLED) .venv-interop/triton/.installed $(INTERCHANGE_INSTALLED)
+pytest: $(INSTALLED) .venv-interop/triton/.installed $(INTERCHANGE_INSTALLED) $(TS_INSTALLED)
 	$(BIN)/pytest -n auto --dist worksteal
 
 # Side-by-side benchmarks (not part of `make test`: shared machines are too noisy for timing).

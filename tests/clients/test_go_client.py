@@ -10,10 +10,8 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 
-import pytest
-from support.client_server import ROOT, LiveServer, start
+from support.client_server import ROOT
 
 CLIENT = ROOT / "clients" / "go"
 GO = shutil.which("go")
@@ -25,19 +23,11 @@ LIVE = {
     ("lepton.ai/clients/go/inference", "TestErrorTableGivesCodeAndReason"),
     ("lepton.ai/clients/go/inference", "TestMetadataAndStream"),
     ("lepton.ai/clients/go/data", "TestFlightReadsDigestAsPython"),
+    ("lepton.ai/clients/go/data", "TestListVersionsPages"),
     ("lepton.ai/clients/go/examples/infer", "TestInferExample"),
     ("lepton.ai/clients/go/examples/flightread", "TestFlightReadExample"),
     ("lepton.ai/clients/go/examples/health", "TestHealthExample"),
 }
-
-
-@pytest.fixture(scope="module")
-def live(model_repository, tmp_path_factory) -> Iterator[LiveServer]:
-    started = start(model_repository, tmp_path_factory.mktemp("go-client"))
-    try:
-        yield started
-    finally:
-        started.server.stop()
 
 
 def _go(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

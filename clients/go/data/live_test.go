@@ -45,3 +45,33 @@ func TestFlightReadsDigestAsPython(t *testing.T) {
 		})
 	}
 }
+
+// TestListVersionsPages walks a dataset's versions three at a time (LEPTON_PAGED_DATASET
+// holds seven): every version once, and the last page without a token.
+func TestListVersionsPages(t *testing.T) {
+	server := livetest.Connect(t)
+	parent := livetest.Env(t, "LEPTON_PAGED_DATASET")
+	catalog := datav1.NewDatasetServiceClient(server.Conn)
+	var names []string
+	pages := 0
+	for token := ""; pages == 0 || token != ""; pages++ {
+		page, err := catalog.ListVersions(livetest.Context(t), &datav1.ListVersionsRequest{Parent: parent, PageSize: 3, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.GetVersions()) > 3 {
+			t.Fatalf("page %d holds %d versions", pages, len(page.GetVersions()))
+		}
+		for _, version := range page.GetVersions() {
+			names = append(names, version.GetName())
+		}
+		token = page.GetNextPageToken()
+	}
+	seen := map[string]bool{}
+	for _, name := range names {
+		seen[name] = true
+	}
+	if len(names) != 7 || len(seen) != 7 || pages != 3 {
+		t.Fatalf("%d pages, versions %v", pages, names)
+	}
+}
