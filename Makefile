@@ -19,12 +19,13 @@ DATAPLANE := server/dataplane/pyproject.toml server/dataplane/Cargo.toml \
 
 GHZ := .tools/bin/ghz
 GHZ_VERSION := v0.120.0
-# The Go code generators buf.gen.yaml runs, pinned (TypeScript's, protoc-gen-es, is in
-# package.json).
-PROTOC_GEN_GO := .tools/bin/protoc-gen-go
+# The Go code generators buf.gen.yaml runs (.tools/bin/protoc-gen-go{,-grpc}), pinned; a
+# stamp per version reinstalls them when a pin moves. TypeScript's, protoc-gen-es, is in
+# package.json.
 PROTOC_GEN_GO_VERSION := v1.36.12
-PROTOC_GEN_GO_GRPC := .tools/bin/protoc-gen-go-grpc
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+PROTOC_GEN_GO := .tools/protoc-gen-go-$(PROTOC_GEN_GO_VERSION).stamp
+PROTOC_GEN_GO_GRPC := .tools/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION).stamp
 CODEGEN := $(INSTALLED) $(BUF) $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
 GO_CLIENT := clients/go
 TS_CLIENT := clients/typescript
@@ -85,9 +86,11 @@ generate: $(CODEGEN)
 
 $(PROTOC_GEN_GO):
 	GOBIN=$(abspath .tools/bin) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	touch $@
 
 $(PROTOC_GEN_GO_GRPC):
 	GOBIN=$(abspath .tools/bin) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	touch $@
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
@@ -96,6 +99,7 @@ lint: $(INSTALLED)
 	cargo clippy --quiet --manifest-path $(CRATE) --release --locked -- -D warnings
 	@test -z "$$(gofmt -l $(GO_CLIENT))" || { gofmt -l $(GO_CLIENT); echo "gofmt: the files above are not formatted"; exit 1; }
 	cd $(GO_CLIENT) && go vet ./...
+	cd generated/go && go vet ./...
 
 format: $(INSTALLED) $(BUF)
 	$(BIN)/ruff format .

@@ -56,6 +56,16 @@ type Error struct {
 	Domain     string
 	Metadata   map[string]string
 	Violations []FieldViolation
+	status     *status.Status
+}
+
+// GRPCStatus is the status the error was read from, so status.Code and status.FromError
+// work on it as on the error grpc-go returned.
+func (e *Error) GRPCStatus() *status.Status {
+	if e.status == nil {
+		return status.New(e.Code, e.Message)
+	}
+	return e.status
 }
 
 func (e *Error) Error() string {
@@ -74,7 +84,7 @@ func AsError(err error) (*Error, bool) {
 	if !ok {
 		return nil, false
 	}
-	found := &Error{Code: st.Code(), Message: st.Message()}
+	found := &Error{Code: st.Code(), Message: st.Message(), status: st}
 	for _, detail := range st.Details() {
 		switch d := detail.(type) {
 		case *errdetails.ErrorInfo:
@@ -107,15 +117,37 @@ func ParseStreamError(message string) *Error {
 		return e
 	}
 	name, reason, hasReason := strings.Cut(head, " [")
-	for code := codes.OK; code <= codes.Unauthenticated; code++ {
-		if strings.EqualFold(strings.ReplaceAll(code.String(), "_", ""), strings.ReplaceAll(name, "_", "")) {
-			e.Code = code
-		}
+	code, known := codeNames[name]
+	if !known {
+		return e
 	}
+	e.Code, e.Message = code, rest
 	if hasReason && strings.HasSuffix(reason, "]") {
 		e.Reason = strings.TrimSuffix(reason, "]")
 		e.Domain = ErrorDomain
 	}
-	e.Message = rest
 	return e
+}
+
+// codeNames are the canonical names of the status codes (grpc/doc/statuscodes.md).
+var codeNames = map[string]codes.Code{
+	"OK": codes.OK, "CANCELLED": codes.Canceled, "UNKNOWN": codes.Unknown,
+	"INVALID_ARGUMENT": codes.InvalidArgument, "DEADLINE_EXCEEDED": codes.DeadlineExceeded,
+	"NOT_FOUND": codes.NotFound, "ALREADY_EXISTS": codes.AlreadyExists,
+	"PERMISSION_DENIED": codes.PermissionDenied, "RESOURCE_EXHAUSTED": codes.ResourceExhausted,
+	"FAILED_PRECONDITION": codes.FailedPrecondition, "ABORTED": codes.Aborted,
+	"OUT_OF_RANGE": codes.OutOfRange, "UNIMPLEMENTED": codes.Unimplemented,
+	"INTERNAL": codes.Internal, "UNAVAILABLE": codes.Unavailable, "DATA_LOSS": codes.DataLoss,
+	"UNAUTHENTICATED": codes.Unauthenticated,
+}
+
+// CodeName is the canonical name of code ("INVALID_ARGUMENT"), as the standard's texts and
+// the conformance suite's tables spell it.
+func CodeName(code codes.Code) string {
+	for name, c := range codeNames {
+		if c == code {
+			return name
+		}
+	}
+	return code.String()
 }

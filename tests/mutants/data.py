@@ -59,7 +59,8 @@ def _garbage_commits_an_empty_version(write_version):
 
 def _cancelled_write_commits(_original):
     """The commit is shielded from cancellation: a stream the client cancels, or whose
-    deadline expires, commits what it delivered (a cancelled read looks like a half-close)."""
+    deadline expires, commits what it delivered. Its read takes a cancellation for the
+    stream's end, as grpc.aio presents one (the compiled front cancels the handler instead)."""
 
     async def mutated(self, requests, context):
         first = await anext(requests, None)
@@ -72,6 +73,8 @@ def _cancelled_write_commits(_original):
         try:
             async for chunk in data_servicer._arrow_data(requests):
                 ingest.write(chunk)
+        except asyncio.CancelledError:
+            pass
         except BaseException:
             ingest.close()
             raise

@@ -279,9 +279,12 @@ func binaryValue(a arrow.Array, i int) []byte {
 // fixedWidthValues is each slot's physical value, little-endian, width bytes each: null
 // slots zero, every floating-point NaN the quiet NaN.
 func fixedWidthValues(a arrow.Array, width int) []byte {
+	out := make([]byte, a.Len()*width)
+	if a.Len() == 0 {
+		return out // an empty array may have no values buffer at all
+	}
 	data := a.Data()
 	buffer := data.Buffers()[1].Bytes()
-	out := make([]byte, a.Len()*width)
 	copy(out, buffer[data.Offset()*width:(data.Offset()+a.Len())*width])
 	for i := 0; i < a.Len(); i++ {
 		slot := out[i*width : (i+1)*width]

@@ -5,6 +5,8 @@ package data
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/url"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
@@ -25,40 +28,56 @@ type Read struct {
 	Table  arrow.Table
 }
 
-// ReadFlight reads the rows `request` selects: IssueFlightTicket on conn, then DoGet at
-// the first location the ticket names ("arrow-flight-reuse-connection://?" means
-// fallback, the address conn was dialled with). token, when set, goes with the Flight call
-// as with the gRPC ones. The caller releases the table.
-func ReadFlight(ctx context.Context, conn grpc.ClientConnInterface, fallback, token string, request *datav1.IssueFlightTicketRequest) (*Read, error) {
+// ReadFlight reads the rows `request` selects: IssueFlightTicket on conn, then DoGet at the
+// locations the ticket names, in order, until one serves it. "arrow-flight-reuse-connection://?"
+// means fallback, the address conn was dialled with. grpc+tcp locations are dialled in
+// plaintext, grpc+tls ones with the system's roots; options come after those and can replace
+// them. token, when set, goes with the Flight call as with the gRPC ones. The caller
+// releases the table.
+func ReadFlight(ctx context.Context, conn grpc.ClientConnInterface, fallback, token string, request *datav1.IssueFlightTicketRequest, options ...grpc.DialOption) (*Read, error) {
 	ticket, err := datav1.NewDatasetServiceClient(conn).IssueFlightTicket(ctx, request)
 	if err != nil {
-		if e, ok := lepton.AsError(err); ok {
-			return nil, e
-		}
-		return nil, err
+		return nil, leptonError(err)
 	}
-	if len(ticket.GetLocations()) == 0 {
+	if token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	}
+	var failures []error
+	for _, location := range ticket.GetLocations() {
+		table, err := doGet(ctx, location, fallback, ticket.GetTicket(), options)
+		if err == nil {
+			return &Read{Header: ticket.GetHeader(), Table: table}, nil
+		}
+		failures = append(failures, fmt.Errorf("%s: %w", location, err))
+	}
+	if len(failures) == 0 {
 		return nil, fmt.Errorf("the ticket names no location")
 	}
-	address, err := flightAddress(ticket.GetLocations()[0], fallback)
+	return nil, errors.Join(failures...)
+}
+
+func doGet(ctx context.Context, location, fallback string, ticket []byte, options []grpc.DialOption) (arrow.Table, error) {
+	address, secure, err := flightAddress(location, fallback)
 	if err != nil {
 		return nil, err
 	}
-	client, err := flight.NewClientWithMiddleware(address, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	transport := insecure.NewCredentials()
+	if secure {
+		transport = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+	}
+	dial := append([]grpc.DialOption{grpc.WithTransportCredentials(transport)}, options...)
+	client, err := flight.NewClientWithMiddleware(address, nil, nil, dial...)
 	if err != nil {
 		return nil, err
 	}
 	defer client.Close()
-	if token != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
-	}
-	stream, err := client.DoGet(ctx, &flight.Ticket{Ticket: ticket.GetTicket()})
+	stream, err := client.DoGet(ctx, &flight.Ticket{Ticket: ticket})
 	if err != nil {
-		return nil, err
+		return nil, leptonError(err)
 	}
 	reader, err := flight.NewRecordReader(stream)
 	if err != nil {
-		return nil, err
+		return nil, leptonError(err)
 	}
 	defer reader.Release()
 	var records []arrow.RecordBatch
@@ -73,22 +92,31 @@ func ReadFlight(ctx context.Context, conn grpc.ClientConnInterface, fallback, to
 		records = append(records, record)
 	}
 	if err := reader.Err(); err != nil {
-		return nil, err
+		return nil, leptonError(err)
 	}
-	return &Read{Header: ticket.GetHeader(), Table: array.NewTableFromRecords(reader.Schema(), records)}, nil
+	return array.NewTableFromRecords(reader.Schema(), records), nil
 }
 
-// flightAddress is the host:port of a plaintext Flight location.
-func flightAddress(location, fallback string) (string, error) {
+func leptonError(err error) error {
+	if e, ok := lepton.AsError(err); ok {
+		return e
+	}
+	return err
+}
+
+// flightAddress is the host:port of a Flight location, and whether it wants TLS.
+func flightAddress(location, fallback string) (string, bool, error) {
 	parsed, err := url.Parse(location)
 	if err != nil {
-		return "", fmt.Errorf("Flight location %q: %w", location, err)
+		return "", false, fmt.Errorf("Flight location %q: %w", location, err)
 	}
 	switch parsed.Scheme {
 	case "arrow-flight-reuse-connection":
-		return fallback, nil
+		return fallback, false, nil
 	case "grpc", "grpc+tcp":
-		return parsed.Host, nil
+		return parsed.Host, false, nil
+	case "grpc+tls":
+		return parsed.Host, true, nil
 	}
-	return "", fmt.Errorf("Flight location %q: only plaintext grpc+tcp is supported here", location)
+	return "", false, fmt.Errorf("Flight location %q: a scheme this client does not dial", location)
 }

@@ -18,10 +18,10 @@ type Tensor struct {
 	Raw      []byte
 }
 
-// Element is a Go type with an OIP datatype of fixed width.
+// Element is a Go type with an OIP datatype of fixed width. Named types (type Score
+// float32) are left out on purpose: convert them to the built-in type first.
 type Element interface {
-	~bool | ~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64 |
-		~float32 | ~float64
+	bool | int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64 | float32 | float64
 }
 
 // DatatypeOf is the OIP datatype of T's elements.

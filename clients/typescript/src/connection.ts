@@ -38,9 +38,12 @@ export interface LeptonError {
   reason: string;
   domain: string;
   metadata: Record<string, string>;
+  /** The google.rpc.BadRequest field violations, when the status carries one. */
+  violations: { field: string; description: string }[];
 }
 
 const ERROR_INFO = "google.rpc.ErrorInfo";
+const BAD_REQUEST = "google.rpc.BadRequest";
 
 /** The status of a failed call, or undefined when `error` is not one. */
 export function leptonError(error: unknown): LeptonError | undefined {
@@ -54,15 +57,42 @@ export function leptonError(error: unknown): LeptonError | undefined {
     reason: "",
     domain: "",
     metadata: {},
+    violations: [],
   };
   for (const detail of error.details) {
-    if ("desc" in detail || detail.type !== ERROR_INFO) {
+    if ("desc" in detail) {
       continue;
     }
-    Object.assign(found, readErrorInfo(detail.value));
-    break;
+    if (detail.type === ERROR_INFO && found.reason === "") {
+      Object.assign(found, readErrorInfo(detail.value));
+    } else if (detail.type === BAD_REQUEST) {
+      found.violations.push(...readBadRequest(detail.value));
+    }
   }
   return found;
+}
+
+/** google.rpc.BadRequest's field_violations (1), each with field (1) and description (2). */
+function readBadRequest(bytes: Uint8Array): { field: string; description: string }[] {
+  const reader = new BinaryReader(bytes);
+  const violations = [];
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field !== 1) {
+      reader.skip(wireType);
+      continue;
+    }
+    const entry = new BinaryReader(reader.bytes());
+    const violation = { field: "", description: "" };
+    while (entry.pos < entry.len) {
+      const [entryField, entryWire] = entry.tag();
+      if (entryField === 1) violation.field = entry.string();
+      else if (entryField === 2) violation.description = entry.string();
+      else entry.skip(entryWire);
+    }
+    violations.push(violation);
+  }
+  return violations;
 }
 
 /** google.rpc.ErrorInfo's fields from its bytes: reason = 1, domain = 2, metadata = 3. */
@@ -93,7 +123,9 @@ function readErrorInfo(bytes: Uint8Array): Pick<LeptonError, "reason" | "domain"
   return info;
 }
 
-/** The gRPC name of a code ("INVALID_ARGUMENT"). */
+/** The canonical gRPC name of a code ("INVALID_ARGUMENT"; Connect spells 1 "Canceled",
+ * gRPC "CANCELLED"). */
 export function codeName(code: Code): string {
+  if (code === Code.Canceled) return "CANCELLED";
   return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }

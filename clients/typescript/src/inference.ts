@@ -10,6 +10,10 @@ import {
   type ModelInferRequest,
   type ModelInferResponse,
 } from "../../../generated/typescript/src/lepton/inference/v1/inference_service_pb.js";
+import {
+  InferTensorContentsSchema,
+  type InferTensorContents,
+} from "../../../generated/typescript/src/lepton/inference/v1/infer_tensor_pb.js";
 import { decode, encode, type Element } from "./tensors.js";
 
 /** One input or output: its datatype, shape and raw contents. */
@@ -51,17 +55,45 @@ export function inferRequest(request: InferRequest): ModelInferRequest {
   });
 }
 
-/** A response's outputs by name, in raw form (as a Lepton server and Triton send them). */
+/** A response's outputs by name: raw contents (as a Lepton server and Triton send them), or
+ * typed contents (which the protocol allows), encoded here as raw. */
 export function outputs(response: ModelInferResponse): Map<string, Tensor> {
-  if (response.outputs.length !== response.rawOutputContents.length) {
-    throw new Error(`${response.outputs.length} outputs but ${response.rawOutputContents.length} raw contents`);
+  const raw = response.rawOutputContents;
+  if (raw.length !== 0 && raw.length !== response.outputs.length) {
+    throw new Error(`${response.outputs.length} outputs but ${raw.length} raw contents`);
   }
   return new Map(
     response.outputs.map((o, i) => [
       o.name,
-      { name: o.name, datatype: o.datatype, shape: o.shape.map(Number), raw: response.rawOutputContents[i] },
+      {
+        name: o.name,
+        datatype: o.datatype,
+        shape: o.shape.map(Number),
+        raw: raw.length !== 0 ? raw[i] : rawOfTyped(o.datatype, o.contents),
+      },
     ]),
   );
+}
+
+function rawOfTyped(datatype: string, contents: InferTensorContents | undefined): Uint8Array {
+  const c = contents ?? create(InferTensorContentsSchema);
+  const typed: Record<string, readonly Element[]> = {
+    BOOL: c.boolContents,
+    INT8: c.intContents,
+    INT16: c.intContents,
+    INT32: c.intContents,
+    INT64: c.int64Contents,
+    UINT8: c.uintContents,
+    UINT16: c.uintContents,
+    UINT32: c.uintContents,
+    UINT64: c.uint64Contents,
+    FP32: c.fp32Contents,
+    FP64: c.fp64Contents,
+    BYTES: c.bytesContents,
+  };
+  const values = typed[datatype];
+  if (values === undefined) throw new Error(`datatype ${datatype} has no typed contents`);
+  return encode(datatype, values);
 }
 
 /** A client of lepton.inference.v1.InferenceService. */

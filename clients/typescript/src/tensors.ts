@@ -28,8 +28,35 @@ export function elementSize(datatype: string): number {
 /** A value of a tensor element: number, bigint (INT64, UINT64), boolean or bytes. */
 export type Element = number | bigint | boolean | Uint8Array;
 
-/** `values` as raw contents of `datatype`. INT64 and UINT64 take bigints (or integers);
- * FP16 takes numbers, rounded to nearest half-precision value. */
+// The range of each integer datatype: a value outside it, or not an integer, is refused
+// rather than wrapped.
+const INTEGER_RANGES: Record<string, [bigint, bigint]> = {
+  INT8: [-(2n ** 7n), 2n ** 7n - 1n],
+  INT16: [-(2n ** 15n), 2n ** 15n - 1n],
+  INT32: [-(2n ** 31n), 2n ** 31n - 1n],
+  INT64: [-(2n ** 63n), 2n ** 63n - 1n],
+  UINT8: [0n, 2n ** 8n - 1n],
+  UINT16: [0n, 2n ** 16n - 1n],
+  UINT32: [0n, 2n ** 32n - 1n],
+  UINT64: [0n, 2n ** 64n - 1n],
+};
+
+function checked(datatype: string, value: Element, index: number): Element {
+  const range = INTEGER_RANGES[datatype];
+  if (range !== undefined) {
+    const ok = typeof value === "bigint" || (typeof value === "number" && Number.isInteger(value));
+    if (!ok || BigInt(value as number | bigint) < range[0] || BigInt(value as number | bigint) > range[1]) {
+      throw new RangeError(`element ${index} (${String(value)}) is not a ${datatype} value`);
+    }
+  } else if (datatype === "BOOL" ? typeof value !== "boolean" : !["number", "bigint"].includes(typeof value)) {
+    throw new TypeError(`element ${index} (${String(value)}) is not a ${datatype} value`);
+  }
+  return value;
+}
+
+/** `values` as raw contents of `datatype`. Integer datatypes take integers (INT64 and
+ * UINT64 also bigints), in range; BOOL booleans; FP16 numbers, rounded to the nearest
+ * half-precision value; BYTES byte arrays or strings (UTF-8). */
 export function encode(datatype: string, values: readonly Element[]): Uint8Array {
   if (datatype === "BYTES") {
     return encodeBytes(values.map((v) => (v instanceof Uint8Array ? v : new TextEncoder().encode(String(v)))));
@@ -40,7 +67,8 @@ export function encode(datatype: string, values: readonly Element[]): Uint8Array
   }
   const out = new Uint8Array(values.length * size);
   const view = new DataView(out.buffer);
-  values.forEach((value, i) => {
+  values.forEach((unchecked, i) => {
+    const value = checked(datatype, unchecked, i);
     const at = i * size;
     switch (datatype) {
       case "BOOL":
@@ -174,35 +202,36 @@ export function decodeBytes(raw: Uint8Array): Uint8Array[] {
   return out;
 }
 
-/** The IEEE 754 binary16 encoding of `value`, rounded to nearest, ties to even. */
+/** The IEEE 754 binary16 encoding of `value`, rounded once from the double to the nearest
+ * half-precision value, ties to even. */
 export function halfBits(value: number): number {
-  const f32 = new DataView(new ArrayBuffer(4));
-  f32.setFloat32(0, value);
-  // Round from the float32 value, as the Go client does; a float64 that is not a float32
-  // is first rounded to float32.
-  const bits = f32.getUint32(0);
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = (bits >>> 23) & 0xff;
-  let mantissa = bits & 0x7fffff;
-  if (exponent === 0xff) return sign | (mantissa !== 0 ? 0x7e00 : 0x7c00);
-  const unbiased = exponent - 127;
-  if (unbiased > 15) return sign | 0x7c00;
-  if (unbiased >= -14) {
-    const half = ((unbiased + 15) << 10) | (mantissa >>> 13);
-    return sign | roundHalf(half, mantissa & 0x1fff, 0x1000);
+  const sign = value < 0 || Object.is(value, -0) ? 0x8000 : 0;
+  const magnitude = Math.abs(value);
+  if (Number.isNaN(value)) return 0x7e00;
+  if (magnitude === Infinity) return sign | 0x7c00;
+  if (magnitude < 2 ** -14) {
+    // Subnormal (or zero): a multiple of 2^-24; rounding up may reach the smallest normal,
+    // whose encoding follows on.
+    return sign | roundEven(magnitude * 2 ** 24);
   }
-  if (unbiased >= -25) {
-    mantissa |= 0x800000;
-    const shift = -14 - unbiased + 13;
-    const half = Math.floor(mantissa / 2 ** shift);
-    const rest = mantissa - half * 2 ** shift;
-    return sign | roundHalf(half, rest, 2 ** (shift - 1));
+  let exponent = Math.floor(Math.log2(magnitude));
+  if (2 ** exponent > magnitude) exponent -= 1;
+  if (2 ** (exponent + 1) <= magnitude) exponent += 1;
+  // Scaling by a power of two is exact, so the significand is rounded once.
+  let significand = roundEven(magnitude * 2 ** (10 - exponent));
+  if (significand === 2048) {
+    significand = 1024;
+    exponent += 1;
   }
-  return sign;
+  if (exponent > 15) return sign | 0x7c00;
+  return sign | ((exponent + 15) << 10) | (significand - 1024);
 }
 
-function roundHalf(value: number, dropped: number, half: number): number {
-  return dropped > half || (dropped === half && (value & 1) === 1) ? value + 1 : value;
+function roundEven(value: number): number {
+  const floor = Math.floor(value);
+  const rest = value - floor;
+  if (rest > 0.5 || (rest === 0.5 && floor % 2 === 1)) return floor + 1;
+  return floor;
 }
 
 /** The value of an IEEE 754 binary16 encoding. */

@@ -11,6 +11,9 @@ test("numbers are little-endian, 64-bit integers bigints", () => {
   assert.throws(() => decode("BOOL", new Uint8Array([2])));
   assert.throws(() => decode("INT64", new Uint8Array(7)));
   assert.ok(Object.is(decode("FP64", encode("FP64", [-0]))[0], -0));
+  for (const [datatype, value] of [["INT8", 300], ["UINT32", -1], ["UINT64", -1n], ["INT32", 1.5], ["FP32", "x"]] as const) {
+    assert.throws(() => encode(datatype, [value as never]), `${datatype} ${value}`);
+  }
 });
 
 test("BYTES elements are framed with little-endian lengths", () => {
@@ -26,6 +29,8 @@ test("half precision rounds to nearest, ties to even", () => {
   const cases: [number, number][] = [
     [0.5, 0x3800], [-2, 0xc000], [65504, 0x7bff], [0.0009765625, 0x1400], [Infinity, 0x7c00],
     [65520, 0x7c00], [5.960464477539063e-8, 0x0001], [2.980232238769531e-8, 0], [1.00146484375, 0x3c02], [-0, 0x8000],
+    // Just over a tie: rounded once from the double, not through float32 first.
+    [1 + 2 ** -11 + 2 ** -30, 0x3c01], [6.1035156e-5 - 2 ** -30, 0x0400], [NaN, 0x7e00],
   ];
   for (const [value, bits] of cases) {
     assert.equal(halfBits(value), bits, `halfBits(${value})`);

@@ -176,16 +176,11 @@ class CompiledFront:
         if self._own_dir:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
 
-    # Called by the front's dispatcher thread, holding the GIL: must not block.
-    def _dispatch(
-        self,
-        calls: list[Any],
-        messages: list[tuple[int, bytes | None]],
-        writable: list[int],
-        cancels: list[int],
-    ) -> None:
+    # Called by the front's dispatcher thread, holding the GIL: must not block. The events
+    # are _on_events' arguments.
+    def _dispatch(self, *events: list[Any]) -> None:
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._on_events, calls, messages, writable, cancels)
+        self._loop.call_soon_threadsafe(self._on_events, *events)
 
     def _on_events(
         self,
