@@ -31,7 +31,7 @@ GO_CLIENT := clients/go
 TS_CLIENT := clients/typescript
 TS_INSTALLED := $(TS_CLIENT)/node_modules/.installed
 
-.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest bench bench-data bench-annotation \
+.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest fuzz bench bench-data bench-annotation \
         bench-registry bench-training bench-edge clean \
         interop interop-install
 
@@ -111,6 +111,11 @@ format: $(INSTALLED) $(BUF)
 # Triton's virtualenv (~1 min) lets tests/interop certify a real Triton at the `oip` level.
 pytest: $(INSTALLED) .venv-interop/triton/.installed $(INTERCHANGE_INSTALLED) $(TS_INSTALLED)
 	$(BIN)/pytest -n auto --dist worksteal
+
+# 100,000 generated requests to every RPC of a server with every layer (tests/support/rpc_fuzz.py;
+# `make test` runs a slice of 1,500).
+fuzz: install
+	PYTHONPATH=tests $(PY) -m support.rpc_fuzz --examples 100000
 
 # Side-by-side benchmarks (not part of `make test`: shared machines are too noisy for timing).
 $(GHZ):
