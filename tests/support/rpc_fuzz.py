@@ -102,7 +102,8 @@ def _scalar(f: d.FieldDescriptor) -> st.SearchStrategy[Any]:
     bits = 64 if wide else 32
     low, high = (0, 2**bits - 1) if unsigned else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
     edges = [low, high, 0, 1, -1] if not unsigned else [low, high, 1]
-    return st.one_of(st.sampled_from(edges), st.integers(low, high), st.integers(-5, 100))
+    small = st.integers(max(low, -5), 100)
+    return st.one_of(st.sampled_from(edges), st.integers(low, high), small)
 
 
 @functools.cache
