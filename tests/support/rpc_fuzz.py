@@ -1,7 +1,7 @@
 """Generated requests for every RPC a server serves: random bytes, mutated valid encodings and
 messages built from the descriptors by hypothesis. A client's mistake must never be UNKNOWN
 or INTERNAL, never hang a call that is not a watch, and never take the server down
-(spec/general.md, GEN-003).
+(spec/general.md, GEN-003); UNAVAILABLE only with the reason the spec gives it.
 
     make fuzz                                               # 100,000 requests
     PYTHONPATH=tests .venv/bin/python -m support.rpc_fuzz --examples 5000 --seed 7
@@ -25,14 +25,17 @@ from typing import Any
 import grpc
 from google.protobuf import descriptor as d
 from google.protobuf import message_factory
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 import lepton
 
-# The codes a server may answer a generated request with; anything else is a finding.
-BUGS = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE}
+# Codes a client's mistake must never get. UNAVAILABLE is one unless the server gave it with
+# an ErrorInfo reason: a model the fuzzer itself unloaded is MODEL_NOT_READY, as specified.
+BUGS = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}
 # Server streams read this long: a watch with nothing to report waits, by design.
 STREAM_SECONDS = 2.0
 CALL_SECONDS = 10.0
@@ -181,12 +184,23 @@ def payloads(descriptor: d.Descriptor) -> st.SearchStrategy[tuple[str, bytes]]:
 
 @dataclass
 class Outcome:
-    """Codes by (method, kind), and the findings: calls answered with a code in BUGS, or a
-    non-watch call that did not end."""
+    """Codes by (method, kind), and the findings: calls answered with a code in BUGS or an
+    UNAVAILABLE without a reason, or a non-watch call that did not end."""
 
     codes: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
     findings: list[tuple[str, str, str, str]] = field(default_factory=list)
     calls: int = 0
+
+
+def _has_reason(error: grpc.RpcError) -> bool:
+    """Whether the status carries a google.rpc.ErrorInfo of the standard's domain."""
+    status = rpc_status.from_call(error)
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.domain == "lepton.ai" and bool(info.reason)
+    return False
 
 
 def _call(channel: grpc.Channel, method: d.MethodDescriptor, requests: list[bytes]) -> None:
@@ -232,7 +246,11 @@ def fuzz(address: str, examples: int, seed: int = 0) -> Outcome:
         except grpc.RpcError as error:
             code = error.code()
             watch = method.server_streaming and method.name.startswith(("Watch", "Stream"))
-            if code in BUGS or (code == grpc.StatusCode.DEADLINE_EXCEEDED and not watch):
+            if (
+                code in BUGS
+                or (code == grpc.StatusCode.DEADLINE_EXCEEDED and not watch)
+                or (code == grpc.StatusCode.UNAVAILABLE and not _has_reason(error))
+            ):
                 outcome.findings.append((name, kind, code.name, (error.details() or "")[:200]))
         outcome.codes[(name, code.name)] += 1
         outcome.calls += 1

@@ -1,6 +1,6 @@
 """A slice of `make fuzz` (support/rpc_fuzz.py) in every test run: generated requests to every
-RPC of a server with every layer, none answered UNKNOWN, INTERNAL or UNAVAILABLE, no call
-that is not a watch left hanging, and the server serving at the end."""
+RPC of a server with every layer, none answered UNKNOWN, INTERNAL or an UNAVAILABLE without
+its reason, no call that is not a watch left hanging, and the server serving at the end."""
 
 from __future__ import annotations
 
