@@ -169,7 +169,7 @@ async fn read_one(
     let limit = shared.max_message_bytes;
     next_message(&mut reader, headers, limit, &[&shared.budget])
         .await?
-        .ok_or_else(|| Status::new(INVALID_ARGUMENT, "the request ended before its message did"))
+        .ok_or_else(framing::ended_early)
 }
 
 /// The one response of a unary call or a client stream.

@@ -113,7 +113,8 @@ impl MessageReader {
     }
 }
 
-fn ended_early() -> Status {
+/// A request that ended inside a message, or before the one it must carry.
+pub(crate) fn ended_early() -> Status {
     Status::new(INVALID_ARGUMENT, "the request ended before its message did")
 }
 

@@ -3,9 +3,9 @@
 //! It owns the public port. Calls to the methods it is given (the hot paths: inference, and
 //! the data layer's streams) are framed here and handed, as serialized bytes, to a Python
 //! callback that runs the server's own registered handler; every other call is proxied
-//! unchanged to the Python gRPC server on a private unix socket. So the answers, validation and errors stay those of the Python
-//! server, and only HTTP/2 and gRPC framing, which cost grpc.aio most of its time per small
-//! call, move out of Python.
+//! unchanged to the Python gRPC server on a private unix socket. So the answers, validation
+//! and errors stay those of the Python server, and only HTTP/2 and gRPC framing, which cost
+//! grpc.aio most of its time per small call, move out of Python.
 
 mod calls;
 mod dispatch;
