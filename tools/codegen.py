@@ -25,11 +25,12 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
-OUTPUT_ROOT = ROOT / "generated" / "python"
+# Where each language's bindings go, relative to the repository (or to a scratch root).
+PYTHON_OUTPUT = Path("generated/python")
 PACKAGE = "lepton"
 SPEC = ROOT / "spec" / "general.md"
 BUF = ROOT / "node_modules" / ".bin" / "buf"
-# What buf.gen.yaml writes, relative to the repository (or to buf's output directory).
+# What buf.gen.yaml writes.
 BUF_OUTPUTS = (Path("generated/go/lepton"), Path("generated/typescript/src/lepton"))
 SPEC_VERSION_LINE = re.compile(r"^Version (\S+?)\.(?:\s|$)", re.MULTILINE)
 
@@ -101,10 +102,10 @@ def main() -> int:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp)
-        (fresh / "generated" / "python").mkdir(parents=True)
-        generate(fresh / "generated" / "python")
+        (fresh / PYTHON_OUTPUT).mkdir(parents=True)
+        generate(fresh / PYTHON_OUTPUT)
         generate_with_buf(fresh)
-        outputs = [Path("generated/python") / PACKAGE, *BUF_OUTPUTS]
+        outputs = [PYTHON_OUTPUT / PACKAGE, *BUF_OUTPUTS]
         if options.check:
             stale = []
             for output in outputs:
