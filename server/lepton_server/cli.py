@@ -80,6 +80,12 @@ def _parser(layers: Mapping[str, Layer[Any]]) -> argparse.ArgumentParser:
         "(ModelInfer) outside Python; python: grpc.aio serves every call. TLS is always "
         "served by grpc.aio (default: %(default)s)",
     )
+    serve.add_argument(
+        "--metrics-address",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (port 0 = any; default: "
+        "none). Keep it off public networks: it needs no credentials",
+    )
     # Set by the primary on the workers it starts (runtime/worker_pool.py).
     serve.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     serve.add_argument("--worker-socket-dir", type=Path, help=argparse.SUPPRESS)
@@ -127,6 +133,10 @@ def _workers(options: argparse.Namespace, argv: Sequence[str]) -> WorkersConfig 
         raise StartupError("--workers must be at least 1")
     if options.workers == 1:
         return None
+    if options.metrics_address is not None:
+        # A worker's own calls would go uncounted (GEN-101): not until they are, rather than
+        # counts that silently miss most inference calls.
+        raise StartupError("--metrics-address does not yet count the calls of --workers")
     if options.services is not None and "inference" not in options.services:
         raise StartupError("--workers scales the inference layer, which --services leaves out")
     socket_dir = options.worker_socket_dir
@@ -145,6 +155,10 @@ def _config(
         raise StartupError("--tls-client-ca needs --tls-cert and --tls-key")
     if options.max_message_bytes <= 0:
         raise StartupError("--max-message-bytes must be positive")
+    if options.metrics_address is not None:
+        _, colon, port = options.metrics_address.rpartition(":")
+        if not colon or not port.isdigit() or int(port) > 65535:
+            raise StartupError("--metrics-address must be HOST:PORT")
     layer_configs = {name: layer.configure(options) for name, layer in layers.items()}
     tls = None
     if options.tls_cert is not None:
@@ -165,12 +179,15 @@ def _config(
         layers=layer_configs,
         workers=_workers(options, argv),
         data_plane=options.data_plane,
+        metrics_address=options.metrics_address,
     )
 
 
 def _announce(running: RunningServer) -> None:
     # Tests and scripts read this line to learn the port when --address ends in :0.
     sys.stdout.write(f"lepton: listening on {running.address}\n")
+    if running.metrics_address is not None:
+        sys.stdout.write(f"lepton: metrics on http://{running.metrics_address}/metrics\n")
     for service in running.services:
         for protocol, location in service.endpoints:
             sys.stdout.write(f"lepton: {protocol} listening on {location}\n")

@@ -68,6 +68,8 @@ class ServerConfig:
     # "compiled": the compiled front owns the port and answers the hot-path methods
     # (runtime/compiled_front.py); "python": grpc.aio serves every call.
     data_plane: str = "compiled"
+    # HOST:PORT of the Prometheus endpoint (runtime/metrics.py); None serves no metrics.
+    metrics_address: str | None = None
     # Layer name -> that layer's own config (its `Layer.config_type`); a hosted layer absent
     # here runs with its defaults.
     layers: Mapping[str, object] = field(default_factory=dict)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 LISTENING = re.compile(r"^lepton: listening on (\S+)$")
 FLIGHT_LISTENING = re.compile(r"^lepton: flight listening on (\S+)$")
+METRICS = re.compile(r"^lepton: metrics on (\S+)$")
 AGENT_SERVING = re.compile(r"^lepton agent: serving on (\S+)$")
 
 
@@ -27,6 +28,7 @@ class ServerProcess:
     address: str
     stderr: list[str]
     flight_location: str | None = None  # with --flight-address
+    metrics_url: str | None = None  # with --metrics-address
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.process.poll() is None:
@@ -51,9 +53,14 @@ def start_server(
         str(data_dir),
         *args,
     ]
-    patterns = [LISTENING] + ([FLIGHT_LISTENING] if "--flight-address" in args else [])
+    optional = {"flight_location": FLIGHT_LISTENING, "metrics_url": METRICS}
+    flags = {"flight_location": "--flight-address", "metrics_url": "--metrics-address"}
+    wanted = [name for name in optional if flags[name] in args]
+    patterns = [LISTENING, *(optional[name] for name in wanted)]
     process, stderr, announced = launch(command, patterns, timeout, "lepton serve")
-    return ServerProcess(process, announced[0], stderr, *announced[1:])
+    return ServerProcess(
+        process, announced[0], stderr, **dict(zip(wanted, announced[1:], strict=True))
+    )
 
 
 def start_agent(

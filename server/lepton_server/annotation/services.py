@@ -16,6 +16,7 @@ from lepton.data.v1.prediction_job_pb2 import PredictionJob
 from lepton_ai.data import DataManager
 from lepton_server.aip.filtering.fields import EQUALITY, FieldType, FilterField
 from lepton_server.aip.jobs.collection import JobCollection
+from lepton_server.aip.jobs.metrics import job_metrics
 from lepton_server.aip.jobs.runner import JobRunner
 from lepton_server.aip.jobs.store import JobTable
 from lepton_server.aip.pagination import PageTokens
@@ -158,6 +159,7 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
             features=FEATURES
             + ((PREDICTION_FEATURE,) if predicts else ())
             + ((EXPORT_FEATURE,) if exports else ()),
+            metrics=job_metrics("annotation", runner),
             start=start,
             close=close,
         )

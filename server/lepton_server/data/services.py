@@ -12,6 +12,7 @@ from lepton.data.v1 import processing_service_pb2_grpc as processing_grpc
 from lepton.data.v1.export_job_pb2 import ExportJob
 from lepton.data.v1.import_job_pb2 import ImportJob
 from lepton.data.v1.pipeline_run_pb2 import PipelineRun
+from lepton_server.aip.jobs.metrics import job_metrics
 from lepton_server.aip.jobs.runner import JobRunner
 from lepton_server.aip.jobs.store import JobTable
 from lepton_server.config import ServerConfig
@@ -96,6 +97,7 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
                     preserialized={"ReadVersion"},
                 ),
             ),
+            metrics=job_metrics("data", runner),
             features=(
                 "data.export",
                 "data.import",

@@ -4,15 +4,18 @@ repository, served under both the Lepton and the Open Inference Protocol service
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import grpc
+from prometheus_client.core import Metric
 
+from lepton.inference.v1 import inference_service_pb2 as pb
 from lepton_server.config import ServerConfig
 from lepton_server.inference import wire
 from lepton_server.inference.engine import EXTENSIONS, InferenceEngine
 from lepton_server.inference.layer import InferenceConfig
+from lepton_server.inference.metrics import model_metrics
 from lepton_server.inference.model_repository import ModelRepository
 from lepton_server.inference.registry_models import RegistryModels
 from lepton_server.inference.replicas import WorkerEngines
@@ -97,6 +100,32 @@ def _handlers(servicer: InferenceServicer) -> dict[str, grpc.RpcMethodHandler]:
     )
 
 
+class _ModelMetrics:
+    """The per-model metrics of the engine and, on the primary of several processes, of every
+    worker's (the same counters ModelStatistics answers with). A scrape runs on a thread of
+    its own; the workers are asked on the server's event loop."""
+
+    # Seconds a scrape waits for the workers' counters.
+    TIMEOUT_S = 10.0
+
+    def __init__(self, engine: InferenceEngine, replicas: WorkerEngines | None) -> None:
+        self._engine = engine
+        self._replicas = replicas
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def started(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def collect(self) -> Iterator[Metric]:
+        request = pb.ModelStatisticsRequest()
+        statistics = self._engine.statistics(request)
+        if self._replicas is not None and self._loop is not None:
+            gathering = self._replicas.statistics(request, statistics)
+            future = asyncio.run_coroutine_threadsafe(gathering, self._loop)
+            statistics = future.result(self.TIMEOUT_S)
+        return model_metrics(statistics)
+
+
 def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
     """The engine's services, under both service names; on the primary of several processes
     it drives the workers' engines too (inference/replicas.py)."""
@@ -108,6 +137,12 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
     if server.workers is not None:
         replicas = WorkerEngines(server.workers.worker_sockets)
     handlers = _handlers(InferenceServicer(engine, replicas))
+    metrics = _ModelMetrics(engine, replicas)
+
+    def start(loop: asyncio.AbstractEventLoop, address: str) -> None:
+        metrics.started(loop)
+        if built.follow is not None:
+            built.follow(loop, address)
 
     def close() -> None:
         process_services.withdraw(server.data_dir, "inference.engine")
@@ -120,9 +155,10 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
             mounter(lepton_name, handlers),
             EXTENSIONS,
             close=close,
-            start=built.follow,
+            start=start,
             stopping=built.unfollow,
             fast_methods=FAST_METHODS,
+            metrics=metrics.collect,
         ),
         HostedService(
             oip_name,

@@ -10,6 +10,7 @@ from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc
 from lepton.registry.v1.conversion_job_pb2 import ConversionJob
 from lepton.registry.v1.model_import_job_pb2 import ModelImportJob
+from lepton_server.aip.jobs.metrics import job_metrics
 from lepton_server.aip.jobs.runner import JobRunner
 from lepton_server.aip.jobs.store import JobTable
 from lepton_server.aip.pagination import PageTokens
@@ -97,6 +98,7 @@ def build(server: ServerConfig, config: RegistryConfig) -> list[HostedService]:
                 servicer, grpc_server
             ),
             features=((WATCH,) if config.watch else ()) + ALWAYS_FEATURES,
+            metrics=job_metrics("registry", runner),
             start=expiry.start,
             close=lambda: (expiry.close(), store.close()),
         )

@@ -11,6 +11,7 @@ call even where it checks nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -22,6 +23,7 @@ from google.protobuf.message import DecodeError
 from grpc import aio
 
 from lepton_server.runtime.errors import Internal, InvalidArgument, LeptonError
+from lepton_server.runtime.metrics import CallRecorder, RpcMetrics
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +111,32 @@ def _decoded(request: Any) -> Any:
     return request
 
 
+def _status_code(exc: BaseException, context: aio.ServicerContext) -> grpc.StatusCode:
+    """The status a call that raised `exc` ends with, as its client receives it."""
+    if isinstance(exc, LeptonError):
+        return exc.code
+    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
+        # A handler is cancelled (a stream's closed) when its client goes away and when the
+        # deadline passes.
+        past_deadline = context.time_remaining() == 0.0
+        return grpc.StatusCode.DEADLINE_EXCEEDED if past_deadline else grpc.StatusCode.CANCELLED
+    if isinstance(exc, aio.AbortError):
+        # The compiled front's abort carries its status; grpc.aio's context keeps the code.
+        status = getattr(exc, "status", None)
+        code = status.code if status is not None else context.code()
+        return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+    return grpc.StatusCode.INTERNAL
+
+
 def _map_errors(
-    behavior: Behavior, streams_requests: bool, check: MethodCheck | None = None
+    behavior: Behavior,
+    streams_requests: bool,
+    check: MethodCheck | None = None,
+    recorder: CallRecorder | None = None,
 ) -> Behavior:
     """Wrap one async behaviour so `check` runs first, LeptonError (and any bug) ends the call
     with a full status, and an undecodable request ends it with INVALID_ARGUMENT before the
-    handler runs."""
+    handler runs. With a `recorder`, each call is counted with the status it ends with."""
     decoded = _checked_stream if streams_requests else _decoded
 
     async def on_error(context: aio.ServicerContext, exc: Exception) -> None:
@@ -136,7 +158,7 @@ def _map_errors(
             except Exception as exc:
                 await on_error(context, exc)
 
-        return streaming
+        return streaming if recorder is None else _measured_stream(streaming, recorder)
 
     if inspect.iscoroutinefunction(behavior):
 
@@ -148,20 +170,62 @@ def _map_errors(
             except Exception as exc:
                 await on_error(context, exc)
 
-        return unary
+        return unary if recorder is None else _measured(unary, recorder)
 
     if check is not None:  # a check a synchronous handler would skip must not pass silently
         raise TypeError(f"{behavior!r}: credential checks need an async handler")
     return behavior
 
 
+def _measured(unary: Behavior, recorder: CallRecorder) -> Behavior:
+    """`unary` (already error-mapped), counted with the status each call ends with."""
+
+    async def measured(request: Any, context: aio.ServicerContext) -> Any:
+        start = recorder.started()
+        code = grpc.StatusCode.OK
+        try:
+            return await unary(request, context)
+        except BaseException as exc:
+            code = _status_code(exc, context)
+            raise
+        finally:
+            recorder.ended(code, start)
+
+    return measured
+
+
+def _measured_stream(streaming: Behavior, recorder: CallRecorder) -> Behavior:
+    """`streaming` (already error-mapped), counted with the status each call ends with."""
+
+    async def measured(request: Any, context: aio.ServicerContext) -> Any:
+        start = recorder.started()
+        code = grpc.StatusCode.OK
+        try:
+            async for response in streaming(request, context):
+                yield response
+        except BaseException as exc:
+            code = _status_code(exc, context)
+            raise
+        finally:
+            recorder.ended(code, start)
+
+    return measured
+
+
+def _kind(handler: grpc.RpcMethodHandler) -> str:
+    return next(kind for kind in _KINDS if getattr(handler, kind) is not None)
+
+
 def map_errors(
-    handler: grpc.RpcMethodHandler, check: MethodCheck | None = None
+    handler: grpc.RpcMethodHandler,
+    check: MethodCheck | None = None,
+    recorder: CallRecorder | None = None,
 ) -> grpc.RpcMethodHandler:
-    """`handler` with `check`, error mapping and the tolerant request deserializer."""
+    """`handler` with `check`, error mapping, the tolerant request deserializer and, with a
+    `recorder`, the counting of its calls."""
     return replace_behavior(
         handler,
-        lambda behavior, streams: _map_errors(behavior, streams, check),
+        lambda behavior, streams: _map_errors(behavior, streams, check, recorder),
         _tolerant(handler.request_deserializer),
     )
 
@@ -181,12 +245,28 @@ def _method_check(checks: Sequence[CallCheck], method: str) -> MethodCheck | Non
     return check_all
 
 
+def _wrapped(
+    handler: grpc.RpcMethodHandler,
+    method: str,
+    checks: Sequence[CallCheck],
+    metrics: RpcMetrics | None,
+) -> grpc.RpcMethodHandler:
+    recorder = None if metrics is None else metrics.recorder(method, _kind(handler))
+    return map_errors(handler, _method_check(checks, method), recorder)
+
+
 class _MappedGenericHandler(grpc.GenericRpcHandler):
     """A generic handler whose method handlers are wrapped, once per method."""
 
-    def __init__(self, inner: grpc.GenericRpcHandler, checks: Sequence[CallCheck]) -> None:
+    def __init__(
+        self,
+        inner: grpc.GenericRpcHandler,
+        checks: Sequence[CallCheck],
+        metrics: RpcMetrics | None,
+    ) -> None:
         self._inner = inner
         self._checks = checks
+        self._metrics = metrics
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def service(self, call: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
@@ -196,7 +276,7 @@ class _MappedGenericHandler(grpc.GenericRpcHandler):
         cached = self._wrapped.get(call.method)
         if cached is not None and cached[0] is handler:
             return cached[1]
-        wrapped = map_errors(handler, _method_check(self._checks, call.method))
+        wrapped = _wrapped(handler, call.method, self._checks, self._metrics)
         self._wrapped[call.method] = (handler, wrapped)
         return wrapped
 
@@ -204,24 +284,30 @@ class _MappedGenericHandler(grpc.GenericRpcHandler):
 class ErrorMappingServer:
     """Stands in for a grpc.aio server while services register: every handler added through
     it is wrapped with `map_errors` and the `checks` that apply to its method. Everything else
-    passes through to the server."""
+    passes through to the server. With `metrics`, every call of those handlers is counted."""
 
-    def __init__(self, server: aio.Server, checks: Sequence[CallCheck] = ()) -> None:
+    def __init__(
+        self,
+        server: aio.Server,
+        checks: Sequence[CallCheck] = (),
+        metrics: RpcMetrics | None = None,
+    ) -> None:
         self._server = server
         self._checks = tuple(checks)
+        self._metrics = metrics
         # Full method name -> the wrapped handler registered for it, for the compiled front.
         self.handlers: dict[str, grpc.RpcMethodHandler] = {}
 
     def add_generic_rpc_handlers(self, handlers: Iterable[grpc.GenericRpcHandler]) -> None:
         self._server.add_generic_rpc_handlers(
-            tuple(_MappedGenericHandler(h, self._checks) for h in handlers)
+            tuple(_MappedGenericHandler(h, self._checks, self._metrics) for h in handlers)
         )
 
     def add_registered_method_handlers(
         self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler]
     ) -> None:
         wrapped = {
-            name: map_errors(h, _method_check(self._checks, f"/{service_name}/{name}"))
+            name: _wrapped(h, f"/{service_name}/{name}", self._checks, self._metrics)
             for name, h in method_handlers.items()
         }
         self.handlers.update({f"/{service_name}/{name}": h for name, h in wrapped.items()})

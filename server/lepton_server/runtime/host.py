@@ -22,6 +22,7 @@ from lepton_server.runtime.compiled_front import CompiledFront
 from lepton_server.runtime.discovery import discovery_service
 from lepton_server.runtime.error_mapping import CallCheck, ErrorMappingServer
 from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.metrics import ServerMetrics, storage_metrics
 from lepton_server.runtime.reflection import enable_reflection
 from lepton_server.runtime.service_credentials import ServiceCredentialsCheck
 from lepton_server.runtime.worker_pool import WorkerPool
@@ -55,6 +56,9 @@ class RunningServer:
     server: aio.Server
     health: health.aio.HealthServicer
     front: CompiledFront | None = None
+    metrics: ServerMetrics | None = None
+    # Where Prometheus scrapes `/metrics` (HOST:PORT), when the host serves metrics.
+    metrics_address: str | None = None
 
 
 class ServerHost:
@@ -97,8 +101,12 @@ class ServerHost:
                 ("grpc.so_reuseport", int(config.workers is not None)),
             ],
         )
+        metrics = None
+        if config.metrics_address is not None:
+            sources = [s.metrics for s in self.services if s.metrics is not None]
+            metrics = ServerMetrics([*sources, lambda: storage_metrics(config.data_dir)])
         # Every handler is registered through the error mapping, wrapped once per method.
-        registrar = ErrorMappingServer(server, self._checks())
+        registrar = ErrorMappingServer(server, self._checks(), metrics and metrics.calls)
         for service in self.services:
             service.register(registrar)
         health_servicer = health.aio.HealthServicer()
@@ -125,8 +133,11 @@ class ServerHost:
             reuse_port = config.workers is not None
             port = front.start(config, registrar.handlers, loop, reuse_port)
         address = f"{_host_part(config.address)}:{port}"
+        metrics_address = None
         try:
             await self._start_services(loop, address)
+            if metrics is not None:
+                metrics_address = metrics.serve(config.metrics_address)
         except BaseException:
             # Nothing will stop a front the host never reports as running.
             if front is not None:
@@ -134,7 +145,9 @@ class ServerHost:
             raise
         for name in [OVERALL, *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        self._running = RunningServer(address, self.services, server, health_servicer, front)
+        self._running = RunningServer(
+            address, self.services, server, health_servicer, front, metrics, metrics_address
+        )
         log.info("serving %s on %s", ", ".join(names), address)
         return self._running
 
@@ -154,6 +167,8 @@ class ServerHost:
             # Its calls in flight drain while the grpc.aio server behind it still serves.
             await running.front.stop(self.config.shutdown_grace_seconds)
         await running.server.stop(self.config.shutdown_grace_seconds)
+        if running.metrics is not None:
+            running.metrics.stop()
         for service in running.services:
             if service.close is not None:
                 service.close()

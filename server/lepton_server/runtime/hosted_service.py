@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from grpc import aio
 
+from lepton_server.runtime.metrics import MetricSource
+
 # Called with a call's full method name ("/package.Service/Method") and its `authorization`
 # metadata value (None when absent); returns the caller's principal or raises a LeptonError.
 Authenticate = Callable[[str, str | None], str]
@@ -50,3 +52,6 @@ class HostedService:
     # answers itself when it runs (runtime/compiled_front.py): the hot path, framed outside
     # Python.
     fast_methods: tuple[str, ...] = ()
+    # Read at each scrape of the server's metrics (runtime/metrics.py): the service's own
+    # metric families, from what it keeps anyway (per-model counters, job counts).
+    metrics: MetricSource | None = None

@@ -17,6 +17,7 @@ from lepton_ai.data import DataManager
 from lepton_ai.registry import ModelRegistry
 from lepton_server.aip.filtering.fields import FieldType, FilterField
 from lepton_server.aip.jobs.collection import JobCollection
+from lepton_server.aip.jobs.metrics import job_metrics
 from lepton_server.aip.jobs.runner import TERMINAL, JobRunner
 from lepton_server.aip.jobs.store import JobTable
 from lepton_server.aip.pagination import PageTokens
@@ -203,6 +204,7 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
                 servicer, grpc_server
             ),
             features=features,
+            metrics=job_metrics("training", runner),
             start=start,
             close=close,
         )

@@ -252,6 +252,20 @@ class JobRunner:
             jobs.append(_copy(self._live.get(job.name, job)))
         return jobs
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of job this runner runs."""
+        return tuple(self._kinds)
+
+    def counts(self) -> dict[tuple[str, int], int]:
+        """How many jobs there are of each (kind, state)."""
+        counts: dict[tuple[str, int], int] = {}
+        for kind, raw in self._table.rows():
+            job = self._kinds[kind].FromString(raw)
+            state = self._live.get(job.name, job).status.state
+            counts[kind, state] = counts.get((kind, state), 0) + 1
+        return counts
+
     def forget(self, parent: str) -> None:
         """Jobs of a deleted parent (e.g. a dataset) disappear with it."""
         self._table.delete_under(parent)
