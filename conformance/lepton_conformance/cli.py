@@ -133,6 +133,13 @@ def _parser() -> argparse.ArgumentParser:
         "parent it does not serve), e.g. file:///srv/conformance/; the suite writes below it",
     )
 
+    runner.add_argument(
+        "--metrics-url",
+        metavar="URL",
+        help="the target's Prometheus metrics, e.g. http://127.0.0.1:9090/metrics; runs the "
+        "metrics profile",
+    )
+
     commands.add_parser("list", help="list profiles and cases with their requirement IDs")
     verifier = commands.add_parser(
         "verify", help="re-check a published report: complete, unaltered, verdicts that follow"
@@ -247,6 +254,7 @@ def _run(console: Console, options: argparse.Namespace) -> int:
         file_root=options.file_root,
         services=tuple(options.service),
         agent_command=options.agent_command,
+        metrics_url=options.metrics_url,
     )
     known = {}
     if options.known_failing is not None:

@@ -32,6 +32,7 @@ DEFAULT_SERVER_LIMIT = 80 * 1024 * 1024  # `lepton serve` without --max-message-
 # An Arrow Flight endpoint on any free port, so that the data.flight cases run (the server
 # advertises the host it was given, which the suite reaches).
 FLIGHT = ("--flight-address", "127.0.0.1:0")
+METRICS = ("--metrics-address", "127.0.0.1:0")
 
 
 def _failed(result) -> set[str]:
@@ -92,6 +93,20 @@ def test_reference_server_passes_every_case(reference, files):
     assert result.count(Outcome.SKIP) == 0
     assert all(v.standing is Standing.CERTIFIED for v in result.verdicts)
     assert result.exit_status == 0
+
+
+def test_reference_server_metrics_are_certified(server_factory, model_repository):
+    """One process with --metrics-address: the metrics profile runs, and passes, only when
+    the run names the endpoint."""
+    server = server_factory("--model-repository", str(model_repository), *METRICS)
+    result = run(TargetOptions(server.address, metrics_url=server.metrics_url))
+    ran = {r.case.id for r in result.results if r.case.profile == "metrics"}
+    assert len(ran) == 3
+    assert _failed(result) == set()
+    metrics = next(v for v in result.verdicts if v.profile == "metrics")
+    assert metrics.standing is Standing.CERTIFIED
+    unnamed = run(TargetOptions(server.address), profiles=["general"])
+    assert "metrics" not in {r.case.profile for r in unnamed.results}
 
 
 def test_a_run_without_a_token_leaves_general_incomplete(inference_server):
@@ -200,6 +215,9 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
     mutant = MUTANTS[name]
     tokens = tmp_path / "tokens"
     tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)))
+    # Metrics, so a mutant faces the metrics profile too (not with several processes, which
+    # the server does not count yet).
+    metered = () if "--workers" in mutant.server_args else METRICS
     server = server_factory(
         "--max-message-bytes",
         str(LIMIT * 10),
@@ -210,6 +228,7 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
         "--file-root",
         str(files),
         *FLIGHT,
+        *metered,
         *mutant.server_args,
         launcher=[*MUTANT_LAUNCHER, name],
     )
@@ -222,6 +241,7 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
             token=TOKEN,
             annotator_tokens=ANNOTATOR_TOKENS,
             file_root=_file_root(files),
+            metrics_url=server.metrics_url,
         ),
         profiles=mutant.profiles,
     )

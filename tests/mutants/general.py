@@ -12,7 +12,7 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2
 
 from lepton_server.aip import ordering, pagination
-from lepton_server.runtime import auth, discovery, error_mapping, errors, host
+from lepton_server.runtime import auth, discovery, error_mapping, errors, host, metrics
 from mutants.case_sets import (
     REASON_CHECKS,
 )
@@ -161,7 +161,20 @@ def _negative_page_size_accepted(original):
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 
+
+def _every_call_ok(ended: Callable) -> Callable:
+    def counted(self, code, start):
+        ended(self, grpc.StatusCode.OK, start)
+
+    return counted
+
+
 MUTANTS: dict[str, Mutant] = {
+    "metrics-count-failures-as-successes": Mutant(
+        "GEN-101: every call is counted under grpc_code OK, failed or not",
+        replace(metrics.CallRecorder, "ended", _every_call_ok),
+        frozenset({"metrics.calls-counted-by-status"}),
+    ),
     "auth-lets-anyone-in": Mutant(
         "GEN-010: calls without a valid token are served",
         set_attribute(auth.BearerTokenCheck, "_rejection", lambda self, metadata: None),

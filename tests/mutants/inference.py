@@ -16,9 +16,10 @@ from lepton_server.inference import (
     statistics,
     tensor_codec,
 )
+from lepton_server.inference import metrics as inference_metrics
 from lepton_server.runtime import errors
 from mutants.case_sets import ERROR_TABLE
-from mutants.mutation import Mutant, replace, set_attribute
+from mutants.mutation import Mutant, replace, set_attribute, set_item
 
 
 def _unknown_version_unavailable(get):
@@ -160,7 +161,20 @@ async def _nothing(self, request):
 
 WORKERS = ("--workers", "2")
 
+
+def _failures_as_successes(family: tuple) -> tuple:
+    documentation, _ = family
+    return documentation, lambda s: s.inference_stats.success.count + s.inference_stats.fail.count
+
+
 MUTANTS: dict[str, Mutant] = {
+    "model-metrics-count-failures-as-successes": Mutant(
+        "INF-075: nv_inference_request_success counts failed requests too",
+        set_item(
+            inference_metrics._FAMILIES, "nv_inference_request_success", _failures_as_successes
+        ),
+        frozenset({"metrics.model-counters-match-statistics"}),
+    ),
     "workers-statistics-not-added": Mutant(
         "INF-063: with --workers, statistics count the primary process's requests only",
         set_attribute(replicas.WorkerEngines, "statistics", _own_statistics_only),

@@ -203,6 +203,8 @@ def applies(profile: Profile, info: TargetInfo, options: TargetOptions) -> str |
         return "it certifies a device agent: run it with --agent-command"
     if not profile.agent and options.agent_command is not None:
         return "it certifies a server at --target; this run certifies a device agent"
+    if profile.requires is not None and (missing := profile.requires(options)) is not None:
+        return missing
     return profile.applies(info)
 
 

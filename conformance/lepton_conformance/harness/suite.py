@@ -14,7 +14,7 @@ import grpc
 from google.protobuf.message import Message
 
 from lepton_conformance.harness.context import CaseContext
-from lepton_conformance.harness.target import TargetInfo
+from lepton_conformance.harness.target import TargetInfo, TargetOptions
 
 CaseBody = Callable[[CaseContext], None]
 
@@ -50,6 +50,9 @@ class Profile:
     # Certifies a device agent that the suite starts from `--agent-command` and serves as
     # its fleet server, rather than a server at `--target`.
     agent: bool = False
+    # Why this run cannot check the profile although the target may have what it covers (it
+    # was not given what only whoever runs the suite can give), or None when it can.
+    requires: Callable[[TargetOptions], str | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,9 @@ class TargetOptions:
     # certifies that agent, not a server: the harness plays its fleet server and `address` is
     # where the agent serves the Open Inference Protocol.
     agent_command: str | None = None
+    # The target's Prometheus endpoint (`--metrics-url`, http://HOST:PORT/metrics), for the
+    # metrics profile; None leaves it unchecked.
+    metrics_url: str | None = None
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:

@@ -10,14 +10,20 @@ from lepton_conformance.harness.target import DISCOVERY_SERVICE, HEALTH_SERVICE
 from lepton_conformance.suites.general import (
     errors_and_auth,
     health_and_discovery,
+    metrics,
     pagination_and_limits,
 )
 from lepton_conformance.suites.general.profile import GENERAL
 
 SUITE = Suite(
     "general",
-    profiles=(GENERAL,),
-    case_lists=(health_and_discovery.CASES, errors_and_auth.CASES, pagination_and_limits.CASES),
+    profiles=(GENERAL, metrics.METRICS),
+    case_lists=(
+        health_and_discovery.CASES,
+        errors_and_auth.CASES,
+        pagination_and_limits.CASES,
+        metrics.CASES,
+    ),
     probes=(
         ServiceProbe(
             DISCOVERY_SERVICE,
