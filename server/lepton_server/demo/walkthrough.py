@@ -17,12 +17,14 @@ import importlib.util
 import secrets
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
+from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.table import Table
 
@@ -105,6 +107,7 @@ async def _demo(console: Console, data_dir: Path) -> int:
         data_dir=data_dir,
         auth_tokens=frozenset({token, *annotators.values()}),
         principals={token: "operator", **{t: name for name, t in annotators.items()}},
+        metrics_address="127.0.0.1:0",
         layers={
             "data": DataConfig(
                 file_roots=(exchange,),
@@ -120,6 +123,8 @@ async def _demo(console: Console, data_dir: Path) -> int:
     host = ServerHost(config, build_services(config))
     running = await host.start()
     console.print(f"[bold]Lepton reference server[/] listening on {running.address}")
+    metrics_url = f"http://{running.metrics_address}/metrics"
+    console.print(f"Prometheus metrics at {metrics_url}")
     try:
         async with aio.insecure_channel(running.address) as channel:
             info = await discovery_grpc.DiscoveryServiceStub(channel).GetServerInfo(
@@ -163,12 +168,14 @@ async def _demo(console: Console, data_dir: Path) -> int:
                 exchange,
                 {"operator": token, **annotators},
             )
+        await asyncio.to_thread(_show_metrics, console, metrics_url)
         status = await _certify(
             console,
             running.address,
             host.config.max_message_bytes,
             exchange,
             [token, *annotators.values()],
+            metrics_url=metrics_url,
         )
     finally:
         await host.stop()
@@ -176,8 +183,38 @@ async def _demo(console: Console, data_dir: Path) -> int:
     return status
 
 
+def _show_metrics(console: Console, url: str) -> None:
+    """What the walkthrough's calls did, as Prometheus scrapes it."""
+    console.rule(f"Metrics: {url}")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    calls: dict[str, float] = {}
+    models: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "grpc_server_handled_total":
+                code = sample.labels["grpc_code"]
+                calls[code] = calls.get(code, 0) + sample.value
+            elif sample.name == "nv_inference_request_success" and sample.value:
+                models[sample.labels["model"]] = sample.value
+    console.print(
+        "grpc_server_handled_total by grpc_code: "
+        + ", ".join(f"{code} {count:.0f}" for code, count in sorted(calls.items()))
+    )
+    console.print(
+        "nv_inference_request_success by model: "
+        + ", ".join(f"{model} {count:.0f}" for model, count in sorted(models.items()))
+    )
+
+
 async def _certify(
-    console: Console, address: str, message_limit: int, files: Path, tokens: list[str]
+    console: Console,
+    address: str,
+    message_limit: int,
+    files: Path,
+    tokens: list[str],
+    *,
+    metrics_url: str,
 ) -> int:
     """Run the conformance suite against the running server and show its verdict table."""
     if importlib.util.find_spec("lepton_conformance") is None:
@@ -195,6 +232,7 @@ async def _certify(
         # `--option=value`: a token may begin with "-", which argparse would take for an option.
         f"--token={tokens[0]}",
         *(f"--annotator-token={extra}" for extra in tokens[1:]),
+        f"--metrics-url={metrics_url}",
     )
     console.rule("Conformance: lepton-conformance run --agent-command (the device agent)")
     agent = await _suite("run", "--agent-command", AGENT_COMMAND)
