@@ -140,6 +140,13 @@ def _parser() -> argparse.ArgumentParser:
         "metrics profile",
     )
 
+    runner.add_argument(
+        "--reader-token",
+        metavar="TOKEN",
+        help="with --token: the bearer token of a principal that holds the reader role only; "
+        "runs the roles profile",
+    )
+
     commands.add_parser("list", help="list profiles and cases with their requirement IDs")
     verifier = commands.add_parser(
         "verify", help="re-check a published report: complete, unaltered, verdicts that follow"
@@ -255,6 +262,7 @@ def _run(console: Console, options: argparse.Namespace) -> int:
         services=tuple(options.service),
         agent_command=options.agent_command,
         metrics_url=options.metrics_url,
+        reader_token=options.reader_token,
     )
     known = {}
     if options.known_failing is not None:

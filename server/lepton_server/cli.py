@@ -163,18 +163,22 @@ def _config(
     tls = None
     if options.tls_cert is not None:
         tls = TlsConfig(options.tls_cert, options.tls_key, options.tls_client_ca)
-    principals: dict[str, str] = {}
+    grants = {}
     if options.auth_tokens is not None:
-        principals = load_token_file(options.auth_tokens.read_text().splitlines())
-        if not principals:
+        try:
+            grants = load_token_file(options.auth_tokens.read_text().splitlines())
+        except ValueError as exc:
+            raise StartupError(f"{options.auth_tokens}, {exc}") from exc
+        if not grants:
             raise StartupError(f"{options.auth_tokens} holds no tokens")
     return ServerConfig(
         address=options.address,
         data_dir=options.data_dir,
         services=options.services,
         tls=tls,
-        auth_tokens=frozenset(principals),
-        principals=principals,
+        auth_tokens=frozenset(grants),
+        principals={token: grant.principal for token, grant in grants.items()},
+        roles={token: grant.roles for token, grant in grants.items()},
         max_message_bytes=options.max_message_bytes,
         layers=layer_configs,
         workers=_workers(options, argv),

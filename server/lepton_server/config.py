@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lepton_server.runtime.roles import ADMIN, DEFAULT_ROLES
+
 # A 64 MiB tensor plus the request envelope (names, shapes, parameters) fits with room to spare.
 DEFAULT_MAX_MESSAGE_BYTES = 80 * 1024 * 1024
 
@@ -61,6 +63,8 @@ class ServerConfig:
     # token -> principal (spec/general.md, "Principals"); a token missing here stands for
     # `token:<sha256 prefix>`.
     principals: Mapping[str, str] = field(default_factory=dict)
+    # token -> its roles (runtime/roles.py); a token missing here holds every operator role.
+    roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     shutdown_grace_seconds: float = 5.0
     # Several processes on one port; None serves from this process alone.
@@ -73,3 +77,11 @@ class ServerConfig:
     # Layer name -> that layer's own config (its `Layer.config_type`); a hosted layer absent
     # here runs with its defaults.
     layers: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def own_token(self) -> str | None:
+        """The token this server's layers call one another with (training registering a
+        model, inference following the registry): the first in order of those that hold
+        `admin`, or of all when none does; None when the server requires no credentials."""
+        admins = [t for t in self.auth_tokens if ADMIN in self.roles.get(t, DEFAULT_ROLES)]
+        return min(admins or self.auth_tokens, default=None)

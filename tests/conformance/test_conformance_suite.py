@@ -28,6 +28,9 @@ LIMIT = 8 * 1024 * 1024  # a small limit keeps the oversize case cheap
 TOKEN = "mutant-suite-token"
 # Principals of their own for the annotation-core cases of several annotators.
 ANNOTATOR_TOKENS = ("suite-annotator-1", "suite-annotator-2", "suite-annotator-3")
+# A principal that may only read (GEN-015), for the roles profile.
+READER_TOKEN = "suite-reader"
+READER_LINE = f"{READER_TOKEN} reader roles=reader\n"
 DEFAULT_SERVER_LIMIT = 80 * 1024 * 1024  # `lepton serve` without --max-message-bytes
 # An Arrow Flight endpoint on any free port, so that the data.flight cases run (the server
 # advertises the host it was given, which the suite reaches).
@@ -58,7 +61,7 @@ def reference(server_factory, model_repository, files, tmp_path):
     connections land on both, so a worker's local data plane and its forwarding to the
     primary pass every case too)."""
     tokens = tmp_path / "reference-tokens"
-    tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)))
+    tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)) + READER_LINE)
     return server_factory(
         "--workers",
         "2",
@@ -82,6 +85,7 @@ def _complete_run(reference, files) -> TargetOptions:
         file_root=_file_root(files),
         token=TOKEN,
         annotator_tokens=ANNOTATOR_TOKENS,
+        reader_token=READER_TOKEN,
     )
 
 
@@ -214,7 +218,7 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
 ):
     mutant = MUTANTS[name]
     tokens = tmp_path / "tokens"
-    tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)))
+    tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)) + READER_LINE)
     # Metrics, so a mutant faces the metrics profile too (not with several processes, which
     # the server does not count yet).
     metered = () if "--workers" in mutant.server_args else METRICS
@@ -242,6 +246,7 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
             annotator_tokens=ANNOTATOR_TOKENS,
             file_root=_file_root(files),
             metrics_url=server.metrics_url,
+            reader_token=READER_TOKEN,
         ),
         profiles=mutant.profiles,
     )

@@ -12,11 +12,11 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2
 
 from lepton_server.aip import ordering, pagination
-from lepton_server.runtime import auth, discovery, error_mapping, errors, host, metrics
+from lepton_server.runtime import auth, discovery, error_mapping, errors, host, metrics, roles
 from mutants.case_sets import (
     REASON_CHECKS,
 )
-from mutants.mutation import Mutant, after_start, replace, set_attribute
+from mutants.mutation import Mutant, after_start, replace, set_attribute, set_item
 
 DISCOVERY_SERVICE = "lepton.discovery.v1.DiscoveryService"
 HealthServicer = health.aio.HealthServicer
@@ -170,6 +170,11 @@ def _every_call_ok(ended: Callable) -> Callable:
 
 
 MUTANTS: dict[str, Mutant] = {
+    "reader-can-write": Mutant(
+        "GEN-015: a reader's credential may call what a writer may",
+        set_item(roles.GRANTS, roles.READER, lambda granted: granted | {roles.WRITER}),
+        frozenset({"roles.reader-reads-and-may-not-write", "roles.refused-write-leaves-nothing"}),
+    ),
     "metrics-count-failures-as-successes": Mutant(
         "GEN-101: every call is counted under grpc_code OK, failed or not",
         replace(metrics.CallRecorder, "ended", _every_call_ok),

@@ -38,9 +38,9 @@ def command_line(result: RunResult) -> str:
         words += ["--tls", "--ca", "CA.pem"] if target.ca_file else ["--tls"]
         if target.cert_file:
             words += ["--cert", "CLIENT.pem", "--key", "CLIENT.key"]
-    if target.token is not None:
-        words += ["--token", "TOKEN"]
-    words += _annotator_tokens(target)
+    words += _token_placeholders(target)
+    if target.metrics_url is not None:
+        words += ["--metrics-url", target.metrics_url]
     for verdict in result.verdicts:
         words += ["--profile", verdict.profile]
     if result.case_pattern is not None:
@@ -60,11 +60,13 @@ def command_line(result: RunResult) -> str:
     return " ".join(words)
 
 
-def _annotator_tokens(target: TargetOptions) -> list[str]:
-    """Placeholders of the --annotator-token options the run was given."""
-    words: list[str] = []
+def _token_placeholders(target: TargetOptions) -> list[str]:
+    """Placeholders of the token options the run was given."""
+    words = ["--token", "TOKEN"] if target.token is not None else []
     for number in range(1, len(target.annotator_tokens) + 1):
         words += ["--annotator-token", f"ANNOTATOR-TOKEN-{number}"]
+    if target.reader_token is not None:
+        words += ["--reader-token", "READER-TOKEN"]
     return words
 
 
@@ -77,6 +79,8 @@ def run_settings(result: RunResult) -> dict[str, Any]:
         "case_filter": result.case_pattern,
         "token_given": target.token is not None,
         "annotator_tokens_given": len(target.annotator_tokens),
+        "reader_token_given": target.reader_token is not None,
+        "metrics_url": target.metrics_url,
         "message_limit": target.message_limit,
         "file_root": target.file_root,
         "inference_service": target.inference_service,

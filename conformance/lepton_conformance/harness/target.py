@@ -55,6 +55,9 @@ class TargetOptions:
     # The target's Prometheus endpoint (`--metrics-url`, http://HOST:PORT/metrics), for the
     # metrics profile; None leaves it unchecked.
     metrics_url: str | None = None
+    # The token of a principal that holds the reader role only (`--reader-token`), for the
+    # roles profile; None leaves it unchecked.
+    reader_token: str | None = None
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:

@@ -45,7 +45,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -61,13 +61,14 @@ from lepton_server.config import TlsConfig
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.version_ingest import VersionIngest
 from lepton_server.data.version_writes import WriteSession
-from lepton_server.runtime.auth import credentials_rejection
+from lepton_server.runtime.auth import credentials_rejection, role_rejection
 from lepton_server.runtime.errors import (
     LeptonError,
     NotFound,
     Unavailable,
     invalid_argument,
 )
+from lepton_server.runtime.roles import DEFAULT_ROLES, READER, WRITER
 
 T = TypeVar("T")
 
@@ -164,6 +165,7 @@ class DatasetFlightServer(flight.FlightServerBase):
         *,
         tls: TlsConfig | None = None,
         auth_tokens: frozenset[str] = frozenset(),
+        roles: Mapping[str, frozenset[str]] | None = None,
         tickets: FlightTickets | None = None,
         shutdown_seconds: float = 5.0,
     ) -> None:
@@ -185,7 +187,7 @@ class DatasetFlightServer(flight.FlightServerBase):
                 options["verify_client"] = True
                 options["root_certificates"] = tls.client_ca_file.read_bytes()
         if auth_tokens:
-            options["middleware"] = {"auth": _BearerTokens(auth_tokens)}
+            options["middleware"] = {"auth": _BearerTokens(auth_tokens, roles or {})}
         super().__init__(f"{scheme}://{host or '0.0.0.0'}:{port}", **options)
         advertised = socket.gethostname() if host in _WILDCARD_HOSTS else host
         self.locations = (f"{scheme}://{advertised}:{self.port}",)
@@ -433,14 +435,22 @@ class _BearerTokens(flight.ServerMiddlewareFactory):
     """Requires `authorization: Bearer <token>` on every Flight call, as the gRPC services
     do (GEN-010)."""
 
-    def __init__(self, tokens: frozenset[str]) -> None:
+    def __init__(self, tokens: frozenset[str], roles: Mapping[str, frozenset[str]]) -> None:
         self._tokens = [t.encode() for t in tokens]
+        self._roles = {t.encode(): roles.get(t, DEFAULT_ROLES) for t in tokens}
 
     def start_call(self, info: flight.CallInfo, headers: dict[str, list]) -> None:
         values = headers.get("authorization")
         rejection = credentials_rejection(self._tokens, values[0] if values else None)
         if rejection is not None:
             raise _flight_error(rejection)
+        # DoPut writes a version as WriteVersion does; every other Flight method reads.
+        needed = WRITER if info.method == flight.FlightMethod.DO_PUT else READER
+        value = values[0] if isinstance(values[0], str) else values[0].decode(errors="replace")
+        token = value.partition(" ")[2].strip().encode()
+        refusal = role_rejection(self._roles[token], f"Flight {info.method.name}", needed)
+        if refusal is not None:
+            raise _flight_error(refusal)
 
 
 def _read_target(descriptor: flight.FlightDescriptor) -> tuple[str, str | None]:

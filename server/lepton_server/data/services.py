@@ -68,6 +68,7 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
             config.flight_address,
             tls=server.tls,
             auth_tokens=server.auth_tokens,
+            roles=server.roles,
             shutdown_seconds=server.shutdown_grace_seconds,
         )
     servicer = DatasetServicer(catalog, jobs, flight)

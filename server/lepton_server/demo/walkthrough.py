@@ -45,6 +45,7 @@ from lepton_server.registry.layer import RegistryConfig
 from lepton_server.runtime.host import OVERALL, ServerHost
 from lepton_server.runtime.layer_registry import build_services
 from lepton_server.runtime.reflection import V1_SERVICE_NAME
+from lepton_server.runtime.roles import READER
 from lepton_server.training.layer import TrainingConfig
 
 
@@ -87,6 +88,61 @@ def _bearer(token: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),)
 
 
+async def _show_services(console: Console, channel: aio.Channel) -> None:
+    """What discovery and health say the server hosts."""
+    info = await discovery_grpc.DiscoveryServiceStub(channel).GetServerInfo(
+        discovery_pb.GetServerInfoRequest()
+    )
+    console.print(f"{info.server_name} {info.server_version}, standard {info.spec_version}")
+    health = health_pb2_grpc.HealthStub(channel)
+    table = Table(title="Services (grpc.health.v1 and DiscoveryService)")
+    table.add_column("service")
+    table.add_column("health")
+    table.add_column("features")
+    features = {s.name: ", ".join(s.features) for s in info.services}
+    for name in [OVERALL, *sorted(features)]:
+        status = await health.Check(health_pb2.HealthCheckRequest(service=name))
+        label = name or "(whole server)"
+        state = health_pb2.HealthCheckResponse.ServingStatus.Name(status.status)
+        table.add_row(label, state, features.get(name, ""))
+    console.print(table)
+
+
+def _server_config(
+    data_dir: Path,
+    exchange: Path,
+    repository: Path | None,
+    *,
+    token: str,
+    reader: str,
+    annotators: dict[str, str],
+) -> ServerConfig:
+    """The demo's server: every layer, tokens with principals and roles, metrics, Flight."""
+    return ServerConfig(
+        address="127.0.0.1:0",
+        data_dir=data_dir,
+        auth_tokens=frozenset({token, reader, *annotators.values()}),
+        principals={
+            token: "operator",
+            reader: "reader",
+            **{t: name for name, t in annotators.items()},
+        },
+        roles={reader: frozenset({READER})},
+        metrics_address="127.0.0.1:0",
+        layers={
+            "data": DataConfig(
+                file_roots=(exchange,),
+                flight_address="127.0.0.1:0",  # datasets over Arrow Flight too (data.flight)
+            ),
+            "inference": InferenceConfig(model_repository=repository),
+            # The same directory for model imports (REG-053), as --file-root gives both layers.
+            "registry": RegistryConfig(file_roots=(exchange,)),
+            "training": TrainingConfig(),
+            "edge": EdgeConfig(),
+        },
+    )
+
+
 async def _demo(console: Console, data_dir: Path) -> int:
     repository = data_dir / "models"
     # A directory the server serves for imports and exports, where the suite's import and
@@ -102,23 +158,15 @@ async def _demo(console: Console, data_dir: Path) -> int:
     # Annotators with principals of their own: two label in the annotation step, and the
     # suite's annotation cases need three besides the operator (--annotator-token).
     annotators = {name: secrets.token_urlsafe(24) for name in ("alice", "bob", "carol")}
-    config = ServerConfig(
-        address="127.0.0.1:0",
-        data_dir=data_dir,
-        auth_tokens=frozenset({token, *annotators.values()}),
-        principals={token: "operator", **{t: name for name, t in annotators.items()}},
-        metrics_address="127.0.0.1:0",
-        layers={
-            "data": DataConfig(
-                file_roots=(exchange,),
-                flight_address="127.0.0.1:0",  # datasets over Arrow Flight too (data.flight)
-            ),
-            "inference": InferenceConfig(model_repository=repository if suite_installed else None),
-            # The same directory for model imports (REG-053), as --file-root gives both layers.
-            "registry": RegistryConfig(file_roots=(exchange,)),
-            "training": TrainingConfig(),
-            "edge": EdgeConfig(),
-        },
+    # A principal that may only read, for the suite's roles profile (GEN-015).
+    reader = secrets.token_urlsafe(24)
+    config = _server_config(
+        data_dir,
+        exchange,
+        repository if suite_installed else None,
+        token=token,
+        reader=reader,
+        annotators=annotators,
     )
     host = ServerHost(config, build_services(config))
     running = await host.start()
@@ -127,22 +175,7 @@ async def _demo(console: Console, data_dir: Path) -> int:
     console.print(f"Prometheus metrics at {metrics_url}")
     try:
         async with aio.insecure_channel(running.address) as channel:
-            info = await discovery_grpc.DiscoveryServiceStub(channel).GetServerInfo(
-                discovery_pb.GetServerInfoRequest()
-            )
-            console.print(f"{info.server_name} {info.server_version}, standard {info.spec_version}")
-            health = health_pb2_grpc.HealthStub(channel)
-            table = Table(title="Services (grpc.health.v1 and DiscoveryService)")
-            table.add_column("service")
-            table.add_column("health")
-            table.add_column("features")
-            features = {s.name: ", ".join(s.features) for s in info.services}
-            for name in [OVERALL, *sorted(features)]:
-                status = await health.Check(health_pb2.HealthCheckRequest(service=name))
-                label = name or "(whole server)"
-                state = health_pb2.HealthCheckResponse.ServingStatus.Name(status.status)
-                table.add_row(label, state, features.get(name, ""))
-            console.print(table)
+            await _show_services(console, channel)
             listed = await _list_services(channel)
             console.print("Reflection (grpc.reflection.v1) lists: " + ", ".join(listed))
             if suite_installed:
@@ -176,6 +209,7 @@ async def _demo(console: Console, data_dir: Path) -> int:
             exchange,
             [token, *annotators.values()],
             metrics_url=metrics_url,
+            reader_token=reader,
         )
     finally:
         await host.stop()
@@ -215,6 +249,7 @@ async def _certify(
     tokens: list[str],
     *,
     metrics_url: str,
+    reader_token: str,
 ) -> int:
     """Run the conformance suite against the running server and show its verdict table."""
     if importlib.util.find_spec("lepton_conformance") is None:
@@ -233,6 +268,7 @@ async def _certify(
         f"--token={tokens[0]}",
         *(f"--annotator-token={extra}" for extra in tokens[1:]),
         f"--metrics-url={metrics_url}",
+        f"--reader-token={reader_token}",
     )
     console.rule("Conformance: lepton-conformance run --agent-command (the device agent)")
     agent = await _suite("run", "--agent-command", AGENT_COMMAND)

@@ -62,7 +62,7 @@ def _engine(server: ServerConfig, config: InferenceConfig, cache: str = "registr
     if config.model_registry is not None or own_registry:
         # A token of this server's own list, for a registry that wants one (the same holds
         # for a remote registry behind the same tokens).
-        token = min(server.auth_tokens) if server.auth_tokens else None
+        token = server.own_token
         registry = RegistryModels(
             server.data_dir / "inference" / cache,
             token,

@@ -6,8 +6,9 @@ import hmac
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from lepton_server.runtime.error_mapping import Metadata, MethodCheck
-from lepton_server.runtime.errors import Unauthenticated
+from lepton_server.runtime.errors import PermissionDenied, Unauthenticated
 from lepton_server.runtime.principals import set_principal, token_principal
+from lepton_server.runtime.roles import DEFAULT_ROLES, granted, required_role
 
 # Discovery must work before a client holds credentials (GEN-011).
 OPEN_SERVICE_PREFIXES = (
@@ -41,16 +42,35 @@ def credentials_rejection(
     return None
 
 
+def role_rejection(
+    roles: frozenset[str], method: str, needed: str | None = None
+) -> PermissionDenied | None:
+    """Why a token of `roles` may not call `method`, which needs the role `needed` (by default
+    the one its name says), or None when it may (GEN-015, GEN-016). Shared by the gRPC
+    services and Arrow Flight."""
+    needed = needed or required_role(method)
+    if needed in granted(roles):
+        return None
+    return PermissionDenied(
+        reason="PERMISSION_DENIED",
+        message=f"{method.rsplit('/', 1)[-1]} needs the role {needed}, which the credential "
+        f"does not hold (it holds {', '.join(sorted(roles))})",
+        metadata={"required_role": needed},
+    )
+
+
 class BearerTokenCheck:
     """Requires `authorization: Bearer <token>` on every method outside OPEN_SERVICE_PREFIXES
     and the services named in `self_authenticating` (which check their callers themselves,
-    see runtime/service_credentials.py). A CallCheck (runtime/error_mapping.py)."""
+    see runtime/service_credentials.py), and a token whose roles grant the role the method
+    needs. A CallCheck (runtime/error_mapping.py)."""
 
     def __init__(
         self,
         tokens: Collection[str],
         principals: Mapping[str, str] | None = None,
         self_authenticating: Iterable[str] = (),
+        roles: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         if not tokens:
             raise ValueError("the token file holds no tokens")
@@ -59,19 +79,28 @@ class BearerTokenCheck:
         principals = principals or {}
         # bytes of the token -> its principal (GEN-014), for the creator of what a call makes.
         self._principals = {t.encode(): principals.get(t) or token_principal(t) for t in tokens}
+        roles = roles or {}
+        self._roles = {t.encode(): roles.get(t, DEFAULT_ROLES) for t in tokens}
 
     def _rejection(self, metadata: Metadata) -> Unauthenticated | None:
         values = [v for k, v in metadata if k == "authorization"]
         return credentials_rejection(self._tokens, values[0] if values else None)
 
     def for_method(self, method: str) -> MethodCheck | None:
-        return None if method.startswith(self._open) else self._check
+        if method.startswith(self._open):
+            return None
 
-    def _check(self, metadata: Metadata) -> None:
-        rejection = self._rejection(metadata)
-        if rejection is not None:
-            raise rejection
-        set_principal(self._principals[_bearer_token(metadata)])
+        def check(metadata: Metadata) -> None:
+            rejection = self._rejection(metadata)
+            if rejection is not None:
+                raise rejection
+            token = _bearer_token(metadata)
+            refusal = role_rejection(self._roles[token], method)
+            if refusal is not None:
+                raise refusal
+            set_principal(self._principals[token])
+
+        return check
 
 
 def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> bytes:

@@ -77,7 +77,9 @@ class ServerHost:
         if config.auth_tokens:
             self_authenticating = [s.name for s in self.services if s.authenticate]
             checks.append(
-                BearerTokenCheck(config.auth_tokens, config.principals, self_authenticating)
+                BearerTokenCheck(
+                    config.auth_tokens, config.principals, self_authenticating, config.roles
+                )
             )
         return checks
 

@@ -43,7 +43,7 @@ def client_options(server: ServerConfig, own: bool) -> dict[str, Any]:
     if not own:
         return {"progress": False}
     return {
-        "token": min(server.auth_tokens) if server.auth_tokens else None,
+        "token": server.own_token,
         "ca": server.tls.cert_file if server.tls is not None else None,
         "progress": False,
     }

@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from contextvars import ContextVar
+from dataclasses import dataclass
+
+from lepton_server.runtime.roles import DEFAULT_ROLES, parse_roles
 
 # Set by the auth interceptor in the call's own task, so every handler of the call reads it;
 # empty on a server without authentication.
@@ -28,14 +31,31 @@ def token_principal(token: str) -> str:
     return "token:" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
-def load_token_file(lines: Iterable[str]) -> dict[str, str]:
-    """token -> principal from a token file: one `TOKEN [PRINCIPAL]` per line; blank lines and
-    lines starting with # are ignored."""
-    principals: dict[str, str] = {}
-    for line in lines:
-        line = line.strip()
-        if not line or line.startswith("#"):
+@dataclass(frozen=True)
+class TokenGrant:
+    """What one token of the token file stands for: its principal and its roles."""
+
+    principal: str
+    roles: frozenset[str] = DEFAULT_ROLES
+
+
+def load_token_file(lines: Iterable[str]) -> dict[str, TokenGrant]:
+    """token -> what it grants, from a token file: one `TOKEN [PRINCIPAL] [roles=ROLE,...]` per
+    line (roles reader, writer, admin; admin when absent); blank lines and lines starting with
+    # are ignored. ValueError names a line it cannot read."""
+    grants: dict[str, TokenGrant] = {}
+    for number, line in enumerate(lines, start=1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
             continue
-        token, _, principal = line.partition(" ")
-        principals[token] = principal.strip() or token_principal(token)
-    return principals
+        token, rest = words[0], words[1:]
+        roles = DEFAULT_ROLES
+        if rest and rest[-1].startswith("roles="):
+            try:
+                roles = parse_roles(rest.pop().removeprefix("roles="))
+            except ValueError as exc:
+                raise ValueError(f"line {number}: {exc}") from None
+        if len(rest) > 1:
+            raise ValueError(f"line {number}: expected TOKEN [PRINCIPAL] [roles=ROLE,...]")
+        grants[token] = TokenGrant(rest[0] if rest else token_principal(token), roles)
+    return grants

@@ -69,7 +69,9 @@ class WorkerHost:
         config = self.config
         checks: list[CallCheck] = []
         if config.auth_tokens:
-            checks.append(BearerTokenCheck(config.auth_tokens, config.principals))
+            checks.append(
+                BearerTokenCheck(config.auth_tokens, config.principals, roles=config.roles)
+            )
         public = aio.server(options=self._options(reuse_port=True))
         registrar = ErrorMappingServer(public, checks)
         for service in self.public:

@@ -113,7 +113,8 @@ def test_each_call_runs_as_the_principal_of_its_token(tmp_path):
     async def whoami(_request: bytes, _context) -> bytes:
         return current_principal().encode()
 
-    principals = load_token_file(["# tokens", "", f"{TOKEN} alice@example.com", "second-token"])
+    grants = load_token_file(["# tokens", "", f"{TOKEN} alice@example.com", "second-token"])
+    principals = {token: grant.principal for token, grant in grants.items()}
     config = ServerConfig(
         data_dir=tmp_path, auth_tokens=frozenset(principals), principals=principals
     )

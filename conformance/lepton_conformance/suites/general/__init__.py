@@ -12,17 +12,19 @@ from lepton_conformance.suites.general import (
     health_and_discovery,
     metrics,
     pagination_and_limits,
+    roles,
 )
 from lepton_conformance.suites.general.profile import GENERAL
 
 SUITE = Suite(
     "general",
-    profiles=(GENERAL, metrics.METRICS),
+    profiles=(GENERAL, metrics.METRICS, roles.ROLES),
     case_lists=(
         health_and_discovery.CASES,
         errors_and_auth.CASES,
         pagination_and_limits.CASES,
         metrics.CASES,
+        roles.CASES,
     ),
     probes=(
         ServiceProbe(
