@@ -12,7 +12,16 @@ from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2
 
 from lepton_server.aip import ordering, pagination
-from lepton_server.runtime import auth, discovery, error_mapping, errors, host, metrics, roles
+from lepton_server.runtime import (
+    audit_log,
+    auth,
+    discovery,
+    error_mapping,
+    errors,
+    host,
+    metrics,
+    roles,
+)
 from mutants.case_sets import (
     REASON_CHECKS,
 )
@@ -162,18 +171,37 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 
 
+def _refusals_unrecorded(ended: Callable) -> Callable:
+    def record(self, start, code, *call):
+        if code not in audit_log.REFUSALS:
+            ended(self, start, code, *call)
+
+    return record
+
+
 def _every_call_ok(ended: Callable) -> Callable:
-    def counted(self, code, start):
-        ended(self, grpc.StatusCode.OK, start)
+    def counted(self, start, _code, _reason, *call):
+        ended(self, start, grpc.StatusCode.OK, "", *call)
 
     return counted
 
 
 MUTANTS: dict[str, Mutant] = {
+    "audit-log-misses-refusals": Mutant(
+        "GEN-017: calls refused for their credentials or roles are not recorded",
+        replace(audit_log._MethodAudit, "ended", _refusals_unrecorded),
+        frozenset({"roles.audit-log-records-writes-and-refusals"}),
+    ),
     "reader-can-write": Mutant(
         "GEN-015: a reader's credential may call what a writer may",
         set_item(roles.GRANTS, roles.READER, lambda granted: granted | {roles.WRITER}),
-        frozenset({"roles.reader-reads-and-may-not-write", "roles.refused-write-leaves-nothing"}),
+        frozenset(
+            {
+                "roles.audit-log-records-writes-and-refusals",
+                "roles.reader-reads-and-may-not-write",
+                "roles.refused-write-leaves-nothing",
+            }
+        ),
     ),
     "metrics-count-failures-as-successes": Mutant(
         "GEN-101: every call is counted under grpc_code OK, failed or not",

@@ -95,10 +95,11 @@ class BearerTokenCheck:
             if rejection is not None:
                 raise rejection
             token = _bearer_token(metadata)
+            # Who is refused is known too (the audit log records it).
+            set_principal(self._principals[token])
             refusal = role_rejection(self._roles[token], method)
             if refusal is not None:
                 raise refusal
-            set_principal(self._principals[token])
 
         return check
 

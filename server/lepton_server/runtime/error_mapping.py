@@ -23,7 +23,6 @@ from google.protobuf.message import DecodeError
 from grpc import aio
 
 from lepton_server.runtime.errors import Internal, InvalidArgument, LeptonError
-from lepton_server.runtime.metrics import CallRecorder, RpcMetrics
 
 log = logging.getLogger(__name__)
 
@@ -111,32 +110,60 @@ def _decoded(request: Any) -> Any:
     return request
 
 
-def _status_code(exc: BaseException, context: aio.ServicerContext) -> grpc.StatusCode:
-    """The status a call that raised `exc` ends with, as its client receives it."""
-    if isinstance(exc, LeptonError):
-        return exc.code
+class CallObserver(Protocol):
+    """Told of each call of one method as it starts and as it ends (the metrics of
+    runtime/metrics.py, the audit log of runtime/audit_log.py)."""
+
+    def started(self) -> float:
+        """The call started; returns what `ended` is given back (its start time)."""
+
+    def ended(
+        self, start: float, code: grpc.StatusCode, reason: str, request: Any, response: Any
+    ) -> None:
+        """The call ended with `code` and ErrorInfo `reason` (empty on success); `request` is
+        the request message (None for a client stream), `response` the unary response (None
+        when it failed or streamed)."""
+
+
+class CallObservers(Protocol):
+    """Gives the observer of each method's calls (or None when it observes none of them)."""
+
+    def for_method(self, method: str, kind: str) -> CallObserver | None:
+        """The observer of `method` ("/package.Service/Method"), a handler of `kind`
+        ("unary_unary", "unary_stream", "stream_unary" or "stream_stream")."""
+
+
+def _outcome(exc: BaseException, context: aio.ServicerContext) -> tuple[grpc.StatusCode, str]:
+    """The status code and ErrorInfo reason a call that raised `exc` ends with."""
+    # The wrapper ends a failed call by aborting while it handles the failure, so the abort
+    # carries what it handled as its context.
+    cause = exc.__context__ if isinstance(exc, aio.AbortError) else exc
+    if isinstance(cause, LeptonError):
+        return cause.code, cause.reason
     if isinstance(exc, asyncio.CancelledError | GeneratorExit):
         # A handler is cancelled (a stream's closed) when its client goes away and when the
         # deadline passes.
         past_deadline = context.time_remaining() == 0.0
-        return grpc.StatusCode.DEADLINE_EXCEEDED if past_deadline else grpc.StatusCode.CANCELLED
-    if isinstance(exc, aio.AbortError):
-        # The compiled front's abort carries its status; grpc.aio's context keeps the code.
+        code = grpc.StatusCode.DEADLINE_EXCEEDED if past_deadline else grpc.StatusCode.CANCELLED
+        return code, ""
+    if isinstance(exc, aio.AbortError) and not isinstance(cause, Exception):
+        # A handler's own abort: the compiled front's carries its status; grpc.aio's context
+        # keeps the code.
         status = getattr(exc, "status", None)
         code = status.code if status is not None else context.code()
-        return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
-    return grpc.StatusCode.INTERNAL
+        return (code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN), ""
+    return grpc.StatusCode.INTERNAL, "INTERNAL_ERROR"
 
 
 def _map_errors(
     behavior: Behavior,
     streams_requests: bool,
     check: MethodCheck | None = None,
-    recorder: CallRecorder | None = None,
+    observers: Sequence[CallObserver] = (),
 ) -> Behavior:
     """Wrap one async behaviour so `check` runs first, LeptonError (and any bug) ends the call
     with a full status, and an undecodable request ends it with INVALID_ARGUMENT before the
-    handler runs. With a `recorder`, each call is counted with the status it ends with."""
+    handler runs. Each of `observers` is told of every call as it starts and ends."""
     decoded = _checked_stream if streams_requests else _decoded
 
     async def on_error(context: aio.ServicerContext, exc: Exception) -> None:
@@ -158,7 +185,9 @@ def _map_errors(
             except Exception as exc:
                 await on_error(context, exc)
 
-        return streaming if recorder is None else _measured_stream(streaming, recorder)
+        for observer in observers:
+            streaming = _observed_stream(streaming, observer, streams_requests)
+        return streaming
 
     if inspect.iscoroutinefunction(behavior):
 
@@ -170,46 +199,51 @@ def _map_errors(
             except Exception as exc:
                 await on_error(context, exc)
 
-        return unary if recorder is None else _measured(unary, recorder)
+        for observer in observers:
+            unary = _observed(unary, observer, streams_requests)
+        return unary
 
     if check is not None:  # a check a synchronous handler would skip must not pass silently
         raise TypeError(f"{behavior!r}: credential checks need an async handler")
     return behavior
 
 
-def _measured(unary: Behavior, recorder: CallRecorder) -> Behavior:
-    """`unary` (already error-mapped), counted with the status each call ends with."""
+def _observed(unary: Behavior, observer: CallObserver, streams_requests: bool) -> Behavior:
+    """`unary` (already error-mapped), with `observer` told of each call."""
 
-    async def measured(request: Any, context: aio.ServicerContext) -> Any:
-        start = recorder.started()
-        code = grpc.StatusCode.OK
+    async def observed(request: Any, context: aio.ServicerContext) -> Any:
+        start = observer.started()
+        code, reason, response = grpc.StatusCode.OK, "", None
         try:
-            return await unary(request, context)
+            response = await unary(request, context)
+            return response
         except BaseException as exc:
-            code = _status_code(exc, context)
+            code, reason = _outcome(exc, context)
             raise
         finally:
-            recorder.ended(code, start)
+            observer.ended(start, code, reason, None if streams_requests else request, response)
 
-    return measured
+    return observed
 
 
-def _measured_stream(streaming: Behavior, recorder: CallRecorder) -> Behavior:
-    """`streaming` (already error-mapped), counted with the status each call ends with."""
+def _observed_stream(
+    streaming: Behavior, observer: CallObserver, streams_requests: bool
+) -> Behavior:
+    """`streaming` (already error-mapped), with `observer` told of each call."""
 
-    async def measured(request: Any, context: aio.ServicerContext) -> Any:
-        start = recorder.started()
-        code = grpc.StatusCode.OK
+    async def observed(request: Any, context: aio.ServicerContext) -> Any:
+        start = observer.started()
+        code, reason = grpc.StatusCode.OK, ""
         try:
             async for response in streaming(request, context):
                 yield response
         except BaseException as exc:
-            code = _status_code(exc, context)
+            code, reason = _outcome(exc, context)
             raise
         finally:
-            recorder.ended(code, start)
+            observer.ended(start, code, reason, None if streams_requests else request, None)
 
-    return measured
+    return observed
 
 
 def _kind(handler: grpc.RpcMethodHandler) -> str:
@@ -219,13 +253,13 @@ def _kind(handler: grpc.RpcMethodHandler) -> str:
 def map_errors(
     handler: grpc.RpcMethodHandler,
     check: MethodCheck | None = None,
-    recorder: CallRecorder | None = None,
+    observers: Sequence[CallObserver] = (),
 ) -> grpc.RpcMethodHandler:
-    """`handler` with `check`, error mapping, the tolerant request deserializer and, with a
-    `recorder`, the counting of its calls."""
+    """`handler` with `check`, error mapping, the tolerant request deserializer and the
+    `observers` of its calls."""
     return replace_behavior(
         handler,
-        lambda behavior, streams: _map_errors(behavior, streams, check, recorder),
+        lambda behavior, streams: _map_errors(behavior, streams, check, observers),
         _tolerant(handler.request_deserializer),
     )
 
@@ -249,10 +283,11 @@ def _wrapped(
     handler: grpc.RpcMethodHandler,
     method: str,
     checks: Sequence[CallCheck],
-    metrics: RpcMetrics | None,
+    observers: Sequence[CallObservers],
 ) -> grpc.RpcMethodHandler:
-    recorder = None if metrics is None else metrics.recorder(method, _kind(handler))
-    return map_errors(handler, _method_check(checks, method), recorder)
+    kind = _kind(handler)
+    chosen = [o for o in (source.for_method(method, kind) for source in observers) if o]
+    return map_errors(handler, _method_check(checks, method), chosen)
 
 
 class _MappedGenericHandler(grpc.GenericRpcHandler):
@@ -262,11 +297,11 @@ class _MappedGenericHandler(grpc.GenericRpcHandler):
         self,
         inner: grpc.GenericRpcHandler,
         checks: Sequence[CallCheck],
-        metrics: RpcMetrics | None,
+        observers: Sequence[CallObservers],
     ) -> None:
         self._inner = inner
         self._checks = checks
-        self._metrics = metrics
+        self._observers = observers
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def service(self, call: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
@@ -276,7 +311,7 @@ class _MappedGenericHandler(grpc.GenericRpcHandler):
         cached = self._wrapped.get(call.method)
         if cached is not None and cached[0] is handler:
             return cached[1]
-        wrapped = _wrapped(handler, call.method, self._checks, self._metrics)
+        wrapped = _wrapped(handler, call.method, self._checks, self._observers)
         self._wrapped[call.method] = (handler, wrapped)
         return wrapped
 
@@ -284,30 +319,30 @@ class _MappedGenericHandler(grpc.GenericRpcHandler):
 class ErrorMappingServer:
     """Stands in for a grpc.aio server while services register: every handler added through
     it is wrapped with `map_errors` and the `checks` that apply to its method. Everything else
-    passes through to the server. With `metrics`, every call of those handlers is counted."""
+    passes through to the server. The `observers` are told of every call of those handlers."""
 
     def __init__(
         self,
         server: aio.Server,
         checks: Sequence[CallCheck] = (),
-        metrics: RpcMetrics | None = None,
+        observers: Sequence[CallObservers] = (),
     ) -> None:
         self._server = server
         self._checks = tuple(checks)
-        self._metrics = metrics
+        self._observers = tuple(observers)
         # Full method name -> the wrapped handler registered for it, for the compiled front.
         self.handlers: dict[str, grpc.RpcMethodHandler] = {}
 
     def add_generic_rpc_handlers(self, handlers: Iterable[grpc.GenericRpcHandler]) -> None:
         self._server.add_generic_rpc_handlers(
-            tuple(_MappedGenericHandler(h, self._checks, self._metrics) for h in handlers)
+            tuple(_MappedGenericHandler(h, self._checks, self._observers) for h in handlers)
         )
 
     def add_registered_method_handlers(
         self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler]
     ) -> None:
         wrapped = {
-            name: _wrapped(h, f"/{service_name}/{name}", self._checks, self._metrics)
+            name: _wrapped(h, f"/{service_name}/{name}", self._checks, self._observers)
             for name, h in method_handlers.items()
         }
         self.handlers.update({f"/{service_name}/{name}": h for name, h in wrapped.items()})

@@ -17,7 +17,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from lepton_server.config import ServerConfig, TlsConfig
 from lepton_server.runtime import compiled_front
-from lepton_server.runtime.auth import BearerTokenCheck
+from lepton_server.runtime.audit_log import AuditLog, audit_path
+from lepton_server.runtime.audit_service import audit_service
+from lepton_server.runtime.auth import OPEN_SERVICE_PREFIXES, BearerTokenCheck
 from lepton_server.runtime.compiled_front import CompiledFront
 from lepton_server.runtime.discovery import discovery_service
 from lepton_server.runtime.error_mapping import CallCheck, ErrorMappingServer
@@ -66,6 +68,14 @@ class ServerHost:
 
     def __init__(self, config: ServerConfig, layer_services: Sequence[HostedService]) -> None:
         self.config = config
+        self.audit: AuditLog | None = None
+        if config.auth_tokens:
+            # Who did what is known only where callers prove who they are.
+            unaudited = OPEN_SERVICE_PREFIXES + tuple(
+                f"/{s.name}/" for s in layer_services if s.authenticate
+            )
+            self.audit = AuditLog(audit_path(config.data_dir), unaudited)
+            layer_services = [*layer_services, audit_service(self.audit)]
         self.services = [*layer_services, discovery_service(layer_services)]
         self._running: RunningServer | None = None
         self._pool: WorkerPool | None = None
@@ -108,7 +118,8 @@ class ServerHost:
             sources = [s.metrics for s in self.services if s.metrics is not None]
             metrics = ServerMetrics([*sources, lambda: storage_metrics(config.data_dir)])
         # Every handler is registered through the error mapping, wrapped once per method.
-        registrar = ErrorMappingServer(server, self._checks(), metrics and metrics.calls)
+        observers = [o for o in (metrics and metrics.calls, self.audit) if o is not None]
+        registrar = ErrorMappingServer(server, self._checks(), observers)
         for service in self.services:
             service.register(registrar)
         health_servicer = health.aio.HealthServicer()

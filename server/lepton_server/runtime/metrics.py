@@ -69,7 +69,9 @@ class CallRecorder:
         self._started.inc()
         return time.perf_counter()
 
-    def ended(self, code: grpc.StatusCode, start: float) -> None:
+    def ended(
+        self, start: float, code: grpc.StatusCode, reason: str, request: Any, response: Any
+    ) -> None:
         """Counts the call as ended with `code`, the status its client receives."""
         handled = self._handled.get(code)
         if handled is None:
@@ -102,7 +104,7 @@ class RpcMetrics:
             registry=registry,
         )
 
-    def recorder(self, method: str, kind: str) -> CallRecorder:
+    def for_method(self, method: str, kind: str) -> CallRecorder:
         """The recorder of `method` ("/package.Service/Method"), a handler of `kind`."""
         service, _, name = method.lstrip("/").partition("/")
         return CallRecorder(self, (GRPC_TYPES[kind], service, name))

@@ -52,6 +52,8 @@ ADMIN_METHODS = frozenset(
         "ApproveDevice",
         "RejectDevice",
         "DecommissionDevice",
+        # The audit log says who did what to everything.
+        "ListAuditEvents",
     }
 )
 _VERB = re.compile(r"[A-Z][a-z]*")

@@ -26,9 +26,10 @@ from grpc import aio
 
 from lepton_server.config import ServerConfig, WorkersConfig
 from lepton_server.runtime import compiled_front
-from lepton_server.runtime.auth import BearerTokenCheck
+from lepton_server.runtime.audit_log import AuditLog, audit_path
+from lepton_server.runtime.auth import OPEN_SERVICE_PREFIXES, BearerTokenCheck
 from lepton_server.runtime.compiled_front import CompiledFront
-from lepton_server.runtime.error_mapping import CallCheck, ErrorMappingServer
+from lepton_server.runtime.error_mapping import CallCheck, CallObservers, ErrorMappingServer
 from lepton_server.runtime.forwarding import Forwarder, known_methods
 from lepton_server.runtime.host import server_credentials
 from lepton_server.runtime.hosted_service import HostedService
@@ -54,6 +55,7 @@ class WorkerHost:
         self._servers: list[aio.Server] = []
         self._primary: aio.Channel | None = None
         self._front: CompiledFront | None = None
+        self._audit: AuditLog | None = None
 
     def _limits(self) -> list[tuple[str, int]]:
         limit = self.config.max_message_bytes
@@ -68,12 +70,17 @@ class WorkerHost:
     async def start(self) -> None:
         config = self.config
         checks: list[CallCheck] = []
+        observers: list[CallObservers] = []
         if config.auth_tokens:
             checks.append(
                 BearerTokenCheck(config.auth_tokens, config.principals, roles=config.roles)
             )
+            # The calls this process refuses go to the primary's log (every write is the
+            # primary's to answer).
+            self._audit = AuditLog(audit_path(config.data_dir), OPEN_SERVICE_PREFIXES)
+            observers.append(self._audit)
         public = aio.server(options=self._options(reuse_port=True))
-        registrar = ErrorMappingServer(public, checks)
+        registrar = ErrorMappingServer(public, checks, observers)
         for service in self.public:
             service.register(registrar)
         public_handlers = registrar.handlers
@@ -121,6 +128,8 @@ class WorkerHost:
         for service in [*self.public, *self.private]:
             if service.close is not None:
                 service.close()
+        if self._audit is not None:
+            self._audit.close()
 
     async def serve_until_signalled(self) -> None:
         """Serve until SIGTERM or SIGINT, or until the primary process is gone."""

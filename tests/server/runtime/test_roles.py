@@ -44,6 +44,7 @@ ADMIN_METHODS = {
     "ApproveDevice",
     "RejectDevice",
     "DecommissionDevice",
+    "ListAuditEvents",
 }
 # Services whose callers are not operators: devices, with credentials of their own (EDG-010),
 # and what every client may call before it holds a token (GEN-011).

@@ -7,6 +7,8 @@ import uuid
 
 import grpc
 
+from lepton.audit.v1 import audit_service_pb2 as audit_pb
+from lepton.audit.v1 import audit_service_pb2_grpc as audit_grpc
 from lepton.data.v1 import dataset_service_pb2 as data_pb
 from lepton_conformance.harness import expect
 from lepton_conformance.harness.case import NotApplicable
@@ -100,3 +102,59 @@ def refused_write_leaves_nothing(ctx: CaseContext) -> None:
         lambda: raw_call(ctx, f"/{DATASETS}/GetDataset", get, metadata=ctx.metadata),
         grpc.StatusCode.NOT_FOUND,
     )
+
+
+AUDIT = "lepton.audit.v1.AuditService"
+
+
+def _audit_events(ctx: CaseContext, filter: str) -> list[audit_pb.AuditEvent]:
+    """Every event the filter selects, through every page, with --token."""
+    stub = audit_grpc.AuditServiceStub(ctx.channel)
+    events, token = [], ""
+    while True:
+        page = expect.succeeds(
+            lambda t=token: stub.ListAuditEvents(
+                audit_pb.ListAuditEventsRequest(page_size=100, page_token=t, filter=filter),
+                metadata=ctx.metadata,
+                timeout=ctx.timeout,
+            ),
+            "ListAuditEvents with --token",
+        )
+        events.extend(page.events)
+        token = page.next_page_token
+        if not token:
+            return events
+
+
+@CASES.case(ROLES, "audit-log-records-writes-and-refusals", "GEN-017", "GEN-018")
+def audit_log(ctx: CaseContext) -> None:
+    """A write made with --token and a write refused to the reader are both in the audit log,
+    in order, with their codes; the reader may not list the log."""
+    if not ctx.info.serves(AUDIT):
+        raise NotApplicable("the target serves no audit log", AUDIT)
+    ctx.require_service(DATASETS)
+    dataset_id = f"audit-{uuid.uuid4().hex[:12]}"
+    create = f"/{DATASETS}/CreateDataset"
+    request = data_pb.CreateDatasetRequest(dataset_id=dataset_id).SerializeToString()
+    expect.succeeds(lambda: raw_call(ctx, create, request, metadata=ctx.metadata))
+    reader = bearer(ctx.options.reader_token)
+    expect.fails(lambda: raw_call(ctx, create, request, metadata=reader), "a reader's create")
+    events = _audit_events(ctx, f'method = "{create}" AND time >= "1970-01-01T00:00:00Z"')
+    mine = [e for e in events if e.resource == f"datasets/{dataset_id}"]
+    expect.equal([e.code for e in mine], ["OK"], f"events naming datasets/{dataset_id}")
+    later = [e for e in events if e.sequence > mine[0].sequence]
+    refused = [e for e in later if e.code == "PERMISSION_DENIED"]
+    expect.holds(bool(refused), "the reader's refused CreateDataset recorded after it", str(later))
+    expect.equal(refused[0].reason, "PERMISSION_DENIED", "the refusal's reason")
+    expect.holds(
+        refused[0].principal not in ("", mine[0].principal),
+        "the refusal recorded under the reader's own principal",
+        repr(refused[0].principal),
+    )
+    error = expect.fails(
+        lambda: audit_grpc.AuditServiceStub(ctx.channel).ListAuditEvents(
+            audit_pb.ListAuditEventsRequest(), metadata=reader, timeout=ctx.timeout
+        ),
+        "ListAuditEvents with the reader's token",
+    )
+    expect.holds(_permission_denied(error), "PERMISSION_DENIED", expect.describe(error))

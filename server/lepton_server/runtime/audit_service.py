@@ -1,0 +1,35 @@
+"""lepton.audit.v1.AuditService over the audit log (runtime/audit_log.py)."""
+
+from __future__ import annotations
+
+from grpc import aio
+
+from lepton.audit.v1 import audit_service_pb2 as pb
+from lepton.audit.v1 import audit_service_pb2_grpc as pb_grpc
+from lepton_server.aip.pagination import PageTokens
+from lepton_server.runtime.audit_log import AuditLog
+from lepton_server.runtime.hosted_service import HostedService
+
+SERVICE = pb.DESCRIPTOR.services_by_name["AuditService"].full_name
+
+
+class AuditServicer(pb_grpc.AuditServiceServicer):
+    def __init__(self, log: AuditLog) -> None:
+        self._log = log
+        self._tokens = PageTokens()
+
+    async def ListAuditEvents(
+        self, request: pb.ListAuditEventsRequest, context: aio.ServicerContext
+    ) -> pb.ListAuditEventsResponse:
+        events, next_page_token = self._log.list(request, self._tokens)
+        return pb.ListAuditEventsResponse(events=events, next_page_token=next_page_token)
+
+
+def audit_service(log: AuditLog) -> HostedService:
+    """The audit service as a hosted service; closing it closes the log."""
+    servicer = AuditServicer(log)
+    return HostedService(
+        SERVICE,
+        lambda server: pb_grpc.add_AuditServiceServicer_to_server(servicer, server),
+        close=log.close,
+    )
