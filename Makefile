@@ -31,7 +31,7 @@ GO_CLIENT := clients/go
 TS_CLIENT := clients/typescript
 TS_INSTALLED := $(TS_CLIENT)/node_modules/.installed
 
-.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest fuzz bench bench-data bench-annotation \
+.PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest fuzz soak bench bench-data bench-annotation \
         bench-registry bench-training bench-edge clean \
         interop interop-install
 
@@ -116,6 +116,11 @@ pytest: $(INSTALLED) .venv-interop/triton/.installed $(INTERCHANGE_INSTALLED) $(
 # `make test` runs a slice of 1,500).
 fuzz: install
 	PYTHONPATH=tests $(PY) -m support.rpc_fuzz --examples 100000
+
+# An hour of mixed load (inference at concurrency 64, dataset writes and reads, import jobs):
+# errors, p99 latency per 10 s window and RSS growth (goal: under 5%). `make test` runs 2 minutes.
+soak: install
+	PYTHONPATH=tests $(PY) -m support.soak --seconds 3600 --report soak-report.json
 
 # Side-by-side benchmarks (not part of `make test`: shared machines are too noisy for timing).
 $(GHZ):
