@@ -12,8 +12,10 @@ call even where it checks nothing."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,7 +24,12 @@ import grpc
 from google.protobuf.message import DecodeError
 from grpc import aio
 
-from lepton_server.runtime.errors import Internal, InvalidArgument, LeptonError
+from lepton_server.runtime.errors import (
+    Internal,
+    InvalidArgument,
+    LeptonError,
+    ResourceExhausted,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,13 +140,35 @@ class CallObservers(Protocol):
         ("unary_unary", "unary_stream", "stream_unary" or "stream_stream")."""
 
 
+# What the file system or SQLite says when the disk (or the user's quota) is full.
+_STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def as_lepton_error(exc: BaseException) -> LeptonError | None:
+    """The domain error `exc` stands for, or None for a server bug: a LeptonError is itself;
+    storage that is full is no bug but RESOURCE_EXHAUSTED [STORAGE_FULL], which the client
+    may retry once room is made (GEN-009)."""
+    if isinstance(exc, LeptonError):
+        return exc
+    full = (isinstance(exc, OSError) and exc.errno in _STORAGE_FULL_ERRNOS) or (
+        isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
+    )
+    if full:
+        return ResourceExhausted(
+            reason="STORAGE_FULL",
+            message="the server's storage is full; nothing of this call was kept",
+        )
+    return None
+
+
 def _outcome(exc: BaseException, context: aio.ServicerContext) -> tuple[grpc.StatusCode, str]:
     """The status code and ErrorInfo reason a call that raised `exc` ends with."""
     # The wrapper ends a failed call by aborting while it handles the failure, so the abort
     # carries what it handled as its context.
     cause = exc.__context__ if isinstance(exc, aio.AbortError) else exc
-    if isinstance(cause, LeptonError):
-        return cause.code, cause.reason
+    error = None if cause is None else as_lepton_error(cause)
+    if error is not None:
+        return error.code, error.reason
     if isinstance(exc, asyncio.CancelledError | GeneratorExit):
         # A handler is cancelled (a stream's closed) when its client goes away and when the
         # deadline passes.
@@ -169,10 +198,11 @@ def _map_errors(
     async def on_error(context: aio.ServicerContext, exc: Exception) -> None:
         if isinstance(exc, aio.AbortError):
             raise exc
-        if isinstance(exc, LeptonError):
-            await abort_with(context, exc)
-        log.exception("unhandled error in RPC handler")
-        await abort_with(context, Internal(reason="INTERNAL_ERROR", message="internal error"))
+        error = as_lepton_error(exc)
+        if error is None:
+            log.exception("unhandled error in RPC handler")
+            error = Internal(reason="INTERNAL_ERROR", message="internal error")
+        await abort_with(context, error)
 
     if inspect.isasyncgenfunction(behavior):
 
