@@ -86,6 +86,12 @@ def _parser(layers: Mapping[str, Layer[Any]]) -> argparse.ArgumentParser:
         help="serve Prometheus metrics at http://HOST:PORT/metrics (port 0 = any; default: "
         "none). Keep it off public networks: it needs no credentials",
     )
+    serve.add_argument(
+        "--otlp-endpoint",
+        metavar="HOST:PORT",
+        help="export OpenTelemetry traces over OTLP/gRPC (plaintext) to this collector, "
+        "following the caller's W3C traceparent (default: no tracing)",
+    )
     # Set by the primary on the workers it starts (runtime/worker_pool.py).
     serve.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     serve.add_argument("--worker-socket-dir", type=Path, help=argparse.SUPPRESS)
@@ -184,6 +190,7 @@ def _config(
         workers=_workers(options, argv),
         data_plane=options.data_plane,
         metrics_address=options.metrics_address,
+        otlp_endpoint=options.otlp_endpoint,
     )
 
 

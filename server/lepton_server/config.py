@@ -74,6 +74,9 @@ class ServerConfig:
     data_plane: str = "compiled"
     # HOST:PORT of the Prometheus endpoint (runtime/metrics.py); None serves no metrics.
     metrics_address: str | None = None
+    # HOST:PORT of an OTLP/gRPC collector to export traces to (runtime/tracing.py); None
+    # traces nothing.
+    otlp_endpoint: str | None = None
     # Layer name -> that layer's own config (its `Layer.config_type`); a hosted layer absent
     # here runs with its defaults.
     layers: Mapping[str, object] = field(default_factory=dict)

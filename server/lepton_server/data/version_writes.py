@@ -31,6 +31,7 @@ from lepton_server.data.version_builder import Ingested, VersionBuilder
 from lepton_server.data.version_ingest import VersionIngest
 from lepton_server.data.version_storage import VersionStorage
 from lepton_server.runtime.errors import Aborted, DataLoss, invalid_field
+from lepton_server.runtime.tracing import span
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ class VersionWrites:
         """Wait for the stream's data to be taken in, then commit exactly one version
         (DAT-023..DAT-036)."""
         header = session.header
-        ingested = await self._off_loop(ingest.finish)
+        with span("data.take_in", dataset=session.dataset.id):
+            ingested = await self._off_loop(ingest.finish)
         if header.HasField("arrow_data_digest") and (
             ingested.raw_sha256 != header.arrow_data_digest.hex
         ):
@@ -143,7 +145,8 @@ class VersionWrites:
             else None,
             request=("WriteVersion", header.parent, header) if header.request_id else None,
         )
-        return await self.commit_ingested(session.dataset, ingested, commit)
+        with span("data.publish", dataset=session.dataset.id):
+            return await self.commit_ingested(session.dataset, ingested, commit)
 
     async def commit_ingested(
         self, dataset: DatasetRow, ingested: Ingested, commit: Commit

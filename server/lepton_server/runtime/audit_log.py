@@ -79,11 +79,11 @@ class _MethodAudit:
     def __init__(self, log: AuditLog, method: str, every_call: bool) -> None:
         self._log, self._method, self._every_call = log, method, every_call
 
-    def started(self) -> float:
-        return 0.0
+    def started(self, context: Any) -> None:
+        return None
 
     def ended(
-        self, start: float, code: grpc.StatusCode, reason: str, request: Any, response: Any
+        self, start: None, code: grpc.StatusCode, reason: str, request: Any, response: Any
     ) -> None:
         if self._every_call or code in REFUSALS:
             refused = code in REFUSALS

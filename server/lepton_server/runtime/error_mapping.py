@@ -121,11 +121,11 @@ class CallObserver(Protocol):
     """Told of each call of one method as it starts and as it ends (the metrics of
     runtime/metrics.py, the audit log of runtime/audit_log.py)."""
 
-    def started(self) -> float:
-        """The call started; returns what `ended` is given back (its start time)."""
+    def started(self, context: aio.ServicerContext) -> Any:
+        """The call started; returns what `ended` is given back (its start time, its span)."""
 
     def ended(
-        self, start: float, code: grpc.StatusCode, reason: str, request: Any, response: Any
+        self, start: Any, code: grpc.StatusCode, reason: str, request: Any, response: Any
     ) -> None:
         """The call ended with `code` and ErrorInfo `reason` (empty on success); `request` is
         the request message (None for a client stream), `response` the unary response (None
@@ -242,7 +242,7 @@ def _observed(unary: Behavior, observer: CallObserver, streams_requests: bool) -
     """`unary` (already error-mapped), with `observer` told of each call."""
 
     async def observed(request: Any, context: aio.ServicerContext) -> Any:
-        start = observer.started()
+        start = observer.started(context)
         code, reason, response = grpc.StatusCode.OK, "", None
         try:
             response = await unary(request, context)
@@ -262,7 +262,7 @@ def _observed_stream(
     """`streaming` (already error-mapped), with `observer` told of each call."""
 
     async def observed(request: Any, context: aio.ServicerContext) -> Any:
-        start = observer.started()
+        start = observer.started(context)
         code, reason = grpc.StatusCode.OK, ""
         try:
             async for response in streaming(request, context):

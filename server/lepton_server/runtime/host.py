@@ -27,6 +27,7 @@ from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.metrics import ServerMetrics, storage_metrics
 from lepton_server.runtime.reflection import enable_reflection
 from lepton_server.runtime.service_credentials import ServiceCredentialsCheck
+from lepton_server.runtime.tracing import CallTracer
 from lepton_server.runtime.worker_pool import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class ServerHost:
         self.services = [*layer_services, discovery_service(layer_services)]
         self._running: RunningServer | None = None
         self._pool: WorkerPool | None = None
+        self._tracer: CallTracer | None = None
 
     def _checks(self) -> list[CallCheck]:
         config = self.config
@@ -118,7 +120,9 @@ class ServerHost:
             sources = [s.metrics for s in self.services if s.metrics is not None]
             metrics = ServerMetrics([*sources, lambda: storage_metrics(config.data_dir)])
         # Every handler is registered through the error mapping, wrapped once per method.
-        observers = [o for o in (metrics and metrics.calls, self.audit) if o is not None]
+        tracer = None if config.otlp_endpoint is None else CallTracer(config.otlp_endpoint)
+        # The tracer last: its span is the outermost, around the audit's and the metrics' work.
+        observers = [o for o in (metrics and metrics.calls, self.audit, tracer) if o is not None]
         registrar = ErrorMappingServer(server, self._checks(), observers)
         for service in self.services:
             service.register(registrar)
@@ -161,6 +165,7 @@ class ServerHost:
         self._running = RunningServer(
             address, self.services, server, health_servicer, front, metrics, metrics_address
         )
+        self._tracer = tracer
         log.info("serving %s on %s", ", ".join(names), address)
         return self._running
 
@@ -182,6 +187,8 @@ class ServerHost:
         await running.server.stop(self.config.shutdown_grace_seconds)
         if running.metrics is not None:
             running.metrics.stop()
+        if self._tracer is not None:
+            self._tracer.close()
         for service in running.services:
             if service.close is not None:
                 service.close()

@@ -64,7 +64,7 @@ class CallRecorder:
         # Bound on first use: a series per code every method has seen, not per code there is.
         self._handled: dict[grpc.StatusCode, Any] = {}
 
-    def started(self) -> float:
+    def started(self, context: Any = None) -> float:
         """Counts the call as started; returns its start time for `ended`."""
         self._started.inc()
         return time.perf_counter()

@@ -33,6 +33,7 @@ from lepton_server.runtime.error_mapping import CallCheck, CallObservers, ErrorM
 from lepton_server.runtime.forwarding import Forwarder, known_methods
 from lepton_server.runtime.host import server_credentials
 from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.tracing import CallTracer
 
 log = logging.getLogger(__name__)
 PARENT_POLL_S = 1.0
@@ -56,6 +57,7 @@ class WorkerHost:
         self._primary: aio.Channel | None = None
         self._front: CompiledFront | None = None
         self._audit: AuditLog | None = None
+        self._tracer: CallTracer | None = None
 
     def _limits(self) -> list[tuple[str, int]]:
         limit = self.config.max_message_bytes
@@ -79,6 +81,9 @@ class WorkerHost:
             # primary's to answer).
             self._audit = AuditLog(audit_path(config.data_dir), OPEN_SERVICE_PREFIXES)
             observers.append(self._audit)
+        if config.otlp_endpoint is not None:
+            self._tracer = CallTracer(config.otlp_endpoint)
+            observers.append(self._tracer)
         public = aio.server(options=self._options(reuse_port=True))
         registrar = ErrorMappingServer(public, checks, observers)
         for service in self.public:
@@ -130,6 +135,8 @@ class WorkerHost:
                 service.close()
         if self._audit is not None:
             self._audit.close()
+        if self._tracer is not None:
+            self._tracer.close()
 
     async def serve_until_signalled(self) -> None:
         """Serve until SIGTERM or SIGINT, or until the primary process is gone."""
