@@ -6,8 +6,9 @@ or INTERNAL, never hang a call that is not a watch, and never take the server do
     make fuzz                                               # 100,000 requests
     PYTHONPATH=tests .venv/bin/python -m support.rpc_fuzz --examples 5000 --seed 7
 
-`make test` runs a slice (tests/server/runtime/test_fuzz.py). Not yet checked here: that a
-refused request leaves no partial data behind (the data layer's own tests do that)."""
+`make test` runs a slice (tests/server/runtime/test_fuzz.py). At the end, every resource the
+top-level lists hold must have been named by a call that succeeded: a refused request leaves
+no partial data behind (GEN-004)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import importlib
 import pkgutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,8 @@ import lepton
 # Codes a client's mistake must never get. UNAVAILABLE is one unless the server gave it with
 # an ErrorInfo reason: a model the fuzzer itself unloaded is MODEL_NOT_READY, as specified.
 BUGS = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}
+# Verbs of methods that only read (spec/general.md GEN-016).
+READS = ("Get", "List", "Watch", "Read", "Download", "Stream", "Compute", "Validate", "Stat")
 # Server streams read this long: a watch with nothing to report waits, by design.
 STREAM_SECONDS = 2.0
 CALL_SECONDS = 10.0
@@ -44,6 +48,10 @@ NAMES = [
     "",
     "*",
     "-",
+    # Ids a Create accepts, so that some creates succeed and later calls find what they made.
+    "d",
+    "m",
+    "t",
     "datasets/d",
     "datasets/d/versions/v1",
     "datasets/d/tags/latest",
@@ -190,6 +198,8 @@ class Outcome:
     codes: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
     findings: list[tuple[str, str, str, str]] = field(default_factory=list)
     calls: int = 0
+    # Every resource name the response of a successful write named.
+    created: set[str] = field(default_factory=set)
 
 
 def _has_reason(error: grpc.RpcError) -> bool:
@@ -203,7 +213,8 @@ def _has_reason(error: grpc.RpcError) -> bool:
     return False
 
 
-def _call(channel: grpc.Channel, method: d.MethodDescriptor, requests: list[bytes]) -> None:
+def _call(channel: grpc.Channel, method: d.MethodDescriptor, requests: list[bytes]) -> bytes | None:
+    """The call's response bytes when it has one response; None for a server stream."""
     path = f"/{method.containing_service.full_name}/{method.name}"
     if method.server_streaming:
         if method.client_streaming:
@@ -214,10 +225,63 @@ def _call(channel: grpc.Channel, method: d.MethodDescriptor, requests: list[byte
             if index >= 5:
                 call.cancel()
                 break
-    elif method.client_streaming:
-        channel.stream_unary(path)(iter(requests), timeout=CALL_SECONDS)
-    else:
-        channel.unary_unary(path)(requests[0], timeout=CALL_SECONDS)
+        return None
+    if method.client_streaming:
+        return channel.stream_unary(path)(iter(requests), timeout=CALL_SECONDS)
+    return channel.unary_unary(path)(requests[0], timeout=CALL_SECONDS)
+
+
+def _names(message: Any) -> Iterator[str]:
+    """Every `name` field of `message` and of the messages it holds."""
+    for field_descriptor, value in message.ListFields():
+        if field_descriptor.message_type is None:
+            if field_descriptor.name == "name" and isinstance(value, str):
+                yield value
+            continue
+        if field_descriptor.message_type.GetOptions().map_entry:
+            continue
+        for item in value if field_descriptor.label == field_descriptor.LABEL_REPEATED else [value]:
+            yield from _names(item)
+
+
+def top_level_lists() -> list[d.MethodDescriptor]:
+    """The unary List methods of collections without a parent (datasets, models, devices, …)."""
+    return [
+        m
+        for s in services()
+        for m in s.methods
+        if m.name.startswith("List")
+        and not m.server_streaming
+        and "parent" not in m.input_type.fields_by_name
+        and "page_token" in m.input_type.fields_by_name
+    ]
+
+
+def listed(address: str) -> set[str]:
+    """Every resource the top-level lists hold."""
+    names: set[str] = set()
+    with grpc.insecure_channel(address) as channel:
+        for method in top_level_lists():
+            request = message_factory.GetMessageClass(method.input_type)()
+            response_class = message_factory.GetMessageClass(method.output_type)
+            path = f"/{method.containing_service.full_name}/{method.name}"
+            while True:
+                try:
+                    raw = channel.unary_unary(path)(
+                        request.SerializeToString(), timeout=CALL_SECONDS
+                    )
+                except grpc.RpcError as error:
+                    if error.code() != grpc.StatusCode.UNIMPLEMENTED:  # a service not hosted
+                        raise
+                    break
+                answer = response_class.FromString(raw)
+                for field_descriptor, items in answer.ListFields():
+                    if field_descriptor.label == field_descriptor.LABEL_REPEATED:
+                        names.update(getattr(item, "name", "") for item in items)
+                if not answer.next_page_token:
+                    break
+                request.page_token = answer.next_page_token
+    return names - {""}
 
 
 def fuzz(address: str, examples: int, seed: int = 0) -> Outcome:
@@ -242,7 +306,11 @@ def fuzz(address: str, examples: int, seed: int = 0) -> Outcome:
         name = f"{method.containing_service.name}.{method.name}"
         code = grpc.StatusCode.OK
         try:
-            _call(channel, method, [payload for _, payload in drawn])
+            answer = _call(channel, method, [payload for _, payload in drawn])
+            # What a write that succeeded names it made (reads name what exists already).
+            if answer is not None and not method.name.startswith(READS):
+                response = message_factory.GetMessageClass(method.output_type).FromString(answer)
+                outcome.created.update(_names(response))
         except grpc.RpcError as error:
             code = error.code()
             watch = method.server_streaming and method.name.startswith(("Watch", "Stream"))
@@ -276,8 +344,10 @@ def main() -> int:
         args = ["--model-repository", str(root / "models"), "--flight-address", "127.0.0.1:0"]
         server = start_server(args, root / "data")
         try:
+            before = listed(server.address)
             outcome = fuzz(server.address, options.examples, options.seed)
             alive = server.process.poll() is None
+            left = listed(server.address) - before - outcome.created if alive else set()
         finally:
             server.stop()
     by_code = collections.Counter()
@@ -286,8 +356,9 @@ def main() -> int:
     print(f"{outcome.calls} calls, {len({m for m, _ in outcome.codes})} methods: {dict(by_code)}")
     for finding, count in collections.Counter(outcome.findings).most_common(50):
         print(f"  {count} x {finding}")
+    print(f"left behind by refused calls: {sorted(left) or 'nothing'}")
     print(f"findings: {len(outcome.findings)}; server alive at the end: {alive}")
-    return 0 if alive and not outcome.findings else 1
+    return 0 if alive and not outcome.findings and not left else 1
 
 
 if __name__ == "__main__":
