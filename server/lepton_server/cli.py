@@ -231,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         asyncio.run(host.serve_until_signalled(on_ready=_announce))
+    except StartupError as exc:  # one the host found as it started (a port in use)
+        raise SystemExit(f"lepton serve: {exc}") from exc
     finally:
         if config.workers is not None:
             shutil.rmtree(config.workers.socket_dir, ignore_errors=True)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lepton_server.runtime.roles import ADMIN, DEFAULT_ROLES
+from lepton_server.runtime.roles import ADMIN, DEFAULT_ROLES, READER, WRITER, granted
 
 # A 64 MiB tensor plus the request envelope (names, shapes, parameters) fits with room to spare.
 DEFAULT_MAX_MESSAGE_BYTES = 80 * 1024 * 1024
@@ -84,7 +84,14 @@ class ServerConfig:
     @property
     def own_token(self) -> str | None:
         """The token this server's layers call one another with (training registering a
-        model, inference following the registry): the first in order of those that hold
-        `admin`, or of all when none does; None when the server requires no credentials."""
-        admins = [t for t in self.auth_tokens if ADMIN in self.roles.get(t, DEFAULT_ROLES)]
-        return min(admins or self.auth_tokens, default=None)
+        model, inference following the registry): the first in order of those whose roles
+        grant the most (admin, then writer); None when the server requires no credentials."""
+        for role in (ADMIN, WRITER, READER):
+            holders = [t for t in self.auth_tokens if role in granted(self.token_roles(t))]
+            if holders:
+                return min(holders)
+        return None
+
+    def token_roles(self, token: str) -> frozenset[str]:
+        """The roles of one of `auth_tokens`."""
+        return self.roles.get(token, DEFAULT_ROLES)

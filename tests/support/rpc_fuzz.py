@@ -7,8 +7,9 @@ or INTERNAL, never hang a call that is not a watch, and never take the server do
     PYTHONPATH=tests .venv/bin/python -m support.rpc_fuzz --examples 5000 --seed 7
 
 `make test` runs a slice (tests/server/runtime/test_fuzz.py). At the end, every resource the
-top-level lists hold must have been named by a call that succeeded: a refused request leaves
-no partial data behind (GEN-004)."""
+top-level lists (datasets, models, training jobs, devices, …) hold must have been named by a
+write that succeeded: no refused request left one behind (GEN-004). What a refused request
+might leave inside those (a partial version) is for the layers' own tests."""
 
 from __future__ import annotations
 

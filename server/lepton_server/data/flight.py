@@ -45,9 +45,9 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 import pyarrow as pa
@@ -57,18 +57,21 @@ from pyarrow import flight
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton_server.aip import resource_names
-from lepton_server.config import TlsConfig
+from lepton_server.config import ServerConfig
 from lepton_server.data.dataset_catalog import DatasetCatalog
 from lepton_server.data.version_ingest import VersionIngest
 from lepton_server.data.version_writes import WriteSession
-from lepton_server.runtime.auth import credentials_rejection, role_rejection
+from lepton_server.runtime.audit_log import AuditLog, audit_path
+from lepton_server.runtime.auth import bearer_token, credentials_rejection, role_rejection
+from lepton_server.runtime.error_mapping import as_lepton_error
 from lepton_server.runtime.errors import (
     LeptonError,
     NotFound,
     Unavailable,
     invalid_argument,
 )
-from lepton_server.runtime.roles import DEFAULT_ROLES, READER, WRITER
+from lepton_server.runtime.principals import token_principal
+from lepton_server.runtime.roles import READER, WRITER
 
 T = TypeVar("T")
 
@@ -163,9 +166,7 @@ class DatasetFlightServer(flight.FlightServerBase):
         catalog: DatasetCatalog,
         address: str,
         *,
-        tls: TlsConfig | None = None,
-        auth_tokens: frozenset[str] = frozenset(),
-        roles: Mapping[str, frozenset[str]] | None = None,
+        server: ServerConfig | None = None,
         tickets: FlightTickets | None = None,
         shutdown_seconds: float = 5.0,
     ) -> None:
@@ -173,10 +174,12 @@ class DatasetFlightServer(flight.FlightServerBase):
         self.catalog = catalog
         self.tickets = tickets or FlightTickets()
         self._shutdown_seconds = shutdown_seconds
+        self._audit: AuditLog | None = None
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[concurrent.futures.Future[Any]] = set()
         host, _, port = address.rpartition(":")
+        tls = None if server is None else server.tls
         scheme = "grpc+tls" if tls is not None else "grpc+tcp"
         options: dict[str, Any] = {}
         if tls is not None:
@@ -186,8 +189,9 @@ class DatasetFlightServer(flight.FlightServerBase):
             if tls.client_ca_file is not None:
                 options["verify_client"] = True
                 options["root_certificates"] = tls.client_ca_file.read_bytes()
-        if auth_tokens:
-            options["middleware"] = {"auth": _BearerTokens(auth_tokens, roles or {})}
+        if server is not None and server.auth_tokens:
+            self._audit = AuditLog(audit_path(server.data_dir))
+            options["middleware"] = {"auth": _BearerTokens(server, self._audit)}
         super().__init__(f"{scheme}://{host or '0.0.0.0'}:{port}", **options)
         advertised = socket.gethostname() if host in _WILDCARD_HOSTS else host
         self.locations = (f"{scheme}://{advertised}:{self.port}",)
@@ -209,6 +213,8 @@ class DatasetFlightServer(flight.FlightServerBase):
         stopper = threading.Thread(target=self.shutdown, name="flight-shutdown", daemon=True)
         stopper.start()
         stopper.join(self._shutdown_seconds)
+        if self._audit is not None:
+            self._audit.close()
 
     # --- IssueFlightTicket (on the event loop) ------------------------------------------------
 
@@ -275,6 +281,27 @@ class DatasetFlightServer(flight.FlightServerBase):
         reader: flight.MetadataRecordBatchReader,
         writer: flight.FlightMetadataWriter,
     ) -> None:
+        caller = context.get_middleware("auth")
+        try:
+            version = self._put(descriptor, reader)
+        except Exception as exc:
+            error = as_lepton_error(exc)
+            code, reason = (error.code.name, error.reason) if error else ("INTERNAL", "")
+            self._audited(caller, "", code, reason)
+            raise
+        self._audited(caller, version.name, "OK", "")
+        writer.write(pb.WriteVersionResponse(version=version).SerializeToString())
+
+    def _audited(self, caller: _Caller | None, resource: str, code: str, reason: str) -> None:
+        """A DoPut's event in the audit log (GEN-017), when the server keeps one."""
+        if self._audit is not None and caller is not None:
+            method = flight_method(flight.FlightMethod.DO_PUT)
+            self._audit.append(caller.principal, method, resource, code, reason)
+
+    def _put(
+        self, descriptor: flight.FlightDescriptor, reader: flight.MetadataRecordBatchReader
+    ) -> resources.DatasetVersion:
+        """DoPut's version, committed once the whole stream is in."""
         with _flight_errors():
             dataset_id, mode = _put_target(descriptor)
             header = pb.WriteVersionHeader(parent=f"datasets/{dataset_id}", mode=mode)
@@ -292,7 +319,7 @@ class DatasetFlightServer(flight.FlightServerBase):
                 raise
             finally:
                 ingest.close()
-            writer.write(pb.WriteVersionResponse(version=version).SerializeToString())
+            return version
 
     # --- catalog work (on the event loop) -----------------------------------------------------
 
@@ -431,26 +458,50 @@ class _IngestSink:
         return len(chunk)
 
 
+class _Caller(flight.ServerMiddleware):
+    """Who is calling, for the handler of the call (DoPut's audit event)."""
+
+    def __init__(self, principal: str) -> None:
+        self.principal = principal
+
+
 class _BearerTokens(flight.ServerMiddlewareFactory):
-    """Requires `authorization: Bearer <token>` on every Flight call, as the gRPC services
-    do (GEN-010)."""
+    """Requires `authorization: Bearer <token>` on every Flight call, and the role the method
+    needs, as the gRPC services do (GEN-010, GEN-015); a refusal goes to the audit log."""
 
-    def __init__(self, tokens: frozenset[str], roles: Mapping[str, frozenset[str]]) -> None:
-        self._tokens = [t.encode() for t in tokens]
-        self._roles = {t.encode(): roles.get(t, DEFAULT_ROLES) for t in tokens}
+    def __init__(self, server: ServerConfig, audit: AuditLog | None) -> None:
+        self._tokens = [t.encode() for t in server.auth_tokens]
+        self._roles = {t.encode(): server.token_roles(t) for t in server.auth_tokens}
+        self._principals = {t.encode(): p for t, p in server.principals.items()}
+        self._audit = audit
 
-    def start_call(self, info: flight.CallInfo, headers: dict[str, list]) -> None:
+    def start_call(self, info: flight.CallInfo, headers: dict[str, list]) -> _Caller:
         values = headers.get("authorization")
         rejection = credentials_rejection(self._tokens, values[0] if values else None)
         if rejection is not None:
-            raise _flight_error(rejection)
+            self._refused("", info, rejection)
+        token = bearer_token(values[0])
+        principal = self._principals.get(token) or token_principal(token.decode())
         # DoPut writes a version as WriteVersion does; every other Flight method reads.
         needed = WRITER if info.method == flight.FlightMethod.DO_PUT else READER
-        value = values[0] if isinstance(values[0], str) else values[0].decode(errors="replace")
-        token = value.partition(" ")[2].strip().encode()
         refusal = role_rejection(self._roles[token], f"Flight {info.method.name}", needed)
         if refusal is not None:
-            raise _flight_error(refusal)
+            self._refused(principal, info, refusal)
+        return _Caller(principal)
+
+    def _refused(self, principal: str, info: flight.CallInfo, error: LeptonError) -> NoReturn:
+        if self._audit is not None:
+            self._audit.append(
+                principal, flight_method(info.method), "", error.code.name, error.reason
+            )
+        raise _flight_error(error)
+
+
+def flight_method(method: flight.FlightMethod) -> str:
+    """The gRPC method of a Flight method, as the audit log names calls:
+    "/arrow.flight.protocol.FlightService/DoPut"."""
+    name = "".join(word.capitalize() for word in method.name.split("_"))
+    return f"/arrow.flight.protocol.FlightService/{name}"
 
 
 def _read_target(descriptor: flight.FlightDescriptor) -> tuple[str, str | None]:
@@ -509,7 +560,10 @@ def _flight_errors():
     """The one place a LeptonError becomes a Flight error."""
     try:
         yield
-    except LeptonError as error:
+    except Exception as exc:
+        error = as_lepton_error(exc)  # a LeptonError, or a full disk (GEN-009)
+        if error is None:
+            raise
         raise _flight_error(error) from None
 
 

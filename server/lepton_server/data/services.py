@@ -66,9 +66,7 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
         flight = DatasetFlightServer(
             catalog,
             config.flight_address,
-            tls=server.tls,
-            auth_tokens=server.auth_tokens,
-            roles=server.roles,
+            server=server,
             shutdown_seconds=server.shutdown_grace_seconds,
         )
     servicer = DatasetServicer(catalog, jobs, flight)

@@ -11,6 +11,7 @@ around). The file is JSON Lines, so exporting the log is copying it, or listing 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -36,6 +37,7 @@ from lepton_server.runtime.error_mapping import CallObserver
 from lepton_server.runtime.principals import current_principal
 from lepton_server.runtime.roles import READER, required_role
 
+log = logging.getLogger(__name__)
 # Refusals of a call for who is calling: recorded for every protected method, reads included.
 REFUSALS = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
 _TEXT = EQUALITY | SUBSTRING
@@ -100,8 +102,11 @@ class AuditLog:
         # Methods under these prefixes ("/package.Service/") are not audited: those open to
         # everyone, and those whose callers are devices with credentials of their own.
         self._unaudited = unaudited
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._lock = threading.Lock()
+        # A line a crash cut short is ended, so the next event starts a line of its own.
+        if path.stat().st_size and not _ends_a_line(path):
+            self._write(b"\n")
 
     def for_method(self, method: str, kind: str) -> CallObserver | None:
         """The observer of `method`'s calls (a CallObservers of runtime/error_mapping.py)."""
@@ -119,16 +124,32 @@ class AuditLog:
             "reason": reason,
         }
         line = json.dumps(event, separators=(",", ":"), ensure_ascii=False) + "\n"
+        try:
+            self._write(line.encode())
+        except OSError:
+            # A full disk loses the event, not the call: the call's own outcome stands.
+            log.exception("an audit event could not be written")
+
+    def _write(self, data: bytes) -> None:
         with self._lock:
-            os.write(self._fd, line.encode())
+            if self._fd is None:
+                raise OSError("the audit log is closed")
+            view = memoryview(data)
+            while view:  # a short write (a disk filling up) continues where it stopped
+                view = view[os.write(self._fd, view) :]
 
     def events(self) -> Iterator[pb.AuditEvent]:
         """Every event, oldest first, numbered by line from 1."""
         with self.path.open("rb") as lines:
             for sequence, line in enumerate(lines, start=1):
                 if not line.endswith(b"\n"):
-                    break  # a line still being written, or cut short by a crash
-                event = json.loads(line)
+                    break  # a line still being written
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # a line a crash cut short: skipped, its number kept
+                if not isinstance(event, dict):
+                    continue
                 time = Timestamp()
                 time.FromJsonString(event["time"])
                 yield pb.AuditEvent(
@@ -147,7 +168,16 @@ class AuditLog:
         return LISTING.page(tokens, request, lambda: list(self.events()), _fields, "auditEvents")
 
     def close(self) -> None:
-        os.close(self._fd)
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+def _ends_a_line(path: Path) -> bool:
+    with path.open("rb") as file:
+        file.seek(-1, os.SEEK_END)
+        return file.read(1) == b"\n"
 
 
 def audit_path(data_dir: Path) -> Path:

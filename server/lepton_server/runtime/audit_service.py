@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from grpc import aio
 
 from lepton.audit.v1 import audit_service_pb2 as pb
@@ -21,7 +23,8 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
     async def ListAuditEvents(
         self, request: pb.ListAuditEventsRequest, context: aio.ServicerContext
     ) -> pb.ListAuditEventsResponse:
-        events, next_page_token = self._log.list(request, self._tokens)
+        # The file is read off the event loop: it only grows.
+        events, next_page_token = await asyncio.to_thread(self._log.list, request, self._tokens)
         return pb.ListAuditEventsResponse(events=events, next_page_token=next_page_token)
 
 

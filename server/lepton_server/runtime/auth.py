@@ -106,7 +106,12 @@ class BearerTokenCheck:
 
 def _bearer_token(metadata: Iterable[tuple[str, str | bytes]]) -> bytes:
     """The token of an `authorization` value the interceptor has accepted."""
-    value = next(v for k, v in metadata if k == "authorization")
-    if isinstance(value, bytes):
-        value = value.decode(errors="replace")
-    return value.partition(" ")[2].strip().encode()
+    return bearer_token(next(v for k, v in metadata if k == "authorization"))
+
+
+def bearer_token(authorization: str | bytes) -> bytes:
+    """The token of an accepted `authorization: Bearer <token>` value. Shared by the gRPC
+    services and Arrow Flight."""
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode(errors="replace")
+    return authorization.partition(" ")[2].strip().encode()

@@ -163,10 +163,8 @@ def as_lepton_error(exc: BaseException) -> LeptonError | None:
 
 def _outcome(exc: BaseException, context: aio.ServicerContext) -> tuple[grpc.StatusCode, str]:
     """The status code and ErrorInfo reason a call that raised `exc` ends with."""
-    # The wrapper ends a failed call by aborting while it handles the failure, so the abort
-    # carries what it handled as its context.
-    cause = exc.__context__ if isinstance(exc, aio.AbortError) else exc
-    error = None if cause is None else as_lepton_error(cause)
+    # The wrapper's abort carries the error it ended the call with.
+    error = getattr(exc, "lepton_error", None) or as_lepton_error(exc)
     if error is not None:
         return error.code, error.reason
     if isinstance(exc, asyncio.CancelledError | GeneratorExit):
@@ -175,7 +173,7 @@ def _outcome(exc: BaseException, context: aio.ServicerContext) -> tuple[grpc.Sta
         past_deadline = context.time_remaining() == 0.0
         code = grpc.StatusCode.DEADLINE_EXCEEDED if past_deadline else grpc.StatusCode.CANCELLED
         return code, ""
-    if isinstance(exc, aio.AbortError) and not isinstance(cause, Exception):
+    if isinstance(exc, aio.AbortError):
         # A handler's own abort: the compiled front's carries its status; grpc.aio's context
         # keeps the code.
         status = getattr(exc, "status", None)
@@ -202,7 +200,11 @@ def _map_errors(
         if error is None:
             log.exception("unhandled error in RPC handler")
             error = Internal(reason="INTERNAL_ERROR", message="internal error")
-        await abort_with(context, error)
+        try:
+            await abort_with(context, error)
+        except aio.AbortError as abort:
+            abort.lepton_error = error  # what the call ended with, for its observers
+            raise
 
     if inspect.isasyncgenfunction(behavior):
 
@@ -238,11 +240,34 @@ def _map_errors(
     return behavior
 
 
+_FAILED = object()  # what `_started` returns for an observer that failed to start
+
+
+def _started(observer: CallObserver, context: aio.ServicerContext) -> Any:
+    """`observer.started`; a failure of the observer is logged and never fails the call."""
+    try:
+        return observer.started(context)
+    except Exception:
+        log.exception("a call observer failed as the call started")
+        return _FAILED
+
+
+def _ended(observer: CallObserver, start: Any, *outcome: Any) -> None:
+    """`observer.ended`; a failure of the observer (a full disk under the audit log) is
+    logged and never changes what the client receives."""
+    if start is _FAILED:
+        return
+    try:
+        observer.ended(start, *outcome)
+    except Exception:
+        log.exception("a call observer failed as the call ended")
+
+
 def _observed(unary: Behavior, observer: CallObserver, streams_requests: bool) -> Behavior:
     """`unary` (already error-mapped), with `observer` told of each call."""
 
     async def observed(request: Any, context: aio.ServicerContext) -> Any:
-        start = observer.started(context)
+        start = _started(observer, context)
         code, reason, response = grpc.StatusCode.OK, "", None
         try:
             response = await unary(request, context)
@@ -251,7 +276,7 @@ def _observed(unary: Behavior, observer: CallObserver, streams_requests: bool) -
             code, reason = _outcome(exc, context)
             raise
         finally:
-            observer.ended(start, code, reason, None if streams_requests else request, response)
+            _ended(observer, start, code, reason, None if streams_requests else request, response)
 
     return observed
 
@@ -262,7 +287,7 @@ def _observed_stream(
     """`streaming` (already error-mapped), with `observer` told of each call."""
 
     async def observed(request: Any, context: aio.ServicerContext) -> Any:
-        start = observer.started(context)
+        start = _started(observer, context)
         code, reason = grpc.StatusCode.OK, ""
         try:
             async for response in streaming(request, context):
@@ -271,7 +296,7 @@ def _observed_stream(
             code, reason = _outcome(exc, context)
             raise
         finally:
-            observer.ended(start, code, reason, None if streams_requests else request, None)
+            _ended(observer, start, code, reason, None if streams_requests else request, None)
 
     return observed
 

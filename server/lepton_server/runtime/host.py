@@ -27,6 +27,7 @@ from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.metrics import ServerMetrics, storage_metrics
 from lepton_server.runtime.reflection import enable_reflection
 from lepton_server.runtime.service_credentials import ServiceCredentialsCheck
+from lepton_server.runtime.startup_errors import StartupError
 from lepton_server.runtime.tracing import CallTracer
 from lepton_server.runtime.worker_pool import WorkerPool
 
@@ -115,10 +116,15 @@ class ServerHost:
                 ("grpc.so_reuseport", int(config.workers is not None)),
             ],
         )
-        metrics = None
+        metrics, metrics_address = None, None
         if config.metrics_address is not None:
             sources = [s.metrics for s in self.services if s.metrics is not None]
             metrics = ServerMetrics([*sources, lambda: storage_metrics(config.data_dir)])
+            # Bound first: a port in use stops the start before anything else runs.
+            try:
+                metrics_address = metrics.serve(config.metrics_address)
+            except OSError as exc:
+                raise StartupError(f"--metrics-address {config.metrics_address}: {exc}") from exc
         # Every handler is registered through the error mapping, wrapped once per method.
         tracer = None if config.otlp_endpoint is None else CallTracer(config.otlp_endpoint)
         # The tracer last: its span is the outermost, around the audit's and the metrics' work.
@@ -150,15 +156,14 @@ class ServerHost:
             reuse_port = config.workers is not None
             port = front.start(config, registrar.handlers, loop, reuse_port)
         address = f"{_host_part(config.address)}:{port}"
-        metrics_address = None
         try:
             await self._start_services(loop, address)
-            if metrics is not None:
-                metrics_address = metrics.serve(config.metrics_address)
         except BaseException:
-            # Nothing will stop a front the host never reports as running.
+            # Nothing will stop a front or a metrics endpoint the host never reports as running.
             if front is not None:
                 await front.stop(0)
+            if metrics is not None:
+                metrics.stop()
             raise
         for name in [OVERALL, *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -11,6 +11,7 @@ nothing costs a call, when no metrics address is given."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -30,6 +31,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+log = logging.getLogger(__name__)
 # What a hosted service contributes at each scrape (HostedService.metrics).
 MetricSource = Callable[[], Iterable[Metric]]
 
@@ -167,7 +169,12 @@ class _Sources(Collector):
     def collect(self) -> Iterable[Metric]:
         families: dict[str, Metric] = {}
         for source in self._sources:
-            for family in source():
+            try:
+                produced = list(source())
+            except Exception:  # one source's fault leaves the others' metrics scraped
+                log.exception("a metrics source failed")
+                continue
+            for family in produced:
                 known = families.setdefault(family.name, family)
                 if known is not family:
                     known.samples.extend(family.samples)

@@ -55,7 +55,6 @@ def load_token_file(lines: Iterable[str]) -> dict[str, TokenGrant]:
                 roles = parse_roles(rest.pop().removeprefix("roles="))
             except ValueError as exc:
                 raise ValueError(f"line {number}: {exc}") from None
-        if len(rest) > 1:
-            raise ValueError(f"line {number}: expected TOKEN [PRINCIPAL] [roles=ROLE,...]")
-        grants[token] = TokenGrant(rest[0] if rest else token_principal(token), roles)
+        # The rest of the line is the principal, spaces and all (as before roles existed).
+        grants[token] = TokenGrant(" ".join(rest) or token_principal(token), roles)
     return grants

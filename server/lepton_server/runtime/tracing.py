@@ -78,9 +78,7 @@ class _MethodTracer:
         if code is not grpc.StatusCode.OK:
             call.set_status(Status(StatusCode.ERROR, f"{code.name} {reason}".strip()))
         call.end()
-        # A stream closed from another task ends in another context: the span still ends.
-        with contextlib.suppress(ValueError):
-            otel_context.detach(token)
+        otel_context.detach(token)
 
 
 class CallTracer:

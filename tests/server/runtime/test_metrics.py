@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import queue
+import socket
 import subprocess
 import time
 import urllib.request
@@ -207,6 +208,24 @@ def test_jobs_by_state_and_storage_bytes(metered):
 def test_process_metrics_are_served(metered):
     families = scrape(metered.metrics_url)
     assert value(families, "process_resident_memory_bytes") > 0
+
+
+def test_a_metrics_port_in_use_stops_the_server_with_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        serve = ["serve", "--data-dir", str(tmp_path), "--address", "127.0.0.1:0"]
+        result = subprocess.run(
+            [*SERVE, *serve, "--services", "data", "--metrics-address", address],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert f"lepton serve: --metrics-address {address}:" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

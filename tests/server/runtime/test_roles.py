@@ -16,6 +16,8 @@ from pyarrow import flight
 from support.status_details import error_info
 
 import lepton
+from lepton.audit.v1 import audit_service_pb2 as audit_pb
+from lepton.audit.v1 import audit_service_pb2_grpc as audit_grpc
 from lepton.data.v1 import dataset_service_pb2 as data_pb
 from lepton.data.v1 import dataset_service_pb2_grpc as data_grpc
 from lepton.discovery.v1 import discovery_service_pb2 as discovery_pb
@@ -224,6 +226,21 @@ def test_a_refused_write_leaves_nothing_behind(roles_server):
     )
     info = client.get_flight_info(flight.FlightDescriptor.for_path("flight-by-writer"), options)
     assert client.do_get(info.endpoints[0].ticket, options).read_all().equals(table)
+    # Both DoPuts are in the audit log, with who made them and how they ended (GEN-017).
+    with grpc.insecure_channel(roles_server.address) as channel:
+        events = (
+            audit_grpc.AuditServiceStub(channel)
+            .ListAuditEvents(
+                audit_pb.ListAuditEventsRequest(
+                    filter='method = "/arrow.flight.protocol.FlightService/DoPut"', page_size=1000
+                ),
+                metadata=(("authorization", f"Bearer {TOKENS['admin']}"),),
+            )
+            .events
+        )
+    puts = [(e.principal, e.code, e.resource.split("/versions/")[0]) for e in events]
+    assert ("rita", "PERMISSION_DENIED", "") in puts
+    assert ("walt", "OK", "datasets/flight-by-writer") in puts
 
 
 @pytest.mark.parametrize(
@@ -232,7 +249,6 @@ def test_a_refused_write_leaves_nothing_behind(roles_server):
         ("tok roles=superuser", "unknown role 'superuser'"),
         ("tok roles=device", "device credentials are issued to devices"),
         ("tok roles=", "roles= names no role"),
-        ("tok alice bob", "expected TOKEN [PRINCIPAL] [roles=ROLE,...]"),
     ],
 )
 def test_a_token_file_with_a_bad_role_stops_the_server(line, message, tmp_path):
@@ -274,3 +290,18 @@ def test_the_servers_own_calls_use_an_admin_token():
     )
     assert config.own_token == "z-admin"
     assert ServerConfig().own_token is None
+    without_admin = ServerConfig(
+        auth_tokens=frozenset({"a-reader", "z-writer"}),
+        roles={"a-reader": frozenset({"reader"}), "z-writer": frozenset({"writer"})},
+    )
+    assert without_admin.own_token == "z-writer"
+
+
+def test_a_token_file_keeps_principals_with_spaces_and_reads_roles_last():
+    from lepton_server.runtime.principals import load_token_file  # noqa: PLC0415
+
+    grants = load_token_file(["t1 Jane Doe", "t2 Jane Doe roles=reader,writer", "t3"])
+    assert grants["t1"].principal == "Jane Doe"
+    assert grants["t1"].roles == frozenset({"admin"})
+    assert (grants["t2"].principal, grants["t2"].roles) == ("Jane Doe", {"reader", "writer"})
+    assert grants["t3"].principal.startswith("token:")
