@@ -137,3 +137,23 @@ def test_the_log_is_json_lines_that_outlive_a_restart(audited):
     assert [e["resource"] for e in written[:2]] == ["datasets/first", "datasets/second"]
     assert {e["method"] for e in written[2:]} == {LISTING}
     assert (data_dir / "audit" / "events.jsonl").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_line_a_crash_cut_short_is_skipped_and_keeps_its_number(tmp_path):
+    """The log a crash left mid-line: the next event starts a line of its own, the cut line
+    is skipped without renumbering the rest, and a closed log refuses quietly."""
+    from lepton_server.runtime.audit_log import AuditLog  # noqa: PLC0415
+
+    path = tmp_path / "audit" / "events.jsonl"
+    log = AuditLog(path)
+    log.append("ada", "/s.S/CreateX", "xs/1", "OK", "")
+    log.close()
+    with path.open("ab") as file:
+        file.write(b'{"time":"2026-12-05T00:00:00Z","princ')  # the crash
+    log = AuditLog(path)
+    log.append("ada", "/s.S/CreateX", "xs/2", "OK", "")
+    events = list(log.events())
+    assert [(e.sequence, e.resource) for e in events] == [(1, "xs/1"), (3, "xs/2")]
+    log.close()
+    log.append("ada", "/s.S/CreateX", "xs/3", "OK", "")  # logged, not raised
+    assert [e.resource for e in AuditLog(path).events()] == ["xs/1", "xs/2"]
