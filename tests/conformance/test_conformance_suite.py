@@ -324,6 +324,8 @@ def test_known_failure_with_its_message_makes_the_run_pass(lying_server):
     assert result.exit_status == 0
 
 
+# Every profile that applies, as in a full run: longer than the default per-test limit.
+@pytest.mark.timeout(300)
 def test_known_failure_with_another_message_fails_the_run(lying_server):
     known = {CAUGHT: KnownFailure(CAUGHT, "a message the case never prints")}
     result = run(TargetOptions(lying_server.address), known_failing=known)
@@ -331,6 +333,8 @@ def test_known_failure_with_another_message_fails_the_run(lying_server):
     assert result.exit_status == 1
 
 
+# Every profile that applies, as in a full run: longer than the default per-test limit.
+@pytest.mark.timeout(300)
 def test_known_failure_that_passes_fails_the_run(reference, files):
     known = {CAUGHT: KnownFailure(CAUGHT, "wanted NOT_FOUND")}
     result = run(_complete_run(reference, files), known_failing=known)

@@ -6,6 +6,7 @@ that cannot keep up slows the stream instead of losing it."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -143,7 +144,17 @@ def test_a_data_only_server_runs_the_front(tmp_path):
     server = start_server(["--services", "data"], tmp_path / "data")
     try:
         tasks = Path(f"/proc/{server.process.pid}/task")
-        threads = {(task / "comm").read_text().strip() for task in tasks.iterdir()}
+        # The front's thread names itself once it runs, which on a busy machine may come a
+        # moment after the server has announced its port.
+        deadline = time.monotonic() + 30
+        while True:
+            threads = set()
+            for task in tasks.iterdir():
+                with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                    threads.add((task / "comm").read_text().strip())
+            if "lepton-front" in threads or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert "lepton-front" in threads
     finally:
         server.stop()
