@@ -139,10 +139,6 @@ def _workers(options: argparse.Namespace, argv: Sequence[str]) -> WorkersConfig 
         raise StartupError("--workers must be at least 1")
     if options.workers == 1:
         return None
-    if options.metrics_address is not None:
-        # A worker's own calls would go uncounted (GEN-101): not until they are, rather than
-        # counts that silently miss most inference calls.
-        raise StartupError("--metrics-address does not yet count the calls of --workers")
     if options.services is not None and "inference" not in options.services:
         raise StartupError("--workers scales the inference layer, which --services leaves out")
     socket_dir = options.worker_socket_dir

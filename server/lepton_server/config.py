@@ -46,6 +46,11 @@ class WorkersConfig:
         return f"unix:{self.socket_dir / f'worker-{index}.sock'}"
 
     @property
+    def metrics_dir(self) -> Path:
+        """Where every process keeps its call counters for the primary's metrics endpoint."""
+        return self.socket_dir / "metrics"
+
+    @property
     def worker_sockets(self) -> tuple[str, ...]:
         return tuple(self.worker_socket(i) for i in range(1, self.count))
 

@@ -74,6 +74,7 @@ def reference(server_factory, model_repository, files, tmp_path):
         "--auth-tokens",
         str(tokens),
         *FLIGHT,
+        *METRICS,
     )
 
 
@@ -86,6 +87,7 @@ def _complete_run(reference, files) -> TargetOptions:
         token=TOKEN,
         annotator_tokens=ANNOTATOR_TOKENS,
         reader_token=READER_TOKEN,
+        metrics_url=reference.metrics_url,
     )
 
 
@@ -106,7 +108,7 @@ def test_reference_server_metrics_are_certified(server_factory, model_repository
     result = run(TargetOptions(server.address, metrics_url=server.metrics_url))
     ran = {r.case.id for r in result.results if r.case.profile == "metrics"}
     assert len(ran) == 3
-    assert _failed(result) == set()
+    assert _failed(result) == set(), [r.got for r in result.results if r.case.id in ran]
     metrics = next(v for v in result.verdicts if v.profile == "metrics")
     assert metrics.standing is Standing.CERTIFIED
     unnamed = run(TargetOptions(server.address), profiles=["general"])
@@ -219,9 +221,6 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
     mutant = MUTANTS[name]
     tokens = tmp_path / "tokens"
     tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)) + READER_LINE)
-    # Metrics, so a mutant faces the metrics profile too (not with several processes, which
-    # the server does not count yet).
-    metered = () if "--workers" in mutant.server_args else METRICS
     server = server_factory(
         "--max-message-bytes",
         str(LIMIT * 10),
@@ -232,7 +231,7 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
         "--file-root",
         str(files),
         *FLIGHT,
-        *metered,
+        *METRICS,  # so a mutant faces the metrics profile too
         *mutant.server_args,
         launcher=[*MUTANT_LAUNCHER, name],
     )

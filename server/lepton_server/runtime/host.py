@@ -104,6 +104,20 @@ class ServerHost:
             self._pool = WorkerPool(self.config.workers)
             await asyncio.to_thread(self._pool.start, address)
 
+    def _serve_metrics(self) -> tuple[ServerMetrics | None, str | None]:
+        """The metrics endpoint, when configured, and where it listens. Bound first: a port in
+        use stops the start before anything else runs."""
+        config = self.config
+        if config.metrics_address is None:
+            return None, None
+        sources = [s.metrics for s in self.services if s.metrics is not None]
+        shared = None if config.workers is None else config.workers.metrics_dir
+        metrics = ServerMetrics([*sources, lambda: storage_metrics(config.data_dir)], shared)
+        try:
+            return metrics, metrics.serve(config.metrics_address)
+        except OSError as exc:
+            raise StartupError(f"--metrics-address {config.metrics_address}: {exc}") from exc
+
     async def start(self) -> RunningServer:
         """Bind, mount every service and mark them SERVING. Returns the bound address."""
         config = self.config
@@ -116,15 +130,7 @@ class ServerHost:
                 ("grpc.so_reuseport", int(config.workers is not None)),
             ],
         )
-        metrics, metrics_address = None, None
-        if config.metrics_address is not None:
-            sources = [s.metrics for s in self.services if s.metrics is not None]
-            metrics = ServerMetrics([*sources, lambda: storage_metrics(config.data_dir)])
-            # Bound first: a port in use stops the start before anything else runs.
-            try:
-                metrics_address = metrics.serve(config.metrics_address)
-            except OSError as exc:
-                raise StartupError(f"--metrics-address {config.metrics_address}: {exc}") from exc
+        metrics, metrics_address = self._serve_metrics()
         # Every handler is registered through the error mapping, wrapped once per method.
         tracer = None if config.otlp_endpoint is None else CallTracer(config.otlp_endpoint)
         # The tracer last: its span is the outermost, around the audit's and the metrics' work.

@@ -26,8 +26,10 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
     start_http_server,
+    values,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
@@ -82,10 +84,20 @@ class CallRecorder:
         self._seconds.observe(time.perf_counter() - start)
 
 
-class RpcMetrics:
-    """The per-call families (GEN-101, GEN-102)."""
+def share_counters(directory: Path) -> None:
+    """Keep this process's counters in `directory`, where the primary of `lepton serve
+    --workers` adds up every process's at each scrape (the client library's multiprocess
+    mode). Called before the process creates its counters."""
+    directory.mkdir(mode=0o700, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    values.ValueClass = values.MultiProcessValue()
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+
+class RpcMetrics:
+    """The per-call families (GEN-101, GEN-102); in `registry`, or in none when the counters
+    are shared between processes (`share_counters`)."""
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
         self.started = Counter(
             "grpc_server_started_total",
             "Calls started on the server.",
@@ -188,11 +200,18 @@ class ServerMetrics:
     """The metrics of one server process: the call counters its handlers update, and the
     sources read at each scrape, served on one HTTP endpoint."""
 
-    def __init__(self, sources: Sequence[MetricSource] = ()) -> None:
+    def __init__(self, sources: Sequence[MetricSource] = (), shared: Path | None = None) -> None:
         # A `_created` series beside each counter doubles what is scraped for nothing asked.
         disable_created_metrics()
         self.registry = CollectorRegistry()
-        self.calls = RpcMetrics(self.registry)
+        if shared is None:
+            self.calls = RpcMetrics(self.registry)
+        else:
+            # Several processes serve the port: each counts its own calls in `shared`, and
+            # this endpoint adds them up.
+            share_counters(shared)
+            self.calls = RpcMetrics(None)
+            MultiProcessCollector(self.registry, path=str(shared))
         ProcessCollector(registry=self.registry)
         self.registry.register(_Sources(sources))
         self._http: Any = None

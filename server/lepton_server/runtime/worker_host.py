@@ -33,6 +33,7 @@ from lepton_server.runtime.error_mapping import CallCheck, CallObservers, ErrorM
 from lepton_server.runtime.forwarding import Forwarder, known_methods
 from lepton_server.runtime.host import server_credentials
 from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.metrics import RpcMetrics, share_counters
 from lepton_server.runtime.tracing import CallTracer
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,10 @@ class WorkerHost:
             # primary's to answer).
             self._audit = AuditLog(audit_path(config.data_dir), OPEN_SERVICE_PREFIXES)
             observers.append(self._audit)
+        if config.metrics_address is not None:
+            # Counted where the primary's endpoint adds them to its own (runtime/metrics.py).
+            share_counters(self.workers.metrics_dir)
+            observers.append(RpcMetrics(None))
         if config.otlp_endpoint is not None:
             self._tracer = CallTracer(config.otlp_endpoint)
             observers.append(self._tracer)

@@ -102,16 +102,17 @@ def calls_by_status(ctx: CaseContext) -> None:
 
     grew = _growth(ctx, calls)
     labels = {"grpc_service": DISCOVERY_SERVICE, "grpc_method": "GetServerInfo"}
-    for code, wanted in (("OK", 1), ("InvalidArgument", 1)):
+    # At least: a call an earlier case gave up on (its deadline passed) may end meanwhile.
+    for code in ("OK", "InvalidArgument"):
         got = grew("grpc_server_handled_total", grpc_code=code, **labels)
-        expect.equal(got, wanted, f"grpc_server_handled_total{{grpc_code={code!r}}} growth")
+        expect.holds(got >= 1, f"grpc_server_handled_total{{grpc_code={code!r}}} to grow", str(got))
 
 
 @CASES.case(METRICS, "model-counters-match-statistics", "INF-075", "INF-060")
 def model_counters(ctx: CaseContext) -> None:
     """Two inferences and one refused raise nv_inference_request_success by two,
     nv_inference_request_failure by one and nv_inference_count by their batch; every counter
-    equals ModelStatistics' after."""
+    agrees with ModelStatistics."""
     client = oip.client(ctx)  # not applicable to a target that serves no inference
     ones = oip.tensor("INPUT0", "FP32", [1.0] * 32, [2, 16])
     good = oip.request(MODEL, [ones, oip.Tensor("INPUT1", "FP32", ones.array)])
@@ -125,21 +126,30 @@ def model_counters(ctx: CaseContext) -> None:
 
     grew = _growth(ctx, calls)
     model = {"model": MODEL}
-    expect.equal(grew("nv_inference_request_success", **model), 2, "success growth")
-    # The refused request passed model lookup: it reached the model (INF-061).
-    expect.equal(grew("nv_inference_request_failure", **model), 1, "failure growth")
-    expect.equal(grew("nv_inference_count", **model), 4, "nv_inference_count growth")
-    statistics = expect.succeeds(
-        lambda: client.call("ModelStatistics", inference_pb.ModelStatisticsRequest(name=MODEL)),
-        "ModelStatistics",
-    )
+    # At least: a call an earlier case gave up on (its deadline passed) may end meanwhile.
+    for name, wanted in (
+        ("nv_inference_request_success", 2),
+        # The refused request passed model lookup: it reached the model (INF-061).
+        ("nv_inference_request_failure", 1),
+        ("nv_inference_count", 4),
+    ):
+        got = grew(name, **model)
+        expect.holds(got >= wanted, f"{name} to grow by {wanted}", str(got))
+    # Each counter lies between what ModelStatistics reported just before and just after.
+    request = inference_pb.ModelStatisticsRequest(name=MODEL)
+    before = expect.succeeds(lambda: client.call("ModelStatistics", request), "ModelStatistics")
     _, now = scrape(ctx)
-    for stats in statistics.model_stats:
+    after = expect.succeeds(lambda: client.call("ModelStatistics", request), "ModelStatistics")
+    counters = (
+        ("nv_inference_request_success", lambda s: s.inference_stats.success.count),
+        ("nv_inference_request_failure", lambda s: s.inference_stats.fail.count),
+        ("nv_inference_count", lambda s: s.inference_count),
+        ("nv_inference_exec_count", lambda s: s.execution_count),
+    )
+    later = {(s.name, s.version): s for s in after.model_stats}
+    for stats in before.model_stats:
         version = {"model": stats.name, "version": stats.version}
-        for name, counted in (
-            ("nv_inference_request_success", stats.inference_stats.success.count),
-            ("nv_inference_request_failure", stats.inference_stats.fail.count),
-            ("nv_inference_count", stats.inference_count),
-            ("nv_inference_exec_count", stats.execution_count),
-        ):
-            expect.equal(total(now, name, **version), counted, f"{name}{version}")
+        for name, counted in counters:
+            low, high = counted(stats), counted(later.get((stats.name, stats.version), stats))
+            got = total(now, name, **version)
+            expect.holds(low <= got <= high, f"{name}{version} in [{low}, {high}]", str(got))
