@@ -15,7 +15,7 @@ import asyncio
 import errno
 import inspect
 import logging
-import sqlite3
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -150,8 +150,12 @@ def as_lepton_error(exc: BaseException) -> LeptonError | None:
     may retry once room is made (GEN-009)."""
     if isinstance(exc, LeptonError):
         return exc
+    # sqlite3 is looked up, not imported: a server without SQLite never loads it.
+    sqlite3 = sys.modules.get("sqlite3")
     full = (isinstance(exc, OSError) and exc.errno in _STORAGE_FULL_ERRNOS) or (
-        isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
+        sqlite3 is not None
+        and isinstance(exc, sqlite3.OperationalError)
+        and "disk is full" in str(exc)
     )
     if full:
         return ResourceExhausted(

@@ -10,6 +10,7 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc import aio
@@ -28,8 +29,10 @@ from lepton_server.runtime.metrics import ServerMetrics, storage_metrics
 from lepton_server.runtime.reflection import enable_reflection
 from lepton_server.runtime.service_credentials import ServiceCredentialsCheck
 from lepton_server.runtime.startup_errors import StartupError
-from lepton_server.runtime.tracing import CallTracer
 from lepton_server.runtime.worker_pool import WorkerPool
+
+if TYPE_CHECKING:  # loaded only when a server traces (call_tracer)
+    from lepton_server.runtime.otlp_tracing import CallTracer
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,14 @@ def server_credentials(tls: TlsConfig) -> grpc.ServerCredentials:
         root_certificates=client_ca,
         require_client_auth=client_ca is not None,
     )
+
+
+def call_tracer(endpoint: str) -> CallTracer:
+    """The observer that traces each call to `endpoint` (runtime/otlp_tracing.py), imported
+    only then: a server that does not trace never loads OpenTelemetry."""
+    from lepton_server.runtime.otlp_tracing import CallTracer  # noqa: PLC0415
+
+    return CallTracer(endpoint)
 
 
 def _host_part(address: str) -> str:
@@ -132,7 +143,7 @@ class ServerHost:
         )
         metrics, metrics_address = self._serve_metrics()
         # Every handler is registered through the error mapping, wrapped once per method.
-        tracer = None if config.otlp_endpoint is None else CallTracer(config.otlp_endpoint)
+        tracer = None if config.otlp_endpoint is None else call_tracer(config.otlp_endpoint)
         # The tracer last: its span is the outermost, around the audit's and the metrics' work.
         observers = [o for o in (metrics and metrics.calls, self.audit, tracer) if o is not None]
         registrar = ErrorMappingServer(server, self._checks(), observers)

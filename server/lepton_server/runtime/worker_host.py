@@ -21,6 +21,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from grpc import aio
 
@@ -31,10 +32,12 @@ from lepton_server.runtime.auth import OPEN_SERVICE_PREFIXES, BearerTokenCheck
 from lepton_server.runtime.compiled_front import CompiledFront
 from lepton_server.runtime.error_mapping import CallCheck, CallObservers, ErrorMappingServer
 from lepton_server.runtime.forwarding import Forwarder, known_methods
-from lepton_server.runtime.host import server_credentials
+from lepton_server.runtime.host import call_tracer, server_credentials
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.metrics import RpcMetrics, share_counters
-from lepton_server.runtime.tracing import CallTracer
+
+if TYPE_CHECKING:
+    from lepton_server.runtime.otlp_tracing import CallTracer
 
 log = logging.getLogger(__name__)
 PARENT_POLL_S = 1.0
@@ -87,7 +90,7 @@ class WorkerHost:
             share_counters(self.workers.metrics_dir)
             observers.append(RpcMetrics(None))
         if config.otlp_endpoint is not None:
-            self._tracer = CallTracer(config.otlp_endpoint)
+            self._tracer = call_tracer(config.otlp_endpoint)
             observers.append(self._tracer)
         public = aio.server(options=self._options(reuse_port=True))
         registrar = ErrorMappingServer(public, checks, observers)
