@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -81,7 +82,11 @@ class DatasetCatalog(VersionWrites, VersionReads):
         # Called with a dataset's name after it is deleted, to drop its jobs (DAT-020).
         self.on_delete: Callable[[str], None] = lambda _name: None
         self._executor = executor
-        self._commit_locks: dict[str, asyncio.Lock] = {}
+        # Weak: a dataset's lock lives while a commit holds it, not for every dataset ever made
+        # (a long-running server creates and deletes many).
+        self._commit_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     def collect_garbage(self) -> int:
         """Remove segments no committed version refers to (after a crash, say)."""

@@ -6,6 +6,7 @@ atomically, their rows built by version_builder.py."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,7 @@ class VersionWrites:
 
     store: MetadataStore
     storage: VersionStorage
-    _commit_locks: dict[str, asyncio.Lock]
+    _commit_locks: weakref.WeakValueDictionary[str, asyncio.Lock]
 
     def begin_write(self, header: pb.WriteVersionHeader) -> WriteSession:
         """Validate a WriteVersion header before any data is read (DAT-021, DAT-022)."""
@@ -180,7 +181,10 @@ class VersionWrites:
                 await self._off_loop(builder.discard)
 
     def _commit_lock(self, dataset: DatasetRow) -> asyncio.Lock:
-        return self._commit_locks.setdefault(dataset.uid, asyncio.Lock())
+        lock = self._commit_locks.get(dataset.uid)
+        if lock is None:  # no commit to the dataset holds one
+            lock = self._commit_locks[dataset.uid] = asyncio.Lock()
+        return lock
 
     async def _publish(
         self, dataset: DatasetRow, commit: Commit, head: VersionRow | None, ingested: Ingested

@@ -167,7 +167,14 @@ class JobRunner:
 
     def start(self, name: str, work: Work, *, queues_itself: bool = False) -> None:
         """Run `work` for the live job `name` (see `create`)."""
-        self._tasks[name] = asyncio.ensure_future(self._run(name, work, queues_itself))
+        task = asyncio.ensure_future(self._run(name, work, queues_itself))
+        self._tasks[name] = task
+        # A finished job's task (and the frames it holds) goes; its resource stays.
+        task.add_done_callback(lambda done: self._forget_task(name, done))
+
+    def _forget_task(self, name: str, done: asyncio.Task[None]) -> None:
+        if self._tasks.get(name) is done:  # not a later run of the same job (a resume)
+            del self._tasks[name]
 
     def create_succeeded(
         self, kind: str, parent: str, job: Message, finish: Callable[[Message], None]
