@@ -11,7 +11,7 @@ from grpc_tools import protoc
 
 PROTO_ROOT = Path(__file__).resolve().parents[2] / "proto"
 PROTO_FILES = sorted(str(p.relative_to(PROTO_ROOT)) for p in PROTO_ROOT.rglob("*.proto"))
-LAYERS = {"type", "discovery", "data", "training", "registry", "inference", "edge"}
+LAYERS = {"type", "discovery", "audit", "data", "training", "registry", "inference", "edge"}
 
 # Field numbers of FileDescriptorProto / DescriptorProto / ... used in SourceCodeInfo paths.
 FILE_MESSAGE, FILE_ENUM, FILE_SERVICE = 4, 5, 6
