@@ -81,6 +81,8 @@ class BearerTokenCheck:
         self._principals = {t.encode(): principals.get(t) or token_principal(t) for t in tokens}
         roles = roles or {}
         self._roles = {t.encode(): roles.get(t, DEFAULT_ROLES) for t in tokens}
+        # What each token may do, worked out once rather than on every call.
+        self._granted = {token: granted(held) for token, held in self._roles.items()}
 
     def _rejection(self, metadata: Metadata) -> Unauthenticated | None:
         values = [v for k, v in metadata if k == "authorization"]
@@ -89,6 +91,7 @@ class BearerTokenCheck:
     def for_method(self, method: str) -> MethodCheck | None:
         if method.startswith(self._open):
             return None
+        needed = required_role(method)  # once per method, not per call
 
         def check(metadata: Metadata) -> None:
             rejection = self._rejection(metadata)
@@ -97,9 +100,8 @@ class BearerTokenCheck:
             token = _bearer_token(metadata)
             # Who is refused is known too (the audit log records it).
             set_principal(self._principals[token])
-            refusal = role_rejection(self._roles[token], method)
-            if refusal is not None:
-                raise refusal
+            if needed not in self._granted[token]:
+                raise role_rejection(self._roles[token], method, needed)
 
         return check
 
