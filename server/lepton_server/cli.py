@@ -17,7 +17,7 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from lepton_server import __version__
 from lepton_server.agent import options as agent_options
@@ -27,10 +27,14 @@ from lepton_server.config import (
     TlsConfig,
     WorkersConfig,
 )
+from lepton_server.runtime.errors import LeptonError
 from lepton_server.runtime.host import RunningServer, ServerHost
 from lepton_server.runtime.layer_registry import LAYERS, Layer, build_services, load_layer
 from lepton_server.runtime.principals import load_token_file
 from lepton_server.runtime.startup_errors import StartupError
+
+if TYPE_CHECKING:
+    from lepton_server.runtime.encryption import KeyProvider
 
 
 def _layer_names(text: str) -> tuple[str, ...]:
@@ -92,6 +96,13 @@ def _parser(layers: Mapping[str, Layer[Any]]) -> argparse.ArgumentParser:
         help="export OpenTelemetry traces over OTLP/gRPC (plaintext) to this collector, "
         "following the caller's W3C traceparent (default: no tracing)",
     )
+    serve.add_argument(
+        "--encryption-key-file",
+        type=Path,
+        metavar="FILE",
+        help="encrypt stored data at rest under the keys of FILE: `KEY_ID HEX_KEY` lines, the "
+        "first wrapping new data keys (default: stored unencrypted)",
+    )
     # Set by the primary on the workers it starts (runtime/worker_pool.py).
     serve.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     serve.add_argument("--worker-socket-dir", type=Path, help=argparse.SUPPRESS)
@@ -103,6 +114,18 @@ def _parser(layers: Mapping[str, Layer[Any]]) -> argparse.ArgumentParser:
     agent_options.add_arguments(agent)
 
     commands.add_parser("demo", help="start a server on loopback and walk through the standard")
+
+    rekey = commands.add_parser(
+        "rekey",
+        help="re-wrap every stored object's data key under the key file's first key "
+        "(after a key rotation; no data is rewritten)",
+    )
+    rekey.add_argument("--data-dir", type=Path, default=Path("lepton-data"))
+    rekey.add_argument("--encryption-key-file", type=Path, required=True, metavar="FILE")
+    rekey.add_argument(
+        "--storage-uri",
+        help="the server's --storage-uri, when it stores data there (default: the data dir)",
+    )
     return parser
 
 
@@ -187,7 +210,17 @@ def _config(
         data_plane=options.data_plane,
         metrics_address=options.metrics_address,
         otlp_endpoint=options.otlp_endpoint,
+        encryption=_key_file(options.encryption_key_file),
     )
+
+
+def _key_file(path: Path | None) -> KeyProvider | None:
+    if path is None:
+        return None
+    # Imported here: a server that encrypts nothing need not load the cipher library.
+    from lepton_server.runtime.encryption import KeyFile  # noqa: PLC0415
+
+    return KeyFile.load(path)
 
 
 def _announce(running: RunningServer) -> None:
@@ -216,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lepton_server.agent.agent import main as run_agent  # noqa: PLC0415
 
         return run_agent(options)
+    if options.command == "rekey":
+        return _rekey(options)
     logging.basicConfig(level=options.log_level.upper(), stream=sys.stderr)
     try:
         config = _config(options, layers, arguments)
@@ -232,6 +267,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if config.workers is not None:
             shutil.rmtree(config.workers.socket_dir, ignore_errors=True)
+    return 0
+
+
+def _rekey(options: argparse.Namespace) -> int:
+    # Imported here: only this command needs pyarrow's filesystems and the cipher library.
+    from lepton_server.runtime import rekey as rekey_command  # noqa: PLC0415
+
+    try:
+        found = rekey_command.run(options)
+    except (StartupError, LeptonError, OSError) as exc:
+        raise SystemExit(f"lepton rekey: {exc}") from exc
+    sys.stdout.write(
+        f"lepton rekey: {found.rewrapped} data keys re-wrapped, {found.current} already were\n"
+    )
     return 0
 
 

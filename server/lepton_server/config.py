@@ -6,8 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lepton_server.runtime.roles import ADMIN, DEFAULT_ROLES, READER, WRITER, granted
+
+if TYPE_CHECKING:
+    from lepton_server.runtime.encryption import KeyProvider
 
 # A 64 MiB tensor plus the request envelope (names, shapes, parameters) fits with room to spare.
 DEFAULT_MAX_MESSAGE_BYTES = 80 * 1024 * 1024
@@ -82,6 +86,9 @@ class ServerConfig:
     # HOST:PORT of an OTLP/gRPC collector to export traces to (runtime/tracing.py); None
     # traces nothing.
     otlp_endpoint: str | None = None
+    # Holds the keys that wrap each stored object's data key (`--encryption-key-file`,
+    # runtime/encryption.py); None stores objects unencrypted.
+    encryption: KeyProvider | None = None
     # Layer name -> that layer's own config (its `Layer.config_type`); a hosted layer absent
     # here runs with its defaults.
     layers: Mapping[str, object] = field(default_factory=dict)

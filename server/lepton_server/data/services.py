@@ -32,6 +32,7 @@ from lepton_server.data.version_storage import VersionStorage, open_version_stor
 from lepton_server.runtime import process_services
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.method_handlers import method_handlers, mounter
+from lepton_server.runtime.sealed_files import SealedFiles
 
 SERVICE = pb.DESCRIPTOR.services_by_name["DatasetService"].full_name
 # The bulk transfers, which the compiled front frames itself when it runs: proxied to
@@ -48,6 +49,8 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
         storage = VersionStorage(fs.LocalFileSystem(), str(root.resolve()))
     else:
         storage = open_version_storage(config.storage_uri)
+    if server.encryption is not None:
+        storage.sealed = SealedFiles(server.encryption, storage.filesystem)
     store = MetadataStore(root / "catalog.sqlite")
     catalog = DatasetCatalog(store, storage, max_message_bytes=server.max_message_bytes)
     catalog.collect_garbage()

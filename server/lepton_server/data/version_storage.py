@@ -13,7 +13,11 @@ refer to is garbage.
 Beside a segment, `<segment>.leaves` may keep the content digest's full leaves (§4.3) of the
 rows up to the end of that segment in the version that added it, so an APPEND hashes only
 the parent's last partial leaf and the new rows. It is a cache: checked by its own SHA-256,
-and when missing or damaged the rows are hashed again."""
+and when missing or damaged the rows are hashed again.
+
+With `--encryption-key-file` every segment is sealed (runtime/encryption.py): encrypted in
+chunks as it is written, with its key record `<segment>.arrow.dek` beside it, and decrypted a
+chunk at a time when read; a segment whose bytes changed answers DATA_LOSS, not rows."""
 
 from __future__ import annotations
 
@@ -31,6 +35,9 @@ from urllib.parse import urlparse
 import pyarrow as pa
 from pyarrow import fs
 
+from lepton_server.runtime.encryption import KEY_SUFFIX, is_sealed
+from lepton_server.runtime.errors import FailedPrecondition
+from lepton_server.runtime.sealed_files import SealedFiles
 from lepton_server.runtime.startup_errors import StartupError
 
 log = logging.getLogger(__name__)
@@ -54,9 +61,12 @@ class UnusableStorageError(StartupError):
 class VersionStorage:
     """Segments of every dataset below one base path of one filesystem."""
 
-    def __init__(self, filesystem: fs.FileSystem, base: str) -> None:
+    def __init__(
+        self, filesystem: fs.FileSystem, base: str, sealed: SealedFiles | None = None
+    ) -> None:
         self.filesystem = filesystem
         self.local = isinstance(filesystem, fs.LocalFileSystem)
+        self.sealed = sealed
         self.root = f"{base.rstrip('/')}/datasets"
         # Reaching the filesystem here (creating an S3 bucket when the URI allows it) makes an
         # unreachable location or a missing bucket fail at start, not at the first write.
@@ -103,14 +113,26 @@ class VersionStorage:
         return pa.concat_tables(tail[::-1]).slice(start - first_row)
 
     def _read_segment(self, dataset_uid: str, segment: str, schema: pa.Schema) -> pa.Table:
-        path = self.segment_path(dataset_uid, segment)
+        table = self.segment_rows(self.segment_path(dataset_uid, segment), f"segment {segment}")
+        return table.cast(schema) if table.schema != schema else table
+
+    def segment_rows(self, path: str, what: str) -> pa.Table:
+        """The rows of the segment file at `path`: decrypted a chunk at a time when sealed,
+        else memory-mapped on a local disk and fetched whole from other filesystems."""
+        if self.sealed is not None:
+            return self.sealed.rows(path, what)
         if self.local:
             source = pa.memory_map(path)
         else:
             with self.filesystem.open_input_file(path) as remote:
                 source = remote.read_buffer()
-        table = pa.ipc.open_file(source).read_all()
-        return table.cast(schema) if table.schema != schema else table
+        if is_sealed(source.read_at(8, 0)):
+            raise FailedPrecondition(
+                reason="ENCRYPTION_KEY_UNAVAILABLE",
+                message=f"{what} is encrypted, and this server was started without "
+                "--encryption-key-file",
+            )
+        return pa.ipc.open_file(source).read_all()
 
     def write_leaves(self, dataset_uid: str, segment: str, leaves: list[list[bytes]]) -> None:
         """Keep `leaves` (per column, the full leaves of the rows up to the end of `segment`)
@@ -169,7 +191,8 @@ class VersionStorage:
                 removed += self._remove(entry)
         for dataset_uid in live_datasets:
             for entry in self._files(self.segments_dir(dataset_uid), recursive=False):
-                stem, suffix = os.path.splitext(entry.base_name)
+                # A segment's key record (`<segment>.arrow.dek`) lives and dies with it.
+                stem, suffix = os.path.splitext(entry.base_name.removesuffix(KEY_SUFFIX))
                 if not (suffix in (SUFFIX, LEAVES_SUFFIX) and stem in referenced):
                     removed += self._remove(entry)
         return removed
@@ -210,10 +233,14 @@ class SegmentWriter:
             self._path = f"{final[: -len(SUFFIX)]}{TMP_SUFFIX}"
             self._final = final
             # Arrow's own file writes without the GIL, so requests go on arriving meanwhile.
-            self._sink: pa.NativeFile = pa.OSFile(self._path, "wb")
+            self._raw: pa.NativeFile = pa.OSFile(self._path, "wb")
         else:
             self._path = self._final = final
-            self._sink = storage.filesystem.open_output_stream(final)
+            self._raw = storage.filesystem.open_output_stream(final)
+        self._sink = self._raw
+        self._sealing = None
+        if storage.sealed is not None:
+            self._sink, self._sealing = storage.sealed.sink(self._raw)
         self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(self._sink, schema)
         self._flushed = 0
         self._flushing: Future[None] | None = None
@@ -229,7 +256,7 @@ class SegmentWriter:
                 # Flush what is here on another thread while the rest arrives: the fsync at
                 # commit is left with the tail, not the whole file, and the pages stay
                 # cached for the reads that follow a write.
-                self._flushing = _FLUSHER.submit(os.fdatasync, self._sink.fileno())
+                self._flushing = _FLUSHER.submit(os.fdatasync, self._raw.fileno())
                 self._flushed = written
 
     def close(self) -> None:
@@ -241,11 +268,17 @@ class SegmentWriter:
             finally:
                 if self._flushing is not None:
                     futures.wait([self._flushing])  # before its descriptor closes
-                self._sink.close()
+                try:
+                    self._sink.close()  # a sealing sink seals its last chunk here
+                finally:
+                    self._raw.close()
 
     def commit(self) -> str:
         """Make the file durable under its segment name; the segment id."""
         self.close()
+        if self._sealing is not None:
+            # Before the segment is visible: no visible segment lacks its key record.
+            self._storage.sealed.keep_record(self._final, self._sealing)
         if self._storage.local:
             # fsync, rename, directory fsync: the file is whole once it has its name.
             _fsync(Path(self._path))
@@ -257,10 +290,10 @@ class SegmentWriter:
     def rows(self) -> pa.Table:
         """What was written, read back (memory-mapped on a local disk)."""
         self.close()
-        if self._storage.local:
-            return pa.ipc.open_file(pa.memory_map(self._path)).read_all()
-        with self._storage.filesystem.open_input_file(self._path) as remote:
-            return pa.ipc.open_file(remote.read_buffer()).read_all()
+        if self._sealing is not None:
+            # Not yet renamed, so its key record is not stored: read with the key in hand.
+            return self._storage.sealed.rows_with(self._path, self._sealing, "a new segment")
+        return self._storage.segment_rows(self._path, "a new segment")
 
     def discard(self) -> None:
         """Remove what was written, unless commit() made it a segment (a version may refer

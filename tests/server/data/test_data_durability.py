@@ -4,6 +4,7 @@ absent, restarts cleanly and keeps no orphaned data (DAT-026)."""
 from __future__ import annotations
 
 import contextlib
+import secrets
 import signal
 import threading
 import time
@@ -93,8 +94,27 @@ def _check_consistent(stub, data_dir: Path) -> int:
     [(0.01, 0.3), (0.0, 0.05), (0.0, 0.12), (0.0, 0.2), (0.0, 0.28), (0.0, 0.4), (0.0, 1.5)],
 )
 def test_sigkill_during_a_write_leaves_versions_complete_or_absent(tmp_path, pause, kill_after):
+    _kill_during_a_write(tmp_path, pause, kill_after, [], (".arrow", ".leaves"))
+
+
+# The same with every segment sealed (spec/general.md §12): its key record lives and dies
+# with it.
+@pytest.mark.parametrize(("pause", "kill_after"), [(0.01, 0.3), (0.0, 0.2), (0.0, 1.5)])
+def test_sigkill_during_an_encrypted_write_leaves_versions_complete_or_absent(
+    tmp_path, pause, kill_after
+):
+    keys = tmp_path / "keys"
+    keys.write_text(f"k1 {secrets.token_hex(32)}\n")
+    keys.chmod(0o600)
+    args = ["--encryption-key-file", str(keys)]
+    _kill_during_a_write(tmp_path, pause, kill_after, args, (".arrow", ".leaves", ".arrow.dek"))
+
+
+def _kill_during_a_write(
+    tmp_path: Path, pause: float, kill_after: float, args: list[str], suffixes: tuple[str, ...]
+) -> None:
     data_dir = tmp_path / "data"
-    server: ServerProcess = start_server([], data_dir)
+    server: ServerProcess = start_server(args, data_dir)
     stub = _stub(server.address)
     stub.CreateDataset(pb.CreateDatasetRequest(dataset_id="crash"), timeout=30)
     _write(stub, _ipc(_table(0)))
@@ -106,7 +126,7 @@ def test_sigkill_during_a_write_leaves_versions_complete_or_absent(tmp_path, pau
     server.process.wait(timeout=30)
     writer.join(timeout=60)
 
-    restarted = start_server([], data_dir)
+    restarted = start_server(args, data_dir)
     try:
         stub = _stub(restarted.address)
         count = _check_consistent(stub, data_dir)
@@ -116,7 +136,7 @@ def test_sigkill_during_a_write_leaves_versions_complete_or_absent(tmp_path, pau
         # What the killed write had put on disk, before its commit, is gone too; each
         # committed segment keeps its digest's leaves beside it.
         files = [p.name for p in (data_dir / "data" / "datasets").rglob("*") if p.is_file()]
-        kept = [f"{s}{suffix}" for s in _segments(data_dir) for suffix in (".arrow", ".leaves")]
+        kept = [f"{s}{suffix}" for s in _segments(data_dir) for suffix in suffixes]
         assert sorted(files) == sorted(kept)
     finally:
         restarted.stop()
