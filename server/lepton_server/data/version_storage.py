@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 from pyarrow import fs
 
-from lepton_server.runtime.encryption import KEY_SUFFIX, is_sealed
+from lepton_server.runtime.encryption import KEY_SUFFIX, MAGIC, is_sealed
 from lepton_server.runtime.errors import FailedPrecondition
 from lepton_server.runtime.sealed_files import SealedFiles
 from lepton_server.runtime.startup_errors import StartupError
@@ -123,10 +123,12 @@ class VersionStorage:
             return self.sealed.rows(path, what)
         if self.local:
             source = pa.memory_map(path)
+            start = source.read_at(len(MAGIC), 0)
         else:
             with self.filesystem.open_input_file(path) as remote:
                 source = remote.read_buffer()
-        if is_sealed(source.read_at(8, 0)):
+            start = source[: len(MAGIC)].to_pybytes()
+        if is_sealed(start):
             raise FailedPrecondition(
                 reason="ENCRYPTION_KEY_UNAVAILABLE",
                 message=f"{what} is encrypted, and this server was started without "

@@ -5,6 +5,7 @@ unusable URI stops the server at start with one line on stderr."""
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -90,6 +91,40 @@ def test_a_written_version_is_one_object_in_the_bucket_and_reads_back(bucket, se
         assert pa.ipc.open_file(source).read_all().equals(ROWS)
     assert _local_segments(tmp_path / "data") == []  # metadata only under --data-dir
     assert (tmp_path / "data" / "data" / "catalog.sqlite").exists()
+
+
+def test_encrypted_segments_on_an_object_store_read_back_and_rekey(bucket, tmp_path):
+    """With --encryption-key-file each object is sealed and its key record is an object of
+    its own beside it; `lepton rekey --storage-uri` re-wraps those records in the bucket."""
+    keys = tmp_path / "keys"
+    old, new = secrets.token_hex(32), secrets.token_hex(32)
+    keys.write_text(f"k1 {old}\n")
+    keys.chmod(0o600)
+    args = ["--storage-uri", bucket.uri(), "--encryption-key-file", str(keys)]
+    server = start_server(args, tmp_path / "data")
+    try:
+        with _connect(server) as data:
+            data.load_data(ROWS, "people")
+            data.load_data(MORE, "people", mode="append")
+    finally:
+        server.stop()
+    segments = bucket.objects()
+    assert bucket.objects(".dek") == [f"{s}.dek" for s in segments]
+    for segment in segments:
+        with bucket.filesystem.open_input_stream(segment) as source:
+            assert b"ada" not in source.read()
+    keys.write_text(f"k2 {new}\nk1 {old}\n")
+    rekey = [*SERVE, "rekey", "--data-dir", str(tmp_path / "data"), "--encryption-key-file"]
+    rekey += [str(keys), "--storage-uri", bucket.uri()]
+    done = subprocess.run(rekey, capture_output=True, text=True, timeout=60, check=True)
+    assert "2 data keys re-wrapped, 0 already were" in done.stdout
+    keys.write_text(f"k2 {new}\n")
+    server = start_server(args, tmp_path / "data")
+    try:
+        with _connect(server) as data:
+            assert data.read("people").equals(pa.concat_tables([ROWS, MORE]))
+    finally:
+        server.stop()
 
 
 def test_versions_survive_a_restart_on_the_same_data_dir_and_uri(bucket, serve):
