@@ -146,6 +146,20 @@ def _parser() -> argparse.ArgumentParser:
         help="with --token: the bearer token of a principal that holds the reader role only; "
         "runs the roles profile",
     )
+    runner.add_argument(
+        "--storage-dir",
+        type=Path,
+        metavar="DIR",
+        help="with --restart-command: the directory below which the target stores its data; "
+        "the suite searches it for plaintext and alters stored bytes in it (use a test "
+        "deployment); runs the encrypted-storage profile",
+    )
+    runner.add_argument(
+        "--restart-command",
+        metavar="COMMAND",
+        help="a shell command that restarts the target on the same address and returns once "
+        "the old process has stopped",
+    )
 
     commands.add_parser("list", help="list profiles and cases with their requirement IDs")
     verifier = commands.add_parser(
@@ -263,6 +277,8 @@ def _run(console: Console, options: argparse.Namespace) -> int:
         agent_command=options.agent_command,
         metrics_url=options.metrics_url,
         reader_token=options.reader_token,
+        storage_dir=options.storage_dir,
+        restart_command=options.restart_command,
     )
     known = {}
     if options.known_failing is not None:

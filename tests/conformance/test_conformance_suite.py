@@ -214,7 +214,11 @@ def test_reference_server_with_auth_and_tls_passes(
 
 # A mutant that never ends a job makes the suite wait out its cases' own limits (60 s each).
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("name", sorted(n for n, m in MUTANTS.items() if not m.agent))
+# Those of the encrypted-storage profile run under a supervisor (test_encrypted_storage.py).
+@pytest.mark.parametrize(
+    "name",
+    sorted(n for n, m in MUTANTS.items() if not m.agent and "encrypted-storage" not in m.profiles),
+)
 def test_mutant_is_caught_by_exactly_the_expected_cases(
     server_factory, model_repository, tmp_path, files, name
 ):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import struct
 from collections.abc import Callable
 
 import grpc
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from google.protobuf import unknown_fields
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2
@@ -16,6 +18,7 @@ from lepton_server.runtime import (
     audit_log,
     auth,
     discovery,
+    encryption,
     error_mapping,
     errors,
     host,
@@ -186,7 +189,33 @@ def _every_call_ok(ended: Callable) -> Callable:
     return counted
 
 
+def _chunks_unauthenticated(original: Callable) -> Callable:
+    """SealedReader decrypting each chunk as AES-GCM's counter mode does, its tag unchecked:
+    a changed byte is read as another byte."""
+
+    def init(self, *args) -> None:
+        original(self, *args)
+        read_at, _, data_key = args[:3]
+
+        def plain(index: int) -> bytes:
+            start = encryption.HEADER_BYTES + index * (self._chunk + encryption.TAG_BYTES)
+            sealed = read_at(start, self._chunk + encryption.TAG_BYTES)
+            # GCM's first counter block for the payload: the nonce, then 2.
+            counter = self._prefix + struct.pack(">I", index) + b"\0\0\0\2"
+            decryptor = Cipher(algorithms.AES(data_key), modes.CTR(counter)).decryptor()
+            return decryptor.update(sealed[: -encryption.TAG_BYTES]) + decryptor.finalize()
+
+        self._plain = plain
+
+    return init
+
+
 MUTANTS: dict[str, Mutant] = {
+    "tampered-segment-served-silently": Mutant(
+        "GEN-112: stored chunks are decrypted without checking their tags",
+        replace(encryption.SealedReader, "__init__", _chunks_unauthenticated),
+        frozenset({"encrypted-storage.tampered-data-is-not-served"}),
+    ),
     "audit-log-misses-refusals": Mutant(
         "GEN-017: calls refused for their credentials or roles are not recorded",
         replace(audit_log._MethodAudit, "ended", _refusals_unrecorded),

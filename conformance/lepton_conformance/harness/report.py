@@ -61,12 +61,17 @@ def command_line(result: RunResult) -> str:
 
 
 def _token_placeholders(target: TargetOptions) -> list[str]:
-    """Placeholders of the token options the run was given."""
+    """Placeholders of the token options (and the storage options) the run was given."""
     words = ["--token", "TOKEN"] if target.token is not None else []
     for number in range(1, len(target.annotator_tokens) + 1):
         words += ["--annotator-token", f"ANNOTATOR-TOKEN-{number}"]
     if target.reader_token is not None:
         words += ["--reader-token", "READER-TOKEN"]
+    # A local path and a command: the run's machine's, not the report's to show.
+    if target.storage_dir is not None:
+        words += ["--storage-dir", "STORAGE-DIR"]
+    if target.restart_command is not None:
+        words += ["--restart-command", "RESTART-COMMAND"]
     return words
 
 
@@ -81,6 +86,8 @@ def run_settings(result: RunResult) -> dict[str, Any]:
         "annotator_tokens_given": len(target.annotator_tokens),
         "reader_token_given": target.reader_token is not None,
         "metrics_url": target.metrics_url,
+        "storage_dir_given": target.storage_dir is not None,
+        "restart_command_given": target.restart_command is not None,
         "message_limit": target.message_limit,
         "file_root": target.file_root,
         "inference_service": target.inference_service,

@@ -58,6 +58,12 @@ class TargetOptions:
     # The token of a principal that holds the reader role only (`--reader-token`), for the
     # roles profile; None leaves it unchecked.
     reader_token: str | None = None
+    # The directory below which the target keeps what it stores (`--storage-dir`), which the
+    # suite reads and alters, and a shell command that restarts the target on the same
+    # address (`--restart-command`), for the encrypted-storage profile; None leaves it
+    # unchecked.
+    storage_dir: Path | None = None
+    restart_command: str | None = None
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:

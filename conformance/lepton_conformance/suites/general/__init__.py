@@ -8,6 +8,7 @@ from lepton.discovery.v1 import discovery_service_pb2 as discovery_pb
 from lepton_conformance.harness.suite import ServiceProbe, Suite
 from lepton_conformance.harness.target import DISCOVERY_SERVICE, HEALTH_SERVICE
 from lepton_conformance.suites.general import (
+    encrypted_storage,
     errors_and_auth,
     health_and_discovery,
     metrics,
@@ -18,13 +19,14 @@ from lepton_conformance.suites.general.profile import GENERAL
 
 SUITE = Suite(
     "general",
-    profiles=(GENERAL, metrics.METRICS, roles.ROLES),
+    profiles=(GENERAL, metrics.METRICS, roles.ROLES, encrypted_storage.ENCRYPTED_STORAGE),
     case_lists=(
         health_and_discovery.CASES,
         errors_and_auth.CASES,
         pagination_and_limits.CASES,
         metrics.CASES,
         roles.CASES,
+        encrypted_storage.CASES,
     ),
     probes=(
         ServiceProbe(
