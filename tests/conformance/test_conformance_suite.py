@@ -4,13 +4,18 @@ exactly the cases expected, a do-nothing stub fails it, and every MUST is traced
 from __future__ import annotations
 
 import json
+import secrets
+import shlex
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from mutants import MUTANTS
 from support.conformance_cli import conformance_cli
+from support.servers import SERVE, ServerProcess, start_server
 from support.stub_server import serve_stub
 
 from lepton_conformance.harness import catalog, coverage
@@ -20,6 +25,7 @@ from lepton_conformance.harness.requirements import load_requirements
 from lepton_conformance.harness.runner import Standing, run, run_case
 from lepton_conformance.harness.target import TargetOptions
 
+RESTARTABLE = str(Path(__file__).resolve().parents[1] / "support" / "restartable.py")
 MUTANT_LAUNCHER = [
     sys.executable,
     str(Path(__file__).resolve().parents[1] / "mutants" / "serve.py"),
@@ -54,31 +60,65 @@ def _file_root(files: Path) -> str:
     return f"file://{files}/"
 
 
+@dataclass(frozen=True)
+class Reference:
+    """The reference server, where it stores, and the command that restarts it."""
+
+    server: ServerProcess
+    storage_dir: Path
+    restart_command: str
+
+    @property
+    def address(self) -> str:
+        return self.server.address
+
+    @property
+    def metrics_url(self) -> str | None:
+        return self.server.metrics_url
+
+
 @pytest.fixture
-def reference(server_factory, model_repository, files, tmp_path):
+def reference(model_repository, files, tmp_path) -> Iterator[Reference]:
     """The reference server as a deployment runs it: bearer tokens required, an Arrow Flight
-    endpoint, a file root, a stated message limit, and two processes on one port (the suite's
-    connections land on both, so a worker's local data plane and its forwarding to the
-    primary pass every case too)."""
+    endpoint, a file root, a stated message limit, data encrypted at rest, and two processes
+    on one port (the suite's connections land on both, so a worker's local data plane and
+    its forwarding to the primary pass every case too). It runs under a supervisor the
+    encrypted-storage cases restart it through (support/restartable.py)."""
     tokens = tmp_path / "reference-tokens"
     tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)) + READER_LINE)
-    return server_factory(
-        "--workers",
-        "2",
-        "--max-message-bytes",
-        str(LIMIT * 10),
-        "--model-repository",
-        str(model_repository),
-        "--file-root",
-        str(files),
-        "--auth-tokens",
-        str(tokens),
-        *FLIGHT,
-        *METRICS,
+    keys = tmp_path / "reference-keys"
+    keys.write_text(f"k1 {secrets.token_hex(32)}\n")
+    keys.chmod(0o600)
+    supervisor = str(tmp_path / "supervisor")
+    supervised = [sys.executable, RESTARTABLE, "supervise", supervisor, "--"]
+    data_dir = tmp_path / "reference-data"
+    server = start_server(
+        [
+            "--workers",
+            "2",
+            "--max-message-bytes",
+            str(LIMIT * 10),
+            "--model-repository",
+            str(model_repository),
+            "--file-root",
+            str(files),
+            "--auth-tokens",
+            str(tokens),
+            "--encryption-key-file",
+            str(keys),
+            *FLIGHT,
+            *METRICS,
+        ],
+        data_dir,
+        launcher=[*supervised, *SERVE],
     )
+    yield Reference(
+        server, data_dir, shlex.join([sys.executable, RESTARTABLE, "restart", supervisor])
+    )
+    server.stop()
 
 
-def _complete_run(reference, files) -> TargetOptions:
+def _complete_run(reference: Reference, files: Path) -> TargetOptions:
     """Everything the suite needs to run every case against the reference server."""
     return TargetOptions(
         reference.address,
@@ -88,6 +128,8 @@ def _complete_run(reference, files) -> TargetOptions:
         annotator_tokens=ANNOTATOR_TOKENS,
         reader_token=READER_TOKEN,
         metrics_url=reference.metrics_url,
+        storage_dir=reference.storage_dir,
+        restart_command=reference.restart_command,
     )
 
 

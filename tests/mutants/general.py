@@ -193,8 +193,8 @@ def _chunks_unauthenticated(original: Callable) -> Callable:
     """SealedReader decrypting each chunk as AES-GCM's counter mode does, its tag unchecked:
     a changed byte is read as another byte."""
 
-    def init(self, *args) -> None:
-        original(self, *args)
+    def init(self, *args, **options) -> None:
+        original(self, *args, **options)
         read_at, _, data_key = args[:3]
 
         def plain(index: int) -> bytes:

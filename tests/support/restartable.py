@@ -1,7 +1,7 @@
 """A server the conformance suite can restart (`--restart-command`): `supervise` runs a
-`lepton serve` command and, on SIGHUP, stops it and starts it again on the address it first
-announced; `restart` (the command the suite runs) signals the supervisor and returns once the
-new server listens.
+`lepton serve` command and, on SIGHUP, stops it and starts it again on the addresses it first
+announced (its port, and those of --flight-address and --metrics-address); `restart` (the
+command the suite runs) signals the supervisor and returns once the new server listens.
 
     python restartable.py supervise STATE_DIR -- COMMAND...   (COMMAND ends in `serve ...`)
     python restartable.py restart STATE_DIR"""
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,11 @@ import time
 from pathlib import Path
 
 LISTENING = "lepton: listening on "
+# What else the server announces, and the flag each address was given with.
+ANNOUNCED = {
+    "--flight-address": re.compile(r"^lepton: flight listening on grpc\+tcp://(\S+)$"),
+    "--metrics-address": re.compile(r"^lepton: metrics on http://(\S+)/metrics$"),
+}
 PR_SET_PDEATHSIG = 1
 _PRCTL = ctypes.CDLL(None).prctl
 
@@ -27,7 +33,9 @@ def _die_with_parent() -> None:
     _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
+def _start(command: list[str], announced: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """Start `command`; once it listens, its address (and, as it announces them, the other
+    addresses in `announced`, by flag)."""
     process = subprocess.Popen(
         # Safe beside the echo threads: it only calls a function resolved before any fork.
         command,
@@ -39,26 +47,33 @@ def _start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
         sys.stdout.write(line)
         sys.stdout.flush()
         if line.startswith(LISTENING):
-            threading.Thread(target=_echo, args=(process,), daemon=True).start()
+            threading.Thread(target=_echo, args=(process, announced), daemon=True).start()
             return process, line[len(LISTENING) :].strip()
     raise SystemExit(f"the server did not start (exit {process.wait()})")
 
 
-def _echo(process: subprocess.Popen[str]) -> None:
+def _echo(process: subprocess.Popen[str], announced: dict[str, str]) -> None:
     for line in process.stdout:
         sys.stdout.write(line)
         sys.stdout.flush()
+        for flag, pattern in ANNOUNCED.items():
+            if match := pattern.match(line.strip()):
+                announced[flag] = match.group(1)
 
 
-def _with_address(command: list[str], address: str) -> list[str]:
-    at = command.index("--address")
-    return [*command[: at + 1], address, *command[at + 2 :]]
+def _pinned(command: list[str], addresses: dict[str, str]) -> list[str]:
+    """`command` with each flag of `addresses` given that address (port 0 no more)."""
+    command = list(command)
+    for flag, address in addresses.items():
+        if flag in command:
+            command[command.index(flag) + 1] = address
+    return command
 
 
 def supervise(state: Path, command: list[str]) -> int:
     state.mkdir(parents=True, exist_ok=True)
-    process, address = _start(command)
-    command = _with_address(command, address)  # the same port on every restart
+    announced: dict[str, str] = {}
+    process, announced["--address"] = _start(command, announced)
     generation = 0
     wanted = threading.Event()
     signal.signal(signal.SIGHUP, lambda *_: wanted.set())
@@ -73,7 +88,8 @@ def supervise(state: Path, command: list[str]) -> int:
         wanted.clear()
         process.terminate()
         process.wait(timeout=60)
-        process, _ = _start(command)
+        # The same ports on every restart.
+        process, _ = _start(_pinned(command, announced), {})
         generation += 1
         (state / "generation").write_text(str(generation))
 

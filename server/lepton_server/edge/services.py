@@ -38,6 +38,7 @@ from lepton_server.edge.telemetry_batches import TelemetryBatches
 from lepton_server.edge.telemetry_store import TelemetryStore
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_registry import selected_layers
+from lepton_server.runtime.sealed_files import SealedFiles
 
 EDGE_SERVICE = pb.DESCRIPTOR.services_by_name["EdgeService"].full_name
 AGENT_SERVICE = agent_pb.DESCRIPTOR.services_by_name["DeviceAgentService"].full_name
@@ -101,6 +102,8 @@ def open_fleet(server: ServerConfig, config: EdgeConfig) -> Fleet:
     commands = DeviceCommands(db, events, page_tokens)
     assignments = FleetAssignments(desired)
     artifacts = ArtifactStore(root / "artifacts")
+    if server.encryption is not None:
+        artifacts.blobs.sealed = SealedFiles(server.encryption, artifacts.blobs.filesystem)
     telemetry = TelemetryStore(root / "telemetry.db", page_tokens)
     # A release's artifacts must be in the store to be servable (ARTIFACT_NOT_AVAILABLE).
     validate_release = functools.partial(

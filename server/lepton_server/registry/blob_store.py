@@ -8,7 +8,8 @@ A staging file grows by appending each chunk; its length is the committed offset
 REG-022). It is flushed to disk before that offset is reported and before it is verified, not
 at every chunk: a report promises durable bytes (GEN-082), and a flush per 3 MiB chunk cost
 a third of the upload rate. Once verified it becomes the blob: renamed on a local store,
-copied to a remote one."""
+copied to a remote one; with `--encryption-key-file`, sealed (runtime/encryption.py) with its
+key record `<sha256>.dek` beside it. A staging file is not encrypted until then."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from urllib.parse import urlparse
 import pyarrow as pa
 from pyarrow import fs
 
+from lepton_server.runtime.encryption import KEY_SUFFIX
+from lepton_server.runtime.sealed_files import SealedFiles
 from lepton_server.runtime.startup_errors import StartupError
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,8 @@ class BlobStore:
         filesystem.create_dir(self.root, recursive=True)
         self.staging = staging
         staging.mkdir(parents=True, exist_ok=True)
+        # Set when blobs are encrypted at rest: they are then sealed as they are adopted.
+        self.sealed: SealedFiles | None = None
 
     # --- blobs ----------------------------------------------------------------------------
 
@@ -55,13 +60,22 @@ class BlobStore:
     def size(self, sha256: str) -> int | None:
         """The size of the blob `sha256`; None when it is not stored."""
         info = self.filesystem.get_file_info(self._path(sha256))
-        return info.size if info.type == fs.FileType.File else None
+        if info.type != fs.FileType.File:
+            return None
+        if self.sealed is not None:
+            return self.sealed.plaintext_size(info.path, info.size)
+        return info.size
 
     def open(self, sha256: str) -> pa.NativeFile:
-        """The blob, for random reads."""
+        """The blob, for random reads (decrypted a chunk at a time when sealed)."""
+        if self.sealed is not None:
+            return self.sealed.open_file(self._path(sha256), f"artifact {sha256}")
         return self.filesystem.open_input_file(self._path(sha256))
 
     def delete(self, sha256: str) -> None:
+        if self.sealed is not None:
+            self.sealed.delete(self._path(sha256))
+            return
         try:
             self.filesystem.delete_file(self._path(sha256))
         except FileNotFoundError:
@@ -72,6 +86,10 @@ class BlobStore:
     def adopt(self, staged: Path, sha256: str) -> None:
         """Make a verified staging file the blob `sha256` (a blob already there is kept)."""
         if self.has(sha256, staged.stat().st_size):
+            staged.unlink(missing_ok=True)
+            return
+        if self.sealed is not None:
+            self.sealed.seal_file(staged, self._path(sha256))
             staged.unlink(missing_ok=True)
             return
         if self.local:
@@ -89,7 +107,9 @@ class BlobStore:
                 staged.unlink(missing_ok=True)
         selector = fs.FileSelector(self.root, allow_not_found=True)
         for info in self.filesystem.get_file_info(selector):
-            if info.type == fs.FileType.File and info.base_name not in blobs:
+            # A sealed blob's key record lives and dies with it.
+            name = info.base_name.removesuffix(KEY_SUFFIX)
+            if info.type == fs.FileType.File and name not in blobs:
                 try:
                     self.filesystem.delete_file(info.path)
                 except OSError as exc:

@@ -34,6 +34,7 @@ from lepton_server.registry.version_attestations import VersionAttestations
 from lepton_server.registry.versions import Versions
 from lepton_server.runtime.file_roots import FileRoots
 from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.sealed_files import SealedFiles
 
 SERVICE = pb.DESCRIPTOR.services_by_name["ModelRegistryService"].full_name
 WATCH = "registry.watch"
@@ -47,6 +48,8 @@ def build(server: ServerConfig, config: RegistryConfig) -> list[HostedService]:
     root = server.data_dir / "registry"
     store = RegistryStore(root / "registry.sqlite")
     blobs = open_blob_store(config.storage_uri, server.data_dir)
+    if server.encryption is not None:
+        blobs.sealed = SealedFiles(server.encryption, blobs.filesystem)
     events = EventLog(
         store,
         Retention(config.event_retention_count, config.event_retention_seconds),

@@ -244,6 +244,11 @@ class SealedWriter:
         self._index += 1
 
 
+def chunk_bytes(header: bytes) -> int:
+    """The chunk size a sealed header names."""
+    return _HEADER.unpack(header)[1]
+
+
 def plaintext_size(sealed_size: int, chunk_bytes: int) -> int:
     """The plaintext bytes of a sealed data file of `sealed_size` bytes."""
     body = sealed_size - HEADER_BYTES
@@ -263,8 +268,11 @@ class SealedReader:
         data_key: bytes,
         header: bytes,
         what: str,
+        *,
+        on_close: Callable[[], object] = lambda: None,
     ) -> None:
         _, self._chunk, salt = _HEADER.unpack(header)
+        self._on_close = on_close
         self._read_at = read_at
         self._aead = AESGCM(data_key)
         self._header = header
@@ -313,7 +321,9 @@ class SealedReader:
         return self.read()
 
     def close(self) -> None:
-        self.closed = True
+        if not self.closed:
+            self.closed = True
+            self._on_close()
 
     def chunks(self) -> Iterator[bytes]:
         """Every chunk's plaintext, in order (a whole-object read, as in a digest check)."""
@@ -356,9 +366,11 @@ def open_sealed(
     sealed_size: int,
     record: bytes | None,
     what: str,
+    *,
+    on_close: Callable[[], object] = lambda: None,
 ) -> SealedReader:
     """A reader of the sealed data file that `read_at` reads, whose key record is `record`
-    (None when it is missing)."""
+    (None when it is missing); `on_close` runs when it is closed."""
     header = header_of(read_at(0, HEADER_BYTES), what)
     if provider is None:
         raise FailedPrecondition(
@@ -369,7 +381,7 @@ def open_sealed(
     if record is None:
         raise corrupted(what, "its key record is missing")
     data_key = provider.unwrap(WrappedKey.from_bytes(record, what), header, what)
-    return SealedReader(read_at, sealed_size, data_key, header, what)
+    return SealedReader(read_at, sealed_size, data_key, header, what, on_close=on_close)
 
 
 def rewrap(provider: KeyProvider, record: bytes, header: bytes, what: str) -> bytes | None:

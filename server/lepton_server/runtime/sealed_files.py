@@ -5,6 +5,7 @@ object lacks its record; `rekey` replaces records whole, the same way."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -18,11 +19,15 @@ from lepton_server.runtime.encryption import (
     SealedReader,
     SealedWriter,
     Sealing,
+    chunk_bytes,
     corrupted,
     header_of,
     open_sealed,
+    plaintext_size,
     rewrap,
 )
+
+_COPY_BLOCK = 4 * 1024 * 1024
 
 
 class SealedFiles:
@@ -43,6 +48,58 @@ class SealedFiles:
     def keep_record(self, path: str, sealing: Sealing) -> None:
         """Store the key record of the object at `path` durably."""
         _replace(self.filesystem, f"{path}{KEY_SUFFIX}", sealing.record, local=self.local)
+
+    def open_file(self, path: str, what: str) -> pa.NativeFile:
+        """The plaintext of the object sealed at `path`, for random reads (read_at, seek and
+        read), decrypted a chunk at a time; closing it closes the stored file."""
+        source = self.filesystem.open_input_file(path)
+        try:
+            reader = open_sealed(
+                self.provider,
+                _read_at(source),
+                source.size(),
+                self._record(path),
+                what,
+                on_close=source.close,
+            )
+        except BaseException:
+            source.close()
+            raise
+        return pa.PythonFile(reader, mode="r")
+
+    def plaintext_size(self, path: str, sealed_size: int) -> int:
+        """The plaintext bytes of the object sealed at `path`, `sealed_size` bytes stored."""
+        with self.filesystem.open_input_file(path) as source:
+            header = header_of(source.read_at(HEADER_BYTES, 0), path)
+        return plaintext_size(sealed_size, chunk_bytes(header))
+
+    def seal_file(self, source: Path, path: str) -> None:
+        """Store the local file `source` sealed at `path`, whole or not at all: written beside
+        it, its key record stored, then moved into place."""
+        temporary = f"{path}.partial"
+        try:
+            with self.filesystem.open_output_stream(temporary) as raw:
+                sink, sealing = self.sink(raw)
+                with source.open("rb") as plain:
+                    while block := plain.read(_COPY_BLOCK):
+                        sink.write(block)
+                sink.close()
+            if self.local:
+                _fsync(temporary)
+            self.keep_record(path, sealing)
+            self.filesystem.move(temporary, path)
+            if self.local:
+                _fsync(str(Path(path).parent))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                self.filesystem.delete_file(temporary)
+            raise
+
+    def delete(self, path: str) -> None:
+        """Remove the object at `path` and its key record (either may be gone already)."""
+        for each in (path, f"{path}{KEY_SUFFIX}"):
+            with contextlib.suppress(FileNotFoundError):
+                self.filesystem.delete_file(each)
 
     def rows(self, path: str, what: str) -> pa.Table:
         """The Arrow IPC file sealed at `path` (`what` names it in errors), decrypted a chunk
@@ -106,7 +163,12 @@ def _replace(filesystem: fs.FileSystem, path: str, content: bytes, *, local: boo
         file.flush()
         os.fsync(file.fileno())
     os.replace(temporary, path)
-    descriptor = os.open(Path(path).parent, os.O_RDONLY)
+    _fsync(str(Path(path).parent))
+
+
+def _fsync(path: str) -> None:
+    # Through a descriptor of its own: fsync flushes the file (or directory), not a handle.
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:

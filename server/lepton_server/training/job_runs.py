@@ -369,17 +369,18 @@ class JobRun:
         if not checkpoint:
             return None
         found = self.context.checkpoints.get(checkpoint)
-        source = self.context.blobs.path(self.context.checkpoints.content_key(checkpoint))
+        key = self.context.checkpoints.content_key(checkpoint)
         target = self.directory / f"resume-{attempt}"
 
         def restore() -> None:
             shutil.rmtree(target, ignore_errors=True)
             target.mkdir(parents=True)
-            if found.artifact.media_type == TAR:
-                with tarfile.open(source) as archive:
-                    archive.extractall(target, filter="data")
-            else:
-                shutil.copyfile(source, target / "checkpoint")
+            with self.context.blobs.plaintext(key) as source:
+                if found.artifact.media_type == TAR:
+                    with tarfile.open(source) as archive:
+                        archive.extractall(target, filter="data")
+                else:
+                    shutil.copyfile(source, target / "checkpoint")
 
         await asyncio.to_thread(restore)
         return target
@@ -479,13 +480,17 @@ class JobRun:
         version = model_registration.version_of(
             job, output, self.context.records.latest_values(self.name)
         )
-        return await asyncio.to_thread(
-            registration.register,
-            job.spec.output.registration,
-            version,
-            self.context.blobs.path(key),
-            request_key=f"{self.name}#{job.attempt}",
-        )
+
+        def register() -> str:
+            with self.context.blobs.plaintext(key) as content:
+                return registration.register(
+                    job.spec.output.registration,
+                    version,
+                    content,
+                    request_key=f"{self.name}#{job.attempt}",
+                )
+
+        return await asyncio.to_thread(register)
 
     async def _keep_output(self, handle: JobHandle, result: AttemptResult) -> None:
         """TRN-060: the model of a failed export or registration stays as a checkpoint."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from pyarrow import fs
+
 from lepton.training.v1 import training_job_pb2 as tj
 from lepton.training.v1 import training_service_pb2 as pb
 from lepton.training.v1 import training_service_pb2_grpc as pb_grpc
@@ -28,6 +30,7 @@ from lepton_server.runtime.file_roots import FileRoots
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_calls import client_options
 from lepton_server.runtime.layer_registry import selected_layers
+from lepton_server.runtime.sealed_files import SealedFiles
 from lepton_server.runtime.sqlite_database import SqliteDatabase
 from lepton_server.runtime.startup_errors import StartupError
 from lepton_server.training.attempts import AttemptPlan
@@ -123,7 +126,10 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
     root = server.data_dir / "training"
     store = SqliteDatabase(root / "training.sqlite", "")
     records = JobRecords(root / "records.sqlite", keepalive_seconds=config.keepalive_seconds)
-    blobs = TrainingBlobs(root / "blobs")
+    sealed = None
+    if server.encryption is not None:
+        sealed = SealedFiles(server.encryption, fs.LocalFileSystem())
+    blobs = TrainingBlobs(root / "blobs", sealed)
     tokens = PageTokens()
     checkpoints = Checkpoints(root / "checkpoints.sqlite", blobs, tokens)
     if config.cpu is None or config.memory_bytes is None:

@@ -3,19 +3,25 @@ once per SHA-256 under `<root>/<sha256>`. A directory becomes the deterministic 
 tar the registry packs (`model_formats.pack_directory`), so the same files always give the same
 digest. A blob is written to a temporary file and renamed, so it is complete before it is
 visible, and it is served as a GEN-080 download (`aip/artifact_chunks.py`). Who still uses a
-blob is the callers' knowledge, not this module's."""
+blob is the callers' knowledge, not this module's.
+
+With `--encryption-key-file` a blob is sealed as it is stored (runtime/encryption.py), its key
+record beside it; downloads decrypt a chunk at a time, and what needs a file (a registration,
+a resumed attempt) gets a decrypted copy in the staging directory for as long as it needs it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from lepton.type.v1 import artifact_pb2, digest_pb2
 from lepton_server.aip.artifact_chunks import ByteRange, byte_range, read_chunks
 from lepton_server.registry.model_formats import OCTET_STREAM, TAR_MEDIA_TYPE, pack_directory
+from lepton_server.runtime.sealed_files import SealedFiles
 
 _COPY_BLOCK = 4 * 1024 * 1024
 _STAGING = ".staging"
@@ -24,8 +30,9 @@ _STAGING = ".staging"
 class TrainingBlobs:
     """Blobs under `root`, keyed by the lowercase hex SHA-256 of their bytes."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, sealed: SealedFiles | None = None) -> None:
         self.root = root
+        self.sealed = sealed
         self._staging = root / _STAGING
         self._staging.mkdir(parents=True, exist_ok=True)
         # A crash can leave a half-written temporary file; no blob is visible through it.
@@ -56,6 +63,11 @@ class TrainingBlobs:
         target = self.path(sha256)
         if target.is_file():
             Path(staged.name).unlink(missing_ok=True)
+        elif self.sealed is not None:
+            try:
+                self.sealed.seal_file(Path(staged.name), str(target))
+            finally:
+                Path(staged.name).unlink(missing_ok=True)
         else:
             os.replace(staged.name, target)
         descriptor = artifact_pb2.ArtifactDescriptor(
@@ -73,7 +85,24 @@ class TrainingBlobs:
 
     def delete(self, key: str) -> None:
         """Remove the blob `key` if it is there; the caller knows nobody uses it."""
-        self.path(key).unlink(missing_ok=True)
+        if self.sealed is not None:
+            self.sealed.delete(str(self.path(key)))
+        else:
+            self.path(key).unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def plaintext(self, key: str) -> Iterator[Path]:
+        """A file of the blob `key`'s bytes while the block runs (blocking): the blob itself,
+        or a decrypted copy in the staging directory, removed after."""
+        if self.sealed is None:
+            yield self.path(key)
+            return
+        with tempfile.NamedTemporaryFile(dir=self._staging) as copy:
+            with self.sealed.open_file(str(self.path(key)), f"blob {key}") as source:
+                while block := source.read(_COPY_BLOCK):
+                    copy.write(block)
+            copy.flush()
+            yield Path(copy.name)
 
     def download(
         self,
@@ -93,6 +122,14 @@ class TrainingBlobs:
         self, path: Path, span: ByteRange
     ) -> AsyncIterator[artifact_pb2.ArtifactChunk]:
         if span.offset >= span.end:
+            return
+        if self.sealed is not None:
+            blob = self.sealed.open_file(str(path), f"blob {path.name}")
+            try:
+                async for chunk in read_chunks(blob.read_at, span):
+                    yield chunk
+            finally:
+                blob.close()
             return
         descriptor = os.open(path, os.O_RDONLY)
         try:

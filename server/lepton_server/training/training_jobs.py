@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
-from pathlib import Path
 from typing import Any
 
 from lepton.training.v1 import checkpoint_pb2
@@ -331,15 +330,18 @@ class TrainingJobs:
                     metadata={"resource_name": request.name},
                 )
             output = job.output
-            content = self.context.blobs.path(output.artifact.descriptor.digest.hex)
+            content = output.artifact.descriptor.digest.hex
             metadata = {}
         job.spec.output.registration.CopyFrom(request.registration)
         version = version_of(job, output, self.context.records.latest_values(job.name))
         version.metadata.update(metadata)
         key = f"{job.name}#register#{request.request_id or len(job.registered_model_versions)}"
-        name = await asyncio.to_thread(
-            registration.register, request.registration, version, content, request_key=key
-        )
+
+        def register() -> str:
+            with self.context.blobs.plaintext(content) as path:
+                return registration.register(request.registration, version, path, request_key=key)
+
+        name = await asyncio.to_thread(register)
         self.runner.update(job.name, lambda job: job.registered_model_versions.append(name))
         if request.request_id:
             request_ids.remember(self.store, REGISTER, request.name, request, name)
@@ -347,7 +349,8 @@ class TrainingJobs:
 
     def _checkpoint_model(
         self, job: tj.TrainingJob, name: str
-    ) -> tuple[Path, tj.TrainingJobOutput, dict[str, str]]:
+    ) -> tuple[str, tj.TrainingJobOutput, dict[str, str]]:
+        """The blob key of a checkpoint's model, the output it stands for and its metadata."""
         resource_names.parse(name, (KIND, "checkpoints"), "checkpoint")
         if not name.startswith(f"{job.name}/checkpoints/"):
             raise invalid_field("checkpoint", f"{name} is not a checkpoint of {job.name}")
@@ -364,8 +367,7 @@ class TrainingJobs:
             framework=job.output.framework,
             framework_version=job.output.framework_version,
         )
-        content = self.context.blobs.path(self.context.checkpoints.model_key(name))
-        return content, output, {"lepton.checkpoint": name}
+        return self.context.checkpoints.model_key(name), output, {"lepton.checkpoint": name}
 
     # --- checkpoints ------------------------------------------------------------------------
 
