@@ -24,6 +24,7 @@ from lepton_conformance.harness.known_failing import KnownFailure
 from lepton_conformance.harness.requirements import load_requirements
 from lepton_conformance.harness.runner import Standing, run, run_case
 from lepton_conformance.harness.target import TargetOptions
+from lepton_server.runtime.encryption import KEY_SUFFIX, MAGIC
 
 RESTARTABLE = str(Path(__file__).resolve().parents[1] / "support" / "restartable.py")
 MUTANT_LAUNCHER = [
@@ -141,6 +142,29 @@ def test_reference_server_passes_every_case(reference, files):
     assert result.count(Outcome.SKIP) == 0
     assert all(v.standing is Standing.CERTIFIED for v in result.verdicts)
     assert result.exit_status == 0
+    # What the cases left stored (most delete what they made) is sealed, each object with
+    # its key record.
+    stored = [path for area in SEALED_AREAS for path in _objects(reference.storage_dir / area)]
+    assert stored
+    for path in stored:
+        assert path.read_bytes()[: len(MAGIC)] == MAGIC, path
+        assert Path(f"{path}{KEY_SUFFIX}").is_file(), path
+
+
+# Where the reference server keeps dataset segments, registry and edge artifacts, and
+# training checkpoints and models.
+SEALED_AREAS = ("data/datasets", "registry/blobs", "edge/artifacts/blobs", "training/blobs")
+
+
+def _objects(root: Path) -> list[Path]:
+    """The stored objects below `root`: not key records, digest caches or staging files."""
+    return [
+        path
+        for path in root.rglob("*")
+        if path.is_file()
+        and path.suffix not in {KEY_SUFFIX, ".leaves"}
+        and ".staging" not in path.parts
+    ]
 
 
 def test_reference_server_metrics_are_certified(server_factory, model_repository):

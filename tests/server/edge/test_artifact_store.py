@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from lepton.edge.v1 import artifact_upload_pb2, edge_service_pb2
 from lepton.type.v1 import artifact_pb2, digest_pb2
 from lepton_server.aip.artifact_chunks import DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES
 from lepton_server.edge.artifact_store import ArtifactStore
+from lepton_server.runtime.encryption import KeyFile
 from lepton_server.runtime.errors import (
     DataLoss,
     InvalidArgument,
@@ -24,6 +26,7 @@ from lepton_server.runtime.errors import (
     OutOfRange,
     ResourceExhausted,
 )
+from lepton_server.runtime.sealed_files import SealedFiles
 
 Request = edge_service_pb2.UploadArtifactRequest
 MEDIA = "application/octet-stream"
@@ -79,9 +82,14 @@ def failure(error_type: type[LeptonError], call) -> LeptonError:
     return caught.value
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> ArtifactStore:
-    return ArtifactStore(tmp_path / "artifacts", max_upload_bytes=10_000_000)
+# Each test runs on plain blobs and on blobs sealed at rest (--encryption-key-file).
+@pytest.fixture(params=["plain", "sealed"])
+def store(tmp_path: Path, request) -> ArtifactStore:
+    store = ArtifactStore(tmp_path / "artifacts", max_upload_bytes=10_000_000)
+    if request.param == "sealed":
+        keys = KeyFile({"k1": secrets.token_bytes(32)})
+        store.blobs.sealed = SealedFiles(keys, store.blobs.filesystem)
+    return store
 
 
 CONTENT = bytes(range(256)) * 4 + b"tail"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 
 import grpc
+import pytest
 from registry_calls import create_model, create_version, descriptor, download, upload
 from support.servers import start_server
+from support.status_details import error_info
 
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc
@@ -59,4 +61,48 @@ def test_an_upload_resumes_after_a_restart(tmp_path):
         assert created.sequence == 1 and created.model == model
     finally:
         channel.close()
+        server.stop()
+
+
+def test_artifacts_are_sealed_at_rest_and_a_tampered_one_is_data_loss(tmp_path):
+    """With --encryption-key-file a READY artifact is stored sealed beside its key record;
+    it downloads whole and by range before and after a restart, a dedupe of the same bytes
+    keeps one blob, and a changed byte on disk fails the download with DATA_LOSS."""
+    keys = tmp_path / "keys"
+    keys.write_text(f"k1 {os.urandom(32).hex()}\n")
+    keys.chmod(0o600)
+    args = ["--services", "registry", "--encryption-key-file", str(keys)]
+    data = os.urandom(3 * 1024 * 1024 + 11)
+    server = start_server(args, tmp_path / "data")
+    try:
+        stub = pb_grpc.ModelRegistryServiceStub(grpc.insecure_channel(server.address))
+        model = create_model(stub)
+        first = create_version(stub, model, data)
+        upload(stub, first.name, data)
+        second = create_version(stub, model, data)
+        assert upload(stub, second.name, data).committed_offset == len(data)
+        assert download(stub, first.name)[1] == data
+        assert (
+            download(stub, second.name, offset=1024 * 1024 - 3, length_bytes=10)[1]
+            == (data[1024 * 1024 - 3 : 1024 * 1024 + 7])
+        )
+    finally:
+        server.stop()
+    blobs = tmp_path / "data" / "registry" / "blobs"
+    (blob,) = [p for p in blobs.iterdir() if not p.name.endswith(".dek")]
+    assert (blobs / f"{blob.name}.dek").is_file()
+    assert data[1000:1064] not in blob.read_bytes()
+
+    server = start_server(args, tmp_path / "data")
+    try:
+        stub = pb_grpc.ModelRegistryServiceStub(grpc.insecure_channel(server.address))
+        assert download(stub, second.name)[1] == data
+        content = bytearray(blob.read_bytes())
+        content[len(content) // 2] ^= 1
+        blob.write_bytes(bytes(content))
+        with pytest.raises(grpc.RpcError) as raised:
+            download(stub, first.name)
+        assert raised.value.code() == grpc.StatusCode.DATA_LOSS
+        assert error_info(raised.value).reason == "DATA_CORRUPTED"
+    finally:
         server.stop()

@@ -7,15 +7,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import secrets
 
 import pytest
+from pyarrow import fs
 
 from lepton.training.v1 import checkpoint_pb2, training_job_pb2
 from lepton.training.v1 import training_service_pb2 as pb
 from lepton.type.v1 import model_format_pb2, model_signature_pb2
 from lepton_server.aip import resource_names
 from lepton_server.aip.pagination import PageTokens
+from lepton_server.runtime.encryption import KeyFile
 from lepton_server.runtime.errors import InvalidArgument, NotFound, OutOfRange
+from lepton_server.runtime.sealed_files import SealedFiles
 from lepton_server.training.checkpoints import Checkpoints
 from lepton_server.training.training_blobs import TrainingBlobs
 
@@ -25,9 +29,14 @@ MINIMIZE = training_job_pb2.METRIC_GOAL_MINIMIZE
 MAXIMIZE = training_job_pb2.METRIC_GOAL_MAXIMIZE
 
 
-@pytest.fixture
-def store(tmp_path) -> Checkpoints:
-    return Checkpoints(tmp_path / "training.db", TrainingBlobs(tmp_path / "blobs"), PageTokens())
+# Each test runs on plain blobs and on blobs sealed at rest (--encryption-key-file).
+@pytest.fixture(params=["plain", "sealed"])
+def store(tmp_path, request) -> Checkpoints:
+    sealed = None
+    if request.param == "sealed":
+        sealed = SealedFiles(KeyFile({"k1": secrets.token_bytes(32)}), fs.LocalFileSystem())
+    blobs = TrainingBlobs(tmp_path / "blobs", sealed)
+    return Checkpoints(tmp_path / "training.db", blobs, PageTokens())
 
 
 def _add(store: Checkpoints, step: int, job: str = JOB, **metrics: float):
@@ -264,3 +273,11 @@ def test_a_download_delivers_the_described_bytes(store, tmp_path):
         store.download(f"{JOB}/checkpoints/c-0", pb.DownloadCheckpointRequest())
     with pytest.raises(InvalidArgument):
         store.download("nope", pb.DownloadCheckpointRequest())
+    key = checkpoint.artifact.digest.hex
+    with store.blobs.plaintext(key) as copy:
+        assert copy.read_bytes() == data  # what a registration or a resumed attempt reads
+    if store.blobs.sealed is not None:
+        assert not copy.exists()  # the decrypted copy lasts as long as its use
+        assert data[:4096] not in store.blobs.path(key).read_bytes()
+        store.blobs.delete(key)
+        assert list(store.blobs.root.glob(f"{key}*")) == []  # the key record goes with it
