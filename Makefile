@@ -32,7 +32,7 @@ TS_CLIENT := clients/typescript
 TS_INSTALLED := $(TS_CLIENT)/node_modules/.installed
 
 .PHONY: all install demo test lint format generate check-generated buf-lint buf-breaking pytest fuzz soak bench bench-data bench-annotation \
-        bench-registry bench-training bench-edge clean \
+        bench-registry bench-training bench-edge bench-encryption clean \
         interop interop-install
 
 all: test
@@ -133,6 +133,10 @@ bench: install interop-install $(GHZ)
 	$(PY) benchmarks/training.py
 	$(PY) benchmarks/edge.py
 	$(PY) benchmarks/annotation.py
+	$(PY) benchmarks/encryption.py
+
+bench-encryption: install
+	$(PY) benchmarks/encryption.py
 
 bench-edge: install
 	$(PY) benchmarks/edge.py

@@ -197,15 +197,15 @@ def _chunks_unauthenticated(original: Callable) -> Callable:
         original(self, *args, **options)
         read_at, _, data_key = args[:3]
 
-        def plain(index: int) -> bytes:
+        def decrypt(index: int, into: memoryview) -> None:
             start = encryption.HEADER_BYTES + index * (self._chunk + encryption.TAG_BYTES)
-            sealed = read_at(start, self._chunk + encryption.TAG_BYTES)
+            sealed = read_at(start, len(into) + encryption.TAG_BYTES)
             # GCM's first counter block for the payload: the nonce, then 2.
             counter = self._prefix + struct.pack(">I", index) + b"\0\0\0\2"
             decryptor = Cipher(algorithms.AES(data_key), modes.CTR(counter)).decryptor()
-            return decryptor.update(sealed[: -encryption.TAG_BYTES]) + decryptor.finalize()
+            into[:] = decryptor.update(sealed[: len(into)]) + decryptor.finalize()
 
-        self._plain = plain
+        self._decrypt = decrypt
 
     return init
 

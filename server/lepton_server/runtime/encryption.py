@@ -284,7 +284,7 @@ class SealedReader:
         if self._size < 0:
             raise corrupted(what, "it is shorter than its encryption framing")
         self._position = 0
-        self._cached: tuple[int, bytes] | None = None
+        self._cached: tuple[int, bytearray] | None = None
         self.closed = False
 
     def readable(self) -> bool:
@@ -304,18 +304,28 @@ class SealedReader:
         self._position = base + offset
         return self._position
 
-    def read(self, length: int = -1) -> bytes:
+    def read(self, length: int = -1) -> bytearray:
         end = (
             self._size if length is None or length < 0 else min(self._size, self._position + length)
         )
-        parts = []
+        # One buffer, filled in place: a chunk the range covers whole is decrypted straight
+        # into it, so a big read costs one copy of the plaintext, not three.
+        out = bytearray(max(0, end - self._position))
+        view = memoryview(out)
+        at = 0
         while self._position < end:
             index, within = divmod(self._position, self._chunk)
-            plain = self._plain(index)
-            part = plain[within : within + end - self._position]
-            parts.append(part)
-            self._position += len(part)
-        return b"".join(parts)
+            size = min(self._chunk, self._size - index * self._chunk)
+            if within == 0 and end - self._position >= size and self._cached_index() != index:
+                self._decrypt(index, view[at : at + size])
+                taken = size
+            else:
+                plain = self._plain(index)
+                taken = min(len(plain) - within, end - self._position)
+                view[at : at + taken] = plain[within : within + taken]
+            at += taken
+            self._position += taken
+        return out
 
     def readall(self) -> bytes:
         return self.read()
@@ -330,19 +340,30 @@ class SealedReader:
         for index in range(self._chunks):
             yield self._plain(index)
 
-    def _plain(self, index: int) -> bytes:
+    def _plain(self, index: int) -> bytearray:
         if self._cached is not None and self._cached[0] == index:
             return self._cached[1]
+        size = min(self._chunk, self._size - index * self._chunk)
+        plain = bytearray(size)
+        self._decrypt(index, memoryview(plain))
+        self._cached = (index, plain)
+        return plain
+
+    def _cached_index(self) -> int | None:
+        return None if self._cached is None else self._cached[0]
+
+    def _decrypt(self, index: int, into: memoryview) -> None:
+        """Decrypt chunk `index` into `into` (exactly its plaintext's size)."""
         start = HEADER_BYTES + index * (self._chunk + TAG_BYTES)
         sealed = self._read_at(start, self._chunk + TAG_BYTES)
         last = index == self._chunks - 1
         nonce = self._prefix + struct.pack(">I", index)
+        if len(sealed) != len(into) + TAG_BYTES:
+            raise corrupted(self._what, f"chunk {index} is cut short")
         try:
-            plain = self._aead.decrypt(nonce, sealed, self._header + bytes([last]))
+            self._aead.decrypt_into(nonce, sealed, self._header + bytes([last]), into)
         except InvalidTag as exc:
             raise corrupted(self._what, f"chunk {index} does not authenticate") from exc
-        self._cached = (index, plain)
-        return plain
 
 
 def header_of(first_bytes: bytes, what: str) -> bytes:
