@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import textwrap
 
+import pytest
 from google.protobuf import timestamp_pb2
 
 from lepton.edge.v1 import telemetry_pb2
 from lepton_server.agent.outbox import Outbox
+from lepton_server.runtime.encryption import KeyFile
+from lepton_server.runtime.errors import LeptonError
 
 BOOT = "boot-a"
 
@@ -116,3 +120,54 @@ def test_a_new_boot_numbers_from_one_and_keeps_older_boots_pending(tmp_path):
     assert second.append("logs", log_record("b")) == 1
     segments = second.pending_segments(1000, 1 << 30)
     assert [(s.boot_id, len(s.records)) for s in segments] == [("boot-1", 3), ("boot-2", 1)]
+
+
+def _keys(**keys: bytes) -> KeyFile:
+    return KeyFile(keys or {"k1": secrets.token_bytes(32)})
+
+
+def test_an_encrypted_outbox_stores_no_plaintext_and_reads_back(tmp_path):
+    """With --encryption-key-file each payload is sealed; records read back after a reopen,
+    rows stored before encryption was turned on are sealed then, and the capacity counts
+    plaintext bytes."""
+    path = tmp_path / "outbox.db"
+    plain = Outbox(path, BOOT)
+    plain.append("logs", log_record("before-encryption-" + "p" * 64))
+    plain.close()
+    keys = _keys()
+    outbox = Outbox(path, BOOT, encryption=keys)
+    for number in range(3):
+        outbox.append("logs", log_record(f"secret-telemetry-{number}-" + "s" * 64))
+    sizes = [len(r.SerializeToString()) for r in outbox.pending_segments(100, 1 << 20)[0].records]
+    assert outbox.status().pending_bytes == sum(sizes)  # plaintext bytes, not sealed ones
+    outbox.close()
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert b"secret-telemetry" not in stored and b"before-encryption" not in stored
+    assert (tmp_path / "outbox.db.dek").is_file()
+    reopened = Outbox(path, BOOT, encryption=keys)
+    (segment,) = reopened.pending_segments(100, 1 << 20)
+    assert [r.log.body[:18] for r in segment.records] == [
+        "before-encryption-",
+        "secret-telemetry-0",
+        "secret-telemetry-1",
+        "secret-telemetry-2",
+    ]
+
+
+def test_an_altered_row_is_dropped_and_counted_and_a_wrong_key_is_refused(tmp_path):
+    path = tmp_path / "outbox.db"
+    keys = _keys()
+    outbox = Outbox(path, BOOT, encryption=keys)
+    for number in range(3):
+        outbox.append("logs", log_record(f"record-{number}"))
+    # Row 2's payload put in row 1's place: it was sealed under another sequence.
+    second = outbox._one("SELECT payload FROM records WHERE sequence=2")[0]
+    outbox._run("UPDATE records SET payload=? WHERE sequence=1", second)
+    (segment,) = outbox.pending_segments(100, 1 << 20)
+    assert [r.sequence for r in segment.records] == [2, 3]
+    assert outbox.status().dropped_record_count == 1
+    assert outbox.pending_count() == 2
+    outbox.close()
+    with pytest.raises(LeptonError) as raised:
+        Outbox(path, BOOT, encryption=_keys(k2=secrets.token_bytes(32)))
+    assert raised.value.reason == "ENCRYPTION_KEY_UNAVAILABLE"

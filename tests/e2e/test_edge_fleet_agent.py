@@ -7,6 +7,7 @@ check is rolled back on the device while the good one keeps serving."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import numpy as np
@@ -24,7 +25,11 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture(scope="module")
 def agent(fleet_server, fleet, release_key, tmp_path_factory) -> Iterator[ServerProcess]:
+    """The device's agent, its telemetry outbox encrypted at rest (spec/general.md §12)."""
     home = tmp_path_factory.mktemp("device")
+    keys = home / "keys"
+    keys.write_text(f"k1 {secrets.token_hex(32)}\n")
+    keys.chmod(0o600)
     process, _ = new_device_agent(
         fleet,
         fleet_address=fleet_server.address,
@@ -32,7 +37,9 @@ def agent(fleet_server, fleet, release_key, tmp_path_factory) -> Iterator[Server
         key=release_key,
         device_id="cam-1",
         labels={"site": "plant-7"},
+        extra=("--encryption-key-file", str(keys)),
     )
+    assert (home / "state" / "outbox.db.dek").is_file()
     yield process
     assert process.stop() == 0, "".join(process.stderr)
 

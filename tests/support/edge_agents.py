@@ -47,13 +47,14 @@ def new_device_agent(
     device_id: str,
     labels: dict[str, str],
     env: dict[str, str] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> tuple[ServerProcess, list]:
     """Create `devices/{device_id}` and start its agent (state in home/state, `env` added to
-    its environment) dialling `fleet_address`; the agent process and the flags that restart
-    it."""
+    its environment, `extra` flags after the others) dialling `fleet_address`; the agent
+    process and the flags that restart it."""
     created = fleet.create_device(device_id, labels=labels)
     home.mkdir(parents=True, exist_ok=True)
-    args = agent_args(fleet_address, home, key, device_id)
+    args = [*agent_args(fleet_address, home, key, device_id), *extra]
     token = ["--bootstrap-token", created.bootstrap_token]
     process = start_agent([*args, *token], home / "state", env=env)
     return process, args

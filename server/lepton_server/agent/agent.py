@@ -27,6 +27,8 @@ from lepton_server.agent.local_inference import LocalInference
 from lepton_server.agent.options import AgentConfig, configure
 from lepton_server.agent.outbox import Outbox
 from lepton_server.agent.telemetry_upload import TelemetryUploader
+from lepton_server.runtime.encryption import KeyFile
+from lepton_server.runtime.errors import LeptonError
 from lepton_server.runtime.startup_errors import StartupError
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,16 @@ AGENT_VERSION = f"lepton-agent/{__version__}"
 # The link's own backoff paces retries (EDG-102); the channel's reconnect backoff (up to two
 # minutes by default) must not add to it once the fleet is back.
 CHANNEL_OPTIONS = [("grpc.max_reconnect_backoff_ms", 5000)]
+
+
+def _outbox(config: AgentConfig, boot_id: str) -> Outbox:
+    keys = None
+    if config.encryption_key_file is not None:
+        keys = KeyFile.load(config.encryption_key_file)
+    try:
+        return Outbox(config.state_dir / "outbox.db", boot_id, config.outbox_capacity_bytes, keys)
+    except LeptonError as error:  # the outbox's key is not in the key file
+        raise StartupError(f"the telemetry outbox: {error.message}") from error
 
 
 class Agent:
@@ -47,9 +59,7 @@ class Agent:
         self.config = config
         config.state_dir.mkdir(parents=True, exist_ok=True)
         self.state = AgentState(config.state_dir)
-        self.outbox = Outbox(
-            config.state_dir / "outbox.db", self.state.boot_id, config.outbox_capacity_bytes
-        )
+        self.outbox = _outbox(config, self.state.boot_id)
         self.serving = LocalInference(config.serve, config.state_dir, self.outbox.append)
         self._tasks: list[asyncio.Task] = []
         self._apply: asyncio.Task | None = None

@@ -23,6 +23,9 @@ class AgentConfig:
     bootstrap_token: str = ""
     device_id: str = ""
     outbox_capacity_bytes: int = DEFAULT_OUTBOX_CAPACITY_BYTES
+    # Key-encryption keys the telemetry outbox's data key is wrapped under (runtime/
+    # encryption.py); None stores telemetry unencrypted.
+    encryption_key_file: Path | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_OUTBOX_CAPACITY_BYTES,
         help="bound of the telemetry outbox; 0 = unbounded (default: %(default)s)",
     )
+    parser.add_argument(
+        "--encryption-key-file",
+        type=Path,
+        metavar="FILE",
+        help="encrypt the telemetry outbox at rest under the keys of FILE (`KEY_ID HEX_KEY` "
+        "lines, as for `lepton serve`; default: unencrypted)",
+    )
     parser.add_argument("--log-level", default="WARNING")
 
 
@@ -64,4 +74,5 @@ def configure(options: argparse.Namespace) -> AgentConfig:
         bootstrap_token=options.bootstrap_token,
         device_id=options.device_id,
         outbox_capacity_bytes=options.outbox_capacity_bytes,
+        encryption_key_file=options.encryption_key_file,
     )

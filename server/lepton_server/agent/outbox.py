@@ -12,10 +12,17 @@ blocking.
 
 Bound: `capacity_bytes` (0 = unbounded) over the records' payload bytes; a record that does
 not fit drops the oldest records first (by insertion order), counted per boot id in
-`dropped_record_count`; appending never waits for an upload."""
+`dropped_record_count`; appending never waits for an upload.
+
+Encryption (`lepton agent --encryption-key-file`): each payload is sealed on its own
+(runtime/encryption.py, RecordCipher) under the outbox's data key, whose key record is
+`outbox.db.dek`; sizes and the capacity stay those of the plaintext. Rows stored before
+encryption was turned on are sealed when it is; a row that does not open (altered on disk) is
+dropped, logged and counted as dropped, never uploaded."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +32,12 @@ from google.protobuf import timestamp_pb2
 
 from lepton.edge.v1 import device_agent_service_pb2 as agent_pb
 from lepton.edge.v1 import device_state_pb2, telemetry_pb2
+from lepton_server.runtime.encryption import KeyProvider, RecordCipher
+from lepton_server.runtime.errors import DataLoss
 from lepton_server.runtime.sqlite_database import SqliteDatabase
+
+log = logging.getLogger(__name__)
+_KEY_LABEL = b"lepton telemetry outbox v1"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -65,10 +77,23 @@ class Segment:
 class Outbox(SqliteDatabase):
     """`<state-dir>/outbox.db`, writing records under the current `boot_id`."""
 
-    def __init__(self, path: Path, boot_id: str, capacity_bytes: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        boot_id: str,
+        capacity_bytes: int = 0,
+        encryption: KeyProvider | None = None,
+    ) -> None:
         super().__init__(path, SCHEMA)
         self.boot_id = boot_id
         self.capacity_bytes = capacity_bytes
+        self._cipher: RecordCipher | None = None
+        if encryption is not None:
+            record = path.with_name(f"{path.name}.dek")
+            first = not record.exists()
+            self._cipher = RecordCipher.for_store(encryption, record, _KEY_LABEL)
+            if first:
+                self._seal_plain_rows()
         self._pending_bytes = self._one("SELECT COALESCE(SUM(size), 0) FROM records")[0]
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
@@ -90,6 +115,9 @@ class Outbox(SqliteDatabase):
             sequence = row[0] if row else 1  # numbering starts at 1 in every boot (EDG-090)
             record.sequence = sequence
             payload = record.SerializeToString()
+            size = len(payload)
+            if self._cipher is not None:
+                payload = self._cipher.seal(payload, _identity(stream, self.boot_id, sequence))
             self._run(
                 "INSERT OR REPLACE INTO sequences VALUES (?, ?, ?)",
                 stream,
@@ -103,10 +131,10 @@ class Outbox(SqliteDatabase):
                 self.boot_id,
                 sequence,
                 record.time.ToNanoseconds(),
-                len(payload),
+                size,
                 payload,
             )
-            self._pending_bytes += len(payload)
+            self._pending_bytes += size
             self._enforce_capacity()
         with self._listeners_lock:
             listeners = list(self._listeners)
@@ -145,22 +173,55 @@ class Outbox(SqliteDatabase):
             if records_left <= 0 or bytes_left <= 0:
                 break
             rows = self._all(
-                "SELECT payload, size FROM records WHERE stream=? AND boot_id=? "
+                "SELECT id, sequence, payload, size FROM records WHERE stream=? AND boot_id=? "
                 "ORDER BY sequence LIMIT ?",
                 stream,
                 boot_id,
                 records_left,
             )
             records: list[telemetry_pb2.TelemetryRecord] = []
-            for payload, size in rows:
+            for record_id, sequence, payload, size in rows:
                 # Headroom for the segment's framing; one record always goes.
                 if records and size + 16 > bytes_left:
                     break
-                records.append(telemetry_pb2.TelemetryRecord.FromString(payload))
+                plain = self._plain(record_id, stream, boot_id, sequence, payload)
+                if plain is None:
+                    continue
+                records.append(telemetry_pb2.TelemetryRecord.FromString(plain))
                 bytes_left -= size + 16
             records_left -= len(records)
             segments.append(Segment(stream, boot_id, records))
         return segments
+
+    def _plain(
+        self, record_id: int, stream: str, boot_id: str, sequence: int, payload: bytes
+    ) -> bytes | None:
+        """A row's record bytes; None (the row dropped) when a sealed row does not open."""
+        if self._cipher is None:
+            return payload
+        try:
+            return self._cipher.open(payload, _identity(stream, boot_id, sequence), "a record")
+        except DataLoss as error:
+            log.error("telemetry record %s/%s/%d dropped: %s", stream, boot_id, sequence, error)
+            with self.transaction():
+                size = self._one("SELECT size FROM records WHERE id=?", record_id)
+                self._run("DELETE FROM records WHERE id=?", record_id)
+                self._run(
+                    "INSERT INTO dropped VALUES (?, 1) "
+                    "ON CONFLICT (boot_id) DO UPDATE SET count = count + 1",
+                    self.boot_id,
+                )
+                self._pending_bytes -= size[0] if size else 0
+            return None
+
+    def _seal_plain_rows(self) -> None:
+        """Seal the rows stored before encryption was turned on, in one transaction."""
+        with self.transaction():
+            for record_id, stream, boot_id, sequence, payload in self._all(
+                "SELECT id, stream, boot_id, sequence, payload FROM records"
+            ):
+                sealed = self._cipher.seal(payload, _identity(stream, boot_id, sequence))
+                self._run("UPDATE records SET payload=? WHERE id=?", sealed, record_id)
 
     def acknowledge(self, stream: str, boot_id: str, acknowledged_sequence: int) -> int:
         """Delete the records of the pair at or below the server's high-water mark; how many."""
@@ -198,3 +259,8 @@ class Outbox(SqliteDatabase):
             status.oldest_pending_time.CopyFrom(timestamp_pb2.Timestamp())
             status.oldest_pending_time.FromNanoseconds(oldest)
         return status
+
+
+def _identity(stream: str, boot_id: str, sequence: int) -> bytes:
+    """What a sealed row is bound to: moved to another place in the outbox, it does not open."""
+    return f"{stream}\0{boot_id}\0{sequence}".encode()

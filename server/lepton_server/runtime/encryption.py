@@ -412,3 +412,40 @@ def rewrap(provider: KeyProvider, record: bytes, header: bytes, what: str) -> by
         return None
     data_key = provider.unwrap(wrapped, header, what)
     return provider.wrap(data_key, header).to_bytes()
+
+
+class RecordCipher:
+    """Small records sealed one by one under one data key, for a store of many rows (an edge
+    agent's telemetry outbox): each is a random 12-byte nonce and its AES-256-GCM ciphertext,
+    with the record's identity (its stream, boot id and sequence) as associated data, so a
+    row moved or altered does not open. The data key's record is a file beside the store."""
+
+    def __init__(self, data_key: bytes) -> None:
+        self._aead = AESGCM(data_key)
+
+    @staticmethod
+    def for_store(provider: KeyProvider, record_path: Path, label: bytes) -> RecordCipher:
+        """The cipher of the store whose key record is `record_path` (made on first use);
+        `label` names what the key is for. FAILED_PRECONDITION when its KEK is not held."""
+        if record_path.exists():
+            wrapped = WrappedKey.from_bytes(record_path.read_bytes(), str(record_path))
+            return RecordCipher(provider.unwrap(wrapped, label, str(record_path)))
+        data_key = AESGCM.generate_key(bit_length=256)
+        temporary = record_path.with_name(f"{record_path.name}.tmp")
+        with open(temporary, "wb") as file:
+            file.write(provider.wrap(data_key, label).to_bytes())
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, record_path)
+        return RecordCipher(data_key)
+
+    def seal(self, plain: bytes, identity: bytes) -> bytes:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plain, identity)
+
+    def open(self, sealed: bytes, identity: bytes, what: str) -> bytes:
+        """The plaintext; DATA_LOSS when the row is not what was sealed under `identity`."""
+        try:
+            return self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], identity)
+        except (InvalidTag, ValueError) as exc:
+            raise corrupted(what, "it does not authenticate") from exc
