@@ -147,6 +147,12 @@ def _parser() -> argparse.ArgumentParser:
         "runs the roles profile",
     )
     runner.add_argument(
+        "--other-tenant-token",
+        metavar="TOKEN",
+        help="with --token: the bearer token of a principal of another tenant, holding writer "
+        "and admin there; runs the tenants profile",
+    )
+    runner.add_argument(
         "--storage-dir",
         type=Path,
         metavar="DIR",
@@ -277,6 +283,7 @@ def _run(console: Console, options: argparse.Namespace) -> int:
         agent_command=options.agent_command,
         metrics_url=options.metrics_url,
         reader_token=options.reader_token,
+        other_tenant_token=options.other_tenant_token,
         storage_dir=options.storage_dir,
         restart_command=options.restart_command,
     )

@@ -30,11 +30,14 @@ from lepton_server.config import (
 from lepton_server.runtime.errors import LeptonError
 from lepton_server.runtime.host import RunningServer, ServerHost
 from lepton_server.runtime.layer_registry import LAYERS, Layer, build_services, load_layer
-from lepton_server.runtime.principals import load_token_file
+from lepton_server.runtime.principals import TokenGrant, internal_token, load_token_file
+from lepton_server.runtime.roles import ADMIN
 from lepton_server.runtime.startup_errors import StartupError
 
 if TYPE_CHECKING:
     from lepton_server.runtime.encryption import KeyProvider
+
+ADMINS = frozenset({ADMIN})
 
 
 def _layer_names(text: str) -> tuple[str, ...]:
@@ -190,12 +193,16 @@ def _config(
         tls = TlsConfig(options.tls_cert, options.tls_key, options.tls_client_ca)
     grants = {}
     if options.auth_tokens is not None:
+        content = options.auth_tokens.read_bytes()
         try:
-            grants = load_token_file(options.auth_tokens.read_text().splitlines())
+            grants = load_token_file(content.decode().splitlines())
         except ValueError as exc:
             raise StartupError(f"{options.auth_tokens}, {exc}") from exc
         if not grants:
             raise StartupError(f"{options.auth_tokens} holds no tokens")
+        # Each other tenant's layers call one another with a token of the tenant's own.
+        for tenant in sorted({g.tenant for g in grants.values() if g.tenant}):
+            grants[internal_token(content, tenant)] = TokenGrant("lepton-server", ADMINS, tenant)
     return ServerConfig(
         address=options.address,
         data_dir=options.data_dir,
@@ -204,6 +211,7 @@ def _config(
         auth_tokens=frozenset(grants),
         principals={token: grant.principal for token, grant in grants.items()},
         roles={token: grant.roles for token, grant in grants.items()},
+        tenants={token: grant.tenant for token, grant in grants.items() if grant.tenant},
         max_message_bytes=options.max_message_bytes,
         layers=layer_configs,
         workers=_workers(options, argv),

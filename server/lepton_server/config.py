@@ -89,9 +89,23 @@ class ServerConfig:
     # Holds the keys that wrap each stored object's data key (`--encryption-key-file`,
     # runtime/encryption.py); None stores objects unencrypted.
     encryption: KeyProvider | None = None
+    # token -> its tenant (spec/general.md, "Tenants"); a token missing here belongs to the
+    # default tenant "".
+    tenants: Mapping[str, str] = field(default_factory=dict)
+    # The tenant whose resources the layers built from this config hold: "" for the default
+    # tenant, whose data is at `data_dir`; another's config is `for_tenant`'s.
+    tenant: str = ""
     # Layer name -> that layer's own config (its `Layer.config_type`); a hosted layer absent
     # here runs with its defaults.
     layers: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def other_tenants(self) -> tuple[str, ...]:
+        """The tenants besides the default one that the token file names, sorted."""
+        return tuple(sorted({t for t in self.tenants.values() if t}))
+
+    def token_tenant(self, token: str) -> str:
+        return self.tenants.get(token, "")
 
     @property
     def own_token(self) -> str | None:
@@ -99,7 +113,11 @@ class ServerConfig:
         model, inference following the registry): the first in order of those whose roles
         grant the most (admin, then writer); None when the server requires no credentials."""
         for role in (ADMIN, WRITER, READER):
-            holders = [t for t in self.auth_tokens if role in granted(self.token_roles(t))]
+            holders = [
+                t
+                for t in self.auth_tokens
+                if role in granted(self.token_roles(t)) and self.token_tenant(t) == self.tenant
+            ]
             if holders:
                 return min(holders)
         return None

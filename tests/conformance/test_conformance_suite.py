@@ -38,6 +38,10 @@ ANNOTATOR_TOKENS = ("suite-annotator-1", "suite-annotator-2", "suite-annotator-3
 # A principal that may only read (GEN-015), for the roles profile.
 READER_TOKEN = "suite-reader"
 READER_LINE = f"{READER_TOKEN} reader roles=reader\n"
+# A principal of a second tenant (spec/general.md "Tenants"), for the tenants profile; its
+# lines make every server of these tests mount each layer once per tenant.
+OTHER_TENANT_TOKEN = "suite-other-tenant"
+TOKEN_LINES = READER_LINE + f"{OTHER_TENANT_TOKEN} other-tenant-admin tenant=globex\n"
 DEFAULT_SERVER_LIMIT = 80 * 1024 * 1024  # `lepton serve` without --max-message-bytes
 # An Arrow Flight endpoint on any free port, so that the data.flight cases run (the server
 # advertises the host it was given, which the suite reaches).
@@ -86,7 +90,7 @@ def reference(model_repository, files, tmp_path) -> Iterator[Reference]:
     its forwarding to the primary pass every case too). It runs under a supervisor the
     encrypted-storage cases restart it through (support/restartable.py)."""
     tokens = tmp_path / "reference-tokens"
-    tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)) + READER_LINE)
+    tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)) + TOKEN_LINES)
     keys = tmp_path / "reference-keys"
     keys.write_text(f"k1 {secrets.token_hex(32)}\n")
     keys.chmod(0o600)
@@ -128,6 +132,7 @@ def _complete_run(reference: Reference, files: Path) -> TargetOptions:
         token=TOKEN,
         annotator_tokens=ANNOTATOR_TOKENS,
         reader_token=READER_TOKEN,
+        other_tenant_token=OTHER_TENANT_TOKEN,
         metrics_url=reference.metrics_url,
         storage_dir=reference.storage_dir,
         restart_command=reference.restart_command,
@@ -290,7 +295,7 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
 ):
     mutant = MUTANTS[name]
     tokens = tmp_path / "tokens"
-    tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)) + READER_LINE)
+    tokens.write_text("".join(f"{token}\n" for token in (TOKEN, *ANNOTATOR_TOKENS)) + TOKEN_LINES)
     server = server_factory(
         "--max-message-bytes",
         str(LIMIT * 10),
@@ -316,6 +321,7 @@ def test_mutant_is_caught_by_exactly_the_expected_cases(
             file_root=_file_root(files),
             metrics_url=server.metrics_url,
             reader_token=READER_TOKEN,
+            other_tenant_token=OTHER_TENANT_TOKEN,
         ),
         profiles=mutant.profiles,
     )

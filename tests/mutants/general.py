@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import struct
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -23,7 +24,9 @@ from lepton_server.runtime import (
     errors,
     host,
     metrics,
+    principals,
     roles,
+    tenancy,
 )
 from mutants.case_sets import (
     REASON_CHECKS,
@@ -210,7 +213,23 @@ def _chunks_unauthenticated(original: Callable) -> Callable:
     return init
 
 
+def _lists_of_the_default_tenant(original: Callable) -> Callable:
+    """Tenant dispatch that sends every List to the default tenant's instance."""
+
+    def dispatching(method: str, per_tenant: dict) -> Any:
+        if method.rsplit("/", 1)[1].startswith("List"):
+            per_tenant = dict.fromkeys(per_tenant, per_tenant[principals.DEFAULT_TENANT])
+        return original(method, per_tenant)
+
+    return dispatching
+
+
 MUTANTS: dict[str, Mutant] = {
+    "cross-tenant-list": Mutant(
+        "GEN-019: a List answers with the default tenant's resources, whoever calls",
+        replace(tenancy, "_dispatching", _lists_of_the_default_tenant),
+        frozenset({"tenants.datasets-are-isolated", "tenants.models-are-isolated"}),
+    ),
     "tampered-segment-served-silently": Mutant(
         "GEN-112: stored chunks are decrypted without checking their tags",
         replace(encryption.SealedReader, "__init__", _chunks_unauthenticated),

@@ -67,6 +67,8 @@ def _token_placeholders(target: TargetOptions) -> list[str]:
         words += ["--annotator-token", f"ANNOTATOR-TOKEN-{number}"]
     if target.reader_token is not None:
         words += ["--reader-token", "READER-TOKEN"]
+    if target.other_tenant_token is not None:
+        words += ["--other-tenant-token", "OTHER-TENANT-TOKEN"]
     # A local path and a command: the run's machine's, not the report's to show.
     if target.storage_dir is not None:
         words += ["--storage-dir", "STORAGE-DIR"]
@@ -85,6 +87,7 @@ def run_settings(result: RunResult) -> dict[str, Any]:
         "token_given": target.token is not None,
         "annotator_tokens_given": len(target.annotator_tokens),
         "reader_token_given": target.reader_token is not None,
+        "other_tenant_token_given": target.other_tenant_token is not None,
         "metrics_url": target.metrics_url,
         "storage_dir_given": target.storage_dir is not None,
         "restart_command_given": target.restart_command is not None,

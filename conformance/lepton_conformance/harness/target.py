@@ -58,6 +58,9 @@ class TargetOptions:
     # The token of a principal that holds the reader role only (`--reader-token`), for the
     # roles profile; None leaves it unchecked.
     reader_token: str | None = None
+    # The token of a principal of another tenant than `token`'s, holding writer and admin
+    # there (`--other-tenant-token`), for the tenants profile; None leaves it unchecked.
+    other_tenant_token: str | None = None
     # The directory below which the target keeps what it stores (`--storage-dir`), which the
     # suite reads and alters, and a shell command that restarts the target on the same
     # address (`--restart-command`), for the encrypted-storage profile; None leaves it

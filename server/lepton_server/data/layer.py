@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from lepton_server.config import ServerConfig
 from lepton_server.runtime.hosted_service import HostedService
-from lepton_server.runtime.layer_registry import Layer
+from lepton_server.runtime.layer_registry import Layer, tenant_location
 from lepton_server.runtime.startup_errors import StartupError
 
 
@@ -93,4 +94,12 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
     return services.build(server, config)
 
 
-LAYER = Layer(DataConfig, add_arguments, configure, build)
+def for_tenant(config: DataConfig, tenant: str) -> DataConfig:
+    """Another tenant's storage is below the default's; the Flight endpoint is the default
+    tenant's (its port serves one catalog)."""
+    return dataclasses.replace(
+        config, flight_address=None, storage_uri=tenant_location(config.storage_uri, tenant)
+    )
+
+
+LAYER = Layer(DataConfig, add_arguments, configure, build, for_tenant=for_tenant)

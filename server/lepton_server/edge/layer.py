@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from lepton_server.config import ServerConfig
 from lepton_server.runtime.hosted_service import HostedService
-from lepton_server.runtime.layer_registry import Layer
+from lepton_server.runtime.layer_registry import DEFAULT_ONLY, Layer
 from lepton_server.runtime.startup_errors import StartupError
 
 # EDG-027: access tokens expire at most 24 hours after issue.
@@ -79,4 +79,5 @@ def build(server: ServerConfig, config: EdgeConfig) -> list[HostedService]:
     return services.build(server, config)
 
 
-LAYER = Layer(EdgeConfig, add_arguments, configure, build)
+# A device's credentials name no tenant yet: fleets are the default tenant's.
+LAYER = Layer(EdgeConfig, add_arguments, configure, build, tenancy=DEFAULT_ONLY)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lepton_server.config import ServerConfig
 from lepton_server.runtime.hosted_service import HostedService
-from lepton_server.runtime.layer_registry import Layer
+from lepton_server.runtime.layer_registry import SHARED, Layer
 from lepton_server.runtime.startup_errors import StartupError
 
 
@@ -54,4 +54,5 @@ def build(server: ServerConfig, config: InferenceConfig) -> list[HostedService]:
     return services.build(server, config)
 
 
-LAYER = Layer(InferenceConfig, add_arguments, configure, build)
+# The deployment's models, one engine for every tenant (as Triton's are).
+LAYER = Layer(InferenceConfig, add_arguments, configure, build, tenancy=SHARED)

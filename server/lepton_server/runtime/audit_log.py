@@ -34,7 +34,7 @@ from lepton_server.aip.filtering.fields import (
 from lepton_server.aip.listing import Listing
 from lepton_server.aip.pagination import PageTokens
 from lepton_server.runtime.error_mapping import CallObserver
-from lepton_server.runtime.principals import current_principal
+from lepton_server.runtime.principals import current_principal, current_tenant
 from lepton_server.runtime.roles import READER, required_role
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,9 @@ class _MethodAudit:
         if self._every_call or code in REFUSALS:
             refused = code in REFUSALS
             resource = "" if refused else _resource(request, response)
-            self._log.append(current_principal(), self._method, resource, code.name, reason)
+            self._log.append(
+                current_principal(), self._method, resource, code.name, reason, current_tenant()
+            )
 
 
 class AuditLog:
@@ -114,7 +116,9 @@ class AuditLog:
             return None
         return _MethodAudit(self, method, required_role(method) != READER)
 
-    def append(self, principal: str, method: str, resource: str, code: str, reason: str) -> None:
+    def append(  # noqa: PLR0917 - an event's fields, in the order the log shows them
+        self, principal: str, method: str, resource: str, code: str, reason: str, tenant: str = ""
+    ) -> None:
         event = {
             "time": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
             "principal": principal,
@@ -123,6 +127,8 @@ class AuditLog:
             "code": code,
             "reason": reason,
         }
+        if tenant:  # the default tenant's events carry none, as before tenants existed
+            event["tenant"] = tenant
         line = json.dumps(event, separators=(",", ":"), ensure_ascii=False) + "\n"
         try:
             self._write(line.encode())
@@ -138,8 +144,9 @@ class AuditLog:
             while view:  # a short write (a disk filling up) continues where it stopped
                 view = view[os.write(self._fd, view) :]
 
-    def events(self) -> Iterator[pb.AuditEvent]:
-        """Every event, oldest first, numbered by line from 1."""
+    def events(self, tenant: str = "") -> Iterator[pb.AuditEvent]:
+        """Every event of `tenant`'s calls, oldest first, numbered by line from 1 (so another
+        tenant's events leave gaps in the numbering)."""
         with self.path.open("rb") as lines:
             for sequence, line in enumerate(lines, start=1):
                 if not line.endswith(b"\n"):
@@ -148,7 +155,7 @@ class AuditLog:
                     event = json.loads(line)
                 except ValueError:
                     continue  # a line a crash cut short: skipped, its number kept
-                if not isinstance(event, dict):
+                if not isinstance(event, dict) or event.get("tenant", "") != tenant:
                     continue
                 time = Timestamp()
                 time.FromJsonString(event["time"])
@@ -163,9 +170,12 @@ class AuditLog:
                 )
 
     def list(
-        self, request: pb.ListAuditEventsRequest, tokens: PageTokens
+        self, request: pb.ListAuditEventsRequest, tokens: PageTokens, tenant: str = ""
     ) -> tuple[list[pb.AuditEvent], str]:
-        return LISTING.page(tokens, request, lambda: list(self.events()), _fields, "auditEvents")
+        """A page of `tenant`'s events."""
+        return LISTING.page(
+            tokens, request, lambda: list(self.events(tenant)), _fields, "auditEvents"
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ from lepton.audit.v1 import audit_service_pb2_grpc as pb_grpc
 from lepton_server.aip.pagination import PageTokens
 from lepton_server.runtime.audit_log import AuditLog
 from lepton_server.runtime.hosted_service import HostedService
+from lepton_server.runtime.principals import current_tenant
 
 SERVICE = pb.DESCRIPTOR.services_by_name["AuditService"].full_name
 
@@ -24,7 +25,10 @@ class AuditServicer(pb_grpc.AuditServiceServicer):
         self, request: pb.ListAuditEventsRequest, context: aio.ServicerContext
     ) -> pb.ListAuditEventsResponse:
         # The file is read off the event loop: it only grows.
-        events, next_page_token = await asyncio.to_thread(self._log.list, request, self._tokens)
+        # An admin reads the events of its own tenant's calls only.
+        events, next_page_token = await asyncio.to_thread(
+            self._log.list, request, self._tokens, current_tenant()
+        )
         return pb.ListAuditEventsResponse(events=events, next_page_token=next_page_token)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from lepton_server.runtime.error_mapping import Metadata, MethodCheck
 from lepton_server.runtime.errors import PermissionDenied, Unauthenticated
-from lepton_server.runtime.principals import set_principal, token_principal
+from lepton_server.runtime.principals import set_principal, set_tenant, token_principal
 from lepton_server.runtime.roles import DEFAULT_ROLES, granted, required_role
 
 # Discovery must work before a client holds credentials (GEN-011).
@@ -71,6 +71,7 @@ class BearerTokenCheck:
         principals: Mapping[str, str] | None = None,
         self_authenticating: Iterable[str] = (),
         roles: Mapping[str, frozenset[str]] | None = None,
+        tenants: Mapping[str, str] | None = None,
     ) -> None:
         if not tokens:
             raise ValueError("the token file holds no tokens")
@@ -83,6 +84,8 @@ class BearerTokenCheck:
         self._roles = {t.encode(): roles.get(t, DEFAULT_ROLES) for t in tokens}
         # What each token may do, worked out once rather than on every call.
         self._granted = {token: granted(held) for token, held in self._roles.items()}
+        tenants = tenants or {}
+        self._tenants = {t.encode(): tenants.get(t, "") for t in tokens}
 
     def _rejection(self, metadata: Metadata) -> Unauthenticated | None:
         values = [v for k, v in metadata if k == "authorization"]
@@ -100,6 +103,7 @@ class BearerTokenCheck:
             token = _bearer_token(metadata)
             # Who is refused is known too (the audit log records it).
             set_principal(self._principals[token])
+            set_tenant(self._tenants[token])
             if needed not in self._granted[token]:
                 raise role_rejection(self._roles[token], method, needed)
 

@@ -102,7 +102,11 @@ class ServerHost:
             self_authenticating = [s.name for s in self.services if s.authenticate]
             checks.append(
                 BearerTokenCheck(
-                    config.auth_tokens, config.principals, self_authenticating, config.roles
+                    config.auth_tokens,
+                    config.principals,
+                    self_authenticating,
+                    config.roles,
+                    config.tenants,
                 )
             )
         return checks

@@ -10,10 +10,13 @@ what declaring its flags needs; its `build` imports the rest."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlparse, urlunparse
 
 from lepton_server.config import ServerConfig
 from lepton_server.runtime.hosted_service import HostedService
@@ -32,6 +35,9 @@ LAYERS: dict[str, str] = {
 
 ConfigT = TypeVar("ConfigT")
 
+# How a layer's services take part in tenancy (runtime/tenancy.py).
+PER_TENANT, SHARED, DEFAULT_ONLY = "per-tenant", "shared", "default-only"
+
 
 @dataclass(frozen=True)
 class Layer(Generic[ConfigT]):
@@ -46,6 +52,12 @@ class Layer(Generic[ConfigT]):
     configure: Callable[[argparse.Namespace], ConfigT]
     # The layer's services, for the host-wide config and the layer's own config.
     build: Callable[[ServerConfig, ConfigT], list[HostedService]]
+    # How its services take part in tenancy (runtime/tenancy.py): an instance per tenant,
+    # one shared, or the default tenant's only.
+    tenancy: str = PER_TENANT
+    # The layer's own config for another tenant than the default (a storage location of the
+    # tenant's own); None keeps it as it is.
+    for_tenant: Callable[[ConfigT, str], ConfigT] | None = None
 
 
 class UnknownLayerError(StartupError):
@@ -75,12 +87,60 @@ def load_layer(name: str) -> Layer[Any]:
 
 
 def build_services(config: ServerConfig) -> list[HostedService]:
-    """The services of every selected layer, in the order selected."""
+    """The services of every selected layer, in the order selected; with tenants besides the
+    default one, each layer's instances for them mounted beside the default's
+    (runtime/tenancy.py)."""
     selected = selected_layers(config)
     check_known(selected)
+    layers = {name: load_layer(name) for name in selected}
     services: list[HostedService] = []
-    for name in selected:
-        layer = load_layer(name)
-        own = config.layers.get(name)
-        services += layer.build(config, layer.config_type() if own is None else own)
-    return services
+    tenancy: dict[str, str] = {}
+    for name, layer in layers.items():
+        built = layer.build(config, _own_config(config, name, layer))
+        services += built
+        tenancy.update(dict.fromkeys((s.name for s in built), layer.tenancy))
+    if not config.other_tenants:
+        return services
+    # Imported here: a server without tenants never loads it.
+    from lepton_server.runtime.tenancy import mount_tenants  # noqa: PLC0415
+
+    others = {}
+    for tenant in config.other_tenants:
+        tenant_config = _tenant_config(config, tenant, layers)
+        others[tenant] = [
+            service
+            for name, layer in layers.items()
+            if layer.tenancy == PER_TENANT
+            for service in layer.build(tenant_config, _own_config(tenant_config, name, layer))
+        ]
+    return mount_tenants(services, others, tenancy)
+
+
+def tenant_location(location: str | None, tenant: str) -> str | None:
+    """A storage location (a path or a URI, query kept) for `tenant` below `location`."""
+    if location is None:
+        return None
+    parsed = urlparse(location)
+    if not parsed.scheme:
+        return str(Path(location) / "tenants" / tenant)
+    return urlunparse(parsed._replace(path=f"{parsed.path.rstrip('/')}/tenants/{tenant}"))
+
+
+def _own_config(config: ServerConfig, name: str, layer: Layer[Any]) -> Any:
+    own = config.layers.get(name)
+    return layer.config_type() if own is None else own
+
+
+def _tenant_config(
+    config: ServerConfig, tenant: str, layers: dict[str, Layer[Any]]
+) -> ServerConfig:
+    """`config` for `tenant`'s instances: a data directory, and storage, of its own."""
+    own = {}
+    for name, layer in layers.items():
+        layer_config = _own_config(config, name, layer)
+        own[name] = (
+            layer_config if layer.for_tenant is None else layer.for_tenant(layer_config, tenant)
+        )
+    return dataclasses.replace(
+        config, data_dir=config.data_dir / "tenants" / tenant, tenant=tenant, layers=own
+    )

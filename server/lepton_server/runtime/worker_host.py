@@ -79,7 +79,12 @@ class WorkerHost:
         observers: list[CallObservers] = []
         if config.auth_tokens:
             checks.append(
-                BearerTokenCheck(config.auth_tokens, config.principals, roles=config.roles)
+                BearerTokenCheck(
+                    config.auth_tokens,
+                    config.principals,
+                    roles=config.roles,
+                    tenants=config.tenants,
+                )
             )
             # The calls this process refuses go to the primary's log (every write is the
             # primary's to answer).

@@ -14,18 +14,26 @@ from lepton_conformance.suites.general import (
     metrics,
     pagination_and_limits,
     roles,
+    tenants,
 )
 from lepton_conformance.suites.general.profile import GENERAL
 
 SUITE = Suite(
     "general",
-    profiles=(GENERAL, metrics.METRICS, roles.ROLES, encrypted_storage.ENCRYPTED_STORAGE),
+    profiles=(
+        GENERAL,
+        metrics.METRICS,
+        roles.ROLES,
+        tenants.TENANTS,
+        encrypted_storage.ENCRYPTED_STORAGE,
+    ),
     case_lists=(
         health_and_discovery.CASES,
         errors_and_auth.CASES,
         pagination_and_limits.CASES,
         metrics.CASES,
         roles.CASES,
+        tenants.CASES,
         encrypted_storage.CASES,
     ),
     probes=(
