@@ -67,6 +67,7 @@ from lepton_server.runtime.error_mapping import as_lepton_error
 from lepton_server.runtime.errors import (
     LeptonError,
     NotFound,
+    PermissionDenied,
     Unavailable,
     invalid_argument,
 )
@@ -473,6 +474,10 @@ class _BearerTokens(flight.ServerMiddlewareFactory):
         self._tokens = [t.encode() for t in server.auth_tokens]
         self._roles = {t.encode(): server.token_roles(t) for t in server.auth_tokens}
         self._principals = {t.encode(): p for t, p in server.principals.items()}
+        # The endpoint serves one tenant's catalog (GEN-025): another tenant's credential is
+        # valid, and refused.
+        self._tenant = server.tenant
+        self._tenants = {t.encode(): server.token_tenant(t) for t in server.auth_tokens}
         self._audit = audit
 
     def start_call(self, info: flight.CallInfo, headers: dict[str, list]) -> _Caller:
@@ -487,6 +492,8 @@ class _BearerTokens(flight.ServerMiddlewareFactory):
         refusal = role_rejection(self._roles[token], f"Flight {info.method.name}", needed)
         if refusal is not None:
             self._refused(principal, info, refusal)
+        if self._tenants[token] != self._tenant:
+            self._refused(principal, info, _tenant_not_served(self._tenants[token]))
         return _Caller(principal)
 
     def _refused(self, principal: str, info: flight.CallInfo, error: LeptonError) -> NoReturn:
@@ -495,6 +502,14 @@ class _BearerTokens(flight.ServerMiddlewareFactory):
                 principal, flight_method(info.method), "", error.code.name, error.reason
             )
         raise _flight_error(error)
+
+
+def _tenant_not_served(tenant: str) -> PermissionDenied:
+    return PermissionDenied(
+        reason="TENANT_NOT_SERVED",
+        message=f"this Arrow Flight endpoint serves the deployment's default tenant only, and "
+        f"the credential belongs to tenant {tenant!r}",
+    )
 
 
 def flight_method(method: flight.FlightMethod) -> str:
