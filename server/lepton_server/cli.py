@@ -200,8 +200,10 @@ def _config(
             raise StartupError(f"{options.auth_tokens}, {exc}") from exc
         if not grants:
             raise StartupError(f"{options.auth_tokens} holds no tokens")
-        # Each other tenant's layers call one another with a token of the tenant's own.
-        for tenant in sorted({g.tenant for g in grants.values() if g.tenant}):
+        # With tenants, each tenant's layers call one another with a token of the tenant's
+        # own (the default tenant's too: its tokens may all be readers, or none at all).
+        tenants = {g.tenant for g in grants.values()}
+        for tenant in sorted(tenants | {""} if tenants != {""} else set()):
             grants[internal_token(content, tenant)] = TokenGrant("lepton-server", ADMINS, tenant)
     return ServerConfig(
         address=options.address,
@@ -287,7 +289,9 @@ def _rekey(options: argparse.Namespace) -> int:
     except (StartupError, LeptonError, OSError) as exc:
         raise SystemExit(f"lepton rekey: {exc}") from exc
     sys.stdout.write(
-        f"lepton rekey: {found.rewrapped} data keys re-wrapped, {found.current} already were\n"
+        f"lepton rekey: {found.rewrapped} data keys re-wrapped, {found.current} already were"
+        + (f", {found.orphaned} records of objects no longer stored" if found.orphaned else "")
+        + "\n"
     )
     return 0
 

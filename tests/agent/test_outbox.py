@@ -143,7 +143,6 @@ def test_an_encrypted_outbox_stores_no_plaintext_and_reads_back(tmp_path):
     outbox.close()
     stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert b"secret-telemetry" not in stored and b"before-encryption" not in stored
-    assert (tmp_path / "outbox.db.dek").is_file()
     reopened = Outbox(path, BOOT, encryption=keys)
     (segment,) = reopened.pending_segments(100, 1 << 20)
     assert [r.log.body[:18] for r in segment.records] == [
@@ -168,6 +167,21 @@ def test_an_altered_row_is_dropped_and_counted_and_a_wrong_key_is_refused(tmp_pa
     assert outbox.status().dropped_record_count == 1
     assert outbox.pending_count() == 2
     outbox.close()
-    with pytest.raises(LeptonError) as raised:
-        Outbox(path, BOOT, encryption=_keys(k2=secrets.token_bytes(32)))
-    assert raised.value.reason == "ENCRYPTION_KEY_UNAVAILABLE"
+    for keys in (_keys(k2=secrets.token_bytes(32)), None):
+        with pytest.raises(LeptonError) as raised:
+            Outbox(path, BOOT, encryption=keys)
+        assert raised.value.reason == "ENCRYPTION_KEY_UNAVAILABLE"
+
+
+def test_an_outbox_rewraps_its_key_under_the_first_key_as_it_opens(tmp_path):
+    """A rotation on a device: the new key first in the file, the old after it; the outbox
+    opens under both and re-wraps its data key, so the old key can then leave the file."""
+    path = tmp_path / "outbox.db"
+    old, new = secrets.token_bytes(32), secrets.token_bytes(32)
+    outbox = Outbox(path, BOOT, encryption=KeyFile({"k1": old}))
+    outbox.append("logs", log_record("kept"))
+    outbox.close()
+    Outbox(path, BOOT, encryption=KeyFile({"k2": new, "k1": old})).close()
+    rotated = Outbox(path, BOOT, encryption=KeyFile({"k2": new}))
+    (segment,) = rotated.pending_segments(100, 1 << 20)
+    assert [r.log.body for r in segment.records] == ["kept"]

@@ -7,7 +7,9 @@ check is rolled back on the device while the good one keeps serving."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import sqlite3
 from collections.abc import Iterator
 
 import numpy as np
@@ -39,7 +41,8 @@ def agent(fleet_server, fleet, release_key, tmp_path_factory) -> Iterator[Server
         labels={"site": "plant-7"},
         extra=("--encryption-key-file", str(keys)),
     )
-    assert (home / "state" / "outbox.db.dek").is_file()
+    with contextlib.closing(sqlite3.connect(home / "state" / "outbox.db")) as outbox:
+        assert outbox.execute("SELECT COUNT(*) FROM data_keys").fetchone() == (1,)
     yield process
     assert process.stop() == 0, "".join(process.stderr)
 

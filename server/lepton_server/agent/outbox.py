@@ -15,10 +15,12 @@ not fit drops the oldest records first (by insertion order), counted per boot id
 `dropped_record_count`; appending never waits for an upload.
 
 Encryption (`lepton agent --encryption-key-file`): each payload is sealed on its own
-(runtime/encryption.py, RecordCipher) under the outbox's data key, whose key record is
-`outbox.db.dek`; sizes and the capacity stay those of the plaintext. Rows stored before
-encryption was turned on are sealed when it is; a row that does not open (altered on disk) is
-dropped, logged and counted as dropped, never uploaded."""
+(runtime/encryption.py, RecordCipher) under the outbox's data key, whose key record is kept
+in the outbox itself (`data_keys`); sizes and the capacity stay those of the plaintext. Rows
+stored before encryption was turned on are sealed in the transaction that stores the key; a
+record under an older key of the key file is re-wrapped under the first as the outbox opens;
+a row that does not open (altered on disk) is dropped, logged and counted as dropped, never
+uploaded; an encrypted outbox opened without a key file stops the agent."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from google.protobuf import timestamp_pb2
 
 from lepton.edge.v1 import device_agent_service_pb2 as agent_pb
 from lepton.edge.v1 import device_state_pb2, telemetry_pb2
-from lepton_server.runtime.encryption import KeyProvider, RecordCipher
+from lepton_server.runtime.encryption import KeyProvider, RecordCipher, key_unavailable
 from lepton_server.runtime.errors import DataLoss
 from lepton_server.runtime.sqlite_database import SqliteDatabase
 
@@ -57,6 +59,7 @@ CREATE TABLE IF NOT EXISTS sequences (
     PRIMARY KEY (stream, boot_id)
 );
 CREATE TABLE IF NOT EXISTS dropped (boot_id TEXT PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS data_keys (label TEXT PRIMARY KEY, record BLOB NOT NULL);
 """
 
 
@@ -87,13 +90,7 @@ class Outbox(SqliteDatabase):
         super().__init__(path, SCHEMA)
         self.boot_id = boot_id
         self.capacity_bytes = capacity_bytes
-        self._cipher: RecordCipher | None = None
-        if encryption is not None:
-            record = path.with_name(f"{path.name}.dek")
-            first = not record.exists()
-            self._cipher = RecordCipher.for_store(encryption, record, _KEY_LABEL)
-            if first:
-                self._seal_plain_rows()
+        self._cipher = self._open_cipher(encryption)
         self._pending_bytes = self._one("SELECT COALESCE(SUM(size), 0) FROM records")[0]
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
@@ -190,7 +187,8 @@ class Outbox(SqliteDatabase):
                 records.append(telemetry_pb2.TelemetryRecord.FromString(plain))
                 bytes_left -= size + 16
             records_left -= len(records)
-            segments.append(Segment(stream, boot_id, records))
+            if records:  # none when every row of the pair failed to open
+                segments.append(Segment(stream, boot_id, records))
         return segments
 
     def _plain(
@@ -214,14 +212,32 @@ class Outbox(SqliteDatabase):
                 self._pending_bytes -= size[0] if size else 0
             return None
 
-    def _seal_plain_rows(self) -> None:
-        """Seal the rows stored before encryption was turned on, in one transaction."""
+    def _open_cipher(self, encryption: KeyProvider | None) -> RecordCipher | None:
+        """The outbox's cipher: its stored key, re-wrapped if an older KEK wraps it, or a new
+        one, with the rows stored before sealed in the same transaction."""
+        label = _KEY_LABEL.decode()
+        stored = self._one("SELECT record FROM data_keys WHERE label=?", label)
+        if encryption is None:
+            if stored is not None:
+                raise key_unavailable("the telemetry outbox")
+            return None
+        if stored is not None:
+            cipher, rewrapped = RecordCipher.opened(
+                encryption, stored[0], _KEY_LABEL, "the telemetry outbox"
+            )
+            if rewrapped is not None:
+                with self.transaction():
+                    self._run("UPDATE data_keys SET record=? WHERE label=?", rewrapped, label)
+            return cipher
+        cipher, record = RecordCipher.new(encryption, _KEY_LABEL)
         with self.transaction():
             for record_id, stream, boot_id, sequence, payload in self._all(
                 "SELECT id, stream, boot_id, sequence, payload FROM records"
             ):
-                sealed = self._cipher.seal(payload, _identity(stream, boot_id, sequence))
+                sealed = cipher.seal(payload, _identity(stream, boot_id, sequence))
                 self._run("UPDATE records SET payload=? WHERE id=?", sealed, record_id)
+            self._run("INSERT INTO data_keys VALUES (?, ?)", label, record)
+        return cipher
 
     def acknowledge(self, stream: str, boot_id: str, acknowledged_sequence: int) -> int:
         """Delete the records of the pair at or below the server's high-water mark; how many."""

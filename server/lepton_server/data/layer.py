@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lepton_server.config import ServerConfig
 from lepton_server.runtime.hosted_service import HostedService
-from lepton_server.runtime.layer_registry import Layer, tenant_location
+from lepton_server.runtime.layer_registry import Layer, tenant_location, tenant_roots
 from lepton_server.runtime.startup_errors import StartupError
 
 
@@ -95,10 +95,14 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
 
 
 def for_tenant(config: DataConfig, tenant: str) -> DataConfig:
-    """Another tenant's storage is below the default's; the Flight endpoint is the default
-    tenant's (its port serves one catalog)."""
+    """Another tenant's storage and file roots are below the default's (a root the tenants
+    shared would carry one tenant's exports to another's imports); the Flight endpoint is
+    the default tenant's (its port serves one catalog)."""
     return dataclasses.replace(
-        config, flight_address=None, storage_uri=tenant_location(config.storage_uri, tenant)
+        config,
+        flight_address=None,
+        storage_uri=tenant_location(config.storage_uri, tenant),
+        file_roots=tenant_roots(config.file_roots, tenant),
     )
 
 

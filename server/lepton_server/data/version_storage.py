@@ -35,8 +35,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 from pyarrow import fs
 
-from lepton_server.runtime.encryption import KEY_SUFFIX, MAGIC, is_sealed
-from lepton_server.runtime.errors import FailedPrecondition
+from lepton_server.runtime.encryption import KEY_SUFFIX, MAGIC, is_sealed, key_unavailable
 from lepton_server.runtime.sealed_files import SealedFiles
 from lepton_server.runtime.startup_errors import StartupError
 
@@ -129,11 +128,7 @@ class VersionStorage:
                 source = remote.read_buffer()
             start = source[: len(MAGIC)].to_pybytes()
         if is_sealed(start):
-            raise FailedPrecondition(
-                reason="ENCRYPTION_KEY_UNAVAILABLE",
-                message=f"{what} is encrypted, and this server was started without "
-                "--encryption-key-file",
-            )
+            raise key_unavailable(what)
         return pa.ipc.open_file(source).read_all()
 
     def write_leaves(self, dataset_uid: str, segment: str, leaves: list[list[bytes]]) -> None:

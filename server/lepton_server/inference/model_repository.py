@@ -24,6 +24,7 @@ from lepton_server.inference.onnx_model import OnnxModel, UnsupportedModelError
 from lepton_server.inference.statistics import ModelStatistics
 from lepton_server.inference.wire import ResponseHeaders
 from lepton_server.runtime.errors import FailedPrecondition, NotFound, Unavailable
+from lepton_server.runtime.principals import DEFAULT_TENANT, current_tenant
 
 if TYPE_CHECKING:
     from lepton_server.inference.registry_models import RegistryModels
@@ -224,8 +225,9 @@ class ModelRepository:
         if entry is None:
             if name in self.model_names():
                 raise _not_ready(name, version)
-            if self.registry is not None and self.registry.has(name):
-                return self.registry.get(name, version)
+            registry = self._followed()
+            if registry is not None and registry.has(name):
+                return registry.get(name, version)
             raise NotFound(
                 reason="MODEL_NOT_FOUND",
                 message=f"unknown model {name!r}",
@@ -256,9 +258,15 @@ class ModelRepository:
             if name is None or model == name
             for v in sorted(entry.loaded, key=int)
         ]
-        if self.registry is not None and (name is None or name not in self._models):
-            loaded += self.registry.loaded_versions(name)
+        registry = self._followed()
+        if registry is not None and (name is None or name not in self._models):
+            loaded += registry.loaded_versions(name)
         return loaded
+
+    def _followed(self) -> RegistryModels | None:
+        """The registry's models, to a call of the default tenant only: the registry followed
+        is that tenant's, whose models no other tenant may see (spec/general.md GEN-019)."""
+        return self.registry if current_tenant() == DEFAULT_TENANT else None
 
     def index(self) -> list[tuple[str, str, str, str]]:
         """(name, version, state, reason) of every model and version, sorted (INF-070)."""

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 from pyarrow import fs
 
-from lepton_server.runtime.encryption import KEY_SUFFIX
+from lepton_server.runtime.encryption import KEY_SUFFIX, MAGIC, is_sealed, key_unavailable
 from lepton_server.runtime.sealed_files import SealedFiles
 from lepton_server.runtime.startup_errors import StartupError
 
@@ -64,13 +64,21 @@ class BlobStore:
             return None
         if self.sealed is not None:
             return self.sealed.plaintext_size(info.path, info.size)
+        self._refuse_sealed(sha256)
         return info.size
 
     def open(self, sha256: str) -> pa.NativeFile:
         """The blob, for random reads (decrypted a chunk at a time when sealed)."""
         if self.sealed is not None:
             return self.sealed.open_file(self._path(sha256), f"artifact {sha256}")
+        self._refuse_sealed(sha256)
         return self.filesystem.open_input_file(self._path(sha256))
+
+    def _refuse_sealed(self, sha256: str) -> None:
+        """FAILED_PRECONDITION for a blob sealed when the server ran with a key file."""
+        with self.filesystem.open_input_file(self._path(sha256)) as source:
+            if is_sealed(source.read_at(len(MAGIC), 0)):
+                raise key_unavailable(f"artifact {sha256}")
 
     def delete(self, sha256: str) -> None:
         if self.sealed is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lepton_server.config import ServerConfig
 from lepton_server.runtime.hosted_service import HostedService
-from lepton_server.runtime.layer_registry import Layer, tenant_location
+from lepton_server.runtime.layer_registry import Layer, tenant_location, tenant_roots
 from lepton_server.runtime.startup_errors import StartupError
 
 DEFAULT_MAX_ARTIFACT_BYTES = 1 << 40  # 1 TiB
@@ -139,7 +139,11 @@ def build(server: ServerConfig, config: RegistryConfig) -> list[HostedService]:
 def for_tenant(config: RegistryConfig, tenant: str) -> RegistryConfig:
     """Another tenant's artifacts are below the default's (blobs are never shared across
     tenants: each tenant's garbage collection sees only its own)."""
-    return dataclasses.replace(config, storage_uri=tenant_location(config.storage_uri, tenant))
+    return dataclasses.replace(
+        config,
+        storage_uri=tenant_location(config.storage_uri, tenant),
+        file_roots=tenant_roots(config.file_roots, tenant),
+    )
 
 
 LAYER = Layer(RegistryConfig, add_arguments, configure, build, for_tenant=for_tenant)

@@ -381,6 +381,14 @@ def is_sealed(first_bytes: bytes) -> bool:
     return first_bytes.startswith(MAGIC)
 
 
+def key_unavailable(what: str) -> FailedPrecondition:
+    """The refusal of a sealed object by a server that holds no key file."""
+    return FailedPrecondition(
+        reason="ENCRYPTION_KEY_UNAVAILABLE",
+        message=f"{what} is encrypted, and this server was started without --encryption-key-file",
+    )
+
+
 def open_sealed(
     provider: KeyProvider | None,
     read_at: Callable[[int, int], bytes],
@@ -394,11 +402,7 @@ def open_sealed(
     (None when it is missing); `on_close` runs when it is closed."""
     header = header_of(read_at(0, HEADER_BYTES), what)
     if provider is None:
-        raise FailedPrecondition(
-            reason="ENCRYPTION_KEY_UNAVAILABLE",
-            message=f"{what} is encrypted, and this server was started without "
-            "--encryption-key-file",
-        )
+        raise key_unavailable(what)
     if record is None:
         raise corrupted(what, "its key record is missing")
     data_key = provider.unwrap(WrappedKey.from_bytes(record, what), header, what)
@@ -418,26 +422,29 @@ class RecordCipher:
     """Small records sealed one by one under one data key, for a store of many rows (an edge
     agent's telemetry outbox): each is a random 12-byte nonce and its AES-256-GCM ciphertext,
     with the record's identity (its stream, boot id and sequence) as associated data, so a
-    row moved or altered does not open. The data key's record is a file beside the store."""
+    row moved or altered does not open. The store keeps the data key's record itself, in the
+    same transaction as the rows it seals."""
 
     def __init__(self, data_key: bytes) -> None:
         self._aead = AESGCM(data_key)
 
     @staticmethod
-    def for_store(provider: KeyProvider, record_path: Path, label: bytes) -> RecordCipher:
-        """The cipher of the store whose key record is `record_path` (made on first use);
-        `label` names what the key is for. FAILED_PRECONDITION when its KEK is not held."""
-        if record_path.exists():
-            wrapped = WrappedKey.from_bytes(record_path.read_bytes(), str(record_path))
-            return RecordCipher(provider.unwrap(wrapped, label, str(record_path)))
+    def new(provider: KeyProvider, label: bytes) -> tuple[RecordCipher, bytes]:
+        """A cipher under a new data key, and the key's record (wrapped with `label`, which
+        names what the key is for, as context)."""
         data_key = AESGCM.generate_key(bit_length=256)
-        temporary = record_path.with_name(f"{record_path.name}.tmp")
-        with open(temporary, "wb") as file:
-            file.write(provider.wrap(data_key, label).to_bytes())
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, record_path)
-        return RecordCipher(data_key)
+        return RecordCipher(data_key), provider.wrap(data_key, label).to_bytes()
+
+    @staticmethod
+    def opened(
+        provider: KeyProvider, record: bytes, label: bytes, what: str
+    ) -> tuple[RecordCipher, bytes | None]:
+        """The cipher of a stored key record, and the record re-wrapped under the primary KEK
+        when it is under another (None when it already is): a store rotates as it opens.
+        FAILED_PRECONDITION when its KEK is not held."""
+        wrapped = WrappedKey.from_bytes(record, what)
+        cipher = RecordCipher(provider.unwrap(wrapped, label, what))
+        return cipher, rewrap(provider, record, label, what)
 
     def seal(self, plain: bytes, identity: bytes) -> bytes:
         nonce = secrets.token_bytes(_NONCE_BYTES)

@@ -126,6 +126,11 @@ def tenant_location(location: str | None, tenant: str) -> str | None:
     return urlunparse(parsed._replace(path=f"{parsed.path.rstrip('/')}/tenants/{tenant}"))
 
 
+def tenant_roots(roots: tuple[Path, ...], tenant: str) -> tuple[Path, ...]:
+    """Each file root's directory for `tenant`."""
+    return tuple(root / "tenants" / tenant for root in roots)
+
+
 def _own_config(config: ServerConfig, name: str, layer: Layer[Any]) -> Any:
     own = config.layers.get(name)
     return layer.config_type() if own is None else own

@@ -18,21 +18,30 @@ from lepton_server.runtime.sealed_files import SealedFiles
 
 @dataclass
 class Rekeyed:
-    """What a rekey found: records re-wrapped, and those already under the first key."""
+    """What a rekey found: records re-wrapped, those already under the first key, and those
+    whose object is gone (a write a crash cut short, or a delete meanwhile: left for the
+    server's garbage collection, which knows whether a write is still under way)."""
 
     rewrapped: int = 0
     current: int = 0
+    orphaned: int = 0
 
 
 def rekey_tree(sealed: SealedFiles, root: str, found: Rekeyed) -> None:
     """Re-wrap every key record below `root` of `sealed`'s filesystem."""
     selector = fs.FileSelector(root, allow_not_found=True, recursive=True)
     for info in sealed.filesystem.get_file_info(selector):
-        if info.type == fs.FileType.File and info.path.endswith(KEY_SUFFIX):
-            if sealed.rekey(info.path.removesuffix(KEY_SUFFIX)):
-                found.rewrapped += 1
-            else:
-                found.current += 1
+        if info.type != fs.FileType.File or not info.path.endswith(KEY_SUFFIX):
+            continue
+        try:
+            changed = sealed.rekey(info.path.removesuffix(KEY_SUFFIX))
+        except FileNotFoundError:
+            found.orphaned += 1
+            continue
+        if changed:
+            found.rewrapped += 1
+        else:
+            found.current += 1
 
 
 def run(options: argparse.Namespace) -> Rekeyed:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
@@ -75,8 +77,17 @@ class SealedFiles:
 
     def seal_file(self, source: Path, path: str) -> None:
         """Store the local file `source` sealed at `path`, whole or not at all: written beside
-        it, its key record stored, then moved into place."""
-        temporary = f"{path}.partial"
+        it, its key record stored, then moved into place. For content-addressed objects: when
+        `path` exists (another writer of the same bytes finished first), it is kept."""
+        # One writer of a path at a time: two would each store a record of their own key,
+        # and the object could end up beside the other's record.
+        with _writer_lock(path):
+            if self.filesystem.get_file_info(path).type == fs.FileType.File:
+                return
+            self._seal_file(source, path)
+
+    def _seal_file(self, source: Path, path: str) -> None:
+        temporary = f"{path}.{uuid.uuid4().hex}.partial"
         try:
             with self.filesystem.open_output_stream(temporary) as raw:
                 sink, sealing = self.sink(raw)
@@ -123,7 +134,7 @@ class SealedFiles:
         changed (the object itself is not rewritten)."""
         record = self._record(path)
         if record is None:
-            raise corrupted(path, "its key record is missing")
+            raise FileNotFoundError(f"{path}{KEY_SUFFIX}")  # removed meanwhile
         with self.filesystem.open_input_file(path) as source:
             header = header_of(source.read_at(HEADER_BYTES, 0), path)
         rewrapped = rewrap(self.provider, record, header, path)
@@ -138,6 +149,14 @@ class SealedFiles:
                 return source.read()
         except FileNotFoundError:
             return None
+
+
+# Striped: a lock per path would grow with every object ever stored.
+_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+def _writer_lock(path: str) -> threading.Lock:
+    return _LOCKS[hash(path) % len(_LOCKS)]
 
 
 def _read_at(source: pa.NativeFile):
@@ -157,7 +176,7 @@ def _replace(filesystem: fs.FileSystem, path: str, content: bytes, *, local: boo
         with filesystem.open_output_stream(path) as sink:
             sink.write(content)
         return
-    temporary = f"{path}.tmp"
+    temporary = f"{path}.{uuid.uuid4().hex}.tmp"
     with open(temporary, "wb") as file:
         file.write(content)
         file.flush()

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lepton_server.config import ServerConfig
 from lepton_server.runtime.hosted_service import HostedService
-from lepton_server.runtime.layer_registry import Layer
+from lepton_server.runtime.layer_registry import Layer, tenant_roots
 from lepton_server.runtime.startup_errors import StartupError
 
 MIN_GRACE_SECONDS, MAX_GRACE_SECONDS = 10.0, 30.0  # spec: "Trainer runtime contract"
@@ -153,4 +154,9 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
     return services.build(server, config)
 
 
-LAYER = Layer(TrainingConfig, add_arguments, configure, build)
+def for_tenant(config: TrainingConfig, tenant: str) -> TrainingConfig:
+    """Another tenant's file roots are below the default's."""
+    return dataclasses.replace(config, file_roots=tenant_roots(config.file_roots, tenant))
+
+
+LAYER = Layer(TrainingConfig, add_arguments, configure, build, for_tenant=for_tenant)

@@ -21,6 +21,7 @@ from pathlib import Path
 from lepton.type.v1 import artifact_pb2, digest_pb2
 from lepton_server.aip.artifact_chunks import ByteRange, byte_range, read_chunks
 from lepton_server.registry.model_formats import OCTET_STREAM, TAR_MEDIA_TYPE, pack_directory
+from lepton_server.runtime.encryption import MAGIC, is_sealed, key_unavailable
 from lepton_server.runtime.sealed_files import SealedFiles
 
 _COPY_BLOCK = 4 * 1024 * 1024
@@ -95,6 +96,7 @@ class TrainingBlobs:
         """A file of the blob `key`'s bytes while the block runs (blocking): the blob itself,
         or a decrypted copy in the staging directory, removed after."""
         if self.sealed is None:
+            _refuse_sealed(self.path(key))
             yield self.path(key)
             return
         with tempfile.NamedTemporaryFile(dir=self._staging) as copy:
@@ -131,6 +133,7 @@ class TrainingBlobs:
             finally:
                 blob.close()
             return
+        _refuse_sealed(path)
         descriptor = os.open(path, os.O_RDONLY)
         try:
             async for chunk in read_chunks(
@@ -139,6 +142,13 @@ class TrainingBlobs:
                 yield chunk
         finally:
             os.close(descriptor)
+
+
+def _refuse_sealed(path: Path) -> None:
+    """FAILED_PRECONDITION for a blob sealed when the server ran with a key file."""
+    with path.open("rb") as blob:
+        if is_sealed(blob.read(len(MAGIC))):
+            raise key_unavailable(f"blob {path.name}")
 
 
 def _copy(source: Path, sink) -> tuple[int, str]:

@@ -4,6 +4,7 @@ with the error the spec names (spec/general.md §12), never read as other bytes.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import secrets
 from pathlib import Path
@@ -254,3 +255,37 @@ def test_the_first_key_wraps_and_comments_are_ignored(tmp_path):
     keys = KeyFile.load(path)
     assert keys.primary() == "k2"
     assert keys.wrap(b"k" * 32, b"context").key_id == "k2"
+
+
+def test_writers_of_the_same_object_leave_it_whole(tmp_path):
+    """Content-addressed stores may seal the same bytes twice at once (two uploads of one
+    digest): the object ends whole, beside its own key record."""
+    sealed = SealedFiles(_keys("k1"), fs.LocalFileSystem())
+    plain = secrets.token_bytes(3 * 1024 * 1024)
+    sources = []
+    for number in range(8):
+        source = tmp_path / f"source-{number}"
+        source.write_bytes(plain)
+        sources.append(source)
+    target = str(tmp_path / "blob")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda source: sealed.seal_file(source, target), sources))
+    with sealed.open_file(target, "blob") as stored:
+        assert stored.read() == plain
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("blob")) == [
+        "blob",
+        "blob.dek",
+    ]
+
+
+def test_rekey_counts_records_whose_object_is_gone_and_goes_on(tmp_path):
+    from lepton_server.runtime.rekey import Rekeyed, rekey_tree  # noqa: PLC0415
+
+    old = secrets.token_bytes(32)
+    for name in ("kept", "gone"):
+        _seal(KeyFile({"k1": old}), b"rows of " + name.encode(), tmp_path / name)
+    (tmp_path / "gone").unlink()  # a delete after its record was listed, or a cut write
+    rotated = SealedFiles(KeyFile({"k2": secrets.token_bytes(32), "k1": old}), fs.LocalFileSystem())
+    found = Rekeyed()
+    rekey_tree(rotated, str(tmp_path), found)
+    assert (found.rewrapped, found.current, found.orphaned) == (1, 0, 1)

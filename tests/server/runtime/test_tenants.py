@@ -273,3 +273,39 @@ def test_a_token_file_reads_tenants_and_roles_in_either_order():
     assert internal_token(b"file", "acme") == internal_token(b"file", "acme")
     assert internal_token(b"file", "acme") != internal_token(b"other", "acme")
     assert internal_token(b"file", "acme") != internal_token(b"file", "globex")
+
+
+def test_registry_models_are_served_to_the_default_tenant_only():
+    """Inference follows the default tenant's registry; another tenant's call neither finds
+    nor lists those models (its own registry's are not served: spec/general.md GEN-025)."""
+    import contextvars  # noqa: PLC0415
+
+    from lepton_server.inference.model_repository import ModelRepository  # noqa: PLC0415
+    from lepton_server.runtime.errors import NotFound  # noqa: PLC0415
+    from lepton_server.runtime.principals import set_tenant  # noqa: PLC0415
+
+    class Followed:  # what RegistryModels answers for one followed model
+        def has(self, name: str) -> bool:
+            return name == "churn"
+
+        def get(self, name: str, version: str) -> str:
+            return f"{name}:{version or 'latest'}"
+
+        def loaded_versions(self, name: str | None = None) -> list[str]:
+            return ["churn:1"]
+
+    repository = ModelRepository(None)
+    repository.registry = Followed()
+
+    def as_tenant(tenant: str, call):
+        def run():
+            set_tenant(tenant)
+            return call()
+
+        return contextvars.copy_context().run(run)
+
+    assert as_tenant("", lambda: repository.get("churn", "")) == "churn:latest"
+    assert as_tenant("", repository.loaded_versions) == ["churn:1"]
+    with pytest.raises(NotFound):
+        as_tenant("globex", lambda: repository.get("churn", ""))
+    assert as_tenant("globex", repository.loaded_versions) == []
