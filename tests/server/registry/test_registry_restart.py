@@ -3,11 +3,22 @@ it stopped), READY artifacts, aliases, and the event log's numbering."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
+import time
 
 import grpc
 import pytest
-from registry_calls import create_model, create_version, descriptor, download, upload
+from registry_calls import (
+    create_model,
+    create_version,
+    descriptor,
+    download,
+    upload,
+    upload_messages,
+)
 from support.servers import start_server
 from support.status_details import error_info
 
@@ -106,3 +117,65 @@ def test_artifacts_are_sealed_at_rest_and_a_tampered_one_is_data_loss(tmp_path):
         assert error_info(raised.value).reason == "DATA_CORRUPTED"
     finally:
         server.stop()
+
+
+def _paced(name: str, data: bytes):
+    """An upload's messages, paced so a kill lands among them."""
+    for message in upload_messages(name, data, chunk=256 * 1024):
+        time.sleep(0.08)
+        yield message
+
+
+# Kill times sweep an upload (about 0.5 s of paced chunks): early, mid-way, about the last
+# chunk and its commit, and after it; plain and sealed at rest.
+@pytest.mark.parametrize("encrypted", [False, True])
+@pytest.mark.parametrize("kill_after", [0.05, 0.25, 0.45, 0.6, 1.5])
+def test_sigkill_during_an_upload_leaves_the_version_resumable_or_ready(
+    tmp_path, kill_after, encrypted
+):
+    """A registry killed with SIGKILL at any moment of an upload restarts with the version
+    READY with exactly its bytes, or UPLOADING with a committed offset the client resumes
+    from; no blob but the finished one is ever stored."""
+    args = ["--services", "registry"]
+    if encrypted:
+        keys = tmp_path / "keys"
+        keys.write_text(f"k1 {os.urandom(32).hex()}\n")
+        keys.chmod(0o600)
+        args += ["--encryption-key-file", str(keys)]
+    data = os.urandom(5 * 256 * 1024 + 7)
+    server = start_server(args, tmp_path / "data")
+    stub = pb_grpc.ModelRegistryServiceStub(grpc.insecure_channel(server.address))
+    version = create_version(stub, create_model(stub), data)
+    uploading = threading.Thread(
+        target=lambda: _swallow(
+            lambda: stub.UploadModelVersionArtifact(_paced(version.name, data), timeout=30)
+        )
+    )
+    uploading.start()
+    time.sleep(kill_after)
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait(timeout=30)
+    uploading.join(timeout=60)
+
+    server = start_server(args, tmp_path / "data")
+    try:
+        stub = pb_grpc.ModelRegistryServiceStub(grpc.insecure_channel(server.address))
+        status = stub.GetModelVersionUploadStatus(
+            pb.GetModelVersionUploadStatusRequest(name=version.name)
+        )
+        committed = status.committed_offset
+        assert 0 <= committed <= len(data)
+        if committed < len(data):
+            assert upload(stub, version.name, data, offset=committed).committed_offset == len(data)
+        assert download(stub, version.name)[1] == data
+        blobs = tmp_path / "data" / "registry" / "blobs"
+        stored = sorted(p.name for p in blobs.iterdir())
+        digest = descriptor(data).digest.hex
+        assert stored == ([digest, f"{digest}.dek"] if encrypted else [digest])
+    finally:
+        server.stop()
+
+
+def _swallow(call) -> None:
+    with contextlib.suppress(grpc.RpcError):  # the server died under the call: expected
+        call()
