@@ -36,7 +36,7 @@ import pyarrow as pa
 from pyarrow import fs
 
 from lepton_server.runtime.encryption import KEY_SUFFIX, MAGIC, is_sealed, key_unavailable
-from lepton_server.runtime.sealed_files import SealedFiles
+from lepton_server.runtime.sealed_files import SealedFiles, fsync_path
 from lepton_server.runtime.startup_errors import StartupError
 
 log = logging.getLogger(__name__)
@@ -278,9 +278,9 @@ class SegmentWriter:
             self._storage.sealed.keep_record(self._final, self._sealing)
         if self._storage.local:
             # fsync, rename, directory fsync: the file is whole once it has its name.
-            _fsync(Path(self._path))
+            fsync_path(Path(self._path))
             os.replace(self._path, self._final)
-            _fsync(Path(self._final).parent)  # the rename must survive a crash too
+            fsync_path(Path(self._final).parent)  # the rename must survive a crash too
         self._committed = True
         return self.segment
 
@@ -331,12 +331,3 @@ def _without_secrets(uri: str) -> str:
     if not parsed.scheme:
         return uri
     return f"{parsed.scheme}://{parsed.netloc.rpartition('@')[2]}{parsed.path}"
-
-
-def _fsync(path: Path) -> None:
-    # Through a descriptor of its own: fsync flushes the file (or directory), not the handle.
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

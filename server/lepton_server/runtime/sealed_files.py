@@ -96,11 +96,11 @@ class SealedFiles:
                         sink.write(block)
                 sink.close()
             if self.local:
-                _fsync(temporary)
+                fsync_path(temporary)
             self.keep_record(path, sealing)
             self.filesystem.move(temporary, path)
             if self.local:
-                _fsync(str(Path(path).parent))
+                fsync_path(str(Path(path).parent))
         except BaseException:
             with contextlib.suppress(OSError):
                 self.filesystem.delete_file(temporary)
@@ -182,10 +182,11 @@ def _replace(filesystem: fs.FileSystem, path: str, content: bytes, *, local: boo
         file.flush()
         os.fsync(file.fileno())
     os.replace(temporary, path)
-    _fsync(str(Path(path).parent))
+    fsync_path(str(Path(path).parent))
 
 
-def _fsync(path: str) -> None:
+def fsync_path(path: str | Path) -> None:
+    """Flush the file or directory at `path` to disk (a directory: the names in it)."""
     # Through a descriptor of its own: fsync flushes the file (or directory), not a handle.
     descriptor = os.open(path, os.O_RDONLY)
     try:

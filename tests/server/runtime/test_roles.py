@@ -248,10 +248,13 @@ def test_a_refused_write_leaves_nothing_behind(roles_server):
     [
         ("tok roles=superuser", "unknown role 'superuser'"),
         ("tok roles=device", "device credentials are issued to devices"),
+        ("tok tenant=Acme", "tenant 'Acme' is not lowercase"),
+        ("tok tenant=", "tenant '' is not lowercase"),
+        ("tok tenant=9lives", "tenant '9lives' is not lowercase"),
         ("tok roles=", "roles= names no role"),
     ],
 )
-def test_a_token_file_with_a_bad_role_stops_the_server(line, message, tmp_path):
+def test_a_token_file_with_a_bad_role_or_tenant_stops_the_server(line, message, tmp_path):
     import subprocess  # noqa: PLC0415
 
     from support.servers import SERVE  # noqa: PLC0415
