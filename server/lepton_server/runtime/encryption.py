@@ -25,7 +25,7 @@ import re
 import secrets
 import struct
 from base64 import b64decode, b64encode
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -251,9 +251,14 @@ def chunk_bytes(header: bytes) -> int:
 
 def plaintext_size(sealed_size: int, chunk_bytes: int) -> int:
     """The plaintext bytes of a sealed data file of `sealed_size` bytes."""
+    return _layout(sealed_size, chunk_bytes)[1]
+
+
+def _layout(sealed_size: int, chunk_bytes: int) -> tuple[int, int]:
+    """The chunks of a sealed data file of `sealed_size` bytes, and its plaintext bytes."""
     body = sealed_size - HEADER_BYTES
     chunks = max(1, -(-body // (chunk_bytes + TAG_BYTES)))
-    return body - chunks * TAG_BYTES
+    return chunks, body - chunks * TAG_BYTES
 
 
 class SealedReader:
@@ -278,9 +283,7 @@ class SealedReader:
         self._header = header
         self._prefix = salt[:8]
         self._what = what
-        body = sealed_size - HEADER_BYTES
-        self._chunks = max(1, -(-body // (self._chunk + TAG_BYTES)))
-        self._size = body - self._chunks * TAG_BYTES
+        self._chunks, self._size = _layout(sealed_size, self._chunk)
         if self._size < 0:
             raise corrupted(what, "it is shorter than its encryption framing")
         self._position = 0
@@ -334,11 +337,6 @@ class SealedReader:
         if not self.closed:
             self.closed = True
             self._on_close()
-
-    def chunks(self) -> Iterator[bytes]:
-        """Every chunk's plaintext, in order (a whole-object read, as in a digest check)."""
-        for index in range(self._chunks):
-            yield self._plain(index)
 
     def _plain(self, index: int) -> bytearray:
         if self._cached is not None and self._cached[0] == index:

@@ -305,7 +305,8 @@ def _observed_stream(
     return observed
 
 
-def _kind(handler: grpc.RpcMethodHandler) -> str:
+def handler_kind(handler: grpc.RpcMethodHandler) -> str:
+    """Which of unary_unary, unary_stream, stream_unary, stream_stream `handler` is."""
     return next(kind for kind in _KINDS if getattr(handler, kind) is not None)
 
 
@@ -344,7 +345,7 @@ def _wrapped(
     checks: Sequence[CallCheck],
     observers: Sequence[CallObservers],
 ) -> grpc.RpcMethodHandler:
-    kind = _kind(handler)
+    kind = handler_kind(handler)
     chosen = [o for o in (source.for_method(method, kind) for source in observers) if o]
     return map_errors(handler, _method_check(checks, method), chosen)
 

@@ -23,7 +23,7 @@ from typing import Any
 import grpc
 from grpc import aio
 
-from lepton_server.runtime.error_mapping import replace_behavior
+from lepton_server.runtime.error_mapping import handler_kind, replace_behavior
 from lepton_server.runtime.errors import PermissionDenied
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_registry import PER_TENANT, SHARED
@@ -67,7 +67,7 @@ def _dispatching(
 ) -> grpc.RpcMethodHandler:
     """One handler for `method` that runs the behaviour of the caller's tenant's handler."""
     default = per_tenant[DEFAULT_TENANT]
-    kind = next(k for k in _KINDS if getattr(default, k) is not None)
+    kind = handler_kind(default)
     behaviors = {tenant: getattr(h, kind) for tenant, h in per_tenant.items()}
 
     def chosen() -> Any:
@@ -95,9 +95,6 @@ def _dispatching(
         return answered
 
     return replace_behavior(default, route)
-
-
-_KINDS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
 
 
 @dataclass(frozen=True)
