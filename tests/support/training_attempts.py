@@ -16,6 +16,24 @@ from lepton_server.training.report_lines import Report
 TRAINER = [sys.executable, "-m", "lepton_server.training.conformance_trainer"]
 
 
+def job_processes(job: str) -> dict[int, int]:
+    """The live processes whose environment names training job `job` (its trainer and the
+    trainer's children), each with its parent."""
+    marker = f"LEPTON_TRAINING_JOB={job}".encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environment = (entry / "environ").read_bytes().split(b"\0")
+            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except OSError:
+            continue  # ended while being read, or not ours to read
+        if marker in environment and state != "Z":
+            found[int(entry.name)] = int(parent)
+    return found
+
+
 def arrow_file(path: Path, table: pa.Table) -> Path:
     """`table` written at `path` as the runtime contract's data files are: an Arrow IPC file."""
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:

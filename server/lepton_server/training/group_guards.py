@@ -1,11 +1,11 @@
 """A guard that ends a worker's process group once the process that started the worker is
-gone (TRN-063), so that a Ray actor killed without warning — by its node's memory killer, or
-along with a server that died — leaves no trainer behind. Ray ends the direct children of a
-worker process that dies, the guard among them, so the guard detaches: the process started
-here forks the watcher and exits at once, and the watcher waits for the starter to end (a
-pidfd) or the group to end by itself; then, once the starter is gone, it removes the
-directory it was given (the attempt's files on the node). Run as a script, it is that
-process."""
+gone (TRN-063), so that a trainer outlives neither a Ray actor killed without warning (by its
+node's memory killer, say) nor a server killed with SIGKILL. A local worker's group leaves
+its session, and a Ray actor's children are ended with it, the guard among them, so the guard
+detaches: the process started here forks the watcher and exits at once, and the watcher
+waits for the starter to end (a pidfd) or the group to end by itself. Given a directory (the
+attempt's files on a Ray node), it then waits for the starter to be gone and removes it. Run
+as a script, it is that process."""
 
 from __future__ import annotations
 
@@ -24,15 +24,16 @@ from lepton_server.training.local_workers import group_alive
 _CHECK_SECONDS = 1.0
 
 
-async def guard_group(pgid: int, directory: Path) -> None:
-    """Have process group `pgid` killed, and `directory` removed, once this process is gone."""
+async def guard_group(pgid: int, directory: Path | None = None) -> None:
+    """Have process group `pgid` killed, and `directory` (if any) removed, once this process
+    is gone."""
     starter = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         __name__,
         str(os.getpid()),
         str(pgid),
-        str(directory),
+        "" if directory is None else str(directory),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
@@ -41,7 +42,7 @@ async def guard_group(pgid: int, directory: Path) -> None:
     await starter.wait()
 
 
-def _watch(watched: int, pgid: int, directory: Path) -> None:
+def _watch(watched: int, pgid: int, directory: Path | None) -> None:
     if os.fork() != 0:
         os._exit(0)  # the starter: its child is now no process's child but init's
     try:
@@ -57,9 +58,10 @@ def _watch(watched: int, pgid: int, directory: Path) -> None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
             break
-    gone(None)
-    shutil.rmtree(directory, ignore_errors=True)
+    if directory is not None:
+        gone(None)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    _watch(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))
+    _watch(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]) if sys.argv[3] else None)

@@ -17,6 +17,7 @@ from lepton_server.training.attempts import (
     attempt_dir,
     prepare,
 )
+from lepton_server.training.group_guards import guard_group
 from lepton_server.training.local_workers import LocalWorker
 from lepton_server.training.report_lines import ReportReader
 
@@ -38,6 +39,9 @@ class LocalAttempt:
         reader = ReportReader(Path(launch.env["LEPTON_REPORT_FILE"]))
         follower = AttemptFollower(self.plan, on_log, on_report)
         self._worker = await LocalWorker.start(launch, follower.log)
+        # The worker leads a session of its own: a server killed without warning would leave
+        # it, and every process it started, running.
+        await guard_group(self._worker.pgid)
         if self._stop is not None:  # asked to stop while it was starting
             self._stopping = asyncio.ensure_future(self.stop(*self._stop))
         waiting = asyncio.ensure_future(self._worker.wait())

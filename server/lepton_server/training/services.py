@@ -7,6 +7,7 @@ are configured)."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable
 
 from pyarrow import fs
@@ -124,6 +125,9 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
         except ConnectionError as error:
             raise StartupError(f"--ray-address {config.ray_address}: {error}") from None
     root = server.data_dir / "training"
+    # What attempts of a server that was killed left on disk: a job's attempt starts afresh
+    # (from a checkpoint, which is a blob), and its trainer ended with that server (TRN-063).
+    shutil.rmtree(root / "work", ignore_errors=True)
     store = SqliteDatabase(root / "training.sqlite", "")
     records = JobRecords(root / "records.sqlite", keepalive_seconds=config.keepalive_seconds)
     sealed = None

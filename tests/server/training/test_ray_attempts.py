@@ -17,31 +17,13 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from support.training_attempts import arrow_file, conformance_plan, run_attempt
+from support.training_attempts import arrow_file, conformance_plan, job_processes, run_attempt
 
 from lepton_server.training.attempts import CheckpointPolicy
 from lepton_server.training.ray_attempts import RayAttempt
 from lepton_server.training.report_lines import CheckpointReport, Metric, OutputReport
 
 pytestmark = pytest.mark.slow
-
-
-def _processes_of(job: str) -> dict[int, int]:
-    """The processes whose environment names `job` (its trainer and the trainer's children),
-    each with its parent."""
-    marker = f"LEPTON_TRAINING_JOB={job}".encode()
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environment = (entry / "environ").read_bytes().split(b"\0")
-            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
-        except OSError:
-            continue
-        if marker in environment and state != "Z":
-            found[int(entry.name)] = int(parent)
-    return found
 
 
 def _once_running(attempt: RayAttempt, action: Callable[[], Awaitable[Any]]) -> tuple:
@@ -141,14 +123,14 @@ def test_a_cancel_leaves_no_process_of_the_attempt(tmp_path, ray_address):
     attempt = RayAttempt(conformance_plan(tmp_path, job=job, hyperparameters=params), ray_address)
 
     async def cancel():
-        before = _processes_of(job)
+        before = job_processes(job)
         await attempt.stop("cancel", 1.0)  # the trainer ignores SIGTERM: SIGKILL after 1 s
         return before
 
     result, before = _once_running(attempt, cancel)
     assert len(before) == 4  # the trainer and its three children, on the Ray node
     assert result.stop_reason == "cancel" and result.failure is None
-    assert _processes_of(job) == {}
+    assert job_processes(job) == {}
 
 
 def test_a_worker_whose_actor_dies_is_lost_and_leaves_no_process(tmp_path, ray_address):
@@ -157,7 +139,7 @@ def test_a_worker_whose_actor_dies_is_lost_and_leaves_no_process(tmp_path, ray_a
     attempt = RayAttempt(conformance_plan(tmp_path, job=job, hyperparameters=params), ray_address)
 
     async def kill_the_actor():
-        processes = _processes_of(job)
+        processes = job_processes(job)
         [trainer] = [pid for pid, parent in processes.items() if parent not in processes]
         node_files = Path(os.readlink(f"/proc/{trainer}/cwd")).parents[1]
         os.kill(processes[trainer], signal.SIGKILL)  # as a memory killer would
@@ -168,10 +150,10 @@ def test_a_worker_whose_actor_dies_is_lost_and_leaves_no_process(tmp_path, ray_a
     # Ray ends the trainer; the guard its children and the attempt's files on the node, as
     # soon as it sees the actor gone.
     for _ in range(100):
-        if not _processes_of(job) and not node_files.exists():
+        if not job_processes(job) and not node_files.exists():
             break
         time.sleep(0.1)
-    assert _processes_of(job) == {}
+    assert job_processes(job) == {}
     assert node_files.name.startswith("lepton-attempt-") and not node_files.exists()
 
 

@@ -6,11 +6,11 @@ it runs leaves no process of the job on the node."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from support.servers import start_server
+from support.training_attempts import job_processes
 
 from lepton.training.v1 import training_job_pb2 as tj
 from lepton.type.v1 import job_pb2
@@ -43,20 +43,6 @@ def training(ray_address, tmp_path_factory):
         server.stop()
 
 
-def _processes_of(job: str) -> list[int]:
-    """The processes whose environment names `job`: its trainer and the trainer's children."""
-    marker = f"LEPTON_TRAINING_JOB={job}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            named = entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0")
-            if named and "State:\tZ" not in (entry / "status").read_text():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 def test_a_job_on_ray_succeeds_with_its_streams_checkpoints_and_model(training, tmp_path):
     policy = tj.CheckpointPolicy(step_interval=1)
     run = training.fit(
@@ -84,9 +70,9 @@ def test_a_cancel_on_ray_leaves_no_process_of_the_job(training):
         if any(e.stream == 1 for e in run.logs()):
             break
         time.sleep(0.05)
-    assert len(_processes_of(run.name)) == 3
+    assert len(job_processes(run.name)) == 3
     run.cancel()
     with pytest.raises(JobFailedError):
         run.wait()
     assert run.get().status.state == job_pb2.JOB_STATE_CANCELLED
-    assert _processes_of(run.name) == []
+    assert job_processes(run.name) == {}

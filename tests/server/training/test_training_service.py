@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import grpc
 import numpy as np
@@ -16,6 +15,7 @@ import pyarrow as pa
 import pytest
 import tritonclient.grpc as triton
 from support.servers import start_server
+from support.training_attempts import job_processes
 
 from lepton.registry.v1 import model_version_pb2
 from lepton.training.v1 import checkpoint_pb2
@@ -128,22 +128,6 @@ def _until(condition, what: str, timeout: float = 60.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _processes_of(job: str) -> list[int]:
-    """Processes whose environment names the job: its workers and their children."""
-    found = []
-    marker = f"LEPTON_TRAINING_JOB={job}".encode()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker in (entry / "environ").read_bytes().split(b"\0"):
-                    status = (entry / "status").read_text()
-                    if "State:\tZ" not in status:
-                        found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 def test_a_job_runs_to_success_with_its_streams_checkpoints_and_output(training, tmp_path):
     policy = tj.CheckpointPolicy(step_interval=1, keep_last_count=2)
     run = _fit(training, steps=4, checkpoint_policy=policy)
@@ -180,14 +164,14 @@ def test_a_job_runs_to_success_with_its_streams_checkpoints_and_output(training,
 def test_cancel_while_running_stops_the_trainer_and_its_children(training):
     run = _fit(training, steps=10_000, step_seconds=0.05, child_processes=2)
     _until(lambda: any(e.stream == 1 for e in run.logs()), "the trainer's first line")
-    assert len(_processes_of(run.name)) >= 3
+    assert len(job_processes(run.name)) >= 3
     cancelled = run.cancel()
     assert cancelled.status.state in (S.JOB_STATE_CANCELLING, S.JOB_STATE_CANCELLED)
     with pytest.raises(JobFailedError):
         run.wait()
     job = run.get()
     assert job.status.state == S.JOB_STATE_CANCELLED and not job.HasField("output")
-    assert _processes_of(run.name) == []  # no orphan left
+    assert job_processes(run.name) == {}  # no orphan left
 
 
 def test_a_queued_job_cancelled_never_starts(training):
