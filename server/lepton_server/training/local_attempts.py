@@ -6,6 +6,7 @@ around it (queue, restarts, pause, registration) is not this module's."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 from lepton_server.training.attempts import (
@@ -17,7 +18,7 @@ from lepton_server.training.attempts import (
     attempt_dir,
     prepare,
 )
-from lepton_server.training.group_guards import guard_group
+from lepton_server.training.group_guards import guarded_argv
 from lepton_server.training.local_workers import LocalWorker
 from lepton_server.training.report_lines import ReportReader
 
@@ -36,12 +37,12 @@ class LocalAttempt:
 
     async def run(self, on_log: LogSink, on_report: ReportSink) -> AttemptResult:
         launch = prepare(self.plan)
+        # The worker leads a session of its own, which a server killed without warning would
+        # leave running with every process it started.
+        launch = dataclasses.replace(launch, argv=guarded_argv(launch.argv))
         reader = ReportReader(Path(launch.env["LEPTON_REPORT_FILE"]))
         follower = AttemptFollower(self.plan, on_log, on_report)
         self._worker = await LocalWorker.start(launch, follower.log)
-        # The worker leads a session of its own: a server killed without warning would leave
-        # it, and every process it started, running.
-        await guard_group(self._worker.pgid)
         if self._stop is not None:  # asked to stop while it was starting
             self._stopping = asyncio.ensure_future(self.stop(*self._stop))
         waiting = asyncio.ensure_future(self._worker.wait())
