@@ -159,7 +159,7 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
             features=FEATURES
             + ((PREDICTION_FEATURE,) if predicts else ())
             + ((EXPORT_FEATURE,) if exports else ()),
-            metrics=job_metrics("annotation", runner),
+            metrics=job_metrics("annotation", runner, server.tenant),
             start=start,
             close=close,
         )

@@ -99,7 +99,7 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
                     preserialized={"ReadVersion"},
                 ),
             ),
-            metrics=job_metrics("data", runner),
+            metrics=job_metrics("data", runner, server.tenant),
             features=(
                 "data.export",
                 "data.import",

@@ -101,7 +101,7 @@ def build(server: ServerConfig, config: RegistryConfig) -> list[HostedService]:
                 servicer, grpc_server
             ),
             features=((WATCH,) if config.watch else ()) + ALWAYS_FEATURES,
-            metrics=job_metrics("registry", runner),
+            metrics=job_metrics("registry", runner, server.tenant),
             start=expiry.start,
             close=lambda: (expiry.close(), store.close()),
         )

@@ -27,6 +27,7 @@ from lepton_server.runtime.error_mapping import handler_kind, replace_behavior
 from lepton_server.runtime.errors import PermissionDenied
 from lepton_server.runtime.hosted_service import HostedService
 from lepton_server.runtime.layer_registry import PER_TENANT, SHARED
+from lepton_server.runtime.metrics import MetricSource
 from lepton_server.runtime.principals import DEFAULT_TENANT, current_tenant
 
 
@@ -134,6 +135,7 @@ class TenantInstances:
             close=_each(instances.values(), "close"),
             stopping=_each(instances.values(), "stopping"),
             start=_start_each(instances.values()),
+            metrics=_metrics_of_each(instances.values()),
         )
 
 
@@ -147,6 +149,15 @@ def _each(services: Iterable[HostedService], hook: str) -> Callable[[], None] | 
             each()
 
     return run
+
+
+def _metrics_of_each(services: Iterable[HostedService]) -> MetricSource | None:
+    """Every instance's metrics (each labelled with its tenant by the layer that makes them);
+    families of one name are merged at the scrape."""
+    sources = [s.metrics for s in services if s.metrics is not None]
+    if not sources:
+        return None
+    return lambda: (family for source in sources for family in source())
 
 
 def _start_each(

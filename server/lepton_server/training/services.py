@@ -214,7 +214,7 @@ def build(server: ServerConfig, config: TrainingConfig) -> list[HostedService]:
                 servicer, grpc_server
             ),
             features=features,
-            metrics=job_metrics("training", runner),
+            metrics=job_metrics("training", runner, server.tenant),
             start=start,
             close=close,
         )

@@ -16,7 +16,7 @@ def test_an_interrupted_job_fails_and_stays_in_its_collection(tmp_path):
     table = JobTable(tmp_path / "jobs.sqlite")
     job = ConversionJob(name=f"{COLLECTION}/c-1")
     job.status.state = job_pb2.JOB_STATE_RUNNING
-    table.put(job.name, KIND, COLLECTION, 1, job.SerializeToString())
+    table.put(job.name, KIND, COLLECTION, 1, job.SerializeToString(), state=job.status.state)
     runner = JobRunner(table, {KIND: ConversionJob})
     assert runner.fail_interrupted() == 1
     (listed,) = runner.list(KIND, COLLECTION)

@@ -14,6 +14,7 @@ from google.protobuf import message_factory
 from pyarrow import flight
 from support.servers import start_server
 from support.status_details import error_info
+from test_metrics import scrape, value
 from test_roles import _methods
 
 from lepton.audit.v1 import audit_service_pb2 as audit_pb
@@ -24,6 +25,8 @@ from lepton.data.v1 import dataset_service_pb2_grpc as data_grpc
 from lepton.registry.v1 import model_pb2
 from lepton.registry.v1 import model_registry_service_pb2 as registry_pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as registry_grpc
+from lepton.type.v1 import job_pb2
+from lepton_ai import DataManager, Trainer, TrainingClient
 from lepton_server.runtime.principals import internal_token, load_token_file
 
 FIRST = {"admin": "admin-first", "reader": "reader-first"}
@@ -55,6 +58,8 @@ def tenants_server(tmp_path_factory, model_repository):
             "--model-repository",
             str(model_repository),
             "--flight-address",
+            "127.0.0.1:0",
+            "--metrics-address",
             "127.0.0.1:0",
         ],
         root / "data",
@@ -236,6 +241,25 @@ def test_each_tenant_is_stored_apart_and_edge_and_flight_are_the_defaults(tenant
     )
     with pytest.raises(flight.FlightError, match="TENANT_NOT_SERVED"):
         client.get_flight_info(flight.FlightDescriptor.for_path("shared"), second)
+
+
+def test_job_counts_are_kept_per_tenant(tenants_server):
+    """GEN-103 with tenants: `lepton_jobs` carries each tenant's jobs under its `tenant` label
+    (the default tenant's under none), one series per layer, kind, state and tenant."""
+    server, _ = tenants_server
+    with DataManager.connect(server.address, token=SECOND["writer"], progress=False) as data:
+        data.load_data(pa.table({"x": [1.0, 2.0], "y": [0, 1]}), "counted")
+    with TrainingClient.connect(server.address, token=SECOND["writer"], progress=False) as client:
+        job = client.fit("counted", Trainer("lepton.conformance", steps=1, step_seconds=0)).wait()
+    assert job.status.state == job_pb2.JOB_STATE_SUCCEEDED
+    samples = scrape(server.metrics_url)["lepton_jobs"]
+    series = [tuple(sorted(s.labels.items())) for s in samples]
+    assert len(series) == len(set(series))
+    tenants = {s.labels.get("tenant", "") for s in samples}
+    assert tenants == {"", "globex"}
+    succeeded = {"layer": "training", "kind": "trainingJobs", "state": "SUCCEEDED"}
+    assert value({"lepton_jobs": samples}, "lepton_jobs", **succeeded, tenant="globex") == 1
+    assert value({"lepton_jobs": samples}, "lepton_jobs", **succeeded, tenant="") == 0
 
 
 def test_a_token_file_reads_tenants_and_roles_in_either_order():

@@ -16,18 +16,19 @@ _STATES = {
     for name, number in job_pb2.JobState.items()
     if number != job_pb2.JOB_STATE_UNSPECIFIED
 }
-_LABELS = ("layer", "kind", "state")
+_LABELS = ("layer", "kind", "state", "tenant")
 
 
-def job_metrics(layer: str, runner: JobRunner) -> MetricSource:
-    """`lepton_jobs{layer, kind, state}`: the jobs `runner` keeps, every state of each kind
-    present (zero included, so a rate or an alert sees a state empty out)."""
+def job_metrics(layer: str, runner: JobRunner, tenant: str = "") -> MetricSource:
+    """`lepton_jobs{layer, kind, state, tenant}`: the jobs `runner` keeps for `tenant` ("" for
+    the default tenant, which Prometheus reads as no label), every state of each kind present
+    (zero included, so a rate or an alert sees a state empty out)."""
 
     def collect() -> Iterator[Metric]:
         counts = runner.counts()
         kinds = {kind for kind, _ in counts} | set(runner.kinds)
         values = {
-            (layer, kind, name): counts.get((kind, number), 0)
+            (layer, kind, name, tenant): counts.get((kind, number), 0)
             for kind in kinds
             for number, name in _STATES.items()
         }

@@ -100,6 +100,9 @@ class JobRunner:
         self._last_progress_notice: dict[str, float] = {}
         self._notices: set[asyncio.Task[None]] = set()
         self._revision: dict[str, int] = {}  # bumped on every notified change
+        for name, kind, raw in table.stateless():  # rows an earlier server wrote
+            if kind in kinds:
+                table.record_state(name, kinds[kind].FromString(raw).status.state)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -124,6 +127,7 @@ class JobRunner:
                     _parent_of(job.name),
                     job.status.create_time.ToNanoseconds(),
                     job.SerializeToString(),
+                    state=job.status.state,
                 )
                 count += 1
         return count
@@ -265,13 +269,9 @@ class JobRunner:
         return tuple(self._kinds)
 
     def counts(self) -> dict[tuple[str, int], int]:
-        """How many jobs there are of each (kind, state)."""
-        counts: dict[tuple[str, int], int] = {}
-        for kind, raw in self._table.rows():
-            job = self._kinds[kind].FromString(raw)
-            state = self._live.get(job.name, job).status.state
-            counts[kind, state] = counts.get((kind, state), 0) + 1
-        return counts
+        """How many jobs there are of each (kind, state): every change of a job is stored,
+        so the table's states are current."""
+        return self._table.counts()
 
     def forget(self, parent: str) -> None:
         """Jobs of a deleted parent (e.g. a dataset) disappear with it."""
@@ -357,7 +357,8 @@ class JobRunner:
             if self._on_change is not None:
                 self._on_change(job)
             created = job.status.create_time.ToNanoseconds()
-            self._table.put(name, kind, _parent_of(name), created, job.SerializeToString())
+            raw = job.SerializeToString()
+            self._table.put(name, kind, _parent_of(name), created, raw, state=job.status.state)
             return
         change(self._live[name])
         self._persist(name)
@@ -398,7 +399,10 @@ class JobRunner:
         if self._on_change is not None:
             self._on_change(self._live[name])
         kind, parent, created = self._meta[name]
-        self._table.put(name, kind, parent, created, self._live[name].SerializeToString())
+        job = self._live[name]
+        self._table.put(
+            name, kind, parent, created, job.SerializeToString(), state=job.status.state
+        )
 
 
 def _parent_of(name: str) -> str:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 
 class JobTable:
-    """Jobs of every kind in one SQLite table; each row holds the job resource message."""
+    """Jobs of every kind in one SQLite table; each row holds the job resource message, and
+    its state beside it so that counting jobs by state decodes none."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -17,16 +18,42 @@ class JobTable:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, kind TEXT NOT NULL, "
-            "parent TEXT NOT NULL, create_time INTEGER NOT NULL, message BLOB NOT NULL)"
+            "parent TEXT NOT NULL, create_time INTEGER NOT NULL, message BLOB NOT NULL, "
+            "state INTEGER NOT NULL DEFAULT 0)"
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "state" not in columns:  # a table of an earlier server: JobRunner fills it in
+            self._db.execute("ALTER TABLE jobs ADD COLUMN state INTEGER NOT NULL DEFAULT 0")
         self._lock = threading.Lock()
 
-    def put(self, name: str, kind: str, parent: str, create_time: int, message: bytes) -> None:
+    def put(
+        self, name: str, kind: str, parent: str, create_time: int, message: bytes, *, state: int
+    ) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
-                (name, kind, parent, create_time, message),
+                "INSERT OR REPLACE INTO jobs (name, kind, parent, create_time, message, state) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (name, kind, parent, create_time, message, state),
             )
+
+    def stateless(self) -> list[tuple[str, str, bytes]]:
+        """(name, kind, message) of every row whose state was never recorded."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT name, kind, message FROM jobs WHERE state = 0"
+            ).fetchall()
+
+    def record_state(self, name: str, state: int) -> None:
+        with self._lock:
+            self._db.execute("UPDATE jobs SET state = ? WHERE name = ?", (state, name))
+
+    def counts(self) -> dict[tuple[str, int], int]:
+        """How many jobs there are of each (kind, state)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state"
+            ).fetchall()
+        return {(kind, state): count for kind, state, count in rows}
 
     def get(self, name: str) -> tuple[str, bytes] | None:
         with self._lock:
