@@ -7,8 +7,10 @@ that cannot keep up slows the stream instead of losing it."""
 from __future__ import annotations
 
 import contextlib
+import queue
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,11 +20,16 @@ import pyarrow as pa
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from prometheus_client.parser import text_string_to_metric_families
 from support.servers import ServerProcess, start_server
 
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
+from lepton.inference.v1 import inference_service_pb2 as inference_pb
+from lepton.inference.v1 import inference_service_pb2_grpc as inference_grpc
+from lepton.registry.v1 import model_registry_service_pb2 as registry_pb
+from lepton.registry.v1 import model_registry_service_pb2_grpc as registry_grpc
 from lepton_server.data.table_digest import content_digest
 
 TOKEN = "stream-token"
@@ -425,3 +432,86 @@ def test_a_stalled_reader_holds_a_bounded_window(tmp_path):
         schema,
     )
     assert read.equals(table)
+
+
+def _handled(server: ServerProcess, method: str) -> dict[str, float]:
+    """grpc_server_handled_total of `method` ("package.Service/Method") by grpc_code."""
+    with urllib.request.urlopen(server.metrics_url, timeout=10) as response:
+        text = response.read().decode()
+    service, name = method.split("/")
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if (
+                sample.name == "grpc_server_handled_total"
+                and labels.get("grpc_service") == service
+                and labels.get("grpc_method") == name
+            ):
+                counts[labels["grpc_code"]] = counts.get(labels["grpc_code"], 0) + sample.value
+    return counts
+
+
+def _handled_once(server: ServerProcess, method: str) -> dict[str, float]:
+    """The handled counts of `method` once the server has ended one call of it: polled, with
+    a limit far above what the cancellation takes."""
+    for _ in range(300):
+        counts = _handled(server, method)
+        if sum(counts.values()):
+            return counts
+        time.sleep(0.1)
+    return counts
+
+
+@pytest.fixture
+def proxied(server_factory, model_repository, tmp_path) -> ServerProcess:
+    """A compiled-front server with metrics, the conformance models and the registry: the
+    streams below are not the front's own, so it proxies them to grpc.aio."""
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"{TOKEN} operator\n")
+    return server_factory(
+        *("--data-plane", "compiled"),
+        *("--metrics-address", "127.0.0.1:0"),
+        *("--model-repository", str(model_repository)),
+        *("--auth-tokens", str(tokens)),
+    )
+
+
+def test_a_cancelled_proxied_bidi_stream_ends_on_the_server(proxied):
+    """The client cancels ModelStreamInfer with its request stream still open: the front
+    resets the stream it opened to grpc.aio, so the handler's call ends there. Only the
+    cancellation can end it, the client never half-closes. Which code it is counted under is
+    grpc.aio's race (a cancelled read ends a handler's request stream as its end would), so
+    this counts calls ended, whatever their code."""
+    method = "lepton.inference.v1.InferenceService/ModelStreamInfer"
+    requests: queue.Queue = queue.Queue()
+    with grpc.insecure_channel(proxied.address) as channel:
+        stream = inference_grpc.InferenceServiceStub(channel).ModelStreamInfer(
+            iter(requests.get, None), metadata=AUTH
+        )
+        request = inference_pb.ModelInferRequest(model_name="add_sub_fp32")
+        for name in ("INPUT0", "INPUT1"):
+            tensor = request.inputs.add(name=name, datatype="FP32", shape=[1, 16])
+            tensor.contents.fp32_contents.extend([1.0] * 16)
+        requests.put(request)
+        assert not next(stream).error_message  # the call is under way in the handler
+        stream.cancel()
+        try:
+            counts = _handled_once(proxied, method)
+        finally:
+            requests.put(None)
+    assert sum(counts.values()) == 1, counts
+
+
+def test_a_cancelled_proxied_server_stream_is_cancelled_on_the_server(proxied):
+    """The client cancels WatchModelEvents, which never ends by itself: the handler's call
+    ends on the grpc.aio server, counted under Canceled."""
+    method = "lepton.registry.v1.ModelRegistryService/WatchModelEvents"
+    with grpc.insecure_channel(proxied.address) as channel:
+        stream = registry_grpc.ModelRegistryServiceStub(channel).WatchModelEvents(
+            registry_pb.WatchModelEventsRequest(), metadata=AUTH
+        )
+        next(stream)  # the stream's first message: the call is under way in the handler
+        stream.cancel()
+        counts = _handled_once(proxied, method)
+    assert counts == {"Canceled": 1}, counts

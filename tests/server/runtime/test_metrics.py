@@ -164,11 +164,15 @@ def test_with_workers_the_calls_of_every_process_are_counted(server_factory, mod
 def test_a_cancelled_stream_is_counted_as_canceled(metered, request):
     """GEN-101: a server stream its client cancels is counted under Canceled, not OK."""
     if "compiled" in request.node.name:
-        # Found with this test: about one time in three the compiled front's proxy does not
-        # pass a client's cancellation of a proxied bidirectional stream (ModelStreamInfer)
-        # on to grpc.aio while the client's request stream stays open, so the call never
-        # ends on the server. Not fixed yet.
-        request.applymarker(pytest.mark.xfail(reason="proxied cancellation", strict=False))
+        # Sometimes the call is counted under OK. The front does reset its stream to grpc.aio
+        # (test_compiled_front_streams shows the call ending there), but grpc.aio ends a
+        # cancelled call's request stream as a half-close would (its _receive_message merges
+        # the two), so a handler that returns at that end (ModelStreamInfer) can finish
+        # normally before grpc.aio cancels its task. The same race shows on the python plane,
+        # more rarely on a server's first call. Not fixed yet.
+        request.applymarker(
+            pytest.mark.xfail(reason="grpc.aio reads a cancel as end of stream", strict=False)
+        )
     requests = queue.Queue()
     with grpc.insecure_channel(metered.address) as channel:
         stream = inference_grpc.InferenceServiceStub(channel).ModelStreamInfer(
