@@ -39,7 +39,7 @@ class LocalAttempt:
         launch = prepare(self.plan)
         # The worker leads a session of its own, which a server killed without warning would
         # leave running with every process it started.
-        launch = dataclasses.replace(launch, argv=guarded_argv(launch.argv))
+        launch = dataclasses.replace(launch, argv=guarded_argv(launch.argv, launch.env))
         reader = ReportReader(Path(launch.env["LEPTON_REPORT_FILE"]))
         follower = AttemptFollower(self.plan, on_log, on_report)
         self._worker = await LocalWorker.start(launch, follower.log)
