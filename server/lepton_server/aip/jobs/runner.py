@@ -93,6 +93,9 @@ class JobRunner:
         # Called with a live job before each change is persisted (e.g. to stamp update_time).
         self._on_change = on_change
         self._kinds = kinds
+        # Jobs not yet terminal, and terminal ones whose work still runs; a finished job is
+        # read from the table (`_retire`), so a long-running server keeps no finished job in
+        # memory but in the table.
         self._live: dict[str, Message] = {}
         self._meta: dict[str, tuple[str, str, int]] = {}  # name -> (kind, parent, create ns)
         self._changed: dict[str, asyncio.Condition] = {}
@@ -179,6 +182,23 @@ class JobRunner:
     def _forget_task(self, name: str, done: asyncio.Task[None]) -> None:
         if self._tasks.get(name) is done:  # not a later run of the same job (a resume)
             del self._tasks[name]
+            self._retire(name)
+
+    def _retire(self, name: str) -> None:
+        """Drop what the runner keeps in memory of `name` once it is terminal and no work of
+        it runs: its resource is read from the table from then on. A watcher still waiting
+        on its condition was woken by the terminal change, and reads the job from there."""
+        job = self._live.get(name)
+        if job is None or job.status.state not in TERMINAL or name in self._tasks:
+            return
+        self._drop(name)
+
+    def _drop(self, name: str) -> None:
+        self._live.pop(name, None)
+        self._meta.pop(name, None)
+        self._changed.pop(name, None)
+        self._revision.pop(name, None)
+        self._last_progress_notice.pop(name, None)
 
     def create_succeeded(
         self, kind: str, parent: str, job: Message, finish: Callable[[Message], None]
@@ -190,6 +210,7 @@ class JobRunner:
         finish(job)
         _transition(job.status, job_pb2.JOB_STATE_SUCCEEDED, "")
         self._persist(job.name)
+        self._retire(job.name)
         return _copy(job)
 
     def _admit(self, kind: str, parent: str, job: Message) -> None:
@@ -277,14 +298,12 @@ class JobRunner:
         """Jobs of a deleted parent (e.g. a dataset) disappear with it."""
         self._table.delete_under(parent)
         for name in [n for n, (_, p, _) in self._meta.items() if p == parent]:
-            self._live.pop(name, None)
-            self._meta.pop(name, None)
+            self._drop(name)
 
     def delete(self, name: str) -> None:
         """Forget the job `name` (a terminal job its layer deletes)."""
         self._table.delete(name)
-        self._live.pop(name, None)
-        self._meta.pop(name, None)
+        self._drop(name)
         self._tasks.pop(name, None)
 
     def running_under(self, parent: str) -> bool:
@@ -318,20 +337,26 @@ class JobRunner:
         yield job
         if job.status.state in TERMINAL:
             return
-        condition = self._changed[name]
         sent = job.SerializeToString(deterministic=True)
         while True:
             # Waiting for a revision newer than the one read cannot miss a change made
-            # between reading the job and starting to wait.
-            async with condition:
-                await condition.wait_for(lambda seen=seen: self._revision.get(name, 0) != seen)
+            # between reading the job and starting to wait. A job retired meanwhile (see
+            # `_retire`) is terminal: it is read once more, from the table.
+            condition = self._changed.get(name)
+            if condition is not None:
+                async with condition:
+                    await condition.wait_for(
+                        lambda seen=seen: (
+                            self._revision.get(name, 0) != seen or name not in self._changed
+                        )
+                    )
             seen = self._revision.get(name, 0)
             job = self.get(name)
             current = job.SerializeToString(deterministic=True)
             if current != sent:
                 yield job
                 sent = current
-            if job.status.state in TERMINAL:
+            if job.status.state in TERMINAL or condition is None:
                 return
 
     def progress(self, name: str, completed: int, total: int, unit: str) -> None:
@@ -371,6 +396,7 @@ class JobRunner:
         _transition(self._live[name].status, state, message)
         self._persist(name)
         await self._notify(name)
+        self._retire(name)  # a terminal job no work of which runs (one adopted, say)
 
     async def fail(self, name: str, error: LeptonError) -> None:
         """End the live job `name` FAILED with `error` (for a layer that ends a job its
@@ -390,7 +416,9 @@ class JobRunner:
         await self._set_state(name, job_pb2.JOB_STATE_FAILED, message)
 
     async def _notify(self, name: str) -> None:
-        condition = self._changed[name]
+        condition = self._changed.get(name)
+        if condition is None:  # retired: nobody waits on it any more
+            return
         async with condition:
             self._revision[name] = self._revision.get(name, 0) + 1
             condition.notify_all()
