@@ -11,6 +11,7 @@ nothing costs a call, when no metrics address is given."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -133,23 +134,31 @@ def gauge(name: str, documentation: str, labels: Sequence[str], values: dict) ->
 
 
 def _tree_bytes(root: Path) -> int:
-    """Bytes of the regular files under `root` (their allocated size is what fills a disk)."""
+    """Bytes of the regular files under `root` (their allocated size is what fills a disk).
+    Each directory's entries are read as they come, not listed first: a scrape costs the
+    same memory however many files a long-running server has kept (every version's
+    segments)."""
     total = 0
     stack = [root]
     while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:  # removed while being read
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                elif entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_blocks * 512
-            except OSError:
-                continue
+        directory = stack.pop()
+        with contextlib.suppress(OSError), os.scandir(directory) as entries:
+            # An OSError here: the directory was removed while being read.
+            for entry in entries:
+                total += _entry_bytes(entry, stack)
     return total
+
+
+def _entry_bytes(entry: os.DirEntry, directories: list[Path]) -> int:
+    """The allocated bytes of a regular file; a directory goes on `directories`."""
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            directories.append(Path(entry.path))
+        elif entry.is_file(follow_symlinks=False):
+            return entry.stat(follow_symlinks=False).st_blocks * 512
+    except OSError:
+        pass
+    return 0
 
 
 def storage_metrics(data_dir: Path) -> Iterator[Metric]:
