@@ -10,7 +10,6 @@ import contextlib
 import queue
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,13 +19,12 @@ import pyarrow as pa
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from prometheus_client.parser import text_string_to_metric_families
 from support.servers import ServerProcess, start_server
+from test_metrics import add_sub_request, handled_by_code, scrape
 
 from lepton.data.v1 import dataset_pb2 as resources
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
-from lepton.inference.v1 import inference_service_pb2 as inference_pb
 from lepton.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from lepton.registry.v1 import model_registry_service_pb2 as registry_pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as registry_grpc
@@ -434,29 +432,11 @@ def test_a_stalled_reader_holds_a_bounded_window(tmp_path):
     assert read.equals(table)
 
 
-def _handled(server: ServerProcess, method: str) -> dict[str, float]:
-    """grpc_server_handled_total of `method` ("package.Service/Method") by grpc_code."""
-    with urllib.request.urlopen(server.metrics_url, timeout=10) as response:
-        text = response.read().decode()
-    service, name = method.split("/")
-    counts: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = sample.labels
-            if (
-                sample.name == "grpc_server_handled_total"
-                and labels.get("grpc_service") == service
-                and labels.get("grpc_method") == name
-            ):
-                counts[labels["grpc_code"]] = counts.get(labels["grpc_code"], 0) + sample.value
-    return counts
-
-
 def _handled_once(server: ServerProcess, method: str) -> dict[str, float]:
     """The handled counts of `method` once the server has ended one call of it: polled, with
     a limit far above what the cancellation takes."""
     for _ in range(300):
-        counts = _handled(server, method)
+        counts = handled_by_code(scrape(server.metrics_url), method)
         if sum(counts.values()):
             return counts
         time.sleep(0.1)
@@ -489,11 +469,7 @@ def test_a_cancelled_proxied_bidi_stream_ends_on_the_server(proxied):
         stream = inference_grpc.InferenceServiceStub(channel).ModelStreamInfer(
             iter(requests.get, None), metadata=AUTH
         )
-        request = inference_pb.ModelInferRequest(model_name="add_sub_fp32")
-        for name in ("INPUT0", "INPUT1"):
-            tensor = request.inputs.add(name=name, datatype="FP32", shape=[1, 16])
-            tensor.contents.fp32_contents.extend([1.0] * 16)
-        requests.put(request)
+        requests.put(add_sub_request())
         assert not next(stream).error_message  # the call is under way in the handler
         stream.cancel()
         try:

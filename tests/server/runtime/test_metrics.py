@@ -62,6 +62,30 @@ def _handled(families: dict[str, list], method: str, code: str) -> float:
     )
 
 
+def handled_by_code(families: dict[str, list], method: str) -> dict[str, float]:
+    """grpc_server_handled_total of `method` ("package.Service/Method") by grpc_code."""
+    service, name = method.split("/")
+    counts: dict[str, float] = {}
+    for sample in (s for family in families.values() for s in family):
+        labels = sample.labels
+        if (
+            sample.name == "grpc_server_handled_total"
+            and labels.get("grpc_service") == service
+            and labels.get("grpc_method") == name
+        ):
+            counts[labels["grpc_code"]] = counts.get(labels["grpc_code"], 0) + sample.value
+    return counts
+
+
+def add_sub_request() -> inference_pb.ModelInferRequest:
+    """A request of the conformance model add_sub_fp32: two FP32 [1, 16] inputs of ones."""
+    request = inference_pb.ModelInferRequest(model_name="add_sub_fp32")
+    for name in ("INPUT0", "INPUT1"):
+        tensor = request.inputs.add(name=name, datatype="FP32", shape=[1, 16])
+        tensor.contents.fp32_contents.extend([1.0] * 16)
+    return request
+
+
 @pytest.fixture(params=["compiled", "python"])
 def metered(request, server_factory, model_repository, tmp_path):
     tokens = tmp_path / "tokens"
@@ -179,11 +203,7 @@ def test_a_cancelled_stream_is_counted_as_canceled(metered, request):
             iter(requests.get, None), metadata=AUTH
         )
         # One answer shows the call under way in the server's handler.
-        request = inference_pb.ModelInferRequest(model_name="add_sub_fp32")
-        for name in ("INPUT0", "INPUT1"):
-            tensor = request.inputs.add(name=name, datatype="FP32", shape=[1, 16])
-            tensor.contents.fp32_contents.extend([1.0] * 16)
-        requests.put(request)
+        requests.put(add_sub_request())
         assert not next(stream).error_message
         # The request stream stays open: ended first, the server could finish the call
         # normally before the cancellation reached it (the client would still see CANCELLED).
