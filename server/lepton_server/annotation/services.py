@@ -78,7 +78,9 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
     runner = JobRunner(
         JobTable(root / "jobs.sqlite"), {KIND: PredictionJob, EXPORT_KIND: AnnotationExportJob}
     )
-    runner.fail_interrupted()
+    runner.fail_interrupted(
+        lambda kind, job: kind == EXPORT_KIND and _exported(server.data_dir, job)
+    )
 
     def jobs(kind: str, *fields: FilterField) -> JobCollection:
         return JobCollection(
@@ -164,3 +166,16 @@ def build(server: ServerConfig, config: AnnotationConfig) -> list[HostedService]
             close=close,
         )
     ]
+
+
+def _exported(data_dir: Path, job: AnnotationExportJob) -> bool:
+    """Whether the export `job` committed its version before the server stopped: recorded
+    on it if so (with the data layer's catalog in this process)."""
+    catalog = process_services.find(data_dir, "data.catalog")
+    version = (
+        None if catalog is None else catalog.version_made_by(job.destination_dataset, job.name)
+    )
+    if version is not None:
+        job.output_version = version.name
+        job.written_row_count = version.row_count
+    return version is not None

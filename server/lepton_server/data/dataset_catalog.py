@@ -38,7 +38,13 @@ from lepton_server.data.metadata_store import DatasetRow, MetadataStore, TagRow,
 from lepton_server.data.version_reads import VersionReads
 from lepton_server.data.version_storage import VersionStorage
 from lepton_server.data.version_writes import VersionWrites
-from lepton_server.runtime.errors import Aborted, AlreadyExists, FailedPrecondition, invalid_field
+from lepton_server.runtime.errors import (
+    Aborted,
+    AlreadyExists,
+    FailedPrecondition,
+    LeptonError,
+    invalid_field,
+)
 
 MUTABLE_DATASET_FIELDS = ("display_name", "description", "labels")
 
@@ -216,6 +222,20 @@ class DatasetCatalog(VersionWrites, VersionReads):
         self.on_delete(request.name)
 
     # --- versions and tags -----------------------------------------------------------------
+
+    def version_made_by(self, dataset: str, source: str) -> resources.DatasetVersion | None:
+        """The version of `dataset` whose lineage names `source` (the job or run that
+        committed it), if there is one: what a restart finds of a job that committed before
+        the server stopped, and had not yet recorded its output."""
+        try:
+            row = self.dataset_row(dataset)
+        except LeptonError:  # the dataset is gone, and the version with it
+            return None
+        for version in reversed(self.store.versions(row.uid)):
+            message = self._version_message(row, version)
+            if message.lineage.source == source:
+                return message
+        return None
 
     def _version_message(self, dataset: DatasetRow, row: VersionRow) -> resources.DatasetVersion:
         version = resources.DatasetVersion.FromString(row.message)

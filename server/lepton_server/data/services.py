@@ -60,7 +60,7 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
         JobTable(root / "jobs.sqlite"),
         {IMPORT: ImportJob, EXPORT: ExportJob, PIPELINE_RUNS: PipelineRun},
     )
-    runner.fail_interrupted()
+    runner.fail_interrupted(lambda kind, job: kind == IMPORT and _imported(catalog, job))
     jobs = DatasetJobs(
         catalog, runner, StorageAccess([server.data_dir / "files", *config.file_roots])
     )
@@ -114,3 +114,12 @@ def build(server: ServerConfig, config: DataConfig) -> list[HostedService]:
             else (),
         ),
     ]
+
+
+def _imported(catalog: DatasetCatalog, job: ImportJob) -> bool:
+    """Whether the import `job` committed its version before the server stopped: recorded
+    on it if so."""
+    version = catalog.version_made_by(job.name.rsplit("/importJobs/", 1)[0], job.name)
+    if version is not None:
+        job.output_version = version.name
+    return version is not None

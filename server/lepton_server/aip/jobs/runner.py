@@ -109,21 +109,27 @@ class JobRunner:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def fail_interrupted(self) -> int:
-        """Jobs a previous process left unfinished end FAILED (their work is gone)."""
+    def fail_interrupted(self, committed: Callable[[str, Message], bool] | None = None) -> int:
+        """Jobs a previous process left unfinished end FAILED (their work is gone), but for
+        those `committed(kind, job)` finds the output of, which it records on the job: a
+        process stopped between a job's commit and its record of it, and the job SUCCEEDED."""
         count = 0
         for kind, raw in self._table.rows():
             job = self._kinds[kind].FromString(raw)
             if job.status.state not in TERMINAL:
-                _transition(job.status, job_pb2.JOB_STATE_FAILED, "the server stopped")
-                job.status.error.CopyFrom(
-                    error_pb2.ErrorStatus(
-                        code=14,
-                        reason=INTERRUPTED,
-                        domain=ERROR_DOMAIN,
-                        message="the server stopped while the job ran",
+                if committed is not None and committed(kind, job):
+                    message = "the server stopped after the job's commit"
+                    _transition(job.status, job_pb2.JOB_STATE_SUCCEEDED, message)
+                else:
+                    _transition(job.status, job_pb2.JOB_STATE_FAILED, "the server stopped")
+                    job.status.error.CopyFrom(
+                        error_pb2.ErrorStatus(
+                            code=14,
+                            reason=INTERRUPTED,
+                            domain=ERROR_DOMAIN,
+                            message="the server stopped while the job ran",
+                        )
                     )
-                )
                 self._table.put(
                     job.name,
                     kind,
