@@ -5,6 +5,10 @@ still ends FAILED JOB_INTERRUPTED."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
 import grpc
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -24,6 +28,17 @@ from lepton_server.aip.jobs.runner import INTERRUPTED
 from lepton_server.aip.jobs.store import JobTable
 
 S = job_pb2
+
+
+@contextlib.contextmanager
+def _serving(args: list[str], data_dir: Path) -> Iterator[grpc.Channel]:
+    """`lepton serve` on `data_dir` and a channel to it, both closed at the end."""
+    server = start_server(args, data_dir)
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            yield channel
+    finally:
+        server.stop()
 
 
 def _import(stub: pb_grpc.DatasetServiceStub, uri: str) -> import_job_pb2.ImportJob:
@@ -58,41 +73,34 @@ def test_an_import_that_committed_before_the_stop_succeeds_with_its_version(tmp_
     (tmp_path / "files").mkdir()
     source = tmp_path / "files" / "rows.csv"
     pa_csv.write_csv(pa.table({"id": list(range(10))}), source)
-    server = start_server(["--services", "data"], tmp_path)
-    with grpc.insecure_channel(server.address) as channel:
+    with _serving(["--services", "data"], tmp_path) as channel:
         stub = pb_grpc.DatasetServiceStub(channel)
         stub.CreateDataset(pb.CreateDatasetRequest(dataset_id="t"), timeout=30)
         committed = _import(stub, source.as_uri())
         assert committed.status.state == S.JOB_STATE_SUCCEEDED
         source.unlink()
         lost = _import(stub, source.as_uri())  # fails: nothing to import, nothing committed
-    server.stop()
     jobs = JobTable(tmp_path / "data" / "jobs.sqlite")
     _as_if_stopped_before_its_record(jobs, committed, "output_version")
     _as_if_stopped_before_its_record(jobs, lost, "output_version")
     jobs.close()
 
-    server = start_server(["--services", "data"], tmp_path)
-    try:
-        with grpc.insecure_channel(server.address) as channel:
-            stub = pb_grpc.DatasetServiceStub(channel)
-            found = stub.GetImportJob(pb.GetImportJobRequest(name=committed.name)).import_job
-            assert found.status.state == S.JOB_STATE_SUCCEEDED
-            assert found.output_version == committed.output_version
-            failed = stub.GetImportJob(pb.GetImportJobRequest(name=lost.name)).import_job
-            assert failed.status.state == S.JOB_STATE_FAILED
-            assert failed.status.error.reason == INTERRUPTED
-            assert not failed.output_version
-    finally:
-        server.stop()
+    with _serving(["--services", "data"], tmp_path) as channel:
+        stub = pb_grpc.DatasetServiceStub(channel)
+        found = stub.GetImportJob(pb.GetImportJobRequest(name=committed.name)).import_job
+        assert found.status.state == S.JOB_STATE_SUCCEEDED
+        assert found.output_version == committed.output_version
+        failed = stub.GetImportJob(pb.GetImportJobRequest(name=lost.name)).import_job
+        assert failed.status.state == S.JOB_STATE_FAILED
+        assert failed.status.error.reason == INTERRUPTED
+        assert not failed.output_version
 
 
 def test_an_annotation_export_that_committed_before_the_stop_succeeds_with_its_version(
     tmp_path,
 ):
     args = ["--services", "data,annotation"]
-    server = start_server(args, tmp_path)
-    with grpc.insecure_channel(server.address) as channel:
+    with _serving(args, tmp_path) as channel:
         data = pb_grpc.DatasetServiceStub(channel)
         annotation = annotation_grpc.AnnotationServiceStub(channel)
         for dataset_id in ("reviews", "exported"):
@@ -131,26 +139,19 @@ def test_an_annotation_export_that_committed_before_the_stop_succeeds_with_its_v
         )
         exported = last.annotation_export_job
         assert exported.status.state == S.JOB_STATE_SUCCEEDED and exported.output_version
-    server.stop()
     jobs = JobTable(tmp_path / "annotation" / "jobs.sqlite")
     _as_if_stopped_before_its_record(jobs, exported, "output_version", "written_row_count")
     jobs.close()
 
-    server = start_server(args, tmp_path)
-    try:
-        with grpc.insecure_channel(server.address) as channel:
-            found = (
-                annotation_grpc.AnnotationServiceStub(channel)
-                .GetAnnotationExportJob(
-                    annotation_pb.GetAnnotationExportJobRequest(name=exported.name)
-                )
-                .annotation_export_job
-            )
-        assert found.status.state == S.JOB_STATE_SUCCEEDED
-        assert found.output_version == exported.output_version
-        assert found.written_row_count == exported.written_row_count
-    finally:
-        server.stop()
+    with _serving(args, tmp_path) as channel:
+        found = (
+            annotation_grpc.AnnotationServiceStub(channel)
+            .GetAnnotationExportJob(annotation_pb.GetAnnotationExportJobRequest(name=exported.name))
+            .annotation_export_job
+        )
+    assert found.status.state == S.JOB_STATE_SUCCEEDED
+    assert found.output_version == exported.output_version
+    assert found.written_row_count == exported.written_row_count
 
 
 def _write(stub: pb_grpc.DatasetServiceStub, dataset: str, table: pa.Table) -> str:

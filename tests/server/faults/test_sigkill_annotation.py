@@ -85,44 +85,52 @@ def test_a_kill_among_annotation_writes_loses_nothing_acknowledged(tmp_path, kil
     tokens.write_text("ann alice\n")
     data_dir = tmp_path / "data"
     server, stub = _serve(data_dir, tokens)
-    with DataManager.connect(server.address, token="ann", progress=False) as data:
-        version = data.load_data(
-            pa.table({"text": [f"review {i}" for i in range(ROWS)]}), "datasets/reviews"
-        ).name
-        data.create_dataset("exported")
-    spec = ap.LabelSpec(name="sentiment", kind=ap.LABEL_KIND_CLASSIFICATION, classes=["pos", "neg"])
-    project = stub.CreateAnnotationProject(
-        pb.CreateAnnotationProjectRequest(
-            annotation_project_id="reviews",
-            annotation_project=ap.AnnotationProject(dataset_version=version, label_specs=[spec]),
-        ),
-        metadata=AUTH,
-    ).annotation_project.name
-    first = pb.BatchCreateAnnotationTasksRequest(
-        parent=project, row_range=pb.RowRange(limit=ANNOTATED)
-    )
-    *_, done = stub.BatchCreateAnnotationTasks(first, metadata=AUTH)
-    assert done.created_count == ANNOTATED
+    try:
+        with DataManager.connect(server.address, token="ann", progress=False) as data:
+            version = data.load_data(
+                pa.table({"text": [f"review {i}" for i in range(ROWS)]}), "datasets/reviews"
+            ).name
+            data.create_dataset("exported")
+        spec = ap.LabelSpec(
+            name="sentiment", kind=ap.LABEL_KIND_CLASSIFICATION, classes=["pos", "neg"]
+        )
+        project = stub.CreateAnnotationProject(
+            pb.CreateAnnotationProjectRequest(
+                annotation_project_id="reviews",
+                annotation_project=ap.AnnotationProject(
+                    dataset_version=version, label_specs=[spec]
+                ),
+            ),
+            metadata=AUTH,
+        ).annotation_project.name
+        first = pb.BatchCreateAnnotationTasksRequest(
+            parent=project, row_range=pb.RowRange(limit=ANNOTATED)
+        )
+        *_, done = stub.BatchCreateAnnotationTasks(first, metadata=AUTH)
+        assert done.created_count == ANNOTATED
 
-    writes = Writes()
-    writers = [
-        threading.Thread(target=writes.annotate, args=(stub, project)),
-        threading.Thread(target=writes.create_tasks, args=(stub, project)),
-    ]
-    for writer in writers:
-        writer.start()
-    export = stub.CreateAnnotationExportJob(
-        pb.CreateAnnotationExportJobRequest(
-            parent=project,
-            annotation_export_job=ej.AnnotationExportJob(destination_dataset="datasets/exported"),
-        ),
-        metadata=AUTH,
-    ).annotation_export_job.name
-    # The sweep counts from the first acknowledged annotation.
-    eventually(lambda: writes.annotations, timeout=30, what="a first annotation")
-    time.sleep(kill_after)
-    server.process.send_signal(signal.SIGKILL)
-    server.process.wait(timeout=30)
+        writes = Writes()
+        writers = [
+            threading.Thread(target=writes.annotate, args=(stub, project)),
+            threading.Thread(target=writes.create_tasks, args=(stub, project)),
+        ]
+        for writer in writers:
+            writer.start()
+        export = stub.CreateAnnotationExportJob(
+            pb.CreateAnnotationExportJobRequest(
+                parent=project,
+                annotation_export_job=ej.AnnotationExportJob(
+                    destination_dataset="datasets/exported"
+                ),
+            ),
+            metadata=AUTH,
+        ).annotation_export_job.name
+        # The sweep counts from the first acknowledged annotation.
+        eventually(lambda: writes.annotations, timeout=30, what="a first annotation")
+        time.sleep(kill_after)
+    finally:  # also when the writes never got under way
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=30)
     for writer in writers:
         writer.join(timeout=60)
 

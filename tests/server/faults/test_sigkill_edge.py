@@ -104,16 +104,20 @@ def _committed_offset(fleet: Fleet, digest) -> int:
 def test_a_kill_among_fleet_writes_loses_nothing_acknowledged(tmp_path, kill_after):
     data_dir = tmp_path / "data"
     server = start_server(["--services", "edge"], data_dir)
-    fleet = Fleet(server)
-    writes = Writes(fleet, enroll(fleet.edge, fleet.agent))
-    writers = [threading.Thread(target=w) for w in (writes.enroll, writes.report, writes.upload)]
-    for writer in writers:
-        writer.start()
-    # The sweep counts from when enrollments and telemetry are both under way.
-    eventually(lambda: writes.devices and writes.acknowledged_sequence, what="first answers")
-    time.sleep(kill_after)
-    server.process.send_signal(signal.SIGKILL)
-    server.process.wait(timeout=30)
+    try:
+        fleet = Fleet(server)
+        writes = Writes(fleet, enroll(fleet.edge, fleet.agent))
+        writers = [
+            threading.Thread(target=w) for w in (writes.enroll, writes.report, writes.upload)
+        ]
+        for writer in writers:
+            writer.start()
+        # The sweep counts from when enrollments and telemetry are both under way.
+        eventually(lambda: writes.devices and writes.acknowledged_sequence, what="first answers")
+        time.sleep(kill_after)
+    finally:  # also when the writes never got under way
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=30)
     for writer in writers:
         writer.join(timeout=60)
 
