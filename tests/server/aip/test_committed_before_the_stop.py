@@ -14,13 +14,14 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from google.protobuf.message import Message
 from support.servers import start_server
+from test_job_memory import _import
 
 from lepton.data.v1 import annotation_export_job_pb2 as ej
 from lepton.data.v1 import annotation_pb2 as an
 from lepton.data.v1 import annotation_project_pb2 as ap
 from lepton.data.v1 import annotation_service_pb2 as annotation_pb
 from lepton.data.v1 import annotation_service_pb2_grpc as annotation_grpc
-from lepton.data.v1 import dataset_pb2, file_format_pb2, import_job_pb2
+from lepton.data.v1 import dataset_pb2
 from lepton.data.v1 import dataset_service_pb2 as pb
 from lepton.data.v1 import dataset_service_pb2_grpc as pb_grpc
 from lepton.type.v1 import job_pb2
@@ -39,19 +40,6 @@ def _serving(args: list[str], data_dir: Path) -> Iterator[grpc.Channel]:
             yield channel
     finally:
         server.stop()
-
-
-def _import(stub: pb_grpc.DatasetServiceStub, uri: str) -> import_job_pb2.ImportJob:
-    job = import_job_pb2.ImportJob(
-        source_uris=[uri],
-        format=file_format_pb2.FormatSpec(format=file_format_pb2.FILE_FORMAT_CSV),
-        mode=dataset_pb2.WRITE_MODE_OVERWRITE,
-    )
-    created = stub.CreateImportJob(
-        pb.CreateImportJobRequest(parent="datasets/t", import_job=job), timeout=30
-    ).import_job
-    *_, last = stub.WatchImportJob(pb.WatchImportJobRequest(name=created.name), timeout=30)
-    return last.import_job
 
 
 def _as_if_stopped_before_its_record(jobs: JobTable, job: Message, *recorded: str) -> None:

@@ -129,8 +129,7 @@ def test_a_kill_among_annotation_writes_loses_nothing_acknowledged(tmp_path, kil
         eventually(lambda: writes.annotations, timeout=30, what="a first annotation")
         time.sleep(kill_after)
     finally:  # also when the writes never got under way
-        server.process.send_signal(signal.SIGKILL)
-        server.process.wait(timeout=30)
+        server.stop(signal.SIGKILL, timeout=30)
     for writer in writers:
         writer.join(timeout=60)
 

@@ -116,8 +116,7 @@ def test_a_kill_among_fleet_writes_loses_nothing_acknowledged(tmp_path, kill_aft
         eventually(lambda: writes.devices and writes.acknowledged_sequence, what="first answers")
         time.sleep(kill_after)
     finally:  # also when the writes never got under way
-        server.process.send_signal(signal.SIGKILL)
-        server.process.wait(timeout=30)
+        server.stop(signal.SIGKILL, timeout=30)
     for writer in writers:
         writer.join(timeout=60)
 

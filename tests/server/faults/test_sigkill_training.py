@@ -77,8 +77,7 @@ def test_a_job_running_when_the_server_is_killed_leaves_no_trainer_and_runs_agai
             )
             trainer = eventually(lambda: job_processes(run.name), what="the trainer")
     finally:
-        server.process.send_signal(signal.SIGKILL)
-        server.process.wait(timeout=30)
+        server.stop(signal.SIGKILL, timeout=30)
 
     # TRN-063: the attempt ended with its server, and so did every process it started.
     eventually(
