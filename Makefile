@@ -109,8 +109,12 @@ format: $(INSTALLED) $(BUF)
 	$(BUF) format --write
 
 # Triton's virtualenv (~1 min) lets tests/interop certify a real Triton at the `oip` level.
+# Two workers per CPU: most tests wait on servers, agents and timers rather than compute (one
+# worker per CPU kept the CPUs 40% busy; two, 68%, and the run took 24 minutes instead of 37).
+WORKERS = $(shell $(PY) -c 'import os; print(2 * len(os.sched_getaffinity(0)) \
+	if hasattr(os, "sched_getaffinity") else 2 * os.cpu_count())')
 pytest: $(INSTALLED) .venv-interop/triton/.installed $(INTERCHANGE_INSTALLED) $(TS_INSTALLED)
-	$(BIN)/pytest -n auto --dist worksteal
+	$(BIN)/pytest -n $(WORKERS) --dist worksteal
 
 # 100,000 generated requests to every RPC of a server with every layer (tests/support/rpc_fuzz.py;
 # `make test` runs a slice of 1,500).

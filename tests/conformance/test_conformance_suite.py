@@ -172,6 +172,8 @@ def _objects(root: Path) -> list[Path]:
     ]
 
 
+# Every profile that applies, as in a full run: longer than the default per-test limit.
+@pytest.mark.timeout(300)
 def test_reference_server_metrics_are_certified(server_factory, model_repository):
     """One process with --metrics-address: the metrics profile runs, and passes, only when
     the run names the endpoint."""

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -133,11 +134,32 @@ def gauge(name: str, documentation: str, labels: Sequence[str], values: dict) ->
     return family
 
 
+def area_bytes(areas: Sequence[Path]) -> dict[str, int]:
+    """The bytes each of `areas` takes on its disk, by name. `du` walks them in a process of
+    its own: a walk in this interpreter takes its lock for a moment per file, and a
+    long-running server keeps every version's segments, so each scrape would hold back the
+    calls being served (the soak's write p99 rose with the file count). Where there is no
+    `du`, the walk runs here."""
+    du = shutil.which("du")
+    if du is None or not areas:
+        return {area.name: _tree_bytes(area) for area in areas}
+    names = {str(area): area.name for area in areas}
+    # `du` exits 1 when a file vanished while it walked; the totals it printed still hold.
+    completed = subprocess.run(
+        [du, "-sk", "--", *names], capture_output=True, text=True, timeout=60, check=False
+    )
+    sizes = {}
+    for line in completed.stdout.splitlines():
+        kibibytes, _, path = line.partition("\t")
+        if path in names:
+            sizes[names[path]] = int(kibibytes) * 1024
+    return sizes
+
+
 def _tree_bytes(root: Path) -> int:
-    """Bytes of the regular files under `root` (their allocated size is what fills a disk).
-    Each directory's entries are read as they come, not listed first: a scrape costs the
-    same memory however many files a long-running server has kept (every version's
-    segments)."""
+    """Bytes of the regular files under `root` (their allocated size is what fills a disk),
+    read entry by entry so that the walk's memory stays the same however many files there
+    are."""
     total = 0
     stack = [root]
     while stack:
@@ -165,7 +187,8 @@ def storage_metrics(data_dir: Path) -> Iterator[Metric]:
     """The bytes each area of the data directory holds, and the room left on its disk."""
     areas = {}
     if data_dir.is_dir():
-        areas = {(p.name,): _tree_bytes(p) for p in data_dir.iterdir() if p.is_dir()}
+        sizes = area_bytes([p for p in data_dir.iterdir() if p.is_dir()])
+        areas = {(name,): size for name, size in sizes.items()}
     yield gauge(
         "lepton_storage_bytes",
         "Bytes stored under each area of the server's data directory.",

@@ -24,6 +24,7 @@ from support.status_details import error_info
 
 from lepton.registry.v1 import model_registry_service_pb2 as pb
 from lepton.registry.v1 import model_registry_service_pb2_grpc as pb_grpc
+from lepton.registry.v1 import model_version_pb2 as mv
 from lepton.type.v1 import artifact_pb2
 
 
@@ -165,13 +166,50 @@ def test_sigkill_during_an_upload_leaves_the_version_resumable_or_ready(
         )
         committed = status.committed_offset
         assert 0 <= committed <= len(data)
-        if committed < len(data):
+        if status.state != mv.MODEL_VERSION_STATE_READY:
+            # Resumed as spec/registry.md says; with every byte committed before the kill but
+            # not yet verified, the header alone completes the version.
             assert upload(stub, version.name, data, offset=committed).committed_offset == len(data)
         assert download(stub, version.name)[1] == data
         blobs = tmp_path / "data" / "registry" / "blobs"
         stored = sorted(p.name for p in blobs.iterdir())
         digest = descriptor(data).digest.hex
         assert stored == ([digest, f"{digest}.dek"] if encrypted else [digest])
+    finally:
+        server.stop()
+
+
+def test_bytes_all_committed_before_a_stop_are_verified_by_the_next_header(tmp_path):
+    """A server stopped after the last chunk's append but before its verification restarts
+    with the version PENDING and every byte committed; a stream of the header alone then
+    verifies the bytes and makes the version READY."""
+    data = os.urandom(3 * 256 * 1024 + 5)
+    server = start_server(["--services", "registry"], tmp_path / "data")
+    try:
+        stub = pb_grpc.ModelRegistryServiceStub(grpc.insecure_channel(server.address))
+        version = create_version(stub, create_model(stub), data)
+        # Every chunk but the last, then a half-close: those bytes are committed.
+        messages = list(upload_messages(version.name, data, chunk=256 * 1024))
+        assert stub.UploadModelVersionArtifact(iter(messages[:-1]), timeout=30).committed_offset
+    finally:
+        server.stop()
+    # The last append, as a kill after it and before the verification would leave it.
+    (staged,) = (tmp_path / "data" / "registry" / "uploads").iterdir()
+    with staged.open("ab") as file:
+        file.write(messages[-1].chunk.data)
+
+    server = start_server(["--services", "registry"], tmp_path / "data")
+    try:
+        stub = pb_grpc.ModelRegistryServiceStub(grpc.insecure_channel(server.address))
+        status = stub.GetModelVersionUploadStatus(
+            pb.GetModelVersionUploadStatusRequest(name=version.name)
+        )
+        assert status.committed_offset == len(data)
+        assert status.state == mv.MODEL_VERSION_STATE_PENDING_REGISTRATION
+        answer = upload(stub, version.name, data, offset=len(data))
+        assert answer.committed_offset == len(data)
+        assert answer.model_version.state == mv.MODEL_VERSION_STATE_READY
+        assert download(stub, version.name)[1] == data
     finally:
         server.stop()
 

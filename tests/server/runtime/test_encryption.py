@@ -78,7 +78,8 @@ def test_any_size_reads_back(tmp_path, size):
     assert path.stat().st_size == HEADER_BYTES + size + chunks * TAG_BYTES
     assert plaintext_size(path.stat().st_size, CHUNK) == size
     assert _read(keys, path) == plain
-    assert plain[:16] not in path.read_bytes() or size == 0
+    # A shorter plaintext may occur in the random bytes of a seal by chance.
+    assert size < 16 or plain[:16] not in path.read_bytes()
 
 
 def test_any_range_reads_back(tmp_path):

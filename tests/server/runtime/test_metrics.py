@@ -25,6 +25,7 @@ from lepton.discovery.v1 import discovery_service_pb2_grpc as discovery_grpc
 from lepton.inference.v1 import inference_service_pb2 as inference_pb
 from lepton.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from lepton_ai.data import DataManager
+from lepton_server.runtime import metrics
 
 TOKEN = "metrics-token"
 AUTH = (("authorization", f"Bearer {TOKEN}"),)
@@ -264,6 +265,23 @@ def test_jobs_by_state_and_storage_bytes(metered):
     )
     assert grown >= table.nbytes
     assert value(after, "lepton_storage_free_bytes") > 0
+
+
+def test_area_bytes_of_du_and_of_the_walk_agree(tmp_path, monkeypatch):
+    """The storage gauge reads `du` where there is one and walks the tree itself where there
+    is not; both count the files' allocated bytes (`du` adds the directories' own blocks)."""
+    areas = [tmp_path / "data", tmp_path / "registry"]
+    for index, area in enumerate(areas):
+        (area / "deep" / "er").mkdir(parents=True)
+        (area / "one").write_bytes(b"x" * 100_000 * (index + 1))
+        (area / "deep" / "er" / "two").write_bytes(b"y" * 300_000)
+    by_du = metrics.area_bytes(areas)
+    monkeypatch.setattr(metrics.shutil, "which", lambda _name: None)
+    walked = metrics.area_bytes(areas)
+    assert set(by_du) == set(walked) == {"data", "registry"}
+    for name, size in walked.items():
+        assert size >= 400_000
+        assert 0 <= by_du[name] - size <= 3 * 64 * 1024, name
 
 
 def test_process_metrics_are_served(metered):
