@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS request_ids (
     create_time INTEGER NOT NULL,
     PRIMARY KEY (method, parent, request_id)
 );
+CREATE INDEX IF NOT EXISTS request_ids_by_parent ON request_ids (parent);
 """
 
 
@@ -102,8 +103,11 @@ class SqliteDatabase:
     def forget_requests(self, parent_prefix: str) -> None:
         """Request ids of a deleted resource and everything under it: a new resource of that
         name starts afresh."""
+        # A range rather than LIKE, so that the index finds them: every name that starts
+        # with `parent_prefix/` sorts from `parent_prefix/` to before `parent_prefix0`.
         self._run(
-            "DELETE FROM request_ids WHERE parent=? OR parent LIKE ?",
+            "DELETE FROM request_ids WHERE parent=? OR (parent>=? AND parent<?)",
             parent_prefix,
-            parent_prefix + "/%",
+            parent_prefix + "/",
+            parent_prefix + "0",
         )

@@ -56,3 +56,29 @@ def test_a_table_without_states_gets_them_from_its_jobs(tmp_path):
     assert runner.counts() == {(KIND, S.JOB_STATE_RUNNING): 1, (KIND, S.JOB_STATE_SUCCEEDED): 1}
     assert runner.fail_interrupted() == 1
     assert runner.counts() == {(KIND, S.JOB_STATE_FAILED): 1, (KIND, S.JOB_STATE_SUCCEEDED): 1}
+
+
+def test_a_parents_jobs_are_found_and_counted_without_reading_every_job(tmp_path):
+    """Deleting, listing and counting a long-running server's jobs read an index, also in a
+    table an earlier server wrote without one."""
+    path = tmp_path / "jobs.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE jobs (name TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+            "parent TEXT NOT NULL, create_time INTEGER NOT NULL, message BLOB NOT NULL)"
+        )
+    db.close()
+    table = JobTable(path)
+    statements: list[str] = []
+    table._db.set_trace_callback(statements.append)
+    table.rows(KIND, "models/churn")
+    table.counts()
+    table.delete_under("models/churn")
+    table._db.set_trace_callback(None)
+    assert len(statements) == 3
+    for statement in statements:
+        plan = table._db.execute(f"EXPLAIN QUERY PLAN {statement}").fetchall()
+        assert not any(
+            detail.startswith("SCAN jobs") and "INDEX" not in detail for *_, detail in plan
+        ), (statement, plan)
+    table.close()
