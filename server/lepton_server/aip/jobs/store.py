@@ -26,7 +26,7 @@ class JobTable:
             self._db.execute("ALTER TABLE jobs ADD COLUMN state INTEGER NOT NULL DEFAULT 0")
         # A long-running server keeps every finished job: deleting a parent's jobs (at every
         # dataset or model deleted), listing them and counting them by state (at every
-        # scrape) must not read the whole table (the soak's latencies grew with it).
+        # scrape) must not read the whole table (3.6 ms a delete at 28,000 jobs, without).
         self._db.execute("CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs (parent, kind)")
         self._db.execute("CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (kind, state)")
         self._lock = threading.Lock()
