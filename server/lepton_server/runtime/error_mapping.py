@@ -11,7 +11,6 @@ call even where it checks nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import inspect
 import logging
@@ -166,24 +165,39 @@ def as_lepton_error(exc: BaseException) -> LeptonError | None:
 
 
 def _outcome(exc: BaseException, context: aio.ServicerContext) -> tuple[grpc.StatusCode, str]:
-    """The status code and ErrorInfo reason a call that raised `exc` ends with."""
-    # The wrapper's abort carries the error it ended the call with.
-    error = getattr(exc, "lepton_error", None) or as_lepton_error(exc)
-    if error is not None:
-        return error.code, error.reason
-    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
-        # A handler is cancelled (a stream's closed) when its client goes away and when the
-        # deadline passes.
-        past_deadline = context.time_remaining() == 0.0
-        code = grpc.StatusCode.DEADLINE_EXCEEDED if past_deadline else grpc.StatusCode.CANCELLED
-        return code, ""
+    """The status code and ErrorInfo reason of a call that ended with `exc` without the
+    wrapper mapping it: cancelled, or aborted by its handler."""
     if isinstance(exc, aio.AbortError):
         # A handler's own abort: the compiled front's carries its status; grpc.aio's context
         # keeps the code.
         status = getattr(exc, "status", None)
         code = status.code if status is not None else context.code()
         return (code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN), ""
-    return grpc.StatusCode.INTERNAL, "INTERNAL_ERROR"
+    # A handler is cancelled (a stream's closed) when its client goes away and when the
+    # deadline passes.
+    past_deadline = context.time_remaining() == 0.0
+    return (grpc.StatusCode.DEADLINE_EXCEEDED if past_deadline else grpc.StatusCode.CANCELLED), ""
+
+
+_FAILED = object()  # what an observer that failed to start is given back as its start
+
+
+class _Observed:
+    """One call as its observers see it: told once that it started and once how it ended."""
+
+    __slots__ = ("_ended", "_starts")
+
+    def __init__(self, observers: Sequence[CallObserver], context: aio.ServicerContext) -> None:
+        # The last observer is the outermost: started first and ended last.
+        self._starts = [(o, _started(o, context)) for o in reversed(observers)]
+        self._ended = False
+
+    def end(self, code: grpc.StatusCode, reason: str, request: Any, response: Any) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        for observer, start in reversed(self._starts):
+            _ended(observer, start, code, reason, request, response)
 
 
 def _map_errors(
@@ -194,57 +208,59 @@ def _map_errors(
 ) -> Behavior:
     """Wrap one async behaviour so `check` runs first, LeptonError (and any bug) ends the call
     with a full status, and an undecodable request ends it with INVALID_ARGUMENT before the
-    handler runs. Each of `observers` is told of every call as it starts and ends."""
+    handler runs. Each of `observers` is told of every call as it starts and as it ends."""
     decoded = _checked_stream if streams_requests else _decoded
 
-    async def on_error(context: aio.ServicerContext, exc: Exception) -> None:
-        if isinstance(exc, aio.AbortError):
-            raise exc
-        error = as_lepton_error(exc)
-        if error is None:
-            log.exception("unhandled error in RPC handler")
-            error = Internal(reason="INTERNAL_ERROR", message="internal error")
-        try:
+    async def on_error(
+        context: aio.ServicerContext, exc: BaseException, call: _Observed, request: Any
+    ) -> None:
+        if isinstance(exc, Exception) and not isinstance(exc, aio.AbortError):
+            error = as_lepton_error(exc)
+            if error is None:
+                log.exception("unhandled error in RPC handler")
+                error = Internal(reason="INTERNAL_ERROR", message="internal error")
+            # Told before the status is sent: a client that reads the metrics as soon as its
+            # call fails finds the call counted (GEN-101).
+            call.end(error.code, error.reason, request, None)
             await abort_with(context, error)
-        except aio.AbortError as abort:
-            abort.lepton_error = error  # what the call ended with, for its observers
-            raise
+        call.end(*_outcome(exc, context), request, None)
+        raise exc
 
     if inspect.isasyncgenfunction(behavior):
 
         async def streaming(request: Any, context: aio.ServicerContext) -> Any:
+            call = _Observed(observers, context)
+            observed = None if streams_requests else request
             try:
                 if check is not None:
                     check(context.invocation_metadata() or ())
                 async for response in behavior(decoded(request), context):
                     yield response
-            except Exception as exc:
-                await on_error(context, exc)
+            except BaseException as exc:
+                await on_error(context, exc, call, observed)
+            call.end(grpc.StatusCode.OK, "", observed, None)
 
-        for observer in observers:
-            streaming = _observed_stream(streaming, observer, streams_requests)
         return streaming
 
     if inspect.iscoroutinefunction(behavior):
 
         async def unary(request: Any, context: aio.ServicerContext) -> Any:
+            call = _Observed(observers, context)
+            observed = None if streams_requests else request
             try:
                 if check is not None:
                     check(context.invocation_metadata() or ())
-                return await behavior(decoded(request), context)
-            except Exception as exc:
-                await on_error(context, exc)
+                response = await behavior(decoded(request), context)
+            except BaseException as exc:
+                await on_error(context, exc, call, observed)
+            call.end(grpc.StatusCode.OK, "", observed, response)
+            return response
 
-        for observer in observers:
-            unary = _observed(unary, observer, streams_requests)
         return unary
 
     if check is not None:  # a check a synchronous handler would skip must not pass silently
         raise TypeError(f"{behavior!r}: credential checks need an async handler")
     return behavior
-
-
-_FAILED = object()  # what `_started` returns for an observer that failed to start
 
 
 def _started(observer: CallObserver, context: aio.ServicerContext) -> Any:
@@ -265,44 +281,6 @@ def _ended(observer: CallObserver, start: Any, *outcome: Any) -> None:
         observer.ended(start, *outcome)
     except Exception:
         log.exception("a call observer failed as the call ended")
-
-
-def _observed(unary: Behavior, observer: CallObserver, streams_requests: bool) -> Behavior:
-    """`unary` (already error-mapped), with `observer` told of each call."""
-
-    async def observed(request: Any, context: aio.ServicerContext) -> Any:
-        start = _started(observer, context)
-        code, reason, response = grpc.StatusCode.OK, "", None
-        try:
-            response = await unary(request, context)
-            return response
-        except BaseException as exc:
-            code, reason = _outcome(exc, context)
-            raise
-        finally:
-            _ended(observer, start, code, reason, None if streams_requests else request, response)
-
-    return observed
-
-
-def _observed_stream(
-    streaming: Behavior, observer: CallObserver, streams_requests: bool
-) -> Behavior:
-    """`streaming` (already error-mapped), with `observer` told of each call."""
-
-    async def observed(request: Any, context: aio.ServicerContext) -> Any:
-        start = _started(observer, context)
-        code, reason = grpc.StatusCode.OK, ""
-        try:
-            async for response in streaming(request, context):
-                yield response
-        except BaseException as exc:
-            code, reason = _outcome(exc, context)
-            raise
-        finally:
-            _ended(observer, start, code, reason, None if streams_requests else request, None)
-
-    return observed
 
 
 def handler_kind(handler: grpc.RpcMethodHandler) -> str:
