@@ -1,7 +1,10 @@
 """Mixed load held on one `lepton serve` for a while: inference at concurrency 64, dataset
-writes and reads, and import jobs, all at once. It reports errors by code, p99 latency per
-window of time, and the growth of the server's resident memory (read from its own Prometheus
-metrics) from the end of the warm-up to the end.
+writes and reads, and import jobs, all at once. It reports errors by code, p99 latency and
+calls done per window of time, the growth of the server's resident memory (read from its own
+Prometheus metrics) from the end of the warm-up to the end, and the CPU the server and the load
+used over time, and how long a fixed piece of work takes the machine: a latency that grows while
+the server's CPU per call holds is a server starved of CPU, not one whose work grew, and one
+that grows with the fixed work's time is a slower machine.
 
     make soak                                              # one hour
     PYTHONPATH=tests .venv/bin/python -m support.soak --seconds 120
@@ -18,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,9 +53,11 @@ class Soak:
     """What the load saw: latencies per kind and window, errors, and RSS samples."""
 
     started: float = field(default_factory=time.monotonic)
-    # (kind, window index) -> latencies in seconds
-    latencies: dict[tuple[str, int], list[float]] = field(
-        default_factory=lambda: collections.defaultdict(list)
+    # (kind, window index) -> latencies in seconds; arrays, not lists of floats: an hour holds
+    # twenty million, which as objects would grow the load's own memory by some 700 MB and
+    # slow its garbage collector
+    latencies: dict[tuple[str, int], array] = field(
+        default_factory=lambda: collections.defaultdict(lambda: array("d"))
     )
     errors: collections.Counter = field(default_factory=collections.Counter)
     done: collections.Counter = field(default_factory=collections.Counter)
@@ -59,6 +65,10 @@ class Soak:
     first_errors: dict[str, str] = field(default_factory=dict)
     # (seconds since start, resident bytes)
     rss: list[tuple[float, float]] = field(default_factory=list)
+    # (seconds since start, CPU seconds the server has used, CPU seconds the load has used)
+    cpu: list[tuple[float, float, float]] = field(default_factory=list)
+    # (seconds since start, CPU seconds the fixed work of `_machine_seconds` took)
+    machine: list[tuple[float, float]] = field(default_factory=list)
 
     def record(self, kind: str, began: float) -> None:
         now = time.monotonic()
@@ -76,6 +86,11 @@ class Soak:
         """The p99 latency (seconds) of `kind` in each window, in order."""
         windows = sorted(w for k, w in self.latencies if k == kind)
         return [float(np.percentile(self.latencies[kind, w], 99)) for w in windows]
+
+    def per_window(self, kind: str) -> list[int]:
+        """How many calls of `kind` completed in each window, in order."""
+        windows = sorted(w for k, w in self.latencies if k == kind)
+        return [len(self.latencies[kind, w]) for w in windows]
 
     def rss_growth(self, warmup: float) -> float:
         """How much RSS grew from the first sample after `warmup` seconds to the last, as a
@@ -211,20 +226,40 @@ async def _imports(channel: aio.Channel, soak: Soak, until: float, files: Path) 
             soak.failed("import", error)
 
 
-def _resident_bytes(metrics_url: str) -> float:
+_PROCESS_SAMPLES = ("process_resident_memory_bytes", "process_cpu_seconds_total")
+
+
+def _process_samples(metrics_url: str) -> tuple[float, float]:
+    """The server's resident bytes and the CPU seconds it has used, from its metrics."""
     with urllib.request.urlopen(metrics_url, timeout=10) as response:
         text = response.read().decode()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "process_resident_memory_bytes":
-                return sample.value
-    raise AssertionError("the server reports no process_resident_memory_bytes")
+    found = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name in _PROCESS_SAMPLES
+    }
+    missing = [name for name in _PROCESS_SAMPLES if name not in found]
+    if missing:
+        raise AssertionError(f"the server reports no {', '.join(missing)}")
+    return found["process_resident_memory_bytes"], found["process_cpu_seconds_total"]
 
 
-async def _memory(metrics_url: str, soak: Soak, until: float) -> None:
+def _machine_seconds() -> float:
+    """The CPU seconds a fixed piece of pure-Python work takes this thread (a few ms): the
+    machine's speed, which a host sharing its CPUs can change under a run."""
+    began = time.thread_time()
+    sum(i * i for i in range(50_000))
+    return time.thread_time() - began
+
+
+async def _process(metrics_url: str, soak: Soak, until: float) -> None:
     while time.monotonic() < until:
-        resident = await asyncio.to_thread(_resident_bytes, metrics_url)
-        soak.rss.append((time.monotonic() - soak.started, resident))
+        resident, server_cpu = await asyncio.to_thread(_process_samples, metrics_url)
+        at = time.monotonic() - soak.started
+        soak.rss.append((at, resident))
+        soak.cpu.append((at, server_cpu, time.process_time()))
+        soak.machine.append((at, _machine_seconds()))
         await asyncio.sleep(min(5.0, max(0.0, until - time.monotonic())))
 
 
@@ -238,20 +273,46 @@ async def run_soak(address: str, metrics_url: str, files: Path, seconds: float) 
             *(_inference(channel, soak, until) for _ in range(CONCURRENCY)),
             *(_datasets(channel, soak, until, worker) for worker in range(2)),
             _imports(channel, soak, until, files),
-            _memory(metrics_url, soak, until),
+            _process(metrics_url, soak, until),
         )
     return soak
 
 
+def _cores(cpu: list[tuple[float, float, float]], since: float, until: float) -> list[float]:
+    """The CPUs the server and the load kept busy, on average, between the samples nearest
+    `since` and `until` seconds (each a number of cores)."""
+    inside = [sample for sample in cpu if since <= sample[0] <= until]
+    if len(inside) < 2:
+        return [0.0, 0.0]
+    (t0, *first), (t1, *last) = inside[0], inside[-1]
+    return [(b - a) / (t1 - t0) for a, b in zip(first, last, strict=True)]
+
+
+def _median_ms(samples: list[tuple[float, float]], since: float, until: float) -> float:
+    inside = [seconds for at, seconds in samples if since <= at <= until]
+    return float(np.median(inside)) * 1000 if inside else 0.0
+
+
 def report(soak: Soak, warmup: float) -> dict:
     """The figures `make soak` prints and the test checks."""
+    end = soak.cpu[-1][0] if soak.cpu else 0.0
+    # Five minutes, or a fifth of a shorter run, right after the warm-up and at the end.
+    span = min(300.0, max(0.0, end - warmup) / 5)
+    parts = {"first": (warmup, warmup + span), "last": (end - span, end)}
     return {
         "completed": dict(soak.done),
         "errors": dict(soak.errors),
         "first_errors": soak.first_errors,
         "p99_seconds_per_window": {kind: soak.p99(kind) for kind in sorted(soak.done)},
+        "completed_per_window": {kind: soak.per_window(kind) for kind in sorted(soak.done)},
+        "window_seconds": WINDOW_SECONDS,
         "rss_bytes": [[round(at, 1), rss] for at, rss in soak.rss],
         "rss_growth_after_warmup": soak.rss_growth(warmup),
+        "cpu_seconds": [[round(at, 1), server, load] for at, server, load in soak.cpu],
+        "cores_after_warmup": {part: _cores(soak.cpu, *at) for part, at in parts.items()},
+        "machine_ms_after_warmup": {
+            part: _median_ms(soak.machine, *at) for part, at in parts.items()
+        },
     }
 
 
@@ -304,6 +365,12 @@ def main() -> int:
         shown = ", ".join(f"{p * 1000:.0f}" for p in windows)
         print(f"p99 {kind} per {WINDOW_SECONDS:.0f} s window (ms): {shown}")
     print(f"RSS growth after the warm-up: {result['rss_growth_after_warmup']:.1%}")
+    for when, (server, load) in result["cores_after_warmup"].items():
+        machine = result["machine_ms_after_warmup"][when]
+        print(
+            f"{when} part after the warm-up: CPUs busy, server {server:.2f}, load {load:.2f}; "
+            f"the fixed work took {machine:.1f} ms"
+        )
     ok = (
         result["server_alive"] and not result["errors"] and result["rss_growth_after_warmup"] < 0.05
     )
