@@ -491,6 +491,9 @@ def test_cli_case_filtered_run_exits_three_and_says_it_is_no_certificate(referen
     assert "it is not a certificate" in (tmp_path / "report.md").read_text()
 
 
+# Every profile that applies, as in a full run: 80 s on a quiet machine, over the default
+# per-test limit when the suite's other workers load it.
+@pytest.mark.timeout(300)
 def test_cli_run_against_a_mutant_exits_one(lying_server):
     server = lying_server
     completed = conformance_cli("run", "--target", server.address)
