@@ -82,15 +82,17 @@ class Soak:
             self.first_errors[key] = error.details() or ""
         self.errors[key] += 1
 
+    def _windows(self, kind: str) -> list[array]:
+        """The latencies of `kind` in each window, in order."""
+        return [self.latencies[kind, w] for w in sorted(w for k, w in self.latencies if k == kind)]
+
     def p99(self, kind: str) -> list[float]:
         """The p99 latency (seconds) of `kind` in each window, in order."""
-        windows = sorted(w for k, w in self.latencies if k == kind)
-        return [float(np.percentile(self.latencies[kind, w], 99)) for w in windows]
+        return [float(np.percentile(window, 99)) for window in self._windows(kind)]
 
     def per_window(self, kind: str) -> list[int]:
         """How many calls of `kind` completed in each window, in order."""
-        windows = sorted(w for k, w in self.latencies if k == kind)
-        return [len(self.latencies[kind, w]) for w in windows]
+        return [len(window) for window in self._windows(kind)]
 
     def rss_growth(self, warmup: float) -> float:
         """How much RSS grew from the first sample after `warmup` seconds to the last, as a
